@@ -1,0 +1,47 @@
+/*
+** lauxetw.h: helpers shared by the Lua bindings (prefix etwL_).
+** Argument checking and Lua conversion only; no format or engine logic.
+*/
+#ifndef LAUXETW_H
+#define LAUXETW_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "../tlg/tlg_types.h"
+#include "../engine/record.h"
+
+/* Metatable names, which Lua shows in errors ("etw.Provider expected"). */
+#define ETWL_PROVIDER     "etw.Provider"
+#define ETWL_EVENTBUILDER "etw.EventBuilder"
+#define ETWL_EVENT        "etw.Event"
+
+/* Each binding file registers its metatable and sets its constructor or
+** functions in the module table at stack index -1. */
+void etwL_open_provider(lua_State *L);      /* lprovider.c: etw.Provider */
+void etwL_open_eventbuilder(lua_State *L);  /* leventbuilder.c: etw.EventBuilder, etw.decode */
+void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable */
+
+/* GUID argument at idx: a GUID string (canonical form, braces and any case
+** accepted). Raises "bad argument #idx to 'f' (GUID expected, ...)". */
+void etwL_checkguid(lua_State *L, int idx, tlg_guid *g);
+/* Same, but nil or none leaves *g untouched and returns 0; returns 1 if set. */
+int etwL_optguid(lua_State *L, int idx, tlg_guid *g);
+/* Push the canonical text form. */
+void etwL_pushguid(lua_State *L, const tlg_guid *g);
+
+/* Read a 64-bit unsigned value: a Lua integer (negative = same 64 bits, as
+** string.pack does) or a float with an exact integer value in 0..2^64-1.
+** Raises naming the argument otherwise. */
+uint64_t etwL_checku64(lua_State *L, int idx);
+
+/* Push an etw.Event built from a record; the record's bytes are copied, so
+** the record may be reused as soon as this returns. `provider_name` may be
+** NULL: the name then comes from the traits blob, if any. (levent.c) */
+void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_name);
+
+/* Raise a Lua error "NAME: message" for a tlg status code, where NAME names
+** the argument or the method; never returns. */
+int etwL_tlgerror(lua_State *L, const char *what, int status);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+** letw.c: luaopen_etw, the `etw` module: constants, GUID functions, and the
+** types registered by the one-file-per-userdata bindings.
+*/
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "etwlua_lua.h"
+#include "lauxetw.h"
+#include "lembed.h"
+#include "../tlg/tlg_guid.h"
+
+#ifdef _WIN32
+#define _CRT_RAND_S
+#include <stdlib.h>
+#else
+#include <sys/random.h>
+#endif
+
+#ifndef ETWLUA_VERSION
+#define ETWLUA_VERSION "0"
+#endif
+
+typedef struct { const char *name; int value; } constant;
+
+static const constant levels[] = {
+  {"LOG_ALWAYS", 0}, {"CRITICAL", 1}, {"ERROR", 2}, {"WARNING", 3},
+  {"INFO", 4}, {"VERBOSE", 5}, {NULL, 0}};
+
+static const constant opcodes[] = {
+  {"INFO", 0}, {"START", 1}, {"STOP", 2}, {"DC_START", 3}, {"DC_STOP", 4},
+  {"EXTENSION", 5}, {"REPLY", 6}, {"RESUME", 7}, {"SUSPEND", 8}, {"SEND", 9},
+  {"RECEIVE", 240}, {NULL, 0}};
+
+static const constant outtypes[] = {
+  {"NULL", 0}, {"NOPRINT", 1}, {"STRING", 2}, {"BOOLEAN", 3}, {"HEX", 4},
+  {"PID", 5}, {"TID", 6}, {"PORT", 7}, {"IPV4", 8}, {"IPV6", 9},
+  {"SOCKETADDRESS", 10}, {"XML", 11}, {"JSON", 12}, {"WIN32ERROR", 13},
+  {"NTSTATUS", 14}, {"HRESULT", 15}, {"FILETIME", 16}, {"SIGNED", 17},
+  {"UNSIGNED", 18}, {"CULTURE_INSENSITIVE_DATETIME", 33}, {"UTF8", 35},
+  {"PKCS7_WITH_TYPE_INFO", 36}, {"CODE_POINTER", 37}, {"DATETIME_UTC", 38},
+  {NULL, 0}};
+
+static void set_constants(lua_State *L, const char *field, const constant *c) {
+  lua_newtable(L);
+  for (; c->name; c++) {
+    lua_pushinteger(L, c->value);
+    lua_setfield(L, -2, c->name);
+  }
+  lua_setfield(L, -2, field);
+}
+
+/* etw.providerid_from_name(name) -> GUID string */
+static int l_providerid_from_name(lua_State *L) {
+  size_t len;
+  const char *name = luaL_checklstring(L, 1, &len);
+  tlg_guid g;
+  if (tlg_provider_id(name, len, &g) != TLG_OK)
+    return luaL_argerror(L, 1, "provider name must be valid UTF-8");
+  etwL_pushguid(L, &g);
+  return 1;
+}
+
+/* etw.guid(text) -> canonical GUID string (validates and normalises) */
+static int l_guid(lua_State *L) {
+  tlg_guid g;
+  etwL_checkguid(L, 1, &g);
+  etwL_pushguid(L, &g);
+  return 1;
+}
+
+static int random_bytes(void *buf, size_t len) {
+#ifdef _WIN32
+  unsigned char *p = buf;
+  for (size_t i = 0; i < len; i += 4) {
+    unsigned int r;
+    if (rand_s(&r) != 0) return -1;
+    for (size_t k = 0; k < 4 && i + k < len; k++) p[i + k] = (unsigned char)(r >> (8 * k));
+  }
+  return 0;
+#else
+  return getrandom(buf, len, 0) == (ssize_t)len ? 0 : -1;
+#endif
+}
+
+/* etw.new_guid() -> a random (version 4) GUID string */
+static int l_new_guid(lua_State *L) {
+  tlg_guid g;
+  if (random_bytes(g.b, sizeof g.b) != 0) return luaL_error(L, "new_guid: no random source");
+  g.b[7] = (uint8_t)((g.b[7] & 0x0F) | 0x40); /* Data3's high nibble is in byte 7 */
+  g.b[8] = (uint8_t)((g.b[8] & 0x3F) | 0x80);
+  etwL_pushguid(L, &g);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+  {"providerid_from_name", l_providerid_from_name},
+  {"guid", l_guid},
+  {"new_guid", l_new_guid},
+  {NULL, NULL}};
+
+int luaopen_etw(lua_State *L) {
+  luaL_newlib(L, funcs);
+  set_constants(L, "Level", levels);
+  set_constants(L, "Opcode", opcodes);
+  set_constants(L, "OutType", outtypes);
+  lua_pushliteral(L, ETWLUA_VERSION);
+  lua_setfield(L, -2, "VERSION");
+  etwL_open_event(L);
+  etwL_open_eventbuilder(L);
+  etwL_open_provider(L);
+  return 1;
+}
+
+extern int luaopen_cjson(lua_State *L);
+extern int luaopen_cjson_safe(lua_State *L);
+
+void etwlua_openlibs(lua_State *L) {
+  luaL_openlibs(L);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+  lua_pushcfunction(L, luaopen_etw);
+  lua_setfield(L, -2, "etw");
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_setfield(L, -2, "cjson");
+  lua_pushcfunction(L, luaopen_cjson_safe);
+  lua_setfield(L, -2, "cjson.safe");
+  lua_pop(L, 1);
+  etwL_install_searcher(L);
+}

@@ -1,0 +1,129 @@
+/*
+** tlg_guid.c: GUID text <-> bytes, provider id from name, descriptor packing.
+*/
+#include <string.h>
+
+#include "tlg_guid.h"
+#include "tlg_upper_table.h"
+
+/* Text order of the 16 memory-order bytes: Data1..Data3 are little-endian. */
+static const uint8_t text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+
+void tlg_guid_format(const tlg_guid *g, char out[TLG_GUID_TEXT]) {
+  static const char hex[] = "0123456789abcdef";
+  char *p = out;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    uint8_t v = g->b[text_order[i]];
+    *p++ = hex[v >> 4];
+    *p++ = hex[v & 15];
+  }
+  *p = '\0';
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int tlg_guid_parse(const char *text, size_t len, tlg_guid *g) {
+  tlg_guid tmp;
+  if (len == 38 && text[0] == '{' && text[37] == '}') { text++; len -= 2; }
+  if (len != 36) return TLG_E_ARG;
+  size_t pos = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      if (text[pos++] != '-') return TLG_E_ARG;
+    }
+    int hi = hexval(text[pos]), lo = hexval(text[pos + 1]);
+    if (hi < 0 || lo < 0) return TLG_E_ARG;
+    tmp.b[text_order[i]] = (uint8_t)(hi << 4 | lo);
+    pos += 2;
+  }
+  *g = tmp;
+  return TLG_OK;
+}
+
+/* Decode one UTF-8 code point strictly (no overlongs, surrogates or > U+10FFFF).
+** Returns its length, or 0 when the bytes are not valid UTF-8. */
+static size_t utf8_next(const uint8_t *s, size_t len, uint32_t *cp) {
+  uint8_t c = s[0];
+  size_t n;
+  uint32_t v, min;
+  if (c < 0x80) { *cp = c; return 1; }
+  if ((c & 0xE0) == 0xC0) { n = 2; v = c & 0x1F; min = 0x80; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; v = c & 0x0F; min = 0x800; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; v = c & 0x07; min = 0x10000; }
+  else return 0;
+  if (n > len) return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    v = v << 6 | (s[i] & 0x3F);
+  }
+  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return n;
+}
+
+static uint32_t upper(uint32_t cp) {
+  size_t lo = 0, hi = sizeof tlg_upper_runs / sizeof tlg_upper_runs[0];
+  while (lo < hi) { /* last run whose first code point is <= cp */
+    size_t mid = (lo + hi) / 2;
+    if (tlg_upper_runs[mid].first <= cp) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0) return cp;
+  const struct tlg_upper_run *r = &tlg_upper_runs[lo - 1];
+  uint32_t off = cp - r->first;
+  if (off % r->stride == 0 && off / r->stride < r->count) return (uint32_t)((int32_t)cp + r->delta);
+  return cp;
+}
+
+static void hash_unit(tlg_sha1_ctx *c, uint32_t u) {
+  uint8_t be[2] = {(uint8_t)(u >> 8), (uint8_t)u};
+  tlg_sha1_update(c, be, 2);
+}
+
+int tlg_provider_id(const char *name, size_t len, tlg_guid *out) {
+  static const uint8_t ns[16] = {0x48, 0x2C, 0x2D, 0xB2, 0xC3, 0x90, 0x47, 0xC8,
+                                 0x87, 0xF8, 0x1A, 0x15, 0xBF, 0xC1, 0x30, 0xFB};
+  const uint8_t *s = (const uint8_t *)name;
+  tlg_sha1_ctx c;
+  uint8_t digest[20];
+  tlg_sha1_init(&c);
+  tlg_sha1_update(&c, ns, sizeof ns);
+  for (size_t i = 0; i < len;) {
+    uint32_t cp;
+    size_t n = utf8_next(s + i, len - i, &cp);
+    if (n == 0) return TLG_E_ARG;
+    i += n;
+    cp = upper(cp);
+    if (cp >= 0x10000) { /* surrogate pair, each unit big-endian */
+      cp -= 0x10000;
+      hash_unit(&c, 0xD800 | (cp >> 10));
+      hash_unit(&c, 0xDC00 | (cp & 0x3FF));
+    } else {
+      hash_unit(&c, cp);
+    }
+  }
+  tlg_sha1_final(&c, digest);
+  digest[7] = (uint8_t)((digest[7] & 0x0F) | 0x50);
+  memcpy(out->b, digest, 16);
+  return TLG_OK;
+}
+
+void tlg_desc_pack(const tlg_desc *d, uint8_t out[16]) {
+  out[0] = (uint8_t)d->id; out[1] = (uint8_t)(d->id >> 8);
+  out[2] = d->version; out[3] = d->channel; out[4] = d->level; out[5] = d->opcode;
+  out[6] = (uint8_t)d->task; out[7] = (uint8_t)(d->task >> 8);
+  for (int i = 0; i < 8; i++) out[8 + i] = (uint8_t)(d->keyword >> (8 * i));
+}
+
+void tlg_desc_unpack(const uint8_t in[16], tlg_desc *d) {
+  d->id = (uint16_t)(in[0] | in[1] << 8);
+  d->version = in[2]; d->channel = in[3]; d->level = in[4]; d->opcode = in[5];
+  d->task = (uint16_t)(in[6] | in[7] << 8);
+  d->keyword = 0;
+  for (int i = 0; i < 8; i++) d->keyword |= (uint64_t)in[8 + i] << (8 * i);
+}
