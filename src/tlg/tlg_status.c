@@ -35,3 +35,19 @@ const char *tlg_strerror(int status) {
   if (status < 0 || status >= TLG_STATUS_COUNT || !messages[status]) return "unknown error";
   return messages[status];
 }
+
+#define NAME(c) [c] = #c
+static const char *const names[TLG_STATUS_COUNT] = {
+  NAME(TLG_OK), NAME(TLG_E_STATE), NAME(TLG_E_TAG), NAME(TLG_E_NAME_NUL),
+  NAME(TLG_E_FIELDS), NAME(TLG_E_META), NAME(TLG_E_DATA), NAME(TLG_E_GUID_SIZE),
+  NAME(TLG_E_SYSTEMTIME_SIZE), NAME(TLG_E_SID_SIZE), NAME(TLG_E_STRUCT_COUNT),
+  NAME(TLG_E_UTF16_ODD), NAME(TLG_E_COUNTED), NAME(TLG_E_SEQ), NAME(TLG_E_NOMEM),
+  NAME(TLG_E_ARG), NAME(TLG_E_TRUNCATED), NAME(TLG_E_SIZE), NAME(TLG_E_MALFORMED),
+  NAME(TLG_E_DEPTH), NAME(TLG_E_TRAILING), NAME(TLG_E_LIMIT),
+  NAME(TLG_E_UTF8), NAME(TLG_E_FLOAT),
+};
+
+const char *tlg_status_name(int status) {
+  if (status < 0 || status >= TLG_STATUS_COUNT || !names[status]) return "TLG_E_UNKNOWN";
+  return names[status];
+}

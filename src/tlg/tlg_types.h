@@ -99,5 +99,7 @@ typedef enum tlg_status {
 
 /* Message for a status code; never NULL. */
 const char *tlg_strerror(int status);
+/* The code's name, e.g. "TLG_E_TRUNCATED"; never NULL. */
+const char *tlg_status_name(int status);
 
 #endif

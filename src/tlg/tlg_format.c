@@ -1,0 +1,426 @@
+/*
+** tlg_format.c: JSON and text forms of decoded TraceLogging values (see
+** tlg_format.h). Output is batched through a small buffer, then the sink.
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlg_format.h"
+#include "tlg_guid.h"
+
+#define MAX_SAFE_INT (1ull << 53) /* beyond it JSON readers (doubles) lose bits */
+
+typedef struct wr {
+  const tlg_sink *o;
+  size_t n;
+  char buf[512];
+} wr;
+
+static void wr_flush(wr *w) {
+  if (w->n) w->o->write(w->o->ctx, w->buf, w->n);
+  w->n = 0;
+}
+
+static void put(wr *w, const char *s, size_t n) {
+  if (w->n + n > sizeof w->buf) {
+    wr_flush(w);
+    if (n > sizeof w->buf) {
+      w->o->write(w->o->ctx, s, n);
+      return;
+    }
+  }
+  memcpy(w->buf + w->n, s, n);
+  w->n += n;
+}
+
+static void puts_(wr *w, const char *s) { put(w, s, strlen(s)); }
+
+static void putc_(wr *w, char c) {
+  if (w->n == sizeof w->buf) wr_flush(w);
+  w->buf[w->n++] = c;
+}
+
+#if defined(__GNUC__)
+static void putf(wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
+static void putf(wr *w, const char *fmt, ...) {
+  char tmp[64];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n > 0) put(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* ---- code points ---- */
+
+/* One code point as UTF-8; with `esc`, JSON-escaped. */
+static void put_cp(wr *w, uint32_t cp, int esc) {
+  char b[4];
+  if (esc && (cp < 0x20 || cp == '"' || cp == '\\')) {
+    static const char short_esc[] = "btn\0fr";
+    if (cp == '"' || cp == '\\') {
+      putc_(w, '\\');
+      putc_(w, (char)cp);
+    } else if (cp >= 8 && cp <= 13 && short_esc[cp - 8]) {
+      putc_(w, '\\');
+      putc_(w, short_esc[cp - 8]);
+    } else {
+      putf(w, "\\u%04x", (unsigned)cp);
+    }
+  } else if (cp < 0x80) {
+    putc_(w, (char)cp);
+  } else if (cp < 0x800) {
+    b[0] = (char)(0xC0 | (cp >> 6));
+    b[1] = (char)(0x80 | (cp & 0x3F));
+    put(w, b, 2);
+  } else if (cp < 0x10000) {
+    b[0] = (char)(0xE0 | (cp >> 12));
+    b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = (char)(0x80 | (cp & 0x3F));
+    put(w, b, 3);
+  } else {
+    b[0] = (char)(0xF0 | (cp >> 18));
+    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    put(w, b, 4);
+  }
+}
+
+static void put_utf16(wr *w, const uint8_t *p, size_t n, int esc) {
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    uint32_t u = (uint32_t)(p[i] | p[i + 1] << 8);
+    if (u >= 0xD800 && u < 0xDC00 && i + 3 < n) {
+      uint32_t lo = (uint32_t)(p[i + 2] | p[i + 3] << 8);
+      if (lo >= 0xDC00 && lo < 0xE000) {
+        put_cp(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), esc);
+        i += 2;
+        continue;
+      }
+    }
+    put_cp(w, (u >= 0xD800 && u < 0xE000) ? 0xFFFD : u, esc);
+  }
+  if (i < n) put_cp(w, 0xFFFD, esc);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
+static size_t utf8_len(const uint8_t *p, size_t n, uint32_t *cp) {
+  uint8_t b = p[0];
+  size_t len = b < 0x80 ? 1 : b >= 0xC2 && b < 0xE0 ? 2 : b >= 0xE0 && b < 0xF0 ? 3
+             : b >= 0xF0 && b < 0xF5 ? 4 : 0;
+  if (len == 0 || len > n) return 0;
+  uint32_t c = len == 1 ? b : (uint32_t)(b & (0x7F >> len));
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 0;
+    c = (c << 6) | (p[i] & 0x3F);
+  }
+  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) return 0;
+  *cp = c;
+  return len;
+}
+
+static const uint16_t cp1252[32] = {
+  0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030,
+  0x160, 0x2039, 0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C,
+  0x201D, 0x2022, 0x2013, 0x2014, 0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D,
+  0x17E, 0x178};
+
+static void put_json_str8(wr *w, const uint8_t *p, size_t n) {
+  putc_(w, '"');
+  size_t i = 0;
+  while (i < n) {
+    size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
+    if (run > i) {
+      put(w, (const char *)p + i, run - i);
+      i = run;
+      continue;
+    }
+    uint32_t cp;
+    size_t len = utf8_len(p + i, n - i, &cp);
+    if (len == 0) {
+      cp = p[i] >= 0x80 && p[i] < 0xA0 ? cp1252[p[i] - 0x80] : p[i];
+      len = 1;
+    }
+    put_cp(w, cp, 1);
+    i += len;
+  }
+  putc_(w, '"');
+}
+
+static void put_json_str16(wr *w, const uint8_t *p, size_t n) {
+  putc_(w, '"');
+  put_utf16(w, p, n, 1);
+  putc_(w, '"');
+}
+
+/* ---- numbers ---- */
+
+static void put_u64(wr *w, uint64_t v, int mode) {
+  int q = mode == TLG_FMT_JSON && v > MAX_SAFE_INT;
+  putf(w, q ? "\"%llu\"" : "%llu", (unsigned long long)v);
+}
+
+static void put_i64(wr *w, int64_t v, int mode) {
+  uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  int q = mode == TLG_FMT_JSON && mag > MAX_SAFE_INT;
+  putf(w, q ? "\"%lld\"" : "%lld", (long long)v);
+}
+
+/* Shortest %g text that reads back to the same value (float32 when `f32`). */
+static void put_double(wr *w, double v, int f32, int mode) {
+  if (isnan(v) || isinf(v)) {
+    const char *s = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    puts_(w, s);
+    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    return;
+  }
+  char buf[40];
+  for (int prec = f32 ? 6 : 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    double back = strtod(buf, NULL);
+    if (f32 ? (float)back == (float)v : back == v) break;
+  }
+  for (char *c = buf; *c; c++)
+    if (*c == ',') *c = '.'; /* a locale's decimal comma */
+  puts_(w, buf);
+}
+
+static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
+  static const char hx[] = "0123456789abcdef";
+  put(w, mode == TLG_FMT_JSON ? "\"" : "0x", mode == TLG_FMT_JSON ? 1 : 2);
+  for (size_t i = 0; i < n; i++) {
+    putc_(w, hx[p[i] >> 4]);
+    putc_(w, hx[p[i] & 15]);
+  }
+  if (mode == TLG_FMT_JSON) putc_(w, '"');
+}
+
+/* ---- times, GUID, SID ---- */
+
+#define FT_UNIX_DAYS 134774           /* days from 1601-01-01 to 1970-01-01 */
+#define FT_MAX 2650467743999999999LL  /* 9999-12-31T23:59:59.9999999Z */
+
+static void put_filetime(wr *w, int64_t ft, int mode) {
+  if (ft < 0 || ft > FT_MAX) {
+    put_i64(w, ft, mode);
+    return;
+  }
+  int64_t secs = ft / 10000000, frac = ft % 10000000;
+  int64_t z = secs / 86400 - FT_UNIX_DAYS + 719468, rem = secs % 86400;
+  /* days to civil date (H. Hinnant's algorithm) */
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+  int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  const char *q = mode == TLG_FMT_JSON ? "\"" : "";
+  putf(w, "%s%04d-%02d-%02dT%02d:%02d:%02d.%07dZ%s", q, (int)y, (int)m, (int)d,
+       (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac, q);
+}
+
+static void put_systemtime(wr *w, const uint8_t *p, int utc, int mode) {
+  unsigned v[8];
+  for (int i = 0; i < 8; i++) v[i] = (unsigned)tlg_get_le(p + 2 * i, 2);
+  const char *q = mode == TLG_FMT_JSON ? "\"" : "";
+  putf(w, "%s%04u-%02u-%02uT%02u:%02u:%02u.%03u%s%s", q, v[0], v[1], v[3], v[4],
+       v[5], v[6], v[7], utc ? "Z" : "", q);
+}
+
+static void put_sid(wr *w, const uint8_t *p, size_t n) {
+  if (n < 8 || n < 8 + 4u * p[1]) {
+    puts_(w, "S-?");
+    return;
+  }
+  uint64_t auth = 0;
+  for (int i = 2; i < 8; i++) auth = (auth << 8) | p[i];
+  putf(w, auth >> 32 ? "S-%u-0x%012llX" : "S-%u-%llu", p[0], (unsigned long long)auth);
+  for (unsigned i = 0; i < p[1]; i++) putf(w, "-%u", (unsigned)tlg_get_le(p + 8 + 4 * i, 4));
+}
+
+static void put_guid(wr *w, const uint8_t *p, int mode) {
+  tlg_guid g;
+  char text[TLG_GUID_TEXT];
+  memcpy(g.b, p, 16);
+  tlg_guid_format(&g, text);
+  if (mode == TLG_FMT_JSON) putc_(w, '"');
+  put(w, text, TLG_GUID_TEXT - 1);
+  if (mode == TLG_FMT_JSON) putc_(w, '"');
+}
+
+/* ---- values ---- */
+
+static void put_int(wr *w, const tlg_item *it, int is_signed, int mode) {
+  unsigned n = it->value_len, t = it->field.in_type, out = it->field.out_type;
+  uint64_t u = tlg_get_le(it->value, n);
+  if (n == 1 && out == TLG_OUT_BOOLEAN) {
+    puts_(w, u ? "true" : "false");
+  } else if (mode == TLG_FMT_TEXT &&
+             (out == TLG_OUT_HEX || t == TLG_IN_HEXINT32 || t == TLG_IN_HEXINT64)) {
+    putf(w, "0x%llx", (unsigned long long)u);
+  } else if (is_signed) {
+    unsigned sh = 64 - 8 * n;
+    put_i64(w, (int64_t)(u << sh) >> sh, mode);
+  } else {
+    put_u64(w, u, mode);
+  }
+}
+
+static void put_value(wr *w, const tlg_item *it, int mode) {
+  const uint8_t *v = it->value;
+  size_t n = it->value_len;
+  if (it->field.array == TLG_IN_CUSTOM) {
+    put_hex_bytes(w, v, n, mode);
+    return;
+  }
+  switch (it->field.in_type) {
+  case TLG_IN_UNICODESTRING: case TLG_IN_COUNTEDSTRING:
+    put_json_str16(w, v, n); break;
+  case TLG_IN_ANSISTRING: case TLG_IN_COUNTEDANSISTRING:
+    put_json_str8(w, v, n); break;
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64:
+    put_int(w, it, 1, mode); break;
+  case TLG_IN_FLOAT: {
+    float f;
+    memcpy(&f, v, 4);
+    put_double(w, f, 1, mode);
+    break;
+  }
+  case TLG_IN_DOUBLE: {
+    double d;
+    memcpy(&d, v, 8);
+    put_double(w, d, 0, mode);
+    break;
+  }
+  case TLG_IN_BOOL32: puts_(w, tlg_get_le(v, 4) ? "true" : "false"); break;
+  case TLG_IN_BINARY: case TLG_IN_COUNTEDBINARY: put_hex_bytes(w, v, n, mode); break;
+  case TLG_IN_GUID: put_guid(w, v, mode); break;
+  case TLG_IN_FILETIME: put_filetime(w, (int64_t)tlg_get_le(v, 8), mode); break;
+  case TLG_IN_SYSTEMTIME:
+    put_systemtime(w, v, it->field.out_type == TLG_OUT_DATETIME_UTC, mode); break;
+  case TLG_IN_SID:
+    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    put_sid(w, v, n);
+    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    break;
+  default: put_int(w, it, 0, mode); break; /* unsigned, hexint, pointer */
+  }
+}
+
+/* ---- public ---- */
+
+#define WR(w, o) wr w; w.o = (o); w.n = 0
+
+void tlg_fmt_utf16(const tlg_sink *o, const uint8_t *p, size_t n) {
+  WR(w, o);
+  put_utf16(&w, p, n, 0);
+  wr_flush(&w);
+}
+
+void tlg_fmt_json_string(const tlg_sink *o, const char *p, size_t n) {
+  WR(w, o);
+  put_json_str8(&w, (const uint8_t *)p, n);
+  wr_flush(&w);
+}
+
+void tlg_fmt_sid(const tlg_sink *o, const uint8_t *p, size_t n) {
+  WR(w, o);
+  put_sid(&w, p, n);
+  wr_flush(&w);
+}
+
+void tlg_fmt_filetime(const tlg_sink *o, int64_t ft) {
+  WR(w, o);
+  put_filetime(&w, ft, TLG_FMT_TEXT);
+  wr_flush(&w);
+}
+
+void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode) {
+  WR(w, o);
+  put_value(&w, it, mode);
+  wr_flush(&w);
+}
+
+typedef struct level {
+  char close, sep;
+  uint8_t first;
+} level;
+
+static void put_key(wr *w, const tlg_item *it, level *lv, int mode) {
+  if (!lv->first) putc_(w, lv->sep);
+  lv->first = 0;
+  if (it->in_array) return;
+  if (mode == TLG_FMT_JSON) {
+    put_json_str8(w, (const uint8_t *)it->field.name, it->field.name_len);
+    putc_(w, ':');
+  } else {
+    put(w, it->field.name, it->field.name_len);
+    putc_(w, '=');
+  }
+}
+
+int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
+  level st[TLG_DECODE_MAX_FRAMES + 2];
+  int top = 0, json = mode == TLG_FMT_JSON;
+  tlg_item it;
+  WR(w, o);
+  st[0] = (level){'}', json ? ',' : ' ', 1};
+  if (json) putc_(&w, '{');
+  while (tlg_decode_next(d, &it)) {
+    switch (it.kind) {
+    case TLG_ITEM_VALUE:
+      put_key(&w, &it, &st[top], mode);
+      put_value(&w, &it, mode);
+      break;
+    case TLG_ITEM_ARRAY_BEGIN: case TLG_ITEM_STRUCT_BEGIN: {
+      int arr = it.kind == TLG_ITEM_ARRAY_BEGIN;
+      put_key(&w, &it, &st[top], mode);
+      putc_(&w, arr ? '[' : '{');
+      if (top < TLG_DECODE_MAX_FRAMES + 1) top++; /* the decoder caps frames */
+      st[top] = (level){arr ? ']' : '}', arr || json ? ',' : ' ', 1};
+      break;
+    }
+    default:
+      putc_(&w, st[top].close);
+      if (top > 0) top--;
+      break;
+    }
+  }
+  for (; top > 0; top--) putc_(&w, st[top].close);
+  if (json) putc_(&w, '}');
+  wr_flush(&w);
+  return tlg_decode_status(d);
+}
+
+void tlg_fmt_error(const tlg_sink *o, const tlg_decoder *d) {
+  const tlg_decode_err *e = tlg_decode_error(d);
+  if (e->status == TLG_OK) return;
+  WR(w, o);
+  puts_(&w, tlg_status_name(e->status));
+  puts_(&w, ": ");
+  puts_(&w, tlg_strerror(e->status));
+  if (e->status == TLG_E_TRAILING) {
+    putf(&w, " (%u bytes at data offset %u)", (unsigned)(d->data_len - e->data_offset),
+         (unsigned)e->data_offset);
+  } else if (e->field_index >= 0) {
+    putf(&w, " at field %ld", (long)e->field_index + 1);
+    if (e->field_name) {
+      puts_(&w, " (");
+      put_json_str8(&w, (const uint8_t *)e->field_name, e->field_name_len);
+      putc_(&w, ')');
+    }
+  } else if (d->fields_pos == 0) {
+    puts_(&w, " in the event header");
+  } else {
+    putf(&w, " at data offset %u", (unsigned)e->data_offset);
+  }
+  wr_flush(&w);
+}
