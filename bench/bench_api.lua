@@ -1,0 +1,70 @@
+-- bench_api.lua: ns per operation for the Lua API, with an empty Lua->C call
+-- measured in the same run as the baseline. Printed, never asserted.
+-- Run: build/etwlua bench/bench_api.lua
+local etw = require "etw"
+
+local clock = os.clock
+
+-- Best of 5 runs of n iterations of f(i), in ns per iteration.
+local function best(n, f)
+  local b = math.huge
+  for _ = 1, 5 do
+    local t0 = clock()
+    f(n)
+    local per = (clock() - t0) * 1e9 / n
+    if per < b then b = per end
+  end
+  return b
+end
+
+local results = {}
+local function report(label, ns, baseline)
+  results[#results + 1] = { label, ns }
+  if baseline then
+    print(string.format("%-48s %8.1f ns  (%.2fx the empty call)", label, ns, ns / baseline))
+  else
+    print(string.format("%-48s %8.1f ns", label, ns))
+  end
+end
+
+local p = etw.Provider("EtwLua.Bench")
+local eb = etw.EventBuilder()
+local N = 2000000
+
+-- Baseline: the cheapest C function call a method call can be, on the same
+-- userdata: rawequal(p, p) is a C function doing one comparison.
+local empty = best(N, function(n)
+  local f = rawequal
+  for _ = 1, n do f(p, p) end
+end)
+report("baseline: empty Lua->C call rawequal(p, p)", empty)
+
+report("disabled p:is_enabled(5, 1)", best(N, function(n)
+  for _ = 1, n do p:is_enabled(5, 1) end
+end), empty)
+
+local function build(i)
+  eb:reset("Bench")
+  eb:add_int32("a", i)
+  eb:add_int64("b", i)
+  eb:add_uint32("c", i)
+  eb:add_uint64("d", i)
+  eb:add_str8("e", "hello-etw")
+end
+report("build + encode 5-field event from Lua", best(N // 4, function(n)
+  for i = 1, n do build(i) end
+end), empty)
+
+report("build + encode + p:write (no session)", best(N // 4, function(n)
+  for i = 1, n do build(i); p:write(eb) end
+end), empty)
+
+build(1)
+report("decode it: eb:decode(p) + read 5 fields", best(N // 8, function(n)
+  for _ = 1, n do
+    local f = eb:decode(p).fields
+    local _ = f.a, f.b, f.c, f.d, f.e
+  end
+end), empty)
+
+return results

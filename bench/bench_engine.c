@@ -1,0 +1,169 @@
+/*
+** bench_engine.c: engine.h costs on this machine (scripts/bench runs it).
+** Prints ns/event for the disabled check and the enabled write (4 integers
+** + a short string), events/s for a raw drain, and the loss at a sustained
+** 1M events/s with default buffers. Uses a private runtime directory.
+*/
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static const tlg_guid prov_id = {{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
+                                  0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01}};
+
+/* TraceLogging-shaped blobs (the engine does not parse them). */
+static const uint8_t traits[] = {19, 0, 'B', 'e', 'n', 'c', 'h', '.', 'P', 'r', 'o', 'v',
+                                 'i', 'd', 'e', 'r', 0, 0, 0};
+static const uint8_t meta[] = {27, 0, 0, 'E', 'v', 0, 'a', 0, 7, 'b', 0, 7, 'c', 0, 7,
+                               'd', 0, 7, 's', 0, 2, 0, 0, 0, 0, 0, 0};
+
+static int write_one(eng_provider *p, const tlg_desc *d, int32_t i) {
+  struct { int32_t a, b, c, d; char s[8]; } payload = {i, i + 1, i + 2, i + 3, "hello"};
+  eng_data dd[3] = {{traits, sizeof traits, ENG_DATA_PROVIDER_META, {0}},
+                    {meta, sizeof meta, ENG_DATA_EVENT_META, {0}},
+                    {&payload, 22, ENG_DATA_PAYLOAD, {0}}};
+  return eng_provider_write(p, d, NULL, NULL, 3, dd);
+}
+
+static void bench_disabled(eng_provider *p) {
+  const long n = 500000000L;
+  unsigned hits = 0;
+  double t0 = now_s();
+  for (long i = 0; i < n; i++) hits += (unsigned)eng_enabled(p, 5, 0x10);
+  double t = now_s() - t0;
+  printf("disabled check (C):   %.3f ns/check   (%u enabled)\n", t / (double)n * 1e9, hits);
+}
+
+typedef struct drain_arg {
+  const char *name;
+  _Atomic int go;
+  _Atomic long events, lost;
+  eng_consumer *c;
+} drain_arg;
+
+static void *drain_thread(void *arg) {
+  drain_arg *a = arg;
+  eng_record rec;
+  long ev = 0, lost = 0;
+  for (;;) {
+    int st = eng_consumer_next(a->c, &rec, 1000);
+    if (st == ENG_OK) {
+      if (rec.kind == ENG_KIND_EVENT) ev++;
+      else if (rec.kind == ENG_KIND_LOST) lost += (long)rec.lost;
+    } else if (st != ENG_E_TIMEOUT) {
+      break;
+    }
+  }
+  atomic_store(&a->events, ev);
+  atomic_store(&a->lost, lost);
+  return NULL;
+}
+
+static eng_session *start(const char *name, uint32_t buffer_kb, uint32_t min_buffers) {
+  eng_session_opts o = {0};
+  o.buffer_kb = buffer_kb;
+  o.min_buffers = min_buffers;
+  eng_session *s;
+  int st = eng_session_start(name, &o, &s);
+  if (st != ENG_OK) { fprintf(stderr, "start: %s\n", eng_strerror(st)); exit(1); }
+  eng_session_enable(s, &prov_id, 5, ~0ull, 0);
+  return s;
+}
+
+/* Writes with a consumer thread draining concurrently. */
+static void bench_write(eng_provider *p, const char *name) {
+  eng_session *s = start(name, 64, 256);
+  drain_arg a = {.name = name};
+  eng_consumer_open(name, &a.c);
+  pthread_t th;
+  pthread_create(&th, NULL, drain_thread, &a);
+  tlg_desc d = {.level = 4, .keyword = 0x10, .channel = 11};
+  const long n = 20000000L;
+  long dropped = 0;
+  double t0 = now_s();
+  for (long i = 0; i < n; i++) dropped += write_one(p, &d, (int32_t)i) != ENG_OK;
+  double t = now_s() - t0;
+  eng_session_stop(s);
+  pthread_join(th, NULL);
+  printf("enabled write (C):    %.1f ns/event   (4 x int32 + string; %ld dropped, consumer got %ld)\n",
+         t / (double)n * 1e9, dropped, atomic_load(&a.events));
+  eng_consumer_close(a.c);
+  eng_session_close(s);
+}
+
+/* Fill one big ring without reading, then time the drain alone. */
+static void bench_drain(eng_provider *p, const char *name) {
+  eng_session *s = start(name, 1024, 256);   /* 256 MB ring */
+  eng_consumer *c;
+  eng_consumer_open(name, &c);
+  tlg_desc d = {.level = 4, .keyword = 0x10, .channel = 11};
+  long n = 0;
+  while (n < 3000000 && write_one(p, &d, (int32_t)n) == ENG_OK) n++;
+  eng_record rec;
+  long got = 0;
+  double t0 = now_s();
+  while (got < n && eng_consumer_next(c, &rec, 0) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+  double t = now_s() - t0;
+  printf("consumer drain (raw): %.1f M events/s  (%ld events)\n", (double)got / t / 1e6, got);
+  eng_session_stop(s);
+  eng_consumer_close(c);
+  eng_session_close(s);
+}
+
+/* 1M events/s for 2 s, paced in 1 ms steps, default buffers. */
+static void bench_sustained(eng_provider *p, const char *name) {
+  eng_session *s;
+  eng_session_start(name, NULL, &s);
+  eng_session_enable(s, &prov_id, 5, ~0ull, 0);
+  drain_arg a = {.name = name};
+  eng_consumer_open(name, &a.c);
+  pthread_t th;
+  pthread_create(&th, NULL, drain_thread, &a);
+  tlg_desc d = {.level = 4, .keyword = 0x10, .channel = 11};
+  long n = 0, dropped = 0;
+  double t0 = now_s();
+  for (int ms = 1; ms <= 2000; ms++) {
+    while (n < ms * 1000L) dropped += write_one(p, &d, (int32_t)n++) != ENG_OK;
+    while (now_s() - t0 < ms * 1e-3) {}
+  }
+  eng_session_stats st;
+  eng_session_query(s, &st);
+  eng_session_stop(s);
+  pthread_join(th, NULL);
+  printf("sustained 1M ev/s:    %ld written, %ld dropped, stats lost %llu, consumer got %ld\n",
+         n, dropped, (unsigned long long)st.lost, atomic_load(&a.events));
+  eng_consumer_close(a.c);
+  eng_session_close(s);
+}
+
+int main(int argc, char **argv) {
+  const char *only = argc > 1 ? argv[1] : "";   /* disabled | write | drain | sustained */
+  char dir[] = "/dev/shm/etwlua-bench-XXXXXX";
+  if (!mkdtemp(dir)) { strcpy(dir, "/tmp/etwlua-bench-XXXXXX"); if (!mkdtemp(dir)) return 1; }
+  setenv("ETWLUA_RUNTIME_DIR", dir, 1);
+  eng_provider *p;
+  int st = eng_provider_register(&prov_id, traits, sizeof traits, &p);
+  if (st != ENG_OK) { fprintf(stderr, "register: %s\n", eng_strerror(st)); return 1; }
+  if (!*only || !strcmp(only, "disabled")) bench_disabled(p);
+  if (!*only || !strcmp(only, "write")) bench_write(p, "bench-write");
+  if (!*only || !strcmp(only, "drain")) bench_drain(p, "bench-drain");
+  if (!*only || !strcmp(only, "sustained")) bench_sustained(p, "bench-sustained");
+  eng_provider_unregister(p);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) return 1;
+  return 0;
+}
