@@ -16,6 +16,14 @@ enum eng_record_flags {
   ENG_REC_TRACELOGGING = 1 << 3  /* meta holds a TraceLogging event schema */
 };
 
+/* What a record is. Zero (an event) is what a zero-initialised record says,
+** so sources that only ever produce events need not set it. */
+enum eng_record_kind {
+  ENG_KIND_EVENT = 0,            /* an event: every field below */
+  ENG_KIND_LOST = 1,             /* in-band loss notice: `lost` events of pid/tid were dropped */
+  ENG_KIND_CORRUPT = 2           /* the source rejected `lost` bytes of pid/tid's stream */
+};
+
 typedef struct eng_record {
   tlg_guid provider_id;
   tlg_desc desc;
@@ -31,6 +39,51 @@ typedef struct eng_record {
   uint32_t meta_len;
   const uint8_t *data;           /* payload (field data) */
   uint32_t data_len;
+  uint32_t kind;                 /* eng_record_kind */
+  uint64_t seq;                  /* per producer thread sequence number (live), else 0;
+                                    dropped events use numbers too, so a gap = a loss */
+  uint64_t lost;                 /* ENG_KIND_LOST: events dropped; ENG_KIND_CORRUPT: bytes */
+  /* ---- record-source details (ETL reader, src/etl); zero when absent ---- */
+  uint8_t header_kind;           /* eng_header_kind: which trace header carried it */
+  uint8_t pointer_size;          /* 4 or 8: pointer width of the producer; 0 unknown */
+  uint16_t header_flags;         /* EVENT_HEADER.Flags as stored; WPP: OptionFlags */
+  uint16_t event_property;       /* EVENT_HEADER.EventProperty as stored */
+  uint16_t hook_id;              /* kernel: Group << 8 | Type; WPP: MessageNumber */
+  uint16_t mof_version;          /* kernel: Version word; classic: Class.Version */
+  uint32_t kernel_time, user_time; /* CPU-time counters (timer ticks), as stored */
+  int64_t raw_timestamp;         /* the timestamp in the session's raw clock */
+  const uint8_t *raw_header;     /* the trace header bytes (incl. inline PMC/PEBS) */
+  uint32_t raw_header_len;
+  uint32_t ext_count;            /* extended data items, in file order */
+  const struct eng_ext_item *ext;
+  uint32_t instance_id;          /* instance header: InstanceId; WPP: SequenceNumber */
+  uint32_t parent_instance_id;   /* instance header: ParentInstanceId; WPP: ComponentId */
+  tlg_guid parent_guid;          /* instance header: ParentGuid */
+  uint64_t src_offset;           /* ETL: file offset of the buffer holding the record */
+  uint32_t src_record_offset;    /* ETL: offset of the record in its (decompressed) buffer */
+  uint32_t src_buffer_flags;     /* ETL: BufferFlag of that buffer */
 } eng_record;
+
+/* Which trace header a record came in (ETL spec §3); ENG_HDR_NONE for
+** records that never had one (live rings, builders). */
+enum eng_header_kind {
+  ENG_HDR_NONE = 0,
+  ENG_HDR_EVENT = 1,      /* EVENT_HEADER: manifest, EventSource, TraceLogging */
+  ENG_HDR_CLASSIC = 2,    /* EVENT_TRACE_HEADER (TraceEvent, MOF) */
+  ENG_HDR_INSTANCE = 3,   /* EVENT_INSTANCE_GUID_HEADER */
+  ENG_HDR_SYSTEM = 4,     /* SYSTEM_TRACE_HEADER (kernel) */
+  ENG_HDR_COMPACT = 5,    /* compact SYSTEM_TRACE_HEADER (no CPU times) */
+  ENG_HDR_PERFINFO = 6,   /* PERFINFO_TRACE_HEADER (no pid/tid: both 0xFFFFFFFF) */
+  ENG_HDR_MESSAGE = 7     /* MESSAGE_TRACE_HEADER (WPP / TraceMessage) */
+};
+
+/* One extended data item (EVENT_HEADER_EXTENDED_DATA_ITEM): type and bytes,
+** borrowed like every pointer of eng_record. */
+typedef struct eng_ext_item {
+  uint16_t type;                 /* EVENT_HEADER_EXT_TYPE_*: 1 related activity id,
+                                    6 stack trace 64, 11 TL schema, 12 traits ... */
+  uint16_t size;
+  const uint8_t *data;
+} eng_ext_item;
 
 #endif

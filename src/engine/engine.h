@@ -1,0 +1,275 @@
+/*
+** engine.h: THE backend interface (DESIGN §1, §3, §4). One implementation
+** is linked in: engine/shm (POSIX shared-memory sessions) or engine/win (ETW).
+** Three nouns, each an opaque handle:
+**   eng_provider  register / enabled / write / unregister    (EventRegister...)
+**   eng_session   start / open / enable / disable / flush / query / stop / list
+**   eng_consumer  open on a session / next record / stop / close
+** Every function returns 0 (ENG_OK) or an eng_status; eng_strerror names it.
+** Nothing here raises, longjmps, allocates on the write path, or calls Lua.
+*/
+#ifndef ENG_ENGINE_H
+#define ENG_ENGINE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../tlg/tlg_types.h"
+#include "record.h"
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum eng_status {
+  ENG_OK = 0,
+  ENG_E_ARG,          /* invalid argument (NULL, name too long, bad option) */
+  ENG_E_NOMEM,        /* out of memory */
+  ENG_E_NOTFOUND,     /* no session of that name */
+  ENG_E_EXISTS,       /* a running session already has that name */
+  ENG_E_ACCESS,       /* permission denied: runtime dir or file of another user */
+  ENG_E_FULL,         /* a table is full: sessions, providers, 8 sessions per provider */
+  ENG_E_BUSY,         /* the session already has a live consumer */
+  ENG_E_UNSUPPORTED,  /* not implemented by this backend (e.g. file modes for now) */
+  ENG_E_TIMEOUT,      /* consumer: nothing arrived within the timeout */
+  ENG_E_STOPPED,      /* the session was stopped (consumer: and every record was read) */
+  ENG_E_INTERRUPTED,  /* consumer: eng_consumer_stop was called */
+  ENG_E_LOST,         /* write: a session's buffer was full; the event was dropped and counted */
+  ENG_E_TOOBIG,       /* write: the event does not fit a session buffer */
+  ENG_E_VERSION,      /* shared memory written by an incompatible etwlua */
+  ENG_E_CORRUPT,      /* shared memory failed validation */
+  ENG_E_IO,           /* a system call failed (errno tells why) */
+  ENG_STATUS_COUNT
+} eng_status;
+
+/* Message for a status code; never NULL. */
+const char *eng_strerror(int status);
+
+/* ETW enable semantics (DESIGN §2): an event (level l, keyword k) is enabled
+** for a session (level L, any A, all B) iff
+**   (L == 0 or l <= L) and (k == 0 or (k & A != 0 and k & B == B)).
+** eng_session_enable stores A == 0 as ~0 (every keyword), as ETW does, so
+** a stored A is never 0. */
+static inline int eng_match(uint8_t l, uint64_t k, uint8_t L, uint64_t A, uint64_t B) {
+  return (L == 0 || l <= L) && (k == 0 || ((k & A) != 0 && (k & B) == B));
+}
+
+/* -------------------------------------------------------------- provider */
+
+/* Merged enable state of one provider over every session that enables it
+** (spec windows-etw §1.3, TraceLoggingDynamic's scheme): level_plus1 = 0
+** when disabled, else max over sessions of (L ? L + 1 : 256); any = OR of
+** the sessions' A; all = AND of their B. A superset of what each session
+** takes, so eng_enabled never says "no" to an event some session wants.
+** Writers store any/all before level_plus1 (release); gen changes on every
+** update (the shm backend uses it as a seqlock). Opaque to callers. */
+typedef struct eng_enable_state {
+  _Atomic uint32_t level_plus1;
+  _Atomic uint32_t gen;
+  _Atomic uint64_t any;
+  _Atomic uint64_t all;
+} eng_enable_state;
+
+/* The first member of every backend's eng_provider, so eng_enabled can be
+** inlined: the backend points `state` at its live enable state. */
+typedef struct eng_provider_head {
+  const eng_enable_state *state;
+} eng_provider_head;
+
+typedef struct eng_provider eng_provider;
+
+/* Register provider `id` with its traits blob (TraceLogging provider
+** metadata, spec §3.2: u16 size | name | traits), which is copied. The
+** provider starts with the enable state of every session that already
+** enables `id`, and follows later enables, disables and stops.
+** Returns ENG_OK and *out, or ENG_E_ARG (NULL, traits_len > 65535),
+** ENG_E_NOMEM, ENG_E_ACCESS / ENG_E_IO / ENG_E_VERSION (runtime directory
+** unusable), ENG_E_FULL (provider table full); *out = NULL on error.
+** Thread-safe. The same id may be registered many times. */
+int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_len,
+                          eng_provider **out);
+
+/* Is an event of `level` and `keyword` enabled by at least one session?
+** (keyword 0 = "any keyword", like EventProviderEnabled.) Two or three
+** plain loads; never a system call. Thread-safe, also against enables.
+** May answer "yes" for an event no single session takes (merged masks);
+** eng_provider_write filters exactly per session. */
+#if defined(__GNUC__)
+#define ENG_UNLIKELY_ON(x) __builtin_expect(!!(x), 1)   /* the disabled path is the hot one */
+#else
+#define ENG_UNLIKELY_ON(x) (x)
+#endif
+static inline int eng_enabled(const eng_provider *p, uint8_t level, uint64_t keyword) {
+  const eng_enable_state *s = ((const eng_provider_head *)(const void *)p)->state;
+  uint32_t lp1 = atomic_load_explicit(&s->level_plus1, memory_order_acquire);
+  if (ENG_UNLIKELY_ON(level >= lp1)) return 0;
+  if (keyword == 0) return 1;
+  uint64_t any = atomic_load_explicit(&s->any, memory_order_relaxed);
+  uint64_t all = atomic_load_explicit(&s->all, memory_order_relaxed);
+  return (keyword & any) != 0 && (keyword & all) == all;
+}
+
+/* Is the provider enabled at all (any level, any keyword)? */
+static inline int eng_enabled_any(const eng_provider *p) {
+  const eng_enable_state *s = ((const eng_provider_head *)(const void *)p)->state;
+  return atomic_load_explicit(&s->level_plus1, memory_order_acquire) != 0;
+}
+
+/* One piece of an event, as an EVENT_DATA_DESCRIPTOR: type says which
+** block it belongs to (the SDK's Type byte; spec windows-etw §1.4). */
+enum eng_data_type {
+  ENG_DATA_PAYLOAD = 0,        /* field data */
+  ENG_DATA_EVENT_META = 1,     /* TraceLogging event metadata (spec §3.3) */
+  ENG_DATA_PROVIDER_META = 2   /* provider traits (spec §3.2) */
+};
+typedef struct eng_data {
+  const void *ptr;
+  uint32_t size;
+  uint8_t type;                /* eng_data_type */
+  uint8_t reserved[3];
+} eng_data;
+
+/* Write one event, like EventWriteTransfer(h, desc, activity, related, n, data):
+** blocks of the same type are concatenated in order. Without an
+** ENG_DATA_PROVIDER_META block the registered traits are used. activity and
+** related may be NULL (then not recorded). The event goes to every session
+** whose own level/any/all take desc->level/keyword (eng_match).
+** Returns ENG_OK (written, or nobody listening), ENG_E_LOST (dropped by at
+** least one full session; counted there and reported in-band), ENG_E_TOOBIG,
+** ENG_E_ARG. No locks, no system call, no allocation after the calling
+** thread's first write to a session. Thread-safe; the provider must not be
+** unregistered concurrently. Safe after fork() in the child. */
+int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
+                       const tlg_guid *related, size_t n, const eng_data *data);
+
+/* Release the provider (not the sessions' enables of its id). NULL is a
+** no-op. Not concurrently with writes on the same provider. */
+void eng_provider_unregister(eng_provider *p);
+
+/* --------------------------------------------------------------- session */
+
+#define ENG_SESSION_NAME_MAX 200  /* bytes of UTF-8; compared ASCII-case-insensitively */
+
+typedef enum eng_mode {
+  ENG_MODE_REALTIME = 0,   /* records go to eng_consumer */
+  ENG_MODE_FILE = 1,       /* sequential ETL file (not yet: ENG_E_UNSUPPORTED) */
+  ENG_MODE_CIRCULAR = 2    /* circular ETL file (not yet: ENG_E_UNSUPPORTED) */
+} eng_mode;
+
+/* Session options; zero means "default". Buffers: each producer thread
+** writing to the session gets its own ring of min_buffers x buffer_kb
+** (rounded up to a power of two; default 2 MB, ~14 ms at 1M events/s);
+** the session holds at most max_buffers buffers, so at most
+** max_buffers / min_buffers producer-thread rings (default 64). Memory is
+** taken as rings fill and given back when their threads end. */
+typedef struct eng_session_opts {
+  int mode;                /* eng_mode */
+  const char *file;        /* ETL path for file modes */
+  uint32_t buffer_kb;      /* default 64 (4..16384) */
+  uint32_t min_buffers;    /* buffers per producer-thread ring, default 32 */
+  uint32_t max_buffers;    /* whole session, default 2048 */
+  uint32_t flush_ms;       /* longest a record waits for a sleeping consumer, default 100 */
+} eng_session_opts;
+
+typedef struct eng_session eng_session;
+
+/* Start session `name` (1..ENG_SESSION_NAME_MAX bytes, no NUL). A session of
+** that name whose owner died (stale) is stopped and replaced. The calling
+** process becomes the owner. Returns ENG_OK and *out, or ENG_E_ARG,
+** ENG_E_EXISTS (a running session has that name), ENG_E_FULL (64 sessions),
+** ENG_E_UNSUPPORTED (file modes), ENG_E_ACCESS, ENG_E_IO, ENG_E_NOMEM. */
+int eng_session_start(const char *name, const eng_session_opts *opts, eng_session **out);
+
+/* Attach to a running (or stale) session to control it, without owning it
+** (ControlTrace by name). Returns ENG_E_NOTFOUND, ENG_E_ACCESS, ... */
+int eng_session_open(const char *name, eng_session **out);
+
+/* Enable provider `id` in the session with level L (0 = all levels), any A
+** (0 = every keyword, as EnableTraceEx2 treats MatchAnyKeyword 0), all B; again for the same provider updates them (EnableTraceEx2). The
+** provider need not be registered yet. Producers see it at their next
+** eng_enabled. Returns ENG_E_STOPPED if the session is gone, ENG_E_FULL
+** (provider table full or 8 sessions already enable `id`). Thread-safe. */
+int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                       uint64_t all);
+
+/* Stop enabling `id` (no-op if it was not). ENG_E_STOPPED if the session is gone. */
+int eng_session_disable(eng_session *s, const tlg_guid *id);
+
+/* Wake the consumer so it reads everything written so far now instead of
+** within flush_ms. ENG_E_STOPPED if the session is gone. */
+int eng_session_flush(eng_session *s);
+
+typedef struct eng_session_stats {
+  uint64_t events;         /* events written into the session */
+  uint64_t lost;           /* events dropped (buffer full, no ring free) */
+  uint64_t bytes;          /* bytes written and not yet read */
+  uint32_t buffers;        /* buffers in use (rings x min_buffers) */
+  uint32_t rings;          /* producer-thread rings in use */
+  uint32_t providers;      /* providers this session enables */
+  uint32_t corrupt;        /* records or rings the consumer rejected */
+  int32_t consumer_pid;    /* 0 = no consumer attached */
+  uint32_t reserved;
+} eng_session_stats;
+
+/* Statistics; exact once producers are quiet. ENG_E_STOPPED if gone. */
+int eng_session_query(eng_session *s, eng_session_stats *st);
+
+/* Stop the session: every provider stops sending to it at its next write,
+** its consumer reads what is left and then gets ENG_E_STOPPED, its name is
+** free. Idempotent (a second stop returns ENG_OK). The handle stays valid
+** until eng_session_close. */
+int eng_session_stop(eng_session *s);
+
+/* Stop session `name` without a handle (`etwlua stop NAME`); works on stale
+** sessions. ENG_E_NOTFOUND if there is none. */
+int eng_session_stop_name(const char *name);
+
+/* Release the handle; the session keeps running (stop it first to end it). NULL ok. */
+void eng_session_close(eng_session *s);
+
+typedef enum eng_session_state {
+  ENG_SESSION_RUNNING = 0,
+  ENG_SESSION_STALE = 1    /* its owner process died; stop or restart it */
+} eng_session_state;
+
+typedef struct eng_session_info {
+  char name[ENG_SESSION_NAME_MAX + 1];
+  int32_t owner_pid;
+  int32_t consumer_pid;    /* 0 = none */
+  int state;               /* eng_session_state */
+  int mode;                /* eng_mode */
+  uint32_t providers;
+  uint64_t events, lost;
+} eng_session_info;
+
+/* The sessions of this user (logman query -ets). Fills up to `cap` entries
+** and sets *count to the number of sessions (may exceed cap). */
+int eng_sessions_list(eng_session_info *out, size_t cap, size_t *count);
+
+/* -------------------------------------------------------------- consumer */
+
+typedef struct eng_consumer eng_consumer;
+
+/* Consume session `name` in real time. One consumer per session (a dead
+** consumer's place is taken over). Returns ENG_E_NOTFOUND, ENG_E_BUSY,
+** ENG_E_ACCESS, ENG_E_NOMEM, ... (.etl files will be a second record source
+** behind the same next(), yielding the same eng_record.) */
+int eng_consumer_open(const char *name, eng_consumer **out);
+
+/* Next record into *rec; its pointers borrow shared memory and stay valid
+** until the next call on `c`. kind ENG_KIND_EVENT is an event; ENG_KIND_LOST
+** says rec->lost events of that producer thread were dropped here;
+** ENG_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
+** Records of one producer thread arrive in order; threads interleave.
+** timeout_ms < 0 waits forever, 0 polls. Returns ENG_OK, ENG_E_TIMEOUT,
+** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED. Not
+** thread-safe: one thread calls next. */
+int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
+
+/* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe;
+** callable from any thread. Idempotent. */
+void eng_consumer_stop(eng_consumer *c);
+
+/* Detach and free. NULL ok. Not concurrently with next or stop. */
+void eng_consumer_close(eng_consumer *c);
+
+#endif

@@ -1,0 +1,311 @@
+/*
+** shm_provider.c: eng_provider on the POSIX engine. register finds (or
+** makes) the provider's entry in the registry; eng_enabled then reads its
+** merged state. write routes the event to each session whose own enable
+** takes it, into the calling thread's ring in that session; a thread gets
+** its ring on its first write to a session (the only slow path) and gives
+** it back when it exits.
+*/
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shm_int.h"
+
+struct eng_provider {
+  eng_provider_head head;           /* head.state = &entry->merged */
+  shm_prov_entry *entry;
+  shm_reg *reg;
+  tlg_guid id;
+  uint32_t traits_len;
+  uint8_t traits[];
+};
+
+/* The calling thread's writers, one per session slot. */
+typedef struct shm_tls {
+  unsigned fork_gen;                /* shm_fork_gen when made; else inherited by fork */
+  uint32_t pid, tid;
+  shm_writer *w[SHM_MAX_SESSIONS];
+} shm_tls;
+
+static _Thread_local shm_tls *t_tls;
+static pthread_key_t g_key;
+static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+
+/* ============================================================ rings */
+
+static void writer_free(shm_writer *w, int close_ring) {
+  if (w->ctl && close_ring)
+    atomic_store_explicit(&w->hdr->ring_dir[w->ring], SHM_DIR(w->ctl->pid, SHM_RING_CLOSED),
+                          memory_order_release);
+  if (w->ring_map) munmap(w->ring_map, w->ring_len);
+  if (w->hdr_map) munmap(w->hdr_map, w->hdr_len);
+  free(w);
+}
+
+static int claim(shm_writer *w, uint32_t max_rings, int32_t pid) {
+  for (uint32_t k = 0; k < max_rings; k++) {
+    uint32_t i = (shm_gettid() + k) % max_rings;
+    uint64_t e = atomic_load_explicit(&w->hdr->ring_dir[i], memory_order_relaxed);
+    if (SHM_DIR_STATE(e) != SHM_RING_FREE) continue;
+    if (atomic_compare_exchange_strong_explicit(&w->hdr->ring_dir[i], &e,
+            SHM_DIR(pid, SHM_RING_CLAIMED), memory_order_acq_rel, memory_order_relaxed))
+      return (int)i;
+  }
+  return -1;
+}
+
+/* Map the ring claimed as `i` and make it ACTIVE. */
+static int map_ring(shm_writer *w, int fd, const shm_sess_hdr *c, uint32_t i) {
+  uint64_t off = c->ring_off + (uint64_t)i * c->ring_stride;
+  int st = shm_map(fd, off, c->ring_stride, &w->ring_map);
+  if (st != ENG_OK) {
+    w->ring_map = NULL;
+    atomic_store_explicit(&w->hdr->ring_dir[i], SHM_DIR(0, SHM_RING_FREE), memory_order_release);
+    return st;
+  }
+  w->ring_len = c->ring_stride;
+  w->ring = i;
+  shm_ring_ctl *ctl = w->ring_map;
+  ctl->pid = shm_pid();
+  ctl->tid = (int32_t)shm_gettid();
+  ctl->pid_start = shm_pid_start();
+  shm_writer_init(w, ctl, (uint8_t *)w->ring_map + SHM_CTL_SIZE, c->ring_size, w->hdr);
+  atomic_store_explicit(&w->hdr->ring_dir[i], SHM_DIR(ctl->pid, SHM_RING_ACTIVE),
+                        memory_order_release);
+  return ENG_OK;
+}
+
+/* Map the session's header and claim a ring. ENG_E_FULL: header mapped, no
+** ring free (writes count noring_lost and retry later). */
+static int open_ring(shm_writer *w, int fd, uint64_t size) {
+  shm_sess_hdr c;
+  if (pread(fd, &c, offsetof(shm_sess_hdr, wake_seq), 0) != (ssize_t)offsetof(shm_sess_hdr, wake_seq))
+    return ENG_E_CORRUPT;
+  int st = shm_sess_hdr_check(&c, size);
+  if (st != ENG_OK) return st;
+  if (c.slot != w->slot || c.gen != w->gen || c.clock_kind != (uint32_t)shm_clock_kind())
+    return ENG_E_CORRUPT;
+  if ((st = shm_map(fd, 0, c.hdr_size, &w->hdr_map)) != ENG_OK) {
+    w->hdr_map = NULL;
+    return st;
+  }
+  w->hdr_len = c.hdr_size;
+  w->hdr = w->hdr_map;
+  int i = claim(w, c.max_rings, shm_pid());
+  if (i < 0) return ENG_E_FULL;
+  return map_ring(w, fd, &c, (uint32_t)i);
+}
+
+static int attach_ring(shm_reg *r, shm_writer *w) {
+  char path[SHM_PATH_MAX + 32];
+  shm_sess_path(r, w->slot, w->gen, path, sizeof path);
+  int fd;
+  uint64_t size;
+  int st = shm_file_open(path, &fd, &size);
+  if (st != ENG_OK) return st;
+  st = open_ring(w, fd, size);
+  close(fd);
+  return st;
+}
+
+/* ============================================================ threads */
+
+static void tls_release(shm_tls *t) {
+  int own = t->fork_gen == atomic_load_explicit(&shm_fork_gen, memory_order_relaxed);
+  for (uint32_t i = 0; i < SHM_MAX_SESSIONS; i++) {
+    if (t->w[i]) writer_free(t->w[i], own);   /* a fork child's copies: unmap only */
+    t->w[i] = NULL;
+  }
+  free(t);
+}
+
+static void tls_destructor(void *arg) {
+  if (t_tls == arg) t_tls = NULL;
+  tls_release(arg);
+}
+
+static void at_exit(void) {
+  shm_tls *t = t_tls;
+  t_tls = NULL;
+  if (t) {
+    pthread_setspecific(g_key, NULL);
+    tls_release(t);
+  }
+}
+
+static void key_once(void) {
+  pthread_key_create(&g_key, tls_destructor);
+  atexit(at_exit);
+}
+
+static shm_tls *tls_slow(void) {
+  pthread_once(&g_key_once, key_once);
+  if (t_tls) tls_release(t_tls);        /* inherited from the parent across fork */
+  shm_tls *t = calloc(1, sizeof *t);
+  t_tls = t;
+  pthread_setspecific(g_key, t);
+  if (t) {
+    t->fork_gen = atomic_load_explicit(&shm_fork_gen, memory_order_relaxed);
+    t->pid = (uint32_t)shm_pid();
+    t->tid = shm_gettid();
+  }
+  return t;
+}
+
+static inline shm_tls *tls_get(void) {
+  shm_tls *t = t_tls;
+  if (SHM_LIKELY(t && t->fork_gen == atomic_load_explicit(&shm_fork_gen, memory_order_relaxed)))
+    return t;
+  return tls_slow();
+}
+
+/* Give back rings of sessions that are gone (their slot moved on). */
+static void sweep(shm_reg *r, shm_tls *t) {
+  for (uint32_t i = 0; i < SHM_MAX_SESSIONS; i++) {
+    shm_writer *w = t->w[i];
+    if (!w) continue;
+    shm_sess_slot *sl = shm_reg_slot(r, i);
+    if (atomic_load_explicit(&sl->state, memory_order_acquire) == SHM_SLOT_LIVE &&
+        atomic_load_explicit(&sl->gen, memory_order_relaxed) == w->gen)
+      continue;
+    writer_free(w, 1);
+    t->w[i] = NULL;
+  }
+}
+
+static shm_writer *attach(shm_reg *r, shm_tls *t, uint32_t slot, uint32_t gen) {
+  if (t->w[slot]) { writer_free(t->w[slot], 1); t->w[slot] = NULL; }
+  sweep(r, t);
+  shm_writer *w = calloc(1, sizeof *w);
+  if (!w) return NULL;
+  w->slot = slot;
+  w->gen = gen;
+  if (attach_ring(r, w) != ENG_OK) {
+    w->ctl = NULL;
+    w->retry = 4096;
+  }
+  t->w[slot] = w;
+  return w;
+}
+
+/* Try again to get a ring: map the session if that failed before, else
+** claim one in the mapped session. */
+static void retry_ring(shm_reg *r, shm_writer *w) {
+  shm_sess_slot *sl = shm_reg_slot(r, w->slot);
+  if (atomic_load_explicit(&sl->state, memory_order_acquire) != SHM_SLOT_LIVE ||
+      atomic_load_explicit(&sl->gen, memory_order_relaxed) != w->gen)
+    return;                                        /* gone: the route will drop it */
+  if (!w->hdr) { attach_ring(r, w); return; }
+  shm_sess_hdr c;
+  memcpy(&c, w->hdr, offsetof(shm_sess_hdr, wake_seq));
+  if (shm_sess_hdr_check(&c, ~0ull) != ENG_OK) return;
+  int i = claim(w, c.max_rings, shm_pid());
+  if (i < 0) return;
+  char path[SHM_PATH_MAX + 32];
+  int fd;
+  uint64_t size;
+  shm_sess_path(r, w->slot, w->gen, path, sizeof path);
+  if (shm_file_open(path, &fd, &size) != ENG_OK) {
+    atomic_store_explicit(&w->hdr->ring_dir[i], SHM_DIR(0, SHM_RING_FREE), memory_order_release);
+    return;
+  }
+  map_ring(w, fd, &c, (uint32_t)i);
+  close(fd);
+}
+
+/* A writer without a ring: no ring was free, or the session could not be
+** mapped. Every 4096 writes try again; 1 if it has a ring now. Else the
+** event is dropped: counted (noring_lost) when the session is mapped. */
+static int ring_again(shm_reg *r, shm_writer *w) {
+  if (--w->retry == 0) {
+    w->retry = 4096;
+    retry_ring(r, w);
+    if (w->ctl) return 1;
+  }
+  if (w->hdr) atomic_fetch_add_explicit(&w->hdr->noring_lost, 1, memory_order_relaxed);
+  return 0;
+}
+
+/* ============================================================ provider */
+
+int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_len,
+                          eng_provider **out) {
+  if (!out) return ENG_E_ARG;
+  *out = NULL;
+  if (!id || (traits_len && !traits) || traits_len > 0xffff) return ENG_E_ARG;
+  shm_reg *r;
+  int st = shm_reg_get(&r);
+  if (st != ENG_OK) return st;
+  eng_provider *p = malloc(sizeof *p + traits_len);
+  if (!p) return ENG_E_NOMEM;
+  if ((st = shm_reg_lock(r)) == ENG_OK) {
+    st = shm_prov_find(r, id, 1, &p->entry);
+    shm_reg_unlock(r);
+  }
+  if (st != ENG_OK) { free(p); return st; }
+  p->head.state = &p->entry->merged;
+  p->reg = r;
+  p->id = *id;
+  p->traits_len = (uint32_t)traits_len;
+  if (traits_len) memcpy(p->traits, traits, traits_len);
+  *out = p;
+  return ENG_OK;
+}
+
+static inline int prepare(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
+                          const tlg_desc *desc, const tlg_guid *act, const tlg_guid *rel,
+                          size_t n, const eng_data *data) {
+  ev->ticks = shm_ticks();
+  ev->cpu = shm_cpu();
+  ev->pid = t->pid;
+  ev->tid = t->tid;
+  ev->desc = desc;
+  ev->provider = &p->id;
+  ev->activity = act;
+  ev->related = rel;
+  ev->data = data;
+  ev->n = n;
+  ev->traits = p->traits;
+  ev->traits_len = p->traits_len;
+  return shm_event_prepare(ev);
+}
+
+static inline int routed(const shm_route *r, const tlg_desc *desc) {
+  return r->slot < SHM_MAX_SESSIONS && shm_route_match(r, desc->level, desc->keyword);
+}
+
+int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
+                       const tlg_guid *related, size_t n, const eng_data *data) {
+  if (SHM_UNLIKELY(!p || !desc || (n && !data))) return ENG_E_ARG;
+  shm_prov_entry *e = p->entry;
+  if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  shm_route r[SHM_SESS_PER_PROV];
+  unsigned nr = shm_prov_route(e, r), i = 0;
+  while (i < nr && !routed(&r[i], desc)) i++;
+  if (i == nr) return ENG_OK;                           /* no session takes it */
+  shm_tls *t = tls_get();
+  if (SHM_UNLIKELY(!t)) return ENG_E_NOMEM;
+  shm_event_src ev;
+  int st = prepare(p, t, &ev, desc, activity, related, n, data);
+  if (st != ENG_OK) return st;
+  for (; i < nr; i++) {
+    if (!routed(&r[i], desc)) continue;
+    shm_writer *w = t->w[r[i].slot];
+    if (SHM_UNLIKELY(!w || w->gen != r[i].gen)) {
+      if (!(w = attach(p->reg, t, r[i].slot, r[i].gen))) { st = ENG_E_NOMEM; continue; }
+    }
+    int s;
+    if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, &ev);
+    else s = w->hdr ? ENG_E_LOST : ENG_OK;
+    if (s != ENG_OK) st = s;
+  }
+  return st;
+}
+
+void eng_provider_unregister(eng_provider *p) {
+  free(p);
+}
