@@ -1,11 +1,17 @@
 /*
 ** lauxetw.c: argument helpers shared by the bindings (see lauxetw.h).
 */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 #include <string.h>
 
 #include "lauxetw.h"
 #include "../tlg/tlg_guid.h"
+#include "../engine/engine.h"
 
 void etwL_checkguid(lua_State *L, int idx, tlg_guid *g) {
   size_t len;
@@ -46,4 +52,32 @@ uint64_t etwL_checku64(lua_State *L, int idx) {
 
 int etwL_tlgerror(lua_State *L, const char *what, int status) {
   return luaL_error(L, "%s: %s", what, tlg_strerror(status));
+}
+
+/* Short codes for engine statuses, as scripts compare them. */
+static const char *const eng_codes[ENG_STATUS_COUNT] = {
+  [ENG_OK] = "OK", [ENG_E_ARG] = "ARG", [ENG_E_NOMEM] = "NOMEM",
+  [ENG_E_NOTFOUND] = "NOTFOUND", [ENG_E_EXISTS] = "EXISTS", [ENG_E_ACCESS] = "ACCESS",
+  [ENG_E_FULL] = "FULL", [ENG_E_BUSY] = "BUSY", [ENG_E_UNSUPPORTED] = "UNSUPPORTED",
+  [ENG_E_TIMEOUT] = "TIMEOUT", [ENG_E_STOPPED] = "STOPPED",
+  [ENG_E_INTERRUPTED] = "INTERRUPTED", [ENG_E_LOST] = "LOST", [ENG_E_TOOBIG] = "TOOBIG",
+  [ENG_E_VERSION] = "VERSION", [ENG_E_CORRUPT] = "CORRUPT", [ENG_E_IO] = "IO",
+};
+
+int etwL_pushengfail(lua_State *L, int st) {
+  const char *code = st >= 0 && st < ENG_STATUS_COUNT && eng_codes[st] ? eng_codes[st] : "UNKNOWN";
+  lua_pushnil(L);
+  lua_pushfstring(L, "%s: %s", code, eng_strerror(st));
+  lua_pushstring(L, code);
+  return 3;
+}
+
+int64_t etwL_now_ms(void) {
+#ifdef _WIN32
+  return (int64_t)GetTickCount64();
+#else
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
 }

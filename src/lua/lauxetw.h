@@ -15,12 +15,16 @@
 #define ETWL_PROVIDER     "etw.Provider"
 #define ETWL_EVENTBUILDER "etw.EventBuilder"
 #define ETWL_EVENT        "etw.Event"
+#define ETWL_SESSION      "etw.Session"
+#define ETWL_CONSUMER     "etw.Consumer"
 
 /* Each binding file registers its metatable and sets its constructor or
 ** functions in the module table at stack index -1. */
 void etwL_open_provider(lua_State *L);      /* lprovider.c: etw.Provider */
 void etwL_open_eventbuilder(lua_State *L);  /* leventbuilder.c: etw.EventBuilder, etw.decode */
-void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable */
+void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable, etw.decode_blobs */
+void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sessions */
+void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
 
 /* GUID argument at idx: a GUID string (canonical form, braces and any case
 ** accepted). Raises "bad argument #idx to 'f' (GUID expected, ...)". */
@@ -39,6 +43,23 @@ uint64_t etwL_checku64(lua_State *L, int idx);
 ** the record may be reused as soon as this returns. `provider_name` may be
 ** NULL: the name then comes from the traits blob, if any. (levent.c) */
 void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_name);
+
+/* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
+** expected" otherwise. (leventbuilder.c) */
+struct tlg_builder *etwL_checkbuilder(lua_State *L, int idx);
+
+/* If idx holds an etw.Provider (open or closed), set rec->provider_id,
+** rec->traits and rec->traits_len (borrowed from the provider) and return its
+** NUL-terminated name; otherwise return NULL and leave rec alone. (lprovider.c) */
+const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec);
+
+/* Milliseconds of a monotonic clock (for timeouts). */
+int64_t etwL_now_ms(void);
+
+/* Push the failure triple nil, "CODE: message", "CODE" for an engine
+** status (outcomes a script can handle: name taken, not found, access
+** denied, unsupported); returns 3. */
+int etwL_pushengfail(lua_State *L, int eng_status);
 
 /* Raise a Lua error "NAME: message" for a tlg status code, where NAME names
 ** the argument or the method; never returns. */

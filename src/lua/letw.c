@@ -2,6 +2,8 @@
 ** letw.c: luaopen_etw, the `etw` module: constants, GUID functions, and the
 ** types registered by the one-file-per-userdata bindings.
 */
+#define _POSIX_C_SOURCE 200809L
+#define _CRT_RAND_S /* rand_s, before any header pulls in stdlib.h */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,10 +18,15 @@
 #include "../tlg/tlg_guid.h"
 
 #ifdef _WIN32
-#define _CRT_RAND_S
 #include <stdlib.h>
+#include <io.h>
+#include <process.h>
+#define getpid _getpid
+#define isatty _isatty
+#define fileno _fileno
 #else
 #include <sys/random.h>
+#include <unistd.h>
 #endif
 
 #ifndef ETWLUA_VERSION
@@ -98,7 +105,22 @@ static int l_new_guid(lua_State *L) {
   return 1;
 }
 
+/* etw.pid() -> this process id (session names, filters) */
+static int l_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+/* etw.isatty(file) -> boolean: is the Lua file (io.stderr, ...) a terminal? */
+static int l_isatty(lua_State *L) {
+  luaL_Stream *f = luaL_checkudata(L, 1, LUA_FILEHANDLE);
+  lua_pushboolean(L, f->closef != NULL && isatty(fileno(f->f)));
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+  {"pid", l_pid},
+  {"isatty", l_isatty},
   {"providerid_from_name", l_providerid_from_name},
   {"guid", l_guid},
   {"new_guid", l_new_guid},
@@ -114,6 +136,8 @@ int luaopen_etw(lua_State *L) {
   etwL_open_event(L);
   etwL_open_eventbuilder(L);
   etwL_open_provider(L);
+  etwL_open_session(L);
+  etwL_open_consumer(L);
   return 1;
 }
 

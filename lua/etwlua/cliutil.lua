@@ -1,0 +1,93 @@
+-- Helpers shared by the subcommands: option parsing, provider specs, output.
+local etw = require "etw"
+
+local M = {}
+
+local level_names = {
+  always = 0, critical = 1, error = 2, warning = 3, info = 4, information = 4, verbose = 5,
+}
+
+-- "NAME[:level[:keywords]]" -> {provider=NAME, level=, any=}. level is a
+-- number or a name (critical..verbose); keywords is a number (0x.. allowed).
+-- Keywords default to every bit, so "enable X" shows all of X's events.
+function M.parse_provider(spec)
+  local name, level, kw = spec:match("^([^:]+):?([^:]*):?([^:]*)$")
+  if not name then return nil, "bad provider spec '" .. spec .. "' (NAME[:level[:keywords]])" end
+  local l = 5
+  if level ~= "" then
+    l = tonumber(level) or level_names[level:lower()]
+    if not l or l < 0 or l > 255 or math.type(l) ~= "integer" then
+      return nil, "bad level '" .. level .. "' in '" .. spec .. "' (0..255 or critical, error, warning, info, verbose)"
+    end
+  end
+  local any = -1                          -- all 64 bits
+  if kw ~= "" then
+    any = math.tointeger(tonumber(kw))
+    if not any then return nil, "bad keywords '" .. kw .. "' in '" .. spec .. "' (an integer, 0x... allowed)" end
+  end
+  return { provider = name, level = l, any = any }
+end
+
+-- Minimal getopt: spec maps option names to "flag" or "value"; short
+-- aliases map to long names. Returns opts, positional, or nil, message.
+function M.getopt(args, spec, aliases)
+  local opts, rest, i = {}, {}, 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      table.move(args, i + 1, #args, #rest + 1, rest)
+      break
+    end
+    local name, inline = a:match("^%-%-([%w-]+)=(.*)$")
+    if not name then name = a:match("^%-%-([%w-]+)$") or (aliases and aliases[a]) end
+    if name then
+      local kind = spec[name]
+      if not kind then return nil, "unknown option '" .. a .. "'" end
+      if kind == "flag" then
+        opts[name] = true
+      else
+        local v = inline
+        if not v then
+          i = i + 1
+          v = args[i]
+          if not v then return nil, "option '" .. a .. "' needs a value" end
+        end
+        if kind == "list" then
+          opts[name] = opts[name] or {}
+          table.insert(opts[name], v)
+        else
+          opts[name] = v
+        end
+      end
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return nil, "unknown option '" .. a .. "'"
+    else
+      rest[#rest + 1] = a
+    end
+    i = i + 1
+  end
+  return opts, rest
+end
+
+-- Print rows (arrays of strings) as left-aligned columns.
+function M.columns(out, header, rows)
+  local width = {}
+  for _, r in ipairs({ header, table.unpack(rows) }) do
+    for c, v in ipairs(r) do width[c] = math.max(width[c] or 0, #tostring(v)) end
+  end
+  for _, r in ipairs({ header, table.unpack(rows) }) do
+    local cells = {}
+    for c, v in ipairs(r) do
+      cells[c] = c == #r and tostring(v) or string.format("%-" .. width[c] .. "s", tostring(v))
+    end
+    out:write(table.concat(cells, "  "), "\n")
+  end
+end
+
+function M.fail(cmd, msg)
+  io.stderr:write("etwlua ", cmd, ": ", msg, "\n")
+  return 1
+end
+
+M.etw = etw
+return M

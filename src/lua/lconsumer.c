@@ -1,0 +1,462 @@
+/*
+** lconsumer.c: etw.Consumer, per-event Lua handlers over a record source
+** (a live session now; ETL files share the same source interface). Filters
+** given as tables are matched in C on the record header, so events no
+** handler wants never become Lua objects.
+*/
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxetw.h"
+#include "lconsumer.h"
+#include "../engine/engine.h"
+#include "../tlg/tlg_decode.h"
+#include "../tlg/tlg_guid.h"
+
+/* Filter fields present in a table filter (bit set). */
+enum {
+  F_PROVIDER_ID = 1 << 0, F_PROVIDER_NAME = 1 << 1, F_NAME = 1 << 2, F_ID = 1 << 3,
+  F_LEVEL = 1 << 4, F_OPCODE = 1 << 5, F_TASK = 1 << 6, F_KEYWORD = 1 << 7,
+  F_FUNC = 1 << 8
+};
+
+typedef struct cfilter {
+  unsigned has;
+  tlg_guid provider_id;
+  char *provider_name, *name;       /* malloc'd copies */
+  size_t provider_name_len, name_len;
+  uint16_t id, task;
+  uint8_t level, opcode;
+  uint64_t keyword;
+} cfilter;
+
+typedef struct lconsumer {
+  etwL_source src;
+  int on_error_continue;
+  int open;
+  volatile sig_atomic_t interrupted;
+  cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
+  size_t nfilters, cap;
+  uint64_t events, delivered, lost, corrupt, errors;
+} lconsumer;
+
+enum { UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_COUNT = UV_LAST_ERROR };
+
+static lconsumer *checkconsumer(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, ETWL_CONSUMER);
+}
+
+static lconsumer *checkopen(lua_State *L, int idx) {
+  lconsumer *c = checkconsumer(L, idx);
+  if (!c->open) luaL_error(L, "attempt to use a closed etw.Consumer");
+  return c;
+}
+
+/* --- table filters ----------------------------------------------------- */
+
+static char *dupstr(lua_State *L, size_t *len) {
+  const char *s = lua_tolstring(L, -1, len);
+  char *d = malloc(*len + 1);
+  if (!d) luaL_error(L, "out of memory");
+  memcpy(d, s, *len + 1);
+  return d;
+}
+
+static lua_Integer filter_int(lua_State *L, const char *key, lua_Integer max) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, -1, &isint);
+  if (!isint || v < 0 || v > max)
+    luaL_error(L, "on: filter field '%s' must be an integer 0..%d", key, (int)max);
+  return v;
+}
+
+/* One key of a filter table (value at -1, key at -2) into f. */
+static void filter_key(lua_State *L, cfilter *f) {
+  const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+  if (strcmp(k, "provider") == 0) {
+    size_t len;
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "on: filter field 'provider' must be a name or GUID");
+    const char *s = lua_tolstring(L, -1, &len);
+    if (tlg_guid_parse(s, len, &f->provider_id) == TLG_OK) { f->has |= F_PROVIDER_ID; return; }
+    /* a name matches the traits' name, or the id hashed from it */
+    if (tlg_provider_id(s, len, &f->provider_id) != TLG_OK)
+      luaL_error(L, "on: filter field 'provider' must be valid UTF-8");
+    f->provider_name = dupstr(L, &f->provider_name_len);
+    f->has |= F_PROVIDER_NAME;
+  } else if (strcmp(k, "name") == 0) {
+    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "on: filter field 'name' must be a string");
+    f->name = dupstr(L, &f->name_len);
+    f->has |= F_NAME;
+  } else if (strcmp(k, "id") == 0) {
+    f->id = (uint16_t)filter_int(L, k, 65535); f->has |= F_ID;
+  } else if (strcmp(k, "level") == 0) {
+    f->level = (uint8_t)filter_int(L, k, 255); f->has |= F_LEVEL;
+  } else if (strcmp(k, "opcode") == 0) {
+    f->opcode = (uint8_t)filter_int(L, k, 255); f->has |= F_OPCODE;
+  } else if (strcmp(k, "task") == 0) {
+    f->task = (uint16_t)filter_int(L, k, 65535); f->has |= F_TASK;
+  } else if (strcmp(k, "keyword") == 0) {
+    f->keyword = etwL_checku64(L, lua_gettop(L)); f->has |= F_KEYWORD;
+  } else {
+    luaL_error(L, "on: unknown filter field '%s' (provider, name, id, level, opcode, task, keyword)", k);
+  }
+}
+
+static void free_filter(cfilter *f) {
+  free(f->provider_name);
+  free(f->name);
+}
+
+/* What a record offers the filters; names parsed at most once per record. */
+typedef struct rec_view {
+  const eng_record *rec;
+  int parsed_name, parsed_provider;
+  const char *name, *pname;
+  size_t name_len, pname_len;
+} rec_view;
+
+static void view_name(rec_view *v) {
+  tlg_decoder d;
+  v->parsed_name = 1;
+  if (v->rec->meta && tlg_decode_start(&d, v->rec->meta, v->rec->meta_len, NULL, 0) == TLG_OK) {
+    v->name = d.event_name;
+    v->name_len = d.event_name_len;
+  }
+}
+
+static void view_provider(rec_view *v) {
+  v->parsed_provider = 1;
+  if (v->rec->traits && tlg_traits_name(v->rec->traits, v->rec->traits_len, &v->pname, &v->pname_len) != TLG_OK)
+    v->pname = NULL;
+}
+
+static int provider_matches(const cfilter *f, rec_view *v) {
+  if (memcmp(&f->provider_id, &v->rec->provider_id, sizeof(tlg_guid)) == 0) return 1;
+  if (!(f->has & F_PROVIDER_NAME)) return 0;
+  if (!v->parsed_provider) view_provider(v);
+  return v->pname && v->pname_len == f->provider_name_len &&
+         memcmp(v->pname, f->provider_name, v->pname_len) == 0;
+}
+
+/* Header part of a filter; a function filter is applied afterwards in Lua. */
+static int header_matches(const cfilter *f, rec_view *v) {
+  const eng_record *r = v->rec;
+  if ((f->has & F_ID) && r->desc.id != f->id) return 0;
+  if ((f->has & F_LEVEL) && r->desc.level > f->level) return 0;
+  if ((f->has & F_OPCODE) && r->desc.opcode != f->opcode) return 0;
+  if ((f->has & F_TASK) && r->desc.task != f->task) return 0;
+  if ((f->has & F_KEYWORD) && (r->desc.keyword & f->keyword) == 0) return 0;
+  if ((f->has & (F_PROVIDER_ID | F_PROVIDER_NAME)) && !provider_matches(f, v)) return 0;
+  if (f->has & F_NAME) {
+    if (!v->parsed_name) view_name(v);
+    if (!v->name || v->name_len != f->name_len || memcmp(v->name, f->name, f->name_len) != 0)
+      return 0;
+  }
+  return 1;
+}
+
+/* c:on([filter,] handler) -> c. filter: a table of header fields (all must
+** match), or a function(ev) -> boolean; no filter: every event. */
+static int l_on(lua_State *L) {
+  lconsumer *c = checkopen(L, 1);
+  int hidx = lua_gettop(L) >= 3 ? 3 : 2;
+  luaL_checktype(L, hidx, LUA_TFUNCTION);
+  if (hidx == 3 && lua_type(L, 2) != LUA_TTABLE && lua_type(L, 2) != LUA_TFUNCTION)
+    luaL_typeerror(L, 2, "filter table or function");
+  if (c->nfilters == c->cap) {
+    size_t cap = c->cap ? 2 * c->cap : 4;
+    cfilter *n = realloc(c->filters, cap * sizeof *n);
+    if (!n) return luaL_error(L, "out of memory");
+    c->filters = n;
+    c->cap = cap;
+  }
+  cfilter *f = &c->filters[c->nfilters];
+  memset(f, 0, sizeof *f);
+  c->nfilters++;                        /* counted now, so __gc frees partial copies */
+  if (hidx == 3 && lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, 2)) { filter_key(L, f); lua_pop(L, 1); }
+  } else if (hidx == 3) {
+    f->has = F_FUNC;
+  }
+  lua_getiuservalue(L, 1, UV_HANDLERS);  /* stack: ... handlers */
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, hidx);
+  lua_rawseti(L, -2, 1);                /* [1] = handler */
+  if (f->has & F_FUNC) { lua_pushvalue(L, 2); lua_rawseti(L, -2, 2); } /* [2] = predicate */
+  lua_rawseti(L, -2, (lua_Integer)c->nfilters);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* c:on_lost(function(count, pid, tid)) -> c: in-band loss notices. */
+static int l_on_lost(lua_State *L) {
+  checkopen(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  lua_setiuservalue(L, 1, UV_ON_LOST);
+  return 1;
+}
+
+/* --- dispatch ------------------------------------------------------------ */
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Call the function at -nargs-1 protected. A failure is counted and kept
+** (on_error="continue") or raised with the handler's traceback. Returns
+** 1 if the call succeeded; leaves nresults (or nothing on failure). */
+static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, traceback);
+  lua_insert(L, base);
+  int st = lua_pcall(L, nargs, nresults, base);
+  lua_remove(L, base);
+  if (st == LUA_OK) return 1;
+  c->errors++;
+  if (!c->on_error_continue) lua_error(L);  /* message already has the traceback */
+  lua_setiuservalue(L, 1, UV_LAST_ERROR);
+  return 0;
+}
+
+static void deliver_lost(lua_State *L, lconsumer *c, const eng_record *r) {
+  if (r->kind == ENG_KIND_LOST) c->lost += r->lost;
+  else c->corrupt++;
+  if (r->kind != ENG_KIND_LOST || lua_getiuservalue(L, 1, UV_ON_LOST) != LUA_TFUNCTION) {
+    if (r->kind == ENG_KIND_LOST) lua_pop(L, 1);
+    return;
+  }
+  lua_pushinteger(L, (lua_Integer)r->lost);
+  lua_pushinteger(L, r->pid);
+  lua_pushinteger(L, r->tid);
+  protected_call(L, c, 3, 0);
+}
+
+/* Run the matching handlers for one event; consumer at index 1. */
+static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
+  rec_view v = {r, 0, 0, NULL, NULL, 0, 0};
+  int have_ev = 0;                       /* the etw.Event, made on the first match */
+  c->events++;
+  lua_getiuservalue(L, 1, UV_HANDLERS);  /* stack: handlers */
+  for (size_t i = 0; i < c->nfilters; i++) {
+    const cfilter *f = &c->filters[i];
+    if ((f->has & ~(unsigned)F_FUNC) && !header_matches(f, &v)) continue;
+    if (!have_ev) { etwL_pushevent(L, r, NULL); have_ev = lua_gettop(L); }
+    lua_rawgeti(L, have_ev - 1, (lua_Integer)i + 1);   /* stack: handlers ev entry */
+    if (f->has & F_FUNC) {
+      lua_rawgeti(L, -1, 2);
+      lua_pushvalue(L, have_ev);
+      int ok = protected_call(L, c, 1, 1) && lua_toboolean(L, -1);
+      if (ok) lua_pop(L, 1);
+      if (!ok) { lua_settop(L, have_ev); continue; }
+    }
+    lua_rawgeti(L, -1, 1);
+    lua_pushvalue(L, have_ev);
+    c->delivered++;
+    protected_call(L, c, 1, 0);
+    lua_settop(L, have_ev);
+  }
+  lua_settop(L, have_ev ? have_ev - 2 : lua_gettop(L) - 1);
+}
+
+/* --- run ------------------------------------------------------------------- */
+
+static lconsumer *volatile sigint_target;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  lconsumer *c = sigint_target;
+  if (c) {
+    c->interrupted = 1;
+    c->src.stop(c->src.ctx);
+  }
+}
+
+static lua_Integer opt_field(lua_State *L, int idx, const char *key, lua_Integer dflt) {
+  if (lua_isnoneornil(L, idx)) return dflt;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, key);
+  int isint;
+  lua_Integer v = lua_tointegerx(L, -1, &isint);
+  if (lua_isnil(L, -1)) v = dflt;
+  else if (!isint || v < 0) luaL_error(L, "run: option '%s' must be a non-negative integer", key);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Wait budget for the next record: the time left, or forever. */
+static int wait_ms(int64_t deadline) {
+  if (deadline < 0) return -1;
+  int64_t left = deadline - etwL_now_ms();
+  return left <= 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
+}
+
+/* c:run([{timeout_ms=, max_events=}]) -> events delivered, reason.
+** reason: "stopped" (session stopped / files ended / c:stop()), "timeout",
+** "max_events", "interrupted" (Ctrl+C). A handler error is raised with its
+** traceback unless the consumer was made with on_error="continue". */
+static int l_run(lua_State *L) {
+  lconsumer *c = checkopen(L, 1);
+  lua_Integer timeout = opt_field(L, 2, "timeout_ms", -1);
+  lua_Integer max = opt_field(L, 2, "max_events", 0);
+  int64_t deadline = timeout >= 0 ? etwL_now_ms() + timeout : -1;
+  uint64_t start = c->delivered;
+  const char *reason = NULL;
+  lua_settop(L, 1);
+  c->interrupted = 0;
+  sigint_target = c;
+  void (*old)(int) = signal(SIGINT, on_sigint);
+  while (!reason) {
+    eng_record r;
+    if (max > 0 && c->delivered - start >= (uint64_t)max) { reason = "max_events"; break; }
+    int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
+    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
+    else if (st == ENG_OK) deliver_lost(L, c, &r);
+    else if (st == ENG_E_TIMEOUT) { if (deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout"; }
+    else if (st == ENG_E_STOPPED) reason = "stopped";
+    else if (st == ENG_E_INTERRUPTED) reason = c->interrupted ? "interrupted" : "stopped";
+    else { signal(SIGINT, old); sigint_target = NULL; return etwL_pushengfail(L, st); }
+  }
+  signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+  sigint_target = NULL;
+  lua_pushinteger(L, (lua_Integer)(c->delivered - start));
+  lua_pushstring(L, reason);
+  return 2;
+}
+
+/* Iterator step for c:events(): the next event, or nil at the end. */
+static int events_step(lua_State *L) {
+  lconsumer *c = checkopen(L, lua_upvalueindex(1));
+  int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
+  for (;;) {
+    eng_record r;
+    int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
+    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) {
+      c->events++;
+      c->delivered++;
+      etwL_pushevent(L, &r, NULL);
+      return 1;
+    }
+    if (st == ENG_OK) { c->lost += r.kind == ENG_KIND_LOST ? r.lost : 0; continue; }
+    if (st == ENG_E_TIMEOUT && (deadline < 0 || etwL_now_ms() < deadline)) continue;
+    if (st == ENG_E_TIMEOUT || st == ENG_E_STOPPED || st == ENG_E_INTERRUPTED) return 0;
+    etwL_pushengfail(L, st);
+    return lua_error(L);
+  }
+}
+
+/* for ev in c:events([{timeout_ms=}]) do ... end: every event, pull style. */
+static int l_events(lua_State *L) {
+  checkopen(L, 1);
+  lua_Integer timeout = opt_field(L, 2, "timeout_ms", -1);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, timeout >= 0 ? etwL_now_ms() + timeout : -1);
+  lua_pushcclosure(L, events_step, 2);
+  return 1;
+}
+
+/* c:stop(): make run() / the events() iterator return; callable from a handler. */
+static int l_stop(lua_State *L) {
+  lconsumer *c = checkconsumer(L, 1);
+  if (c->open) c->src.stop(c->src.ctx);
+  return 0;
+}
+
+static void setint(lua_State *L, const char *k, uint64_t v) {
+  lua_pushinteger(L, (lua_Integer)v);
+  lua_setfield(L, -2, k);
+}
+
+/* c:stats() -> {events, delivered, lost, corrupt, errors, last_error} */
+static int l_stats(lua_State *L) {
+  lconsumer *c = checkconsumer(L, 1);
+  lua_createtable(L, 0, 6);
+  setint(L, "events", c->events);
+  setint(L, "delivered", c->delivered);
+  setint(L, "lost", c->lost);
+  setint(L, "corrupt", c->corrupt);
+  setint(L, "errors", c->errors);
+  lua_getiuservalue(L, 1, UV_LAST_ERROR);
+  lua_setfield(L, -2, "last_error");
+  return 1;
+}
+
+static int l_close(lua_State *L) {
+  lconsumer *c = checkconsumer(L, 1);
+  if (c->open) {
+    c->open = 0;
+    c->src.close(c->src.ctx);
+  }
+  for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
+  free(c->filters);
+  c->filters = NULL;
+  c->nfilters = c->cap = 0;
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lconsumer *c = checkconsumer(L, 1);
+  lua_pushfstring(L, "etw.Consumer (%s, %d handlers)", c->open ? "open" : "closed", (int)c->nfilters);
+  return 1;
+}
+
+/* --- sources --------------------------------------------------------------- */
+
+static int live_next(void *ctx, eng_record *r, int timeout_ms) {
+  return eng_consumer_next(ctx, r, timeout_ms);
+}
+static void live_stop(void *ctx) { eng_consumer_stop(ctx); }
+static void live_close(void *ctx) { eng_consumer_close(ctx); }
+
+/* etw.Consumer{session=NAME | files={...}, on_error="stop"|"continue"}
+** -> consumer, or nil, "CODE: message", "CODE" */
+static int l_new(lua_State *L) {
+  static const char *const on_error[] = {"stop", "continue", NULL};
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "on_error");
+  int cont = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, on_error);
+  lua_getfield(L, 1, "session");
+  lua_getfield(L, 1, "files");           /* stack: opts on_error session files */
+  if (lua_isnil(L, -2) == lua_isnil(L, -1))
+    return luaL_error(L, "etw.Consumer: give exactly one of 'session' (a name) or 'files' (a list)");
+  lconsumer *c = lua_newuserdatauv(L, sizeof *c, UV_COUNT);
+  memset(c, 0, sizeof *c);
+  luaL_setmetatable(L, ETWL_CONSUMER);
+  c->on_error_continue = cont;
+  lua_newtable(L);
+  lua_setiuservalue(L, -2, UV_HANDLERS);
+  int st;
+  if (!lua_isnil(L, -3)) {
+    if (lua_type(L, -3) != LUA_TSTRING) return luaL_error(L, "etw.Consumer: 'session' must be a name");
+    eng_consumer *ec = NULL;
+    st = eng_consumer_open(lua_tostring(L, -3), &ec);
+    c->src = (etwL_source){live_next, live_stop, live_close, ec};
+  } else {
+    st = etwL_open_files(L, -2, &c->src);
+  }
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  c->open = 1;
+  return 1;
+}
+
+static const luaL_Reg meth[] = {
+  {"on", l_on}, {"on_lost", l_on_lost}, {"run", l_run}, {"events", l_events},
+  {"stop", l_stop}, {"stats", l_stats}, {"close", l_close}, {NULL, NULL}};
+
+static const luaL_Reg metameth[] = {
+  {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
+
+void etwL_open_consumer(lua_State *L) {   /* stack: etw */
+  luaL_newmetatable(L, ETWL_CONSUMER);
+  luaL_setfuncs(L, metameth, 0);
+  luaL_newlib(L, meth);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_new);
+  lua_setfield(L, -2, "Consumer");
+}

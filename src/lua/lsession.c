@@ -1,0 +1,352 @@
+/*
+** lsession.c: etw.Session (a trace session this process controls) and
+** etw.sessions(), over engine.h. What `logman`/`tracelog` and pywintrace's
+** ETW class do: start, enable providers, flush, stats, stop.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "lauxetw.h"
+#include "../engine/engine.h"
+#include "../tlg/tlg_guid.h"
+
+typedef struct lsession {
+  eng_session *h;        /* NULL until started or after close */
+  int owner;             /* this process started it: stop on close/exit */
+  int stopped;
+  eng_session_opts opts;
+  struct lsession *next; /* sessions this process owns, for the exit handler */
+} lsession;
+
+/* Sessions this process started and has not stopped: stopped at exit()
+** even when the script ends with os.exit or an error (lua_close may not run). */
+static lsession *owned;
+static int atexit_done;
+
+static void unlink_owned(lsession *s) {
+  for (lsession **p = &owned; *p; p = &(*p)->next)
+    if (*p == s) { *p = s->next; return; }
+}
+
+static void stop_owned_at_exit(void) {
+  for (lsession *s = owned; s; s = s->next)
+    if (s->h) eng_session_stop(s->h);
+  owned = NULL;
+}
+
+static lsession *checksession(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, ETWL_SESSION);
+}
+
+static lsession *checkrunning(lua_State *L, int idx) {
+  lsession *s = checksession(L, idx);
+  if (!s->h || s->stopped) luaL_error(L, "attempt to use a stopped etw.Session");
+  return s;
+}
+
+/* --- options ------------------------------------------------------------- */
+
+static const char *const mode_names[] = {"realtime", "file", "circular", NULL};
+
+static uint32_t opt_u32(lua_State *L, const char *key, lua_Integer lo, lua_Integer hi) {
+  int isint;
+  lua_Integer v = lua_tointegerx(L, -1, &isint);
+  if (!isint || v < lo || v > hi)
+    luaL_error(L, "etw.Session: option '%s' must be an integer %d..%d", key, (int)lo, (int)hi);
+  return (uint32_t)v;
+}
+
+/* Read the options table at idx into o; unknown keys are errors. */
+static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
+  memset(o, 0, sizeof *o);
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {                     /* stack: key value */
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    if (strcmp(k, "mode") == 0) {
+      o->mode = luaL_checkoption(L, -1, NULL, mode_names);
+    } else if (strcmp(k, "file") == 0) {
+      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "etw.Session: option 'file' must be a path string");
+      o->file = lua_tostring(L, -1);             /* kept alive: the table is our uservalue */
+    } else if (strcmp(k, "buffer_kb") == 0) {
+      o->buffer_kb = opt_u32(L, k, 4, 16384);
+    } else if (strcmp(k, "min_buffers") == 0) {
+      o->min_buffers = opt_u32(L, k, 2, 1 << 20);
+    } else if (strcmp(k, "max_buffers") == 0) {
+      o->max_buffers = opt_u32(L, k, 2, 1 << 20);
+    } else if (strcmp(k, "flush_ms") == 0) {
+      o->flush_ms = opt_u32(L, k, 1, 3600 * 1000);
+    } else {
+      luaL_error(L, "etw.Session: unknown option '%s' (mode, file, buffer_kb, min_buffers, "
+                    "max_buffers, flush_ms)", k);
+    }
+    lua_pop(L, 1);
+  }
+  if (o->mode != ENG_MODE_REALTIME && !o->file)
+    luaL_error(L, "etw.Session: mode '%s' needs option 'file'", mode_names[o->mode]);
+}
+
+/* --- constructor and methods ---------------------------------------------- */
+
+/* etw.Session(name [, opts]) -> session (not started; s:start() starts it) */
+static int l_new(lua_State *L) {
+  size_t len;
+  const char *name = luaL_checklstring(L, 1, &len);
+  luaL_argcheck(L, len >= 1 && len <= ENG_SESSION_NAME_MAX && !memchr(name, 0, len), 1,
+                "session name must be 1..200 bytes without NUL");
+  eng_session_opts opts;
+  read_opts(L, 2, &opts);
+  lua_settop(L, 2);
+  lsession *s = lua_newuserdatauv(L, sizeof *s, 2);   /* stack: name opts s */
+  memset(s, 0, sizeof *s);
+  s->opts = opts;
+  luaL_setmetatable(L, ETWL_SESSION);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);                        /* uservalue 1: name */
+  if (!lua_isnoneornil(L, 2)) {
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, 2);                      /* uservalue 2: options (file path) */
+  }
+  return 1;
+}
+
+static const char *session_name(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, 1);
+  const char *name = lua_tostring(L, -1);
+  lua_pop(L, 1);                                      /* still referenced by the uservalue */
+  return name;
+}
+
+/* s:start() -> s, or nil, "CODE: message", "CODE". A stale session of the
+** same name is replaced; a running one is an EXISTS failure. */
+static int l_start(lua_State *L) {
+  lsession *s = checksession(L, 1);
+  if (s->h && !s->stopped) return luaL_error(L, "etw.Session: already started");
+  if (s->h) { eng_session_close(s->h); s->h = NULL; }
+  int st = eng_session_start(session_name(L, 1), &s->opts, &s->h);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  s->owner = 1;
+  s->stopped = 0;
+  s->next = owned;
+  owned = s;
+  if (!atexit_done) atexit_done = atexit(stop_owned_at_exit) == 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Provider argument: an etw.Provider, a GUID string, or a provider name. */
+static void check_provider_id(lua_State *L, int idx, tlg_guid *id) {
+  eng_record rec;
+  size_t len;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, idx, &len);
+    if (tlg_guid_parse(s, len, id) == TLG_OK) return;
+    if (tlg_provider_id(s, len, id) != TLG_OK)
+      luaL_argerror(L, idx, "provider name must be valid UTF-8");
+    return;
+  }
+  if (etwL_toprovider(L, idx, &rec)) { *id = rec.provider_id; return; }
+  luaL_typeerror(L, idx, "etw.Provider, provider name or GUID");
+}
+
+/* Enable options {level=0..255, any=, all=}; level defaults to 5 (verbose),
+** any to all bits (every keyword), all to 0, as tools mean "enable X". */
+static void read_enable(lua_State *L, int idx, uint8_t *level, uint64_t *any, uint64_t *all) {
+  *level = 5; *any = UINT64_MAX; *all = 0;
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+    int top = lua_gettop(L);
+    if (strcmp(k, "level") == 0) {
+      int isint;
+      lua_Integer v = lua_tointegerx(L, -1, &isint);
+      if (!isint || v < 0 || v > 255) luaL_error(L, "enable: option 'level' must be 0..255");
+      *level = (uint8_t)v;
+    } else if (strcmp(k, "any") == 0) {
+      *any = etwL_checku64(L, top);
+    } else if (strcmp(k, "all") == 0) {
+      *all = etwL_checku64(L, top);
+    } else {
+      luaL_error(L, "enable: unknown option '%s' (level, any, all)", k);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* s:enable(provider [, {level=, any=, all=}]) -> s, or nil, err, code */
+static int l_enable(lua_State *L) {
+  lsession *s = checkrunning(L, 1);
+  tlg_guid id;
+  uint8_t level;
+  uint64_t any, all;
+  check_provider_id(L, 2, &id);
+  read_enable(L, 3, &level, &any, &all);
+  int st = eng_session_enable(s->h, &id, level, any, all);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* s:disable(provider) -> s, or nil, err, code */
+static int l_disable(lua_State *L) {
+  lsession *s = checkrunning(L, 1);
+  tlg_guid id;
+  check_provider_id(L, 2, &id);
+  int st = eng_session_disable(s->h, &id);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_flush(lua_State *L) {
+  lsession *s = checkrunning(L, 1);
+  int st = eng_session_flush(s->h);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static void setint(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* s:stats() -> {events, lost, bytes, buffers, rings, providers, corrupt, consumer_pid} */
+static int l_stats(lua_State *L) {
+  lsession *s = checkrunning(L, 1);
+  eng_session_stats st;
+  int rc = eng_session_query(s->h, &st);
+  if (rc != ENG_OK) return etwL_pushengfail(L, rc);
+  lua_createtable(L, 0, 8);
+  setint(L, "events", (lua_Integer)st.events);
+  setint(L, "lost", (lua_Integer)st.lost);
+  setint(L, "bytes", (lua_Integer)st.bytes);
+  setint(L, "buffers", st.buffers);
+  setint(L, "rings", st.rings);
+  setint(L, "providers", st.providers);
+  setint(L, "corrupt", st.corrupt);
+  setint(L, "consumer_pid", st.consumer_pid);
+  return 1;
+}
+
+static void stop_session(lsession *s) {
+  if (s->h && !s->stopped) {
+    if (s->owner) eng_session_stop(s->h);
+    s->stopped = 1;
+  }
+  unlink_owned(s);
+}
+
+/* s:stop(): idempotent */
+static int l_stop(lua_State *L) {
+  stop_session(checksession(L, 1));
+  return 0;
+}
+
+/* __gc / __close: a session this process started is stopped with its object. */
+static int l_gc(lua_State *L) {
+  lsession *s = checksession(L, 1);
+  stop_session(s);
+  if (s->h) { eng_session_close(s->h); s->h = NULL; }
+  return 0;
+}
+
+static int l_is_running(lua_State *L) {
+  lsession *s = checksession(L, 1);
+  lua_pushboolean(L, s->h && !s->stopped);
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  lsession *s = checksession(L, 1);
+  const char *state = !s->h ? "not started" : s->stopped ? "stopped" : "running";
+  lua_pushfstring(L, "etw.Session \"%s\" (%s)", session_name(L, 1), state);
+  return 1;
+}
+
+static int l_index(lua_State *L) {
+  checksession(L, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "name") == 0) {
+    lua_getiuservalue(L, 1, 1);
+    return 1;
+  }
+  return 0;
+}
+
+/* --- etw.sessions() -------------------------------------------------------- */
+
+static void push_info(lua_State *L, const eng_session_info *in) {
+  static const char *const modes[] = {"realtime", "file", "circular"};
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, in->name);
+  lua_setfield(L, -2, "name");
+  setint(L, "owner_pid", in->owner_pid);
+  setint(L, "consumer_pid", in->consumer_pid);
+  lua_pushstring(L, in->state == ENG_SESSION_STALE ? "stale" : "running");
+  lua_setfield(L, -2, "state");
+  lua_pushstring(L, in->mode >= 0 && in->mode <= 2 ? modes[in->mode] : "?");
+  lua_setfield(L, -2, "mode");
+  setint(L, "providers", in->providers);
+  setint(L, "events", (lua_Integer)in->events);
+  setint(L, "lost", (lua_Integer)in->lost);
+}
+
+/* etw.sessions() -> array of {name, owner_pid, consumer_pid, state, mode,
+** providers, events, lost}, or nil, err, code */
+static int l_sessions(lua_State *L) {
+  size_t count = 0, cap = 16;
+  eng_session_info *info = NULL;
+  int st;
+  for (;;) {                   /* grow until every session fits */
+    eng_session_info *n = realloc(info, cap * sizeof *info);
+    if (!n) { free(info); return luaL_error(L, "etw.sessions: out of memory"); }
+    info = n;
+    st = eng_sessions_list(info, cap, &count);
+    if (st != ENG_OK || count <= cap) break;
+    cap = count;
+  }
+  if (st != ENG_OK) { free(info); return etwL_pushengfail(L, st); }
+  lua_createtable(L, (int)count, 0);
+  for (size_t i = 0; i < count; i++) {
+    push_info(L, &info[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  free(info);
+  return 1;
+}
+
+/* etw.stop_session(name) -> true, or nil, err, code (also for stale sessions) */
+static int l_stop_name(lua_State *L) {
+  int st = eng_session_stop_name(luaL_checkstring(L, 1));
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const luaL_Reg meth[] = {
+  {"start", l_start}, {"enable", l_enable}, {"disable", l_disable},
+  {"flush", l_flush}, {"stats", l_stats}, {"stop", l_stop},
+  {"is_running", l_is_running}, {NULL, NULL}};
+
+static const luaL_Reg metameth[] = {
+  {"__gc", l_gc}, {"__close", l_gc}, {"__tostring", l_tostring}, {NULL, NULL}};
+
+void etwL_open_session(lua_State *L) {     /* stack: etw */
+  luaL_newmetatable(L, ETWL_SESSION);      /* stack: etw mt */
+  luaL_setfuncs(L, metameth, 0);
+  luaL_newlib(L, meth);
+  lua_pushcclosure(L, l_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_new);
+  lua_setfield(L, -2, "Session");
+  lua_pushcfunction(L, l_sessions);
+  lua_setfield(L, -2, "sessions");
+  lua_pushcfunction(L, l_stop_name);
+  lua_setfield(L, -2, "stop_session");
+}
