@@ -1,0 +1,275 @@
+/*
+** etl_buffer.c: buffers (spec §2, §9 step 3-4, §11): header checks with
+** resynchronisation, LZ77 decompression, record walking, stable sorting.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_int.h"
+#include "etl_lzx.h"
+
+static uint32_t align8(uint32_t v) { return (v + 7u) & ~7u; }
+
+/* A new buffer entry at `off` (errors added from now on belong to it). */
+static etl_buf *new_buf(etl_reader *r, uint64_t off) {
+  if (r->nbufs == r->capbufs) {
+    uint32_t cap = r->capbufs ? r->capbufs * 2 : 64;
+    etl_buf *nb = cap > r->capbufs ? realloc(r->bufs, cap * sizeof *nb) : NULL;
+    if (!nb) { r->oom = 1; return NULL; }
+    r->bufs = nb;
+    r->capbufs = cap;
+  }
+  etl_buf *b = &r->bufs[r->nbufs++];
+  memset(b, 0, sizeof *b);
+  b->file_off = off;
+  b->err_first = r->nerrs;
+  return b;
+}
+
+void etl_buffer_suppressed(etl_reader *r) {
+  uint64_t n = r->suppressed;
+  uint32_t limit = r->opt.max_errors;
+  etl_buf *b = new_buf(r, r->len);
+  if (!b) return;
+  b->pseudo = 1;
+  r->opt.max_errors = UINT32_MAX;  /* this one must be kept */
+  etl_add_error(r, r->len, 0, 0, "%llu more errors were found but not kept (limit %u)",
+                (unsigned long long)n, limit);
+  b->err_count = r->nerrs - b->err_first;
+}
+
+/* Errors found outside any buffer (file tail): a pseudo entry. */
+static void tail_error(etl_reader *r, uint64_t off, const char *what, uint64_t bytes) {
+  etl_buf *b = new_buf(r, off);
+  if (!b) return;
+  b->pseudo = 1;
+  etl_add_error(r, off, 0, 0, "%s; %llu bytes ignored", what, (unsigned long long)bytes);
+  b->err_count = r->nerrs - b->err_first;
+}
+
+/* CPU number from ProcessorIndex (spec §2: Windows 7 uses the low byte). */
+static uint16_t buffer_cpu(const uint8_t *h) {
+  uint16_t idx = etl_u16(h + ETL_BUF_PROC_INDEX);
+  if (etl_u16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_PROC_INDEX) return idx & ETL_PROC_INDEX_MASK;
+  return idx & 0xFF;
+}
+
+/* On-disk size of the buffer at `off`, or 0 when it cannot be trusted and
+** there is no stride to resync with. Reports what is wrong. */
+static uint32_t disk_size(etl_reader *r, uint64_t off, const uint8_t *h) {
+  uint32_t bsize = etl_u32(h + ETL_BUF_SIZE), max = r->opt.max_buffer_size;
+  int compressed = (etl_u16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) != 0;
+  if (!compressed && r->stride) {
+    if (bsize != r->stride)
+      etl_add_error(r, off, 0, 0, "BufferSize %u differs from the session's %u; using %u",
+                    bsize, r->stride, r->stride);
+    return r->stride;
+  }
+  if (bsize < ETL_BUF_HDR_SIZE || bsize > max) return 0;
+  return bsize;
+}
+
+/* End of the record area in buffer coordinates (Offset = FilledBytes). */
+static uint32_t fill_level(etl_reader *r, etl_buf *b, const uint8_t *h, uint32_t full) {
+  uint32_t fill = etl_u32(h + ETL_BUF_OFFSET), session = r->info.buffer_size;
+  int compressed = (b->flags & ETL_BUF_FLAG_COMPRESSED) != 0;
+  uint32_t max = compressed ? r->opt.max_buffer_size : full;
+  /* a decompressed buffer is at most a session buffer */
+  if (compressed && session >= ETL_BUF_HDR_SIZE && session < max) max = session;
+  if (fill < ETL_BUF_HDR_SIZE || fill > max) {
+    etl_add_error(r, b->file_off + ETL_BUF_OFFSET, 0, 0,
+                  "buffer filled size %u outside 0x48..%u", fill, max);
+    /* a compressed buffer's true size is unknown: drop it; else clamp */
+    return fill < ETL_BUF_HDR_SIZE || compressed ? ETL_BUF_HDR_SIZE : max;
+  }
+  return fill;
+}
+
+/* Scratch index with room for every record an area of `end` can hold. */
+static etl_recidx *scratch(etl_reader *r, uint32_t end) {
+  uint32_t need = (end - ETL_BUF_HDR_SIZE) / 8 + 1;
+  if (need > r->scan_cap) {
+    etl_recidx *n = realloc(r->scan_idx, need * sizeof *n);
+    if (!n) return NULL;
+    r->scan_idx = n;
+    r->scan_cap = need;
+  }
+  return r->scan_idx;
+}
+
+/* Count the records of a new buffer and find its first time. What the
+** merge will need again (decompressed bytes, the record index) is kept
+** while the cache budget allows; otherwise it is rebuilt on activation. */
+static void scan_records(etl_reader *r, etl_buf *b) {
+  const uint8_t *base;
+  uint32_t end;
+  if (etl_buffer_load(r, b, 1, &base, &end) != 0) return;
+  etl_recidx *tmp = scratch(r, end);
+  b->nrec = etl_buffer_walk(r, b, base, end, tmp, 1, &b->key);
+  size_t idx_bytes = (size_t)b->nrec * sizeof *tmp;
+  size_t want = idx_bytes + b->data_len;
+  if (b->nrec == 0 || !tmp || r->cache_used + want > r->opt.cache_bytes) {
+    free(b->data);
+    b->data = NULL;
+    return;
+  }
+  b->idx = malloc(idx_bytes);
+  if (!b->idx) { free(b->data); b->data = NULL; return; }
+  memcpy(b->idx, tmp, idx_bytes);
+  b->cached = (uint32_t)want;
+  r->cache_used += want;
+}
+
+uint64_t etl_buffer_scan(etl_reader *r, uint64_t off) {
+  uint64_t avail = r->len - off;
+  if (avail < ETL_BUF_HDR_SIZE) {
+    tail_error(r, off, "trailing bytes too few for a buffer header", avail);
+    return r->len;
+  }
+  const uint8_t *h = r->data + off;
+  etl_buf *b = new_buf(r, off);
+  if (!b) return r->len;
+  b->flags = etl_u16(h + ETL_BUF_FLAG);
+  b->cpu = buffer_cpu(h);
+  uint32_t full = disk_size(r, off, h);
+  if (full == 0) {
+    etl_add_error(r, off, 0, 0, "BufferSize %u outside 0x48..%u; the rest of the file "
+                  "(%llu bytes) is skipped", etl_u32(h), r->opt.max_buffer_size,
+                  (unsigned long long)avail);
+    b->err_count = r->nerrs - b->err_first;
+    b->pseudo = 1;
+    return r->len;
+  }
+  uint64_t next = off + full;
+  b->disk_size = full;
+  if (full > avail) {
+    etl_add_error(r, off, 0, 0, "file ends inside the buffer (%u bytes, %llu present)", full,
+                  (unsigned long long)avail);
+    b->disk_size = (uint32_t)avail;
+    next = r->len;
+  }
+  b->fill = fill_level(r, b, h, full);
+  r->stats.buffers++;
+  if (b->flags & ETL_BUF_FLAG_COMPRESSED) r->stats.compressed_buffers++;
+  if (b->flags & (ETL_BUF_FLAG_EVENTS_LOST | ETL_BUF_FLAG_BUFFER_LOST))
+    r->stats.buffers_events_lost++;
+  scan_records(r, b);
+  b->err_count = r->nerrs - b->err_first;
+  return next;
+}
+
+/* Decompress b's payload into a new allocation (spec §11). */
+static int decompress(etl_reader *r, etl_buf *b, int report) {
+  uint32_t cap = b->fill - ETL_BUF_HDR_SIZE;
+  if (report && r->decompressed + cap > r->opt.max_decompressed) {
+    etl_add_error(r, b->file_off, 0, 0, "decompression budget of %llu bytes exhausted; "
+                  "buffer skipped", (unsigned long long)r->opt.max_decompressed);
+    b->fill = ETL_BUF_HDR_SIZE;
+    cap = 0;
+  }
+  r->decompressed += cap;
+  size_t got = 0, bad = 0;
+  b->data = malloc(cap ? cap : 1);
+  if (!b->data) return -1;
+  const uint8_t *in = r->data + b->file_off + ETL_BUF_HDR_SIZE;
+  size_t in_len = b->disk_size - ETL_BUF_HDR_SIZE;
+  etl_lzx_status st = etl_lzx_decompress(in, in_len, b->data, cap, &got, &bad);
+  b->data_len = (uint32_t)got;
+  if (!report) return 0;
+  if (st != ETL_LZX_OK)
+    etl_add_error(r, b->file_off + ETL_BUF_HDR_SIZE + bad, 0, 0,
+                  "LZ77 data of the compressed buffer at 0x%llx: %s (%llu of %u bytes decoded)",
+                  (unsigned long long)b->file_off, etl_lzx_strerror(st),
+                  (unsigned long long)got, cap);
+  else if (got != cap)
+    etl_add_error(r, b->file_off, 0, 0,
+                  "compressed buffer decodes to %llu bytes, its header says %u",
+                  (unsigned long long)got, cap);
+  return 0;
+}
+
+int etl_buffer_load(etl_reader *r, etl_buf *b, int report, const uint8_t **base,
+                    uint32_t *end) {
+  if (!(b->flags & ETL_BUF_FLAG_COMPRESSED)) {
+    *base = r->data + b->file_off + ETL_BUF_HDR_SIZE;
+    *end = b->fill < b->disk_size ? b->fill : b->disk_size;
+    if (*end < ETL_BUF_HDR_SIZE) *end = ETL_BUF_HDR_SIZE;
+    return 0;
+  }
+  if (!b->data && decompress(r, b, report)) {
+    if (report) etl_add_error(r, b->file_off, 0, 0, "out of memory decompressing the buffer");
+    return -1;
+  }
+  *base = b->data;
+  *end = ETL_BUF_HDR_SIZE + b->data_len;
+  return 0;
+}
+
+/* Report a framing error at buffer offset `at`. */
+static void walk_error(etl_reader *r, etl_buf *b, uint32_t at, const char *why) {
+  if (b->flags & ETL_BUF_FLAG_COMPRESSED)
+    etl_add_error(r, b->file_off, at, 1, "%s; rest of the buffer skipped", why);
+  else
+    etl_add_error(r, b->file_off + at, 0, 0, "%s; rest of the buffer skipped", why);
+}
+
+uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_t end,
+                         etl_recidx *idx, int report, int64_t *min_ts) {
+  uint32_t off = ETL_BUF_HDR_SIZE, n = 0, size = 0;
+  int64_t prev = etl_i64(r->data + b->file_off + ETL_BUF_TIMESTAMP), ts = 0;
+  char why[128];
+  if (prev == 0) prev = r->info.header_timestamp;
+  *min_ts = INT64_MAX;
+  while (off < end) {
+    int st = etl_record_frame(base + (off - ETL_BUF_HDR_SIZE), end - off, prev, &size, &ts,
+                              why, sizeof why);
+    if (st == ETL_FRAME_END) break;
+    if (st == ETL_FRAME_BAD) {
+      if (report) walk_error(r, b, off, why);
+      break;
+    }
+    if (st == ETL_FRAME_OK) {
+      if (idx) { idx[n].ts = ts; idx[n].off = off; idx[n].size = size; }
+      n++;
+      if (ts < *min_ts) *min_ts = ts;
+      prev = ts;
+    } else if (report) {
+      r->stats.skipped++;
+    }
+    off = align8(off + size);
+  }
+  return n;
+}
+
+/* Merge sorted runs a[lo, mid) and a[mid, hi) through tmp (stable). */
+static void merge(etl_recidx *a, etl_recidx *tmp, uint32_t lo, uint32_t mid, uint32_t hi) {
+  uint32_t i = lo, j = mid, k = lo;
+  while (i < mid && j < hi) tmp[k++] = a[j].ts < a[i].ts ? a[j++] : a[i++];
+  while (i < mid) tmp[k++] = a[i++];
+  while (j < hi) tmp[k++] = a[j++];
+  memcpy(a + lo, tmp + lo, (hi - lo) * sizeof *a);
+}
+
+int etl_sort_records(etl_recidx *idx, uint32_t n) {
+  uint32_t i = 1;
+  while (i < n && idx[i - 1].ts <= idx[i].ts) i++;
+  if (i >= n) return 0;
+  etl_recidx *tmp = malloc(n * sizeof *tmp);
+  if (!tmp) return -1;
+  for (uint32_t w = 1; w < n; w *= 2)
+    for (uint32_t lo = 0; lo + w < n; lo += 2 * w)
+      merge(idx, tmp, lo, lo + w, lo + 2 * w < n ? lo + 2 * w : n);
+  free(tmp);
+  return 0;
+}
+
+void etl_buffer_release(etl_reader *r, etl_buf *b) {
+  free(b->idx);
+  b->idx = NULL;
+  free(b->data);
+  b->data = NULL;
+  r->cache_used -= b->cached;
+  b->cached = 0;
+  b->base = NULL;
+  b->state = ETL_BUF_DONE;
+}

@@ -1,0 +1,174 @@
+/*
+** etl_int.h: internals shared by the ETL reader's files (not a public API).
+** etl_read.c: open, scan, merge, etl_next; etl_buffer.c: buffer headers,
+** decompression, record walking; etl_record.c: one record -> eng_record;
+** etl_header.c: the EventTrace/Header record; etl_file.c: file input.
+*/
+#ifndef ETL_INT_H
+#define ETL_INT_H
+
+#include <stdint.h>
+
+#include "etl.h"
+#include "etl_format.h"
+
+#define ETL_DEFAULT_MAX_BUFFER (16u << 20)
+#define ETL_DEFAULT_CACHE ((size_t)64 << 20)
+#define ETL_DEFAULT_MAX_ERRORS 10000u
+#define ETL_DEFAULT_EXPANSION 256u
+#define ETL_NONE UINT32_MAX
+
+/* One record of an active buffer: offset inside the buffer and raw time. */
+typedef struct etl_recidx {
+  int64_t ts;
+  uint32_t off;
+  uint32_t size;
+} etl_recidx;
+
+enum etl_buf_state { ETL_BUF_IDLE = 0, ETL_BUF_ACTIVE, ETL_BUF_DONE };
+
+/* One buffer as the scan found it; `pseudo` entries only carry errors
+** found outside any buffer (the file tail). */
+typedef struct etl_buf {
+  uint64_t file_off;     /* buffer header offset in the file */
+  uint32_t disk_size;    /* bytes present in the file for this buffer */
+  uint32_t fill;         /* end of the record area, in buffer coordinates */
+  uint16_t flags;        /* BufferFlag */
+  uint16_t cpu;
+  uint32_t nrec;         /* records found by the scan */
+  int64_t key;           /* merge key: time of the next record */
+  uint8_t *data;         /* decompressed record area (owned) or NULL */
+  uint32_t data_len;     /* bytes in data (may be a prefix when damaged) */
+  uint32_t err_first, err_count; /* this buffer's errors in reader->errs */
+  uint32_t err_next;     /* errors already delivered */
+  etl_recidx *idx;       /* records, sorted, while active */
+  const uint8_t *base;   /* buffer offset 0x48 in memory, while active */
+  uint32_t next;         /* next record in idx */
+  uint8_t state;
+  uint8_t pseudo;
+  uint32_t cached;       /* bytes of data/idx kept from the scan (cache budget) */
+} etl_buf;
+
+/* What record decoding needs to know about the file and the buffer. */
+typedef struct etl_ctx {
+  const etl_clock *clock;
+  uint32_t file_ptr_size;  /* PointerSize of the file */
+  uint16_t cpu;
+  uint16_t buffer_flags;
+  uint64_t buffer_off;
+  int compressed;
+} etl_ctx;
+
+struct etl_reader {
+  const uint8_t *data;
+  size_t len;
+  uint8_t *owned;          /* file copy freed at close, or NULL */
+  etl_options opt;
+  etl_info info;
+  char *logger_name, *log_file_name;
+  etl_clock clock;
+  etl_stats stats;
+  uint32_t stride;         /* uncompressed buffer size, 0 = no resync */
+  etl_buf *bufs;
+  uint32_t nbufs, capbufs;
+  etl_error *errs;
+  uint32_t nerrs, caperrs;
+  uint32_t early_count, early_next; /* header warnings: errs[0 .. early_count) */
+  uint32_t *heap;
+  uint32_t nheap;
+  size_t cache_used;
+  eng_ext_item *ext;
+  uint32_t ext_cap;
+  uint32_t release;        /* buffer to free on the next call, or ETL_NONE */
+  uint64_t decompressed;    /* bytes the scan decompressed so far */
+  uint64_t suppressed;     /* errors beyond opt.max_errors */
+  int oom;                 /* the scan ran out of memory */
+  etl_recidx *scan_idx;    /* scratch record index of the scan */
+  uint32_t scan_cap;
+};
+
+/* Fill `e`: status, offset and the message "offset 0x<offset>: " + the
+** printf-formatted rest. Returns `status`. */
+int etl_fail(etl_error *e, int status, uint64_t offset, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* As etl_fail, with the compressed-buffer form of etl_error (see etl.h). */
+int etl_fail_at(etl_error *e, int status, uint64_t offset, uint32_t inner, int compressed,
+                const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+
+/* Append an error to the reader's list; the message gets the offset prefix
+** ("offset 0x..: " or, for compressed buffers, "offset 0x.. (compressed
+** buffer), decompressed offset 0x..: "), then the printf-formatted rest.
+** Returns 0, or -1 when out of memory (the error is then dropped). */
+int etl_add_error(etl_reader *r, uint64_t offset, uint32_t inner, int compressed,
+                  const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* The reader takes ownership of `data` (freed at etl_close). */
+void etl_reader_own(etl_reader *r, uint8_t *data);
+
+/* Provider GUID of a kernel event from its hook id (etl_kernel.c). */
+void etl_kernel_provider(uint16_t hook_id, tlg_guid *out);
+
+/* etl_header.c: parse buffer 0's EventTrace/Header record into r->info
+** and r->clock. Returns ETL_OK or fills `err` (ETL_ERR_DATA/NOMEM). */
+int etl_header_parse(etl_reader *r, etl_error *err);
+
+/* etl_buffer.c: examine the buffer header at `off`, record it (and its
+** errors) and return the offset of the next buffer, or r->len to stop. */
+uint64_t etl_buffer_scan(etl_reader *r, uint64_t off);
+
+/* Add the pseudo entry that reports how many errors were not kept. */
+void etl_buffer_suppressed(etl_reader *r);
+
+/* Make `b`'s record area available: *base points at buffer offset 0x48 and
+** *end is the end of the records in buffer coordinates. Decompresses when
+** needed (reporting decompression errors when `report`). Returns 0, or -1
+** when out of memory. */
+int etl_buffer_load(etl_reader *r, etl_buf *b, int report, const uint8_t **base,
+                    uint32_t *end);
+
+/* Free what an exhausted buffer holds and mark it done. */
+void etl_buffer_release(etl_reader *r, etl_buf *b);
+
+/* Walk the records of a loaded buffer: counts them, fills `idx` when not
+** NULL (room for b->nrec) and, when `report`, adds framing errors.
+** Returns the number of records. */
+uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_t end,
+                         etl_recidx *idx, int report, int64_t *min_ts);
+
+/* Stable sort of idx by ts (no-op when already ordered). Returns 0 or -1
+** when out of memory. */
+int etl_sort_records(etl_recidx *idx, uint32_t n);
+
+/* etl_record.c: result of etl_record_frame. */
+enum etl_frame { ETL_FRAME_OK, ETL_FRAME_SKIP, ETL_FRAME_END, ETL_FRAME_BAD };
+
+/* Find the size and raw timestamp of the record at `p` (`avail` bytes up to
+** the end of the record area). `prev_ts` stands in for records without a
+** timestamp (WPP without TIMESTAMP). On ETL_FRAME_BAD, *why says why. */
+int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
+                     uint32_t *size, int64_t *ts, char *why, size_t why_len);
+
+/* Decode the record at `p` (`size` bytes, framing already checked) into
+** `out`. Extended items go to r->ext. Returns 0, or -1 with `why` filled
+** (and *bad_at = offset inside the record), or -2 when out of memory. */
+int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint32_t size,
+                      int64_t ts_hint, eng_record *out, char *why, size_t why_len,
+                      uint32_t *bad_at);
+
+/* UTF-16LE (n code units at p) -> newly allocated UTF-8, stopping at a NUL;
+** invalid surrogates become U+FFFD. NULL when out of memory. */
+char *etl_utf16_to_utf8(const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+** etl_read.c: the ETL reader: open (header + one scan over all buffers),
+** then a k-way merge of the buffers by timestamp (spec §7, §9).
+**
+** Why a merge of buffers and not of records: Windows writes each buffer in
+** time order, but flushes buffers per CPU in any order. Each buffer is one
+** sorted run (stably sorted on activation, in case one is not), and the
+** merge takes the smallest (timestamp, buffer index): that is exactly a
+** stable sort of all records by timestamp in file order, which is the order
+** Windows delivers (verified against HTTP_Server.evtx). A buffer is loaded
+** (decompressed, indexed) only when the merge first needs it and freed when
+** exhausted, so memory stays near one buffer per CPU for ordinary files.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_int.h"
+
+static void vformat(etl_error *e, uint64_t off, uint32_t inner, int compressed,
+                    const char *fmt, va_list ap) {
+  int n;
+  e->offset = off;
+  e->inner = inner;
+  e->compressed = (uint32_t)compressed;
+  if (compressed)
+    n = snprintf(e->message, sizeof e->message,
+                 "offset 0x%llx (compressed buffer), decompressed offset 0x%x: ",
+                 (unsigned long long)off, inner);
+  else
+    n = snprintf(e->message, sizeof e->message, "offset 0x%llx: ", (unsigned long long)off);
+  if (n < 0 || (size_t)n >= sizeof e->message) return;
+  vsnprintf(e->message + n, sizeof e->message - (size_t)n, fmt, ap);
+}
+
+int etl_fail(etl_error *e, int status, uint64_t offset, const char *fmt, ...) {
+  va_list ap;
+  if (!e) return status;
+  e->status = status;
+  va_start(ap, fmt);
+  vformat(e, offset, 0, 0, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int etl_fail_at(etl_error *e, int status, uint64_t offset, uint32_t inner, int compressed,
+                const char *fmt, ...) {
+  va_list ap;
+  if (!e) return status;
+  e->status = status;
+  va_start(ap, fmt);
+  vformat(e, offset, inner, compressed, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int etl_add_error(etl_reader *r, uint64_t offset, uint32_t inner, int compressed,
+                  const char *fmt, ...) {
+  if (r->nerrs >= r->opt.max_errors) { r->suppressed++; return 0; }
+  if (r->nerrs == r->caperrs) {
+    uint32_t cap = r->caperrs ? r->caperrs * 2 : 8;
+    etl_error *ne = realloc(r->errs, cap * sizeof *ne);
+    if (!ne) return -1;
+    r->errs = ne;
+    r->caperrs = cap;
+  }
+  etl_error *e = &r->errs[r->nerrs++];
+  va_list ap;
+  e->status = ETL_ERR_DATA;
+  va_start(ap, fmt);
+  vformat(e, offset, inner, compressed, fmt, ap);
+  va_end(ap);
+  return 0;
+}
+
+void etl_reader_own(etl_reader *r, uint8_t *data) { r->owned = data; }
+
+/* ---- the merge heap: buffer indices ordered by (key, index) ---- */
+
+static int before(const etl_reader *r, uint32_t a, uint32_t b) {
+  int64_t ka = r->bufs[a].key, kb = r->bufs[b].key;
+  return ka < kb || (ka == kb && a < b);
+}
+
+static void sift_down(etl_reader *r, uint32_t i) {
+  uint32_t *h = r->heap, n = r->nheap;
+  for (;;) {
+    uint32_t l = 2 * i + 1, m = i;
+    if (l < n && before(r, h[l], h[m])) m = l;
+    if (l + 1 < n && before(r, h[l + 1], h[m])) m = l + 1;
+    if (m == i) return;
+    uint32_t t = h[i]; h[i] = h[m]; h[m] = t;
+    i = m;
+  }
+}
+
+static void heap_pop(etl_reader *r) {
+  r->heap[0] = r->heap[--r->nheap];
+  if (r->nheap) sift_down(r, 0);
+}
+
+/* Every buffer with records or errors joins the merge. */
+static int build_heap(etl_reader *r) {
+  r->heap = malloc((r->nbufs ? r->nbufs : 1) * sizeof *r->heap);
+  if (!r->heap) return -1;
+  for (uint32_t i = 0; i < r->nbufs; i++) {
+    etl_buf *b = &r->bufs[i];
+    if (b->nrec == 0 && b->err_count == 0) continue;
+    if (b->nrec == 0) { b->key = INT64_MAX; b->state = ETL_BUF_ACTIVE; }
+    r->heap[r->nheap++] = i;
+  }
+  for (uint32_t i = r->nheap / 2; i-- > 0;) sift_down(r, i);
+  return 0;
+}
+
+static void apply_defaults(etl_reader *r, const etl_options *opt) {
+  if (opt) r->opt = *opt;
+  if (r->opt.max_buffer_size == 0) r->opt.max_buffer_size = ETL_DEFAULT_MAX_BUFFER;
+  if (r->opt.max_buffer_size < ETL_BUF_HDR_SIZE + 8) r->opt.max_buffer_size = ETL_BUF_HDR_SIZE + 8;
+  if (r->opt.cache_bytes == 0) r->opt.cache_bytes = ETL_DEFAULT_CACHE;
+  if (r->opt.max_errors == 0) r->opt.max_errors = ETL_DEFAULT_MAX_ERRORS;
+  if (r->opt.max_decompressed == 0)
+    r->opt.max_decompressed = ((uint64_t)64 << 20) + (uint64_t)r->len * ETL_DEFAULT_EXPANSION;
+}
+
+int etl_open_memory(const void *data, size_t len, const etl_options *opt,
+                    etl_reader **out, etl_error *err) {
+  etl_error dummy;
+  if (!err) err = &dummy;
+  if (!out) return etl_fail(err, ETL_ERR_ARG, 0, "no output pointer");
+  *out = NULL;
+  if (!data && len) return etl_fail(err, ETL_ERR_ARG, 0, "no data");
+  etl_reader *r = calloc(1, sizeof *r);
+  if (!r) return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
+  r->data = data;
+  r->len = len;
+  r->release = ETL_NONE;
+  apply_defaults(r, opt);
+  int st = etl_header_parse(r, err);
+  if (st != ETL_OK) { etl_close(r); return st; }
+  for (uint64_t off = 0; off < r->len;) off = etl_buffer_scan(r, off);
+  if (r->suppressed) etl_buffer_suppressed(r);
+  if (r->oom || build_heap(r)) {
+    etl_close(r);
+    return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
+  }
+  *out = r;
+  return ETL_OK;
+}
+
+const etl_info *etl_get_info(const etl_reader *r) { return &r->info; }
+
+const etl_stats *etl_get_stats(const etl_reader *r) { return &r->stats; }
+
+/* Load, index and sort a buffer the merge reached (the scan may have kept
+** its bytes and index). Returns 0 or -1 (no memory). */
+static int activate(etl_reader *r, etl_buf *b) {
+  const uint8_t *base;
+  uint32_t end;
+  int64_t min_ts;
+  if (etl_buffer_load(r, b, 0, &base, &end)) return -1;
+  if (!b->idx) {
+    b->idx = malloc(b->nrec * sizeof *b->idx);
+    if (!b->idx) return -1;
+    uint32_t n = etl_buffer_walk(r, b, base, end, b->idx, 0, &min_ts);
+    if (n < b->nrec) b->nrec = n;  /* deterministic: never happens */
+  }
+  if (etl_sort_records(b->idx, b->nrec)) return -1;
+  b->base = base;
+  b->key = b->nrec ? b->idx[0].ts : INT64_MAX;
+  b->state = ETL_BUF_ACTIVE;
+  return 0;
+}
+
+/* Decode record `ri` of buffer `b` into `out`. */
+static int deliver(etl_reader *r, etl_buf *b, etl_recidx ri, eng_record *out, etl_error *err) {
+  etl_ctx ctx = {&r->clock, r->info.pointer_size, b->cpu, b->flags, b->file_off,
+                 (b->flags & ETL_BUF_FLAG_COMPRESSED) != 0};
+  char why[128];
+  uint32_t bad = 0;
+  const uint8_t *p = b->base + (ri.off - ETL_BUF_HDR_SIZE);
+  int rc = etl_record_decode(r, &ctx, p, ri.size, ri.ts, out, why, sizeof why, &bad);
+  if (rc == 0) {
+    out->src_record_offset = ri.off;
+    r->stats.records++;
+    return ETL_OK;
+  }
+  if (rc == -2) return etl_fail(err, ETL_ERR_NOMEM, b->file_off + ri.off, "out of memory");
+  r->stats.errors++;
+  if (ctx.compressed)
+    return etl_fail_at(err, ETL_ERR_DATA, b->file_off, ri.off + bad, 1, "%s; record skipped", why);
+  return etl_fail_at(err, ETL_ERR_DATA, b->file_off + ri.off + bad, 0, 0, "%s; record skipped",
+                     why);
+}
+
+/* Hand out the next stored error of `b`. */
+static int next_error(etl_reader *r, etl_buf *b, etl_error *err) {
+  if (err) *err = r->errs[b->err_first + b->err_next];
+  b->err_next++;
+  r->stats.errors++;
+  if (b->err_next == b->err_count) { heap_pop(r); etl_buffer_release(r, b); }
+  return ETL_ERR_DATA;
+}
+
+int etl_next(etl_reader *r, eng_record *out, etl_error *err) {
+  if (!r || !out) return etl_fail(err, ETL_ERR_ARG, 0, "no reader or output record");
+  if (r->release != ETL_NONE) { etl_buffer_release(r, &r->bufs[r->release]); r->release = ETL_NONE; }
+  if (r->early_next < r->early_count) {
+    if (err) *err = r->errs[r->early_next];
+    r->early_next++;
+    r->stats.errors++;
+    return ETL_ERR_DATA;
+  }
+  while (r->nheap) {
+    uint32_t bi = r->heap[0];
+    etl_buf *b = &r->bufs[bi];
+    if (b->state == ETL_BUF_IDLE) {
+      if (activate(r, b)) return etl_fail(err, ETL_ERR_NOMEM, b->file_off, "out of memory");
+      sift_down(r, 0);
+      continue;
+    }
+    if (b->next < b->nrec) {
+      etl_recidx ri = b->idx[b->next++];
+      if (b->next < b->nrec) {
+        b->key = b->idx[b->next].ts;
+        sift_down(r, 0);
+      } else if (b->err_next == b->err_count) {
+        heap_pop(r);
+        r->release = bi;  /* its bytes back `out` until the next call */
+      }
+      return deliver(r, b, ri, out, err);
+    }
+    if (b->err_next < b->err_count) return next_error(r, b, err);
+    heap_pop(r);
+    etl_buffer_release(r, b);
+  }
+  return ETL_END;
+}
+
+void etl_close(etl_reader *r) {
+  if (!r) return;
+  for (uint32_t i = 0; i < r->nbufs; i++) {
+    free(r->bufs[i].idx);
+    free(r->bufs[i].data);
+  }
+  free(r->bufs);
+  free(r->errs);
+  free(r->heap);
+  free(r->ext);
+  free(r->scan_idx);
+  free(r->logger_name);
+  free(r->log_file_name);
+  free(r->owned);
+  free(r);
+}
