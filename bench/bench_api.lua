@@ -43,6 +43,20 @@ report("disabled p:is_enabled(5, 1)", best(N, function(n)
   for _ = 1, n do p:is_enabled(5, 1) end
 end), empty)
 
+report("disabled p:is_enabled() (defaults)", best(N, function(n)
+  for _ = 1, n do p:is_enabled() end
+end), empty)
+
+-- What the interpreter alone costs for six method calls with these
+-- arguments: eb:name() does next to nothing. The build below cannot go
+-- below this.
+report("floor: 6 calls of a trivial method eb:name()", best(N // 4, function(n)
+  for i = 1, n do
+    eb:name("Bench"); eb:name("a", i); eb:name("b", i)
+    eb:name("c", i); eb:name("d", i); eb:name("e", "hello-etw")
+  end
+end), empty)
+
 local function build(i)
   eb:reset("Bench")
   eb:add_int32("a", i)

@@ -388,6 +388,32 @@ describe("etw.Provider", function()
     assert.are.equal("attempt to use a closed etw.Provider", err_of(p.write, p, eb))
   end)
 
+  it("keeps its fields read-only and per provider", function()
+    local a, b = etw.Provider("A"), etw.Provider("B", {group_id = "12345678-9abc-def0-1234-56789abcdef0"})
+    assert.has_error(function() a.name = "x" end)
+    assert.has_error(function() a.extra = 1 end)
+    assert.are.equal("A", a.name)
+    assert.are.equal("B", b.name)
+    assert.is_nil(a.group_id)
+    assert.are.equal("12345678-9abc-def0-1234-56789abcdef0", b.group_id)
+    assert.are.equal(a.is_enabled, a.is_enabled)
+    assert.is_function(b.write)
+    assert.is_nil(a.nope)
+    assert.are.equal("etw.Provider", getmetatable(a).__name)
+  end)
+
+  it("takes is_enabled arguments as integers, floats with integer values or nil", function()
+    local p = etw.Provider("P")
+    assert.is_false(p:is_enabled(5.0, 1.0))
+    assert.is_false(p:is_enabled(nil, 0x21))
+    assert.is_false(p:is_enabled(255, 2^63))
+    assert.has_error(function() p:is_enabled(-1) end)
+    assert.has_error(function() p:is_enabled(1.5) end)
+    assert.has_error(function() p:is_enabled(5, "x") end)
+    p:close()
+    assert.is_false(p:is_enabled(5, 1))
+  end)
+
   it("closes at the end of a <close> scope", function()
     local kept
     do
@@ -396,6 +422,36 @@ describe("etw.Provider", function()
       assert.is_true(p:is_open())
     end
     assert.is_false(kept:is_open())
+  end)
+end)
+
+describe("self checks", function()
+  -- methods recognise their object without luaL_checkudata; anything else
+  -- must still raise a proper type error, never be read as one
+  local others = table.pack(nil, 1, 2.5, "s", {}, print, io.stdout, coroutine.create(print), true)
+
+  it("reject every other value as an etw.EventBuilder", function()
+    local eb, p = etw.EventBuilder():reset("e"), etw.Provider("P")
+    for i = 1, others.n + 1 do
+      local v = others[i]
+      if i > others.n then v = p end
+      for _, m in ipairs {"reset", "add_int32", "add_str8", "add_int32_seq", "add_struct", "name", "bytes"} do
+        assert.is_truthy(err_of(eb[m], v, "x", 1):find("etw.EventBuilder expected", 1, true), m)
+      end
+      assert.is_truthy(err_of(p.write, p, v):find("etw.EventBuilder expected", 1, true))
+    end
+  end)
+
+  it("reject every other value as an etw.Provider", function()
+    local eb, p = etw.EventBuilder():reset("e"), etw.Provider("P")
+    for i = 1, others.n + 1 do
+      local v = others[i]
+      if i > others.n then v = eb end
+      for _, m in ipairs {"is_enabled", "write", "close", "is_open"} do
+        assert.is_truthy(err_of(p[m], v, 5, 1):find("etw.Provider expected", 1, true), m)
+      end
+    end
+    assert.is_true(p:is_open())
   end)
 end)
 

@@ -429,7 +429,7 @@ static void test_rollback(void) {
 /* --- growth from tiny buffers never corrupts content (spec §8.2) ---------- */
 
 static void fill(tlg_builder *b) {
-  char name[16];
+  char name[24];
   reset(b, "grow");
   for (int i = 0; i < 40; i++) {
     snprintf(name, sizeof name, "field%d", i);
@@ -463,6 +463,72 @@ static void test_growth(void) {
   tlg_build_free(&roomy);
 }
 
+/* --- fast and slow paths (short names, room already there) agree --------- */
+
+/* Every fixed-size InType with names around the fast path's length limit,
+** with and without out_type and tag; NULs anywhere in the name. */
+static void fill_fixed(tlg_builder *b) {
+  static const unsigned types[] = {TLG_IN_INT8, TLG_IN_UINT16, TLG_IN_INT32, TLG_IN_UINT64,
+                                   TLG_IN_FLOAT, TLG_IN_DOUBLE, TLG_IN_BOOL32, TLG_IN_HEXINT64};
+  static const size_t lens[] = {0, 1, 31, 32, 33, 40};
+  char name[41], bad[41];
+  reset(b, "paths");
+  for (size_t i = 0; i < 6; i++) {
+    memset(name, 'a' + (int)i, sizeof name);
+    for (size_t t = 0; t < 8; t++) {
+      tlg_build_field f = {name, lens[i], t % 3 == 1 ? TLG_OUT_HEX : 0, t % 3 == 2 ? 0x123 : 0};
+      CHECK_ST(tlg_build_add_fixed(b, &f, types[t], 0x0102030405060708u + t), TLG_OK);
+      for (size_t z = 0; z < lens[i]; z += lens[i] / 2 + 1) { /* first, middle, last */
+        memcpy(bad, name, sizeof bad);
+        bad[z] = 0;
+        f.name = bad;
+        CHECK_UNCHANGED(b, tlg_build_add_fixed(b, &f, types[t], 1), TLG_E_NAME_NUL);
+        bad[z] = 'x';
+        bad[lens[i] - 1] = 0;
+        CHECK_UNCHANGED(b, tlg_build_add_fixed(b, &f, types[t], 1), TLG_E_NAME_NUL);
+        f.name = name;
+      }
+    }
+  }
+}
+
+static void test_fast_paths(void) {
+  tlg_builder tiny, roomy;
+  tlg_build_init(&tiny, 1, 1);
+  tlg_build_init(&roomy, TLG_MAX_META, TLG_MAX_DATA);
+  fill_fixed(&tiny);
+  fill_fixed(&roomy);
+  take(&tiny, &snap_a);
+  take(&roomy, &snap_b);
+  CHECK(tlg_build_fields(&tiny) == 48);
+  CHECK(same(&snap_a, &snap_b));
+
+  /* a 33-byte name (slow path) and a 32-byte one (fast path), by hand */
+  reset(&roomy, "n");
+  const char *n33 = "abcdefghijklmnopqrstuvwxyz0123456", *hex33 =
+    "6162636465666768696a6b6c6d6e6f707172737475767778797a30313233343536";
+  tlg_build_field f = fld(n33, 0, 0);
+  CHECK_ST(tlg_build_add_fixed(&roomy, &f, TLG_IN_UINT8, 0xab), TLG_OK);
+  f.name_len = 32;
+  CHECK_ST(tlg_build_add_fixed(&roomy, &f, TLG_IN_UINT16, 0xabcd), TLG_OK);
+  char want[300];
+  snprintf(want, sizeof want, "4a00006e00%s0004%.64s0006", hex33, hex33);
+  CHECK_META(&roomy, want);
+  CHECK_DATA(&roomy, "abcdab");
+
+  /* less than 8 bytes of data room: the exact-size store */
+  tlg_builder small;
+  tlg_build_init(&small, 64, 4);
+  reset(&small, "s");
+  f = fld("u", 0, 0);
+  CHECK_ST(tlg_build_add_fixed(&small, &f, TLG_IN_UINT32, 0x11223344), TLG_OK);
+  CHECK_ST(tlg_build_add_fixed(&small, &f, TLG_IN_UINT16, 0x5566), TLG_OK);
+  CHECK_DATA(&small, "443322116655");
+  tlg_build_free(&small);
+  tlg_build_free(&tiny);
+  tlg_build_free(&roomy);
+}
+
 /* --- §3.2 provider traits ---------------------------------------------------- */
 
 static void test_traits(void) {
@@ -492,6 +558,7 @@ int main(void) {
   test_errors_unchanged();
   test_rollback();
   test_growth();
+  test_fast_paths();
   test_traits();
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
