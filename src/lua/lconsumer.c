@@ -296,7 +296,7 @@ static int wait_ms(int64_t deadline) {
   return left <= 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
 }
 
-/* c:run([{timeout_ms=, max_events=}]) -> events delivered, reason.
+/* c:run([{timeout_ms=, max_events=}]) -> events received, reason.
 ** reason: "stopped" (session stopped / files ended / c:stop()), "timeout",
 ** "max_events", "interrupted" (Ctrl+C). A handler error is raised with its
 ** traceback unless the consumer was made with on_error="continue". */
@@ -305,7 +305,7 @@ static int l_run(lua_State *L) {
   lua_Integer timeout = opt_field(L, 2, "timeout_ms", -1);
   lua_Integer max = opt_field(L, 2, "max_events", 0);
   int64_t deadline = timeout >= 0 ? etwL_now_ms() + timeout : -1;
-  uint64_t start = c->delivered;
+  uint64_t start = c->events;
   const char *reason = NULL;
   lua_settop(L, 1);
   c->interrupted = 0;
@@ -313,7 +313,7 @@ static int l_run(lua_State *L) {
   void (*old)(int) = signal(SIGINT, on_sigint);
   while (!reason) {
     eng_record r;
-    if (max > 0 && c->delivered - start >= (uint64_t)max) { reason = "max_events"; break; }
+    if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
     int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
     if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
     else if (st == ENG_OK) deliver_lost(L, c, &r);
@@ -324,7 +324,7 @@ static int l_run(lua_State *L) {
   }
   signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
   sigint_target = NULL;
-  lua_pushinteger(L, (lua_Integer)(c->delivered - start));
+  lua_pushinteger(L, (lua_Integer)(c->events - start));
   lua_pushstring(L, reason);
   return 2;
 }

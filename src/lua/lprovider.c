@@ -1,7 +1,8 @@
 /*
 ** lprovider.c: etw.Provider, the traceloggingdynamic Provider in Lua
 ** (spec §2.2): id from the name hash, traits blob, is_enabled, write, close.
-** No backend yet: write goes to provider_send, where the engine will slot in.
+** Backed by the engine (engine.h): is_enabled reads the provider's merged
+** enable state, write hands the three blobs to eng_provider_write.
 **
 ** Speed: is_enabled is on every event's path, so the binding adds as little
 ** as it can to the engine's check. Each provider has its own metatable whose
@@ -16,6 +17,7 @@
 #include "lauxetw.h"
 #include "../tlg/tlg_build.h"
 #include "../tlg/tlg_guid.h"
+#include "../engine/engine.h"
 
 /* Longest name whose traits blob (with a group) still fits its u16 size. */
 #define MAX_NAME (0xFFFF - 3 - 19)
@@ -26,6 +28,7 @@ static char provider_tag; /* not const: distinct objects, never merged */
 
 typedef struct lprovider {
   const void *tag;   /* &provider_tag */
+  eng_provider *eng; /* NULL when closed or when the engine refused it */
   int open;
   int has_group;
   tlg_guid id, group;
@@ -69,20 +72,33 @@ const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec) {
 /* The one place a backend call slots in: hand the finished event to the
 ** sessions listening to this provider and return their status. No backend
 ** yet, so nobody listens: 0, as ETW returns with no session. */
+/* Send one event; returns a Win32-style status as EventWriteTransfer and
+** the Python module do: 0 written (or nobody listening), 8 dropped because
+** a session's buffers were full (counted there), 234 too big for the
+** session buffers, 87 invalid parameter. */
 static int provider_send(const lprovider *p, const eng_record *rec) {
-  (void)p;
-  (void)rec;
-  return 0;
+  if (!p->eng) return 0;
+  eng_data d[3] = {
+    {rec->traits, rec->traits_len, ENG_DATA_PROVIDER_META, {0}},
+    {rec->meta, rec->meta_len, ENG_DATA_EVENT_META, {0}},
+    {rec->data, rec->data_len, ENG_DATA_PAYLOAD, {0}},
+  };
+  int st = eng_provider_write(p->eng, &rec->desc,
+                              (rec->flags & ENG_REC_ACTIVITY) ? &rec->activity_id : NULL,
+                              (rec->flags & ENG_REC_RELATED) ? &rec->related_activity_id : NULL,
+                              3, d);
+  switch (st) {
+  case ENG_OK: return 0;
+  case ENG_E_LOST: return 8;     /* ERROR_NOT_ENOUGH_MEMORY: session overloaded */
+  case ENG_E_TOOBIG: return 234; /* ERROR_MORE_DATA: event bigger than a buffer */
+  default: return 87;            /* ERROR_INVALID_PARAMETER */
+  }
 }
 
-/* Where the engine's enable check slots in: for the shm engine a few plain
-** loads of the provider's merged level and keyword masks (DESIGN §3). No
-** backend yet, so no session enables anything. */
+/* The engine's enable check: a few plain loads of the provider's merged
+** level and keyword masks (DESIGN §3). level is 0..255 here. */
 static inline int provider_enabled(const lprovider *p, unsigned level, uint64_t keyword) {
-  (void)p;
-  (void)level;
-  (void)keyword;
-  return 0;
+  return p->eng != NULL && eng_enabled(p->eng, (uint8_t)level, keyword);
 }
 
 /* p:write(eb [, activity_id [, related_activity_id]]) -> status */
@@ -141,6 +157,8 @@ static int l_is_enabled(lua_State *L) {
 static int l_close(lua_State *L) {
   lprovider *p = toprovider(L, 1);
   p->open = 0;
+  eng_provider_unregister(p->eng);
+  p->eng = NULL;
   return 0;
 }
 
@@ -248,6 +266,14 @@ static int l_new(lua_State *L) {
   p->tag = &provider_tag;
   p->open = 1;
   set_metatable(L, p);
+  /* As the Python module without throw_on_error: if the engine cannot take
+  ** the provider (runtime directory unusable, table full) it stays open and
+  ** silent, is_enabled false and write 0. Shown as a warning (etwlua -W). */
+  int st = eng_provider_register(&id, p->traits, p->traits_len, &p->eng);
+  if (st != ENG_OK) {
+    lua_warning(L, "etw.Provider: no session engine for this provider: ", 1);
+    lua_warning(L, eng_strerror(st), 0);
+  }
   return 1;
 }
 
