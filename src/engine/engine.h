@@ -29,7 +29,7 @@ typedef enum eng_status {
   ENG_E_ACCESS,       /* permission denied: runtime dir or file of another user */
   ENG_E_FULL,         /* a table is full: sessions, providers, 8 sessions per provider */
   ENG_E_BUSY,         /* the session already has a live consumer */
-  ENG_E_UNSUPPORTED,  /* not implemented by this backend (e.g. file modes for now) */
+  ENG_E_UNSUPPORTED,  /* not implemented by this backend (e.g. file modes on Windows for now) */
   ENG_E_TIMEOUT,      /* consumer: nothing arrived within the timeout */
   ENG_E_STOPPED,      /* the session was stopped (consumer: and every record was read) */
   ENG_E_INTERRUPTED,  /* consumer: eng_consumer_stop was called */
@@ -151,9 +151,27 @@ void eng_provider_unregister(eng_provider *p);
 
 typedef enum eng_mode {
   ENG_MODE_REALTIME = 0,   /* records go to eng_consumer */
-  ENG_MODE_FILE = 1,       /* sequential ETL file (not yet: ENG_E_UNSUPPORTED) */
-  ENG_MODE_CIRCULAR = 2    /* circular ETL file (not yet: ENG_E_UNSUPPORTED) */
+  ENG_MODE_FILE = 1,       /* the owner writes a sequential ETL file (rotating at max_mb) */
+  ENG_MODE_CIRCULAR = 2    /* the owner keeps the newest max_mb in memory and writes them
+                              to the ETL file at every flush and at stop */
 } eng_mode;
+
+/* File modes (shm backend; the Windows backend will map them to ETW's own).
+** The owner process writes the file on a background thread that is the
+** session's one consumer (eng_consumer_open then says ENG_E_BUSY). The
+** file follows spec etl-format §12 (src/etl/etl_write.h): ETL buffers of
+** buffer_kb, one per CPU, header patched at every flush and at stop.
+**   file      buffers reach the file as they fill, and partial ones at
+**             eng_session_flush and at least every max(flush_ms, 1 s), so a
+**             killed owner leaves a readable file up to that point. max_mb
+**             > 0 starts a new file before one would exceed it: "out.etl",
+**             "out_1.etl", "out_2.etl" ... (or "%d" in the path replaced by
+**             1, 2, ...).
+**   circular  the newest max_mb (default 64) of buffers stay in memory;
+**             eng_session_flush and stop write them as the whole file, anew
+**             (a temporary copy renamed over `file`).
+** The owner's handle must stay open while the session runs: eng_session_close
+** on it stops the session first. */
 
 /* Session options; zero means "default". Buffers: each producer thread
 ** writing to the session gets its own ring of min_buffers x buffer_kb
@@ -168,15 +186,20 @@ typedef struct eng_session_opts {
   uint32_t min_buffers;    /* buffers per producer-thread ring, default 32 */
   uint32_t max_buffers;    /* whole session, default 2048 */
   uint32_t flush_ms;       /* longest a record waits for a sleeping consumer, default 100 */
+  uint32_t max_mb;         /* file: rotate at this size (0 = never); circular: MB kept
+                              (0 = 64); realtime: must be 0 */
 } eng_session_opts;
 
 typedef struct eng_session eng_session;
 
 /* Start session `name` (1..ENG_SESSION_NAME_MAX bytes, no NUL). A session of
 ** that name whose owner died (stale) is stopped and replaced. The calling
-** process becomes the owner. Returns ENG_OK and *out, or ENG_E_ARG,
-** ENG_E_EXISTS (a running session has that name), ENG_E_FULL (64 sessions),
-** ENG_E_UNSUPPORTED (file modes), ENG_E_ACCESS, ENG_E_IO, ENG_E_NOMEM. */
+** process becomes the owner. File modes need opts->file; the file is
+** created (truncated) and gets its header buffer before this returns.
+** Returns ENG_OK and *out, or ENG_E_ARG, ENG_E_EXISTS (a running session has
+** that name), ENG_E_FULL (64 sessions), ENG_E_ACCESS / ENG_E_IO (runtime
+** directory, or the ETL file cannot be created: errno says why),
+** ENG_E_NOMEM, ENG_E_UNSUPPORTED (a backend without file modes). */
 int eng_session_start(const char *name, const eng_session_opts *opts, eng_session **out);
 
 /* Attach to a running (or stale) session to control it, without owning it
@@ -195,7 +218,11 @@ int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64
 int eng_session_disable(eng_session *s, const tlg_guid *id);
 
 /* Wake the consumer so it reads everything written so far now instead of
-** within flush_ms. ENG_E_STOPPED if the session is gone. */
+** within flush_ms. File modes: also wait (up to 10 s) until the owner's
+** writer has drained what was written before the call (bounded when
+** producers never pause) and put it in the file: partial buffers and the
+** header (file), the whole in-memory window (circular); ENG_E_TIMEOUT if it
+** did not answer in time. From any process. ENG_E_STOPPED if the session is gone. */
 int eng_session_flush(eng_session *s);
 
 typedef struct eng_session_stats {
@@ -208,22 +235,33 @@ typedef struct eng_session_stats {
   uint32_t corrupt;        /* records or rings the consumer rejected */
   int32_t consumer_pid;    /* 0 = no consumer attached */
   uint32_t reserved;
+  /* file modes (0 otherwise); `lost` also counts events the writer refused */
+  uint64_t written;        /* events handed to the ETL writer (circular: incl. overwritten) */
+  uint64_t file_bytes;     /* bytes of the ETL file(s) so far, rotated files included */
+  uint32_t files;          /* files begun (rotation) */
+  int32_t file_error;      /* errno of the first failed file write, 0 = none */
 } eng_session_stats;
 
-/* Statistics; exact once producers are quiet. ENG_E_STOPPED if gone. */
+/* Statistics; exact once producers are quiet. ENG_E_STOPPED if gone, except
+** on the handle that stopped the session: it keeps the final statistics of
+** the moment of the stop (file modes: after the file was closed), as
+** ControlTrace(STOP) returns them. */
 int eng_session_query(eng_session *s, eng_session_stats *st);
 
 /* Stop the session: every provider stops sending to it at its next write,
 ** its consumer reads what is left and then gets ENG_E_STOPPED, its name is
-** free. Idempotent (a second stop returns ENG_OK). The handle stays valid
-** until eng_session_close. */
+** free. File modes, on the owner's handle: returns once the writer has
+** drained the rings and closed the file (header patched). Idempotent (a
+** second stop returns ENG_OK). The handle stays valid until eng_session_close. */
 int eng_session_stop(eng_session *s);
 
 /* Stop session `name` without a handle (`etwlua stop NAME`); works on stale
 ** sessions. ENG_E_NOTFOUND if there is none. */
 int eng_session_stop_name(const char *name);
 
-/* Release the handle; the session keeps running (stop it first to end it). NULL ok. */
+/* Release the handle; the session keeps running (stop it first to end it),
+** except a file-mode session on its owner's handle, which is stopped (its
+** writer lives in this handle). NULL ok. */
 void eng_session_close(eng_session *s);
 
 typedef enum eng_session_state {
@@ -250,7 +288,8 @@ int eng_sessions_list(eng_session_info *out, size_t cap, size_t *count);
 typedef struct eng_consumer eng_consumer;
 
 /* Consume session `name` in real time. One consumer per session (a dead
-** consumer's place is taken over). Returns ENG_E_NOTFOUND, ENG_E_BUSY,
+** consumer's place is taken over; a file-mode session's consumer is its
+** owner's file writer). Returns ENG_E_NOTFOUND, ENG_E_BUSY,
 ** ENG_E_ACCESS, ENG_E_NOMEM, ... (.etl files will be a second record source
 ** behind the same next(), yielding the same eng_record.) */
 int eng_consumer_open(const char *name, eng_consumer **out);

@@ -167,6 +167,11 @@ int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint3
                       int64_t ts_hint, eng_record *out, char *why, size_t why_len,
                       uint32_t *bad_at);
 
+/* etl_write.c: the writer frees `ctx` with `release` when it is closed
+** (the file sink of etl_writer_open_file). */
+struct etl_writer;
+void etl_writer_own_ctx(struct etl_writer *w, void *ctx, void (*release)(void *));
+
 /* UTF-16LE (n code units at p) -> newly allocated UTF-8, stopping at a NUL;
 ** invalid surrogates become U+FFFD. NULL when out of memory. */
 char *etl_utf16_to_utf8(const uint8_t *p, size_t n);

@@ -19,10 +19,13 @@ static void test_args(void) {
   CHECK(eng_session_start("x", NULL, NULL) == ENG_E_ARG, "NULL out");
   eng_session_opts o = {.buffer_kb = 2};
   CHECK(eng_session_start("x", &o, &s) == ENG_E_ARG, "buffer_kb 2");
-  o = (eng_session_opts){.mode = ENG_MODE_FILE, .file = "x.etl"};
-  CHECK(eng_session_start("x", &o, &s) == ENG_E_UNSUPPORTED, "file mode: not yet");
+  o = (eng_session_opts){.mode = ENG_MODE_FILE};
+  CHECK(eng_session_start("x", &o, &s) == ENG_E_ARG, "file mode without a file");
   o.mode = ENG_MODE_CIRCULAR;
-  CHECK(eng_session_start("x", &o, &s) == ENG_E_UNSUPPORTED, "circular mode: not yet");
+  o.file = "";
+  CHECK(eng_session_start("x", &o, &s) == ENG_E_ARG, "circular mode with an empty file name");
+  o = (eng_session_opts){.max_mb = 1};
+  CHECK(eng_session_start("x", &o, &s) == ENG_E_ARG, "max_mb is for file modes");
   o.mode = 7;
   CHECK(eng_session_start("x", &o, &s) == ENG_E_ARG, "unknown mode");
   long_name[ENG_SESSION_NAME_MAX] = 0;
@@ -84,6 +87,11 @@ static void test_lifecycle(void) {
   CHECK(eng_session_query(s, &st) == ENG_E_STOPPED && eng_session_flush(s) == ENG_E_STOPPED &&
         eng_session_enable(s, &T_PROV, 1, 1, 0) == ENG_E_STOPPED &&
         eng_session_disable(s, &T_PROV) == ENG_E_STOPPED, "a stopped session refuses control");
+  qs = eng_session_query(h, &st);
+  CHECK(qs == ENG_OK && st.events == 10 && st.providers == 1 && st.consumer_pid == 0 &&
+        eng_session_flush(h) == ENG_E_STOPPED,
+        "the handle that stopped it keeps the final statistics (events %llu)",
+        (unsigned long long)st.events);
   CHECK(!eng_enabled_any(p), "and enables nothing");
   eng_record rec;
   int got = 0, rs;

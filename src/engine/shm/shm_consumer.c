@@ -15,6 +15,7 @@
 typedef struct ring_priv {
   uint8_t dead;                     /* its producer process is gone */
   uint8_t broken;                   /* head/tail insane: ignored until reclaimed */
+  int64_t last_ft;                  /* newest FILETIME handed out for this ring */
 } ring_priv;
 
 struct eng_consumer {
@@ -29,6 +30,8 @@ struct eng_consumer {
   int64_t next_check;               /* mono ns of the next liveness sweep */
   uint64_t ticks1, refine_gap, mult;   /* clock: ns per tick << 32 */
   ring_priv *rp;
+  int watch_flush;                  /* file writer: a flush request ends next() (TIMEOUT) */
+  uint32_t flush_seen;              /* flush_req when next() last looked */
 };
 
 /* =============================================================== clock */
@@ -134,6 +137,7 @@ static void reclaim(eng_consumer *c, uint32_t i) {
   atomic_store_explicit(&h->reclaim_seq, q + 2, memory_order_release);
   madvise(shm_smap_data(&c->m, i), c->m.ring_size, MADV_REMOVE);   /* give the pages back */
   c->rp[i].dead = c->rp[i].broken = 0;
+  c->rp[i].last_ft = 0;
   atomic_store_explicit(&h->ring_dir[i], SHM_DIR(0, SHM_RING_FREE), memory_order_release);
 }
 
@@ -197,7 +201,11 @@ static int read_batch(eng_consumer *c, eng_record *rec) {
     c->tail += v.size;
     c->pending = 1;
     if (v.type == SHM_REC_EVENT) {
-      rec->timestamp = to_filetime(c, v.ticks);
+      /* a thread's times never go back, whatever refine() did in between */
+      int64_t ft = to_filetime(c, v.ticks);
+      ring_priv *rp = &c->rp[c->cur];
+      if (ft < rp->last_ft) ft = rp->last_ft;
+      rec->timestamp = rp->last_ft = ft;
       return 1;
     }
     if (v.type == SHM_REC_LOST && lost_notice(c, rec, c->cur, v.lost_total, v.seq)) return 1;
@@ -242,6 +250,15 @@ static int any_data(eng_consumer *c) {
   return 0;
 }
 
+/* A flush was requested since next() last looked (file writer only). */
+static int flush_pending(eng_consumer *c) {
+  if (!c->watch_flush) return 0;
+  uint32_t req = atomic_load_explicit(&c->m.hdr->flush_req, memory_order_acquire);
+  if (req == c->flush_seen) return 0;
+  c->flush_seen = req;
+  return 1;
+}
+
 /* Sleep until woken, flush_ms, the next sweep or the deadline. */
 static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
   shm_sess_hdr *h = c->m.hdr;
@@ -253,7 +270,9 @@ static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
   atomic_thread_fence(memory_order_seq_cst);                         /* F */
   uint32_t seq = atomic_load_explicit(&h->wake_seq, memory_order_acquire);
   if (!any_data(c) && !atomic_load_explicit(&h->stopped, memory_order_acquire) &&
-      !atomic_load_explicit(&c->stop, memory_order_relaxed))
+      !atomic_load_explicit(&c->stop, memory_order_relaxed) &&
+      !(c->watch_flush &&
+        atomic_load_explicit(&h->flush_req, memory_order_relaxed) != c->flush_seen))
     shm_futex_wait(&h->wake_seq, seq, (int)ms);
   atomic_store_explicit(&h->sleeping, 0, memory_order_relaxed);
 }
@@ -278,6 +297,7 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
       if (c->final_scan++) return ENG_E_STOPPED;   /* in-flight writes: one more look */
       continue;
     }
+    if (flush_pending(c)) return ENG_E_TIMEOUT;
     int64_t now = shm_mono_ns();
     if (!deadline) deadline = timeout_ms < 0 ? INT64_MAX : now + (int64_t)timeout_ms * 1000000;
     if (now >= c->next_check) {
@@ -300,16 +320,36 @@ static int claim_consumer(shm_sess_hdr *h) {
   return ENG_OK;
 }
 
-/* Under the registry lock, so two consumers cannot both claim the session. */
-static int open_locked(eng_consumer *c, const char *name) {
-  int idx = shm_sess_find(c->reg, name);
-  if (idx < 0) return ENG_E_NOTFOUND;
-  uint32_t gen = atomic_load_explicit(&shm_reg_slot(c->reg, (uint32_t)idx)->gen, memory_order_relaxed);
-  int st = shm_smap_open(c->reg, (uint32_t)idx, gen, &c->m);
-  if (st != ENG_OK) return st;
-  if ((st = claim_consumer(c->m.hdr)) != ENG_OK) shm_smap_close(&c->m);
-  return st;
+int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, int watch_flush,
+                           eng_consumer **out) {
+  *out = NULL;
+  eng_consumer *c = calloc(1, sizeof *c);
+  if (!c) return ENG_E_NOMEM;
+  c->reg = r;
+  int st = shm_smap_open(r, slot, gen, &c->m);
+  if (st != ENG_OK) { free(c); return st; }
+  if ((st = claim_consumer(c->m.hdr)) == ENG_OK && !(c->rp = calloc(c->m.max_rings, sizeof *c->rp))) {
+    int32_t me = shm_pid();
+    atomic_compare_exchange_strong_explicit(&c->m.hdr->consumer_pid, &me, 0,
+                                            memory_order_acq_rel, memory_order_relaxed);
+    st = ENG_E_NOMEM;
+  }
+  if (st != ENG_OK) {
+    shm_smap_close(&c->m);
+    free(c);
+    return st;
+  }
+  c->mult = 1ull << 32;
+  c->ticks1 = (uint64_t)c->m.ticks0;
+  refine(c);
+  c->cur = c->m.max_rings - 1;
+  c->watch_flush = watch_flush;
+  c->flush_seen = atomic_load_explicit(&c->m.hdr->flush_req, memory_order_acquire);
+  *out = c;
+  return ENG_OK;
 }
+
+uint32_t shm_consumer_flush_seen(const eng_consumer *c) { return c->flush_seen; }
 
 int eng_consumer_open(const char *name, eng_consumer **out) {
   if (!out) return ENG_E_ARG;
@@ -319,24 +359,16 @@ int eng_consumer_open(const char *name, eng_consumer **out) {
   shm_reg *r;
   int st = shm_reg_get(&r);
   if (st != ENG_OK) return st;
-  eng_consumer *c = calloc(1, sizeof *c);
-  if (!c) return ENG_E_NOMEM;
-  c->reg = r;
-  if ((st = shm_reg_lock(r)) == ENG_OK) {
-    st = open_locked(c, name);
-    shm_reg_unlock(r);
-  }
-  if (st == ENG_OK && !(c->rp = calloc(c->m.max_rings, sizeof *c->rp))) {
-    shm_smap_close(&c->m);
-    st = ENG_E_NOMEM;
-  }
-  if (st != ENG_OK) { free(c); return st; }
-  c->mult = 1ull << 32;
-  c->ticks1 = (uint64_t)c->m.ticks0;
-  refine(c);
-  c->cur = c->m.max_rings - 1;
-  *out = c;
-  return ENG_OK;
+  if ((st = shm_reg_lock(r)) != ENG_OK) return st;
+  /* under the registry lock, so two consumers cannot both claim the session */
+  int idx = shm_sess_find(r, name);
+  if (idx < 0) st = ENG_E_NOTFOUND;
+  else
+    st = shm_consumer_open_slot(r, (uint32_t)idx,
+                                atomic_load_explicit(&shm_reg_slot(r, (uint32_t)idx)->gen,
+                                                     memory_order_relaxed), 0, out);
+  shm_reg_unlock(r);
+  return st;
 }
 
 void eng_consumer_stop(eng_consumer *c) {

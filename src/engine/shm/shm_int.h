@@ -174,7 +174,7 @@ typedef struct shm_smap {
   shm_sess_hdr *hdr;
   uint8_t *base;
   uint64_t len;
-  uint32_t slot, gen, max_rings, flush_ms, min_buffers, clock_kind;
+  uint32_t slot, gen, max_rings, flush_ms, min_buffers, clock_kind, mode, buffer_kb;
   uint64_t ring_size, ring_stride, ring_off;
   int64_t ticks0, mono0, real0;
 } shm_smap;
@@ -213,5 +213,36 @@ SHM_HIDDEN int shm_ring_parse(const uint8_t *data, uint64_t size, uint64_t tail,
 
 /* FILETIME of 1970-01-01. */
 #define SHM_FILETIME_1970 116444736000000000LL
+
+/* Under the registry lock: consume session (slot, gen), claiming it. With
+** `watch_flush`, next() also returns ENG_E_TIMEOUT as soon as a flush is
+** requested (the file writer's consumer). */
+SHM_HIDDEN int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, int watch_flush,
+                                      eng_consumer **out);
+/* The last flush_req the consumer saw. */
+SHM_HIDDEN uint32_t shm_consumer_flush_seen(const eng_consumer *c);
+
+/* ============================================================== shm_file.c */
+
+/* The file writer of a file-mode session: a thread of the owner process
+** that consumes the session and writes the ETL file (etl_write.h). */
+typedef struct shm_drain shm_drain;
+
+/* Create the file (header buffer written) and start the thread on
+** consumer `c` (taken over, also on failure). ENG_OK, ENG_E_IO/ACCESS
+** (errno), ENG_E_NOMEM. */
+SHM_HIDDEN int shm_drain_start(const char *name, const eng_session_opts *o, const shm_smap *m,
+                               eng_consumer *c, shm_drain **out);
+
+/* Wait for the thread (it ends when the session stops: the file is then
+** closed and its final counts are in the session header), then free. In a
+** fork child (no thread there) this does nothing. */
+SHM_HIDDEN void shm_drain_join(shm_drain *d);
+
+/* File statistics from the session header into st (any process). */
+SHM_HIDDEN void shm_file_stats(const shm_sess_hdr *h, eng_session_stats *st);
+
+/* Request a flush and wait for the writer (file modes; any process). */
+SHM_HIDDEN int shm_file_flush(shm_sess_hdr *h);
 
 #endif

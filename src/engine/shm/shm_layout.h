@@ -37,9 +37,10 @@
 **                           enable / disable / stop (under the lock); the
 **                           entry's merged.gen is a seqlock for lock-free readers
 **   session header          constant after start, except the wake line
-**                           (producers, flush, stop, consumer), the consumer
-**                           line (consumer open/close) and the stats
-**                           (consumer; noring_lost by producers)
+**                           (producers, flush, stop, consumer; flush_done
+**                           by the owner's file writer), the consumer line
+**                           (consumer open/close) and the stats (consumer;
+**                           noring_lost by producers; file_* by the writer)
 **   ring directory entry    producer: FREE -> CLAIMED -> ACTIVE -> CLOSED;
 **                           consumer: CLOSED or dead owner -> FREE
 **   ring control page       producer: head, events, lost; consumer: tail,
@@ -51,8 +52,8 @@
 ** `compat_version` is <= SHM_VERSION and whose `magic` matches (else
 ** ENG_E_VERSION). Reserved bytes are zero and ignored.
 */
-#define SHM_VERSION 1
-#define SHM_COMPAT_VERSION 1
+#define SHM_VERSION 2                /* 2: flush handshake and file statistics (file modes) */
+#define SHM_COMPAT_VERSION 1        /* version-1 readers ignore what 2 added */
 #define SHM_REG_MAGIC 0x52574c45u   /* "ELWR" little-endian: etwlua registry */
 #define SHM_SESS_MAGIC 0x53574c45u  /* "ELWS": etwlua session */
 
@@ -158,7 +159,9 @@ typedef struct shm_sess_hdr {
   _Atomic uint32_t wake_seq;        /* futex word: bumped to wake the consumer */
   _Atomic uint32_t sleeping;        /* consumer is (about to be) in futex_wait */
   _Atomic uint32_t stopped;         /* session stopped: drain and end */
-  uint8_t pad1[52];
+  _Atomic uint32_t flush_req;       /* file modes: eng_session_flush bumps it ... */
+  _Atomic uint32_t flush_done;      /* ... the owner's writer stores it when done (futex word) */
+  uint8_t pad1[44];
   /* 320: consumer line */
   _Atomic int32_t consumer_pid;     /* 0 = none */
   uint32_t reserved1;
@@ -171,7 +174,12 @@ typedef struct shm_sess_hdr {
   _Atomic uint64_t retired_events;  /* events/lost of reclaimed rings */
   _Atomic uint64_t retired_lost;
   _Atomic uint64_t noring_lost;     /* producers: events dropped, no ring free */
-  uint8_t pad3[96];
+  _Atomic uint64_t file_written;    /* file modes, written by the owner's writer: events */
+  _Atomic uint64_t file_bytes;      /* bytes of the ETL file(s) */
+  _Atomic uint64_t file_dropped;    /* events the writer refused (too large, I/O error) */
+  _Atomic uint32_t file_count;      /* files begun */
+  _Atomic int32_t file_error;       /* errno of the first failed write */
+  uint8_t pad3[64];
   /* 512: ring directory, max_rings entries of (pid << 32) | shm_ring_state */
   _Atomic uint64_t ring_dir[];
 } shm_sess_hdr;
@@ -232,6 +240,13 @@ typedef struct shm_ring_ctl {
 **   or the consumer's second look sees the new head. wake_at advances by
 **   ring_size / 4, so data below that waits at most flush_ms (latency bound)
 **   and a busy producer pays one fence per quarter ring.
+**
+** Flush (file modes): eng_session_flush bumps flush_req and wakes the
+** consumer as above. The owner's writer looks at flush_req whenever it finds
+** nothing to read (its consumer then never sleeps) and every 64 records;
+** it drains what is there, writes the file, stores flush_done = the
+** flush_req it saw (release) and futex-wakes flush_done, on which flushers
+** wait (bounded: the writer's process may die).
 */
 static inline uint64_t shm_ring_read_head(shm_ring_ctl *c) {
   return atomic_load_explicit(&c->head, memory_order_acquire);      /* B */

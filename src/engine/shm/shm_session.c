@@ -1,7 +1,8 @@
 /*
 ** shm_session.c: eng_session on the POSIX engine: start (session file +
 ** table entry), enable/disable (provider table), flush, query, stop, list,
-** and stale sessions (owner died) that stop or a new start removes.
+** and stale sessions (owner died) that stop or a new start removes. File
+** modes add the owner's writer thread (shm_file.c) to the handle.
 */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -16,6 +17,9 @@ struct eng_session {
   uint32_t slot, gen;
   int owner;
   shm_smap m;
+  shm_drain *drain;          /* file modes, owner: the writer thread */
+  int have_final;            /* this handle stopped the session: `final` holds its stats */
+  eng_session_stats final;
 };
 
 typedef struct geom {
@@ -107,6 +111,8 @@ static int smap_fill(shm_smap *m, void *base, uint64_t len, uint32_t slot, uint3
   m->flush_ms = c.flush_ms ? c.flush_ms : 100;
   m->min_buffers = c.min_buffers;
   m->clock_kind = c.clock_kind;
+  m->mode = c.mode;
+  m->buffer_kb = c.buffer_kb;
   m->ring_size = c.ring_size;
   m->ring_stride = c.ring_stride;
   m->ring_off = c.ring_off;
@@ -234,6 +240,14 @@ static int start_locked(shm_reg *r, const char *name, const geom *g, int mode, e
   return ENG_OK;
 }
 
+static int check_mode(const eng_session_opts *o) {
+  if (o->mode == ENG_MODE_REALTIME) return o->max_mb == 0 ? ENG_OK : ENG_E_ARG;
+  if (o->mode != ENG_MODE_FILE && o->mode != ENG_MODE_CIRCULAR) return ENG_E_ARG;
+  return o->file && *o->file && o->max_mb <= (1u << 22) ? ENG_OK : ENG_E_ARG;
+}
+
+static int alive(const eng_session *s);
+
 int eng_session_start(const char *name, const eng_session_opts *opts, eng_session **out) {
   static const eng_session_opts defaults;
   if (!out) return ENG_E_ARG;
@@ -242,20 +256,35 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   geom g;
   int st = check_name(name);
   if (st == ENG_OK) st = geometry(opts, &g);
+  if (st == ENG_OK) st = check_mode(opts);
   if (st != ENG_OK) return st;
-  if (opts->mode == ENG_MODE_FILE || opts->mode == ENG_MODE_CIRCULAR) return ENG_E_UNSUPPORTED;
-  if (opts->mode != ENG_MODE_REALTIME) return ENG_E_ARG;
   shm_reg *r;
   if ((st = shm_reg_get(&r)) != ENG_OK) return st;
   eng_session *s = calloc(1, sizeof *s);
   if (!s) return ENG_E_NOMEM;
   s->reg = r;
   s->owner = 1;
+  eng_consumer *c = NULL;
   if ((st = shm_reg_lock(r)) == ENG_OK) {
     st = start_locked(r, name, &g, opts->mode, s);
+    /* the writer claims the session's consumer place before anyone can */
+    if (st == ENG_OK && opts->mode != ENG_MODE_REALTIME &&
+        (st = shm_consumer_open_slot(r, s->slot, s->gen, 1, &c)) != ENG_OK)
+      stop_locked(r, s->slot);
     shm_reg_unlock(r);
   }
-  if (st != ENG_OK) { free(s); return st; }
+  if (st == ENG_OK && c) {                /* file I/O outside the registry lock */
+    st = shm_drain_start(name, opts, &s->m, c, &s->drain);
+    if (st != ENG_OK && shm_reg_lock(r) == ENG_OK) {
+      if (alive(s)) stop_locked(r, s->slot);
+      shm_reg_unlock(r);
+    }
+  }
+  if (st != ENG_OK) {
+    shm_smap_close(&s->m);
+    free(s);
+    return st;
+  }
   *out = s;
   return ENG_OK;
 }
@@ -320,6 +349,7 @@ int eng_session_disable(eng_session *s, const tlg_guid *id) {
 int eng_session_flush(eng_session *s) {
   if (!s) return ENG_E_ARG;
   if (!alive(s)) return ENG_E_STOPPED;
+  if (s->m.mode != ENG_MODE_REALTIME) return shm_file_flush(s->m.hdr);
   shm_wake(s->m.hdr);
   return ENG_OK;
 }
@@ -360,8 +390,10 @@ static void sum_rings(const shm_smap *m, eng_session_stats *st) {
 int eng_session_query(eng_session *s, eng_session_stats *st) {
   if (!s || !st) return ENG_E_ARG;
   memset(st, 0, sizeof *st);
+  if (s->have_final) { *st = s->final; return ENG_OK; }
   if (!alive(s)) return ENG_E_STOPPED;
   sum_rings(&s->m, st);
+  shm_file_stats(s->m.hdr, st);
   int e = shm_reg_lock(s->reg);
   if (e != ENG_OK) return e;
   st->providers = shm_prov_count(s->reg, s->slot, s->gen);
@@ -369,12 +401,34 @@ int eng_session_query(eng_session *s, eng_session_stats *st) {
   return ENG_OK;
 }
 
+/* Under the lock: stop the session if it is still running; 1 if it did. */
+static int stop_now(eng_session *s) {
+  if (!alive(s)) return 0;
+  s->final.providers = shm_prov_count(s->reg, s->slot, s->gen);
+  stop_locked(s->reg, s->slot);
+  return 1;
+}
+
+/* The final statistics of a session this handle stopped (or whose writer
+** it ran): after the writer drained the rings and closed the file. */
+static void keep_final(eng_session *s) {
+  eng_session_stats *f = &s->final;
+  shm_drain *d = s->drain;
+  s->drain = NULL;
+  if (d) shm_drain_join(d);
+  sum_rings(&s->m, f);                  /* the mapping outlives the session file */
+  shm_file_stats(s->m.hdr, f);          /* the writer's final counts */
+  f->consumer_pid = 0;
+  s->have_final = 1;
+}
+
 int eng_session_stop(eng_session *s) {
   if (!s) return ENG_E_ARG;
   int st = shm_reg_lock(s->reg);
   if (st != ENG_OK) return st;
-  if (alive(s)) stop_locked(s->reg, s->slot);
+  int stopped = stop_now(s);
   shm_reg_unlock(s->reg);
+  if (stopped || s->drain) keep_final(s);
   return ENG_OK;
 }
 
@@ -392,6 +446,7 @@ int eng_session_stop_name(const char *name) {
 
 void eng_session_close(eng_session *s) {
   if (!s) return;
+  if (s->drain) eng_session_stop(s);    /* its writer lives in this handle */
   shm_smap_close(&s->m);
   free(s);
 }

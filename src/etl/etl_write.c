@@ -1,0 +1,786 @@
+/*
+** etl_write.c: the ETL writer (etl_write.h; file layout: spec §12 and the
+** layouts it references, §2, §3.2, §4, §6). Bytes go to an etl_sink; the
+** stdio file sink is in etl_write_file.c.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_int.h"
+#include "etl_write.h"
+#include "tlg_guid.h"
+
+#define W_DEFAULT_BUFFER 65536u
+#define W_MIN_BUFFER 4096u
+#define W_MAX_BUFFER (16u << 20)
+#define W_DEFAULT_CIRCULAR ((uint64_t)64 << 20)
+#define W_MAX_CPUS 2048u              /* ProcessorIndex is 11 bits (spec §2) */
+#define W_MAX_RECORD 65535u
+#define W_NAME_CAP 4096u
+
+/* Values spec §12 prescribes for the header buffer and record. */
+#define W_LFH_VERSION 0x0501000Au     /* OS 10.0, log-file layout 1.5 */
+#define W_TIMER_RESOLUTION 156250u
+#define W_LOGMODE_SEQUENTIAL 0x00000001u
+#define W_PERF_FREQ 10000000
+#define W_BUF_STATE_FLUSH 3u
+#define W_BUF_TYPE_HEADER 4u
+#define W_HOOK_PARTITION_INFO 0x0050u
+
+/* One buffer being filled (per CPU) or kept (circular ring). Bytes from
+** `used` on are undefined until the buffer is written (fill_tail). */
+typedef struct wbuf {
+  uint8_t *p;
+  uint32_t used;                 /* bytes in use, incl. the 0x48 header */
+  uint32_t written_used;         /* `used` at its last write (0 = never written) */
+  uint32_t nrec;
+  uint16_t cpu;
+  uint16_t extra_flags;          /* EVENTS_LOST */
+  int sorted;                    /* records are in timestamp order */
+  int64_t last_ts, max_ts;
+  int64_t slot;                  /* sequential: file offset of its place, -1 = none yet */
+  uint64_t seq;                  /* its SequenceNumber once placed */
+} wbuf;
+
+typedef struct ridx {
+  int64_t ts;
+  uint32_t off, len;             /* len: aligned length */
+} ridx;
+
+struct etl_writer {
+  etl_sink sink;
+  etl_write_opts o;
+  uint32_t bufsize;
+  int io_error;                  /* sticky: first failed sink call */
+  int open;                      /* a sink file is open */
+  uint8_t *hdr;                  /* the header buffer */
+  uint32_t hdr_used;
+  wbuf **cpus;                   /* per-CPU buffers, NULL until used */
+  uint32_t ncpus;
+  uint32_t num_processors;
+  /* circular: ring of full buffers, oldest at ring_head */
+  wbuf *ring;
+  uint32_t ring_cap, ring_head, ring_count;
+  int circ_dirty;
+  /* the current file */
+  uint64_t file_bytes;
+  uint32_t file_buffers;
+  uint32_t file_index;
+  uint64_t tail_off;             /* last buffer of the file and the flags it has on disk */
+  uint16_t tail_flags;
+  /* totals of finished (rotated) files */
+  uint64_t prev_bytes;
+  uint32_t prev_buffers;
+  uint32_t files;
+  uint64_t next_seq;
+  int pending_lost;
+  uint64_t events, events_kept, dropped, lost;
+  uint8_t *scratch;              /* sorting: a buffer's records in order */
+  ridx *idx, *idx_tmp;
+  uint32_t idx_cap;
+  void *owned_ctx;               /* freed at close (file sink) */
+  void (*owned_free)(void *);
+  char name[W_NAME_CAP];         /* current file name from the sink */
+};
+
+static uint32_t align8(uint32_t v) { return (v + 7u) & ~7u; }
+
+/* Little-endian stores; on a little-endian machine plain (unaligned) stores. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+#define desc_pack(d, out) memcpy((out), (d), 16)   /* tlg_desc is the LE layout */
+#else
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) {
+  put16(p, (uint16_t)v);
+  put16(p + 2, (uint16_t)(v >> 16));
+}
+static void put64(uint8_t *p, uint64_t v) {
+  put32(p, (uint32_t)v);
+  put32(p + 4, (uint32_t)(v >> 32));
+}
+#define desc_pack(d, out) tlg_desc_pack((d), (out))
+#endif
+_Static_assert(sizeof(tlg_desc) == 16, "tlg_desc is the 16-byte EVENT_DESCRIPTOR");
+
+static uint32_t sat32(uint64_t v) { return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v; }
+
+/* ================================================================ sink */
+
+static int sink_fail(etl_writer *w, int err) {
+  if (!w->io_error) w->io_error = err ? err : 5 /* EIO */;
+  return ETL_ERR_IO;
+}
+
+static int sink_write(etl_writer *w, uint64_t off, const void *p, size_t n) {
+  if (w->io_error) return ETL_ERR_IO;
+  int e = w->sink.write_at(w->sink.ctx, off, p, n);
+  return e ? sink_fail(w, e) : ETL_OK;
+}
+
+static int sink_open(etl_writer *w, uint32_t index) {
+  if (w->io_error) return ETL_ERR_IO;
+  w->name[0] = '\0';
+  int e = w->sink.open(w->sink.ctx, index, w->name, sizeof w->name);
+  w->name[sizeof w->name - 1] = '\0';
+  if (e) return sink_fail(w, e);
+  w->open = 1;
+  return ETL_OK;
+}
+
+static int sink_close(etl_writer *w) {
+  if (!w->open) return w->io_error ? ETL_ERR_IO : ETL_OK;
+  w->open = 0;
+  int e = w->sink.close ? w->sink.close(w->sink.ctx) : 0;
+  return e ? sink_fail(w, e) : (w->io_error ? ETL_ERR_IO : ETL_OK);
+}
+
+static int sink_sync(etl_writer *w) {
+  if (w->io_error) return ETL_ERR_IO;
+  int e = w->sink.sync ? w->sink.sync(w->sink.ctx) : 0;
+  return e ? sink_fail(w, e) : ETL_OK;
+}
+
+/* ====================================================== header buffer */
+
+/* UTF-8 -> UTF-16LE at p (room for `cap` units incl. the NUL); invalid
+** bytes become U+FFFD. Returns the units written, NUL included. */
+static uint32_t utf16_from_utf8(const char *s, uint8_t *p, uint32_t cap) {
+  const unsigned char *u = (const unsigned char *)(s ? s : "");
+  uint32_t n = 0;
+  while (*u && n + 3 <= cap) {
+    uint32_t c = *u, need = 0;
+    if (c < 0x80) need = 0;
+    else if ((c & 0xE0) == 0xC0) { c &= 0x1F; need = 1; }
+    else if ((c & 0xF0) == 0xE0) { c &= 0x0F; need = 2; }
+    else if ((c & 0xF8) == 0xF0) { c &= 0x07; need = 3; }
+    else { c = 0xFFFD; need = 0; }
+    u++;
+    for (uint32_t i = 0; i < need; i++, u++) {
+      if ((*u & 0xC0) != 0x80) { c = 0xFFFD; break; }
+      c = c << 6 | (*u & 0x3F);
+    }
+    if (c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) c = 0xFFFD;
+    if (c >= 0x10000) {
+      c -= 0x10000;
+      put16(p + 2 * n++, (uint16_t)(0xD800 | c >> 10));
+      put16(p + 2 * n++, (uint16_t)(0xDC00 | (c & 0x3FF)));
+    } else {
+      put16(p + 2 * n++, (uint16_t)c);
+    }
+  }
+  put16(p + 2 * n++, 0);
+  return n;
+}
+
+/* WMI_BUFFER_HEADER (spec §2, §12) at p. */
+static void put_bufhdr(const etl_writer *w, uint8_t *p, uint32_t used, int64_t ts, uint64_t seq,
+                       uint16_t cpu, uint16_t flags, uint16_t type) {
+  memset(p, 0, ETL_BUF_HDR_SIZE);
+  put32(p + ETL_BUF_SIZE, w->bufsize);
+  put32(p + 0x04, used);                        /* SavedOffset */
+  put32(p + 0x08, used);                        /* CurrentOffset */
+  put64(p + ETL_BUF_TIMESTAMP, (uint64_t)ts);
+  put64(p + ETL_BUF_SEQUENCE, seq);
+  put16(p + ETL_BUF_PROC_INDEX, cpu);
+  put16(p + ETL_BUF_LOGGER_ID, w->o.logger_id);
+  put32(p + 0x2C, W_BUF_STATE_FLUSH);
+  put32(p + ETL_BUF_OFFSET, used);
+  put16(p + ETL_BUF_FLAG, flags);
+  put16(p + ETL_BUF_TYPE, type);
+}
+
+#define LFH (ETL_BUF_HDR_SIZE + ETL_SYSTEM_HDR_SIZE) /* TRACE_LOGFILE_HEADER in buffer 0 */
+
+/* Time-zone block (0xAC bytes at lfh + 0x48): Bias 0, names "UTC". */
+static void put_timezone(uint8_t *tz) {
+  memset(tz, 0, 0xAC);
+  utf16_from_utf8("UTC", tz + 4, 32);           /* StandardName[32] */
+  utf16_from_utf8("UTC", tz + 4 + 64 + 16 + 4, 32);  /* DaylightName[32] */
+}
+
+/* Build buffer 0 (spec §12 "Buffer 0") for the file named `name`. */
+static void build_header(etl_writer *w, const char *name) {
+  uint8_t *b = w->hdr, *r = b + ETL_BUF_HDR_SIZE, *h = b + LFH;
+  uint32_t room = w->bufsize - LFH - ETL_LFH_SIZE64;
+  memset(b, 0xFF, w->bufsize);
+  memset(r, 0, ETL_SYSTEM_HDR_SIZE + ETL_LFH_SIZE64);
+  /* names: at most half the room each, and the record stays <= 65535 bytes */
+  uint32_t units = room / 2 / 2;
+  if (units > 8192) units = 8192;
+  uint8_t *names = h + ETL_LFH_SIZE64;
+  uint32_t n1 = utf16_from_utf8(w->o.logger_name, names, units);
+  uint32_t n2 = utf16_from_utf8(name && *name ? name : w->o.logfile_name, names + 2 * n1, units);
+  uint32_t size = ETL_SYSTEM_HDR_SIZE + ETL_LFH_SIZE64 + 2 * (n1 + n2);
+  /* SYSTEM64 header: Version 2, type 0x02, 0xC0, Size, HookId 0 */
+  put16(r, 2);
+  r[2] = ETL_HT_SYSTEM64;
+  r[3] = 0xC0;
+  put16(r + 4, (uint16_t)size);
+  put16(r + 6, 0);
+  put32(r + 0x08, w->o.tid);
+  put32(r + 0x0C, w->o.pid);
+  put64(r + 0x10, (uint64_t)w->o.start_time);   /* T0 = StartTime (spec §12 clock) */
+  put32(h + 0x00, w->bufsize);
+  put32(h + 0x04, W_LFH_VERSION);
+  put32(h + 0x08, w->o.os_build);
+  put32(h + 0x0C, w->num_processors);
+  put32(h + 0x18, W_TIMER_RESOLUTION);
+  put32(h + 0x1C, (uint32_t)((w->o.circular ? w->o.circular_bytes : w->o.max_file_bytes) >> 20));
+  put32(h + 0x20, W_LOGMODE_SEQUENTIAL);
+  put32(h + 0x28, 1);                           /* StartBuffers */
+  put32(h + 0x2C, 8);                           /* PointerSize */
+  put32(h + 0x34, w->o.cpu_mhz);
+  put_timezone(h + 0x48);
+  put64(h + 0xF8, (uint64_t)w->o.boot_time);
+  put64(h + 0x100, W_PERF_FREQ);
+  put64(h + 0x108, (uint64_t)w->o.start_time);
+  put32(h + 0x110, ETL_CLOCK_QPC);
+  uint32_t used = ETL_BUF_HDR_SIZE + align8(size);
+  memset(r + size, 0, align8(size) - size);
+  if (w->o.partition_info) {                    /* SYSTEM64 hook 0x0050, 48 zero bytes */
+    uint8_t *q = b + used;
+    memset(q, 0, 0x50);
+    put16(q, 2);
+    q[2] = ETL_HT_SYSTEM64;
+    q[3] = 0xC0;
+    put16(q + 4, 0x50);
+    put16(q + 6, W_HOOK_PARTITION_INFO);
+    put32(q + 0x08, w->o.tid);
+    put32(q + 0x0C, w->o.pid);
+    put64(q + 0x10, (uint64_t)w->o.start_time);
+    used += 0x50;
+  }
+  w->hdr_used = used;
+  put_bufhdr(w, b, used, 0, 0, 0, ETL_BUF_FLAG_PROC_INDEX | ETL_BUF_FLAG_FLUSH_MARKER,
+             W_BUF_TYPE_HEADER);
+}
+
+/* The fields that change while logging (spec §12 "At close"). */
+static void patch_header(etl_writer *w, int64_t end_time, uint32_t buffers) {
+  uint8_t *h = w->hdr + LFH;
+  put32(h + 0x0C, w->num_processors);
+  put64(h + 0x10, (uint64_t)end_time);
+  put32(h + 0x24, buffers);
+  put32(h + 0x30, sat32(w->lost + w->dropped));
+  put32(h + 0x114, 0);                          /* BuffersLost: the writer never drops a buffer */
+}
+
+static int write_header(etl_writer *w, int64_t end_time) {
+  patch_header(w, end_time, w->file_buffers);
+  return sink_write(w, 0, w->hdr, w->hdr_used);
+}
+
+/* ============================================================ buffers */
+
+/* 0xFF from the records' end to the end of the buffer (spec §2), just
+** before the buffer is written. */
+static void fill_tail(const etl_writer *w, wbuf *b) {
+  memset(b->p + b->used, 0xFF, w->bufsize - b->used);
+}
+
+static void buf_reset(etl_writer *w, wbuf *b) {
+  (void)w;
+  b->used = ETL_BUF_HDR_SIZE;
+  b->written_used = 0;
+  b->nrec = 0;
+  b->extra_flags = 0;
+  b->sorted = 1;
+  b->last_ts = b->max_ts = INT64_MIN;
+  b->slot = -1;
+  b->seq = 0;
+}
+
+static int buf_init(etl_writer *w, wbuf *b, uint16_t cpu) {
+  b->p = malloc(w->bufsize);
+  if (!b->p) return ETL_ERR_NOMEM;
+  buf_reset(w, b);
+  b->cpu = cpu;
+  return ETL_OK;
+}
+
+/* Stable bottom-up merge sort of idx[0..n) by ts. */
+static void sort_idx(ridx *a, ridx *tmp, uint32_t n) {
+  for (uint32_t width = 1; width < n; width *= 2) {
+    for (uint32_t lo = 0; lo < n; lo += 2 * width) {
+      uint32_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+      uint32_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) tmp[k++] = a[j].ts < a[i].ts ? a[j++] : a[i++];
+      while (i < mid) tmp[k++] = a[i++];
+      while (j < hi) tmp[k++] = a[j++];
+    }
+    memcpy(a, tmp, n * sizeof *a);
+  }
+}
+
+/* Put a buffer's records in timestamp order (stable): producers' batches
+** interleave, and Windows keeps every buffer in time order (spec §12). */
+static void buf_sort(etl_writer *w, wbuf *b) {
+  if (b->sorted) return;
+  uint32_t n = 0;
+  for (uint32_t off = ETL_BUF_HDR_SIZE; off < b->used; n++) {
+    uint32_t len = align8(etl_u16(b->p + off));
+    w->idx[n].ts = etl_i64(b->p + off + 0x10);
+    w->idx[n].off = off;
+    w->idx[n].len = len;
+    off += len;
+  }
+  sort_idx(w->idx, w->idx_tmp, n);
+  uint32_t at = ETL_BUF_HDR_SIZE;
+  for (uint32_t i = 0; i < n; i++) {
+    memcpy(w->scratch + at, b->p + w->idx[i].off, w->idx[i].len);
+    at += w->idx[i].len;
+  }
+  memcpy(b->p + ETL_BUF_HDR_SIZE, w->scratch + ETL_BUF_HDR_SIZE, at - ETL_BUF_HDR_SIZE);
+  b->sorted = 1;
+}
+
+static uint16_t buf_flags(const wbuf *b, int partial) {
+  return (uint16_t)(ETL_BUF_FLAG_PROC_INDEX | b->extra_flags |
+                    (partial ? ETL_BUF_FLAG_FLUSH_MARKER : 0));
+}
+
+/* Remember what the file's last buffer carries (it must end with 0x01). */
+static void note_tail(etl_writer *w, uint64_t off, uint16_t flags) {
+  if (off + w->bufsize == w->file_bytes) { w->tail_off = off; w->tail_flags = flags; }
+}
+
+static int rotate(etl_writer *w, const wbuf *keep);
+
+/* Sequential mode: write b at its place in the file (taking the next place
+** first, rotating when the file is full). A full buffer (partial = 0) is
+** emptied afterwards; a partial one stays and is rewritten as it grows. */
+static int seq_write(etl_writer *w, wbuf *b, int partial) {
+  int st;
+  buf_sort(w, b);
+  if (b->slot < 0) {
+    if (w->o.max_file_bytes && w->file_buffers >= 2 &&
+        w->file_bytes + w->bufsize > w->o.max_file_bytes && (st = rotate(w, b)) != ETL_OK)
+      return st;
+    b->slot = (int64_t)w->file_bytes;
+    b->seq = w->next_seq++;
+    w->file_bytes += w->bufsize;
+    w->file_buffers++;
+  }
+  uint16_t flags = buf_flags(b, partial);
+  put_bufhdr(w, b->p, b->used, b->max_ts == INT64_MIN ? 0 : b->max_ts, b->seq, b->cpu, flags, 0);
+  if (b->written_used == 0) {
+    fill_tail(w, b);              /* rewrites leave the tail on disk as it is: 0xFF */
+    st = sink_write(w, (uint64_t)b->slot, b->p, w->bufsize);
+  } else {
+    /* records first, then the header that makes them count: a process
+    ** killed in between leaves the buffer as it was at its last write */
+    st = sink_write(w, (uint64_t)b->slot + ETL_BUF_HDR_SIZE, b->p + ETL_BUF_HDR_SIZE,
+                    b->used - ETL_BUF_HDR_SIZE);
+    if (st == ETL_OK) st = sink_write(w, (uint64_t)b->slot, b->p, ETL_BUF_HDR_SIZE);
+  }
+  if (st != ETL_OK) return st;
+  note_tail(w, (uint64_t)b->slot, flags);
+  if (partial) b->written_used = b->used;
+  else buf_reset(w, b);
+  return ETL_OK;
+}
+
+/* A loss no record followed yet: a partial buffer about to be written
+** carries EVENTS_LOST (spec §8: the first buffer written after a drop). */
+static void mark_lost(etl_writer *w) {
+  for (uint32_t i = 0; w->pending_lost && i < w->ncpus; i++) {
+    wbuf *b = w->cpus[i];
+    if (b && b->used > ETL_BUF_HDR_SIZE) {
+      b->extra_flags |= ETL_BUF_FLAG_EVENTS_LOST;
+      w->pending_lost = 0;
+    }
+  }
+}
+
+/* Make sure the file's last buffer carries FLUSH_MARKER (spec §12), and
+** EVENTS_LOST for a loss after its last record. */
+static int fix_tail(etl_writer *w) {
+  uint16_t want = (uint16_t)(w->tail_flags | ETL_BUF_FLAG_FLUSH_MARKER |
+                             (w->pending_lost ? ETL_BUF_FLAG_EVENTS_LOST : 0));
+  if (w->file_buffers < 2 || want == w->tail_flags) return ETL_OK;
+  uint8_t f[2];
+  w->tail_flags = want;
+  w->pending_lost = 0;
+  put16(f, w->tail_flags);
+  return sink_write(w, w->tail_off + ETL_BUF_FLAG, f, 2);
+}
+
+/* Write every partial buffer that changed since its last write (only those
+** already placed in the file when `placed_only`: the file is full). */
+static int seq_flush_partials(etl_writer *w, const wbuf *except, int placed_only) {
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    wbuf *b = w->cpus[i];
+    if (!b || b == except || b->used == ETL_BUF_HDR_SIZE || b->used == b->written_used ||
+        (placed_only && b->slot < 0))
+      continue;
+    int st = seq_write(w, b, 1);
+    if (st != ETL_OK) return st;
+  }
+  return ETL_OK;
+}
+
+/* Begin file `index`: open it and write its header buffer. */
+static int begin_file(etl_writer *w, uint32_t index) {
+  int st = sink_open(w, index);
+  if (st != ETL_OK) return st;
+  w->file_index = index;
+  w->files++;
+  build_header(w, w->name);
+  w->file_bytes = w->bufsize;
+  w->file_buffers = 1;
+  w->tail_off = 0;
+  w->tail_flags = ETL_BUF_FLAG_FLUSH_MARKER;
+  return sink_write(w, 0, w->hdr, w->bufsize);
+}
+
+/* Finish the current sequential file: partial buffers, tail flag, header.
+** For a rotation (`keep` != NULL) only buffers already placed in it. */
+static int end_file(etl_writer *w, const wbuf *keep, int64_t end_time) {
+  if (!keep) mark_lost(w);
+  int st = seq_flush_partials(w, keep, keep != NULL);
+  if (st == ETL_OK) st = fix_tail(w);
+  if (st == ETL_OK) st = write_header(w, end_time);
+  int cs = sink_close(w);
+  w->prev_bytes += w->file_bytes;
+  w->prev_buffers += w->file_buffers;
+  w->file_bytes = 0;
+  w->file_buffers = 0;
+  return st != ETL_OK ? st : cs;
+}
+
+/* Rotation: partial buffers placed in the old file end there; the others
+** (and `keep`, about to be placed) move on to the next file. */
+static int rotate(etl_writer *w, const wbuf *keep) {
+  int st = end_file(w, keep, etl_filetime_now());
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    wbuf *b = w->cpus[i];
+    if (b && b != keep && b->slot >= 0) buf_reset(w, b);
+  }
+  if (st != ETL_OK) return st;
+  return begin_file(w, w->file_index + 1);
+}
+
+/* ============================================================ circular */
+
+/* A full buffer joins the ring; the oldest one makes room when it is full. */
+static int circ_push(etl_writer *w, wbuf *b) {
+  buf_sort(w, b);
+  wbuf *r;
+  if (w->ring_count == w->ring_cap) {
+    r = &w->ring[w->ring_head];
+    w->ring_head = (w->ring_head + 1) % w->ring_cap;
+    w->events_kept -= r->nrec;
+  } else {
+    r = &w->ring[(w->ring_head + w->ring_count) % w->ring_cap];
+    if (!r->p && buf_init(w, r, 0) != ETL_OK) return ETL_ERR_NOMEM;
+    w->ring_count++;
+  }
+  wbuf t = *r;                  /* swap: the ring keeps b's bytes, b takes r's memory */
+  *r = *b;
+  b->p = t.p;
+  b->used = t.used;
+  buf_reset(w, b);
+  return ETL_OK;
+}
+
+/* Write the whole circular file anew: header, ring oldest first, partials. */
+static int circ_write(etl_writer *w, int64_t end_time) {
+  uint32_t nparts = 0;
+  mark_lost(w);
+  if (w->pending_lost && w->ring_count) {        /* no partial buffer: the newest full one */
+    w->ring[(w->ring_head + w->ring_count - 1) % w->ring_cap].extra_flags |= ETL_BUF_FLAG_EVENTS_LOST;
+    w->pending_lost = 0;
+  }
+  for (uint32_t i = 0; i < w->ncpus; i++)
+    if (w->cpus[i] && w->cpus[i]->used > ETL_BUF_HDR_SIZE) nparts++;
+  uint32_t total = 1 + w->ring_count + nparts, k = 0;
+  int st = sink_open(w, 0);
+  if (st != ETL_OK) return st;
+  w->file_index = 0;
+  if (w->files == 0) w->files = 1;
+  build_header(w, w->name);
+  w->file_buffers = total;
+  w->file_bytes = (uint64_t)total * w->bufsize;
+  patch_header(w, end_time, total);
+  st = sink_write(w, 0, w->hdr, w->bufsize);
+  for (uint32_t i = 0; i < w->ring_count + nparts && st == ETL_OK; i++) {
+    wbuf *b;
+    if (i < w->ring_count) {
+      b = &w->ring[(w->ring_head + i) % w->ring_cap];
+    } else {
+      while (!w->cpus[k] || w->cpus[k]->used == ETL_BUF_HDR_SIZE) k++;
+      b = w->cpus[k++];
+      buf_sort(w, b);
+    }
+    int last = i + 1 == w->ring_count + nparts;
+    uint16_t flags = buf_flags(b, i >= w->ring_count || last);
+    put_bufhdr(w, b->p, b->used, b->max_ts == INT64_MIN ? 0 : b->max_ts, i + 1, b->cpu, flags, 0);
+    fill_tail(w, b);
+    st = sink_write(w, (uint64_t)(i + 1) * w->bufsize, b->p, w->bufsize);
+  }
+  int cs = sink_close(w);
+  if (st == ETL_OK) w->circ_dirty = 0;
+  return st != ETL_OK ? st : cs;
+}
+
+/* ============================================================== public */
+
+static int check_opts(etl_write_opts *o) {
+  if (o->buffer_size == 0) o->buffer_size = W_DEFAULT_BUFFER;
+  if (o->buffer_size < W_MIN_BUFFER || o->buffer_size > W_MAX_BUFFER || (o->buffer_size & 7))
+    return ETL_ERR_ARG;
+  if (o->max_file_bytes && o->max_file_bytes < 2 * (uint64_t)o->buffer_size)
+    o->max_file_bytes = 2 * (uint64_t)o->buffer_size;
+  if (o->circular_bytes == 0) o->circular_bytes = W_DEFAULT_CIRCULAR;
+  if (o->start_time == 0) o->start_time = etl_filetime_now();
+  if (o->boot_time == 0 || o->boot_time > o->start_time) o->boot_time = o->start_time;
+  if (o->num_processors == 0) o->num_processors = 1;
+  if (o->num_processors > W_MAX_CPUS) o->num_processors = W_MAX_CPUS;
+  if (o->cpu_mhz == 0) o->cpu_mhz = 1000;
+  if (o->os_build == 0) o->os_build = 19041;
+  if (o->logger_id == 0) o->logger_id = 0x10;
+  if (!o->logger_name) o->logger_name = "";
+  if (!o->logfile_name) o->logfile_name = "";
+  return ETL_OK;
+}
+
+static void writer_free(etl_writer *w) {
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    if (w->cpus[i]) free(w->cpus[i]->p);
+    free(w->cpus[i]);
+  }
+  free(w->cpus);
+  if (w->ring)
+    for (uint32_t i = 0; i < w->ring_cap; i++) free(w->ring[i].p);
+  free(w->ring);
+  free(w->hdr);
+  free(w->scratch);
+  free(w->idx);
+  free(w->idx_tmp);
+  if (w->owned_free) w->owned_free(w->owned_ctx);
+  free(w);
+}
+
+int etl_writer_open(const etl_sink *sink, const etl_write_opts *opt, etl_writer **out) {
+  if (!out) return ETL_ERR_ARG;
+  *out = NULL;
+  if (!sink || !sink->open || !sink->write_at) return ETL_ERR_ARG;
+  etl_writer *w = calloc(1, sizeof *w);
+  if (!w) return ETL_ERR_NOMEM;
+  w->sink = *sink;
+  if (opt) w->o = *opt;
+  if (check_opts(&w->o) != ETL_OK) { free(w); return ETL_ERR_ARG; }
+  w->bufsize = w->o.buffer_size;
+  w->num_processors = w->o.num_processors;
+  w->next_seq = 1;
+  w->idx_cap = (w->bufsize - ETL_BUF_HDR_SIZE) / ETL_EVENT_HDR_SIZE + 1;
+  w->hdr = malloc(w->bufsize);
+  w->scratch = malloc(w->bufsize);
+  w->idx = malloc(w->idx_cap * sizeof *w->idx);
+  w->idx_tmp = malloc(w->idx_cap * sizeof *w->idx_tmp);
+  if (w->o.circular) {
+    uint64_t n = w->o.circular_bytes / w->bufsize;
+    w->ring_cap = n == 0 ? 1 : n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+    w->ring = calloc(w->ring_cap, sizeof *w->ring);
+  }
+  if (!w->hdr || !w->scratch || !w->idx || !w->idx_tmp || (w->o.circular && !w->ring)) {
+    writer_free(w);
+    return ETL_ERR_NOMEM;
+  }
+  int st = w->o.circular ? circ_write(w, 0) : begin_file(w, 0);
+  if (st == ETL_OK && !w->o.circular) st = sink_sync(w);
+  if (st != ETL_OK) {
+    int err = w->io_error;
+    sink_close(w);
+    writer_free(w);
+    if (err) errno = err;
+    return st;
+  }
+  *out = w;
+  return ETL_OK;
+}
+
+void etl_writer_own_ctx(etl_writer *w, void *ctx, void (*release)(void *)) {
+  w->owned_ctx = ctx;
+  w->owned_free = release;
+}
+
+/* The buffer of `cpu`, created on first use. */
+static wbuf *cpu_buf(etl_writer *w, uint32_t cpu) {
+  if (cpu >= w->ncpus) {
+    uint32_t n = w->ncpus ? w->ncpus : 8;
+    while (n <= cpu) n *= 2;
+    if (n > W_MAX_CPUS) n = W_MAX_CPUS;
+    wbuf **c = realloc(w->cpus, n * sizeof *c);
+    if (!c) return NULL;
+    memset(c + w->ncpus, 0, (n - w->ncpus) * sizeof *c);
+    w->cpus = c;
+    w->ncpus = n;
+  }
+  if (!w->cpus[cpu]) {
+    wbuf *b = calloc(1, sizeof *b);
+    if (!b || buf_init(w, b, (uint16_t)cpu) != ETL_OK) { free(b); return NULL; }
+    w->cpus[cpu] = b;
+  }
+  if (cpu + 1 > w->num_processors) w->num_processors = cpu + 1;
+  return w->cpus[cpu];
+}
+
+/* Bytes of the extended items the record will carry. */
+static uint32_t ext_bytes(const eng_record *rec, int *ok) {
+  uint32_t n = 0;
+  *ok = 1;
+  if (rec->ext_count) {
+    if (!rec->ext) { *ok = 0; return 0; }
+    for (uint32_t i = 0; i < rec->ext_count; i++) n += ETL_EXT_HDR_SIZE + align8(rec->ext[i].size);
+    return n;
+  }
+  if (rec->flags & ENG_REC_RELATED) n += ETL_EXT_HDR_SIZE + 16;
+  if (rec->traits && rec->traits_len) n += ETL_EXT_HDR_SIZE + align8(rec->traits_len);
+  if (rec->meta && rec->meta_len) n += ETL_EXT_HDR_SIZE + align8(rec->meta_len);
+  return n;
+}
+
+/* One extended item (spec §4) at p; returns its size. */
+static uint32_t put_ext(uint8_t *p, uint16_t type, const void *data, uint32_t len, int more) {
+  uint32_t item = ETL_EXT_HDR_SIZE + align8(len);
+  if (len) {
+    put64(p + item - 8, 0);       /* the padding: zeros (the data then covers its part) */
+    memcpy(p + ETL_EXT_HDR_SIZE, data, len);
+  }
+  put16(p, (uint16_t)item);
+  put16(p + 2, type);
+  put16(p + 4, more ? 1 : 0);
+  put16(p + 6, (uint16_t)len);
+  return item;
+}
+
+/* EVENT_HEADER record (spec §3.2, §12) of `size` bytes at p. */
+static void put_event(uint8_t *p, const eng_record *rec, uint32_t size, uint32_t ext) {
+  put64(p + align8(size) - 8, 0);             /* padding: zero (spec §2, §12) */
+  uint16_t flags = rec->header_kind == ENG_HDR_EVENT ? rec->header_flags : 0;
+  flags = (uint16_t)((flags & ~ETL_EVF_EXTENDED_INFO) | (ext ? ETL_EVF_EXTENDED_INFO : 0));
+  put16(p, (uint16_t)size);
+  p[2] = rec->pointer_size == 4 ? ETL_HT_EVENT32 : ETL_HT_EVENT64;
+  p[3] = 0xC0;
+  put16(p + 4, flags);
+  put16(p + 6, rec->header_kind == ENG_HDR_EVENT ? rec->event_property : 0);
+  put32(p + 0x08, rec->tid);
+  put32(p + 0x0C, rec->pid);
+  put64(p + 0x10, (uint64_t)rec->timestamp);
+  memcpy(p + 0x18, rec->provider_id.b, 16);
+  desc_pack(&rec->desc, p + 0x28);
+  put32(p + 0x38, rec->kernel_time);
+  put32(p + 0x3C, rec->user_time);
+  if (rec->flags & ENG_REC_ACTIVITY) memcpy(p + 0x40, rec->activity_id.b, 16);
+  else memset(p + 0x40, 0, 16);
+  uint8_t *q = p + ETL_EVENT_HDR_SIZE;
+  if (rec->ext_count) {
+    for (uint32_t i = 0; i < rec->ext_count; i++)
+      q += put_ext(q, rec->ext[i].type, rec->ext[i].data, rec->ext[i].size, i + 1 < rec->ext_count);
+  } else if (ext) {
+    int rel = (rec->flags & ENG_REC_RELATED) != 0;
+    int tr = rec->traits && rec->traits_len, me = rec->meta && rec->meta_len;
+    if (rel) q += put_ext(q, ETL_EXT_RELATED_ACTIVITYID, rec->related_activity_id.b, 16, tr || me);
+    if (tr) q += put_ext(q, ETL_EXT_PROV_TRAITS, rec->traits, rec->traits_len, me);
+    if (me) q += put_ext(q, ETL_EXT_EVENT_SCHEMA_TL, rec->meta, rec->meta_len, 0);
+  }
+  if (rec->data_len) memcpy(q, rec->data, rec->data_len);
+}
+
+/* Buffer b has no room: write it out (sequential) or keep it (circular). */
+static int buf_full(etl_writer *w, wbuf *b) {
+  return w->o.circular ? circ_push(w, b) : seq_write(w, b, 0);
+}
+
+int etl_writer_append(etl_writer *w, const eng_record *rec) {
+  if (!w || !rec) return ETL_ERR_ARG;
+  if (w->io_error) { w->dropped++; return ETL_ERR_IO; }
+  int ok;
+  uint32_t ext = ext_bytes(rec, &ok);
+  uint64_t size = (uint64_t)ETL_EVENT_HDR_SIZE + ext + rec->data_len;
+  if (!ok || rec->kind != ENG_KIND_EVENT || (rec->data_len && !rec->data) ||
+      (rec->header_kind != ENG_HDR_NONE && rec->header_kind != ENG_HDR_EVENT) ||
+      size > W_MAX_RECORD || ETL_BUF_HDR_SIZE + align8((uint32_t)size) > w->bufsize) {
+    w->dropped++;
+    return ETL_ERR_DATA;
+  }
+  uint32_t len = align8((uint32_t)size);
+  wbuf *b = cpu_buf(w, rec->cpu % W_MAX_CPUS);
+  if (!b) return ETL_ERR_NOMEM;
+  if (b->used + len > w->bufsize) {
+    int st = buf_full(w, b);
+    if (st != ETL_OK) { w->dropped++; return st; }
+  }
+  put_event(b->p + b->used, rec, (uint32_t)size, ext);
+  b->used += len;
+  b->nrec++;
+  if (rec->timestamp < b->last_ts) b->sorted = 0;
+  b->last_ts = rec->timestamp;
+  if (rec->timestamp > b->max_ts) b->max_ts = rec->timestamp;
+  if (w->pending_lost) { b->extra_flags |= ETL_BUF_FLAG_EVENTS_LOST; w->pending_lost = 0; }
+  w->events++;
+  w->events_kept++;
+  w->circ_dirty = 1;
+  return ETL_OK;
+}
+
+void etl_writer_lost(etl_writer *w, uint64_t n) {
+  if (!w || !n) return;
+  w->lost += n;
+  w->pending_lost = 1;
+  w->circ_dirty = 1;
+}
+
+int etl_writer_dirty(const etl_writer *w) {
+  if (!w || w->io_error) return 0;
+  if (w->o.circular) return w->circ_dirty;
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    const wbuf *b = w->cpus[i];
+    if (b && b->used > ETL_BUF_HDR_SIZE && b->used != b->written_used) return 1;
+  }
+  return 0;
+}
+
+int etl_writer_flush(etl_writer *w) {
+  if (!w) return ETL_ERR_ARG;
+  if (w->io_error) return ETL_ERR_IO;
+  if (w->o.circular) return circ_write(w, etl_filetime_now());
+  mark_lost(w);
+  int st = seq_flush_partials(w, NULL, 0);
+  if (st == ETL_OK) st = write_header(w, 0);
+  if (st == ETL_OK) st = sink_sync(w);
+  return st;
+}
+
+void etl_writer_stats(const etl_writer *w, etl_write_stats *st) {
+  memset(st, 0, sizeof *st);
+  if (!w) return;
+  st->events = w->events;
+  st->events_kept = w->events_kept;
+  st->dropped = w->dropped;
+  st->lost = w->lost;
+  st->bytes = w->prev_bytes + w->file_bytes;
+  st->buffers = w->prev_buffers + w->file_buffers;
+  st->files = w->files;
+  st->io_error = w->io_error;
+}
+
+const char *etl_writer_path(const etl_writer *w) { return w ? w->name : ""; }
+
+int etl_writer_close(etl_writer *w, int64_t end_time, etl_write_stats *st) {
+  if (!w) {
+    if (st) memset(st, 0, sizeof *st);
+    return ETL_OK;
+  }
+  if (end_time == 0) end_time = etl_filetime_now();
+  int rc = w->o.circular ? circ_write(w, end_time) : end_file(w, NULL, end_time);
+  if (rc == ETL_OK && w->io_error) rc = ETL_ERR_IO;
+  if (st) etl_writer_stats(w, st);
+  writer_free(w);
+  return rc;
+}
