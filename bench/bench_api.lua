@@ -81,4 +81,20 @@ report("decode it: eb:decode(p) + read 5 fields", best(N // 8, function(n)
   end
 end), empty)
 
+-- What a consumer does per event: make an etw.Event from a record's blobs
+-- (etwL_pushevent), hand it to a handler, which may read one field.
+local _, meta, data = eb:bytes()
+local function handler_nothing(ev) end
+local function handler_field(ev) local _ = ev.fields.a end
+report("eb:decode() into a handler, no field access", best(N // 4, function(n)
+  for _ = 1, n do handler_nothing(eb:decode()) end
+end), empty)
+report("eb:decode() into handler reading ev.fields.a", best(N // 8, function(n)
+  for _ = 1, n do handler_field(eb:decode()) end
+end), empty)
+report("consumer-like: decode_blobs() + read 1 field", best(N // 8, function(n)
+  local decode_blobs = etw.decode_blobs
+  for _ = 1, n do handler_field(decode_blobs(meta, data)) end
+end), empty)
+
 return results

@@ -84,6 +84,65 @@ function M.columns(out, header, rows)
   end
 end
 
+-- JSON text of a Lua value, exact for 64-bit integers (beyond 2^53 they go
+-- out as strings, as ev:json() does); object keys sorted; a table is an array
+-- when it has [1] or is marked with M.array_mt (so that {} can be []).
+M.array_mt = {}
+local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+                  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function json_string(s)
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return escapes[c] or string.format("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function encode(v, out)
+  local t = type(v)
+  if t == "string" then
+    out[#out + 1] = json_string(v)
+  elseif t == "number" then
+    if math.type(v) == "integer" then
+      out[#out + 1] = (v > 1 << 53 or v < -(1 << 53)) and '"' .. v .. '"' or tostring(v)
+    elseif v ~= v or v == math.huge or v == -math.huge then
+      out[#out + 1] = "null"
+    else
+      local short = string.format("%.15g", v)
+      out[#out + 1] = tonumber(short) == v and short or string.format("%.17g", v)
+    end
+  elseif t == "boolean" then
+    out[#out + 1] = tostring(v)
+  elseif t == "table" then
+    if v[1] ~= nil or getmetatable(v) == M.array_mt then
+      out[#out + 1] = "["
+      for i, x in ipairs(v) do
+        if i > 1 then out[#out + 1] = "," end
+        encode(x, out)
+      end
+      out[#out + 1] = "]"
+    else
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+      table.sort(keys)
+      out[#out + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then out[#out + 1] = "," end
+        out[#out + 1] = json_string(k)
+        out[#out + 1] = ":"
+        encode(v[k], out)
+      end
+      out[#out + 1] = "}"
+    end
+  else
+    out[#out + 1] = "null"
+  end
+end
+
+function M.json(v)
+  local out = {}
+  encode(v, out)
+  return table.concat(out)
+end
+
 function M.fail(cmd, msg)
   io.stderr:write("etwlua ", cmd, ": ", msg, "\n")
   return 1

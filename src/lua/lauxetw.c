@@ -64,12 +64,16 @@ static const char *const eng_codes[ENG_STATUS_COUNT] = {
   [ENG_E_VERSION] = "VERSION", [ENG_E_CORRUPT] = "CORRUPT", [ENG_E_IO] = "IO",
 };
 
-int etwL_pushengfail(lua_State *L, int st) {
+int etwL_pushengfail_detail(lua_State *L, int st, const char *detail) {
   const char *code = st >= 0 && st < ENG_STATUS_COUNT && eng_codes[st] ? eng_codes[st] : "UNKNOWN";
   lua_pushnil(L);
-  lua_pushfstring(L, "%s: %s", code, eng_strerror(st));
+  lua_pushfstring(L, "%s: %s", code, detail);
   lua_pushstring(L, code);
   return 3;
+}
+
+int etwL_pushengfail(lua_State *L, int st) {
+  return etwL_pushengfail_detail(L, st, eng_strerror(st));
 }
 
 int64_t etwL_now_ms(void) {

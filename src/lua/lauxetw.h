@@ -60,6 +60,8 @@ int64_t etwL_now_ms(void);
 ** status (outcomes a script can handle: name taken, not found, access
 ** denied, unsupported); returns 3. */
 int etwL_pushengfail(lua_State *L, int eng_status);
+/* Same with a detail instead of the generic message: nil, "CODE: detail", "CODE". */
+int etwL_pushengfail_detail(lua_State *L, int eng_status, const char *detail);
 
 /* Raise a Lua error "NAME: message" for a tlg status code, where NAME names
 ** the argument or the method; never returns. */

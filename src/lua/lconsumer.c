@@ -1,6 +1,6 @@
 /*
 ** lconsumer.c: etw.Consumer, per-event Lua handlers over a record source
-** (a live session now; ETL files share the same source interface). Filters
+** (a live session, or ETL files through lfiles.c: same interface). Filters
 ** given as tables are matched in C on the record header, so events no
 ** handler wants never become Lua objects.
 */
@@ -41,7 +41,10 @@ typedef struct lconsumer {
   uint64_t events, delivered, lost, corrupt, errors;
 } lconsumer;
 
-enum { UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_COUNT = UV_LAST_ERROR };
+enum {
+  UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_ON_CORRUPT, UV_LAST_CORRUPT,
+  UV_COUNT = UV_LAST_CORRUPT
+};
 
 static lconsumer *checkconsumer(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, ETWL_CONSUMER);
@@ -199,6 +202,17 @@ static int l_on_lost(lua_State *L) {
   return 1;
 }
 
+/* c:on_corrupt(function(message, file, offset)) -> c: records the source
+** rejected (ETL files: message "offset 0x...: why", the file's path and the
+** offset; live sessions: file and offset are nil). Reading goes on. */
+static int l_on_corrupt(lua_State *L) {
+  checkopen(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  lua_setiuservalue(L, 1, UV_ON_CORRUPT);
+  return 1;
+}
+
 /* --- dispatch ------------------------------------------------------------ */
 
 static int traceback(lua_State *L) {
@@ -224,16 +238,38 @@ static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
   return 0;
 }
 
-static void deliver_lost(lua_State *L, lconsumer *c, const eng_record *r) {
-  if (r->kind == ENG_KIND_LOST) c->lost += r->lost;
-  else c->corrupt++;
-  if (r->kind != ENG_KIND_LOST || lua_getiuservalue(L, 1, UV_ON_LOST) != LUA_TFUNCTION) {
-    if (r->kind == ENG_KIND_LOST) lua_pop(L, 1);
+/* A loss or corruption notice; consumer at index 1. */
+static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
+  if (r->kind == ENG_KIND_LOST) {
+    c->lost += r->lost;
+    if (lua_getiuservalue(L, 1, UV_ON_LOST) != LUA_TFUNCTION) {
+      lua_pop(L, 1);
+      return;
+    }
+    lua_pushinteger(L, (lua_Integer)r->lost);
+    lua_pushinteger(L, r->pid);
+    lua_pushinteger(L, r->tid);
+    protected_call(L, c, 3, 0);
     return;
   }
-  lua_pushinteger(L, (lua_Integer)r->lost);
-  lua_pushinteger(L, r->pid);
-  lua_pushinteger(L, r->tid);
+  const char *file = NULL;
+  uint64_t offset = 0;
+  const char *msg = c->src.corrupt_detail ? c->src.corrupt_detail(c->src.ctx, &file, &offset) : NULL;
+  c->corrupt++;
+  if (msg)
+    lua_pushstring(L, msg);
+  else
+    lua_pushfstring(L, "pid %I tid %I: %I bytes of the event stream rejected",
+                    (lua_Integer)r->pid, (lua_Integer)r->tid, (lua_Integer)r->lost);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, UV_LAST_CORRUPT);    /* stack: msg */
+  if (lua_getiuservalue(L, 1, UV_ON_CORRUPT) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return;
+  }
+  lua_insert(L, -2);                           /* stack: handler msg */
+  if (file) lua_pushstring(L, file); else lua_pushnil(L);
+  if (msg) lua_pushinteger(L, (lua_Integer)offset); else lua_pushnil(L);
   protected_call(L, c, 3, 0);
 }
 
@@ -316,7 +352,7 @@ static int l_run(lua_State *L) {
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
     int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
     if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
-    else if (st == ENG_OK) deliver_lost(L, c, &r);
+    else if (st == ENG_OK) deliver_notice(L, c, &r);
     else if (st == ENG_E_TIMEOUT) { if (deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout"; }
     else if (st == ENG_E_STOPPED) reason = "stopped";
     else if (st == ENG_E_INTERRUPTED) reason = c->interrupted ? "interrupted" : "stopped";
@@ -329,9 +365,12 @@ static int l_run(lua_State *L) {
   return 2;
 }
 
-/* Iterator step for c:events(): the next event, or nil at the end. */
+/* Iterator step for c:events(): the next event, or nil at the end. Loss and
+** corruption notices go to the on_lost / on_corrupt handlers. */
 static int events_step(lua_State *L) {
-  lconsumer *c = checkopen(L, lua_upvalueindex(1));
+  lua_settop(L, 0);
+  lua_pushvalue(L, lua_upvalueindex(1));  /* the consumer at 1, as run() has it */
+  lconsumer *c = checkopen(L, 1);
   int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
   for (;;) {
     eng_record r;
@@ -342,7 +381,7 @@ static int events_step(lua_State *L) {
       etwL_pushevent(L, &r, NULL);
       return 1;
     }
-    if (st == ENG_OK) { c->lost += r.kind == ENG_KIND_LOST ? r.lost : 0; continue; }
+    if (st == ENG_OK) { deliver_notice(L, c, &r); continue; }
     if (st == ENG_E_TIMEOUT && (deadline < 0 || etwL_now_ms() < deadline)) continue;
     if (st == ENG_E_TIMEOUT || st == ENG_E_STOPPED || st == ENG_E_INTERRUPTED) return 0;
     etwL_pushengfail(L, st);
@@ -372,10 +411,11 @@ static void setint(lua_State *L, const char *k, uint64_t v) {
   lua_setfield(L, -2, k);
 }
 
-/* c:stats() -> {events, delivered, lost, corrupt, errors, last_error} */
+/* c:stats() -> {events, delivered, lost, corrupt, errors, last_error,
+** last_corrupt} */
 static int l_stats(lua_State *L) {
   lconsumer *c = checkconsumer(L, 1);
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 7);
   setint(L, "events", c->events);
   setint(L, "delivered", c->delivered);
   setint(L, "lost", c->lost);
@@ -383,14 +423,25 @@ static int l_stats(lua_State *L) {
   setint(L, "errors", c->errors);
   lua_getiuservalue(L, 1, UV_LAST_ERROR);
   lua_setfield(L, -2, "last_error");
+  lua_getiuservalue(L, 1, UV_LAST_CORRUPT);
+  lua_setfield(L, -2, "last_corrupt");
   return 1;
+}
+
+/* c:info() -> what the source knows about itself: for files, a list of
+** per-file header tables (lfiles.c); nil for live sessions. */
+static int l_info(lua_State *L) {
+  lconsumer *c = checkopen(L, 1);
+  if (!c->src.info) return 0;
+  return c->src.info(c->src.ctx, L);
 }
 
 static int l_close(lua_State *L) {
   lconsumer *c = checkconsumer(L, 1);
-  if (c->open) {
-    c->open = 0;
+  c->open = 0;
+  if (c->src.close && c->src.ctx) {  /* also a source whose opening failed midway */
     c->src.close(c->src.ctx);
+    c->src.close = NULL;
   }
   for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
   free(c->filters);
@@ -407,14 +458,21 @@ static int l_tostring(lua_State *L) {
 
 /* --- sources --------------------------------------------------------------- */
 
+static void l_close_source(lconsumer *c) {
+  if (c->src.close && c->src.ctx) c->src.close(c->src.ctx);
+  memset(&c->src, 0, sizeof c->src);
+}
+
 static int live_next(void *ctx, eng_record *r, int timeout_ms) {
   return eng_consumer_next(ctx, r, timeout_ms);
 }
 static void live_stop(void *ctx) { eng_consumer_stop(ctx); }
 static void live_close(void *ctx) { eng_consumer_close(ctx); }
 
-/* etw.Consumer{session=NAME | files={...}, on_error="stop"|"continue"}
-** -> consumer, or nil, "CODE: message", "CODE" */
+/* etw.Consumer{session=NAME | files=PATH or {PATH, ...}, on_error="stop"|"continue"}
+** -> consumer, or nil, "CODE: message", "CODE". Several files are merged by
+** timestamp (equal times: in the order given). A file that cannot be opened:
+** NOTFOUND / ACCESS / IO / CORRUPT (not an ETL file) with "path: why". */
 static int l_new(lua_State *L) {
   static const char *const on_error[] = {"stop", "continue", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -435,18 +493,26 @@ static int l_new(lua_State *L) {
     if (lua_type(L, -3) != LUA_TSTRING) return luaL_error(L, "etw.Consumer: 'session' must be a name");
     eng_consumer *ec = NULL;
     st = eng_consumer_open(lua_tostring(L, -3), &ec);
-    c->src = (etwL_source){live_next, live_stop, live_close, ec};
+    c->src = (etwL_source){live_next, live_stop, live_close, ec, NULL, NULL};
   } else {
     st = etwL_open_files(L, -2, &c->src);
+    if (st != ENG_OK) {              /* stack: ... consumer why */
+      l_close_source(c);
+      return etwL_pushengfail_detail(L, st, lua_tostring(L, -1));
+    }
   }
-  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  if (st != ENG_OK) {
+    l_close_source(c);
+    return etwL_pushengfail(L, st);
+  }
   c->open = 1;
   return 1;
 }
 
 static const luaL_Reg meth[] = {
-  {"on", l_on}, {"on_lost", l_on_lost}, {"run", l_run}, {"events", l_events},
-  {"stop", l_stop}, {"stats", l_stats}, {"close", l_close}, {NULL, NULL}};
+  {"on", l_on}, {"on_lost", l_on_lost}, {"on_corrupt", l_on_corrupt}, {"run", l_run},
+  {"events", l_events}, {"stop", l_stop}, {"stats", l_stats}, {"info", l_info},
+  {"close", l_close}, {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {
   {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};

@@ -11,15 +11,24 @@
 
 typedef struct etwL_source {
   /* Next record; returns ENG_OK, ENG_E_TIMEOUT, ENG_E_STOPPED (no more),
-  ** ENG_E_INTERRUPTED (stop was called) or another eng_status. */
+  ** ENG_E_INTERRUPTED (stop was called) or another eng_status. An ENG_OK
+  ** record may be an ENG_KIND_LOST or ENG_KIND_CORRUPT notice. */
   int (*next)(void *ctx, eng_record *rec, int timeout_ms);
   void (*stop)(void *ctx);   /* async-signal-safe */
   void (*close)(void *ctx);
   void *ctx;
+  /* Optional (NULL when the source has nothing to say):
+  ** the ENG_KIND_CORRUPT record next() just returned: message (names the
+  ** offset), *file (or NULL) and *offset; pointers valid until next(). */
+  const char *(*corrupt_detail)(void *ctx, const char **file, uint64_t *offset);
+  /* push the value of c:info(); returns the number of values pushed */
+  int (*info)(void *ctx, lua_State *L);
 } etwL_source;
 
-/* Source over the .etl files listed in the table at idx (lfiles.c).
-** Returns ENG_OK or an eng_status. */
+/* Source over the .etl files at idx: a path, or a list of paths (lfiles.c).
+** Returns ENG_OK, or an eng_status with the reason ("path: why") pushed.
+** *src may be set even on failure: the caller closes it (src->close) then.
+** Raises a Lua error for misuse (not a path or list of paths). */
 int etwL_open_files(lua_State *L, int idx, etwL_source *src);
 
 #endif

@@ -16,6 +16,7 @@
 #include "lauxetw.h"
 #include "lembed.h"
 #include "../tlg/tlg_guid.h"
+#include "../etl/etl.h"
 
 #ifdef _WIN32
 #include <stdlib.h>
@@ -118,8 +119,19 @@ static int l_isatty(lua_State *L) {
   return 1;
 }
 
+/* etw.iso_time(filetime) -> "YYYY-MM-DDThh:mm:ss.fffffffZ" (UTC, 100 ns
+** digits), e.g. for ev.timestamp; nil for nil. */
+static int l_iso_time(lua_State *L) {
+  char iso[ETL_ISO_SIZE];
+  if (lua_isnoneornil(L, 1)) return 0;
+  lua_Integer ft = luaL_checkinteger(L, 1);
+  lua_pushlstring(L, iso, etl_filetime_to_iso((int64_t)ft, iso));
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"pid", l_pid},
+  {"iso_time", l_iso_time},
   {"isatty", l_isatty},
   {"providerid_from_name", l_providerid_from_name},
   {"guid", l_guid},

@@ -3,6 +3,7 @@
 ** fields decoded lazily and cached, ev:json(), tostring(ev); and
 ** etw.decode_blobs, which makes an Event from raw blobs.
 */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,23 +39,94 @@
 ** ev.name and ev.tags are nil when the metadata header is unreadable (or the
 ** event has no metadata); ev.pid/tid/cpu/timestamp are nil for events that
 ** never went through a session (flags lack ENG_REC_HEADER).
+**
+** Events without TraceLogging metadata (manifest, classic MOF, kernel, WPP
+** records from ETL files) have ev.name nil, ev.fields an empty table and no
+** decode error; ev.payload has their bytes. Record details (nil when absent):
+**   ev.payload            the raw payload bytes (every event; "" when empty)
+**   ev.header_kind        "event_header", "classic", "instance", "system",
+**                         "compact", "perfinfo" or "wpp": the trace header
+**                         the record came in (nil for live/builder events)
+**   ev.kernel_time, ev.user_time  CPU-time counters of event_header (unless
+**                         it holds ProcessorTime), classic, instance and
+**                         system headers
+** and from the extended data items (EVENT_HEADER_EXTENDED_DATA_ITEM):
+**   ev.stack              sequence of return addresses (integers; 64-bit
+**                         kernel addresses read negative) of the first
+**                         STACK_TRACE32/64 item; ev.stack_match_id its MatchId
+**   ev.sid                the SID item as text ("S-1-5-18")
+**   ev.session_id         TS_ID: the terminal session id
+**   ev.process_start_key, ev.event_key   PROCESS_START_KEY, EVENT_KEY (u64)
+**   ev.ext                every item in record order: {type=, name=
+**                         ("stack_trace64", "sid", ... or "unknown"), data=}
+** ev.stack and ev.ext are made on first access and cached.
+**
+** How it is made fast (a consumer creates one Event per record):
+**   - etwL_pushevent is one allocation: the record, the provider name given
+**     and every blob and ext item are copied into the userdata; metadata and
+**     traits that live inside an ext item (ETL TraceLogging) are not copied
+**     twice. Nothing else is made until a property is read.
+**   - ev.fields: the names of a metadata blob are parsed once into a
+**     "shape" (a cache keyed by the metadata bytes, upvalue of __index) that
+**     holds one shared metatable per struct level; its sequence part is the
+**     level's field names as Lua strings, [0] is 2 * #names + (1 if a name
+**     repeats, else 0), and __pairs walks the names. Building ev.fields is
+**     then one presized table per level, the names fetched, not re-interned.
+**     An event pays for the table only when ev.fields is read.
+**   - ev.schema is built only when read.
 */
 
+/* What an Event keeps of its eng_record: what Lua can see (the smaller the
+** userdata, the less the garbage collector has to do per event). */
+typedef struct lrec {
+  tlg_guid provider_id, activity_id, related_activity_id;
+  tlg_desc desc;
+  int64_t timestamp;
+  const uint8_t *traits, *meta, *data;
+  const eng_ext_item *ext;
+  uint32_t traits_len, meta_len, data_len, ext_count;
+  uint32_t flags, pid, tid, cpu, kernel_time, user_time;
+  uint16_t header_flags;
+  uint8_t header_kind;
+} lrec;
+
 typedef struct levent {
-  eng_record rec; /* the blobs point into bytes[]; Lua never moves userdata */
-  uint8_t bytes[];
+  lrec rec;               /* blob and ext pointers point into the tail */
+  const char *pname;      /* provider name given at push time (in the tail), or NULL */
+  size_t pname_len;
+  int decoded;            /* DEC_*: the outcome of decoding, once known */
+  eng_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
 } levent;
 
-enum { UV_PROVIDER = 1, UV_FIELDS, UV_SCHEMA, UV_ERROR, UV_COUNT = UV_ERROR };
+enum { DEC_UNKNOWN = 0, DEC_OK, DEC_ERROR };
+
+/* User values: the fields table, then a table of things made on demand. */
+enum { UV_FIELDS = 1, UV_MORE, UV_COUNT = UV_MORE };
+enum { MORE_SCHEMA = 1, MORE_STACK, MORE_EXT };
+
+/* Upvalues of __index. */
+#define UP_KEYS lua_upvalueindex(1)     /* property name -> code, method name -> function */
+#define UP_MT lua_upvalueindex(2)       /* the etw.Event metatable */
+#define UP_SHAPES lua_upvalueindex(3)   /* metadata hash -> shape */
+#define UP_EMPTY lua_upvalueindex(4)    /* fields metatable of events without fields */
+
+/* Shapes, and metadata bytes in them, kept before the cache starts over
+** (crafted input may carry many large distinct metadata blobs). */
+#define SHAPE_CACHE_MAX 2048
+#define SHAPE_CACHE_BYTES (4 << 20)
 
 static const char *const props[] = {
   "provider", "provider_id", "name", "id", "version", "channel", "level",
   "opcode", "task", "keyword", "tags", "pid", "tid", "cpu", "timestamp",
-  "activity_id", "related_activity_id", "fields", "schema", "decode_error", NULL};
+  "activity_id", "related_activity_id", "fields", "schema", "decode_error",
+  "payload", "header_kind", "kernel_time", "user_time", "stack", "stack_match_id",
+  "sid", "session_id", "process_start_key", "event_key", "ext", NULL};
 enum {
   P_PROVIDER = 1, P_PROVIDER_ID, P_NAME, P_ID, P_VERSION, P_CHANNEL, P_LEVEL,
   P_OPCODE, P_TASK, P_KEYWORD, P_TAGS, P_PID, P_TID, P_CPU, P_TIMESTAMP,
-  P_ACTIVITY, P_RELATED, P_FIELDS, P_SCHEMA, P_DECODE_ERROR};
+  P_ACTIVITY, P_RELATED, P_FIELDS, P_SCHEMA, P_DECODE_ERROR,
+  P_PAYLOAD, P_HEADER_KIND, P_KERNEL_TIME, P_USER_TIME, P_STACK, P_STACK_MATCH_ID,
+  P_SID, P_SESSION_ID, P_PROCESS_START_KEY, P_EVENT_KEY, P_EXT};
 
 static const char *const intype_names[32] = {
   "null", "unicodestring", "ansistring", "int8", "uint8", "int16", "uint16",
@@ -62,42 +134,124 @@ static const char *const intype_names[32] = {
   "guid", "pointer", "filetime", "systemtime", "sid", "hexint32", "hexint64",
   "countedstring", "countedansistring", "struct", "countedbinary"};
 
+/* eng_header_kind -> ev.header_kind (ENG_HDR_NONE: nil). */
+static const char *const header_kinds[] = {
+  NULL, "event_header", "classic", "instance", "system", "compact", "perfinfo", "wpp"};
+#define N_HEADER_KINDS (sizeof header_kinds / sizeof header_kinds[0])
+
+/* EVENT_HEADER_EXT_TYPE_* -> name. */
+enum {
+  EXT_RELATED_ACTIVITYID = 1, EXT_SID = 2, EXT_TS_ID = 3, EXT_STACK_TRACE32 = 5,
+  EXT_STACK_TRACE64 = 6, EXT_EVENT_KEY = 10, EXT_EVENT_SCHEMA_TL = 11,
+  EXT_PROV_TRAITS = 12, EXT_PROCESS_START_KEY = 13
+};
+static const char *const ext_names[] = {
+  NULL, "related_activity_id", "sid", "ts_id", "instance_info", "stack_trace32",
+  "stack_trace64", "pebs_index", "pmc_counters", "psm_key", "event_key",
+  "event_schema_tl", "prov_traits", "process_start_key", "control_guid",
+  "qpc_delta", "container_id", "stack_key32", "stack_key64"};
+#define N_EXT_NAMES (sizeof ext_names / sizeof ext_names[0])
+
+/* EVENT_HEADER.Flags whose KernelTime/UserTime union holds ProcessorTime. */
+#define EVF_NO_CPUTIME 0x0010u
+#define EVF_PRIVATE_SESSION 0x0040u
+
 #define levent_check(L, i) ((levent *)luaL_checkudata(L, i, ETWL_EVENT))
 
 static void buf_write(void *ctx, const char *s, size_t n) { luaL_addlstring(ctx, s, n); }
 
-/* A NULL blob stays NULL; an empty one stays non-NULL (empty metadata is
-** "bad metadata", not "no metadata"). */
-static void copy_blob(uint8_t **p, const uint8_t **blob, uint32_t *len) {
-  if (!*blob) {
-    *len = 0;
-    return;
+/* ---- etwL_pushevent ---- */
+
+/* Index of the ext item whose bytes hold all of [p, p + len), or -1. */
+static int64_t inside_ext(const eng_record *r, const uint8_t *p, uint32_t len) {
+  uintptr_t a = (uintptr_t)p;
+  if (!p || !r->ext) return -1;
+  for (uint32_t i = 0; i < r->ext_count; i++) {
+    uintptr_t s = (uintptr_t)r->ext[i].data;
+    if (r->ext[i].data && a >= s && a - s <= r->ext[i].size && len <= r->ext[i].size - (a - s))
+      return i;
   }
-  memcpy(*p, *blob, *len);
-  *blob = *p;
-  *p += *len;
+  return -1;
+}
+
+/* Set *to / *to_len to the copy of a blob: inside the copied ext item `in`,
+** or copied at *p (which advances). A NULL blob stays NULL; an empty one
+** stays non-NULL (empty metadata is "bad metadata", not "no metadata"). */
+static void place_blob(uint8_t **p, const eng_record *src, const levent *ev, int64_t in,
+                       const uint8_t *blob, uint32_t len, const uint8_t **to, uint32_t *to_len) {
+  *to_len = blob ? len : 0;
+  if (!blob) {
+    *to = NULL;
+  } else if (in >= 0) {
+    *to = ev->ext[in].data + (blob - src->ext[in].data);
+  } else {
+    if (len) memcpy(*p, blob, len);
+    *to = *p;
+    *p += len;
+  }
 }
 
 void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_name) {
-  size_t total = (size_t)(rec->traits ? rec->traits_len : 0) +
-                 (rec->meta ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0);
+  uint32_t next = rec->ext ? rec->ext_count : 0;
+  int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
+  int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
+  size_t plen = provider_name ? strlen(provider_name) : 0;
+  size_t total = next * sizeof(eng_ext_item) + plen +
+                 (rec->traits && tin < 0 ? rec->traits_len : 0) +
+                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0);
+  for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
   levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
-  uint8_t *p = ev->bytes;
-  ev->rec = *rec;
-  copy_blob(&p, &ev->rec.traits, &ev->rec.traits_len);
-  copy_blob(&p, &ev->rec.meta, &ev->rec.meta_len);
-  copy_blob(&p, &ev->rec.data, &ev->rec.data_len);
-  luaL_setmetatable(L, ETWL_EVENT);
-  if (provider_name) {
-    lua_pushstring(L, provider_name);
-    lua_setiuservalue(L, -2, UV_PROVIDER);
+  uint8_t *p = (uint8_t *)(ev->ext + next);
+  lrec *r = &ev->rec;
+  r->provider_id = rec->provider_id;
+  r->activity_id = rec->activity_id;
+  r->related_activity_id = rec->related_activity_id;
+  r->desc = rec->desc;
+  r->timestamp = rec->timestamp;
+  r->flags = rec->flags;
+  r->pid = rec->pid;
+  r->tid = rec->tid;
+  r->cpu = rec->cpu;
+  r->kernel_time = rec->kernel_time;
+  r->user_time = rec->user_time;
+  r->header_flags = rec->header_flags;
+  r->header_kind = rec->header_kind;
+  ev->rec.ext = next ? ev->ext : NULL;
+  ev->rec.ext_count = next;
+  ev->decoded = DEC_UNKNOWN;
+  for (uint32_t i = 0; i < next; i++) {
+    const eng_ext_item *it = &rec->ext[i];
+    uint16_t size = it->data ? it->size : 0;
+    ev->ext[i] = (eng_ext_item){it->type, size, p};
+    if (size) memcpy(p, it->data, size);
+    p += size;
   }
+  ev->pname = provider_name ? (const char *)p : NULL;
+  ev->pname_len = plen;
+  if (plen) memcpy(p, provider_name, plen);
+  p += plen;
+  place_blob(&p, rec, ev, tin, rec->traits, rec->traits_len, &r->traits, &r->traits_len);
+  place_blob(&p, rec, ev, min, rec->meta, rec->meta_len, &r->meta, &r->meta_len);
+  place_blob(&p, rec, ev, -1, rec->data, rec->data_len, &r->data, &r->data_len);
+  luaL_setmetatable(L, ETWL_EVENT);
 }
 
 /* Start a decoder on the event's blobs; 0 when there is no metadata. */
 static int start(const levent *ev, tlg_decoder *d) {
   if (!ev->rec.meta) return 0;
   tlg_decode_start(d, ev->rec.meta, ev->rec.meta_len, ev->rec.data, ev->rec.data_len);
+  return 1;
+}
+
+/* Decode to the end without Lua; 0 when there is no metadata. */
+static int run_decoder(levent *ev, tlg_decoder *d) {
+  tlg_item it;
+  if (!start(ev, d)) {
+    ev->decoded = DEC_OK;
+    return 0;
+  }
+  while (tlg_decode_next(d, &it)) {}
+  ev->decoded = tlg_decode_status(d) == TLG_OK ? DEC_OK : DEC_ERROR;
   return 1;
 }
 
@@ -179,17 +333,17 @@ static void push_value(lua_State *L, const tlg_item *it) {
   }
 }
 
-/* ---- ev.schema and the ordered-fields metatables ---- */
+/* ---- shapes: the parsed names of one metadata blob, shared by its events ---- */
 
-/* __pairs of a fields table: (name, value) in order, via the __names list. */
+/* __pairs of a fields table: (name, value) in order; the names are the
+** sequence part of the metatable. */
 static int fields_next(lua_State *L) {
   lua_Integer i = lua_tointeger(L, lua_upvalueindex(1)) + 1;
   lua_settop(L, 1);
   if (lua_rawgeti(L, 1, i) == LUA_TNIL) return 0;   /* t v */
   lua_pushinteger(L, i);
   lua_replace(L, lua_upvalueindex(1));
-  if (!lua_getmetatable(L, 1) || lua_getfield(L, -1, "__names") != LUA_TTABLE ||
-      lua_rawgeti(L, -1, i) == LUA_TNIL)
+  if (!lua_getmetatable(L, 1) || lua_rawgeti(L, -1, i) != LUA_TSTRING)
     lua_pushinteger(L, i);                           /* no name: the position */
   lua_pushvalue(L, 2);                               /* ... name v */
   return 2;
@@ -203,24 +357,263 @@ static int fields_pairs(lua_State *L) {
   return 3;
 }
 
-/* With the member infos on top, store a fields metatable in mts[key]. */
-static void make_fields_mt(lua_State *L, int mts, lua_Integer key) {
-  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-  lua_createtable(L, 0, 3);                          /* infos mt */
-  lua_createtable(L, (int)n, 0);                     /* infos mt names */
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, -3, i);
-    lua_getfield(L, -1, "name");
-    lua_rawseti(L, -3, i);
-    lua_pop(L, 1);
-  }
-  lua_setfield(L, -2, "__names");
+/* With a fields metatable on top, set its metamethods. */
+static void fields_mt_finish(lua_State *L) {
   lua_pushcfunction(L, fields_pairs);
   lua_setfield(L, -2, "__pairs");
   lua_pushliteral(L, "etw.Fields");
   lua_setfield(L, -2, "__name");
-  lua_rawseti(L, mts, key);                          /* infos */
 }
+
+/* Hash of the metadata bytes: the shape cache key (a hit is then checked
+** byte for byte, so this only has to spread). */
+static lua_Integer meta_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+  for (; n >= 8; p += 8, n -= 8) {
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+    h ^= h >> 32;
+  }
+  w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+  return (lua_Integer)(h ^ (h >> 29));
+}
+
+/* Make the fields metatable of one level from the next n FieldMeta entries
+** (all remaining when n is UINT32_MAX) and store it in entry[key + 2]; key
+** is 0 for the top level, a struct's field index + 1 for its members.
+** Returns 0 when the metadata stopped it early (decoding reports why). */
+static int shape_level(lua_State *L, const tlg_decoder *d, uint32_t *pos, uint32_t *index,
+                       uint32_t n, unsigned depth, int entry, lua_Integer key) {
+  int ok = 1, dups = 0;
+  luaL_checkstack(L, 8, "metadata nesting");
+  lua_createtable(L, n == UINT32_MAX ? 0 : (int)(n < 256 ? n : 256), 4); /* mt */
+  lua_newtable(L);                                   /* mt seen */
+  int mt = lua_gettop(L) - 1;
+  for (lua_Integer i = 1; n == UINT32_MAX || (uint32_t)i <= n; i++) {
+    tlg_field f;
+    if (tlg_decode_meta_end(d, *pos) || tlg_decode_field(d, pos, *index, &f) != TLG_OK) {
+      ok = n == UINT32_MAX && tlg_decode_meta_end(d, *pos);
+      break;
+    }
+    (*index)++;
+    lua_pushlstring(L, f.name, f.name_len);          /* mt seen name */
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, mt + 1) != LUA_TNIL) dups = 1;
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, mt + 1);
+    lua_rawseti(L, mt, i);                           /* mt seen */
+    if (f.in_type == TLG_IN_STRUCT &&
+        (depth + 1 >= TLG_DECODE_MAX_DEPTH ||
+         !shape_level(L, d, pos, index, tlg_field_members(&f), depth + 1, entry,
+                      (lua_Integer)f.index + 1))) {
+      ok = 0;
+      break;
+    }
+  }
+  lua_pop(L, 1);                                     /* mt */
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, mt) * 2 + dups);
+  lua_rawseti(L, mt, 0);
+  fields_mt_finish(L);
+  lua_rawseti(L, entry, key + 2);
+  return ok;
+}
+
+/* Push the shape of the event's metadata, from the cache or made now: a
+** table {[1] = the metadata bytes, [key + 2] = the fields metatable of the
+** level `key` (see shape_level)}. The decoder must have started cleanly. */
+static void push_shape(lua_State *L, const levent *ev, const tlg_decoder *d) {
+  const char *m = (const char *)ev->rec.meta;
+  size_t n = ev->rec.meta_len, len;
+  lua_Integer h = meta_hash(ev->rec.meta, n);
+  if (lua_rawgeti(L, UP_SHAPES, h) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    const char *s = lua_tolstring(L, -1, &len);
+    int hit = s && len == n && memcmp(s, m, n) == 0;
+    lua_pop(L, 1);
+    if (hit) return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, 3, 0);                          /* entry */
+  lua_pushlstring(L, m, n);
+  lua_rawseti(L, -2, 1);
+  uint32_t pos = tlg_decode_fields_pos(d), index = 0;
+  shape_level(L, d, &pos, &index, UINT32_MAX, 0, lua_gettop(L), 0);
+  lua_getfield(L, UP_SHAPES, "n");                   /* shapes */
+  lua_getfield(L, UP_SHAPES, "bytes");               /* metadata bytes kept */
+  lua_Integer count = lua_tointeger(L, -2) + 1, bytes = lua_tointeger(L, -1) + (lua_Integer)n;
+  lua_pop(L, 2);
+  if (count > SHAPE_CACHE_MAX || bytes > SHAPE_CACHE_BYTES) { /* start over */
+    lua_newtable(L);
+    lua_replace(L, UP_SHAPES);
+    count = 1;
+    bytes = (lua_Integer)n;
+  }
+  lua_pushinteger(L, count);
+  lua_setfield(L, UP_SHAPES, "n");
+  lua_pushinteger(L, bytes);
+  lua_setfield(L, UP_SHAPES, "bytes");
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, UP_SHAPES, h);                      /* entry */
+}
+
+/* ---- ev.fields ---- */
+
+typedef struct bframe {
+  int c;                    /* stack index of the container */
+  int mt;                   /* of its fields metatable (structs), else 0 */
+  int is_array, in_array, dups;
+  lua_Integer n;            /* fields so far (structs) */
+  uint32_t index;           /* position in the parent array */
+  const char *name;
+  size_t name_len;
+} bframe;
+
+/* Add the value on top to the container of frame fr. */
+static void add_value(lua_State *L, bframe *fr, const char *name, size_t len,
+                      int in_array, uint32_t index) {
+  if (fr->is_array || in_array) {
+    lua_rawseti(L, fr->c, (lua_Integer)index + 1);
+    return;
+  }
+  lua_Integer n = ++fr->n;                           /* v */
+  if (!fr->mt || lua_rawgeti(L, fr->mt, n) != LUA_TSTRING) {
+    if (fr->mt) lua_pop(L, 1);
+    lua_pushlstring(L, name, len);
+  }                                                  /* v k */
+  if (fr->dups) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, fr->c) != LUA_TNIL) {          /* a name seen before: value only */
+      lua_pop(L, 2);
+      lua_rawseti(L, fr->c, n);
+      return;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -2);                              /* v k v */
+  lua_rawset(L, fr->c);
+  lua_rawseti(L, fr->c, n);
+}
+
+/* Push a struct container (its metatable below it) and fill in the frame. */
+static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr) {
+  fr->is_array = 0;
+  fr->n = 0;
+  fr->mt = 0;
+  fr->dups = 1;
+  if (lua_rawgeti(L, entry, key + 2) == LUA_TTABLE) {
+    lua_Integer info = (lua_rawgeti(L, -1, 0), lua_tointeger(L, -1)); /* count * 2 + dups */
+    lua_pop(L, 1);
+    fr->mt = lua_gettop(L);
+    fr->dups = (int)(info & 1);
+    if (pre < 0) pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
+  }
+  if (pre < 0) pre = 0;
+  lua_createtable(L, pre, pre);
+  fr->c = lua_gettop(L);
+  if (fr->mt) {
+    lua_pushvalue(L, fr->mt);
+    lua_setmetatable(L, -2);
+  }
+}
+
+static void close_frame(lua_State *L, bframe *fr, int *top) {
+  bframe *done = &fr[*top];
+  (*top)--;
+  if (!done->is_array) lua_replace(L, -2);          /* drop the metatable slot */
+  add_value(L, &fr[*top], done->name, done->name_len, done->in_array, done->index);
+}
+
+/* Push the fields table of a cleanly started decoder, with the shape at
+** `entry`. */
+static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
+  bframe fr[TLG_DECODE_MAX_FRAMES + 1];
+  int top = 0;
+  tlg_item it;
+  luaL_checkstack(L, 2 * TLG_DECODE_MAX_FRAMES + 8, "event fields");
+  open_struct(L, entry, 0, -1, &fr[0]);
+  while (tlg_decode_next(d, &it)) {
+    if (it.kind == TLG_ITEM_VALUE) {
+      push_value(L, &it);
+      add_value(L, &fr[top], it.field.name, it.field.name_len, it.in_array, it.index);
+    } else if (it.kind == TLG_ITEM_ARRAY_BEGIN || it.kind == TLG_ITEM_STRUCT_BEGIN) {
+      int pre = it.count < 256 ? (int)it.count : 256; /* counts are untrusted */
+      if (top >= TLG_DECODE_MAX_FRAMES) luaL_error(L, "decoder nesting invariant broken");
+      bframe *f = &fr[++top];
+      if (it.kind == TLG_ITEM_ARRAY_BEGIN) {
+        lua_createtable(L, pre, 0);
+        f->c = lua_gettop(L);
+        f->mt = 0;
+        f->is_array = 1;
+      } else {
+        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f);
+      }
+      f->in_array = it.in_array;
+      f->index = it.index;
+      f->name = it.field.name;
+      f->name_len = it.field.name_len;
+    } else if (top > 0) {
+      close_frame(L, fr, &top);
+    }
+  }
+  while (top > 0) close_frame(L, fr, &top); /* after an error: keep what we have */
+  lua_replace(L, -2);                       /* drop the top-level metatable slot */
+}
+
+/* Push ev.fields: cached in UV_FIELDS, made on first access. */
+static int push_fields(lua_State *L, levent *ev) {
+  tlg_decoder d;
+  if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  if (!start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
+    lua_createtable(L, 0, 0);
+    lua_pushvalue(L, UP_EMPTY);
+    lua_setmetatable(L, -2);
+    ev->decoded = ev->rec.meta ? DEC_ERROR : DEC_OK;
+  } else {
+    push_shape(L, ev, &d);
+    build_fields(L, &d, lua_gettop(L));
+    lua_replace(L, -2);                     /* drop the shape */
+    ev->decoded = tlg_decode_status(&d) == TLG_OK ? DEC_OK : DEC_ERROR;
+  }
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, UV_FIELDS);
+  return 1;
+}
+
+/* ---- things made on demand, kept in the UV_MORE table ---- */
+
+/* Push the value cached under `key`; 0 (nothing pushed) if there is none. */
+static int more_get(lua_State *L, int key) {
+  if (lua_getiuservalue(L, 1, UV_MORE) == LUA_TTABLE) {
+    if (lua_rawgeti(L, -1, key) != LUA_TNIL) {
+      lua_remove(L, -2);
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* Cache the value on top under `key`; it stays on top. */
+static int more_set(lua_State *L, int key) {
+  if (lua_getiuservalue(L, 1, UV_MORE) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 3, 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_MORE);
+  }
+  lua_pushvalue(L, -2);
+  lua_rawseti(L, -2, key);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* ---- ev.schema ---- */
 
 static void push_info(lua_State *L, const tlg_field *f) {
   lua_createtable(L, 0, 6);
@@ -252,7 +645,8 @@ static void push_info(lua_State *L, const tlg_field *f) {
 /* Push the infos of `n` fields (all remaining when n is UINT32_MAX); returns
 ** 0 when the metadata stopped it early (the data pass reports why). */
 static int build_schema(lua_State *L, const tlg_decoder *d, uint32_t *pos,
-                        uint32_t *index, uint32_t n, unsigned depth, int mts) {
+                        uint32_t *index, uint32_t n, unsigned depth) {
+  luaL_checkstack(L, 6, "metadata nesting");
   lua_newtable(L);
   for (lua_Integer i = 1; n == UINT32_MAX || (uint32_t)i <= n; i++) {
     tlg_field f;
@@ -266,8 +660,7 @@ static int build_schema(lua_State *L, const tlg_decoder *d, uint32_t *pos,
         lua_rawseti(L, -2, i);
         return 0;
       }
-      ok = build_schema(L, d, pos, index, tlg_field_members(&f), depth + 1, mts);
-      make_fields_mt(L, mts, (lua_Integer)f.index + 1);
+      ok = build_schema(L, d, pos, index, tlg_field_members(&f), depth + 1);
       lua_setfield(L, -2, "fields");
     }
     lua_rawseti(L, -2, i);
@@ -276,76 +669,19 @@ static int build_schema(lua_State *L, const tlg_decoder *d, uint32_t *pos,
   return 1;
 }
 
-/* ---- ev.fields ---- */
-
-typedef struct bframe {
-  int is_array, in_array;
-  lua_Integer n;            /* values so far (structs) */
-  uint32_t index;           /* position in the parent array */
-  const char *name;
-  size_t name_len;
-} bframe;
-
-/* Add the value on top to the container below it. */
-static void add_value(lua_State *L, bframe *parent, const char *name, size_t len,
-                      int in_array, uint32_t index) {
-  if (parent->is_array || in_array) {
-    lua_rawseti(L, -2, (lua_Integer)index + 1);
-    return;
-  }
-  lua_pushvalue(L, -1);                              /* c v v */
-  lua_rawseti(L, -3, ++parent->n);                   /* c v */
-  lua_pushlstring(L, name, len);                     /* c v k */
-  if (lua_rawget(L, -3) == LUA_TNIL) {               /* c v old */
-    lua_pop(L, 1);
-    lua_pushlstring(L, name, len);
-    lua_insert(L, -2);                               /* c k v */
-    lua_rawset(L, -3);
+static int push_schema(lua_State *L, const levent *ev) {
+  tlg_decoder d;
+  if (more_get(L, MORE_SCHEMA)) return 1;
+  if (start(ev, &d) && tlg_decode_status(&d) == TLG_OK) {
+    uint32_t pos = tlg_decode_fields_pos(&d), index = 0;
+    build_schema(L, &d, &pos, &index, UINT32_MAX, 0);
   } else {
-    lua_pop(L, 2);
+    lua_newtable(L);
   }
+  return more_set(L, MORE_SCHEMA);
 }
 
-static void new_container(lua_State *L, int mts, lua_Integer key, int narr) {
-  lua_createtable(L, narr, narr);
-  if (lua_rawgeti(L, mts, key) == LUA_TTABLE)
-    lua_setmetatable(L, -2);
-  else
-    lua_pop(L, 1);
-}
-
-static void close_frame(lua_State *L, bframe *fr, int *top) {
-  bframe *done = &fr[*top];
-  (*top)--;
-  add_value(L, &fr[*top], done->name, done->name_len, done->in_array, done->index);
-}
-
-static void build_fields(lua_State *L, tlg_decoder *d, int mts) {
-  bframe fr[TLG_DECODE_MAX_FRAMES + 1];
-  int top = 0;
-  tlg_item it;
-  luaL_checkstack(L, TLG_DECODE_MAX_FRAMES + 8, "decoding event fields");
-  new_container(L, mts, 0, 0);
-  memset(&fr[0], 0, sizeof fr[0]);
-  while (tlg_decode_next(d, &it)) {
-    if (it.kind == TLG_ITEM_VALUE) {
-      push_value(L, &it);
-      add_value(L, &fr[top], it.field.name, it.field.name_len, it.in_array, it.index);
-    } else if (it.kind == TLG_ITEM_ARRAY_BEGIN || it.kind == TLG_ITEM_STRUCT_BEGIN) {
-      int arr = it.kind == TLG_ITEM_ARRAY_BEGIN;
-      int pre = it.count < 256 ? (int)it.count : 256; /* counts are untrusted */
-      if (arr)
-        lua_createtable(L, pre, 0);
-      else
-        new_container(L, mts, (lua_Integer)it.field.index + 1, pre);
-      if (top >= TLG_DECODE_MAX_FRAMES) luaL_error(L, "decoder nesting invariant broken");
-      fr[++top] = (bframe){arr, it.in_array, 0, it.index, it.field.name, it.field.name_len};
-    } else if (top > 0) {
-      close_frame(L, fr, &top);
-    }
-  }
-  while (top > 0) close_frame(L, fr, &top); /* after an error: keep what we have */
-}
+/* ---- ev.decode_error ---- */
 
 static void push_error(lua_State *L, const tlg_decoder *d) {
   luaL_Buffer b;
@@ -355,42 +691,93 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
   luaL_pushresult(&b);
 }
 
-/* Decode once into the user values: fields, schema, error (false if none). */
-static void decode_all(lua_State *L, int idx, const levent *ev) {
+static int push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
-  int has_meta = start(ev, &d);
-  int ok = has_meta && tlg_decode_status(&d) == TLG_OK;
-  lua_newtable(L);                                   /* mts */
-  int mts = lua_gettop(L);
-  uint32_t pos = ok ? tlg_decode_fields_pos(&d) : 0, index = 0;
-  if (ok)
-    build_schema(L, &d, &pos, &index, UINT32_MAX, 0, mts);
-  else
-    lua_newtable(L);                                 /* mts schema */
-  make_fields_mt(L, mts, 0);
-  lua_setiuservalue(L, idx, UV_SCHEMA);
-  if (has_meta && ok)
-    build_fields(L, &d, mts);
-  else
-    new_container(L, mts, 0, 0);
-  lua_setiuservalue(L, idx, UV_FIELDS);
-  if (has_meta && tlg_decode_status(&d) != TLG_OK)
-    push_error(L, &d);
-  else
-    lua_pushboolean(L, 0);
-  lua_setiuservalue(L, idx, UV_ERROR);
-  lua_pop(L, 1);                                     /* mts */
+  if (ev->decoded == DEC_OK) return 0;
+  if (!run_decoder(ev, &d) || ev->decoded != DEC_ERROR) return 0;
+  push_error(L, &d);
+  return 1;
 }
 
-static int push_decoded(lua_State *L, levent *ev, int uv) {
-  if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TNIL) {
-    lua_pop(L, 1);
-    decode_all(L, 1, ev);
-  } else {
-    lua_pop(L, 1);
+/* ---- record details and extended data items ---- */
+
+/* The first ext item of type t1 or t2 with at least `min` bytes, or NULL. */
+static const eng_ext_item *find_ext(const levent *ev, unsigned t1, unsigned t2, unsigned min) {
+  for (uint32_t i = 0; i < ev->rec.ext_count; i++) {
+    const eng_ext_item *it = &ev->rec.ext[i];
+    if ((it->type == t1 || it->type == t2) && it->size >= min) return it;
   }
-  if (lua_getiuservalue(L, 1, uv) == LUA_TBOOLEAN) lua_pushnil(L);
+  return NULL;
+}
+
+static const eng_ext_item *find_stack(const levent *ev) {
+  return find_ext(ev, EXT_STACK_TRACE32, EXT_STACK_TRACE64, 8);
+}
+
+/* Bytes per address of a stack item. */
+static unsigned stack_width(const eng_ext_item *it) {
+  return it->type == EXT_STACK_TRACE64 ? 8 : 4;
+}
+
+static int push_stack(lua_State *L, const levent *ev) {
+  const eng_ext_item *it = find_stack(ev);
+  if (!it) return 0;
+  if (more_get(L, MORE_STACK)) return 1;
+  unsigned w = stack_width(it), n = (it->size - 8u) / w;
+  lua_createtable(L, (int)n, 0);
+  for (unsigned i = 0; i < n; i++) {
+    lua_pushinteger(L, (lua_Integer)tlg_get_le(it->data + 8 + w * i, w));
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return more_set(L, MORE_STACK);
+}
+
+static const char *ext_name(unsigned type) {
+  return type < N_EXT_NAMES && ext_names[type] ? ext_names[type] : "unknown";
+}
+
+static int push_ext(lua_State *L, const levent *ev) {
+  if (!ev->rec.ext_count) return 0;
+  if (more_get(L, MORE_EXT)) return 1;
+  lua_createtable(L, (int)ev->rec.ext_count, 0);
+  for (uint32_t i = 0; i < ev->rec.ext_count; i++) {
+    const eng_ext_item *it = &ev->rec.ext[i];
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, it->type);
+    lua_setfield(L, -2, "type");
+    lua_pushstring(L, ext_name(it->type));
+    lua_setfield(L, -2, "name");
+    lua_pushlstring(L, (const char *)it->data, it->size);
+    lua_setfield(L, -2, "data");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return more_set(L, MORE_EXT);
+}
+
+/* The SID item if it holds a whole SID (8 + 4 * SubAuthorityCount bytes). */
+static const eng_ext_item *find_sid(const levent *ev) {
+  const eng_ext_item *it = find_ext(ev, EXT_SID, EXT_SID, 8);
+  return it && it->size >= 8u + 4u * it->data[1] ? it : NULL;
+}
+
+static int push_ext_uint(lua_State *L, const levent *ev, unsigned type, unsigned n) {
+  const eng_ext_item *it = find_ext(ev, type, type, n);
+  if (!it) return 0;
+  lua_pushinteger(L, (lua_Integer)tlg_get_le(it->data, n));
   return 1;
+}
+
+/* 1 if the header kind carries KernelTime/UserTime. */
+static int has_cpu_times(const lrec *r) {
+  switch (r->header_kind) {
+  case ENG_HDR_EVENT: return !(r->header_flags & (EVF_NO_CPUTIME | EVF_PRIVATE_SESSION));
+  case ENG_HDR_CLASSIC: case ENG_HDR_INSTANCE: case ENG_HDR_SYSTEM: return 1;
+  default: return 0;
+  }
+}
+
+static const char *header_kind_name(const lrec *r) {
+  return r->header_kind < N_HEADER_KINDS ? header_kinds[r->header_kind] : NULL;
 }
 
 /* ---- header fields ---- */
@@ -398,7 +785,10 @@ static int push_decoded(lua_State *L, levent *ev, int uv) {
 static int push_provider(lua_State *L, const levent *ev) {
   const char *name;
   size_t len;
-  if (lua_getiuservalue(L, 1, UV_PROVIDER) == LUA_TSTRING) return 1;
+  if (ev->pname) {
+    lua_pushlstring(L, ev->pname, ev->pname_len);
+    return 1;
+  }
   if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, &len) != TLG_OK) return 0;
   lua_pushlstring(L, name, len);
   return 1;
@@ -426,8 +816,15 @@ static int push_opt_guid(lua_State *L, const levent *ev, unsigned flag, const tl
   return 1;
 }
 
+static int push_cpu_time(lua_State *L, const levent *ev, uint32_t v) {
+  if (!has_cpu_times(&ev->rec)) return 0;
+  lua_pushinteger(L, v);
+  return 1;
+}
+
 static int push_prop(lua_State *L, levent *ev, int p) {
-  const eng_record *r = &ev->rec;
+  const lrec *r = &ev->rec;
+  const eng_ext_item *it;
   switch (p) {
   case P_PROVIDER: return push_provider(L, ev);
   case P_PROVIDER_ID: etwL_pushguid(L, &r->provider_id); return 1;
@@ -446,18 +843,47 @@ static int push_prop(lua_State *L, levent *ev, int p) {
   case P_TIMESTAMP: return push_header_only(L, ev, r->timestamp);
   case P_ACTIVITY: return push_opt_guid(L, ev, ENG_REC_ACTIVITY, &r->activity_id);
   case P_RELATED: return push_opt_guid(L, ev, ENG_REC_RELATED, &r->related_activity_id);
-  case P_FIELDS: return push_decoded(L, ev, UV_FIELDS);
-  case P_SCHEMA: return push_decoded(L, ev, UV_SCHEMA);
-  case P_DECODE_ERROR: return push_decoded(L, ev, UV_ERROR);
+  case P_FIELDS: return push_fields(L, ev);
+  case P_SCHEMA: return push_schema(L, ev);
+  case P_DECODE_ERROR: return push_decode_error(L, ev);
+  case P_PAYLOAD:
+    lua_pushlstring(L, r->data ? (const char *)r->data : "", r->data_len);
+    return 1;
+  case P_HEADER_KIND:
+    if (!header_kind_name(r)) return 0;
+    lua_pushstring(L, header_kind_name(r));
+    return 1;
+  case P_KERNEL_TIME: return push_cpu_time(L, ev, r->kernel_time);
+  case P_USER_TIME: return push_cpu_time(L, ev, r->user_time);
+  case P_STACK: return push_stack(L, ev);
+  case P_STACK_MATCH_ID:
+    if (!(it = find_stack(ev))) return 0;
+    lua_pushinteger(L, (lua_Integer)tlg_get_le(it->data, 8));
+    return 1;
+  case P_SID:
+    if (!(it = find_sid(ev))) return 0;
+    push_sid(L, it->data, it->size);
+    return 1;
+  case P_SESSION_ID: return push_ext_uint(L, ev, EXT_TS_ID, 4);
+  case P_PROCESS_START_KEY: return push_ext_uint(L, ev, EXT_PROCESS_START_KEY, 8);
+  case P_EVENT_KEY: return push_ext_uint(L, ev, EXT_EVENT_KEY, 8);
+  case P_EXT: return push_ext(L, ev);
   default: return 0;
   }
 }
 
-/* __index: upvalue 1 maps property names to codes and method names to functions. */
+/* __index (upvalues: see UP_*). Self is checked against the metatable
+** upvalue rather than through the registry. */
 static int ev_index(lua_State *L) {
-  levent *ev = levent_check(L, 1);
+  levent *ev = lua_touserdata(L, 1);
+  int same = 0;
+  if (ev && lua_getmetatable(L, 1)) {
+    same = lua_rawequal(L, -1, UP_MT);
+    lua_pop(L, 1);
+  }
+  if (!same) return luaL_typeerror(L, 1, ETWL_EVENT);
   lua_settop(L, 2);
-  int t = lua_rawget(L, lua_upvalueindex(1));
+  int t = lua_rawget(L, UP_KEYS);
   if (t == LUA_TFUNCTION) return 1;
   if (t != LUA_TNUMBER) return 0;
   int p = (int)lua_tointeger(L, -1);
@@ -482,7 +908,7 @@ static void jw_key(jw *w, const char *k) {
 
 static void jw_u64(jw *w, const char *k, uint64_t v) {
   char tmp[32];
-  jw_key(w, k);
+  if (k) jw_key(w, k);
   snprintf(tmp, sizeof tmp, v > (1ull << 53) ? "\"%llu\"" : "%llu", (unsigned long long)v);
   luaL_addstring(&w->b, tmp);
 }
@@ -493,6 +919,17 @@ static void jw_guid(jw *w, const char *k, const tlg_guid *g) {
   jw_key(w, k);
   luaL_addchar(&w->b, '"');
   luaL_addstring(&w->b, text);
+  luaL_addchar(&w->b, '"');
+}
+
+/* Bytes as a quoted lowercase hex string. */
+static void jw_hex(jw *w, const uint8_t *p, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  luaL_addchar(&w->b, '"');
+  for (size_t i = 0; i < n; i++) {
+    luaL_addchar(&w->b, digits[p[i] >> 4]);
+    luaL_addchar(&w->b, digits[p[i] & 15]);
+  }
   luaL_addchar(&w->b, '"');
 }
 
@@ -515,7 +952,7 @@ static void error_text(const tlg_decoder *d, cbuf *c) {
 
 static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
                         const tlg_decoder *d) {
-  const eng_record *r = &ev->rec;
+  const lrec *r = &ev->rec;
   if (prov) {
     jw_key(w, "provider");
     tlg_fmt_json_string(&w->sink, prov, plen);
@@ -546,24 +983,92 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   if (r->flags & ENG_REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
 }
 
+/* 1 if ev:json() shows item `it` under its own key (or as the metadata). */
+static int ext_shown(const levent *ev, const eng_ext_item *it) {
+  switch (it->type) {
+  case EXT_RELATED_ACTIVITYID: return (ev->rec.flags & ENG_REC_RELATED) != 0;
+  case EXT_SID: return it == find_sid(ev);
+  case EXT_TS_ID: return it == find_ext(ev, EXT_TS_ID, EXT_TS_ID, 4);
+  case EXT_STACK_TRACE32: case EXT_STACK_TRACE64: return it == find_stack(ev);
+  case EXT_EVENT_KEY: case EXT_PROCESS_START_KEY: return it == find_ext(ev, it->type, it->type, 8);
+  case EXT_EVENT_SCHEMA_TL: case EXT_PROV_TRAITS: return 1;
+  default: return 0;
+  }
+}
+
+/* The record details and ext items, after the header fields. */
+static void json_details(jw *w, const levent *ev) {
+  const lrec *r = &ev->rec;
+  const eng_ext_item *it;
+  char tmp[24];
+  if (header_kind_name(r)) {
+    jw_key(w, "header_kind");
+    tlg_fmt_json_string(&w->sink, header_kind_name(r), strlen(header_kind_name(r)));
+  }
+  if (has_cpu_times(r)) {
+    jw_u64(w, "kernel_time", r->kernel_time);
+    jw_u64(w, "user_time", r->user_time);
+  }
+  if ((it = find_ext(ev, EXT_TS_ID, EXT_TS_ID, 4)))
+    jw_u64(w, "session_id", tlg_get_le(it->data, 4));
+  if ((it = find_sid(ev))) {
+    jw_key(w, "sid");
+    luaL_addchar(&w->b, '"');
+    tlg_fmt_sid(&w->sink, it->data, it->size);
+    luaL_addchar(&w->b, '"');
+  }
+  if ((it = find_ext(ev, EXT_PROCESS_START_KEY, EXT_PROCESS_START_KEY, 8)))
+    jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
+  if ((it = find_ext(ev, EXT_EVENT_KEY, EXT_EVENT_KEY, 8)))
+    jw_u64(w, "event_key", tlg_get_le(it->data, 8));
+  if ((it = find_stack(ev))) {
+    unsigned wd = stack_width(it), n = (it->size - 8u) / wd;
+    jw_u64(w, "stack_match_id", tlg_get_le(it->data, 8));
+    jw_key(w, "stack");
+    for (unsigned i = 0; i < n; i++) {
+      snprintf(tmp, sizeof tmp, "%s\"0x%llx\"", i ? "," : "[",
+               (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
+      luaL_addstring(&w->b, tmp);
+    }
+    luaL_addstring(&w->b, n ? "]" : "[]");
+  }
+  int first = 1;
+  for (uint32_t i = 0; i < r->ext_count; i++) {
+    it = &r->ext[i];
+    if (ext_shown(ev, it)) continue;
+    if (first) jw_key(w, "ext");
+    luaL_addstring(&w->b, first ? "[{\"type\":" : ",{\"type\":");
+    first = 0;
+    jw_u64(w, NULL, it->type);
+    luaL_addstring(&w->b, ",\"name\":\"");
+    luaL_addstring(&w->b, ext_name(it->type));
+    luaL_addstring(&w->b, "\",\"data\":");
+    jw_hex(w, it->data, it->size);
+    luaL_addchar(&w->b, '}');
+  }
+  if (!first) luaL_addchar(&w->b, ']');
+}
+
 /* Provider name: the one given at push time, else the traits blob's. */
-static const char *provider_name(lua_State *L, const levent *ev, size_t *len) {
+static const char *provider_name(const levent *ev, size_t *len) {
   const char *name = NULL;
-  if (lua_getiuservalue(L, 1, UV_PROVIDER) == LUA_TSTRING) name = lua_tolstring(L, -1, len);
-  lua_pop(L, 1); /* the user value keeps the string alive */
-  if (!name && tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) != TLG_OK)
-    name = NULL;
+  if (ev->pname) {
+    *len = ev->pname_len;
+    return ev->pname;
+  }
+  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) != TLG_OK) name = NULL;
   return name;
 }
 
 /* ev:json() -> one JSON object: the header fields of DESIGN §2 that the event
-** has (keys absent rather than null), then "fields" in order, then
-** "decode_error" if any. 64-bit values beyond 2^53 are decimal strings;
+** has (keys absent rather than null), the record details, then "fields" in
+** order, then "decode_error" if any, then "payload" (hex) for events without
+** TraceLogging metadata. 64-bit values beyond 2^53 are decimal strings;
 ** timestamps are ISO 8601 UTC strings with 100 ns digits. */
 static int ev_json(lua_State *L) {
   levent *ev = levent_check(L, 1);
   size_t plen = 0;
-  const char *prov = provider_name(L, ev, &plen);
+  const char *prov = provider_name(ev, &plen);
   tlg_decoder d;
   int has_meta = start(ev, &d);
   jw w;
@@ -571,6 +1076,7 @@ static int ev_json(lua_State *L) {
   w.sink = (tlg_sink){buf_write, &w.b};
   luaL_buffinit(L, &w.b);
   json_header(&w, ev, prov, plen, has_meta ? &d : NULL);
+  json_details(&w, ev);
   jw_key(&w, "fields");
   if (has_meta)
     tlg_fmt_fields(&w.sink, &d, TLG_FMT_JSON);
@@ -582,6 +1088,10 @@ static int ev_json(lua_State *L) {
     jw_key(&w, "decode_error");
     tlg_fmt_json_string(&w.sink, c.s, c.n);
   }
+  if (!has_meta) {
+    jw_key(&w, "payload");
+    jw_hex(&w, ev->rec.data, ev->rec.data_len);
+  }
   luaL_addchar(&w.b, '}');
   luaL_pushresult(&w.b);
   return 1;
@@ -592,7 +1102,7 @@ static int ev_json(lua_State *L) {
 static int ev_tostring(lua_State *L) {
   levent *ev = levent_check(L, 1);
   size_t plen = 0;
-  const char *prov = provider_name(L, ev, &plen);
+  const char *prov = provider_name(ev, &plen);
   char tmp[TLG_GUID_TEXT + 64];
   tlg_decoder d;
   int has_meta = start(ev, &d);
@@ -650,11 +1160,29 @@ static void header_guid(lua_State *L, const char *key, tlg_guid *g) {
     luaL_error(L, "decode_blobs: header.%s must be a GUID string", key);
 }
 
-static void header_field(lua_State *L, eng_record *r, const char *k) {
+/* header.header_kind: a name of ev.header_kind, or its number 0..7. */
+static void header_kind(lua_State *L, eng_record *r) {
+  lua_Integer v = 0;
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    for (unsigned i = 1; i < N_HEADER_KINDS; i++)
+      if (strcmp(s, header_kinds[i]) == 0) {
+        r->header_kind = (uint8_t)i;
+        return;
+      }
+    luaL_error(L, "decode_blobs: header.header_kind must be one of the ev.header_kind names");
+  }
+  header_int(L, "header_kind", 0, (lua_Integer)N_HEADER_KINDS - 1, &v);
+  r->header_kind = (uint8_t)v;
+}
+
+/* Returns 1 for "ext", which the caller reads after the walk. */
+static int header_field(lua_State *L, eng_record *r, const char *k) {
   lua_Integer v = 0;
   static const char *const keys[] = {
     "provider_id", "activity_id", "related_activity_id", "id", "version", "channel",
-    "level", "opcode", "task", "keyword", "pid", "tid", "cpu", "timestamp", NULL};
+    "level", "opcode", "task", "keyword", "pid", "tid", "cpu", "timestamp",
+    "header_kind", "kernel_time", "user_time", "ext", NULL};
   int i = 0;
   while (keys[i] && strcmp(keys[i], k) != 0) i++;
   switch (i) {
@@ -672,26 +1200,66 @@ static void header_field(lua_State *L, eng_record *r, const char *k) {
   case 11: header_int(L, k, 0, 0xFFFFFFFF, &v); r->tid = (uint32_t)v; break;
   case 12: header_int(L, k, 0, 0xFFFFFFFF, &v); r->cpu = (uint32_t)v; break;
   case 13: header_int(L, k, 1, 0, &v); r->timestamp = (int64_t)v; break;
+  case 14: header_kind(L, r); break;
+  case 15: header_int(L, k, 0, 0xFFFFFFFF, &v); r->kernel_time = (uint32_t)v; break;
+  case 16: header_int(L, k, 0, 0xFFFFFFFF, &v); r->user_time = (uint32_t)v; break;
+  case 17: return 1;
   default: luaL_error(L, "decode_blobs: unknown header field '%s'", k);
   }
-  if (i >= 10) r->flags |= ENG_REC_HEADER;
+  if (i >= 10 && i <= 13) r->flags |= ENG_REC_HEADER;
+  return 0;
+}
+
+/* header.ext at the top: a sequence of {type=, data=}; the items go into a
+** userdata pushed above it (their data strings stay in the ext table). */
+static void header_ext(lua_State *L, eng_record *r) {
+  if (!lua_istable(L, -1))
+    luaL_error(L, "decode_blobs: header.ext must be a list of {type=, data=}");
+  lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+  if (n > 0xFFFF) luaL_error(L, "decode_blobs: header.ext has too many items");
+  eng_ext_item *items = lua_newuserdatauv(L, (size_t)n * sizeof *items + 1, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_Integer type = 0;
+    size_t len = 0;
+    if (lua_rawgeti(L, -2, i) != LUA_TTABLE)
+      luaL_error(L, "decode_blobs: header.ext[%d] must be a table {type=, data=}", (int)i);
+    char key[32];
+    snprintf(key, sizeof key, "ext[%d].type", (int)i);
+    lua_pushliteral(L, "type");                      /* raw gets: no code runs, so */
+    lua_rawget(L, -2);                               /* the strings stay reachable */
+    header_int(L, key, 0, 0xFFFF, &type);
+    lua_pushliteral(L, "data");
+    lua_rawget(L, -3);
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (!s || len > 0xFFFF)
+      luaL_error(L, "decode_blobs: header.ext[%d].data must be a string of at most 65535 bytes",
+                 (int)i);
+    items[i - 1] = (eng_ext_item){(uint16_t)type, (uint16_t)len, (const uint8_t *)s};
+    lua_pop(L, 3); /* the string stays referenced by the ext table */
+  }
+  r->ext = n ? items : NULL;
+  r->ext_count = (uint32_t)n;
 }
 
 /* etw.decode_blobs(metadata [, data [, traits [, header]]]) -> etw.Event.
-** metadata: the event metadata blob with its u16 size (spec §3.3); data: the
-** field data (default ""); traits: a provider traits blob (spec §3.2), which
-** gives ev.provider and, unless header.provider_id says otherwise,
-** ev.provider_id (the name hash). header: optional table of provider_id,
-** activity_id, related_activity_id (GUID strings), id, version, channel, level,
-** opcode, task, keyword, and pid, tid, cpu, timestamp (these four make the
-** event "have a header"); other descriptor fields default to 0. Nothing is
-** validated until the fields are read: bad bytes give ev.decode_error. */
+** metadata: the event metadata blob with its u16 size (spec §3.3), or nil
+** for an event without TraceLogging metadata; data: the field data (default
+** ""); traits: a provider traits blob (spec §3.2), which gives ev.provider
+** and, unless header.provider_id says otherwise, ev.provider_id (the name
+** hash). header: optional table of provider_id, activity_id,
+** related_activity_id (GUID strings), id, version, channel, level, opcode,
+** task, keyword, and pid, tid, cpu, timestamp (these four make the event
+** "have a header"); header_kind (an ev.header_kind name or 0..7),
+** kernel_time, user_time; ext = {{type=, data=}, ...} extended data items.
+** Other descriptor fields default to 0. Nothing is validated until the
+** fields are read: bad bytes give ev.decode_error. */
 static int l_decode_blobs(lua_State *L) {
-  size_t ml, dl = 0, tl = 0;
-  const char *meta = luaL_checklstring(L, 1, &ml);
+  size_t ml = 0, dl = 0, tl = 0;
+  const char *meta = lua_isnil(L, 1) ? NULL : luaL_checklstring(L, 1, &ml);
   const char *data = luaL_optlstring(L, 2, "", &dl);
   const char *traits = luaL_optlstring(L, 3, NULL, &tl);
   eng_record rec;
+  int has_ext = 0;
   memset(&rec, 0, sizeof rec);
   luaL_argcheck(L, ml <= 0xFFFFFFFFu, 1, "metadata too long");
   luaL_argcheck(L, dl <= 0xFFFFFFFFu, 2, "data too long");
@@ -700,7 +1268,7 @@ static int l_decode_blobs(lua_State *L) {
   rec.meta_len = (uint32_t)ml;
   rec.data = (const uint8_t *)data;
   rec.data_len = (uint32_t)dl;
-  rec.flags = ENG_REC_TRACELOGGING;
+  rec.flags = meta ? ENG_REC_TRACELOGGING : 0;
   const char *name;
   size_t nlen;
   if (traits) {
@@ -711,9 +1279,16 @@ static int l_decode_blobs(lua_State *L) {
   }
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
+    lua_settop(L, 4);
     for (lua_pushnil(L); lua_next(L, 4); lua_pop(L, 1)) {
-      if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "decode_blobs: header keys must be strings");
-      header_field(L, &rec, lua_tostring(L, -2));
+      if (lua_type(L, -2) != LUA_TSTRING)
+        luaL_error(L, "decode_blobs: header keys must be strings");
+      has_ext |= header_field(L, &rec, lua_tostring(L, -2));
+    }
+    if (has_ext) {
+      lua_pushliteral(L, "ext");
+      lua_rawget(L, 4);                              /* kept on the stack */
+      header_ext(L, &rec);
     }
   }
   etwL_pushevent(L, &rec, NULL);
@@ -729,7 +1304,11 @@ void etwL_open_event(lua_State *L) {
   }
   lua_pushcfunction(L, ev_json);
   lua_setfield(L, -2, "json");
-  lua_pushcclosure(L, ev_index, 1);                  /* mod mt __index */
+  lua_pushvalue(L, -2);                              /* mod mt keys mt */
+  lua_newtable(L);                                   /* ... shapes */
+  lua_createtable(L, 0, 2);                          /* ... shapes empty */
+  fields_mt_finish(L);
+  lua_pushcclosure(L, ev_index, 4);                  /* mod mt __index */
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ev_tostring);
   lua_setfield(L, -2, "__tostring");

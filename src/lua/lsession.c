@@ -3,8 +3,17 @@
 ** etw.sessions(), over engine.h. What `logman`/`tracelog` and pywintrace's
 ** ETW class do: start, enable providers, flush, stats, stop.
 */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L     /* nanosleep */
+#endif
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "lauxetw.h"
 #include "../engine/engine.h"
@@ -77,14 +86,18 @@ static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
       o->max_buffers = opt_u32(L, k, 2, 1 << 20);
     } else if (strcmp(k, "flush_ms") == 0) {
       o->flush_ms = opt_u32(L, k, 1, 3600 * 1000);
+    } else if (strcmp(k, "max_mb") == 0) {
+      o->max_mb = opt_u32(L, k, 0, 1 << 22);
     } else {
       luaL_error(L, "etw.Session: unknown option '%s' (mode, file, buffer_kb, min_buffers, "
-                    "max_buffers, flush_ms)", k);
+                    "max_buffers, flush_ms, max_mb)", k);
     }
     lua_pop(L, 1);
   }
   if (o->mode != ENG_MODE_REALTIME && !o->file)
     luaL_error(L, "etw.Session: mode '%s' needs option 'file'", mode_names[o->mode]);
+  if (o->mode == ENG_MODE_REALTIME && o->max_mb)
+    luaL_error(L, "etw.Session: option 'max_mb' needs mode 'file' or 'circular'");
 }
 
 /* --- constructor and methods ---------------------------------------------- */
@@ -124,7 +137,13 @@ static int l_start(lua_State *L) {
   lsession *s = checksession(L, 1);
   if (s->h && !s->stopped) return luaL_error(L, "etw.Session: already started");
   if (s->h) { eng_session_close(s->h); s->h = NULL; }
+  errno = 0;
   int st = eng_session_start(session_name(L, 1), &s->opts, &s->h);
+  if (st != ENG_OK && s->opts.file && errno && (st == ENG_E_IO || st == ENG_E_ACCESS)) {
+    int e = errno;
+    lua_pushfstring(L, "%s (file %s: %s)", eng_strerror(st), s->opts.file, strerror(e));
+    return etwL_pushengfail_detail(L, st, lua_tostring(L, -1));
+  }
   if (st != ENG_OK) return etwL_pushengfail(L, st);
   s->owner = 1;
   s->stopped = 0;
@@ -214,13 +233,17 @@ static void setint(lua_State *L, const char *k, lua_Integer v) {
   lua_setfield(L, -2, k);
 }
 
-/* s:stats() -> {events, lost, bytes, buffers, rings, providers, corrupt, consumer_pid} */
+/* s:stats() -> {events, lost, bytes, buffers, rings, providers, corrupt,
+** consumer_pid, written, file_bytes, files, file_error}; after s:stop(),
+** the final statistics (file modes: once the file is closed). */
 static int l_stats(lua_State *L) {
-  lsession *s = checkrunning(L, 1);
+  lsession *s = checksession(L, 1);
+  if (!s->h) return luaL_error(L, "attempt to use a stopped etw.Session");
   eng_session_stats st;
   int rc = eng_session_query(s->h, &st);
+  if (rc == ENG_E_STOPPED && s->stopped) return luaL_error(L, "attempt to use a stopped etw.Session");
   if (rc != ENG_OK) return etwL_pushengfail(L, rc);
-  lua_createtable(L, 0, 8);
+  lua_createtable(L, 0, 12);
   setint(L, "events", (lua_Integer)st.events);
   setint(L, "lost", (lua_Integer)st.lost);
   setint(L, "bytes", (lua_Integer)st.bytes);
@@ -229,6 +252,52 @@ static int l_stats(lua_State *L) {
   setint(L, "providers", st.providers);
   setint(L, "corrupt", st.corrupt);
   setint(L, "consumer_pid", st.consumer_pid);
+  setint(L, "written", (lua_Integer)st.written);
+  setint(L, "file_bytes", (lua_Integer)st.file_bytes);
+  setint(L, "files", st.files);
+  setint(L, "file_error", st.file_error);
+  return 1;
+}
+
+/* --- wait ------------------------------------------------------------------ */
+
+static volatile sig_atomic_t wait_signal;
+
+static void on_wait_signal(int sig) { wait_signal = sig; }
+
+static void sleep_ms(int ms) {
+#ifdef _WIN32
+  Sleep((DWORD)ms);
+#else
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);              /* a signal ends it early */
+#endif
+}
+
+/* s:wait([seconds]) -> reason: "timeout" (the seconds passed), "stopped"
+** (the session was stopped, e.g. by `etwlua stop NAME`), "interrupted"
+** (Ctrl+C or SIGTERM while waiting). Without seconds: until stopped or
+** interrupted. The session keeps running; producers keep writing. */
+static int l_wait(lua_State *L) {
+  lsession *s = checkrunning(L, 1);
+  double secs = luaL_optnumber(L, 2, -1);
+  luaL_argcheck(L, lua_isnoneornil(L, 2) || secs >= 0, 2, "seconds must be >= 0");
+  int64_t deadline = lua_isnoneornil(L, 2) || secs > 1e12 ? -1 : etwL_now_ms() + (int64_t)(secs * 1000);
+  const char *reason = NULL;
+  wait_signal = 0;
+  void (*old_int)(int) = signal(SIGINT, on_wait_signal);
+  void (*old_term)(int) = signal(SIGTERM, on_wait_signal);
+  while (!reason) {
+    eng_session_stats st;
+    int64_t now = etwL_now_ms();
+    if (wait_signal) reason = "interrupted";
+    else if (eng_session_query(s->h, &st) == ENG_E_STOPPED) reason = "stopped";
+    else if (deadline >= 0 && now >= deadline) reason = "timeout";
+    else sleep_ms(deadline < 0 || deadline - now > 50 ? 50 : (int)(deadline - now));
+  }
+  signal(SIGINT, old_int == SIG_ERR ? SIG_DFL : old_int);
+  signal(SIGTERM, old_term == SIG_ERR ? SIG_DFL : old_term);
+  lua_pushstring(L, reason);
   return 1;
 }
 
@@ -330,7 +399,7 @@ static int l_stop_name(lua_State *L) {
 
 static const luaL_Reg meth[] = {
   {"start", l_start}, {"enable", l_enable}, {"disable", l_disable},
-  {"flush", l_flush}, {"stats", l_stats}, {"stop", l_stop},
+  {"flush", l_flush}, {"stats", l_stats}, {"stop", l_stop}, {"wait", l_wait},
   {"is_running", l_is_running}, {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {

@@ -2,7 +2,7 @@
 local M = { summary = "list the built-in commands" }
 
 -- Built-in commands, in the order help shows them.
-M.commands = { "help", "version", "guid", "sessions", "stop", "watch" }
+M.commands = { "help", "version", "guid", "sessions", "stop", "watch", "capture", "dump", "info" }
 
 function M.run()
   print("usage: etwlua [options] [script [args]]   run a Lua script (like lua)")

@@ -1,0 +1,159 @@
+-- etwlua capture -p PROVIDER[:level[:keywords]]... -o out.etl [-- command args]:
+-- record providers' events into an ETL file while a command runs, for a
+-- duration, or until Ctrl+C; then print what was captured.
+local etw = require "etw"
+local util = require "etwlua.cliutil"
+
+local M = { summary = "record providers into an ETL file (-p NAME -o out.etl [-- command])" }
+
+local usage = [==[
+usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE
+                      [--mode file|circular] [--max-mb N] [--buffer-kb N]
+                      [--duration SECONDS] [--session NAME] [-- command [args...]]
+  Starts a file session (etwlua-capture-<pid>, or --session NAME), enables
+  each provider (NAME or GUID; level 0..255 or critical/error/warning/info/
+  verbose, default verbose; keywords default to all bits), then:
+    -- command args   runs the command and stops when it exits; the exit
+                      status is the command's (128 + signal if killed)
+    --duration S      stops after S seconds
+    neither           stops on Ctrl+C (or `etwlua stop NAME`)
+  and prints the counts on stderr: events written, events lost, bytes, file(s).
+  --mode file (default) writes as events come; with --max-mb N it starts a
+  new file at N MB: FILE, then FILE_1.etl, FILE_2.etl ... (a "%d" in FILE is
+  replaced by 1, 2, ... instead). --mode circular keeps only the newest
+  --max-mb MB (default 64) in memory and writes them at the end.
+  --buffer-kb sets the ETL buffer size (default 64).]==]
+
+local function parse(args)
+  -- everything after the first "--" is the command, taken as it is
+  local own, cmd = {}, nil
+  for i, a in ipairs(args) do
+    if a == "--" then
+      cmd = table.move(args, i + 1, #args, 1, {})
+      break
+    end
+    own[#own + 1] = a
+  end
+  local opts, rest = util.getopt(own,
+    { provider = "list", output = "value", mode = "value", ["max-mb"] = "value",
+      ["buffer-kb"] = "value", duration = "value", session = "value", help = "flag" },
+    { ["-p"] = "provider", ["-o"] = "output", ["-h"] = "help" })
+  if not opts then return nil, rest end
+  if opts.help then return opts end
+  if #rest > 0 then
+    return nil, "unexpected argument '" .. rest[1] .. "' (put the command after --)"
+  end
+  if not opts.provider then return nil, "give at least one provider with -p NAME" end
+  if not opts.output or opts.output == "" then return nil, "give the output file with -o FILE" end
+  if cmd and #cmd == 0 then return nil, "no command after --" end
+  opts.command = cmd
+  opts.mode = opts.mode or "file"
+  if opts.mode ~= "file" and opts.mode ~= "circular" then
+    return nil, "--mode must be file or circular"
+  end
+  for _, key in ipairs { "max-mb", "buffer-kb" } do
+    if opts[key] then
+      local n = math.tointeger(tonumber(opts[key]))
+      if not n or n < 0 then return nil, "--" .. key .. " must be a non-negative integer" end
+      opts[key] = n
+    end
+  end
+  if opts.duration then
+    local d = tonumber(opts.duration)
+    if not d or d < 0 then return nil, "--duration must be a number of seconds >= 0" end
+    opts.duration = d
+  end
+  if opts.duration and cmd then return nil, "give either --duration or a command, not both" end
+  local enables = {}
+  for _, spec in ipairs(opts.provider) do
+    local e, err = util.parse_provider(spec)
+    if not e then return nil, err end
+    enables[#enables + 1] = e
+  end
+  opts.enables = enables
+  return opts
+end
+
+-- One shell word: POSIX sh quoting, or cmd.exe-style double quotes on Windows.
+local windows = package.config:sub(1, 1) == "\\"
+local function quote(word)
+  if windows then return '"' .. word:gsub('"', '\\"') .. '"' end
+  if word:match("^[%w%-%._/=:,+@%%]+$") then return word end
+  return "'" .. word:gsub("'", "'\\''") .. "'"
+end
+
+local function run_command(cmd)
+  local words = {}
+  for i, w in ipairs(cmd) do words[i] = quote(w) end
+  io.stdout:flush()
+  local ok, how, code = os.execute(table.concat(words, " "))
+  if how == "signal" then return 128 + code end
+  if ok == nil and how == nil then return 127 end
+  return code or (ok and 0 or 1)
+end
+
+local function human(bytes)
+  if bytes < 10 * 1024 then return bytes .. " bytes" end
+  if bytes < 1024 * 1024 then return string.format("%.1f KB", bytes / 1024) end
+  return string.format("%.1f MB", bytes / (1024 * 1024))
+end
+
+-- Wait for the duration (nil: for ever) or a stop or Ctrl+C; on a terminal
+-- show the counts once a second.
+local function wait(s, duration)
+  if not etw.isatty(io.stderr) then return s:wait(duration) end
+  local left, why = duration, "timeout"
+  while why == "timeout" and (not left or left > 0) do
+    local step = left and math.min(left, 1) or 1
+    why = s:wait(step)
+    if left then left = left - step end
+    local ok, st = pcall(s.stats, s)
+    if ok and st then
+      io.stderr:write(string.format("\r%d events, %d lost, %s ", st.written, st.lost,
+        human(st.file_bytes)))
+    end
+  end
+  io.stderr:write("\n")
+  return why
+end
+
+function M.run(args)
+  local opts, err = parse(args)
+  if not opts then return util.fail("capture", err .. "\n" .. usage) end
+  if opts.help then print(usage) return 0 end
+
+  local name = opts.session or ("etwlua-capture-" .. etw.pid())
+  local s <close> = etw.Session(name, {
+    mode = opts.mode, file = opts.output, max_mb = opts["max-mb"],
+    buffer_kb = opts["buffer-kb"] ~= 0 and opts["buffer-kb"] or nil })
+  local ok, serr = s:start()
+  if not ok then return util.fail("capture", "cannot start session " .. name .. ": " .. serr) end
+  for _, e in ipairs(opts.enables) do
+    local eok, eerr = s:enable(e.provider, { level = e.level, any = e.any })
+    if not eok then return util.fail("capture", "cannot enable " .. e.provider .. ": " .. eerr) end
+  end
+
+  local status = 0
+  if opts.command then
+    status = run_command(opts.command)
+  else
+    wait(s, opts.duration)        -- "timeout", "stopped" (etwlua stop) or "interrupted"
+  end
+  local _, last = pcall(s.stats, s)
+  s:stop()                       -- waits for the writer to drain and close the file
+  local ok2, st = pcall(s.stats, s)  -- the final counts (a backend may not keep them)
+  if not ok2 or type(st) ~= "table" then st = type(last) == "table" and last or {} end
+  for _, k in ipairs { "written", "lost", "file_bytes", "files", "file_error" } do
+    st[k] = st[k] or 0
+  end
+  local files = st.files <= 1 and opts.output
+      or string.format("%s and %d more", opts.output, st.files - 1)
+  io.stderr:write(string.format("etwlua capture: %d events, %d lost, %s, %s\n",
+    st.written, st.lost, human(st.file_bytes), files))
+  if st.file_error ~= 0 then
+    return util.fail("capture", "writing " .. opts.output .. " failed (errno " .. st.file_error .. ")")
+  end
+  return status
+end
+
+return M

@@ -1,0 +1,187 @@
+-- etwlua info FILE...: what an .etl file holds: its header, the time span of
+-- its events, counts per provider and per event, losses and record errors.
+local etw = require "etw"
+local util = require "etwlua.cliutil"
+
+local M = { summary = "summarize .etl files: header, time span, counts per provider/event" }
+
+local usage = [==[
+usage: etwlua info FILE... [--format text|json] [--top N]
+  For each file: the header (OS, pointer size, CPUs, clock, session name,
+  start/end), the first and last event time and the span between, events
+  and buffers lost (as the header says), corrupt records, and event counts
+  per provider and per (provider, event name or id/opcode), largest first.
+  -f, --format   text (default) or json (one JSON object per file and line)
+  --top N        show at most N rows per table (default: all)
+  Exit status: 0 clean; 2 some records were corrupt; 1 usage error or a
+  file that cannot be opened.]==]
+
+local function parse(args)
+  local opts, rest = util.getopt(args, { format = "value", top = "value", help = "flag" },
+    { ["-f"] = "format", ["-h"] = "help" })
+  if not opts then return nil, rest end
+  if opts.help then return opts end
+  if #rest == 0 then return nil, "give at least one .etl file" end
+  opts.files = rest
+  opts.format = opts.format or "text"
+  if opts.format ~= "text" and opts.format ~= "json" then
+    return nil, "--format must be text or json"
+  end
+  if opts.top then
+    opts.top = math.tointeger(tonumber(opts.top))
+    if not opts.top or opts.top < 1 then return nil, "--top must be a positive integer" end
+  end
+  return opts
+end
+
+-- The event's label within its provider: its name, else id and opcode.
+local function event_label(ev)
+  return ev.name or string.format("id=%d opcode=%d", ev.id, ev.opcode)
+end
+
+-- Read one file: header tables, counts, errors. Returns the summary or nil, message.
+local function summarize(path)
+  local c <close>, err = etw.Consumer { files = path }
+  if not c then return nil, err end
+  local by_provider, by_event = {}, {}
+  local first, last, events = nil, nil, 0
+  local errors = {}
+  c:on(function(ev)
+    local id = ev.provider_id
+    local p = by_provider[id]
+    if not p then
+      p = { provider_id = id, count = 0 }
+      by_provider[id] = p
+    end
+    p.count = p.count + 1
+    if not p.provider then p.provider = ev.provider end
+    local label = event_label(ev)
+    local key = id .. "\0" .. label
+    local e = by_event[key]
+    if not e then
+      e = { provider_id = id, event = label, count = 0 }
+      by_event[key] = e
+    end
+    e.count = e.count + 1
+    local t = ev.timestamp
+    if t then
+      if not first or t < first then first = t end
+      if not last or t > last then last = t end
+    end
+    events = events + 1
+  end)
+  c:on_corrupt(function(msg) errors[#errors + 1] = msg end)
+  local n, why = c:run()
+  if not n then return nil, why end
+  local info = c:info()[1]
+  local providers, evs = {}, {}
+  for _, p in pairs(by_provider) do providers[#providers + 1] = p end
+  for _, e in pairs(by_event) do
+    e.provider = by_provider[e.provider_id].provider
+    evs[#evs + 1] = e
+  end
+  local function order(a, b)
+    if a.count ~= b.count then return a.count > b.count end
+    if a.provider_id ~= b.provider_id then return a.provider_id < b.provider_id end
+    return (a.event or "") < (b.event or "")
+  end
+  table.sort(providers, order)
+  table.sort(evs, order)
+  return {
+    file = path, header = info, events = events, first = first, last = last,
+    providers = providers, event_counts = evs, corrupt = #errors, errors = errors,
+  }
+end
+
+local function duration(first, last)
+  if not first then return "-" end
+  local s = (last - first) / 1e7
+  if s < 60 then return string.format("%.3f s", s) end
+  local h, m = s // 3600, (s % 3600) // 60
+  return string.format("%.3f s (%dh%02dm%06.3fs)", s, h, m, s % 60)
+end
+
+local function provider_text(p)
+  return p.provider and string.format("%s {%s}", p.provider, p.provider_id) or "{" .. p.provider_id .. "}"
+end
+
+local function print_text(out, s, top)
+  local h = s.header
+  out:write("file:            ", s.file, "\n")
+  out:write(string.format("size:            %d bytes, %d buffers of %d bytes (%d compressed)\n",
+    h.file_size, h.buffers, h.buffer_size, h.compressed_buffers))
+  out:write(string.format("system:          Windows %s, %d-bit pointers, %d CPUs at %d MHz\n",
+    h.os_version, h.pointer_size * 8, h.num_processors, h.cpu_speed_mhz))
+  out:write(string.format("clock:           %s (%d ticks/s), log file mode 0x%x\n",
+    h.clock, h.perf_freq, h.log_file_mode))
+  out:write("session:         ", h.logger_name ~= "" and h.logger_name or "-", "\n")
+  out:write("log file name:   ", h.logfile_name ~= "" and h.logfile_name or "-", "\n")
+  out:write("session start:   ", h.start_time or "-", "\n")
+  out:write("session end:     ", h.end_time or "- (still logging)", "\n")
+  out:write("first event:     ", etw.iso_time(s.first) or "-", "\n")
+  out:write("last event:      ", etw.iso_time(s.last) or "-", "\n")
+  out:write("span:            ", duration(s.first, s.last), "\n")
+  out:write(string.format("events:          %d\n", s.events))
+  out:write(string.format("events lost:     %d (header), buffers lost: %d, buffers flagged with loss: %d\n",
+    h.events_lost, h.buffers_lost, h.buffers_with_loss))
+  out:write(string.format("corrupt records: %d\n", s.corrupt))
+  for i, e in ipairs(s.errors) do
+    if i > 10 then out:write(string.format("  ... %d more\n", #s.errors - 10)) break end
+    out:write("  ", e, "\n")
+  end
+  local function rows(title, list, label)
+    out:write("\n", title, "\n")
+    for i, r in ipairs(list) do
+      if top and i > top then
+        out:write(string.format("%10s  (%d more)\n", "...", #list - top))
+        break
+      end
+      out:write(string.format("%10d  %s\n", r.count, label(r)))
+    end
+  end
+  rows("events by provider:", s.providers, provider_text)
+  rows("events by provider / event:", s.event_counts, function(e)
+    return (e.provider or "{" .. e.provider_id .. "}") .. " / " .. e.event
+  end)
+end
+
+local function to_json(s, top)
+  local function cut(list)
+    if top and #list > top then list = table.move(list, 1, top, 1, {}) end
+    return setmetatable(list, util.array_mt)
+  end
+  local h = s.header
+  return util.json {
+    file = s.file, header = h, events = s.events,
+    first_event = etw.iso_time(s.first), last_event = etw.iso_time(s.last),
+    span_seconds = s.first and (s.last - s.first) / 1e7 or nil,
+    events_lost = h.events_lost, buffers_lost = h.buffers_lost,
+    corrupt = s.corrupt, errors = setmetatable(s.errors, util.array_mt),
+    providers = cut(s.providers), event_counts = cut(s.event_counts),
+  }
+end
+
+function M.run(args)
+  local opts, err = parse(args)
+  if not opts then return util.fail("info", err .. "\n" .. usage) end
+  if opts.help then print(usage) return 0 end
+  local status = 0
+  for i, path in ipairs(opts.files) do
+    local s, serr = summarize(path)
+    if not s then
+      util.fail("info", serr)
+      status = 1
+    else
+      if s.corrupt > 0 and status == 0 then status = 2 end
+      if opts.format == "json" then
+        io.stdout:write(to_json(s, opts.top), "\n")
+      else
+        if i > 1 then io.stdout:write("\n") end
+        print_text(io.stdout, s, opts.top)
+      end
+    end
+  end
+  return status
+end
+
+return M
