@@ -22,6 +22,7 @@
 #define isatty_stdin() isatty(STDIN_FILENO)
 #endif
 
+#include "eng_selftest.h"
 #include "etwlua_lua.h"
 #include "lembed.h"
 
@@ -269,6 +270,7 @@ static void print_usage(const char *badopt) {
     "  -E        ignore environment variables\n"
     "  -W        turn warnings on\n"
     "  -h        show this help\n"
+    "  --selftest  check the event backend (Windows: run elevated)\n"
     "  --        stop handling options\n"
     "  -         stop handling options and execute stdin\n",
     progname, progname);
@@ -372,6 +374,8 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--selftest") == 0) /* backend checklist, no Lua */
+    return etwlua_selftest() == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
   lua_State *L = luaL_newstate();
   if (L == NULL) {
     fprintf(stderr, "%s: cannot create state: not enough memory\n", progname);

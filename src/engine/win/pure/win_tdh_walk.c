@@ -1,0 +1,253 @@
+/*
+** win_tdh_walk.c: walk an event's UserData with the TRACE_EVENT_INFO blob
+** TdhGetEventInformation returned (spec windows-etw §5.3, §5.4), by hand:
+** no TdhFormatProperty, no TdhGetProperty. Works on the bytes only, so it
+** is tested on Linux with hand-built schema blobs. Also the schema cache
+** key (§5.3 Decide).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "winp.h"
+
+#define MAX_DEPTH 16
+
+typedef struct walker {
+  const uint8_t *tei;
+  size_t tei_len;
+  const uint8_t *data;
+  size_t data_len, pos;
+  unsigned ptr_size;
+  uint32_t nprops;
+  uint64_t *ints;     /* last integer decoded per property index */
+  winp_walk_fn fn;
+  void *ctx;
+} walker;
+
+typedef struct epi {
+  uint32_t flags, name_off, map_off;
+  uint16_t intype, outtype;       /* or struct start / member count */
+  uint16_t count, length;         /* or their property indexes */
+} epi;
+
+static void read_epi(const walker *w, uint32_t i, epi *e) {
+  const uint8_t *p = w->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * i;
+  e->flags = winp_get32(p);
+  e->name_off = winp_get32(p + 4);
+  e->intype = winp_get16(p + 8);
+  e->outtype = winp_get16(p + 10);
+  e->map_off = winp_get32(p + 12);
+  e->count = winp_get16(p + 16);
+  e->length = winp_get16(p + 18);
+}
+
+static const uint8_t *tei_name(const walker *w, uint32_t off) {
+  if (off == 0 || off >= w->tei_len || off + 2 > w->tei_len) return NULL;
+  return w->tei + off;
+}
+
+static int is_int_type(unsigned t) {
+  return (t >= WINP_IN_INT8 && t <= WINP_IN_UINT64) || t == WINP_IN_BOOLEAN ||
+         t == WINP_IN_HEXINT32 || t == WINP_IN_HEXINT64 || t == WINP_IN_POINTER ||
+         t == WINP_IN_SIZET;
+}
+
+/* Size of one item at w->pos: total bytes consumed (*total) and the value's
+** own bytes (*vo offset from pos, *vl length). 0 ok, -1 overrun / unknown. */
+static int item_size(const walker *w, const epi *e, uint32_t length, size_t *total, size_t *vo,
+                     size_t *vl) {
+  size_t r = w->data_len - w->pos;
+  const uint8_t *p = w->data + w->pos;
+  size_t n;
+  int fixed_len = (e->flags & (WINP_PF_PARAM_LENGTH | WINP_PF_PARAM_FIXED_LEN)) || length != 0;
+  *vo = 0;
+  switch (e->intype) {
+    case WINP_IN_NULL: n = 0; break;
+    case WINP_IN_INT8: case WINP_IN_UINT8: case WINP_IN_ANSICHAR: n = 1; break;
+    case WINP_IN_INT16: case WINP_IN_UINT16: case WINP_IN_UNICODECHAR: n = 2; break;
+    case WINP_IN_INT32: case WINP_IN_UINT32: case WINP_IN_HEXINT32: case WINP_IN_FLOAT:
+    case WINP_IN_BOOLEAN: n = 4; break;  /* BOOLEAN is 4 bytes */
+    case WINP_IN_INT64: case WINP_IN_UINT64: case WINP_IN_HEXINT64: case WINP_IN_DOUBLE:
+    case WINP_IN_FILETIME: n = 8; break;
+    case WINP_IN_GUID: case WINP_IN_SYSTEMTIME: n = 16; break;
+    case WINP_IN_POINTER: case WINP_IN_SIZET: n = w->ptr_size; break;  /* never `length` */
+    case WINP_IN_UNICODESTRING:
+      if (fixed_len) { n = 2 * (size_t)length; break; }
+      for (n = 0; n + 1 < r; n += 2)
+        if (p[n] == 0 && p[n + 1] == 0) break;
+      if (n + 1 < r) { *total = n + 2; *vl = n; return 0; }   /* with its NUL */
+      *total = r; *vl = r & ~(size_t)1; return 0;             /* unterminated: to the end */
+    case WINP_IN_ANSISTRING:
+      if (fixed_len) { n = length; break; }
+      for (n = 0; n < r; n++)
+        if (p[n] == 0) break;
+      if (n < r) { *total = n + 1; *vl = n; return 0; }
+      *total = r; *vl = r; return 0;
+    case WINP_IN_BINARY:
+      n = (length == 0 && e->outtype == WINP_OUT_IPV6) ? 16 : length;
+      break;
+    case WINP_IN_SID:
+      if (r < 8) return -1;
+      n = 8 + 4 * (size_t)p[1];
+      break;
+    case WINP_IN_WBEMSID:
+      if (r < 4) return -1;
+      if (winp_get32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
+      if (r < 2 * (size_t)w->ptr_size + 8) return -1;
+      n = 2 * (size_t)w->ptr_size + 8 + 4 * (size_t)p[2 * w->ptr_size + 1];
+      if (n > r) return -1;
+      *total = n; *vo = 2 * (size_t)w->ptr_size; *vl = n - *vo;
+      return 0;
+    case WINP_IN_COUNTEDSTRING: case WINP_IN_COUNTEDANSISTRING:
+      if (r < 2) return -1;
+      n = 2 + (size_t)winp_get16(p);
+      if (n > r) return -1;
+      *total = n; *vo = 2; *vl = n - 2;
+      return 0;
+    case WINP_IN_REVERSEDCOUNTEDSTRING: case WINP_IN_REVERSEDCOUNTEDANSISTRING:
+      if (r < 2) return -1;
+      n = 2 + ((size_t)p[0] << 8 | p[1]);
+      if (n > r) return -1;
+      *total = n; *vo = 2; *vl = n - 2;
+      return 0;
+    case WINP_IN_NONNULLTERMINATEDSTRING: case WINP_IN_NONNULLTERMINATEDANSISTRING:
+      *total = r; *vl = r;
+      return 0;
+    case WINP_IN_HEXDUMP:
+      if (r < 4) return -1;
+      if (winp_get32(p) > r - 4) return -1;
+      n = 4 + (size_t)winp_get32(p);
+      *total = n; *vo = 4; *vl = n - 4;
+      return 0;
+    default: return -1;   /* unknown InType: cannot size it */
+  }
+  if (n > r) return -1;
+  *total = n; *vl = n;
+  return 0;
+}
+
+static int emit_rest(walker *w, uint32_t prop, uint32_t depth) {
+  winp_walk_item it;
+  memset(&it, 0, sizeof it);
+  it.kind = WINP_W_REST;
+  it.prop = prop;
+  it.depth = depth;
+  it.ptr = w->data + w->pos;
+  it.len = (uint32_t)(w->data_len - w->pos);
+  w->pos = w->data_len;
+  return w->fn(w->ctx, &it) ? 1 : -2;
+}
+
+static int walk_range(walker *w, uint32_t first, uint32_t n, uint32_t depth);
+
+/* the value of an earlier property used as count or length */
+static int param_value(const walker *w, uint32_t self, uint16_t idx, uint32_t *out) {
+  if (idx >= w->nprops || idx == self) return -1;
+  uint64_t v = w->ints[idx];
+  *out = v > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)v;
+  return 0;
+}
+
+static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
+  epi e;
+  read_epi(w, i, &e);
+  uint32_t count = e.count, length = e.length;
+  if ((e.flags & WINP_PF_PARAM_COUNT) && param_value(w, i, e.count, &count) < 0) return -1;
+  if ((e.flags & WINP_PF_PARAM_LENGTH) && param_value(w, i, e.length, &length) < 0) return -1;
+  int is_array = (e.flags & (WINP_PF_PARAM_COUNT | WINP_PF_PARAM_FIXED_COUNT)) || count != 1;
+  winp_walk_item it;
+  memset(&it, 0, sizeof it);
+  it.prop = i;
+  it.name = tei_name(w, e.name_off);
+  it.depth = depth;
+  int rc;
+  if (is_array) {
+    it.kind = WINP_W_ARRAY_BEGIN;
+    it.count = count;
+    if (!(e.flags & WINP_PF_STRUCT)) { it.intype = e.intype; it.outtype = e.outtype; }
+    if (w->fn(w->ctx, &it)) return 1;
+  }
+  for (uint32_t k = 0; k < count; k++) {
+    if (e.flags & WINP_PF_STRUCT) {
+      uint32_t start = e.intype, members = e.outtype;
+      if (depth >= MAX_DEPTH || start >= w->nprops || members > w->nprops - start) return -1;
+      it.kind = WINP_W_STRUCT_BEGIN;
+      it.index = k;
+      if (w->fn(w->ctx, &it)) return 1;
+      if ((rc = walk_range(w, start, members, depth + 1)) != 0) return rc;
+      it.kind = WINP_W_STRUCT_END;
+      if (w->fn(w->ctx, &it)) return 1;
+      continue;
+    }
+    size_t total, vo, vl;
+    if (item_size(w, &e, length, &total, &vo, &vl) < 0) return emit_rest(w, i, depth);
+    it.kind = WINP_W_VALUE;
+    it.index = k;
+    it.intype = e.intype;
+    it.outtype = e.outtype;
+    it.map_name_off = e.map_off;
+    it.ptr = w->data + w->pos + vo;
+    it.len = (uint32_t)vl;
+    it.is_int = is_int_type(e.intype) && vl <= 8;
+    it.u = 0;
+    if (it.is_int) {
+      for (size_t b = 0; b < vl; b++) it.u |= (uint64_t)it.ptr[b] << (8 * b);
+      w->ints[i] = it.u;
+    }
+    w->pos += total;
+    if (w->fn(w->ctx, &it)) return 1;
+  }
+  if (is_array) {
+    memset(&it, 0, sizeof it);
+    it.kind = WINP_W_ARRAY_END;
+    it.prop = i;
+    it.name = tei_name(w, e.name_off);
+    it.depth = depth;
+    if (w->fn(w->ctx, &it)) return 1;
+  }
+  return 0;
+}
+
+static int walk_range(walker *w, uint32_t first, uint32_t n, uint32_t depth) {
+  for (uint32_t i = first; i < first + n; i++) {
+    int rc = walk_prop(w, i, depth);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
+                  unsigned ptr_size, winp_walk_fn fn, void *ctx) {
+  if (!tei || tei_len < WINP_TEI_OFF_PROPS || (ptr_size != 4 && ptr_size != 8) || !fn) return -1;
+  if (!data) data_len = 0;
+  uint32_t nprops = winp_get32(tei + WINP_TEI_OFF_PROPERTY_COUNT);
+  uint32_t top = winp_get32(tei + WINP_TEI_OFF_TOP_COUNT);
+  if (nprops > 65535 || top > nprops ||
+      (size_t)WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * nprops > tei_len)
+    return -1;
+  walker w = {tei, tei_len, data, data_len, 0, ptr_size, nprops, NULL, fn, ctx};
+  if (nprops) {
+    w.ints = calloc(nprops, sizeof *w.ints);
+    if (!w.ints) return -1;
+  }
+  int rc = walk_range(&w, 0, top, 0);
+  free(w.ints);
+  return rc;
+}
+
+void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap) {
+  if (cap) out[0] = 0;
+  if (!tei || off == 0 || off + 2 > tei_len || cap == 0) return;
+  winp_utf16le_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
+}
+
+uint64_t winp_schema_key_hash(const winp_schema_key *k) {
+  /* FNV-1a over the key fields in a fixed order */
+  uint8_t b[22];
+  memcpy(b, k->provider, 16);
+  winp_put16(b + 16, k->id);
+  b[18] = k->version; b[19] = k->opcode; b[20] = k->level; b[21] = k->classic;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < sizeof b; i++) { h ^= b[i]; h *= 1099511628211ULL; }
+  return h;
+}

@@ -1,0 +1,306 @@
+/*
+** winp.h: the pure pieces of the Windows ETW backend (spec windows-etw.md,
+** cited as "spec §N"). No windows.h: every Windows structure is built or
+** read as little-endian bytes at the offsets the spec measured for x64, so
+** these compile and are unit-tested on Linux and under Wine alike
+** (tests/unit/test_win_pure.c). the files of src/engine/win hand the results to the
+** real Win32 calls; win_compat.h asserts the same offsets against mingw.
+*/
+#ifndef ENG_WINP_H
+#define ENG_WINP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------ little-endian helpers */
+
+static inline void winp_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void winp_put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void winp_put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t winp_get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t winp_get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t winp_get64(const uint8_t *p) {
+  return (uint64_t)winp_get32(p) | (uint64_t)winp_get32(p + 4) << 32;
+}
+
+/* UTF-8 -> UTF-16LE bytes (no NUL written). Returns the number of UTF-16
+** units, or -1 on invalid UTF-8 or when more than `cap_units` are needed. */
+int winp_utf8_to_utf16le(const char *s, size_t len, uint8_t *out, size_t cap_units);
+/* UTF-16LE (units, stops at a NUL unit) -> UTF-8, NUL-terminated, truncated
+** to cap-1 bytes; unpaired surrogates become U+FFFD. Returns the length. */
+size_t winp_utf16le_to_utf8(const uint8_t *in, size_t units, char *out, size_t cap);
+
+/* ------------------------------------- EVENT_TRACE_PROPERTIES (spec §2.1) */
+
+enum {
+  WINP_PROPS_SIZE = 120,                    /* sizeof(EVENT_TRACE_PROPERTIES) x64 */
+  WINP_NAME_BYTES = 1024 * 2,               /* 1,024 UTF-16 units per name */
+  WINP_PROPS_BLOCK = 120 + 2048 + 2048,     /* 4,216: what every call gets */
+  WINP_OFF_WNODE_BUFFERSIZE = 0,
+  WINP_OFF_WNODE_HISTCTX = 8,               /* out: session handle */
+  WINP_OFF_WNODE_GUID = 24,
+  WINP_OFF_WNODE_CLIENTCTX = 40,            /* clock: 1 QPC, 2 system time, 3 CPU cycles */
+  WINP_OFF_WNODE_FLAGS = 44,
+  WINP_OFF_BUFFERSIZE = 48,                 /* KB */
+  WINP_OFF_MINBUFFERS = 52,
+  WINP_OFF_MAXBUFFERS = 56,
+  WINP_OFF_MAXFILESIZE = 60,                /* MB */
+  WINP_OFF_LOGFILEMODE = 64,
+  WINP_OFF_FLUSHTIMER = 68,                 /* seconds */
+  WINP_OFF_ENABLEFLAGS = 72,
+  WINP_OFF_AGELIMIT = 76,
+  WINP_OFF_NUMBUFFERS = 80,
+  WINP_OFF_FREEBUFFERS = 84,
+  WINP_OFF_EVENTSLOST = 88,
+  WINP_OFF_BUFFERSWRITTEN = 92,
+  WINP_OFF_LOGBUFFERSLOST = 96,
+  WINP_OFF_RTBUFFERSLOST = 100,
+  WINP_OFF_LOGGERTHREADID = 104,
+  WINP_OFF_LOGFILENAMEOFF = 112,
+  WINP_OFF_LOGGERNAMEOFF = 116
+};
+
+#define WINP_WNODE_FLAG_TRACED_GUID     0x00020000u
+#define WINP_MODE_SEQUENTIAL            0x00000001u
+#define WINP_MODE_CIRCULAR              0x00000002u
+#define WINP_MODE_NEWFILE               0x00000008u
+#define WINP_MODE_REAL_TIME             0x00000100u
+#define WINP_MODE_BUFFERING             0x00000400u
+#define WINP_MODE_USE_KBYTES            0x00002000u
+#define WINP_MODE_SYSTEM_LOGGER         0x02000000u
+#define WINP_MODE_INDEPENDENT_SESSION   0x08000000u
+#define WINP_MODE_NO_PER_PROCESSOR      0x10000000u
+
+#define WINP_CLOCK_QPC 1u
+#define WINP_SESSION_NAME_MAX 200           /* spec §2.1 Decide: refuse longer */
+#define WINP_NAME_PREFIX "etwlua-"          /* spec §6 Decide 4 */
+#define WINP_DEFAULT_FILE_MB 100u           /* circular / new-file need a size */
+
+enum winp_mode { WINP_REALTIME = 0, WINP_FILE = 1, WINP_CIRCULAR = 2 };
+
+/* What a session is started with (eng_session_opts plus Windows extras). */
+typedef struct winp_props_in {
+  int mode;                 /* winp_mode */
+  int realtime_too;         /* file modes: also deliver in real time */
+  int newfile;              /* FILE: rotate (path must contain %d; needs max_file_mb) */
+  const char *file;         /* UTF-8 path; already made absolute by the caller */
+  uint32_t buffer_kb;       /* 0 -> 64; 4..16384 */
+  uint32_t min_buffers;     /* 0 -> let ETW choose */
+  uint32_t max_buffers;     /* 0 -> max(64, 4 x cpus) */
+  uint32_t cpus;            /* for the default of max_buffers */
+  uint32_t flush_ms;        /* -> FlushTimer seconds, rounded up (winp_flush_seconds) */
+  uint32_t max_file_mb;     /* 0 -> unlimited (sequential) or WINP_DEFAULT_FILE_MB */
+  int no_per_processor;     /* opt-in: EVENT_TRACE_NO_PER_PROCESSOR_BUFFERING */
+} winp_props_in;
+
+/* FlushTimer seconds for flush_ms (spec §2.2): real time max(1, ceil(ms/1000));
+** files 0 stays 0 (flush when full or at stop), else the same rounding. */
+uint32_t winp_flush_seconds(uint32_t flush_ms, int realtime);
+
+/* LogFileMode for `in` (always INDEPENDENT_SESSION); 0 when the combination
+** is invalid (circular + new-file, new-file without %d). */
+uint32_t winp_logfile_mode(const winp_props_in *in);
+
+/* Build the 4,216-byte block for StartTraceW in out[0..WINP_PROPS_BLOCK):
+** zeroed, Wnode.BufferSize = 4216, Flags = TRACED_GUID, ClientContext = 1
+** (QPC), LoggerNameOffset = 120 (the name itself is left for StartTraceW to
+** copy), LogFileNameOffset = 120 + 2048 with the UTF-16LE path there, or 0.
+** Returns 0, or -1 (bad mode combination, path too long / not UTF-8,
+** buffer_kb out of range). */
+int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in);
+
+/* The zeroed block QUERY / STOP / FLUSH / QueryAllTraces slots take (§2.5). */
+void winp_props_query(uint8_t out[WINP_PROPS_BLOCK]);
+
+/* Statistics out of a block ControlTraceW or QueryAllTracesW filled. */
+typedef struct winp_props_stats {
+  uint32_t buffer_kb, min_buffers, max_buffers, max_file_mb, log_file_mode, flush_timer;
+  uint32_t buffers, free_buffers, events_lost, buffers_written, log_buffers_lost,
+      rt_buffers_lost;
+  uint64_t handle;
+  char name[WINP_SESSION_NAME_MAX * 3 + 1];   /* UTF-8, from LoggerNameOffset */
+  char file[1024 * 3 + 1];                    /* UTF-8, from LogFileNameOffset, or "" */
+} winp_props_stats;
+void winp_props_read(const uint8_t *block, size_t len, winp_props_stats *st);
+
+/* Session names (spec §2.1, §6): 1..200 bytes, no NUL. 1 if valid. */
+int winp_name_valid(const char *name, size_t len);
+/* Does `name` carry our prefix (case-insensitively)? */
+int winp_name_is_ours(const char *name);
+/* "etwlua-<purpose>-<pid>" into out; returns its length or -1 if it does not fit. */
+int winp_name_make(char *out, size_t cap, const char *purpose, uint32_t pid);
+/* pid of a generated name (its last "-<digits>"), or 0 if it has none. */
+uint32_t winp_name_pid(const char *name);
+
+/* ------------------------------- EnableTraceEx2 parameters (spec §2.4) */
+
+#define WINP_FILTER_PID          0x80000004u
+#define WINP_FILTER_EXE_NAME     0x80000008u
+#define WINP_FILTER_PAYLOAD      0x80000100u
+#define WINP_FILTER_EVENT_ID     0x80000200u
+#define WINP_FILTER_EVENT_NAME   0x80000400u
+#define WINP_MAX_PIDS            8
+#define WINP_MAX_EVENT_IDS       64
+#define WINP_MAX_FILTERS         8
+#define WINP_MAX_EXE_BYTES       1024    /* Size incl. NUL must stay below */
+#define WINP_MAX_NAME_FILTER     4096
+
+#define WINP_PROP_SID                0x001u
+#define WINP_PROP_TS_ID              0x002u
+#define WINP_PROP_STACK_TRACE        0x004u
+#define WINP_PROP_IGNORE_KEYWORD_0   0x010u
+#define WINP_PROP_PROCESS_START_KEY  0x080u
+
+enum {
+  WINP_ETP_SIZE = 48,          /* ENABLE_TRACE_PARAMETERS x64 */
+  WINP_ETP_OFF_VERSION = 0, WINP_ETP_OFF_PROPERTY = 4, WINP_ETP_OFF_CONTROLFLAGS = 8,
+  WINP_ETP_OFF_SOURCEID = 12, WINP_ETP_OFF_FILTERDESC = 32, WINP_ETP_OFF_FILTERCOUNT = 40,
+  WINP_EFD_SIZE = 16,          /* EVENT_FILTER_DESCRIPTOR {u64 Ptr, u32 Size, u32 Type} */
+  WINP_ETP_VERSION_2 = 2
+};
+
+typedef struct winp_enable_in {
+  uint32_t properties;                 /* WINP_PROP_* */
+  const uint8_t *source_id;            /* 16 bytes or NULL (zero) */
+  const uint32_t *pids; size_t npids;  /* <= 8 */
+  const char *exe_names;               /* UTF-8, names joined by ';', or NULL */
+  const uint16_t *event_ids; size_t nids; int ids_in;   /* <= 64; ids_in 1 keep, 0 drop */
+  const char *const *event_names; size_t nnames; int names_in;
+  uint8_t names_level; uint64_t names_any, names_all;
+} winp_enable_in;
+
+/* Everything EnableTraceEx2's last argument points to, in one block:
+** ENABLE_TRACE_PARAMETERS at offset 0, the descriptor array after it, then
+** each payload; descriptor Ptr fields hold real addresses inside `buf`, so
+** the block must not move after building. */
+typedef struct winp_enable_block {
+  uint8_t buf[WINP_ETP_SIZE + WINP_MAX_FILTERS * WINP_EFD_SIZE + 16384];
+  size_t len;
+  uint32_t nfilters;
+} winp_enable_block;
+
+/* Returns 0 or -1 (too many PIDs / ids, names too long, bad UTF-8). */
+int winp_enable_build(winp_enable_block *b, const winp_enable_in *in);
+
+/* Individual payloads (return bytes written, or -1 if `cap` is too small or
+** the input breaks a limit): */
+int winp_filter_pids(uint8_t *out, size_t cap, const uint32_t *pids, size_t n);
+int winp_filter_exe(uint8_t *out, size_t cap, const char *names);
+int winp_filter_event_ids(uint8_t *out, size_t cap, const uint16_t *ids, size_t n, int filter_in);
+int winp_filter_event_names(uint8_t *out, size_t cap, const char *const *names, size_t n,
+                            int filter_in, uint8_t level, uint64_t any, uint64_t all);
+
+/* ------------------------------------------------ time (spec §4.4) */
+
+#define WINP_FILETIME_UNIX_EPOCH 116444736000000000LL   /* 1970-01-01 in FILETIME */
+
+/* FILETIME (100 ns since 1601) <-> Unix time in ns. */
+int64_t winp_filetime_to_unix_ns(int64_t ft);
+int64_t winp_unix_ns_to_filetime(int64_t ns);
+
+/* Raw session-clock stamps -> FILETIME (WNODE_HEADER remarks): clock 1 QPC
+** (scale 1e7 / perf_freq), 2 system time (scale 1), 3 CPU cycles (scale
+** 10 / cpu_mhz). base = start_ft - scale * first_raw; FILETIME = base +
+** scale * raw. A zero perf_freq / cpu_mhz falls back to `fallback_freq`. */
+typedef struct winp_clock {
+  uint32_t clock_type;
+  int64_t perf_freq;
+  uint32_t cpu_mhz;
+  int64_t start_ft;
+  int64_t first_raw;
+} winp_clock;
+int64_t winp_raw_to_filetime(const winp_clock *c, int64_t raw, int64_t fallback_freq);
+
+/* ---------------------------------- TDH property walker (spec §5.3, §5.4) */
+
+enum {
+  WINP_TEI_OFF_PROVIDER_GUID = 0, WINP_TEI_OFF_DECODING_SOURCE = 48,
+  WINP_TEI_OFF_PROVIDER_NAME = 52, WINP_TEI_OFF_TASK_NAME = 68, WINP_TEI_OFF_OPCODE_NAME = 72,
+  WINP_TEI_OFF_EVENT_NAME = 92, WINP_TEI_OFF_PROPERTY_COUNT = 100,
+  WINP_TEI_OFF_TOP_COUNT = 104, WINP_TEI_OFF_FLAGS = 108, WINP_TEI_OFF_PROPS = 112,
+  WINP_EPI_SIZE = 24
+};
+#define WINP_PF_STRUCT            0x01u
+#define WINP_PF_PARAM_LENGTH      0x02u
+#define WINP_PF_PARAM_COUNT       0x04u
+#define WINP_PF_WBEMXML           0x08u
+#define WINP_PF_PARAM_FIXED_LEN   0x10u
+#define WINP_PF_PARAM_FIXED_COUNT 0x20u
+
+/* TDH_INTYPE values (spec §5.4 / COMPAT) */
+enum winp_intype {
+  WINP_IN_NULL = 0, WINP_IN_UNICODESTRING = 1, WINP_IN_ANSISTRING = 2, WINP_IN_INT8 = 3,
+  WINP_IN_UINT8 = 4, WINP_IN_INT16 = 5, WINP_IN_UINT16 = 6, WINP_IN_INT32 = 7,
+  WINP_IN_UINT32 = 8, WINP_IN_INT64 = 9, WINP_IN_UINT64 = 10, WINP_IN_FLOAT = 11,
+  WINP_IN_DOUBLE = 12, WINP_IN_BOOLEAN = 13, WINP_IN_BINARY = 14, WINP_IN_GUID = 15,
+  WINP_IN_POINTER = 16, WINP_IN_FILETIME = 17, WINP_IN_SYSTEMTIME = 18, WINP_IN_SID = 19,
+  WINP_IN_HEXINT32 = 20, WINP_IN_HEXINT64 = 21,
+  WINP_IN_COUNTEDSTRING = 300, WINP_IN_COUNTEDANSISTRING = 301,
+  WINP_IN_REVERSEDCOUNTEDSTRING = 302, WINP_IN_REVERSEDCOUNTEDANSISTRING = 303,
+  WINP_IN_NONNULLTERMINATEDSTRING = 304, WINP_IN_NONNULLTERMINATEDANSISTRING = 305,
+  WINP_IN_UNICODECHAR = 306, WINP_IN_ANSICHAR = 307, WINP_IN_SIZET = 308,
+  WINP_IN_HEXDUMP = 309, WINP_IN_WBEMSID = 310
+};
+#define WINP_OUT_IPV6 24
+
+enum winp_walk_kind {
+  WINP_W_VALUE = 0,        /* one scalar value: bytes [ptr, ptr+len) */
+  WINP_W_ARRAY_BEGIN,      /* `count` items follow (values or structs) */
+  WINP_W_ARRAY_END,
+  WINP_W_STRUCT_BEGIN,
+  WINP_W_STRUCT_END,
+  WINP_W_REST              /* overrun or unknown type: the rest of UserData, raw */
+};
+
+typedef struct winp_walk_item {
+  int kind;                 /* winp_walk_kind */
+  uint32_t prop;            /* property index in EventPropertyInfoArray */
+  const uint8_t *name;      /* UTF-16LE, NUL-terminated, inside the schema blob (or NULL) */
+  uint32_t depth;
+  uint16_t intype, outtype;
+  uint32_t map_name_off;    /* MapNameOffset (0 = none) */
+  uint32_t count;           /* ARRAY_BEGIN */
+  uint32_t index;           /* array item index, 0 for non-array values */
+  const uint8_t *ptr;       /* VALUE / REST bytes inside user data */
+  uint32_t len;
+  int is_int;               /* VALUE: an integer InType; `u` holds it zero-extended */
+  uint64_t u;
+} winp_walk_item;
+
+/* Return nonzero to stop the walk. */
+typedef int (*winp_walk_fn)(void *ctx, const winp_walk_item *it);
+
+/* Walk UserData per the schema blob (TRACE_EVENT_INFO bytes, tei_len of
+** them). ptr_size is 4 or 8 (from EVENT_HEADER_FLAG_32/64_BIT_HEADER).
+** Returns 0 when every property was walked, 1 when the callback stopped it,
+** -1 when the schema is malformed (nothing visited past that point), -2
+** when the data ran out (a WINP_W_REST item was emitted for what was left).
+** Sizes per spec §5.4: BOOLEAN 4 bytes, POINTER/SIZET by ptr_size (never
+** `length`), strings NUL-terminated unless a (param) length is given,
+** BINARY+IPV6 with length 0 = 16, SID 8 + 4*n, WBEMSID 4 zero bytes or 2
+** pointers + SID, counted strings u16 count (reversed: big-endian), the
+** non-NUL-terminated ones the rest of the record, HEXDUMP u32 count.
+** Counts and lengths taken from earlier integer properties (ParamCount /
+** ParamLength) use the last value decoded for that property index. */
+int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
+                  unsigned ptr_size, winp_walk_fn fn, void *ctx);
+
+/* The UTF-16 string at `off` in the blob as UTF-8 (out[0] = 0 if none). */
+void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap);
+
+/* Schema cache key (spec §5.3 Decide): provider, id, version, opcode, level,
+** classic flag; two records share a schema iff their keys are equal. */
+typedef struct winp_schema_key {
+  uint8_t provider[16];
+  uint16_t id;
+  uint8_t version, opcode, level, classic;
+} winp_schema_key;
+uint64_t winp_schema_key_hash(const winp_schema_key *k);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+** win_int.h: internals shared by the Windows ETW backend (src/engine/win):
+** Windows headers + compat, Wine detection, the owned-session registry the
+** console handler uses (spec windows-etw §6), Win32 error -> eng_status.
+*/
+#ifndef ENG_WIN_INT_H
+#define ENG_WIN_INT_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#include <evntrace.h>
+#include <evntprov.h>
+#include <evntcons.h>
+#include <tdh.h>
+
+#include "win_compat.h"
+#include "../engine.h"
+#include "pure/winp.h"
+
+/* 1 under Wine (ntdll!wine_get_version); ETW calls are stubs there and TDH
+** kills the process: never call TDH when this says 1. Cached. */
+int win_is_wine(void);
+
+/* Win32 error -> eng_status */
+int win_status(DWORD err);
+
+/* UTF-8 -> NUL-terminated UTF-16 (cap units incl. NUL). 0 ok, -1 too long / bad. */
+int win_wide(const char *s, WCHAR *out, size_t cap);
+
+/* ControlTraceW by name with a fresh query block; `block` may be NULL. */
+ULONG win_control(const WCHAR *name, ULONG code, uint8_t block[WINP_PROPS_BLOCK]);
+
+/* Owned sessions (started by this process, not yet stopped or closed):
+** stopped by the console handler on Ctrl+C timeout / console close and at
+** exit. Fixed table, preallocated blocks: no allocation when stopping. */
+void win_owned_add(const WCHAR *name);
+void win_owned_remove(const WCHAR *name);
+void win_owned_stop_all(void);
+
+/* Live consumers the console handler wakes on Ctrl+C. */
+struct eng_consumer;
+void win_consumers_add(struct eng_consumer *c);
+void win_consumers_remove(struct eng_consumer *c);
+
+/* Install the console control handler and atexit hook once (spec §6). */
+void win_ctrl_install(void);
+
+#endif

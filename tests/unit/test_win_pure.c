@@ -1,0 +1,432 @@
+/*
+** test_win_pure.c: the pure pieces of the Windows ETW backend
+** (src/engine/win/pure): EVENT_TRACE_PROPERTIES block, EnableTraceEx2
+** parameters and filter payloads, TDH property walker on hand-built
+** TRACE_EVENT_INFO blobs, time conversion. Offsets and values are those of
+** shared/spec/windows-etw.md (§2.1, §2.2, §2.4, §4.4, §5.3, §5.4). Runs on
+** Linux and, in the Windows build, under Wine, where it also compares the
+** offsets with mingw's own structures.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "win/pure/winp.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#include <evntrace.h>
+#include <evntprov.h>
+#include <tdh.h>
+#include <stddef.h>
+#endif
+
+static int passed, failed;
+
+static void check(int ok, const char *what) {
+  if (ok) passed++;
+  else { failed++; printf("FAIL %s\n", what); }
+}
+
+/* ------------------------------------------------------------ props */
+
+static int u16eq(const uint8_t *p, const char *ascii) {
+  for (size_t i = 0; ascii[i]; i++)
+    if (winp_get16(p + 2 * i) != (uint8_t)ascii[i]) return 0;
+  return winp_get16(p + 2 * strlen(ascii)) == 0;
+}
+
+static void test_props(void) {
+  static uint8_t b[WINP_PROPS_BLOCK];
+  winp_props_in in;
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_REALTIME;
+  in.cpus = 4;
+  check(winp_props_build(b, &in) == 0, "realtime props build");
+  check(WINP_PROPS_BLOCK == 4216, "block is 120 + 2048 + 2048");
+  check(winp_get32(b + 0) == 4216, "Wnode.BufferSize @0 = whole block");
+  check(winp_get32(b + 44) == 0x00020000, "Wnode.Flags @44 = TRACED_GUID");
+  check(winp_get32(b + 40) == 1, "Wnode.ClientContext @40 = 1 (QPC)");
+  check(winp_get32(b + 48) == 64, "BufferSize @48 default 64 KB");
+  check(winp_get32(b + 52) == 0, "MinimumBuffers @52 default 0 (ETW chooses)");
+  check(winp_get32(b + 56) == 64, "MaximumBuffers @56 = max(64, 4 x cpus)");
+  check(winp_get32(b + 64) == (0x100 | 0x08000000), "LogFileMode @64 = REAL_TIME | INDEPENDENT");
+  check(winp_get32(b + 68) == 1, "FlushTimer @68 real-time default 1 s");
+  check(winp_get32(b + 116) == 120, "LoggerNameOffset @116 = 120");
+  check(winp_get32(b + 112) == 0, "LogFileNameOffset @112 = 0 without a file");
+  check(winp_get32(b + 120) == 0, "name left for StartTraceW to copy");
+  check(winp_get64(b + 8) == 0 && winp_get32(b + 24) == 0, "handle and GUID zero");
+
+  in.cpus = 32;
+  winp_props_build(b, &in);
+  check(winp_get32(b + 56) == 128, "MaximumBuffers = 4 x 32 cpus");
+
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_FILE;
+  in.file = "C:\\t\\x.etl";
+  in.buffer_kb = 128;
+  in.min_buffers = 8;
+  in.max_buffers = 4;
+  check(winp_props_build(b, &in) == 0, "file props build");
+  check(winp_get32(b + 64) == (0x1 | 0x08000000), "file: SEQUENTIAL | INDEPENDENT");
+  check(winp_get32(b + 68) == 0, "file: FlushTimer 0 (flush when full)");
+  check(winp_get32(b + 112) == 120 + 2048, "LogFileNameOffset = 120 + 2048");
+  check(u16eq(b + 2168, "C:\\t\\x.etl"), "file name UTF-16LE after the name slot");
+  check(winp_get32(b + 48) == 128 && winp_get32(b + 52) == 8, "buffer kb / min");
+  check(winp_get32(b + 56) == 8, "max raised to min");
+  check(winp_get32(b + 60) == 0, "sequential: MaximumFileSize 0 = unlimited");
+
+  in.realtime_too = 1;
+  in.flush_ms = 1500;
+  winp_props_build(b, &in);
+  check(winp_get32(b + 64) == (0x1 | 0x100 | 0x08000000), "file + real time");
+  check(winp_get32(b + 68) == 2, "1500 ms -> 2 s");
+
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_CIRCULAR;
+  in.file = "c.etl";
+  check(winp_props_build(b, &in) == 0, "circular build");
+  check(winp_get32(b + 64) == (0x2 | 0x08000000), "CIRCULAR | INDEPENDENT");
+  check(winp_get32(b + 60) == WINP_DEFAULT_FILE_MB, "circular needs a size: default");
+  in.newfile = 1;
+  check(winp_props_build(b, &in) == -1, "circular + newfile refused");
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_FILE;
+  in.newfile = 1;
+  in.file = "n.etl";
+  check(winp_props_build(b, &in) == -1, "newfile without %d refused");
+  in.file = "n%d.etl";
+  in.max_file_mb = 10;
+  check(winp_props_build(b, &in) == 0 && winp_get32(b + 64) == (0x8 | 0x08000000) &&
+        winp_get32(b + 60) == 10, "NEWFILE rotation");
+  in.mode = WINP_FILE; in.newfile = 0; in.file = NULL;
+  check(winp_props_build(b, &in) == -1, "file mode without a path refused");
+  memset(&in, 0, sizeof in);
+  in.buffer_kb = 2;
+  check(winp_props_build(b, &in) == -1, "buffer_kb < 4 refused");
+  in.buffer_kb = 16385;
+  check(winp_props_build(b, &in) == -1, "buffer_kb > 16384 refused");
+  in.buffer_kb = 16384; in.no_per_processor = 1;
+  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x10000000), "no-per-processor opt-in");
+
+  check(winp_flush_seconds(0, 1) == 1 && winp_flush_seconds(0, 0) == 0, "flush 0");
+  check(winp_flush_seconds(1, 1) == 1 && winp_flush_seconds(1000, 1) == 1 &&
+        winp_flush_seconds(1001, 0) == 2 && winp_flush_seconds(100, 0) == 1, "flush rounds up");
+
+  winp_props_query(b);
+  check(winp_get32(b) == 4216 && winp_get32(b + 116) == 120 && winp_get32(b + 112) == 2168 &&
+        winp_get32(b + 64) == 0 && winp_get32(b + 44) == 0, "query block");
+
+  /* a block as ControlTraceW(QUERY) fills it */
+  winp_put64(b + 8, 0x1234);
+  winp_put32(b + 88, 7);
+  winp_put32(b + 100, 3);
+  winp_put32(b + 80, 40);
+  winp_put32(b + 92, 11);
+  winp_utf8_to_utf16le("etwlua-x-12", 11, b + 120, 1024);
+  winp_utf8_to_utf16le("C:\\a.etl", 8, b + 2168, 1024);
+  winp_props_stats st;
+  winp_props_read(b, sizeof b, &st);
+  check(st.handle == 0x1234 && st.events_lost == 7 && st.rt_buffers_lost == 3 &&
+        st.buffers == 40 && st.buffers_written == 11, "stats read back");
+  check(strcmp(st.name, "etwlua-x-12") == 0 && strcmp(st.file, "C:\\a.etl") == 0, "names read back");
+}
+
+static void test_names(void) {
+  char n[256];
+  check(winp_name_make(n, sizeof n, "selftest", 4242) > 0 && strcmp(n, "etwlua-selftest-4242") == 0,
+        "generated name");
+  check(winp_name_is_ours(n) && winp_name_is_ours("ETWLUA-capture-1") && !winp_name_is_ours("etw") &&
+        !winp_name_is_ours("NT Kernel Logger"), "prefix rule, case-insensitive");
+  check(winp_name_pid(n) == 4242 && winp_name_pid("etwlua-x") == 0 && winp_name_pid("a-") == 0,
+        "pid from name");
+  char big[202];
+  memset(big, 'a', 201); big[201] = 0;
+  check(!winp_name_valid(big, 201) && winp_name_valid(big, 200) && !winp_name_valid("", 0) &&
+        !winp_name_valid("a\0b", 3), "name length 1..200, no NUL");
+  check(!winp_name_valid("\xff", 1), "name must be UTF-8");
+
+  uint8_t u[16];
+  check(winp_utf8_to_utf16le("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8) == 3 && winp_get16(u) == 0xE9 &&
+        winp_get16(u + 2) == 0xD83D && winp_get16(u + 4) == 0xDE00, "UTF-16 with surrogates");
+  char back[16];
+  winp_put16(u + 6, 0);
+  check(winp_utf16le_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
+        "UTF-16 back to UTF-8");
+}
+
+/* ---------------------------------------------------------- filters */
+
+static void test_filters(void) {
+  uint8_t p[64];
+  uint32_t pids[] = {4, 0x12345678};
+  check(winp_filter_pids(p, sizeof p, pids, 2) == 8 && winp_get32(p) == 4 &&
+        winp_get32(p + 4) == 0x12345678, "PID filter: 32-bit PIDs, Size 4n");
+  uint32_t nine[9] = {0};
+  check(winp_filter_pids(p, sizeof p, nine, 9) == -1, "at most 8 PIDs");
+  uint16_t ids[] = {1, 300};
+  check(winp_filter_event_ids(p, sizeof p, ids, 2, 1) == 8 && p[0] == 1 && p[1] == 0 &&
+        winp_get16(p + 2) == 2 && winp_get16(p + 4) == 1 && winp_get16(p + 6) == 300,
+        "EVENT_ID filter {FilterIn, 0, Count, Ids}");
+  check(winp_filter_exe(p, sizeof p, "a.exe;b.exe") == 24 && u16eq(p, "a.exe;b.exe"),
+        "EXE filter: UTF-16, ';'-joined, Size incl. NUL");
+  const char *names[] = {"Ev1", "Ev22"};
+  check(winp_filter_event_names(p, sizeof p, names, 2, 1, 5, 0xF0, 0x10) == 20 + 4 + 5 &&
+        winp_get64(p) == 0xF0 && winp_get64(p + 8) == 0x10 && p[16] == 5 && p[17] == 1 &&
+        winp_get16(p + 18) == 2 && memcmp(p + 20, "Ev1\0Ev22\0", 9) == 0,
+        "EVENT_NAME filter: 20-byte head + names");
+
+  static winp_enable_block eb;
+  winp_enable_in in;
+  memset(&in, 0, sizeof in);
+  uint8_t src[16];
+  for (int i = 0; i < 16; i++) src[i] = (uint8_t)(i + 1);
+  in.properties = WINP_PROP_SID | WINP_PROP_PROCESS_START_KEY;
+  in.source_id = src;
+  in.pids = pids; in.npids = 2;
+  in.event_ids = ids; in.nids = 2; in.ids_in = 1;
+  in.exe_names = "x.exe";
+  check(winp_enable_build(&eb, &in) == 0, "enable block build");
+  uint8_t *e = eb.buf;
+  check(winp_get32(e) == 2 && winp_get32(e + 4) == 0x81 && winp_get32(e + 8) == 0 &&
+        memcmp(e + 12, src, 16) == 0, "ENABLE_TRACE_PARAMETERS v2, property, SourceId @12");
+  check(winp_get32(e + 40) == 3 && eb.nfilters == 3, "FilterDescCount @40");
+  uint8_t *d = (uint8_t *)(uintptr_t)winp_get64(e + 32);
+  check(d == e + 48, "EnableFilterDesc @32 points at the array after the 48 bytes");
+  check(winp_get32(d + 12) == 0x80000004 && winp_get32(d + 8) == 8 &&
+        winp_get32((uint8_t *)(uintptr_t)winp_get64(d) + 4) == 0x12345678, "desc 0: PID");
+  check(winp_get32(d + 16 + 12) == 0x80000008 && winp_get32(d + 16 + 8) == 12, "desc 1: EXE");
+  check(winp_get32(d + 32 + 12) == 0x80000200 && winp_get32(d + 32 + 8) == 8 &&
+        ((uintptr_t)winp_get64(d + 32) & 7) == 0, "desc 2: EVENT_ID, aligned");
+  memset(&in, 0, sizeof in);
+  check(winp_enable_build(&eb, &in) == 0 && winp_get32(eb.buf + 40) == 0 &&
+        winp_get64(eb.buf + 32) == 0, "no filters: NULL / 0");
+}
+
+/* ------------------------------------------------------------- time */
+
+static void test_time(void) {
+  check(winp_filetime_to_unix_ns(116444736000000000LL) == 0, "epoch");
+  check(winp_filetime_to_unix_ns(116444736000000001LL) == 100, "100 ns tick");
+  check(winp_unix_ns_to_filetime(1700000000123456789LL) == 133444736001234567LL, "unix -> filetime");
+  winp_clock c = {1, 10000000, 0, 133000000000000000LL, 5000};
+  check(winp_raw_to_filetime(&c, 5000, 0) == 133000000000000000LL, "QPC first stamp = start");
+  check(winp_raw_to_filetime(&c, 5000 + 10000000, 0) == 133000000010000000LL, "QPC 10 MHz: 1 s");
+  c.perf_freq = 3000000;
+  check(winp_raw_to_filetime(&c, 5000 + 3000000, 0) == 133000000010000000LL, "QPC 3 MHz: 1 s");
+  c.perf_freq = 0;
+  check(winp_raw_to_filetime(&c, 5000 + 1000, 1000) == 133000000010000000LL, "fallback frequency");
+  c.clock_type = 2;
+  check(winp_raw_to_filetime(&c, 5123, 0) == 133000000000000123LL, "system time: scale 1");
+  c.clock_type = 3; c.cpu_mhz = 2000;
+  check(winp_raw_to_filetime(&c, 5000 + 2000000000LL, 0) == 133000000010000000LL, "cycles: 10 / MHz");
+  c.clock_type = 1; c.perf_freq = 10000000;
+  check(winp_raw_to_filetime(&c, 5000 + 864000000000000LL, 0) == 133000000000000000LL + 864000000000000LL,
+        "QPC long span without overflow");
+}
+
+/* ------------------------------------------------------- TDH walker */
+
+typedef struct tei_b {
+  uint8_t buf[2048];
+  size_t strs;    /* where the next string goes */
+  uint32_t n;
+} tei_b;
+
+static void tei_init(tei_b *t, uint32_t nprops, uint32_t top) {
+  memset(t, 0, sizeof *t);
+  t->n = nprops;
+  winp_put32(t->buf + 100, nprops);
+  winp_put32(t->buf + 104, top);
+  t->strs = 112 + 24 * nprops;
+}
+
+static uint32_t tei_str(tei_b *t, const char *s) {
+  uint32_t off = (uint32_t)t->strs;
+  int n = winp_utf8_to_utf16le(s, strlen(s), t->buf + off, 200);
+  winp_put16(t->buf + off + 2 * n, 0);
+  t->strs += 2 * (size_t)n + 2;
+  return off;
+}
+
+static void tei_prop(tei_b *t, uint32_t i, const char *name, uint32_t flags, uint16_t in, uint16_t out,
+                     uint16_t count, uint16_t length) {
+  uint8_t *p = t->buf + 112 + 24 * i;
+  winp_put32(p, flags);
+  winp_put32(p + 4, tei_str(t, name));
+  winp_put16(p + 8, in);
+  winp_put16(p + 10, out);
+  winp_put16(p + 16, count);
+  winp_put16(p + 18, length);
+}
+
+typedef struct rec { int n; winp_walk_item it[64]; char names[64][32]; } rec;
+
+static int collect(void *ctx, const winp_walk_item *it) {
+  rec *r = ctx;
+  if (r->n < 64) {
+    r->it[r->n] = *it;
+    r->names[r->n][0] = 0;
+    if (it->name) winp_utf16le_to_utf8(it->name, 31, r->names[r->n], 32);
+    r->n++;
+  }
+  return 0;
+}
+
+static void test_walk(void) {
+  tei_b t;
+  /* 0 Count u32; 1 Items u16[Count]; 2 Ptr pointer(length 99 ignored); 3 Name
+     UNICODESTRING; 4 Tag ANSISTRING length 3; 5 Flag BOOLEAN; 6 Pair struct
+     {7 A u8, 8 B u16} x2; 9 Blob BINARY length=Count (ParamLength); 10 Sid SID */
+  tei_init(&t, 11, 7);
+  tei_prop(&t, 0, "Count", 0, WINP_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 1, "Items", WINP_PF_PARAM_COUNT, WINP_IN_UINT16, 0, 0, 0);
+  tei_prop(&t, 2, "Ptr", 0, WINP_IN_POINTER, 0, 1, 99);
+  tei_prop(&t, 3, "Name", 0, WINP_IN_UNICODESTRING, 0, 1, 0);
+  tei_prop(&t, 4, "Tag", 0, WINP_IN_ANSISTRING, 0, 1, 3);
+  tei_prop(&t, 5, "Flag", 0, WINP_IN_BOOLEAN, 0, 1, 0);
+  tei_prop(&t, 6, "Pair", WINP_PF_STRUCT, 7, 2, 2, 0);
+  tei_prop(&t, 7, "A", 0, WINP_IN_UINT8, 0, 1, 0);
+  tei_prop(&t, 8, "B", 0, WINP_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 9, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 10, "Sid", 0, WINP_IN_SID, 0, 1, 0);
+  /* top-level = 0..6 only; make 9 and 10 reachable by bumping top to 7 and
+     reordering is not needed: walk 0..6 first */
+  static const uint8_t data64[] = {
+    2, 0, 0, 0,                 /* Count = 2 */
+    0x11, 0, 0x22, 0,           /* Items */
+    1, 2, 3, 4, 5, 6, 7, 8,     /* Ptr (8) */
+    'h', 0, 'i', 0, 0, 0,       /* Name "hi" */
+    'a', 'b', 'c',              /* Tag */
+    1, 0, 0, 0,                 /* Flag */
+    9, 0x34, 0x12, 8, 0x78, 0x56 /* Pair x2 */
+  };
+  rec r;
+  memset(&r, 0, sizeof r);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, sizeof data64, 8, collect, &r) == 0, "walk ok (8-byte pointers)");
+  check(r.n == 19, "walk item count");
+  check(r.it[0].kind == WINP_W_VALUE && r.it[0].is_int && r.it[0].u == 2 && strcmp(r.names[0], "Count") == 0,
+        "Count = 2");
+  check(r.it[1].kind == WINP_W_ARRAY_BEGIN && r.it[1].count == 2 && r.it[2].u == 0x11 &&
+        r.it[3].u == 0x22 && r.it[3].index == 1 && r.it[4].kind == WINP_W_ARRAY_END, "ParamCount array");
+  check(r.it[5].len == 8 && r.it[5].u == 0x0807060504030201ULL, "pointer = 8 bytes, not length");
+  check(r.it[6].len == 4 && memcmp(r.it[6].ptr, "h\0i\0", 4) == 0, "NUL-terminated UTF-16");
+  check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "abc", 3) == 0, "fixed-length ANSI");
+  check(r.it[8].len == 4 && r.it[8].u == 1, "BOOLEAN is 4 bytes");
+  check(r.it[9].kind == WINP_W_ARRAY_BEGIN && r.it[9].count == 2 && r.it[10].kind == WINP_W_STRUCT_BEGIN &&
+        r.it[11].u == 9 && r.it[11].depth == 1 && r.it[12].u == 0x1234 && r.it[13].kind == WINP_W_STRUCT_END &&
+        r.it[15].u == 8 && r.it[17].kind == WINP_W_STRUCT_END && r.it[18].kind == WINP_W_ARRAY_END, "struct repeated count times");
+
+  /* the same event from a 32-bit process: 4-byte pointer */
+  static const uint8_t data32[] = {
+    1, 0, 0, 0, 0x33, 0, 0xAA, 0xBB, 0xCC, 0xDD, 0, 0, 'x', 'y', 'z', 0, 0, 0, 0,
+    1, 2, 0, 3, 4, 0};
+  memset(&r, 0, sizeof r);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, data32, sizeof data32, 4, collect, &r) == 0, "walk ok (4-byte pointers)");
+  check(r.it[4].len == 4 && r.it[4].u == 0xDDCCBBAA, "pointer = 4 bytes from header flags");
+
+  /* overrun: data cut inside Tag -> rest emitted raw, -2 */
+  memset(&r, 0, sizeof r);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, 23, 8, collect, &r) == -2, "overrun -> -2");
+  check(r.n > 0 && r.it[r.n - 1].kind == WINP_W_REST && r.it[r.n - 1].len == 1, "rest handed up raw");
+
+  /* properties 9 and 10 as top level of another schema: ParamLength, SID,
+     unterminated string at the end, IPv6 binary, counted strings, WBEMSID */
+  tei_init(&t, 8, 8);
+  tei_prop(&t, 0, "Len", 0, WINP_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 1, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 2, "Sid", 0, WINP_IN_SID, 0, 1, 0);
+  tei_prop(&t, 3, "Ip", 0, WINP_IN_BINARY, WINP_OUT_IPV6, 1, 0);
+  tei_prop(&t, 4, "Cs", 0, WINP_IN_COUNTEDSTRING, 0, 1, 0);
+  tei_prop(&t, 5, "Rc", 0, WINP_IN_REVERSEDCOUNTEDANSISTRING, 0, 1, 0);
+  tei_prop(&t, 6, "W", 0, WINP_IN_WBEMSID, 0, 1, 0);
+  tei_prop(&t, 7, "Tail", 0, WINP_IN_ANSISTRING, 0, 1, 0);
+  uint8_t d2[128];
+  size_t o = 0;
+  d2[o++] = 3; d2[o++] = 0;                          /* Len 3 */
+  d2[o++] = 0xA; d2[o++] = 0xB; d2[o++] = 0xC;       /* Blob */
+  static const uint8_t sid[] = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0};
+  memcpy(d2 + o, sid, sizeof sid); o += sizeof sid;  /* S-1-5-32-544 */
+  for (int i = 0; i < 16; i++) d2[o++] = (uint8_t)i; /* IPv6 */
+  d2[o++] = 4; d2[o++] = 0; d2[o++] = 'o'; d2[o++] = 0; d2[o++] = 'k'; d2[o++] = 0;   /* Cs */
+  d2[o++] = 0; d2[o++] = 2; d2[o++] = 'q'; d2[o++] = 'r';                           /* Rc big-endian */
+  d2[o++] = 0; d2[o++] = 0; d2[o++] = 0; d2[o++] = 0;                               /* W: NULL */
+  d2[o++] = 'e'; d2[o++] = 'n'; d2[o++] = 'd';                                      /* Tail, no NUL */
+  memset(&r, 0, sizeof r);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == 0, "second schema walks");
+  check(r.n == 8, "second schema item count");
+  check(r.it[1].len == 3 && r.it[1].ptr[2] == 0xC, "ParamLength from an earlier property");
+  check(r.it[2].len == 16, "SID = 8 + 4 x SubAuthorityCount");
+  check(r.it[3].len == 16 && r.it[3].ptr[15] == 15, "BINARY + IPV6 length 0 = 16");
+  check(r.it[4].len == 4 && r.it[4].ptr[0] == 'o', "counted string: u16 byte count");
+  check(r.it[5].len == 2 && r.it[5].ptr[0] == 'q', "reversed counted: big-endian count");
+  check(r.it[6].len == 0, "WBEMSID NULL = 4 zero bytes");
+  check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "end", 3) == 0, "unterminated string runs to the end");
+
+  /* malformed schemas */
+  check(winp_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
+  winp_put32(t.buf + 100, 60);
+  check(winp_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
+  winp_put32(t.buf + 100, 8);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
+  tei_init(&t, 1, 1);
+  tei_prop(&t, 0, "Self", WINP_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
+  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
+
+  /* names out of the blob */
+  tei_init(&t, 0, 0);
+  uint32_t off = tei_str(&t, "Microsoft-Windows-Kernel-Process");
+  winp_put32(t.buf + WINP_TEI_OFF_PROVIDER_NAME, off);
+  char s[64];
+  winp_tei_string(t.buf, sizeof t.buf, winp_get32(t.buf + 52), s, sizeof s);
+  check(strcmp(s, "Microsoft-Windows-Kernel-Process") == 0, "provider name @52");
+
+  winp_schema_key a, b;
+  memset(&a, 0, sizeof a);
+  a.id = 1; a.version = 2; a.opcode = 3; a.level = 4;
+  b = a;
+  check(winp_schema_key_hash(&a) == winp_schema_key_hash(&b), "equal keys hash equal");
+  b.opcode = 4;
+  check(winp_schema_key_hash(&a) != winp_schema_key_hash(&b), "opcode is part of the key");
+  b = a; b.classic = 1;
+  check(winp_schema_key_hash(&a) != winp_schema_key_hash(&b), "classic flag is part of the key");
+}
+
+#ifdef _WIN32
+/* the byte offsets against mingw's own structures */
+static void test_mingw_layout(void) {
+  check(sizeof(EVENT_TRACE_PROPERTIES) == WINP_PROPS_SIZE, "sizeof EVENT_TRACE_PROPERTIES");
+  check(offsetof(EVENT_TRACE_PROPERTIES, LogFileMode) == WINP_OFF_LOGFILEMODE, "LogFileMode");
+  check(offsetof(EVENT_TRACE_PROPERTIES, FlushTimer) == WINP_OFF_FLUSHTIMER, "FlushTimer");
+  check(offsetof(EVENT_TRACE_PROPERTIES, EventsLost) == WINP_OFF_EVENTSLOST, "EventsLost");
+  check(offsetof(EVENT_TRACE_PROPERTIES, RealTimeBuffersLost) == WINP_OFF_RTBUFFERSLOST, "RT lost");
+  check(offsetof(EVENT_TRACE_PROPERTIES, LogFileNameOffset) == WINP_OFF_LOGFILENAMEOFF, "LogFileNameOffset");
+  check(offsetof(EVENT_TRACE_PROPERTIES, LoggerNameOffset) == WINP_OFF_LOGGERNAMEOFF, "LoggerNameOffset");
+  check(offsetof(EVENT_TRACE_PROPERTIES, Wnode.ClientContext) == WINP_OFF_WNODE_CLIENTCTX, "ClientContext");
+  check(offsetof(EVENT_TRACE_PROPERTIES, Wnode.Flags) == WINP_OFF_WNODE_FLAGS, "Wnode.Flags");
+  check(offsetof(EVENT_TRACE_PROPERTIES, Wnode.Guid) == WINP_OFF_WNODE_GUID, "Wnode.Guid");
+  check(offsetof(EVENT_TRACE_PROPERTIES, Wnode.HistoricalContext) == WINP_OFF_WNODE_HISTCTX, "HistoricalContext");
+  check(sizeof(ENABLE_TRACE_PARAMETERS) == WINP_ETP_SIZE, "sizeof ENABLE_TRACE_PARAMETERS");
+  check(offsetof(ENABLE_TRACE_PARAMETERS, SourceId) == WINP_ETP_OFF_SOURCEID, "SourceId");
+  check(offsetof(ENABLE_TRACE_PARAMETERS, EnableFilterDesc) == WINP_ETP_OFF_FILTERDESC, "EnableFilterDesc");
+  check(offsetof(ENABLE_TRACE_PARAMETERS, FilterDescCount) == WINP_ETP_OFF_FILTERCOUNT, "FilterDescCount");
+  check(sizeof(EVENT_FILTER_DESCRIPTOR) == WINP_EFD_SIZE, "sizeof EVENT_FILTER_DESCRIPTOR");
+  check(offsetof(TRACE_EVENT_INFO, DecodingSource) == WINP_TEI_OFF_DECODING_SOURCE, "DecodingSource");
+  check(offsetof(TRACE_EVENT_INFO, PropertyCount) == WINP_TEI_OFF_PROPERTY_COUNT, "PropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == WINP_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == WINP_TEI_OFF_PROPS, "EventPropertyInfoArray");
+  check(sizeof(EVENT_PROPERTY_INFO) == WINP_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
+}
+#endif
+
+int main(void) {
+  test_props();
+  test_names();
+  test_filters();
+  test_time();
+  test_walk();
+#ifdef _WIN32
+  test_mingw_layout();
+#endif
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}
