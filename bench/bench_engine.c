@@ -14,29 +14,10 @@
 #include <unistd.h>
 
 #include "engine.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_event.h"
 
 static const tlg_guid prov_id = {{0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                   0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01}};
-
-/* TraceLogging-shaped blobs (the engine does not parse them). */
-static const uint8_t traits[] = {19, 0, 'B', 'e', 'n', 'c', 'h', '.', 'P', 'r', 'o', 'v',
-                                 'i', 'd', 'e', 'r', 0, 0, 0};
-static const uint8_t meta[] = {27, 0, 0, 'E', 'v', 0, 'a', 0, 7, 'b', 0, 7, 'c', 0, 7,
-                               'd', 0, 7, 's', 0, 2, 0, 0, 0, 0, 0, 0};
-
-static int write_one(eng_provider *p, const tlg_desc *d, int32_t i) {
-  struct { int32_t a, b, c, d; char s[8]; } payload = {i, i + 1, i + 2, i + 3, "hello"};
-  eng_data dd[3] = {{traits, sizeof traits, ENG_DATA_PROVIDER_META, {0}},
-                    {meta, sizeof meta, ENG_DATA_EVENT_META, {0}},
-                    {&payload, 22, ENG_DATA_PAYLOAD, {0}}};
-  return eng_provider_write(p, d, NULL, NULL, 3, dd);
-}
 
 static void bench_disabled(eng_provider *p) {
   const long n = 500000000L;

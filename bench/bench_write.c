@@ -14,28 +14,11 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "bench_event.h"
 #include "etl_write.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static const tlg_guid prov_id = {{0x21, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
                                   0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x02}};
-static const uint8_t traits[] = {19, 0, 'B', 'e', 'n', 'c', 'h', '.', 'P', 'r', 'o', 'v',
-                                 'i', 'd', 'e', 'r', 0, 0, 0};
-static const uint8_t meta[] = {27, 0, 0, 'E', 'v', 0, 'a', 0, 7, 'b', 0, 7, 'c', 0, 7,
-                               'd', 0, 7, 's', 0, 2, 0, 0, 0, 0, 0, 0};
-
-static int write_one(eng_provider *p, const tlg_desc *d, int32_t i) {
-  struct { int32_t a, b, c, d; char s[8]; } payload = {i, i + 1, i + 2, i + 3, "hello"};
-  eng_data dd[3] = {{traits, sizeof traits, ENG_DATA_PROVIDER_META, {0}},
-                    {meta, sizeof meta, ENG_DATA_EVENT_META, {0}},
-                    {&payload, 22, ENG_DATA_PAYLOAD, {0}}};
-  return eng_provider_write(p, d, NULL, NULL, 3, dd);
-}
 
 /* ------------------------------------------------------ writer alone */
 
@@ -149,9 +132,9 @@ static void bench_burst(eng_provider *p, const char *file) {
   eng_session_query(s, &st);
   eng_session_close(s);
   printf("file session burst: %ld events written in %.0f ms (%.1f M/s), in the file after %.0f ms: "
-         "%.1f M events/s end to end, %.0f MB/s (%llu lost)\n",
+         "%.1f M events/s end to end, %.0f MB/s (%ld refused by the ring, %llu lost)\n",
          n, tw * 1e3, (double)n / tw / 1e6, t * 1e3, (double)st.written / t / 1e6,
-         (double)st.file_bytes / t / 1e6, (unsigned long long)st.lost);
+         (double)st.file_bytes / t / 1e6, dropped, (unsigned long long)st.lost);
   remove(file);
 }
 

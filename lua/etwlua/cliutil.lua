@@ -28,6 +28,34 @@ function M.parse_provider(spec)
   return { provider = name, level = l, any = any }
 end
 
+-- Every "-p" spec of a command -> list of enables, or nil, message.
+function M.parse_providers(specs)
+  local enables = {}
+  for _, spec in ipairs(specs) do
+    local e, err = M.parse_provider(spec)
+    if not e then return nil, err end
+    enables[#enables + 1] = e
+  end
+  return enables
+end
+
+-- Start session `name` with options `sopts` and enable each provider of
+-- `enables`. Returns the session (the caller closes it), or nil and a
+-- message saying what failed; a session that started is stopped then.
+function M.start_session(name, sopts, enables)
+  local s = etw.Session(name, sopts)
+  local ok, err = s:start()
+  if not ok then return nil, "cannot start session " .. name .. ": " .. err end
+  for _, e in ipairs(enables) do
+    local eok, eerr = s:enable(e.provider, { level = e.level, any = e.any })
+    if not eok then
+      s:stop()
+      return nil, "cannot enable " .. e.provider .. ": " .. eerr
+    end
+  end
+  return s
+end
+
 -- Minimal getopt: spec maps option names to "flag" or "value"; short
 -- aliases map to long names. Returns opts, positional, or nil, message.
 function M.getopt(args, spec, aliases)

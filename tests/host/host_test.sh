@@ -6,29 +6,8 @@ set -u
 exe=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
 
-# check NAME EXPECTED_STATUS REGEXES command...: stdout+stderr must match every
-# regex in REGEXES (separated by " && "); multi-line regexes match across lines.
-check() {
-  local name=$1 want_rc=$2 want=$3; shift 3
-  local out rc ok=1 re
-  out=$("$@" 2>&1 </dev/null); rc=$?
-  while IFS= read -r re; do
-    [[ -z $re ]] && continue
-    if [[ $re == *$'\n'* ]]; then
-      python3 -c 'import re,sys; sys.exit(0 if re.search(sys.argv[1], sys.stdin.read(), re.M) else 1)' "$re" <<<"$out" || ok=0
-    else
-      grep -Eq -- "$re" <<<"$out" || ok=0
-    fi
-  done < <(sed 's/ && /\n/g' <<<"$want")
-  if [[ $rc -eq $want_rc && $ok -eq 1 ]]; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL $name: status $rc (want $want_rc), output:"; echo "$out" | head -20
-  fi
-}
+. "$(dirname "$0")/check.sh"
 
 printf 'print(#arg, arg[0], arg[1], arg[2], arg[-1] ~= nil, ...)\n' >"$tmp/args.lua"
 printf 'local function f() error("boom") end\nf()\n' >"$tmp/err.lua"

@@ -17,19 +17,8 @@
 #include "etl_format.h"
 #include "etlsynth_mini.h"
 #include "inflate_mini.h"
+#include "unit_check.h"
 
-static int passed, failed, skipped;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-}
 
 /* ---- a file read to the end: record identities + content hashes, errors ---- */
 
@@ -427,6 +416,5 @@ int main(void) {
   const char *shared = getenv("ETWLUA_SHARED");
   if (shared && *shared) samples(shared);
   else { skipped++; printf("SKIP real-sample corruption: ETWLUA_SHARED is not set\n"); }
-  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-  return failed != 0;
+  return unit_finish();
 }

@@ -12,19 +12,8 @@
 
 #include "etl_lzx.h"
 #include "lzx_mini.h"
+#include "unit_check.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-}
 
 static etl_lzx_status run(const uint8_t *in, size_t n, uint8_t *out, size_t cap, size_t *got,
                           size_t *bad) {
@@ -128,6 +117,5 @@ int main(void) {
   test_roundtrips();
   test_errors();
   test_prefixes();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }

@@ -15,19 +15,8 @@
 #include "etl.h"
 #include "etl_format.h"
 #include "etlsynth_mini.h"
+#include "unit_check.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-}
 
 static tlg_guid guid_n(uint8_t n) {
   tlg_guid g;
@@ -371,6 +360,5 @@ int main(void) {
   test_open_errors();
   test_file_io();
   test_header_warnings();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }

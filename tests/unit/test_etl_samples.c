@@ -19,19 +19,8 @@
 #include "inflate_mini.h"
 #include "tlg_decode.h"
 #include "tlg_guid.h"
+#include "unit_check.h"
 
-static int passed, failed, skipped;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-}
 
 static void skip(const char *fmt, ...) {
   va_list ap;
@@ -391,7 +380,5 @@ int main(void) {
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) test_sample(shared, samples[i]);
     test_http_evtx(shared);
   }
-  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-  if (failed) return 1;
-  return passed == 0 && skipped ? 77 : 0;
+  return unit_finish();
 }

@@ -21,20 +21,7 @@
 #include "etl_format.h"
 #include "etl_write.h"
 #include "tlg_guid.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *fmt, ...) {
-  va_list ap;
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-  fflush(stdout);
-}
+#include "unit_check.h"
 
 /* ============================================================ memory sink */
 
@@ -924,6 +911,5 @@ int main(void) {
   test_errors();
   test_files();
   test_relog_samples();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }

@@ -64,12 +64,8 @@ local function parse(args)
     opts.duration = d
   end
   if opts.duration and cmd then return nil, "give either --duration or a command, not both" end
-  local enables = {}
-  for _, spec in ipairs(opts.provider) do
-    local e, err = util.parse_provider(spec)
-    if not e then return nil, err end
-    enables[#enables + 1] = e
-  end
+  local enables, perr = util.parse_providers(opts.provider)
+  if not enables then return nil, perr end
   opts.enables = enables
   return opts
 end
@@ -123,15 +119,10 @@ function M.run(args)
   if opts.help then print(usage) return 0 end
 
   local name = opts.session or ("etwlua-capture-" .. etw.pid())
-  local s <close> = etw.Session(name, {
+  local s <close>, serr = util.start_session(name, {
     mode = opts.mode, file = opts.output, max_mb = opts["max-mb"],
-    buffer_kb = opts["buffer-kb"] ~= 0 and opts["buffer-kb"] or nil })
-  local ok, serr = s:start()
-  if not ok then return util.fail("capture", "cannot start session " .. name .. ": " .. serr) end
-  for _, e in ipairs(opts.enables) do
-    local eok, eerr = s:enable(e.provider, { level = e.level, any = e.any })
-    if not eok then return util.fail("capture", "cannot enable " .. e.provider .. ": " .. eerr) end
-  end
+    buffer_kb = opts["buffer-kb"] ~= 0 and opts["buffer-kb"] or nil }, opts.enables)
+  if not s then return util.fail("capture", serr) end
 
   local status = 0
   if opts.command then

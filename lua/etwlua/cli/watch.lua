@@ -26,12 +26,8 @@ local function parse(args)
   if opts.format ~= "text" and opts.format ~= "json" then
     return nil, "--format must be text or json"
   end
-  local enables = {}
-  for _, spec in ipairs(opts.provider) do
-    local e, err = util.parse_provider(spec)
-    if not e then return nil, err end
-    enables[#enables + 1] = e
-  end
+  local enables, perr = util.parse_providers(opts.provider)
+  if not enables then return nil, perr end
   opts.enables = enables
   opts.duration = opts.duration and tonumber(opts.duration)
   opts.max = opts["max-events"] and math.tointeger(tonumber(opts["max-events"]))
@@ -44,13 +40,8 @@ function M.run(args)
   if opts.help then print(usage) return 0 end
 
   local name = opts.session or ("etwlua-watch-" .. etw.pid())
-  local s <close> = etw.Session(name)
-  local ok, serr = s:start()
-  if not ok then return util.fail("watch", "cannot start session " .. name .. ": " .. serr) end
-  for _, e in ipairs(opts.enables) do
-    local eok, eerr = s:enable(e.provider, { level = e.level, any = e.any })
-    if not eok then return util.fail("watch", "cannot enable " .. e.provider .. ": " .. eerr) end
-  end
+  local s <close>, serr = util.start_session(name, nil, opts.enables)
+  if not s then return util.fail("watch", serr) end
   local c <close>, cerr = etw.Consumer { session = name }
   if not c then return util.fail("watch", cerr) end
 
