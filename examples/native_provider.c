@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "etwlua.h"
@@ -39,6 +40,13 @@ int main(int argc, char **argv) {
     }
   }
   printf("native_provider: %ld of %ld events written\n", written, count);
+#ifdef __linux__
+  FILE *f = fopen("/proc/self/status", "r");   /* resident memory, for bench/bench_consumer.lua */
+  char line[128];
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "VmRSS:", 6) == 0) printf("native_provider: %s", line);
+  if (f) fclose(f);
+#endif
   etwlua_event_free(e);
   etwlua_provider_unregister(p);
   return 0;
