@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "etl_int.h"
+#include "tlg_utf8.h"
 #include "etl_write.h"
 #include "tlg_guid.h"
 
@@ -149,21 +150,15 @@ static int sink_sync(etl_writer *w) {
 /* UTF-8 -> UTF-16LE at p (room for `cap` units incl. the NUL); invalid
 ** bytes become U+FFFD. Returns the units written, NUL included. */
 static uint32_t utf16_from_utf8(const char *s, uint8_t *p, uint32_t cap) {
-  const unsigned char *u = (const unsigned char *)(s ? s : "");
+  const uint8_t *u = (const uint8_t *)(s ? s : "");
+  size_t left = strlen((const char *)u);
   uint32_t n = 0;
-  while (*u && n + 3 <= cap) {
-    uint32_t c = *u, need = 0;
-    if (c < 0x80) need = 0;
-    else if ((c & 0xE0) == 0xC0) { c &= 0x1F; need = 1; }
-    else if ((c & 0xF0) == 0xE0) { c &= 0x0F; need = 2; }
-    else if ((c & 0xF8) == 0xF0) { c &= 0x07; need = 3; }
-    else { c = 0xFFFD; need = 0; }
-    u++;
-    for (uint32_t i = 0; i < need; i++, u++) {
-      if ((*u & 0xC0) != 0x80) { c = 0xFFFD; break; }
-      c = c << 6 | (*u & 0x3F);
-    }
-    if (c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) c = 0xFFFD;
+  while (left > 0 && n + 3 <= cap) {
+    uint32_t c;
+    size_t len = tlg_utf8_next(u, left, &c);
+    if (len == 0) { c = 0xFFFD; len = 1; }     /* skip one bad byte */
+    u += len;
+    left -= len;
     if (c >= 0x10000) {
       c -= 0x10000;
       put16(p + 2 * n++, (uint16_t)(0xD800 | c >> 10));

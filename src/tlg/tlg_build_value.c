@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tlg_build_int.h"
+#include "tlg_utf8.h"
 
 /* Offset of the first 00 00 pair at an even offset, or n (spec §8.4). */
 static size_t utf16_cut(const uint8_t *p, size_t n) {
@@ -76,27 +77,6 @@ void tlgb_bytes_write(uint8_t *dst, unsigned intype, const uint8_t *p, size_t n,
 
 /* --- UTF-8 -> UTF-16LE ---------------------------------------------------- */
 
-/* Decode one code point strictly (no overlongs, surrogates or > U+10FFFF).
-** Returns its byte length, or 0 if the bytes at s are not valid UTF-8. */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
-  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-  uint8_t c = s[0];
-  size_t len;
-  uint32_t v;
-  if (c < 0x80) { *cp = c; return 1; }
-  if ((c & 0xE0) == 0xC0) { len = 2; v = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { len = 3; v = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { len = 4; v = c & 0x07; }
-  else return 0;
-  if (len > n) return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if (v < min[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return len;
-}
 
 /* UTF-16 code units of the first `upto` bytes of s; all n bytes are
 ** validated. Returns TLG_OK or TLG_E_UTF8. */
@@ -104,7 +84,7 @@ static int utf16_units(const uint8_t *s, size_t n, size_t upto, size_t *units) {
   size_t u = 0;
   for (size_t i = 0; i < n;) {
     uint32_t cp;
-    size_t len = utf8_decode(s + i, n - i, &cp);
+    size_t len = tlg_utf8_next(s + i, n - i, &cp);
     if (len == 0) return TLG_E_UTF8;
     if (i < upto) u += cp >= 0x10000 ? 2 : 1;
     i += len;
@@ -143,8 +123,8 @@ void tlgb_str16_write(uint8_t *dst, unsigned intype, const char *s, size_t n, si
   if (intype == TLG_IN_COUNTEDSTRING) out = put_unit(out, (uint32_t)(size - 2));
   else n = ansi_cut(p, n);
   for (size_t i = 0; i < n;) {
-    uint32_t cp = 0; /* set by utf8_decode: the input was validated */
-    i += utf8_decode(p + i, n - i, &cp);
+    uint32_t cp = 0; /* set by tlg_utf8_next: the input was validated */
+    i += tlg_utf8_next(p + i, n - i, &cp);
     if (cp >= 0x10000) {
       cp -= 0x10000;
       out = put_unit(out, 0xD800 | cp >> 10);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tlg_format.h"
+#include "tlg_utf8.h"
 #include "tlg_guid.h"
 
 #define MAX_SAFE_INT (1ull << 53) /* beyond it JSON readers (doubles) lose bits */
@@ -108,22 +109,6 @@ static void put_utf16(wr *w, const uint8_t *p, size_t n, int esc) {
   if (i < n) put_cp(w, 0xFFFD, esc);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid. */
-static size_t utf8_len(const uint8_t *p, size_t n, uint32_t *cp) {
-  uint8_t b = p[0];
-  size_t len = b < 0x80 ? 1 : b >= 0xC2 && b < 0xE0 ? 2 : b >= 0xE0 && b < 0xF0 ? 3
-             : b >= 0xF0 && b < 0xF5 ? 4 : 0;
-  if (len == 0 || len > n) return 0;
-  uint32_t c = len == 1 ? b : (uint32_t)(b & (0x7F >> len));
-  for (size_t i = 1; i < len; i++) {
-    if ((p[i] & 0xC0) != 0x80) return 0;
-    c = (c << 6) | (p[i] & 0x3F);
-  }
-  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < min[len] || c > 0x10FFFF || (c >= 0xD800 && c < 0xE000)) return 0;
-  *cp = c;
-  return len;
-}
 
 static const uint16_t cp1252[32] = {
   0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030,
@@ -143,7 +128,7 @@ static void put_json_str8(wr *w, const uint8_t *p, size_t n) {
       continue;
     }
     uint32_t cp;
-    size_t len = utf8_len(p + i, n - i, &cp);
+    size_t len = tlg_utf8_next(p + i, n - i, &cp);
     if (len == 0) {
       cp = p[i] >= 0x80 && p[i] < 0xA0 ? cp1252[p[i] - 0x80] : p[i];
       len = 1;

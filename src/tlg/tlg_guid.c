@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tlg_guid.h"
+#include "tlg_utf8.h"
 #include "tlg_upper_table.h"
 
 /* Text order of the 16 memory-order bytes: Data1..Data3 are little-endian. */
@@ -46,26 +47,6 @@ int tlg_guid_parse(const char *text, size_t len, tlg_guid *g) {
   return TLG_OK;
 }
 
-/* Decode one UTF-8 code point strictly (no overlongs, surrogates or > U+10FFFF).
-** Returns its length, or 0 when the bytes are not valid UTF-8. */
-static size_t utf8_next(const uint8_t *s, size_t len, uint32_t *cp) {
-  uint8_t c = s[0];
-  size_t n;
-  uint32_t v, min;
-  if (c < 0x80) { *cp = c; return 1; }
-  if ((c & 0xE0) == 0xC0) { n = 2; v = c & 0x1F; min = 0x80; }
-  else if ((c & 0xF0) == 0xE0) { n = 3; v = c & 0x0F; min = 0x800; }
-  else if ((c & 0xF8) == 0xF0) { n = 4; v = c & 0x07; min = 0x10000; }
-  else return 0;
-  if (n > len) return 0;
-  for (size_t i = 1; i < n; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    v = v << 6 | (s[i] & 0x3F);
-  }
-  if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return n;
-}
 
 static uint32_t upper(uint32_t cp) {
   size_t lo = 0, hi = sizeof tlg_upper_runs / sizeof tlg_upper_runs[0];
@@ -95,7 +76,7 @@ int tlg_provider_id(const char *name, size_t len, tlg_guid *out) {
   tlg_sha1_update(&c, ns, sizeof ns);
   for (size_t i = 0; i < len;) {
     uint32_t cp;
-    size_t n = utf8_next(s + i, len - i, &cp);
+    size_t n = tlg_utf8_next(s + i, len - i, &cp);
     if (n == 0) return TLG_E_ARG;
     i += n;
     cp = upper(cp);
