@@ -214,6 +214,47 @@ int eng_session_open(const char *name, eng_session **out);
 int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
                        uint64_t all);
 
+/* What EnableTraceEx2's ENABLE_TRACE_PARAMETERS add to an enable (spec
+** windows-etw §2.4): extended data the session attaches to each event, and
+** filters the provider applies before writing. Zero = none. Only the ETW
+** backend implements them; the shm engine answers ENG_E_UNSUPPORTED for any
+** non-zero field (its consumers filter on the record instead). */
+enum eng_enable_property {
+  ENG_PROP_SID = 0x001,               /* ext item 2: the writer's user SID */
+  ENG_PROP_TS_ID = 0x002,             /* ext item 3: terminal session id */
+  ENG_PROP_STACK = 0x004,             /* ext item 5/6: call stack */
+  ENG_PROP_IGNORE_KEYWORD_0 = 0x010,  /* keyword-0 events do not pass */
+  ENG_PROP_PROCESS_START_KEY = 0x080, /* ext item 13 */
+  ENG_PROP_EVENT_KEY = 0x100,         /* ext item 10 */
+  ENG_PROP_ALL = 0x197
+};
+#define ENG_FILTER_MAX_PIDS 8
+#define ENG_FILTER_MAX_IDS 64
+typedef struct eng_enable_opts {
+  uint32_t properties;                /* eng_enable_property bits */
+  const uint32_t *pids;               /* only these processes (alive at enable time) */
+  size_t npids;                       /* <= ENG_FILTER_MAX_PIDS */
+  const char *exe_names;              /* only these executables: "a.exe;b.exe" (UTF-8) */
+  const uint16_t *event_ids;          /* manifest event ids (ignored by TraceLogging providers) */
+  size_t nids;                        /* <= ENG_FILTER_MAX_IDS */
+  int ids_exclude;                    /* 1: drop those ids, 0: keep only those */
+  const char *const *event_names;     /* TraceLogging event names (Windows 10 1709+) */
+  size_t nnames;
+  int names_exclude;                  /* 1: drop those names, 0: keep only those */
+} eng_enable_opts;
+
+/* eng_session_enable with properties and filters (NULL opts = none). A new
+** call for the same provider replaces the filters, as EnableTraceEx2 does.
+** ENG_E_ARG when a list breaks its limit; ENG_E_UNSUPPORTED (see above). */
+int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                          uint64_t all, const eng_enable_opts *opts);
+
+/* Is any option set? */
+static inline int eng_enable_opts_any(const eng_enable_opts *o) {
+  return o && (o->properties || o->npids || (o->exe_names && *o->exe_names) || o->nids ||
+               o->nnames);
+}
+
 /* Stop enabling `id` (no-op if it was not). ENG_E_STOPPED if the session is gone. */
 int eng_session_disable(eng_session *s, const tlg_guid *id);
 
@@ -293,6 +334,27 @@ typedef struct eng_consumer eng_consumer;
 ** ENG_E_ACCESS, ENG_E_NOMEM, ... (.etl files will be a second record source
 ** behind the same next(), yielding the same eng_record.) */
 int eng_consumer_open(const char *name, eng_consumer **out);
+
+/* Consume .etl files through the backend: Windows reads them with
+** OpenTraceW + one ProcessTrace over all (merged by time; at most 64),
+** attaching TDH schemas to manifest / MOF events. The same next() / stop /
+** close; next() says ENG_E_STOPPED after the last record. Returns
+** ENG_E_UNSUPPORTED where files are read by src/etl instead (shm engine;
+** Windows under Wine, whose OpenTraceW is a stub), ENG_E_NOTFOUND,
+** ENG_E_ACCESS, ENG_E_ARG (bad path), ENG_E_FULL (more than 64 files). */
+int eng_consumer_open_files(const char *const *paths, size_t n, eng_consumer **out);
+
+/* What the system read from file i's header (TRACE_LOGFILE_HEADER). */
+typedef struct eng_file_info {
+  int64_t start_time, end_time;          /* FILETIME */
+  int64_t perf_freq;
+  uint32_t events_lost, buffers_lost, buffers_written;
+  uint32_t buffer_size, pointer_size, num_processors, clock_type;
+  uint32_t log_file_mode, max_file_size, os_major, os_minor, os_build;
+} eng_file_info;
+
+/* ENG_E_ARG for i out of range, ENG_E_UNSUPPORTED for a live consumer. */
+int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 
 /* Next record into *rec; its pointers borrow shared memory and stay valid
 ** until the next call on `c`. kind ENG_KIND_EVENT is an event; ENG_KIND_LOST

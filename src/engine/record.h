@@ -62,6 +62,9 @@ typedef struct eng_record {
   uint64_t src_offset;           /* ETL: file offset of the buffer holding the record */
   uint32_t src_record_offset;    /* ETL: offset of the record in its (decompressed) buffer */
   uint32_t src_buffer_flags;     /* ETL: BufferFlag of that buffer */
+  const uint8_t *tdh_info;       /* manifest / MOF events on Windows: the TRACE_EVENT_INFO
+                                    TdhGetEventInformation returned, or NULL */
+  uint32_t tdh_info_len;
 } eng_record;
 
 /* Which trace header a record came in (ETL spec §3); ENG_HDR_NONE for

@@ -469,13 +469,75 @@ static int live_next(void *ctx, eng_record *r, int timeout_ms) {
 static void live_stop(void *ctx) { eng_consumer_stop(ctx); }
 static void live_close(void *ctx) { eng_consumer_close(ctx); }
 
-/* etw.Consumer{session=NAME | files=PATH or {PATH, ...}, on_error="stop"|"continue"}
+/* c:info() of files the backend reads (Windows: what OpenTraceW put in each
+** file's TRACE_LOGFILE_HEADER); the keys lfiles.c also uses. */
+static int engfiles_info(void *ctx, lua_State *L) {
+  eng_file_info fi;
+  lua_newtable(L);
+  for (size_t i = 0; eng_consumer_file_info(ctx, i, &fi) == ENG_OK; i++) {
+    lua_createtable(L, 0, 16);
+    static const char *const keys[] = {"events_lost", "buffers_lost", "buffers_written",
+                                       "buffer_size", "pointer_size", "num_processors",
+                                       "clock_type", "log_file_mode", "max_file_size",
+                                       "os_major", "os_minor", "os_build"};
+    const uint32_t vals[] = {fi.events_lost, fi.buffers_lost, fi.buffers_written,
+                             fi.buffer_size, fi.pointer_size, fi.num_processors, fi.clock_type,
+                             fi.log_file_mode, fi.max_file_size, fi.os_major, fi.os_minor,
+                             fi.os_build};
+    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
+      lua_pushinteger(L, vals[k]);
+      lua_setfield(L, -2, keys[k]);
+    }
+    lua_pushinteger(L, fi.start_time);
+    lua_setfield(L, -2, "start_filetime");
+    lua_pushinteger(L, fi.end_time);
+    lua_setfield(L, -2, "end_filetime");
+    lua_pushinteger(L, fi.perf_freq);
+    lua_setfield(L, -2, "perf_freq");
+    lua_pushliteral(L, "etw");
+    lua_setfield(L, -2, "reader");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* Files through the backend (Windows: OpenTraceW, so manifest events get
+** TDH schemas). ENG_E_UNSUPPORTED where src/etl reads them (lfiles.c). */
+static int open_engine_files(lua_State *L, int idx, etwL_source *src) {
+  const char *paths[64];
+  size_t n = 0;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    paths[n++] = lua_tostring(L, idx);
+  } else if (lua_istable(L, idx)) {
+    lua_Integer len = luaL_len(L, idx);
+    if (len < 1 || len > 64) return ENG_E_UNSUPPORTED;   /* lfiles.c says why */
+    for (lua_Integer i = 1; i <= len; i++) {
+      lua_geti(L, idx, i);                                /* kept by the list */
+      if (lua_type(L, -1) != LUA_TSTRING) { lua_pop(L, 1); return ENG_E_UNSUPPORTED; }
+      paths[n++] = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    }
+  } else {
+    return ENG_E_UNSUPPORTED;
+  }
+  eng_consumer *ec = NULL;
+  int st = eng_consumer_open_files(paths, n, &ec);
+  if (st == ENG_OK) *src = (etwL_source){live_next, live_stop, live_close, ec, NULL, engfiles_info};
+  return st;
+}
+
+/* etw.Consumer{session=NAME | files=PATH or {PATH, ...}, on_error="stop"|"continue",
+**              reader="etw"|"etwlua"}
 ** -> consumer, or nil, "CODE: message", "CODE". Several files are merged by
 ** timestamp (equal times: in the order given). A file that cannot be opened:
 ** NOTFOUND / ACCESS / IO / CORRUPT (not an ETL file) with "path: why". */
 static int l_new(lua_State *L) {
   static const char *const on_error[] = {"stop", "continue", NULL};
+  static const char *const readers[] = {"auto", "etw", "etwlua", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "reader");
+  int reader = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, readers);
+  lua_pop(L, 1);
   lua_getfield(L, 1, "on_error");
   int cont = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, on_error);
   lua_getfield(L, 1, "session");
@@ -495,6 +557,19 @@ static int l_new(lua_State *L) {
     st = eng_consumer_open(lua_tostring(L, -3), &ec);
     c->src = (etwL_source){live_next, live_stop, live_close, ec, NULL, NULL};
   } else {
+    /* reader: "etw" = the system's (Windows), "etwlua" = src/etl, default:
+    ** the system's where it reads files, else ours */
+    st = reader == 2 ? ENG_E_UNSUPPORTED : open_engine_files(L, lua_gettop(L) - 1, &c->src);
+    if (st == ENG_E_UNSUPPORTED && reader == 1)
+      return etwL_pushengfail_detail(L, st, "reader 'etw' needs ETW (Windows, not Wine)");
+    if (st == ENG_OK) {
+      c->open = 1;
+      return 1;
+    }
+    if (st != ENG_E_UNSUPPORTED) {
+      l_close_source(c);
+      return etwL_pushengfail(L, st);
+    }
     st = etwL_open_files(L, -2, &c->src);
     if (st != ENG_OK) {              /* stack: ... consumer why */
       l_close_source(c);

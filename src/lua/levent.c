@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lauxetw.h"
+#include "levent_tdh.h"
 #include "../tlg/tlg_decode.h"
 #include "../tlg/tlg_format.h"
 #include "../tlg/tlg_guid.h"
@@ -82,12 +83,12 @@ typedef struct lrec {
   tlg_guid provider_id, activity_id, related_activity_id;
   tlg_desc desc;
   int64_t timestamp;
-  const uint8_t *traits, *meta, *data;
+  const uint8_t *traits, *meta, *data, *tdh;
   const eng_ext_item *ext;
-  uint32_t traits_len, meta_len, data_len, ext_count;
+  uint32_t traits_len, meta_len, data_len, ext_count, tdh_len;
   uint32_t flags, pid, tid, cpu, kernel_time, user_time;
   uint16_t header_flags;
-  uint8_t header_kind;
+  uint8_t header_kind, pointer_size;
 } lrec;
 
 typedef struct levent {
@@ -198,7 +199,8 @@ void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_na
   size_t plen = provider_name ? strlen(provider_name) : 0;
   size_t total = next * sizeof(eng_ext_item) + plen +
                  (rec->traits && tin < 0 ? rec->traits_len : 0) +
-                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0);
+                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
+                 (rec->tdh_info ? rec->tdh_info_len : 0);
   for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
   levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
   uint8_t *p = (uint8_t *)(ev->ext + next);
@@ -216,6 +218,7 @@ void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_na
   r->user_time = rec->user_time;
   r->header_flags = rec->header_flags;
   r->header_kind = rec->header_kind;
+  r->pointer_size = rec->pointer_size;
   ev->rec.ext = next ? ev->ext : NULL;
   ev->rec.ext_count = next;
   ev->decoded = DEC_UNKNOWN;
@@ -233,6 +236,7 @@ void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_na
   place_blob(&p, rec, ev, tin, rec->traits, rec->traits_len, &r->traits, &r->traits_len);
   place_blob(&p, rec, ev, min, rec->meta, rec->meta_len, &r->meta, &r->meta_len);
   place_blob(&p, rec, ev, -1, rec->data, rec->data_len, &r->data, &r->data_len);
+  place_blob(&p, rec, ev, -1, rec->tdh_info, rec->tdh_info_len, &r->tdh, &r->tdh_len);
   luaL_setmetatable(L, ETWL_EVENT);
 }
 
@@ -252,6 +256,20 @@ static int run_decoder(levent *ev, tlg_decoder *d) {
   }
   while (tlg_decode_next(d, &it)) {}
   ev->decoded = tlg_decode_status(d) == TLG_OK ? DEC_OK : DEC_ERROR;
+  return 1;
+}
+
+/* The TDH view of a manifest / MOF event (a schema, no TraceLogging
+** metadata); 0 when it has none. */
+static int tdh_of(const levent *ev, etwL_tdh *t) {
+  const lrec *r = &ev->rec;
+  if (r->meta || !r->tdh) return 0;
+  t->tei = r->tdh;
+  t->tei_len = r->tdh_len;
+  t->data = r->data;
+  t->data_len = r->data_len;
+  /* the producer's pointer width: EVENT_HEADER_FLAG_32_BIT_HEADER / 64 */
+  t->ptr_size = r->pointer_size == 4 || (r->header_flags & 0x20) ? 4 : 8;
   return 1;
 }
 
@@ -296,7 +314,7 @@ static void push_int(lua_State *L, const tlg_item *it, int is_signed) {
   }
 }
 
-static void push_value(lua_State *L, const tlg_item *it) {
+void etwL_push_value(lua_State *L, const tlg_item *it) {
   const uint8_t *v = it->value;
   size_t n = it->value_len;
   int t = it->field.array == TLG_IN_CUSTOM ? TLG_IN_BINARY : it->field.in_type;
@@ -358,7 +376,7 @@ static int fields_pairs(lua_State *L) {
 }
 
 /* With a fields metatable on top, set its metamethods. */
-static void fields_mt_finish(lua_State *L) {
+void etwL_fields_mt_finish(lua_State *L) {
   lua_pushcfunction(L, fields_pairs);
   lua_setfield(L, -2, "__pairs");
   lua_pushliteral(L, "etw.Fields");
@@ -417,7 +435,7 @@ static int shape_level(lua_State *L, const tlg_decoder *d, uint32_t *pos, uint32
   lua_pop(L, 1);                                     /* mt */
   lua_pushinteger(L, (lua_Integer)lua_rawlen(L, mt) * 2 + dups);
   lua_rawseti(L, mt, 0);
-  fields_mt_finish(L);
+  etwL_fields_mt_finish(L);
   lua_rawseti(L, entry, key + 2);
   return ok;
 }
@@ -537,7 +555,7 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
   open_struct(L, entry, 0, -1, &fr[0]);
   while (tlg_decode_next(d, &it)) {
     if (it.kind == TLG_ITEM_VALUE) {
-      push_value(L, &it);
+      etwL_push_value(L, &it);
       add_value(L, &fr[top], it.field.name, it.field.name_len, it.in_array, it.index);
     } else if (it.kind == TLG_ITEM_ARRAY_BEGIN || it.kind == TLG_ITEM_STRUCT_BEGIN) {
       int pre = it.count < 256 ? (int)it.count : 256; /* counts are untrusted */
@@ -566,9 +584,12 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
 /* Push ev.fields: cached in UV_FIELDS, made on first access. */
 static int push_fields(lua_State *L, levent *ev) {
   tlg_decoder d;
+  etwL_tdh t;
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
-  if (!start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
+  if (tdh_of(ev, &t)) {
+    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == ETWL_TDH_OK ? DEC_OK : DEC_ERROR;
+  } else if (!start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
     lua_createtable(L, 0, 0);
     lua_pushvalue(L, UP_EMPTY);
     lua_setmetatable(L, -2);
@@ -683,6 +704,8 @@ static int push_schema(lua_State *L, const levent *ev) {
 
 /* ---- ev.decode_error ---- */
 
+static void tdh_discard(void *ctx, const char *s, size_t n) { (void)ctx; (void)s; (void)n; }
+
 static void push_error(lua_State *L, const tlg_decoder *d) {
   luaL_Buffer b;
   tlg_sink sink = {buf_write, &b};
@@ -693,7 +716,19 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
 
 static int push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
+  etwL_tdh t;
   if (ev->decoded == DEC_OK) return 0;
+  if (tdh_of(ev, &t)) {
+    uint32_t prop;
+    tlg_sink none = {tdh_discard, NULL};
+    int st = etwL_tdh_fmt_fields(&none, &t, TLG_FMT_TEXT, &prop);
+    ev->decoded = st == ETWL_TDH_OK ? DEC_OK : DEC_ERROR;
+    if (st == ETWL_TDH_OK) return 0;
+    char msg[400];
+    etwL_tdh_error(&t, st, prop, msg, sizeof msg);
+    lua_pushstring(L, msg);
+    return 1;
+  }
   if (!run_decoder(ev, &d) || ev->decoded != DEC_ERROR) return 0;
   push_error(L, &d);
   return 1;
@@ -789,13 +824,26 @@ static int push_provider(lua_State *L, const levent *ev) {
     lua_pushlstring(L, ev->pname, ev->pname_len);
     return 1;
   }
-  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, &len) != TLG_OK) return 0;
-  lua_pushlstring(L, name, len);
+  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, &len) == TLG_OK) {
+    lua_pushlstring(L, name, len);
+    return 1;
+  }
+  etwL_tdh t;
+  char buf[512];
+  if (!tdh_of(ev, &t) || !(len = etwL_tdh_provider_name(&t, buf, sizeof buf))) return 0;
+  lua_pushlstring(L, buf, len);
   return 1;
 }
 
 static int push_name_or_tag(lua_State *L, const levent *ev, int tag) {
   tlg_decoder d;
+  etwL_tdh t;
+  char buf[512];
+  size_t n;
+  if (!tag && tdh_of(ev, &t) && (n = etwL_tdh_event_name(&t, buf, sizeof buf))) {
+    lua_pushlstring(L, buf, n);
+    return 1;
+  }
   if (!start(ev, &d) || !d.event_name) return 0;
   if (tag)
     lua_pushinteger(L, (lua_Integer)d.event_tag);
@@ -958,9 +1006,15 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     tlg_fmt_json_string(&w->sink, prov, plen);
   }
   jw_guid(w, "provider_id", &r->provider_id);
+  etwL_tdh t;
+  char name[512];
+  size_t n;
   if (d && d->event_name) {
     jw_key(w, "name");
     tlg_fmt_json_string(&w->sink, d->event_name, d->event_name_len);
+  } else if (tdh_of(ev, &t) && (n = etwL_tdh_event_name(&t, name, sizeof name))) {
+    jw_key(w, "name");
+    tlg_fmt_json_string(&w->sink, name, n);
   }
   jw_u64(w, "id", r->desc.id);
   jw_u64(w, "version", r->desc.version);
@@ -1050,14 +1104,29 @@ static void json_details(jw *w, const levent *ev) {
 }
 
 /* Provider name: the one given at push time, else the traits blob's. */
-static const char *provider_name(const levent *ev, size_t *len) {
+/* The provider name: given at push time, in the traits, or in the TDH
+** schema (copied to buf); NULL when there is none. */
+static const char *provider_name(const levent *ev, size_t *len, char *buf, size_t cap) {
   const char *name = NULL;
+  etwL_tdh t;
   if (ev->pname) {
     *len = ev->pname_len;
     return ev->pname;
   }
-  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) != TLG_OK) name = NULL;
-  return name;
+  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
+  if (tdh_of(ev, &t) && (*len = etwL_tdh_provider_name(&t, buf, cap))) return buf;
+  return NULL;
+}
+
+/* The TDH fields (JSON or text) and, on an error, its message in *err. */
+static int tdh_fields(const levent *ev, const tlg_sink *o, int mode, char *err, size_t cap) {
+  etwL_tdh t;
+  uint32_t prop;
+  if (!tdh_of(ev, &t)) return 0;
+  int st = etwL_tdh_fmt_fields(o, &t, mode, &prop);
+  err[0] = 0;
+  if (st != ETWL_TDH_OK) etwL_tdh_error(&t, st, prop, err, cap);
+  return 1;
 }
 
 /* ev:json() -> one JSON object: the header fields of DESIGN §2 that the event
@@ -1068,9 +1137,10 @@ static const char *provider_name(const levent *ev, size_t *len) {
 static int ev_json(lua_State *L) {
   levent *ev = levent_check(L, 1);
   size_t plen = 0;
-  const char *prov = provider_name(ev, &plen);
+  char pbuf[512], err[400];
+  const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
   tlg_decoder d;
-  int has_meta = start(ev, &d);
+  int has_meta = start(ev, &d), tdh = 0;
   jw w;
   w.first = 1;
   w.sink = (tlg_sink){buf_write, &w.b};
@@ -1080,8 +1150,12 @@ static int ev_json(lua_State *L) {
   jw_key(&w, "fields");
   if (has_meta)
     tlg_fmt_fields(&w.sink, &d, TLG_FMT_JSON);
-  else
+  else if (!(tdh = tdh_fields(ev, &w.sink, TLG_FMT_JSON, err, sizeof err)))
     luaL_addstring(&w.b, "{}");
+  if (tdh && err[0]) {
+    jw_key(&w, "decode_error");
+    tlg_fmt_json_string(&w.sink, err, strlen(err));
+  }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
     cbuf c;
     error_text(&d, &c);
@@ -1102,7 +1176,10 @@ static int ev_json(lua_State *L) {
 static int ev_tostring(lua_State *L) {
   levent *ev = levent_check(L, 1);
   size_t plen = 0;
-  const char *prov = provider_name(ev, &plen);
+  char pbuf[512], err[400], name[512];
+  const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
+  etwL_tdh t;
+  int tdh = tdh_of(ev, &t);
   char tmp[TLG_GUID_TEXT + 64];
   tlg_decoder d;
   int has_meta = start(ev, &d);
@@ -1118,6 +1195,8 @@ static int ev_tostring(lua_State *L) {
   luaL_addchar(&b, '/');
   if (has_meta && d.event_name)
     luaL_addlstring(&b, d.event_name, d.event_name_len);
+  else if (tdh && etwL_tdh_event_name(&t, name, sizeof name))
+    luaL_addstring(&b, name);
   else
     luaL_addchar(&b, '?');
   snprintf(tmp, sizeof tmp, "(level=%u keyword=0x%llx)", (unsigned)ev->rec.desc.level,
@@ -1128,6 +1207,17 @@ static int ev_tostring(lua_State *L) {
     luaL_addchar(&b, ' ');
     tlg_fmt_fields(&sink, &d, TLG_FMT_TEXT);
     if (luaL_bufflen(&b) == before + 1) luaL_buffsub(&b, 1); /* no fields */
+  }
+  if (tdh) {
+    size_t before = luaL_bufflen(&b);
+    luaL_addchar(&b, ' ');
+    tdh_fields(ev, &sink, TLG_FMT_TEXT, err, sizeof err);
+    if (luaL_bufflen(&b) == before + 1) luaL_buffsub(&b, 1);
+    if (err[0]) {
+      luaL_addstring(&b, " [");
+      luaL_addstring(&b, err);
+      luaL_addchar(&b, ']');
+    }
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
     cbuf c;
@@ -1182,7 +1272,7 @@ static int header_field(lua_State *L, eng_record *r, const char *k) {
   static const char *const keys[] = {
     "provider_id", "activity_id", "related_activity_id", "id", "version", "channel",
     "level", "opcode", "task", "keyword", "pid", "tid", "cpu", "timestamp",
-    "header_kind", "kernel_time", "user_time", "ext", NULL};
+    "header_kind", "kernel_time", "user_time", "ext", "tdh_info", "pointer_size", NULL};
   int i = 0;
   while (keys[i] && strcmp(keys[i], k) != 0) i++;
   switch (i) {
@@ -1204,6 +1294,19 @@ static int header_field(lua_State *L, eng_record *r, const char *k) {
   case 15: header_int(L, k, 0, 0xFFFFFFFF, &v); r->kernel_time = (uint32_t)v; break;
   case 16: header_int(L, k, 0, 0xFFFFFFFF, &v); r->user_time = (uint32_t)v; break;
   case 17: return 1;
+  case 18: {
+    size_t len = 0;
+    if (lua_type(L, -1) != LUA_TSTRING || (len = lua_rawlen(L, -1)) > 0xFFFFFFFFu)
+      luaL_error(L, "decode_blobs: header field 'tdh_info' must be a string (TRACE_EVENT_INFO bytes)");
+    r->tdh_info = (const uint8_t *)lua_tostring(L, -1);   /* kept alive by the header table */
+    r->tdh_info_len = (uint32_t)len;
+    break;
+  }
+  case 19:
+    header_int(L, k, 4, 8, &v);
+    if (v != 4 && v != 8) luaL_error(L, "decode_blobs: header field 'pointer_size' must be 4 or 8");
+    r->pointer_size = (uint8_t)v;
+    break;
   default: luaL_error(L, "decode_blobs: unknown header field '%s'", k);
   }
   if (i >= 10 && i <= 13) r->flags |= ENG_REC_HEADER;
@@ -1307,7 +1410,7 @@ void etwL_open_event(lua_State *L) {
   lua_pushvalue(L, -2);                              /* mod mt keys mt */
   lua_newtable(L);                                   /* ... shapes */
   lua_createtable(L, 0, 2);                          /* ... shapes empty */
-  fields_mt_finish(L);
+  etwL_fields_mt_finish(L);
   lua_pushcclosure(L, ev_index, 4);                  /* mod mt __index */
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ev_tostring);

@@ -177,6 +177,7 @@ static void push_file_info(lua_State *L, const freader *f) {
   const etl_stats *st = etl_get_stats(f->r);
   lua_createtable(L, 0, 40);
   set_str(L, "path", f->path);
+  set_str(L, "reader", "etwlua");
   set_int(L, "file_size", (lua_Integer)in->file_size);
   set_int(L, "buffer_size", in->buffer_size);
   set_int(L, "pointer_size", in->pointer_size);

@@ -169,10 +169,130 @@ static void check_provider_id(lua_State *L, int idx, tlg_guid *id) {
   luaL_typeerror(L, idx, "etw.Provider, provider name or GUID");
 }
 
-/* Enable options {level=0..255, any=, all=}; level defaults to 5 (verbose),
-** any to all bits (every keyword), all to 0, as tools mean "enable X". */
-static void read_enable(lua_State *L, int idx, uint8_t *level, uint64_t *any, uint64_t *all) {
-  *level = 5; *any = UINT64_MAX; *all = 0;
+/* Enable options (DESIGN §2, spec windows-etw §2.4). level defaults to 5
+** (verbose), any to all bits (every keyword), all to 0, as tools mean
+** "enable X". The rest are ETW's provider-side properties and filters,
+** gathered into eng_enable_opts (strings borrowed from the options table,
+** which the caller's stack keeps alive). */
+#define MAX_NAME_FILTERS 256
+
+typedef struct enable_in {
+  uint8_t level;
+  uint64_t any, all;
+  eng_enable_opts o;
+  uint32_t pids[ENG_FILTER_MAX_PIDS];
+  uint16_t ids[ENG_FILTER_MAX_IDS];
+  const char *names[MAX_NAME_FILTERS];
+  char exe[1024];
+} enable_in;
+
+static const struct { const char *key; uint32_t bit; } enable_props[] = {
+  {"stack", ENG_PROP_STACK}, {"sid", ENG_PROP_SID}, {"session_id", ENG_PROP_TS_ID},
+  {"process_start_key", ENG_PROP_PROCESS_START_KEY}, {"event_key", ENG_PROP_EVENT_KEY},
+  {"ignore_keyword_0", ENG_PROP_IGNORE_KEYWORD_0}, {NULL, 0}
+};
+
+#define ENABLE_KEYS "level, any, all, stack, sid, session_id, process_start_key, event_key, " \
+                    "ignore_keyword_0, pids, exe_names, event_ids, exclude_event_ids, "      \
+                    "event_names, exclude_event_names"
+
+/* The list at the top of the stack, checked: 1..max items. */
+static lua_Integer list_len(lua_State *L, const char *k, lua_Integer max, const char *what) {
+  if (!lua_istable(L, -1)) luaL_error(L, "enable: option '%s' must be a list of %s", k, what);
+  lua_Integer n = luaL_len(L, -1);
+  if (n < 1 || n > max)
+    luaL_error(L, "enable: option '%s' must hold 1..%d %s", k, (int)max, what);
+  return n;
+}
+
+static lua_Integer list_int(lua_State *L, const char *k, lua_Integer i, lua_Integer max,
+                            const char *what) {
+  int isint;
+  lua_geti(L, -1, i);
+  lua_Integer v = lua_tointegerx(L, -1, &isint);
+  if (!isint || v < 0 || v > max)
+    luaL_error(L, "enable: option '%s' item %d must be %s (0..%I)", k, (int)i, what, max);
+  lua_pop(L, 1);
+  return v;
+}
+
+static void read_pids(lua_State *L, enable_in *e) {
+  lua_Integer n = list_len(L, "pids", ENG_FILTER_MAX_PIDS, "process ids");
+  for (lua_Integer i = 1; i <= n; i++)
+    e->pids[i - 1] = (uint32_t)list_int(L, "pids", i, 0xFFFFFFFF, "a process id");
+  e->o.pids = e->pids;
+  e->o.npids = (size_t)n;
+}
+
+static void read_ids(lua_State *L, const char *k, enable_in *e, int exclude) {
+  if (e->o.nids) luaL_error(L, "enable: give 'event_ids' or 'exclude_event_ids', not both");
+  lua_Integer n = list_len(L, k, ENG_FILTER_MAX_IDS, "event ids");
+  for (lua_Integer i = 1; i <= n; i++) e->ids[i - 1] = (uint16_t)list_int(L, k, i, 65535, "an event id");
+  e->o.event_ids = e->ids;
+  e->o.nids = (size_t)n;
+  e->o.ids_exclude = exclude;
+}
+
+/* A string item of a list (or the value itself): non-empty, no ';' for exe names. */
+static const char *list_str(lua_State *L, const char *k, lua_Integer i, int no_semicolon) {
+  size_t len;
+  if (lua_type(L, -1) != LUA_TSTRING || (len = lua_rawlen(L, -1)) == 0)
+    luaL_error(L, "enable: option '%s' item %d must be a non-empty string", k, (int)i);
+  const char *s = lua_tostring(L, -1);
+  if (strlen(s) != len || (no_semicolon && strchr(s, ';')))
+    luaL_error(L, "enable: option '%s' item %d must not contain %s", k, (int)i,
+               no_semicolon ? "';' or NUL" : "NUL");
+  return s;
+}
+
+static void read_exe(lua_State *L, enable_in *e) {
+  size_t used = 0;
+  int single = lua_type(L, -1) == LUA_TSTRING;
+  lua_Integer n = single ? 1 : list_len(L, "exe_names", 64, "executable names");
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (!single) lua_geti(L, -1, i);
+    const char *s = list_str(L, "exe_names", i, !single);
+    size_t len = strlen(s);
+    if (used + len + 2 > sizeof e->exe)
+      luaL_error(L, "enable: option 'exe_names' must be shorter than 1,024 bytes in all");
+    if (used) e->exe[used++] = ';';
+    memcpy(e->exe + used, s, len + 1);
+    used += len;
+    if (!single) lua_pop(L, 1);
+  }
+  e->o.exe_names = e->exe;
+}
+
+static void read_names(lua_State *L, const char *k, enable_in *e, int exclude) {
+  if (e->o.nnames) luaL_error(L, "enable: give 'event_names' or 'exclude_event_names', not both");
+  lua_Integer n = list_len(L, k, MAX_NAME_FILTERS, "event names");
+  size_t bytes = 20;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_geti(L, -1, i);
+    e->names[i - 1] = list_str(L, k, i, 0);   /* kept alive by the options table */
+    bytes += strlen(e->names[i - 1]) + 1;
+    lua_pop(L, 1);
+  }
+  if (bytes > 4096) luaL_error(L, "enable: option '%s' must total at most 4,076 bytes of names", k);
+  e->o.event_names = e->names;
+  e->o.nnames = (size_t)n;
+  e->o.names_exclude = exclude;
+}
+
+static int read_prop(lua_State *L, const char *k, enable_in *e) {
+  for (int i = 0; enable_props[i].key; i++) {
+    if (strcmp(k, enable_props[i].key) != 0) continue;
+    if (!lua_isboolean(L, -1)) luaL_error(L, "enable: option '%s' must be a boolean", k);
+    if (lua_toboolean(L, -1)) e->o.properties |= enable_props[i].bit;
+    else e->o.properties &= ~enable_props[i].bit;
+    return 1;
+  }
+  return 0;
+}
+
+static void read_enable(lua_State *L, int idx, enable_in *e) {
+  memset(e, 0, sizeof *e);
+  e->level = 5; e->any = UINT64_MAX; e->all = 0;
   if (lua_isnoneornil(L, idx)) return;
   luaL_checktype(L, idx, LUA_TTABLE);
   lua_pushnil(L);
@@ -183,27 +303,40 @@ static void read_enable(lua_State *L, int idx, uint8_t *level, uint64_t *any, ui
       int isint;
       lua_Integer v = lua_tointegerx(L, -1, &isint);
       if (!isint || v < 0 || v > 255) luaL_error(L, "enable: option 'level' must be 0..255");
-      *level = (uint8_t)v;
+      e->level = (uint8_t)v;
     } else if (strcmp(k, "any") == 0) {
-      *any = etwL_checku64(L, top);
+      e->any = etwL_checku64(L, top);
     } else if (strcmp(k, "all") == 0) {
-      *all = etwL_checku64(L, top);
+      e->all = etwL_checku64(L, top);
+    } else if (read_prop(L, k, e)) {
+    } else if (strcmp(k, "pids") == 0) {
+      read_pids(L, e);
+    } else if (strcmp(k, "exe_names") == 0) {
+      read_exe(L, e);
+    } else if (strcmp(k, "event_ids") == 0 || strcmp(k, "exclude_event_ids") == 0) {
+      read_ids(L, k, e, k[1] == 'x');
+    } else if (strcmp(k, "event_names") == 0 || strcmp(k, "exclude_event_names") == 0) {
+      read_names(L, k, e, k[1] == 'x');
     } else {
-      luaL_error(L, "enable: unknown option '%s' (level, any, all)", k);
+      luaL_error(L, "enable: unknown option '%s' (" ENABLE_KEYS ")", k);
     }
-    lua_pop(L, 1);
+    lua_settop(L, top - 1);
   }
 }
 
-/* s:enable(provider [, {level=, any=, all=}]) -> s, or nil, err, code */
+/* s:enable(provider [, opts]) -> s, or nil, err, code */
 static int l_enable(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   tlg_guid id;
-  uint8_t level;
-  uint64_t any, all;
+  enable_in e;
   check_provider_id(L, 2, &id);
-  read_enable(L, 3, &level, &any, &all);
-  int st = eng_session_enable(s->h, &id, level, any, all);
+  read_enable(L, 3, &e);
+  int st = eng_session_enable_ex(s->h, &id, e.level, e.any, e.all, &e.o);
+  if (st == ENG_E_UNSUPPORTED)
+    return etwL_pushengfail_detail(L, st,
+                                   "provider-side properties and filters (stack, sid, pids, "
+                                   "exe_names, event_ids, event_names ...) need ETW (Windows); "
+                                   "filter in the consumer instead");
   if (st != ENG_OK) return etwL_pushengfail(L, st);
   lua_settop(L, 1);
   return 1;

@@ -596,6 +596,23 @@ describe("etw.Consumer{files=...} API", function()
     assert.equal(7, n)
   end)
 
+  it("chooses the reader: ours ('etwlua') or the system's ('etw', Windows only)", function()
+    local path = S .. "perfview/primitive-types.etl"
+    local c <close> = assert(etw.Consumer { files = path, reader = "etwlua" })
+    assert.same({ 7, "stopped" }, { c:run() })
+    assert.equal("etwlua", c:info()[1].reader)
+    local e, err, code = etw.Consumer { files = path, reader = "etw" }
+    if e then   -- real Windows: OpenTraceW reads it
+      assert.same({ 7, "stopped" }, { e:run() })
+      assert.equal("etw", e:info()[1].reader)
+      e:close()
+    else
+      assert.equal("UNSUPPORTED", code)
+      assert.matches("reader 'etw' needs ETW %(Windows, not Wine%)", err)
+    end
+    assert.has_error(function() etw.Consumer { files = path, reader = "tdh" } end)
+  end)
+
   it("c:stop() in a handler pauses; the next run goes on", function()
     local c <close> = assert(etw.Consumer { files = S .. WU })
     local n = 0

@@ -76,7 +76,45 @@ describe_posix("etw.Session [#shm]", function()
     assert.has_error(function() etw.Session("") end)
     local s <close> = started(unique("opt"))
     assert.has_error(function() s:enable("P", { level = 300 }) end, "enable: option 'level' must be 0..255")
-    assert.has_error(function() s:enable("P", { anything = 1 }) end, "enable: unknown option 'anything' (level, any, all)")
+    assert.has_error(function() s:enable("P", { anything = 1 }) end,
+      "enable: unknown option 'anything' (level, any, all, stack, sid, session_id, process_start_key, "
+      .. "event_key, ignore_keyword_0, pids, exe_names, event_ids, exclude_event_ids, event_names, "
+      .. "exclude_event_names)")
+    assert.has_error(function() s:enable("P", { stack = 1 }) end, "enable: option 'stack' must be a boolean")
+    assert.has_error(function() s:enable("P", { pids = {} }) end, "enable: option 'pids' must hold 1..8 process ids")
+    assert.has_error(function() s:enable("P", { pids = { 1, 2, 3, 4, 5, 6, 7, 8, 9 } }) end,
+      "enable: option 'pids' must hold 1..8 process ids")
+    assert.has_error(function() s:enable("P", { pids = { 1, -2 } }) end,
+      "enable: option 'pids' item 2 must be a process id (0..4294967295)")
+    assert.has_error(function() s:enable("P", { event_ids = 5 }) end, "enable: option 'event_ids' must be a list of event ids")
+    assert.has_error(function() s:enable("P", { exclude_event_ids = { 70000 } }) end,
+      "enable: option 'exclude_event_ids' item 1 must be an event id (0..65535)")
+    local ids = {}
+    for i = 1, 65 do ids[i] = i end
+    assert.has_error(function() s:enable("P", { event_ids = ids }) end, "enable: option 'event_ids' must hold 1..64 event ids")
+    assert.has_error(function() s:enable("P", { event_ids = { 1 }, exclude_event_ids = { 2 } }) end,
+      "enable: give 'event_ids' or 'exclude_event_ids', not both")
+    assert.has_error(function() s:enable("P", { exe_names = { "a.exe", "b;c.exe" } }) end,
+      "enable: option 'exe_names' item 2 must not contain ';' or NUL")
+    assert.has_error(function() s:enable("P", { exe_names = { string.rep("x", 1100) } }) end,
+      "enable: option 'exe_names' must be shorter than 1,024 bytes in all")
+    assert.has_error(function() s:enable("P", { event_names = { "" } }) end,
+      "enable: option 'event_names' item 1 must be a non-empty string")
+    assert.has_error(function() s:enable("P", { event_names = { string.rep("n", 4090) } }) end,
+      "enable: option 'event_names' must total at most 4,076 bytes of names")
+  end)
+
+  it("leaves provider-side filters to ETW and says so on Linux", function()
+    local s <close> = started(unique("filt"))
+    for _, opts in ipairs({ { stack = true }, { sid = true }, { pids = { 1 } }, { exe_names = "a.exe" },
+                            { event_ids = { 1, 2 } }, { exclude_event_names = { "Hello" } } }) do
+      local ok, err, code = s:enable("P", opts)
+      assert.is_nil(ok)
+      assert.equal("UNSUPPORTED", code)
+      assert.matches("need ETW %(Windows%); filter in the consumer instead", err)
+    end
+    -- false properties are no properties: a plain enable
+    assert.equal(s, s:enable("P", { stack = false, sid = false, level = 4 }))
   end)
 
   it("is stopped when its process exits, even on an error", function()

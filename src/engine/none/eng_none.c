@@ -46,6 +46,12 @@ int eng_session_open(const char *name, eng_session **out) {
 }
 
 /* No handle can exist, so the handle calls are unreachable; answer anyway. */
+int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                          uint64_t all, const eng_enable_opts *o) {
+  (void)s; (void)id; (void)level; (void)any; (void)all; (void)o;
+  return ENG_E_UNSUPPORTED;
+}
+
 int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any, uint64_t all) {
   (void)s; (void)id; (void)level; (void)any; (void)all;
   return ENG_E_UNSUPPORTED;
@@ -72,5 +78,17 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
   (void)c; (void)rec; (void)timeout_ms;
   return ENG_E_UNSUPPORTED;
 }
+/* .etl files are read by src/etl on this platform (lfiles.c) */
+int eng_consumer_open_files(const char *const *paths, size_t n, eng_consumer **out) {
+  (void)paths; (void)n;
+  if (out) *out = NULL;
+  return ENG_E_UNSUPPORTED;
+}
+
+int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out) {
+  (void)c; (void)i; (void)out;
+  return ENG_E_UNSUPPORTED;
+}
+
 void eng_consumer_stop(eng_consumer *c) { (void)c; }
 void eng_consumer_close(eng_consumer *c) { (void)c; }

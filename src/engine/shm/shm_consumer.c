@@ -371,6 +371,18 @@ int eng_consumer_open(const char *name, eng_consumer **out) {
   return st;
 }
 
+/* .etl files are read by src/etl on this platform (lfiles.c) */
+int eng_consumer_open_files(const char *const *paths, size_t n, eng_consumer **out) {
+  (void)paths; (void)n;
+  if (out) *out = NULL;
+  return ENG_E_UNSUPPORTED;
+}
+
+int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out) {
+  (void)c; (void)i; (void)out;
+  return ENG_E_UNSUPPORTED;
+}
+
 void eng_consumer_stop(eng_consumer *c) {
   if (!c) return;
   atomic_store_explicit(&c->stop, 1, memory_order_release);

@@ -335,6 +335,13 @@ int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64
   return st;
 }
 
+int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                          uint64_t all, const eng_enable_opts *opts) {
+  /* provider-side filters and extended data need a kernel; consumers filter instead */
+  if (eng_enable_opts_any(opts)) return (s && id) ? ENG_E_UNSUPPORTED : ENG_E_ARG;
+  return eng_session_enable(s, id, level, any, all);
+}
+
 int eng_session_disable(eng_session *s, const tlg_guid *id) {
   if (!s || !id) return ENG_E_ARG;
   int st = shm_reg_lock(s->reg);

@@ -8,6 +8,10 @@
 ** their schema (ext 11) and traits (ext 12) and are decoded by src/tlg;
 ** RT_LostEvent becomes ENG_KIND_LOST; the synthetic EventTrace header is
 ** swallowed (§4.4). Timestamps stay FILETIME (no RAW_TIMESTAMP).
+** Manifest and MOF events get their TDH schema attached (win_tdh_cache.c,
+** §5.1 order), which Lua walks (engine/win/pure/win_tdh_walk.c).
+** .etl files: one OpenTraceW per file, one ProcessTrace over all of them
+** (merged by time); BufferCallback returning FALSE ends it early.
 ** Stop order (§4.3): whoever owns the session stops it first (ProcessTrace
 ** drains and returns); close then CloseTrace()s (7007 = pending = ok) if
 ** the worker still runs, joins it, and only then frees the context.
@@ -21,6 +25,7 @@
 
 #define QUEUE_MAX_BYTES (64u << 20)   /* callback blocks above this */
 #define JOIN_TIMEOUT_MS 10000
+#define MAX_FILES 64              /* ProcessTrace's limit */
 
 typedef struct qrec {
   struct qrec *next;
@@ -32,8 +37,12 @@ typedef struct qrec {
 
 struct eng_consumer {
   WCHAR name[WINP_SESSION_NAME_MAX + 1];
-  EVENT_TRACE_LOGFILEW lf;       /* kept alive until CloseTrace */
-  TRACEHANDLE th;
+  size_t n;                      /* sources: 1 real-time session, or n files */
+  int files;
+  EVENT_TRACE_LOGFILEW lf[MAX_FILES];   /* kept alive until CloseTrace */
+  TRACEHANDLE th[MAX_FILES];
+  WCHAR *paths[MAX_FILES];
+  win_tdh_cache *tdh;            /* worker thread only */
   int closed_trace;
   HANDLE thread;
   ULONG pt_status;
@@ -72,7 +81,7 @@ static void push(struct eng_consumer *c, qrec *q) {
 static VOID WINAPI on_event(PEVENT_RECORD er) {
   struct eng_consumer *c = er->UserContext;
   const EVENT_HEADER *h = &er->EventHeader;
-  if (c->closing) return;
+  if (c->closing || c->interrupted) return;
   if (guid_eq(&h->ProviderId, &ETWC_EventTraceGuid)) return;  /* header / trace metadata */
   size_t n = sizeof(qrec), next = 0;
   USHORT next_count = (h->Flags & EVENT_HEADER_FLAG_EXTENDED_INFO) ? er->ExtendedDataCount : 0;
@@ -149,15 +158,23 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   r->data = mem + next;
   r->data_len = er->UserDataLength;
   if (er->UserDataLength) memcpy(mem + next, er->UserData, er->UserDataLength);
-  /* manifest / MOF events (no ext 11) go up undecoded: the TDH schema
-  ** attachment (pure/win_tdh_walk.c) is not wired into eng_record yet */
+  /* §5.1: WPP (TRACE_MESSAGE) and string-only events have no schema;
+  ** TraceLogging decodes itself; manifest and MOF go through TDH */
+  if (!r->meta && !(h->Flags & (EVENT_HEADER_FLAG_TRACE_MESSAGE | EVENT_HEADER_FLAG_STRING_ONLY)))
+    r->tdh_info = win_tdh_cache_get(c->tdh, er, &r->tdh_info_len);
   push(c, q);
+}
+
+/* Files: FALSE ends ProcessTrace after this buffer (1223, §4.3). */
+static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW lf) {
+  struct eng_consumer *c = lf->Context;
+  return !(c->closing || c->interrupted);
 }
 
 static DWORD WINAPI worker(LPVOID arg) {
   struct eng_consumer *c = arg;
   /* NULL start and end time: nothing of the backlog is skipped (KR#178) */
-  c->pt_status = ProcessTrace(&c->th, 1, NULL, NULL);
+  c->pt_status = ProcessTrace(c->th, (ULONG)c->n, NULL, NULL);
   AcquireSRWLockExclusive(&c->lk);
   c->done = 1;
   ReleaseSRWLockExclusive(&c->lk);
@@ -165,35 +182,129 @@ static DWORD WINAPI worker(LPVOID arg) {
   return 0;
 }
 
-int eng_consumer_open(const char *name, eng_consumer **out) {
-  *out = NULL;
-  if (!name || !winp_name_valid(name, strlen(name))) return ENG_E_ARG;
+static struct eng_consumer *consumer_new(void) {
   struct eng_consumer *c = calloc(1, sizeof *c);
-  if (!c) return ENG_E_NOMEM;
-  if (win_wide(name, c->name, WINP_SESSION_NAME_MAX + 1) < 0) { free(c); return ENG_E_ARG; }
+  if (!c) return NULL;
+  if (!(c->tdh = win_tdh_cache_new())) { free(c); return NULL; }
   InitializeSRWLock(&c->lk);
   InitializeConditionVariable(&c->cv_data);
   InitializeConditionVariable(&c->cv_room);
-  c->lf.LoggerName = c->name;
-  c->lf.ProcessTraceMode = PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD;
-  c->lf.EventRecordCallback = on_event;
-  c->lf.Context = c;
-  c->th = OpenTraceW(&c->lf);
-  if (c->th == INVALID_PROCESSTRACE_HANDLE || c->th == (TRACEHANDLE)0xFFFFFFFFu) {
-    DWORD err = GetLastError();
-    free(c);
-    if (err == ERROR_WMI_INSTANCE_NOT_FOUND) return ENG_E_NOTFOUND;
-    return err ? win_status(err) : ENG_E_IO;
-  }
+  return c;
+}
+
+static void consumer_free(struct eng_consumer *c) {
+  for (size_t i = 0; i < c->n; i++) free(c->paths[i]);
+  win_tdh_cache_free(c->tdh);
+  free(c);
+}
+
+static int is_invalid(TRACEHANDLE h) {
+  return h == INVALID_PROCESSTRACE_HANDLE || h == (TRACEHANDLE)0xFFFFFFFFu;
+}
+
+static int open_error(DWORD err) {
+  if (err == ERROR_WMI_INSTANCE_NOT_FOUND || err == ERROR_FILE_NOT_FOUND ||
+      err == ERROR_PATH_NOT_FOUND)
+    return ENG_E_NOTFOUND;
+  return err ? win_status(err) : ENG_E_IO;
+}
+
+/* Start the worker over c->th[0..n); on failure close what was opened. */
+static int start_worker(struct eng_consumer *c, eng_consumer **out) {
   c->thread = CreateThread(NULL, 0, worker, c, 0, NULL);
   if (!c->thread) {
-    CloseTrace(c->th);
-    free(c);
+    for (size_t i = 0; i < c->n; i++) CloseTrace(c->th[i]);
+    consumer_free(c);
     return ENG_E_NOMEM;
   }
   win_ctrl_install();
   win_consumers_add(c);
   *out = c;
+  return ENG_OK;
+}
+
+int eng_consumer_open(const char *name, eng_consumer **out) {
+  *out = NULL;
+  if (!name || !winp_name_valid(name, strlen(name))) return ENG_E_ARG;
+  struct eng_consumer *c = consumer_new();
+  if (!c) return ENG_E_NOMEM;
+  if (win_wide(name, c->name, WINP_SESSION_NAME_MAX + 1) < 0) { consumer_free(c); return ENG_E_ARG; }
+  c->lf[0].LoggerName = c->name;
+  c->lf[0].ProcessTraceMode = PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD;
+  c->lf[0].EventRecordCallback = on_event;
+  c->lf[0].Context = c;
+  c->th[0] = OpenTraceW(&c->lf[0]);
+  if (is_invalid(c->th[0])) {
+    DWORD err = GetLastError();
+    consumer_free(c);
+    return open_error(err);
+  }
+  c->n = 1;
+  return start_worker(c, out);
+}
+
+int eng_consumer_open_files(const char *const *paths, size_t n, eng_consumer **out) {
+  *out = NULL;
+  if (!paths || n == 0) return ENG_E_ARG;
+  if (n > MAX_FILES) return ENG_E_FULL;
+  /* Wine's OpenTraceW is a stub: src/etl reads the files there */
+  if (win_is_wine()) return ENG_E_UNSUPPORTED;
+  struct eng_consumer *c = consumer_new();
+  if (!c) return ENG_E_NOMEM;
+  c->files = 1;
+  for (size_t i = 0; i < n; i++) {
+    WCHAR wide[1024];
+    DWORD len;
+    if (!paths[i] || win_wide(paths[i], wide, 1024) < 0 ||
+        (len = GetFullPathNameW(wide, 0, NULL, NULL)) == 0 ||
+        !(c->paths[i] = malloc(len * sizeof(WCHAR))) ||
+        GetFullPathNameW(wide, len, c->paths[i], NULL) >= len) {
+      c->n = i + 1;
+      for (size_t k = 0; k < i; k++) CloseTrace(c->th[k]);
+      consumer_free(c);
+      return ENG_E_ARG;
+    }
+    EVENT_TRACE_LOGFILEW *lf = &c->lf[i];
+    lf->LogFileName = c->paths[i];
+    lf->ProcessTraceMode = PROCESS_TRACE_MODE_EVENT_RECORD;
+    lf->EventRecordCallback = on_event;
+    lf->BufferCallback = on_buffer;
+    lf->Context = c;
+    c->th[i] = OpenTraceW(lf);
+    if (is_invalid(c->th[i])) {
+      DWORD err = GetLastError();
+      c->n = i + 1;
+      for (size_t k = 0; k < i; k++) CloseTrace(c->th[k]);
+      consumer_free(c);
+      return open_error(err);
+    }
+    c->n = i + 1;
+  }
+  return start_worker(c, out);
+}
+
+int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out) {
+  if (!c || !out) return ENG_E_ARG;
+  if (!c->files) return ENG_E_UNSUPPORTED;
+  if (i >= c->n) return ENG_E_ARG;
+  /* OpenTraceW filled LogfileHeader (§4.6: loss counts of a file) */
+  const TRACE_LOGFILE_HEADER *h = &c->lf[i].LogfileHeader;
+  memset(out, 0, sizeof *out);
+  out->start_time = h->StartTime.QuadPart;
+  out->end_time = h->EndTime.QuadPart;
+  out->events_lost = h->EventsLost;
+  out->buffers_lost = h->BuffersLost;
+  out->buffers_written = h->BuffersWritten;
+  out->buffer_size = h->BufferSize;
+  out->pointer_size = h->PointerSize;
+  out->num_processors = h->NumberOfProcessors;
+  out->clock_type = h->ReservedFlags;
+  out->log_file_mode = h->LogFileMode;
+  out->max_file_size = h->MaximumFileSize;
+  out->os_major = h->VersionDetail.MajorVersion;
+  out->os_minor = h->VersionDetail.MinorVersion;
+  out->os_build = h->ProviderVersion;
+  out->perf_freq = h->PerfFreq.QuadPart;
   return ENG_OK;
 }
 
@@ -244,10 +355,10 @@ void eng_consumer_close(eng_consumer *c) {
   win_consumers_remove(c);
   InterlockedExchange(&c->closing, 1);
   WakeAllConditionVariable(&c->cv_room);
-  if (!c->done) {
+  if (!c->done && !c->files) {
     /* real-time: CloseTrace before ProcessTrace returned is the way out
-    ** (ERROR_CTX_CLOSE_PENDING = success) */
-    ULONG rc = CloseTrace(c->th);
+    ** (ERROR_CTX_CLOSE_PENDING = success); files end through on_buffer */
+    ULONG rc = CloseTrace(c->th[0]);
     c->closed_trace = rc == ERROR_SUCCESS || rc == ERROR_CTX_CLOSE_PENDING;
   }
   if (WaitForSingleObject(c->thread, JOIN_TIMEOUT_MS) != WAIT_OBJECT_0) {
@@ -257,11 +368,11 @@ void eng_consumer_close(eng_consumer *c) {
     return;
   }
   CloseHandle(c->thread);
-  if (!c->closed_trace) CloseTrace(c->th);
+  for (size_t i = c->closed_trace ? 1 : 0; i < c->n; i++) CloseTrace(c->th[i]);
   qrec *q = c->head;
   while (q) { qrec *n = q->next; free(q); q = n; }
   free(c->cur);
-  free(c);
+  consumer_free(c);
 }
 
 #endif

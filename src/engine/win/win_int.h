@@ -44,6 +44,13 @@ struct eng_consumer;
 void win_consumers_add(struct eng_consumer *c);
 void win_consumers_remove(struct eng_consumer *c);
 
+/* TDH schema cache of one consumer worker (win_tdh_cache.c). get returns
+** the TRACE_EVENT_INFO bytes for the record (valid until free) or NULL. */
+typedef struct win_tdh_cache win_tdh_cache;
+win_tdh_cache *win_tdh_cache_new(void);
+const uint8_t *win_tdh_cache_get(win_tdh_cache *c, PEVENT_RECORD er, uint32_t *len);
+void win_tdh_cache_free(win_tdh_cache *c);
+
 /* Install the console control handler and atexit hook once (spec §6). */
 void win_ctrl_install(void);
 

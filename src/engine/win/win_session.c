@@ -170,24 +170,54 @@ int eng_session_open(const char *name, eng_session **out) {
   return ENG_OK;
 }
 
+/* engine.h's property bits are ETW's own (EVENT_ENABLE_PROPERTY_*) */
+_Static_assert(ENG_PROP_SID == WINP_PROP_SID && ENG_PROP_TS_ID == WINP_PROP_TS_ID &&
+                   ENG_PROP_STACK == WINP_PROP_STACK_TRACE &&
+                   ENG_PROP_IGNORE_KEYWORD_0 == WINP_PROP_IGNORE_KEYWORD_0 &&
+                   ENG_PROP_PROCESS_START_KEY == WINP_PROP_PROCESS_START_KEY &&
+                   ENG_PROP_SID == EVENT_ENABLE_PROPERTY_SID &&
+                   ENG_PROP_STACK == EVENT_ENABLE_PROPERTY_STACK_TRACE,
+               "enable property bits");
+_Static_assert(ENG_FILTER_MAX_PIDS == WINP_MAX_PIDS && ENG_FILTER_MAX_IDS == WINP_MAX_EVENT_IDS,
+               "filter limits");
+
 static ULONG enable_timeout_ms = 10000;  /* spec §2.4 Decide: events right after enable land */
 
-int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
-                       uint64_t all) {
+int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                          uint64_t all, const eng_enable_opts *o) {
   if (!s || !id) return ENG_E_ARG;
   if (s->stopped) return ENG_E_STOPPED;
+  if (o && (o->properties & ~(uint32_t)ENG_PROP_ALL)) return ENG_E_ARG;
   GUID g;
   memcpy(&g, id->b, 16);
-  static winp_enable_block eb;   /* Lua thread only */
+  static winp_enable_block eb;   /* Lua thread only; EnableTraceEx2 copies it */
   winp_enable_in in;
   memset(&in, 0, sizeof in);
+  /* ENG_PROP_* are the EVENT_ENABLE_PROPERTY_* values themselves */
+  uint64_t eff_any = any ? any : ~0ULL;
+  if (o) {
+    in.properties = o->properties;
+    in.pids = o->pids; in.npids = o->npids;
+    in.exe_names = o->exe_names && *o->exe_names ? o->exe_names : NULL;
+    in.event_ids = o->event_ids; in.nids = o->nids; in.ids_in = !o->ids_exclude;
+    in.event_names = o->event_names; in.nnames = o->nnames; in.names_in = !o->names_exclude;
+    /* the name filter carries its own level and keywords: the enable's */
+    in.names_level = level ? level : 255;
+    in.names_any = eff_any;
+    in.names_all = all;
+  }
   if (winp_enable_build(&eb, &in) < 0) return ENG_E_ARG;
   ULONG rc = EnableTraceEx2(s->h, &g, EVENT_CONTROL_CODE_ENABLE_PROVIDER, level ? level : 255,
-                            any ? any : ~0ULL, all, enable_timeout_ms,
+                            eff_any, all, enable_timeout_ms,
                             (PENABLE_TRACE_PARAMETERS)(void *)eb.buf);
   if (rc == ERROR_TIMEOUT) rc = ERROR_SUCCESS;  /* a provider callback was slow: a warning */
   if (rc == ERROR_INVALID_HANDLE || rc == ERROR_WMI_INSTANCE_NOT_FOUND) return ENG_E_STOPPED;
   return win_status(rc);
+}
+
+int eng_session_enable(eng_session *s, const tlg_guid *id, uint8_t level, uint64_t any,
+                       uint64_t all) {
+  return eng_session_enable_ex(s, id, level, any, all, NULL);
 }
 
 int eng_session_disable(eng_session *s, const tlg_guid *id) {

@@ -11,6 +11,7 @@
 #include "winp.h"
 
 #define MAX_DEPTH 16
+#define MAX_STEPS 1000000   /* zero-size items in nested arrays must not make a walk endless */
 
 typedef struct walker {
   const uint8_t *tei;
@@ -20,6 +21,7 @@ typedef struct walker {
   unsigned ptr_size;
   uint32_t nprops;
   uint64_t *ints;     /* last integer decoded per property index */
+  uint32_t steps;
   winp_walk_fn fn;
   void *ctx;
 } walker;
@@ -168,6 +170,7 @@ static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
     if (w->fn(w->ctx, &it)) return 1;
   }
   for (uint32_t k = 0; k < count; k++) {
+    if (++w->steps > MAX_STEPS) return -1;
     if (e.flags & WINP_PF_STRUCT) {
       uint32_t start = e.intype, members = e.outtype;
       if (depth >= MAX_DEPTH || start >= w->nprops || members > w->nprops - start) return -1;
@@ -225,7 +228,7 @@ int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_
   if (nprops > 65535 || top > nprops ||
       (size_t)WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * nprops > tei_len)
     return -1;
-  walker w = {tei, tei_len, data, data_len, 0, ptr_size, nprops, NULL, fn, ctx};
+  walker w = {tei, tei_len, data, data_len, 0, ptr_size, nprops, NULL, 0, fn, ctx};
   if (nprops) {
     w.ints = calloc(nprops, sizeof *w.ints);
     if (!w.ints) return -1;

@@ -1,0 +1,73 @@
+/*
+** fuzz_tdh_walk.c: libFuzzer target for the TDH property walker
+** (engine/win/pure/win_tdh_walk.c) and the formatters of manifest events
+** built on it (lua/levent_tdh.c). Input: u8 pointer-size selector (bit 0:
+** 4 else 8), u16 LE schema length, the TRACE_EVENT_INFO bytes, then the
+** payload.
+*/
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/engine/win/pure/winp.h"
+#include "../../src/lua/levent_tdh.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size);
+
+#define REQUIRE(c) do { if (!(c)) __builtin_trap(); } while (0)
+
+typedef struct check {
+  const uint8_t *tei, *data;
+  size_t tei_len, data_len;
+  int open;
+  unsigned long items;
+} check;
+
+static int visit(void *ctx, const winp_walk_item *it) {
+  check *c = ctx;
+  c->items++;
+  REQUIRE(it->depth <= 16);
+  if (it->len) REQUIRE(it->ptr >= c->data && it->ptr + it->len <= c->data + c->data_len);
+  if (it->name) REQUIRE(it->name >= c->tei && it->name + 2 <= c->tei + c->tei_len);
+  if (it->kind == WINP_W_ARRAY_BEGIN || it->kind == WINP_W_STRUCT_BEGIN) c->open++;
+  if (it->kind == WINP_W_ARRAY_END || it->kind == WINP_W_STRUCT_END) REQUIRE(--c->open >= 0);
+  if (it->is_int) REQUIRE(it->len <= 8);
+  return 0;
+}
+
+static void sink_write(void *ctx, const char *s, size_t n) {
+  size_t *total = ctx;
+  REQUIRE(n == 0 || s != NULL);
+  *total += n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
+  if (size < 3) return 0;
+  unsigned psize = (in[0] & 1) ? 4 : 8;
+  size_t tl = (size_t)in[1] | (size_t)in[2] << 8;
+  if (tl > size - 3) tl = size - 3;
+  /* copies, so ASan sees reads past either blob */
+  uint8_t *tei = malloc(tl ? tl : 1), *data = malloc(size - 3 - tl + 1);
+  size_t dl = size - 3 - tl;
+  memcpy(tei, in + 3, tl);
+  memcpy(data, in + 3 + tl, dl);
+  check c = {tei, data, tl, dl, 0, 0};
+  int rc = winp_tdh_walk(tei, tl, data, dl, psize, visit, &c);
+  REQUIRE(rc >= -2 && rc <= 1);
+  if (rc == 0) REQUIRE(c.open == 0);
+
+  etwL_tdh t = {tei, (uint32_t)tl, data, (uint32_t)dl, psize};
+  char name[512], err[400];
+  size_t total = 0;
+  uint32_t prop = 0;
+  tlg_sink sink = {sink_write, &total};
+  REQUIRE(etwL_tdh_event_name(&t, name, sizeof name) < sizeof name);
+  REQUIRE(etwL_tdh_provider_name(&t, name, sizeof name) < sizeof name);
+  for (int mode = 0; mode < 2; mode++) {
+    int st = etwL_tdh_fmt_fields(&sink, &t, mode ? TLG_FMT_JSON : TLG_FMT_TEXT, &prop);
+    if (st != ETWL_TDH_OK) etwL_tdh_error(&t, st, prop, err, sizeof err);
+  }
+  free(tei);
+  free(data);
+  return 0;
+}
