@@ -18,12 +18,15 @@
 
 #include "engine.h"
 #include "eng_selftest.h"
+#include "etl.h"
 #include "tlg_build.h"
+#include "tlg_decode.h"
 #include "tlg_guid.h"
 #include "win/pure/winp.h"
 
 #ifdef _WIN32
 #include "win/win_int.h"
+#include "win/win_selftest.h"
 uint32_t win_provider_enable_calls(const eng_provider *p);
 int win_provider_traits_status(const eng_provider *p);
 int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw);
@@ -301,6 +304,42 @@ fail:
 #endif
 }
 
+/* Read `path` with src/etl and require the N_EVENTS SelfTest events of
+** provider `id`, i = 0..N-1 in order, decoding cleanly, times not going
+** back. *first / *last get their timestamps. 1 ok, else 0 with why. */
+static int read_back(const char *path, const tlg_guid *id, int64_t *first, int64_t *last,
+                     char *why, size_t n) {
+  etl_reader *r = NULL;
+  etl_error err;
+  if (etl_open_file(path, NULL, &r, &err) != ETL_OK) {
+    snprintf(why, n, "src/etl cannot open %s: %s", path, err.message);
+    return 0;
+  }
+  uint32_t got = 0, bad = 0, errors = 0;
+  eng_record rec;
+  int st;
+  while ((st = etl_next(r, &rec, &err)) != ETL_END) {
+    if (st != ETL_OK) { errors++; if (st != ETL_ERR_DATA) break; continue; }
+    if (rec.kind != ENG_KIND_EVENT || memcmp(rec.provider_id.b, id->b, 16) != 0) continue;
+    tlg_decoder d;
+    tlg_item it;
+    int ok_i = 0;
+    tlg_decode_start(&d, rec.meta, rec.meta_len, rec.data, rec.data_len);
+    while (tlg_decode_next(&d, &it))
+      if (it.kind == TLG_ITEM_VALUE && it.field.name_len == 1 && it.field.name[0] == 'i' &&
+          it.value_len == 4 && tlg_get_le(it.value, 4) == got)
+        ok_i = 1;
+    if (!ok_i || tlg_decode_status(&d) != TLG_OK || (got && rec.timestamp < *last)) bad++;
+    if (!got) *first = rec.timestamp;
+    *last = rec.timestamp;
+    got++;
+  }
+  etl_close(r);
+  snprintf(why, n, "src/etl read %u of %d events, %u wrong, %u record errors", got, N_EVENTS,
+           bad, errors);
+  return got == N_EVENTS && bad == 0 && errors == 0;
+}
+
 static void check_file(void) {
   eng_session *s = NULL;
   char name[64], path[512];
@@ -336,13 +375,45 @@ static void check_file(void) {
   FILE *f = fopen(path, "rb");
   long size = 0;
   if (f) { fseek(f, 0, SEEK_END); size = ftell(f); fclose(f); }
-  remove(path);
   snprintf(why, sizeof why, "%s: %s", path, f ? "empty" : "not written");
   report("file session -> ETL", size > 0, why);
-  report("ETL read back", -1, "not part of the self-test yet (etwlua dump reads ETL files)");
+  int64_t first = 0, last = 0;
+  int ok = size > 0 && read_back(path, &sp.id, &first, &last, why, sizeof why);
+  report("ETL read back (src/etl): every event, in order", size > 0 ? ok : -1,
+         size > 0 ? why : "no file");
+#ifdef _WIN32
+  /* the system's reader must see the same events at the same times */
+  if (ok) win_selftest_opentrace(path, &sp.id, N_EVENTS, first, last, report);
+  else report("ETL read back (OpenTraceW) matches src/etl", -1, "needs the file above");
+#endif
+  remove(path);
 }
 
 #ifndef _WIN32
+/* provider-side filters are ETW's: the shm engine must refuse them clearly */
+static void check_linux_enable_ex(void) {
+  eng_session *s = NULL;
+  char name[64];
+  winp_name_make(name, sizeof name, "selftest-filter", getpid_());
+  if (eng_session_start(name, NULL, &s)) {
+    report("enable filters refused by the shm engine", -1, "no session");
+    return;
+  }
+  tlg_guid id;
+  tlg_provider_id("etwlua.SelfTest", 15, &id);
+  const char *names[1] = {"SelfTest"};
+  eng_enable_opts o;
+  memset(&o, 0, sizeof o);
+  o.event_names = names;
+  o.nnames = 1;
+  int st = eng_session_enable_ex(s, &id, 5, 0, 0, &o);
+  int plain = eng_session_enable_ex(s, &id, 5, 0, 0, NULL);
+  eng_session_stop(s);
+  eng_session_close(s);
+  report("enable filters refused by the shm engine", st == ENG_E_UNSUPPORTED && plain == ENG_OK,
+         "enable_ex did not answer UNSUPPORTED / OK");
+}
+
 static char rtdir[256];
 static void private_runtime_dir(void) {
   snprintf(rtdir, sizeof rtdir, "/tmp/etwlua-selftest-XXXXXX");
@@ -394,7 +465,11 @@ int etwlua_selftest(void) {
     report("session statistics, nothing lost", -1, w);
     report("stop ends the consumer", -1, w);
     report("file session -> ETL", -1, w);
+    report("ETL read back (src/etl): every event, in order", -1, w);
+    report("ETL read back (OpenTraceW) matches src/etl", -1, w);
     report("manifest decode (Microsoft-Windows-Kernel-Process)", -1, w);
+    report("event-name filter keeps one of two events", -1, w);
+    report("same name again: stop and restart", -1, w);
     report("loss is counted", -1, w);
     printf("%d passed, %d failed\n", npassed, nfailed);
     return nfailed;
@@ -413,11 +488,18 @@ int etwlua_selftest(void) {
     report("file session -> ETL", -1, "needs a session (see above)");
     report("loss is counted", -1, "needs a session (see above)");
   }
-  report("manifest decode (Microsoft-Windows-Kernel-Process)", -1,
 #ifdef _WIN32
-         "TDH decoding is not wired into the consumer yet");
+  if (session_ok) {
+    win_selftest_manifest(report);
+    win_selftest_name_filter(report);
+    win_selftest_restart(report);
+  } else {
+    report("manifest decode (Microsoft-Windows-Kernel-Process)", -1, "needs a session (see above)");
+  }
 #else
+  report("manifest decode (Microsoft-Windows-Kernel-Process)", -1,
          "no manifest providers outside Windows");
+  check_linux_enable_ex();
 #endif
 #ifndef _WIN32
   remove_runtime_dir();

@@ -235,7 +235,7 @@ static void read_ids(lua_State *L, const char *k, enable_in *e, int exclude) {
 
 /* A string item of a list (or the value itself): non-empty, no ';' for exe names. */
 static const char *list_str(lua_State *L, const char *k, lua_Integer i, int no_semicolon) {
-  size_t len;
+  size_t len = 0;
   if (lua_type(L, -1) != LUA_TSTRING || (len = lua_rawlen(L, -1)) == 0)
     luaL_error(L, "enable: option '%s' item %d must be a non-empty string", k, (int)i);
   const char *s = lua_tostring(L, -1);

@@ -44,7 +44,7 @@ static void read_epi(const walker *w, uint32_t i, epi *e) {
 }
 
 static const uint8_t *tei_name(const walker *w, uint32_t off) {
-  if (off == 0 || off >= w->tei_len || off + 2 > w->tei_len) return NULL;
+  if (off == 0 || off >= w->tei_len || w->tei_len - off < 2) return NULL;
   return w->tei + off;
 }
 
@@ -240,7 +240,7 @@ int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_
 
 void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap) {
   if (cap) out[0] = 0;
-  if (!tei || off == 0 || off + 2 > tei_len || cap == 0) return;
+  if (!tei || off == 0 || off >= tei_len || tei_len - off < 2 || cap == 0) return;
   winp_utf16le_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
 }
 

@@ -1,0 +1,28 @@
+/*
+** win_selftest.h: the Windows-only checks of `etwlua --selftest` (spec
+** windows-etw §7 steps 5, 6, 7, 8), called by eng_selftest.c on real
+** Windows (never under Wine). Each reports through `report` (1 ok, 0
+** failed, -1 skipped).
+*/
+#ifndef ENG_WIN_SELFTEST_H
+#define ENG_WIN_SELFTEST_H
+
+#include <stdint.h>
+
+#include "../../tlg/tlg_types.h"
+
+typedef void (*win_report_fn)(const char *check, int result, const char *why);
+
+/* Read `path` again with OpenTraceW: n events of `id`, the first and last
+** at the times src/etl gave; header: pointer size 8, QPC clock, no loss. */
+void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t first,
+                            int64_t last, win_report_fn report);
+/* Microsoft-Windows-Kernel-Process ProcessStart of `cmd /c exit`, decoded
+** through TDH: its ProcessID equals CreateProcess's. */
+void win_selftest_manifest(win_report_fn report);
+/* EVENT_NAME filter (Windows 10 1709+) keeps "Keep", drops "Drop". */
+void win_selftest_name_filter(win_report_fn report);
+/* Starting a running session's name again stops it and starts anew. */
+void win_selftest_restart(win_report_fn report);
+
+#endif
