@@ -5,24 +5,35 @@ local util = require "etwlua.cliutil"
 local M = { summary = "list running trace sessions (stale ones too)" }
 
 local usage = [[
-usage: etwlua sessions [--json]
+usage: etwlua sessions [--stale] [--json]
   Lists this user's sessions: name, owner pid, state, providers, events, lost.
   A session whose owner process died is "stale": remove it with
-  `etwlua stop NAME`, or start a new session of that name.]]
+  `etwlua stop NAME` or `etwlua stop --stale`, or start a new session of
+  that name.
+  --stale  list only the stale sessions
+  --json   print the list as a JSON array]]
 
 function M.run(args)
-  local opts, rest = util.getopt(args, { json = "flag", help = "flag" }, { ["-h"] = "help" })
+  local opts, rest = util.getopt(args, { json = "flag", stale = "flag", help = "flag" }, { ["-h"] = "help" })
   if not opts then return util.fail("sessions", rest .. "\n" .. usage) end
   if opts.help then print(usage) return 0 end
   if #rest > 0 then return util.fail("sessions", "unexpected argument '" .. rest[1] .. "'") end
   local list, err = etw.sessions()
   if not list then return util.fail("sessions", err) end
+  if opts.stale then
+    local only = {}
+    for _, s in ipairs(list) do
+      if s.state == "stale" then only[#only + 1] = s end
+    end
+    list = only
+  end
   if opts.json then
-    print(require("cjson").encode(list))
+    -- cjson encodes an empty table as {}; the list is always an array
+    print(#list == 0 and "[]" or require("cjson").encode(list))
     return 0
   end
   if #list == 0 then
-    print("no sessions")
+    print(opts.stale and "no stale sessions" or "no sessions")
     return 0
   end
   local rows = {}

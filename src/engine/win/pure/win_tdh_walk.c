@@ -11,7 +11,9 @@
 #include "winp.h"
 
 #define MAX_DEPTH 16
-#define MAX_STEPS 1000000   /* zero-size items in nested arrays must not make a walk endless */
+/* zero-size items in nested arrays must not make a walk endless: at most
+** this many items beyond four per payload byte */
+#define MAX_STEPS 65536u
 
 typedef struct walker {
   const uint8_t *tei;
@@ -21,7 +23,7 @@ typedef struct walker {
   unsigned ptr_size;
   uint32_t nprops;
   uint64_t *ints;     /* last integer decoded per property index */
-  uint32_t steps;
+  size_t steps;
   winp_walk_fn fn;
   void *ctx;
 } walker;
@@ -170,7 +172,7 @@ static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
     if (w->fn(w->ctx, &it)) return 1;
   }
   for (uint32_t k = 0; k < count; k++) {
-    if (++w->steps > MAX_STEPS) return -1;
+    if (++w->steps > MAX_STEPS + 4 * w->data_len) return -1;
     if (e.flags & WINP_PF_STRUCT) {
       uint32_t start = e.intype, members = e.outtype;
       if (depth >= MAX_DEPTH || start >= w->nprops || members > w->nprops - start) return -1;
