@@ -440,13 +440,8 @@ static void remove_runtime_dir(void) {
 int etwlua_selftest(void) {
   npassed = nfailed = nskipped = 0;
 #ifdef _WIN32
-  OSVERSIONINFOW v;
-  memset(&v, 0, sizeof v);
-  v.dwOSVersionInfoSize = sizeof v;
-  typedef LONG(WINAPI * rtl_fn)(OSVERSIONINFOW *);
-  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-  rtl_fn rtl = nt ? (rtl_fn)(void (*)(void))GetProcAddress(nt, "RtlGetVersion") : NULL;
-  if (rtl) rtl(&v);
+  uint32_t major, minor, build;
+  win_os_version(&major, &minor, &build);
   int elevated = 0;
   HANDLE tok;
   if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) {
@@ -455,8 +450,8 @@ int etwlua_selftest(void) {
     if (GetTokenInformation(tok, TokenElevation, &te, sizeof te, &got)) elevated = te.TokenIsElevated != 0;
     CloseHandle(tok);
   }
-  printf("etwlua self-test: Windows %lu.%lu build %lu, %s%s\n", v.dwMajorVersion, v.dwMinorVersion,
-         v.dwBuildNumber, elevated ? "elevated" : "not elevated", win_is_wine() ? ", under Wine" : "");
+  printf("etwlua self-test: Windows %lu.%lu build %lu, %s%s\n", (unsigned long)major,
+         (unsigned long)minor, (unsigned long)build, elevated ? "elevated" : "not elevated", win_is_wine() ? ", under Wine" : "");
   if (win_is_wine()) {
     /* Wine's ETW calls are stubs (no callbacks, no events, TDH kills the process) */
     check_provider_alone();

@@ -18,6 +18,31 @@
 static const tlg_guid kernel_process = {{0xd6, 0x2c, 0xfb, 0x22, 0x7b, 0x0e, 0x2b, 0x42,
                                          0xa0, 0xc7, 0x2f, 0xad, 0x1f, 0xd0, 0xe7, 0x16}};
 
+void win_os_version(uint32_t *major, uint32_t *minor, uint32_t *build) {
+  /* RtlGetVersion: GetVersionEx lies to programs without a manifest */
+  OSVERSIONINFOW v;
+  memset(&v, 0, sizeof v);
+  v.dwOSVersionInfoSize = sizeof v;
+  typedef LONG(WINAPI * rtl_fn)(OSVERSIONINFOW *);
+  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+  rtl_fn rtl = nt ? (rtl_fn)(void (*)(void))GetProcAddress(nt, "RtlGetVersion") : NULL;
+  if (rtl) rtl(&v);
+  *major = v.dwMajorVersion;
+  *minor = v.dwMinorVersion;
+  *build = v.dwBuildNumber;
+}
+
+/* A real-time session etwlua-<purpose>-<pid> (1 s flush) and its consumer. */
+static int start_rt(const char *purpose, eng_session **s, eng_consumer **c) {
+  char name[64];
+  winp_name_make(name, sizeof name, purpose, GetCurrentProcessId());
+  eng_session_opts o;
+  memset(&o, 0, sizeof o);
+  o.flush_ms = 1000;
+  int st = eng_session_start(name, &o, s);
+  return st ? st : eng_consumer_open(name, c);
+}
+
 static int same_id(const eng_record *r, const tlg_guid *id) {
   return memcmp(r->provider_id.b, id->b, 16) == 0;
 }
@@ -74,15 +99,10 @@ static int pid_visit(void *ctx, const winp_walk_item *it) {
 
 void win_selftest_manifest(win_report_fn report) {
   const char *check = "manifest decode (Microsoft-Windows-Kernel-Process)";
-  char name[64], why[300];
-  winp_name_make(name, sizeof name, "selftest-kp", GetCurrentProcessId());
-  eng_session_opts o;
-  memset(&o, 0, sizeof o);
-  o.flush_ms = 1000;
+  char why[300];
   eng_session *s = NULL;
   eng_consumer *c = NULL;
-  int st = eng_session_start(name, &o, &s);
-  if (!st) st = eng_consumer_open(name, &c);
+  int st = start_rt("selftest-kp", &s, &c);
   if (!st) st = eng_session_enable(s, &kernel_process, 4, 0x10, 0);
   if (st) {
     snprintf(why, sizeof why, "session / consumer / enable: %s", eng_strerror(st));
@@ -148,24 +168,15 @@ static int write_named(eng_provider *p, tlg_builder *b, const char *ev) {
 }
 
 static DWORD os_build(void) {
-  OSVERSIONINFOW v;
-  memset(&v, 0, sizeof v);
-  v.dwOSVersionInfoSize = sizeof v;
-  typedef LONG(WINAPI * rtl_fn)(OSVERSIONINFOW *);
-  HMODULE nt = GetModuleHandleW(L"ntdll.dll");
-  rtl_fn rtl = nt ? (rtl_fn)(void (*)(void))GetProcAddress(nt, "RtlGetVersion") : NULL;
-  if (rtl) rtl(&v);
-  return v.dwMajorVersion > 10 ? 99999 : v.dwMajorVersion == 10 ? v.dwBuildNumber : 0;
+  uint32_t major, minor, build;
+  win_os_version(&major, &minor, &build);
+  return major > 10 ? 99999 : major == 10 ? build : 0;
 }
 
 void win_selftest_name_filter(win_report_fn report) {
   const char *check = "event-name filter keeps one of two events";
   if (os_build() < 16299) { report(check, -1, "EVENT_NAME filters need Windows 10 1709+"); return; }
-  char name[64], why[300];
-  winp_name_make(name, sizeof name, "selftest-names", GetCurrentProcessId());
-  eng_session_opts o;
-  memset(&o, 0, sizeof o);
-  o.flush_ms = 1000;
+  char why[300];
   eng_session *s = NULL;
   eng_consumer *c = NULL;
   eng_provider *p = NULL;
@@ -181,8 +192,7 @@ void win_selftest_name_filter(win_report_fn report) {
   memset(&eo, 0, sizeof eo);
   eo.event_names = keep;
   eo.nnames = 1;
-  int st = eng_session_start(name, &o, &s);
-  if (!st) st = eng_consumer_open(name, &c);
+  int st = start_rt("selftest-names", &s, &c);
   if (!st) st = eng_provider_register(&id, traits, tl, &p);
   if (!st) st = eng_session_enable_ex(s, &id, 5, 0, 0, &eo);
   int kept = 0, dropped = 0;

@@ -13,6 +13,9 @@
 
 typedef void (*win_report_fn)(const char *check, int result, const char *why);
 
+/* The real OS version (RtlGetVersion). */
+void win_os_version(uint32_t *major, uint32_t *minor, uint32_t *build);
+
 /* Read `path` again with OpenTraceW: n events of `id`, the first and last
 ** at the times src/etl gave; header: pointer size 8, QPC clock, no loss. */
 void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t first,
