@@ -312,7 +312,7 @@ static int read_back(const char *path, const tlg_guid *id, int64_t *first, int64
   etl_reader *r = NULL;
   etl_error err;
   if (etl_open_file(path, NULL, &r, &err) != ETL_OK) {
-    snprintf(why, n, "src/etl cannot open %s: %s", path, err.message);
+    snprintf(why, n, "src/etl cannot open %.300s: %.199s", path, err.message);
     return 0;
   }
   uint32_t got = 0, bad = 0, errors = 0;
