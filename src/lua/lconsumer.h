@@ -25,9 +25,9 @@ typedef struct etwL_source {
   int (*info)(void *ctx, lua_State *L);
 } etwL_source;
 
-/* Source over the .etl files at idx: a path, or a list of paths (lfiles.c).
-** Returns ENG_OK, or an eng_status with the reason ("path: why") pushed.
-** *src may be set even on failure: the caller closes it (src->close) then.
+/* Source over the .etl files at idx, a path or a list of paths, read by
+** etwlua's own reader (lfiles.c over engine/eng_files). Returns ENG_OK, or
+** an eng_status with the reason ("path: why") pushed and *src untouched.
 ** Raises a Lua error for misuse (not a path or list of paths). */
 int etwL_open_files(lua_State *L, int idx, etwL_source *src);
 

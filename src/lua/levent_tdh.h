@@ -1,41 +1,19 @@
 /*
-** levent_tdh.h: fields of manifest / MOF events from their TDH schema
-** (TRACE_EVENT_INFO bytes), for levent.c. See levent_tdh.c.
+** levent_tdh.h: ev.fields of manifest / MOF events from their TDH schema,
+** for levent.c (levent_tdh.c); names, text and errors come from
+** engine/win/pure/win_tdh_fmt.h.
 */
 #ifndef LEVENT_TDH_H
 #define LEVENT_TDH_H
 
 #include <lua.h>
-#include <stddef.h>
-#include <stdint.h>
 
-#include "../tlg/tlg_decode.h"
-#include "../tlg/tlg_format.h"
-
-typedef struct etwL_tdh {
-  const uint8_t *tei;        /* TRACE_EVENT_INFO bytes */
-  uint32_t tei_len;
-  const uint8_t *data;       /* UserData */
-  uint32_t data_len;
-  unsigned ptr_size;         /* 4 or 8 */
-} etwL_tdh;
-
-enum { ETWL_TDH_OK = 0, ETWL_TDH_SHORT = 1, ETWL_TDH_BAD_SCHEMA = 2 };
-
-/* EventName, else TaskName (MOF: "Task/Opcode"); "" when it has none. */
-size_t etwL_tdh_event_name(const etwL_tdh *t, char *out, size_t cap);
-size_t etwL_tdh_provider_name(const etwL_tdh *t, char *out, size_t cap);
+#include "../engine/win/pure/win_tdh_fmt.h"
 
 /* Push the fields table (same shape as TraceLogging fields: sequence,
-** record, ordered pairs). Returns ETWL_TDH_*; *prop = the property the
-** payload ran out at (ETWL_TDH_SHORT). What decoded before is kept. */
-int etwL_tdh_push_fields(lua_State *L, const etwL_tdh *t, uint32_t *prop);
-
-/* Write the fields as JSON or text (TLG_FMT_*), like tlg_fmt_fields. */
-int etwL_tdh_fmt_fields(const tlg_sink *o, const etwL_tdh *t, int mode, uint32_t *prop);
-
-/* The ev.decode_error text for a status of the two above. */
-void etwL_tdh_error(const etwL_tdh *t, int status, uint32_t prop, char *out, size_t cap);
+** record, ordered pairs). Returns WINP_TDH_*; what decoded before an error
+** is kept. */
+int etwL_tdh_push_fields(lua_State *L, const winp_tdh_event *t, uint32_t *prop);
 
 /* From levent.c: push one decoded value as ev.fields holds it; set the
 ** __pairs / __name of a fields metatable (on top). */

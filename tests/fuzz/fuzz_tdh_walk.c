@@ -1,16 +1,15 @@
 /*
 ** fuzz_tdh_walk.c: libFuzzer target for the TDH property walker
-** (engine/win/pure/win_tdh_walk.c) and the formatters of manifest events
-** built on it (lua/levent_tdh.c). Input: u8 pointer-size selector (bit 0:
-** 4 else 8), u16 LE schema length, the TRACE_EVENT_INFO bytes, then the
-** payload.
+** (engine/win/pure/win_tdh_walk.c) and the names, items and text built on
+** it (win_tdh_fmt.c). Input: u8 pointer-size selector (bit 0: 4 else 8),
+** u16 LE schema length, the TRACE_EVENT_INFO bytes, then the payload.
 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../src/engine/win/pure/winp.h"
-#include "../../src/lua/levent_tdh.h"
+#include "../../src/engine/win/pure/win_tdh_fmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size);
 
@@ -56,16 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   REQUIRE(rc >= -2 && rc <= 1);
   if (rc == 0) REQUIRE(c.open == 0);
 
-  etwL_tdh t = {tei, (uint32_t)tl, data, (uint32_t)dl, psize};
+  winp_tdh_event t = {tei, (uint32_t)tl, data, (uint32_t)dl, psize};
   char name[512], err[400];
   size_t total = 0;
   uint32_t prop = 0;
   tlg_sink sink = {sink_write, &total};
-  REQUIRE(etwL_tdh_event_name(&t, name, sizeof name) < sizeof name);
-  REQUIRE(etwL_tdh_provider_name(&t, name, sizeof name) < sizeof name);
+  REQUIRE(winp_tdh_event_name(&t, name, sizeof name) < sizeof name);
+  REQUIRE(winp_tdh_provider_name(&t, name, sizeof name) < sizeof name);
   for (int mode = 0; mode < 2; mode++) {
-    int st = etwL_tdh_fmt_fields(&sink, &t, mode ? TLG_FMT_JSON : TLG_FMT_TEXT, &prop);
-    if (st != ETWL_TDH_OK) etwL_tdh_error(&t, st, prop, err, sizeof err);
+    int st = winp_tdh_fmt_fields(&sink, &t, mode ? TLG_FMT_JSON : TLG_FMT_TEXT, &prop);
+    if (st != WINP_TDH_OK) winp_tdh_error(&t, st, prop, err, sizeof err);
   }
   free(tei);
   free(data);
