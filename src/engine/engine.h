@@ -131,7 +131,8 @@ typedef struct eng_data {
 /* Write one event, like EventWriteTransfer(h, desc, activity, related, n, data):
 ** blocks of the same type are concatenated in order. Without an
 ** ENG_DATA_PROVIDER_META block the registered traits are used. activity and
-** related may be NULL (then not recorded). The event goes to every session
+** related may be NULL (then not recorded: Windows writes a zero activity id,
+** never the thread's current one). The event goes to every session
 ** whose own level/any/all take desc->level/keyword (eng_match).
 ** Returns ENG_OK (written, or nobody listening), ENG_E_LOST (dropped by at
 ** least one full session; counted there and reported in-band), ENG_E_TOOBIG,
@@ -166,7 +167,8 @@ typedef enum eng_mode {
 **             killed owner leaves a readable file up to that point. max_mb
 **             > 0 starts a new file before one would exceed it: "out.etl",
 **             "out_1.etl", "out_2.etl" ... (or "%d" in the path replaced by
-**             1, 2, ...).
+**             1, 2, ...). Windows: ETW's NEWFILE mode numbers every file,
+**             so the first is already "out_1.etl".
 **   circular  the newest max_mb (default 64) of buffers stay in memory;
 **             eng_session_flush and stop write them as the whole file, anew
 **             (a temporary copy renamed over `file`).
@@ -188,12 +190,18 @@ typedef struct eng_session_opts {
   uint32_t flush_ms;       /* longest a record waits for a sleeping consumer, default 100 */
   uint32_t max_mb;         /* file: rotate at this size (0 = never); circular: MB kept
                               (0 = 64); realtime: must be 0 */
+  int replace;             /* 1: a running session of that name is stopped and this one
+                              started in its place (etw.Session(name, {replace = true}));
+                              0: ENG_E_EXISTS unless that session is stale */
 } eng_session_opts;
 
 typedef struct eng_session eng_session;
 
 /* Start session `name` (1..ENG_SESSION_NAME_MAX bytes, no NUL). A session of
-** that name whose owner died (stale) is stopped and replaced. The calling
+** that name whose owner died (stale) is stopped and replaced, a live one
+** only with opts->replace (Windows: a session whose owner is unknown --
+** another tool's, a system one, a name without etwlua's "-<pid>" suffix --
+** counts as live). The calling
 ** process becomes the owner. File modes need opts->file; the file is
 ** created (truncated) and gets its header buffer before this returns.
 ** Returns ENG_OK and *out, or ENG_E_ARG, ENG_E_EXISTS (a running session has
@@ -362,12 +370,17 @@ int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 ** ENG_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
 ** Records of one producer thread arrive in order; threads interleave.
 ** timeout_ms < 0 waits forever, 0 polls. Returns ENG_OK, ENG_E_TIMEOUT,
-** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED. Not
+** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED, or, once
+** drained, why the source failed (Windows: ProcessTrace's error; a missing
+** or file-only session ENG_E_NOTFOUND, ENG_E_ACCESS, ENG_E_IO). Not
 ** thread-safe: one thread calls next. */
 int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
 
-/* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe;
-** callable from any thread. Idempotent. */
+/* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe
+** (Windows: takes the consumer's lock, so a stop is never lost between
+** next()'s check and its sleep; C runtime signal handlers run on the
+** console-control thread there, never inside next()); callable from any
+** thread. Idempotent. */
 void eng_consumer_stop(eng_consumer *c);
 
 /* Detach and free. NULL ok. Not concurrently with next or stop. */

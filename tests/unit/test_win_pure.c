@@ -2,14 +2,17 @@
 ** test_win_pure.c: the pure pieces of the Windows ETW backend
 ** (src/engine/win/pure): EVENT_TRACE_PROPERTIES block, EnableTraceEx2
 ** parameters and filter payloads, TDH property walker on hand-built
-** TRACE_EVENT_INFO blobs, time conversion. Offsets and values are those of
+** TRACE_EVENT_INFO blobs, time conversion, Win32 result mapping, NEWFILE
+** names, the console handler's plan. Offsets and values are those of
 ** shared/spec/windows-etw.md (§2.1, §2.2, §2.4, §4.4, §5.3, §5.4). Runs on
 ** Linux and, in the Windows build, under Wine, where it also compares the
 ** offsets with mingw's own structures.
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "win/pure/winp.h"
 
 #ifdef _WIN32
@@ -372,6 +375,27 @@ static void test_walk(void) {
   tei_prop(&t, 0, "Self", WINP_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
   check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
 
+  /* fixed-length UNICODESTRING: `length` counts WCHARs. The EVENT_PROPERTY_INFO
+     page says "size in bytes" for every type, but the SDK's tdh.h documents
+     the string types exactly: for UNICODESTRING, length (or the value of the
+     lengthPropertyIndex property) "contains number of WCHARs in the string";
+     for ANSISTRING and BINARY a number of bytes. */
+  tei_init(&t, 4, 4);
+  tei_prop(&t, 0, "Fix", WINP_PF_PARAM_FIXED_LEN, WINP_IN_UNICODESTRING, 0, 1, 3);
+  tei_prop(&t, 1, "N", 0, WINP_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 2, "Var", WINP_PF_PARAM_LENGTH, WINP_IN_UNICODESTRING, 0, 1, 1);
+  tei_prop(&t, 3, "After", 0, WINP_IN_UINT8, 0, 1, 0);
+  static const uint8_t d3[] = {'a', 0, 'b', 0, 'c', 0,   /* Fix: 3 WCHARs = 6 bytes, no NUL */
+                               2, 0,                     /* N = 2 */
+                               'x', 0, 'y', 0,           /* Var: N WCHARs */
+                               0x5A};                    /* After */
+  memset(&r, 0, sizeof r);
+  check(winp_tdh_walk(t.buf, sizeof t.buf, d3, sizeof d3, 8, collect, &r) == 0 && r.n == 4,
+        "fixed-length strings walk");
+  check(r.it[0].len == 6 && memcmp(r.it[0].ptr, "a\0b\0c\0", 6) == 0, "UNICODESTRING length 3 = 3 WCHARs");
+  check(r.it[2].len == 4 && memcmp(r.it[2].ptr, "x\0y\0", 4) == 0, "ParamLength UNICODESTRING in WCHARs");
+  check(r.it[3].is_int && r.it[3].u == 0x5A, "the field after them is in place");
+
   /* names out of the blob */
   tei_init(&t, 0, 0);
   uint32_t off = tei_str(&t, "Microsoft-Windows-Kernel-Process");
@@ -389,6 +413,154 @@ static void test_walk(void) {
   check(winp_schema_key_hash(&a) != winp_schema_key_hash(&b), "opcode is part of the key");
   b = a; b.classic = 1;
   check(winp_schema_key_hash(&a) != winp_schema_key_hash(&b), "classic flag is part of the key");
+}
+
+
+/* ------------------------------------------- Win32 results (win_errors.c) */
+
+static int fake_alive_pid;
+static int fake_alive(uint32_t pid) { return (int)pid == fake_alive_pid; }
+
+static void test_errors(void) {
+  check(winp_status(0) == ENG_OK && winp_status(5) == ENG_E_ACCESS && winp_status(183) == ENG_E_EXISTS &&
+        winp_status(4201) == ENG_E_NOTFOUND && winp_status(1450) == ENG_E_FULL &&
+        winp_status(87) == ENG_E_ARG && winp_status(31) == ENG_E_IO, "Win32 -> eng_status");
+
+  /* issue 14.4: ProcessTrace's status is the consumer's end, not always "stopped" */
+  check(winp_trace_end_status(0, 0) == ENG_E_STOPPED, "ProcessTrace 0: stopped");
+  check(winp_trace_end_status(1223, 0) == ENG_E_STOPPED, "ProcessTrace 1223 (BufferCallback FALSE): stopped");
+  check(winp_trace_end_status(4201, 0) == ENG_E_NOTFOUND, "ProcessTrace 4201: misspelt / file-only session -> NOTFOUND");
+  check(winp_trace_end_status(998, 0) == ENG_E_IO, "ProcessTrace 998 (callback fault): an error, not a stop");
+  check(winp_trace_end_status(5, 0) == ENG_E_ACCESS, "ProcessTrace 5: access");
+  check(winp_trace_end_status(6, 0) == ENG_E_IO && winp_trace_end_status(1901, 0) == ENG_E_IO,
+        "ProcessTrace 6 / 1901: errors");
+  check(winp_trace_end_status(4201, 1) == ENG_E_STOPPED && winp_trace_end_status(998, 1) == ENG_E_STOPPED,
+        "any status after our own close is a stop");
+
+  check(winp_consumer_precheck(4201, 0) == ENG_E_NOTFOUND, "precheck: no such session");
+  check(winp_consumer_precheck(0, 0x100 | 0x08000000) == ENG_OK, "precheck: real-time session");
+  check(winp_consumer_precheck(234, 0x101) == ENG_OK, "precheck: 234 still answered");
+  check(winp_consumer_precheck(0, 0x1 | 0x08000000) == ENG_E_BUSY, "precheck: file-only session");
+  check(winp_consumer_precheck(5, 0) == ENG_E_ACCESS, "precheck: access denied");
+  check(winp_consumer_precheck(31, 0) == ENG_OK, "precheck: other errors left to OpenTraceW");
+
+  /* issue 14.8: a taken name is not stopped unless stale or asked for */
+  fake_alive_pid = 4242;
+  check(winp_start_takeover("EventLog-System", 0, fake_alive) == 0, "taken: a Windows session stays");
+  check(winp_start_takeover("othertool", 0, fake_alive) == 0, "taken: another tool's session stays");
+  check(winp_start_takeover("etwlua-capture-4242", 0, fake_alive) == 0, "taken: a live etwlua's stays");
+  check(winp_start_takeover("etwlua-capture-4243", 0, fake_alive) == 1, "taken: a stale etwlua's is taken over");
+  check(winp_start_takeover("ETWLUA-watch-7", 0, fake_alive) == 1, "taken: prefix is case-insensitive");
+  check(winp_start_takeover("etwlua-mine", 0, fake_alive) == 0, "taken: our prefix without a pid stays");
+  check(winp_start_takeover("EventLog-System", 1, fake_alive) == 1 &&
+        winp_start_takeover("etwlua-capture-4242", 1, fake_alive) == 1, "taken: replace takes any");
+
+  /* issue 14.9: transient TDH failures are asked again */
+  check(winp_tdh_failure_cacheable(1168) && winp_tdh_failure_cacheable(2) && winp_tdh_failure_cacheable(87),
+        "TDH: no schema / binary missing / bad record are remembered");
+  check(!winp_tdh_failure_cacheable(4208) && !winp_tdh_failure_cacheable(8) && !winp_tdh_failure_cacheable(14) &&
+        !winp_tdh_failure_cacheable(122), "TDH: WMI down, memory, size race are not");
+}
+
+/* a fake Win32 call whose answer grows `grow` times between calls */
+typedef struct fake_sized { uint32_t need, grow, calls, first_rc; } fake_sized;
+static uint32_t fake_call(void *ctx, uint8_t *buf, uint32_t *size) {
+  fake_sized *f = ctx;
+  f->calls++;
+  if (f->first_rc) return f->first_rc;
+  if (!buf || *size < f->need) {
+    *size = f->need;
+    if (buf && f->grow) { f->grow--; f->need += 50; *size = f->need; }
+    return 122;
+  }
+  if (f->grow) { f->grow--; f->need += 50; *size = f->need; return 122; }
+  for (uint32_t i = 0; i < f->need; i++) buf[i] = (uint8_t)i;
+  *size = f->need;
+  return 0;
+}
+
+static void test_two_call(void) {
+  uint8_t *b = NULL;
+  uint32_t len = 0;
+  fake_sized f = {100, 0, 0, 0};
+  check(winp_two_call(fake_call, &f, 4, &b, &len) == 0 && b && len == 100 && b[99] == 99 && f.calls == 2,
+        "two calls: size, then fill");
+  free(b);
+  fake_sized g = {100, 2, 0, 0};   /* the answer grows twice between the calls */
+  check(winp_two_call(fake_call, &g, 4, &b, &len) == 0 && b && len == 200 && b[199] == 199,
+        "two calls: a grown answer is retried with its new size");
+  free(b);
+  fake_sized h = {100, 100, 0, 0};  /* keeps growing */
+  check(winp_two_call(fake_call, &h, 3, &b, &len) == 122 && !b && len == 0 && h.calls == 4,
+        "two calls: bounded rounds, then the size error");
+  fake_sized k = {0, 0, 0, 1168};
+  check(winp_two_call(fake_call, &k, 3, &b, &len) == 1168 && !b && k.calls == 1, "two calls: a plain failure");
+}
+
+static void test_newfile(void) {
+  char o[64];
+  check(winp_newfile_pattern("C:\\t\\out.etl", o, sizeof o) > 0 && strcmp(o, "C:\\t\\out_%d.etl") == 0,
+        "pattern before the extension");
+  check(winp_newfile_pattern("trace", o, sizeof o) > 0 && strcmp(o, "trace_%d") == 0, "pattern without extension");
+  check(winp_newfile_pattern("d.x\\f", o, sizeof o) > 0 && strcmp(o, "d.x\\f_%d") == 0,
+        "a dot in the folder is not the extension");
+  check(winp_newfile_pattern("c:\\.etl", o, sizeof o) > 0 && strcmp(o, "c:\\.etl_%d") == 0, "dot file");
+  check(winp_newfile_pattern("run%d.etl", o, sizeof o) > 0 && strcmp(o, "run%d.etl") == 0, "user's %d kept");
+  check(winp_newfile_pattern("50%.x.etl", o, sizeof o) > 0 && strcmp(o, "50%%.x_%d.etl") == 0,
+        "other % doubled (ETW formats the name)");
+  check(winp_newfile_pattern("out.etl", o, 10) == -1, "too long refused");
+  check(winp_newfile_pattern("out.etl", o, 11) == 10 && strcmp(o, "out_%d.etl") == 0, "exactly fits");
+
+  /* issue 14.7: max_mb rotation is NEWFILE + size, not SEQUENTIAL (which stops) */
+  static uint8_t b[WINP_PROPS_BLOCK];
+  winp_props_in in;
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_FILE;
+  in.newfile = 1;
+  in.max_file_mb = 5;
+  winp_newfile_pattern("C:\\t\\out.etl", o, sizeof o);
+  in.file = o;
+  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x9) == 0x8 && winp_get32(b + 60) == 5 &&
+        u16eq(b + 2168, "C:\\t\\out_%d.etl"), "rotating file: NEWFILE, size, generated pattern");
+}
+
+/* ------------------------------------- console handler (win_ctrl_plan.c) */
+
+static int step_at(const winp_ctrl_plan *p, int step) {
+  for (int i = 0; p->steps[i]; i++)
+    if (p->steps[i] == step) return i;
+  return -1;
+}
+
+static void test_ctrl_plan(void) {
+  winp_ctrl_plan p;
+  check(winp_ctrl_signal(0) == 2 && winp_ctrl_signal(1) == 15 && winp_ctrl_signal(2) == 15 &&
+        winp_ctrl_signal(5) == 0, "Ctrl+C SIGINT, Break and close SIGTERM");
+  winp_ctrl_decide(0, WINP_HOST_HANDLER, 1, 0, &p);
+  check(p.sig == 2 && p.handled && step_at(&p, WINP_STEP_CALL_HOST) == 0 && step_at(&p, WINP_STEP_WAKE) == 1 &&
+        step_at(&p, WINP_STEP_ARM_WATCHDOG) == 2 && step_at(&p, WINP_STEP_EXIT) < 0,
+        "Ctrl+C: mark the interruption first, then wake, then watch the run");
+  winp_ctrl_decide(0, WINP_HOST_HANDLER, 0, 0, &p);
+  check(step_at(&p, WINP_STEP_ARM_WATCHDOG) < 0 && step_at(&p, WINP_STEP_EXIT) < 0,
+        "no blocked run: no watchdog (an idle etwlua -i survives)");
+  winp_ctrl_decide(0, WINP_HOST_HANDLER, 1, 1, &p);
+  check(step_at(&p, WINP_STEP_STOP_OWNED) == 0 && step_at(&p, WINP_STEP_EXIT) == 1,
+        "second press before the run returned: stop and exit");
+  winp_ctrl_decide(1, WINP_HOST_HANDLER, 1, 0, &p);
+  check(p.sig == 15 && step_at(&p, WINP_STEP_CALL_HOST) == 0 && step_at(&p, WINP_STEP_WAKE) == 1,
+        "Ctrl+Break: SIGTERM's handler, the same path");
+  winp_ctrl_decide(0, WINP_HOST_DEFAULT, 1, 0, &p);
+  check(!p.handled && step_at(&p, WINP_STEP_STOP_OWNED) >= 0 && step_at(&p, WINP_STEP_CALL_HOST) < 0,
+        "no host handler: stop owned sessions, let the default handler end it");
+  winp_ctrl_decide(0, WINP_HOST_IGNORE, 1, 0, &p);
+  check(p.handled && p.steps[0] == WINP_STEP_END, "host ignores SIGINT: nothing");
+  winp_ctrl_decide(2, WINP_HOST_HANDLER, 0, 0, &p);
+  check(!p.handled && step_at(&p, WINP_STEP_CALL_HOST) == 0 && step_at(&p, WINP_STEP_WAKE) == 1 &&
+        step_at(&p, WINP_STEP_WAIT_OWNED) == 2 && step_at(&p, WINP_STEP_STOP_OWNED) == 3,
+        "console close: SIGTERM path, time to finish, then stop the rest");
+  winp_ctrl_decide(6, WINP_HOST_HANDLER, 0, 0, &p);
+  check(!p.handled && step_at(&p, WINP_STEP_STOP_OWNED) >= 0 && step_at(&p, WINP_STEP_CALL_HOST) < 0,
+        "shutdown: stop at once");
 }
 
 #ifdef _WIN32
@@ -424,6 +596,10 @@ int main(void) {
   test_filters();
   test_time();
   test_walk();
+  test_errors();
+  test_two_call();
+  test_newfile();
+  test_ctrl_plan();
 #ifdef _WIN32
   test_mingw_layout();
 #endif

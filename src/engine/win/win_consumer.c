@@ -86,10 +86,27 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   size_t n = sizeof(qrec), next = 0;
   USHORT next_count = (h->Flags & EVENT_HEADER_FLAG_EXTENDED_INFO) ? er->ExtendedDataCount : 0;
   n += (size_t)next_count * sizeof(eng_ext_item);
-  for (USHORT i = 0; i < next_count; i++) n += er->ExtendedData[i].DataSize;
+  int has_tl = 0;
+  for (USHORT i = 0; i < next_count; i++) {
+    n += er->ExtendedData[i].DataSize;
+    has_tl |= er->ExtendedData[i].ExtType == EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL;
+  }
   n += er->UserDataLength;
+  /* §5.1: WPP (TRACE_MESSAGE) and string-only events have no schema;
+  ** TraceLogging decodes itself; manifest and MOF go through TDH. A schema
+  ** the full cache could not keep is copied into the record itself. */
+  const uint8_t *tdh = NULL;
+  uint32_t tdh_len = 0;
+  int tdh_owned = 0;
+  if (!has_tl && !guid_eq(&h->ProviderId, &ETWC_RT_LostEventGuid) &&
+      !(h->Flags & (EVENT_HEADER_FLAG_TRACE_MESSAGE | EVENT_HEADER_FLAG_STRING_ONLY)))
+    tdh = win_tdh_cache_get(c->tdh, er, &tdh_len, &tdh_owned);
+  if (tdh_owned) n += tdh_len;
   qrec *q = calloc(1, n);
-  if (!q) return;
+  if (!q) {
+    if (tdh_owned) free((void *)tdh);
+    return;
+  }
   q->bytes = n;
   eng_record *r = &q->rec;
   uint8_t *mem = q->mem;
@@ -158,10 +175,14 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   r->data = mem + next;
   r->data_len = er->UserDataLength;
   if (er->UserDataLength) memcpy(mem + next, er->UserData, er->UserDataLength);
-  /* §5.1: WPP (TRACE_MESSAGE) and string-only events have no schema;
-  ** TraceLogging decodes itself; manifest and MOF go through TDH */
-  if (!r->meta && !(h->Flags & (EVENT_HEADER_FLAG_TRACE_MESSAGE | EVENT_HEADER_FLAG_STRING_ONLY)))
-    r->tdh_info = win_tdh_cache_get(c->tdh, er, &r->tdh_info_len);
+  next += er->UserDataLength;
+  if (tdh && tdh_owned) {
+    memcpy(mem + next, tdh, tdh_len);
+    free((void *)tdh);
+    tdh = mem + next;
+  }
+  r->tdh_info = tdh;
+  r->tdh_info_len = tdh ? tdh_len : 0;
   push(c, q);
 }
 
@@ -174,8 +195,9 @@ static ULONG WINAPI on_buffer(PEVENT_TRACE_LOGFILEW lf) {
 static DWORD WINAPI worker(LPVOID arg) {
   struct eng_consumer *c = arg;
   /* NULL start and end time: nothing of the backlog is skipped (KR#178) */
-  c->pt_status = ProcessTrace(c->th, (ULONG)c->n, NULL, NULL);
+  ULONG rc = ProcessTrace(c->th, (ULONG)c->n, NULL, NULL);
   AcquireSRWLockExclusive(&c->lk);
+  c->pt_status = rc;
   c->done = 1;
   ReleaseSRWLockExclusive(&c->lk);
   WakeAllConditionVariable(&c->cv_data);
@@ -229,6 +251,14 @@ int eng_consumer_open(const char *name, eng_consumer **out) {
   struct eng_consumer *c = consumer_new();
   if (!c) return ENG_E_NOMEM;
   if (win_wide(name, c->name, WINP_SESSION_NAME_MAX + 1) < 0) { consumer_free(c); return ENG_E_ARG; }
+  /* OpenTraceW accepts any name: a missing or file-only session would only
+  ** show as ProcessTrace's 4201 later; ask first (Wine's QUERY is a stub) */
+  if (!win_is_wine()) {
+    uint8_t block[WINP_PROPS_BLOCK];
+    ULONG q = win_control(c->name, EVENT_TRACE_CONTROL_QUERY, block);
+    int pre = winp_consumer_precheck(q, winp_get32(block + WINP_OFF_LOGFILEMODE));
+    if (pre) { consumer_free(c); return pre; }
+  }
   c->lf[0].LoggerName = c->name;
   c->lf[0].ProcessTraceMode = PROCESS_TRACE_MODE_REAL_TIME | PROCESS_TRACE_MODE_EVENT_RECORD;
   c->lf[0].EventRecordCallback = on_event;
@@ -318,7 +348,7 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
     c->cur = NULL;
     WakeConditionVariable(&c->cv_room);
   }
-  int st;
+  int st, blocked = 0;
   for (;;) {
     if (c->interrupted) { st = ENG_E_INTERRUPTED; break; }
     if (c->head) {
@@ -330,7 +360,8 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
       st = ENG_OK;
       break;
     }
-    if (c->done) { st = ENG_E_STOPPED; break; }
+    /* drained: why ProcessTrace ended (4201 missing session, 998 ...) */
+    if (c->done) { st = winp_trace_end_status(c->pt_status, c->closing != 0); break; }
     if (timeout_ms == 0) { st = ENG_E_TIMEOUT; break; }
     DWORD wait = INFINITE;
     if (timeout_ms > 0) {
@@ -338,15 +369,24 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
       if (now >= until) { st = ENG_E_TIMEOUT; break; }
       wait = (DWORD)(until - now);
     }
+    if (!blocked) { blocked = 1; win_ctrl_wait_begin(); }
     SleepConditionVariableSRW(&c->cv_data, &c->lk, wait, 0);
   }
   ReleaseSRWLockExclusive(&c->lk);
+  if (blocked) win_ctrl_wait_end();
   return st;
 }
 
 void eng_consumer_stop(eng_consumer *c) {
   if (!c) return;
-  InterlockedExchange(&c->interrupted, 1);
+  /* under the lock: next() checks `interrupted` and goes to sleep without
+  ** releasing it, so a stop can no longer fall between the two and be lost.
+  ** Callers run on the console-handler thread or another thread, never
+  ** inside next() on this one (Windows has no signal handlers on the
+  ** thread a signal interrupts). */
+  AcquireSRWLockExclusive(&c->lk);
+  c->interrupted = 1;
+  ReleaseSRWLockExclusive(&c->lk);
   WakeAllConditionVariable(&c->cv_data);
 }
 

@@ -3,13 +3,19 @@
 ** A fixed registry of the sessions this process started (names and
 ** preallocated property blocks, so stopping needs no allocation) and of the
 ** live consumers. The handler runs on a thread the system creates:
-**   CTRL_C / CTRL_BREAK  wake every consumer (next() returns "interrupted"),
-**                        then hand the event on (SIGINT handler of the host:
-**                        Lua's "interrupted!"); if owned sessions are still
-**                        running 3 s later, or on a second press, stop them
-**                        all and exit.
-**   CLOSE / LOGOFF / SHUTDOWN  stop every owned session at once (the process
-**                        dies when the handler returns).
+**   CTRL_C / CTRL_BREAK  first the host's handler for SIGINT / SIGTERM
+**                        marks the interruption (Lua's "interrupted!", the
+**                        binding's run / wait), then every consumer is woken
+**                        (next() returns "interrupted"). If a consumer wait
+**                        was blocked, it must return within 3 s -- else, or
+**                        on a second press before it returned, stop every
+**                        owned session and exit. Per run: once it returned,
+**                        the next press is a first one again.
+**   CLOSE                the SIGHUP counterpart: SIGTERM's handler, wake,
+**                        up to 4 s for the Lua thread to stop its sessions,
+**                        then stop the rest (the process dies on return).
+**   LOGOFF / SHUTDOWN    stop every owned session at once.
+** The order of the steps is pure/win_ctrl_plan.c's (unit-tested).
 ** atexit: best-effort stop of sessions still owned.
 */
 #ifdef _WIN32
@@ -30,7 +36,6 @@ static struct owned {
   uint8_t block[WINP_PROPS_BLOCK];
 } owned[MAX_OWNED];
 static struct eng_consumer *consumers[MAX_CONSUMERS];
-static volatile LONG presses;
 
 void win_owned_add(const WCHAR *name) {
   AcquireSRWLockExclusive(&lock);
@@ -92,51 +97,83 @@ static void wake_consumers(void) {
   ReleaseSRWLockShared(&lock);
 }
 
+/* ---- blocked consumer waits, and the watchdog of an interrupted one ---- */
+
+static volatile LONG waiting;      /* eng_consumer_next calls blocked right now */
+static volatile LONG wait_returns; /* bumped each time one returns */
+static volatile LONG watched;      /* a watchdog waits for the interrupted run */
+
+void win_ctrl_wait_begin(void) { InterlockedIncrement(&waiting); }
+
+void win_ctrl_wait_end(void) {
+  InterlockedIncrement(&wait_returns);
+  InterlockedDecrement(&waiting);
+}
+
+#define WATCHDOG_MS 3000
+
+/* The interrupted run must return (its next() give back ENG_E_INTERRUPTED)
+** within 3 s; if it is stuck (inside ETW, in a handler), stop what we own
+** and exit. Once it returns, the next Ctrl+C is a first press again, so a
+** line interrupted at `etwlua -i` leaves the prompt alive. */
 static DWORD WINAPI watchdog(LPVOID arg) {
-  (void)arg;
-  for (int i = 0; i < 30; i++) {
-    Sleep(100);
-    if (owned_count() == 0) return 0;   /* the Lua close code stopped them */
+  LONG seen = (LONG)(INT_PTR)arg;
+  for (int t = 0; t < WATCHDOG_MS; t += 50) {
+    Sleep(50);
+    if (wait_returns != seen || waiting == 0) {
+      InterlockedExchange(&watched, 0);
+      return 0;
+    }
   }
   win_owned_stop_all();
   ExitProcess(130);
 }
 
+static void arm_watchdog(void) {
+  if (InterlockedCompareExchange(&watched, 1, 0) != 0) return;
+  HANDLE t = CreateThread(NULL, 0, watchdog, (LPVOID)(INT_PTR)wait_returns, 0, NULL);
+  if (t) CloseHandle(t);
+  else InterlockedExchange(&watched, 0);
+}
+
+/* Give the Lua thread (interrupted by the host's handler) time to stop
+** its sessions and finish its files before a console close ends us. */
+static void wait_owned(void) {
+  for (int t = 0; t < 4000 && owned_count() > 0; t += 50) Sleep(50);
+}
+
+/* The host's disposition for `sig`, and its handler. signal() is the only
+** way to read it: the pair below runs before any consumer is woken, while
+** the Lua thread is still blocked (it changes its handlers only around a
+** run or wait), and puts back whatever the Lua thread set meanwhile. */
+static int host_disposition(int sig, void (**fn)(int)) {
+  void (*h)(int) = signal(sig, SIG_IGN);
+  void (*back)(int) = signal(sig, h);
+  if (back != SIG_IGN && back != SIG_ERR) { signal(sig, back); h = back; }
+  *fn = h;
+  if (h == SIG_IGN) return WINP_HOST_IGNORE;
+  if (h == SIG_DFL || h == SIG_ERR) return WINP_HOST_DEFAULT;
+  return WINP_HOST_HANDLER;
+}
+
 static BOOL WINAPI handler(DWORD type) {
-  switch (type) {
-    case CTRL_C_EVENT:
-    case CTRL_BREAK_EVENT: {
-      LONG n = InterlockedIncrement(&presses);
-      wake_consumers();
-      if (n > 1) {                       /* second press: stop everything now */
-        win_owned_stop_all();
-        ExitProcess(130);
-      }
-      if (owned_count() > 0) {
-        HANDLE t = CreateThread(NULL, 0, watchdog, NULL, 0, NULL);
-        if (t) CloseHandle(t);
-      }
-      /* hand it on: the host's SIGINT handler interrupts Lua */
-      void (*h)(int) = signal(SIGINT, SIG_IGN);
-      signal(SIGINT, h);
-      if (h != SIG_DFL && h != SIG_IGN && h != SIG_ERR) {
-        h(SIGINT);
-        return TRUE;
-      }
-      if (h == SIG_IGN) return TRUE;
-      /* nobody interrupts Lua: stop what we own and let the default handler exit */
-      win_owned_stop_all();
-      return FALSE;
+  int sig = winp_ctrl_signal(type);
+  void (*fn)(int) = NULL;
+  int host = sig ? host_disposition(sig, &fn) : WINP_HOST_DEFAULT;
+  winp_ctrl_plan plan;
+  winp_ctrl_decide(type, host, waiting > 0, watched != 0, &plan);
+  for (int i = 0; plan.steps[i] != WINP_STEP_END; i++) {
+    switch (plan.steps[i]) {
+      case WINP_STEP_CALL_HOST: if (fn) fn(sig); break;   /* marks the interruption */
+      case WINP_STEP_WAKE: wake_consumers(); break;
+      case WINP_STEP_ARM_WATCHDOG: arm_watchdog(); break;
+      case WINP_STEP_WAIT_OWNED: wait_owned(); break;
+      case WINP_STEP_STOP_OWNED: win_owned_stop_all(); break;
+      case WINP_STEP_EXIT: ExitProcess(130);
+      default: break;
     }
-    case CTRL_CLOSE_EVENT:
-    case CTRL_LOGOFF_EVENT:
-    case CTRL_SHUTDOWN_EVENT:
-      wake_consumers();
-      win_owned_stop_all();
-      return FALSE;
-    default:
-      return FALSE;
   }
+  return plan.handled ? TRUE : FALSE;
 }
 
 static void at_exit(void) { win_owned_stop_all(); }

@@ -23,8 +23,8 @@
 ** kills the process: never call TDH when this says 1. Cached. */
 int win_is_wine(void);
 
-/* Win32 error -> eng_status */
-int win_status(DWORD err);
+/* Win32 error -> eng_status (pure/win_errors.c's winp_status) */
+static inline int win_status(DWORD err) { return winp_status(err); }
 
 /* UTF-8 -> NUL-terminated UTF-16 (cap units incl. NUL). 0 ok, -1 too long / bad. */
 int win_wide(const char *s, WCHAR *out, size_t cap);
@@ -45,11 +45,18 @@ void win_consumers_add(struct eng_consumer *c);
 void win_consumers_remove(struct eng_consumer *c);
 
 /* TDH schema cache of one consumer worker (win_tdh_cache.c). get returns
-** the TRACE_EVENT_INFO bytes for the record (valid until free) or NULL. */
+** the TRACE_EVENT_INFO bytes for the record or NULL: cached ones are valid
+** until free; with *owned = 1 (the cache is full) the caller copies and
+** free()s them. */
 typedef struct win_tdh_cache win_tdh_cache;
 win_tdh_cache *win_tdh_cache_new(void);
-const uint8_t *win_tdh_cache_get(win_tdh_cache *c, PEVENT_RECORD er, uint32_t *len);
+const uint8_t *win_tdh_cache_get(win_tdh_cache *c, PEVENT_RECORD er, uint32_t *len, int *owned);
 void win_tdh_cache_free(win_tdh_cache *c);
+
+/* A consumer wait blocks (begin) / returned (end): the console handler
+** watches an interrupted wait until it returns (win_ctrl.c). */
+void win_ctrl_wait_begin(void);
+void win_ctrl_wait_end(void);
 
 /* Install the console control handler and atexit hook once (spec §6). */
 void win_ctrl_install(void);

@@ -130,17 +130,30 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   d.Task = desc->task;
   d.Keyword = desc->keyword;
   EVENT_DATA_DESCRIPTOR dd[3];
-  /* dd[0] provider traits (Type 2), dd[1] event metadata (Type 1), dd[2] payload */
-  EventDataDescCreate(&dd[0], ptr[2], size[2]);
-  ETWC_SET_DESC_TYPE(&dd[0], ETWC_DESC_TYPE_PROVIDER_METADATA);
-  EventDataDescCreate(&dd[1], ptr[1], size[1]);
-  ETWC_SET_DESC_TYPE(&dd[1], ETWC_DESC_TYPE_EVENT_METADATA);
-  EventDataDescCreate(&dd[2], ptr[0], size[0]);
-  ETWC_SET_DESC_TYPE(&dd[2], ETWC_DESC_TYPE_NONE);
+  ULONG ndd = 0;
+  /* provider traits (Type 2), event metadata (Type 1), payload (always, even
+  ** empty). A metadata block of 0 bytes gets no descriptor: an empty Type-1
+  ** block is not "no metadata" to ETW and decoders */
+  if (size[2]) {
+    EventDataDescCreate(&dd[ndd], ptr[2], size[2]);
+    ETWC_SET_DESC_TYPE(&dd[ndd], ETWC_DESC_TYPE_PROVIDER_METADATA);
+    ndd++;
+  }
+  if (size[1]) {
+    EventDataDescCreate(&dd[ndd], ptr[1], size[1]);
+    ETWC_SET_DESC_TYPE(&dd[ndd], ETWC_DESC_TYPE_EVENT_METADATA);
+    ndd++;
+  }
+  EventDataDescCreate(&dd[ndd], ptr[0], size[0]);
+  ETWC_SET_DESC_TYPE(&dd[ndd], ETWC_DESC_TYPE_NONE);
+  ndd++;
+  /* engine.h: a NULL activity id means none. EventWriteTransfer would take
+  ** NULL as "the thread's current activity id" (spec §1.5): pass zeros */
   GUID act, rel;
+  memset(&act, 0, sizeof act);
   if (activity) memcpy(&act, activity->b, 16);
   if (related) memcpy(&rel, related->b, 16);
-  ULONG rc = EventWriteTransfer(p->h, &d, activity ? &act : NULL, related ? &rel : NULL, 3, dd);
+  ULONG rc = EventWriteTransfer(p->h, &d, &act, related ? &rel : NULL, ndd, dd);
   free(copy);
   switch (rc) {
     case ERROR_SUCCESS: return ENG_OK;

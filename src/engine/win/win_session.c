@@ -19,7 +19,11 @@ struct eng_session {
   TRACEHANDLE h;
   int owner;
   int stopped;
+  int have_final;               /* `final` holds what ControlTraceW(STOP) returned */
+  eng_session_stats final;
 };
+
+static int pid_is_etwlua(uint32_t pid);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -33,22 +37,6 @@ int win_is_wine(void) {
     cached = f != NULL;
   }
   return cached;
-}
-
-int win_status(DWORD err) {
-  switch (err) {
-    case ERROR_SUCCESS: return ENG_OK;
-    case ERROR_ACCESS_DENIED: return ENG_E_ACCESS;
-    case ERROR_ALREADY_EXISTS: return ENG_E_EXISTS;
-    case ERROR_NO_SYSTEM_RESOURCES: return ENG_E_FULL;
-    case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: return ENG_E_NOMEM;
-    case ERROR_WMI_INSTANCE_NOT_FOUND: return ENG_E_NOTFOUND;
-    case ERROR_BAD_LENGTH: case ERROR_INVALID_PARAMETER: case ERROR_BAD_PATHNAME:
-      return ENG_E_ARG;
-    case ERROR_TIMEOUT: return ENG_E_TIMEOUT;
-    case ERROR_CALL_NOT_IMPLEMENTED: case ERROR_NOT_SUPPORTED: return ENG_E_UNSUPPORTED;
-    default: return ENG_E_IO;
-  }
 }
 
 int win_wide(const char *s, WCHAR *out, size_t cap) {
@@ -74,6 +62,46 @@ static int check_name(const char *name, WCHAR *w) {
 
 static int is_kernel_logger(const WCHAR *w) { return _wcsicmp(w, L"NT Kernel Logger") == 0; }
 
+/* eng_session_stats out of a block ControlTraceW filled. ETW counts no
+** events; lost = events dropped at write time; buffers lost on the way to
+** the file or the real-time consumer go to `corrupt`. */
+static void fill_stats(const uint8_t *block, eng_session_stats *st) {
+  winp_props_stats ps;
+  winp_props_read(block, WINP_PROPS_BLOCK, &ps);
+  memset(st, 0, sizeof *st);
+  st->lost = ps.events_lost;
+  st->buffers = ps.buffers;
+  st->corrupt = ps.log_buffers_lost + ps.rt_buffers_lost;
+}
+
+/* StartTraceW, taking the name over from a stale etwlua session or, with
+** `replace`, from any running one (never the kernel logger). */
+static ULONG start_trace(struct eng_session *s, uint8_t *block, const winp_props_in *in,
+                         int replace) {
+  ULONG rc = ERROR_SUCCESS;
+  for (int attempt = 0; attempt < 20; attempt++) {
+    if (winp_props_build(block, in) < 0) return ERROR_INVALID_PARAMETER;
+    TRACEHANDLE h = 0;
+    rc = StartTraceW(&h, s->wname, (PEVENT_TRACE_PROPERTIES)(void *)block);
+    if (rc == ERROR_SUCCESS) { s->h = h; return rc; }
+    if (rc == ERROR_ALREADY_EXISTS) {
+      /* engine.h: ENG_E_EXISTS unless stale or asked for -- it may be
+      ** another tool's session, EventLog-System, or a live etwlua */
+      if (is_kernel_logger(s->wname) || !winp_start_takeover(s->name, replace, pid_is_etwlua))
+        return rc;
+      ULONG sr = win_control(s->wname, EVENT_TRACE_CONTROL_STOP, NULL);
+      if (sr != ERROR_SUCCESS && sr != ERROR_WMI_INSTANCE_NOT_FOUND && sr != ERROR_MORE_DATA &&
+          sr != ERROR_ACTIVE_CONNECTIONS)
+        return sr;
+      Sleep(100);
+      continue;
+    }
+    if (rc == ERROR_ACTIVE_CONNECTIONS) { Sleep(100); continue; }  /* still stopping */
+    return rc;
+  }
+  return rc;
+}
+
 int eng_session_start(const char *name, const eng_session_opts *opts, eng_session **out) {
   *out = NULL;
   eng_session_opts o;
@@ -91,10 +119,21 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
                                                                              : WINP_REALTIME;
   if (o.mode < ENG_MODE_REALTIME || o.mode > ENG_MODE_CIRCULAR) { free(s); return ENG_E_ARG; }
   char full8[1024 * 3 + 1];
+  /* engine.h max_mb: a file rotates. ETW's SEQUENTIAL mode would stop
+  ** logging at MaximumFileSize, so NEWFILE with a "%d" pattern, generated
+  ** as out_%d.etl when the path has none (pure/win_props.c) */
+  int rotate = o.mode == ENG_MODE_FILE && o.max_mb;
   if (in.mode != WINP_REALTIME) {
-    /* the full path: ETW does not resolve relative paths or variables */
-    static WCHAR wfile[1024], wfull[1024];
-    if (!o.file || win_wide(o.file, wfile, 1024) < 0) { free(s); return ENG_E_ARG; }
+    /* the full path: ETW does not resolve relative paths or variables.
+    ** Per call, on the stack: engine.h says start is thread-safe. */
+    char pattern[1024 * 3 + 1];
+    WCHAR wfile[1024], wfull[1024];
+    const char *path = o.file;
+    if (path && rotate) {
+      if (winp_newfile_pattern(o.file, pattern, sizeof pattern) < 0) { free(s); return ENG_E_ARG; }
+      path = pattern;
+    }
+    if (!path || win_wide(path, wfile, 1024) < 0) { free(s); return ENG_E_ARG; }
     DWORD n = GetFullPathNameW(wfile, 1024, wfull, NULL);
     if (n == 0 || n >= 1024) { free(s); return ENG_E_ARG; }
     winp_utf16le_to_utf8((const uint8_t *)wfull, n, full8, sizeof full8);
@@ -107,11 +146,10 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   in.min_buffers = 0;            /* the shm meaning (per-thread ring) does not map; ETW chooses */
   in.max_buffers = 0;            /* max(64, 4 x cpus) */
   in.flush_ms = o.flush_ms;
-  /* engine.h max_mb: file rotates (ETW NEWFILE needs "%d" in the path; without
-  ** it ETW stops writing at the size), circular keeps that many MB (0 = 64) */
-  if (in.mode == WINP_FILE && o.max_mb) {
+  /* circular keeps max_mb MB (0 = 64) */
+  if (rotate) {
     in.max_file_mb = o.max_mb;
-    in.newfile = strstr(o.file, "%d") != NULL;
+    in.newfile = 1;
   } else if (in.mode == WINP_CIRCULAR) {
     in.max_file_mb = o.max_mb ? o.max_mb : 64;
   } else if (o.max_mb) {
@@ -121,28 +159,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   uint8_t *block = malloc(WINP_PROPS_BLOCK);
   if (!block) { free(s); return ENG_E_NOMEM; }
 
-  ULONG rc = ERROR_SUCCESS;
-  for (int attempt = 0; attempt < 20; attempt++) {
-    if (winp_props_build(block, &in) < 0) { rc = ERROR_INVALID_PARAMETER; break; }
-    TRACEHANDLE h = 0;
-    rc = StartTraceW(&h, s->wname, (PEVENT_TRACE_PROPERTIES)(void *)block);
-    if (rc == ERROR_SUCCESS) { s->h = h; break; }
-    if (rc == ERROR_ALREADY_EXISTS) {
-      /* as krabsetw and TraceEvent: stop the old one and start again;
-      ** never implicitly restart the kernel logger (another tool's) */
-      if (is_kernel_logger(s->wname)) break;
-      ULONG sr = win_control(s->wname, EVENT_TRACE_CONTROL_STOP, NULL);
-      if (sr != ERROR_SUCCESS && sr != ERROR_WMI_INSTANCE_NOT_FOUND && sr != ERROR_MORE_DATA &&
-          sr != ERROR_ACTIVE_CONNECTIONS) {
-        rc = sr;
-        break;
-      }
-      Sleep(100);
-      continue;
-    }
-    if (rc == ERROR_ACTIVE_CONNECTIONS) { Sleep(100); continue; }  /* still stopping */
-    break;
-  }
+  ULONG rc = start_trace(s, block, &in, o.replace);
   free(block);
   if (rc != ERROR_SUCCESS) {
     free(s);
@@ -190,7 +207,10 @@ int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uin
   if (o && (o->properties & ~(uint32_t)ENG_PROP_ALL)) return ENG_E_ARG;
   GUID g;
   memcpy(&g, id->b, 16);
-  static winp_enable_block eb;   /* Lua thread only; EnableTraceEx2 copies it */
+  /* per call (engine.h: thread-safe); descriptors point inside it, so it
+  ** stays put until EnableTraceEx2, which copies it, returned */
+  winp_enable_block *eb = malloc(sizeof *eb);
+  if (!eb) return ENG_E_NOMEM;
   winp_enable_in in;
   memset(&in, 0, sizeof in);
   /* ENG_PROP_* are the EVENT_ENABLE_PROPERTY_* values themselves */
@@ -206,10 +226,11 @@ int eng_session_enable_ex(eng_session *s, const tlg_guid *id, uint8_t level, uin
     in.names_any = eff_any;
     in.names_all = all;
   }
-  if (winp_enable_build(&eb, &in) < 0) return ENG_E_ARG;
+  if (winp_enable_build(eb, &in) < 0) { free(eb); return ENG_E_ARG; }
   ULONG rc = EnableTraceEx2(s->h, &g, EVENT_CONTROL_CODE_ENABLE_PROVIDER, level ? level : 255,
                             eff_any, all, enable_timeout_ms,
-                            (PENABLE_TRACE_PARAMETERS)(void *)eb.buf);
+                            (PENABLE_TRACE_PARAMETERS)(void *)eb->buf);
+  free(eb);
   if (rc == ERROR_TIMEOUT) rc = ERROR_SUCCESS;  /* a provider callback was slow: a warning */
   if (rc == ERROR_INVALID_HANDLE || rc == ERROR_WMI_INSTANCE_NOT_FOUND) return ENG_E_STOPPED;
   return win_status(rc);
@@ -242,28 +263,33 @@ int eng_session_flush(eng_session *s) {
 int eng_session_query(eng_session *s, eng_session_stats *st) {
   if (!s || !st) return ENG_E_ARG;
   memset(st, 0, sizeof *st);
-  if (s->stopped) return ENG_E_STOPPED;
+  if (s->stopped) {
+    /* engine.h: the handle that stopped it keeps the final statistics */
+    if (!s->have_final) return ENG_E_STOPPED;
+    *st = s->final;
+    return ENG_OK;
+  }
   uint8_t block[WINP_PROPS_BLOCK];
   ULONG rc = win_control(s->wname, EVENT_TRACE_CONTROL_QUERY, block);
   if (rc == ERROR_WMI_INSTANCE_NOT_FOUND) return ENG_E_STOPPED;
   if (rc != ERROR_SUCCESS && rc != ERROR_MORE_DATA) return win_status(rc);
-  winp_props_stats ps;
-  winp_props_read(block, sizeof block, &ps);
-  /* ETW counts no events; lost = events dropped at write time; buffers lost
-  ** on the way to the file or the real-time consumer go to `corrupt` */
-  st->lost = ps.events_lost;
-  st->buffers = ps.buffers;
-  st->corrupt = ps.log_buffers_lost + ps.rt_buffers_lost;
+  fill_stats(block, st);
   return ENG_OK;
 }
 
 int eng_session_stop(eng_session *s) {
   if (!s) return ENG_E_ARG;
   if (s->stopped) return ENG_OK;
-  ULONG rc = win_control(s->wname, EVENT_TRACE_CONTROL_STOP, NULL);
-  /* 4201: already gone; 234: stopped, names did not fit */
+  /* STOP returns the final statistics in the block: keep them */
+  uint8_t block[WINP_PROPS_BLOCK];
+  ULONG rc = win_control(s->wname, EVENT_TRACE_CONTROL_STOP, block);
+  /* 4201: already gone (no final statistics); 234: stopped, names did not fit */
   if (rc != ERROR_SUCCESS && rc != ERROR_WMI_INSTANCE_NOT_FOUND && rc != ERROR_MORE_DATA)
     return win_status(rc);
+  if (rc == ERROR_SUCCESS) {
+    fill_stats(block, &s->final);
+    s->have_final = 1;
+  }
   s->stopped = 1;
   if (s->owner) win_owned_remove(s->wname);
   return ENG_OK;
@@ -318,7 +344,7 @@ int eng_sessions_list(eng_session_info *out, size_t cap, size_t *count) {
     ULONG got = 0;
     ULONG rc = QueryAllTracesW(arr, n, &got);
     if (rc == ERROR_MORE_DATA && got > n && tries < 7) {
-      n = got + 8;
+      n = got;   /* the count it reported (spec §2.6); more slots can be refused */
       free(blocks); free(arr);
       continue;
     }

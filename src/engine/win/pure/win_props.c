@@ -212,3 +212,40 @@ void winp_props_read(const uint8_t *block, size_t len, winp_props_stats *st) {
   read_name(block, len, winp_get32(block + WINP_OFF_LOGGERNAMEOFF), st->name, sizeof st->name);
   read_name(block, len, winp_get32(block + WINP_OFF_LOGFILENAMEOFF), st->file, sizeof st->file);
 }
+
+/* ------------------------------------------------ NEWFILE file names */
+
+/* append src[0..n) to out at *o, doubling '%' (ETW formats the name) */
+static int put_escaped(char *out, size_t cap, size_t *o, const char *src, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    size_t need = src[i] == '%' ? 2 : 1;
+    if (*o + need >= cap) return -1;
+    out[(*o)++] = src[i];
+    if (need == 2) out[(*o)++] = '%';
+  }
+  return 0;
+}
+
+int winp_newfile_pattern(const char *path, char *out, size_t cap) {
+  if (!path || !out || cap == 0) return -1;
+  size_t len = strlen(path), o = 0;
+  if (strstr(path, "%d")) {
+    if (len >= cap) return -1;
+    memcpy(out, path, len + 1);
+    return (int)len;
+  }
+  /* the extension: the last '.' after the last directory separator (as
+  ** etl_rotated_path names the shm engine's rotated files) */
+  const char *base = path, *dot = NULL;
+  for (const char *p = path; *p; p++)
+    if (*p == '/' || *p == '\\') base = p + 1;
+  for (const char *p = base; *p; p++)
+    if (*p == '.' && p != base) dot = p;
+  size_t stem = dot ? (size_t)(dot - path) : len;
+  if (put_escaped(out, cap, &o, path, stem) < 0 || o + 3 >= cap) { out[0] = 0; return -1; }
+  memcpy(out + o, "_%d", 3);
+  o += 3;
+  if (dot && put_escaped(out, cap, &o, dot, len - stem) < 0) { out[0] = 0; return -1; }
+  out[o] = 0;
+  return (int)o;
+}

@@ -303,4 +303,118 @@ typedef struct winp_schema_key {
 } winp_schema_key;
 uint64_t winp_schema_key_hash(const winp_schema_key *k);
 
+
+/* ------------------------------------- Win32 results (spec §2.3, §4.3, §5.3) */
+
+/* The Win32 error codes the backend decides on (winerror.h values). */
+#define WINP_ERR_SUCCESS                 0u
+#define WINP_ERR_FILE_NOT_FOUND          2u
+#define WINP_ERR_PATH_NOT_FOUND          3u
+#define WINP_ERR_ACCESS_DENIED           5u
+#define WINP_ERR_INVALID_HANDLE          6u
+#define WINP_ERR_NOT_ENOUGH_MEMORY       8u
+#define WINP_ERR_OUTOFMEMORY             14u
+#define WINP_ERR_BAD_LENGTH              24u
+#define WINP_ERR_NOT_SUPPORTED           50u
+#define WINP_ERR_INVALID_PARAMETER       87u
+#define WINP_ERR_CALL_NOT_IMPLEMENTED    120u
+#define WINP_ERR_INSUFFICIENT_BUFFER     122u
+#define WINP_ERR_BAD_PATHNAME            161u
+#define WINP_ERR_ALREADY_EXISTS          183u
+#define WINP_ERR_MORE_DATA               234u
+#define WINP_ERR_NOACCESS                998u    /* a ProcessTrace callback faulted */
+#define WINP_ERR_NOT_FOUND               1168u
+#define WINP_ERR_CANCELLED               1223u   /* BufferCallback said FALSE */
+#define WINP_ERR_NO_SYSTEM_RESOURCES     1450u
+#define WINP_ERR_TIMEOUT                 1460u
+#define WINP_ERR_INVALID_TIME            1901u
+#define WINP_ERR_ACTIVE_CONNECTIONS      2402u   /* session already stopping */
+#define WINP_ERR_WMI_INSTANCE_NOT_FOUND  4201u   /* no such (real-time) session */
+#define WINP_ERR_WMI_TRY_AGAIN           4203u
+#define WINP_ERR_WMI_SERVER_UNAVAILABLE  4208u   /* WMI service down: transient */
+#define WINP_ERR_CTX_CLOSE_PENDING       7007u   /* CloseTrace: success, pending */
+
+/* A Win32 error of a controller call as an eng_status (ENG_* value). */
+int winp_status(uint32_t err);
+
+/* How a consumer's source ended: ProcessTrace's return `pt` (win_consumer.c)
+** as what eng_consumer_next says once the queue is drained. `stopping`: we
+** ended it ourselves (CloseTrace, BufferCallback FALSE), so any status is a
+** normal end. 0 / 1223 -> ENG_E_STOPPED; 4201 (session missing or not
+** real-time) -> ENG_E_NOTFOUND; 5 -> ENG_E_ACCESS; 998 (a callback
+** faulted), 6 (file from a newer Windows), 1901 and the rest -> ENG_E_IO. */
+int winp_trace_end_status(uint32_t pt, int stopping);
+
+/* Before OpenTraceW of a real-time consumer: ControlTraceW(QUERY) said
+** `query_rc` with LogFileMode `mode`. ENG_OK to go on; ENG_E_NOTFOUND (no
+** such session), ENG_E_BUSY (a file-only session: ETW delivers nothing in
+** real time, as a shm file session's consumer is its writer), ENG_E_ACCESS. */
+int winp_consumer_precheck(uint32_t query_rc, uint32_t mode);
+
+/* StartTraceW said ERROR_ALREADY_EXISTS for `name`: take the name over
+** (1: stop the running session and start again) only when the caller asked
+** (`replace`) or the name is an etwlua-<purpose>-<pid> name whose pid is not
+** a live etwlua (`alive(pid)` == 0: stale). Otherwise 0: ENG_E_EXISTS -- it
+** may be another tool's session, a Windows one (EventLog-System), or a live
+** etwlua's. */
+int winp_start_takeover(const char *name, int replace, int (*alive)(uint32_t pid));
+
+/* Should a TdhGetEventInformation failure be remembered for that event kind?
+** Only answers that stay true (1168 no schema, 2 provider binary missing,
+** 87 bad record); 4208 (WMI down), memory and size races are retried. */
+int winp_tdh_failure_cacheable(uint32_t err);
+
+/* The two-call size pattern of TdhGetEventInformation / ...MapInformation /
+** QueryAllTraces: call(ctx, NULL, &size) asks the size, then call(ctx, buf,
+** &size) fills; ERROR_INSUFFICIENT_BUFFER again (the answer grew between
+** the calls) retries with the new size, up to `tries` rounds. Returns the
+** last Win32 status; on 0, *out (malloc'd, caller frees) and *len. */
+typedef uint32_t (*winp_sized_fn)(void *ctx, uint8_t *buf, uint32_t *size);
+uint32_t winp_two_call(winp_sized_fn call, void *ctx, int tries, uint8_t **out, uint32_t *len);
+
+/* NEWFILE file name pattern for engine.h's max_mb rotation (spec §2.2): a
+** path with "%d" is used as is; else "_%d" goes before the extension
+** ("C:\t\out.etl" -> "C:\t\out_%d.etl", "trace" -> "trace_%d") and
+** any other '%' is doubled, since ETW formats the name with the counter.
+** ETW counts from 1: out_1.etl, out_2.etl, ... Returns the length, or -1
+** when it does not fit `cap`. */
+int winp_newfile_pattern(const char *path, char *out, size_t cap);
+
+
+/* ---------------------------------- console control events (spec §6) */
+
+/* What the console handler does for one event, in this order (win_ctrl.c
+** runs the steps). Ctrl+C, Ctrl+Break and console close take the host's
+** interruption path: the C runtime's SIGINT handler for Ctrl+C, SIGTERM for
+** Ctrl+Break and close (Windows has no SIGHUP; those are the SIGTERM / SIGHUP
+** counterparts). The host's handler marks the interruption FIRST, then the
+** consumers are woken, so a woken c:run() already sees it was interrupted. */
+enum winp_ctrl_step {
+  WINP_STEP_END = 0,
+  WINP_STEP_CALL_HOST,      /* call the host's handler for `sig` */
+  WINP_STEP_WAKE,           /* eng_consumer_stop every live consumer */
+  WINP_STEP_ARM_WATCHDOG,   /* the blocked wait must return within 3 s, or stop all + exit */
+  WINP_STEP_WAIT_OWNED,     /* give the Lua thread up to 4 s to stop its sessions */
+  WINP_STEP_STOP_OWNED,     /* ControlTrace(STOP) every session still owned */
+  WINP_STEP_EXIT            /* ExitProcess(130) */
+};
+enum { WINP_HOST_HANDLER = 0, WINP_HOST_IGNORE = 1, WINP_HOST_DEFAULT = 2 };
+#define WINP_CTRL_MAX_STEPS 6
+typedef struct winp_ctrl_plan {
+  int sig;                       /* 2 SIGINT, 15 SIGTERM, 0 none */
+  uint8_t steps[WINP_CTRL_MAX_STEPS + 1];   /* ends with WINP_STEP_END */
+  int handled;                   /* the handler's return: 1 TRUE, 0 FALSE (next handler / exit) */
+} winp_ctrl_plan;
+
+/* The signal number an event takes (CTRL_C 0 -> 2, CTRL_BREAK 1 and
+** CTRL_CLOSE 2 -> 15, others 0). */
+int winp_ctrl_signal(uint32_t type);
+
+/* The plan for event `type` given the host's disposition for its signal
+** (WINP_HOST_*), whether a consumer wait is blocked right now (`waiting`:
+** an interrupted run that must return) and whether an earlier press of
+** the same run is still being watched (`watched`: a second press stops
+** everything at once). */
+void winp_ctrl_decide(uint32_t type, int host, int waiting, int watched, winp_ctrl_plan *p);
+
 #endif
