@@ -245,7 +245,7 @@ static int start_worker(struct eng_consumer *c, eng_consumer **out) {
   return ENG_OK;
 }
 
-int eng_consumer_open(const char *name, eng_consumer **out) {
+static int open_realtime(const char *name, int precheck, eng_consumer **out) {
   *out = NULL;
   if (!name || !winp_name_valid(name, strlen(name))) return ENG_E_ARG;
   struct eng_consumer *c = consumer_new();
@@ -253,7 +253,7 @@ int eng_consumer_open(const char *name, eng_consumer **out) {
   if (win_wide(name, c->name, WINP_SESSION_NAME_MAX + 1) < 0) { consumer_free(c); return ENG_E_ARG; }
   /* OpenTraceW accepts any name: a missing or file-only session would only
   ** show as ProcessTrace's 4201 later; ask first (Wine's QUERY is a stub) */
-  if (!win_is_wine()) {
+  if (precheck && !win_is_wine()) {
     uint8_t block[WINP_PROPS_BLOCK];
     ULONG q = win_control(c->name, EVENT_TRACE_CONTROL_QUERY, block);
     int pre = winp_consumer_precheck(q, winp_get32(block + WINP_OFF_LOGFILEMODE));
@@ -271,6 +271,15 @@ int eng_consumer_open(const char *name, eng_consumer **out) {
   }
   c->n = 1;
   return start_worker(c, out);
+}
+
+int eng_consumer_open(const char *name, eng_consumer **out) { return open_realtime(name, 1, out); }
+
+/* self-test helper: without the QUERY first, so ProcessTrace's own answer
+** for a missing session reaches next() */
+int win_consumer_open_unchecked(const char *name, eng_consumer **out);
+int win_consumer_open_unchecked(const char *name, eng_consumer **out) {
+  return open_realtime(name, 0, out);
 }
 
 int eng_consumer_open_files(const char *const *paths, size_t n, eng_consumer **out) {

@@ -1,6 +1,6 @@
 /*
 ** win_selftest.h: the Windows-only checks of `etwlua --selftest` (spec
-** windows-etw §7 steps 5, 6, 7, 8), called by eng_selftest.c on real
+** windows-etw §7 steps 5, 6, 7, 8, and issue 14's), called by eng_selftest.c on real
 ** Windows (never under Wine). Each reports through `report` (1 ok, 0
 ** failed, -1 skipped).
 */
@@ -25,7 +25,16 @@ void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t
 void win_selftest_manifest(win_report_fn report);
 /* EVENT_NAME filter (Windows 10 1709+) keeps "Keep", drops "Drop". */
 void win_selftest_name_filter(win_report_fn report);
-/* Starting a running session's name again stops it and starts anew. */
+/* Starting a live session's name again: ENG_E_EXISTS; with replace: ok. */
 void win_selftest_restart(win_report_fn report);
+/* Issue 14: an event above the buffer size is refused and counted lost;
+** statistics after stop; a consumer on a missing (NOTFOUND, also through
+** ProcessTrace) or file-only (BUSY) session; max_mb rotation. */
+void win_selftest_oversize(win_report_fn report);
+void win_selftest_stats_after_stop(win_report_fn report);
+void win_selftest_missing_session(win_report_fn report);
+void win_selftest_rotation(win_report_fn report);
+/* Report every Windows-only check above as skipped, with `why`. */
+void win_selftest_skip_all(win_report_fn report, const char *why);
 
 #endif
