@@ -129,9 +129,11 @@ static DWORD WINAPI watchdog(LPVOID arg) {
   ExitProcess(130);
 }
 
-static void arm_watchdog(void) {
+/* `seen`: wait_returns before the consumers were woken, so a wait that
+** returns at once still counts as returned */
+static void arm_watchdog(LONG seen) {
   if (InterlockedCompareExchange(&watched, 1, 0) != 0) return;
-  HANDLE t = CreateThread(NULL, 0, watchdog, (LPVOID)(INT_PTR)wait_returns, 0, NULL);
+  HANDLE t = CreateThread(NULL, 0, watchdog, (LPVOID)(INT_PTR)seen, 0, NULL);
   if (t) CloseHandle(t);
   else InterlockedExchange(&watched, 0);
 }
@@ -158,6 +160,7 @@ static int host_disposition(int sig, void (**fn)(int)) {
 
 static BOOL WINAPI handler(DWORD type) {
   int sig = winp_ctrl_signal(type);
+  LONG seen = wait_returns;
   void (*fn)(int) = NULL;
   int host = sig ? host_disposition(sig, &fn) : WINP_HOST_DEFAULT;
   winp_ctrl_plan plan;
@@ -166,7 +169,7 @@ static BOOL WINAPI handler(DWORD type) {
     switch (plan.steps[i]) {
       case WINP_STEP_CALL_HOST: if (fn) fn(sig); break;   /* marks the interruption */
       case WINP_STEP_WAKE: wake_consumers(); break;
-      case WINP_STEP_ARM_WATCHDOG: arm_watchdog(); break;
+      case WINP_STEP_ARM_WATCHDOG: arm_watchdog(seen); break;
       case WINP_STEP_WAIT_OWNED: wait_owned(); break;
       case WINP_STEP_STOP_OWNED: win_owned_stop_all(); break;
       case WINP_STEP_EXIT: ExitProcess(130);
