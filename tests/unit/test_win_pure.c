@@ -524,6 +524,67 @@ static void test_newfile(void) {
         u16eq(b + 2168, "C:\\t\\out_%d.etl"), "rotating file: NEWFILE, size, generated pattern");
 }
 
+/* ------------------------------------ schema cache (win_schema_cache.c) */
+
+static void test_schema_cache(void) {
+  /* issue 14.9: the old fixed table stopped caching after 6,144 event kinds;
+     this one grows, and blobs keep their address while it does */
+  enum { KINDS = 10000 };
+  winp_schema_cache *c = winp_schema_cache_new(1u << 16);
+  check(c != NULL, "cache made");
+  if (!c) return;
+  static const uint8_t *first[KINDS];
+  int put_ok = 1;
+  for (int i = 0; i < KINDS; i++) {
+    winp_schema_key k;
+    memset(&k, 0, sizeof k);
+    k.provider[0] = (uint8_t)(i >> 8);
+    k.id = (uint16_t)i;
+    k.level = 4;
+    uint8_t *blob = NULL;
+    if (i % 7) {   /* every 7th kind: "TDH has no schema" */
+      blob = malloc(8);
+      if (blob) winp_put32(blob, (uint32_t)i);
+    }
+    first[i] = blob;
+    put_ok &= winp_schema_cache_put(c, &k, blob, 8) == 0;
+  }
+  check(put_ok && winp_schema_cache_count(c) == KINDS, "10,000 event kinds cached");
+  int all = 1;
+  for (int i = 0; i < KINDS; i++) {
+    winp_schema_key k;
+    memset(&k, 0, sizeof k);
+    k.provider[0] = (uint8_t)(i >> 8);
+    k.id = (uint16_t)i;
+    k.level = 4;
+    const uint8_t *b = NULL;
+    uint32_t len = 99;
+    if (!winp_schema_cache_find(c, &k, &b, &len) || b != first[i] || len != (first[i] ? 8u : 0u) ||
+        (b && winp_get32(b) != (uint32_t)i))
+      all = 0;
+  }
+  check(all, "every kind found, blobs at their first address after growing");
+  winp_schema_key other;
+  memset(&other, 0, sizeof other);
+  other.id = 3;
+  other.level = 5;   /* level is part of the key */
+  const uint8_t *b;
+  uint32_t len;
+  check(!winp_schema_cache_find(c, &other, &b, &len), "an unknown key is a miss");
+  winp_schema_cache_free(c);
+
+  c = winp_schema_cache_new(3);
+  uint8_t *x = malloc(4);
+  int r[4];
+  for (int i = 0; i < 4; i++) {
+    other.id = (uint16_t)(100 + i);
+    r[i] = winp_schema_cache_put(c, &other, i == 3 ? x : NULL, 4);
+  }
+  check(r[0] == 0 && r[1] == 0 && r[2] == 0 && r[3] == -1, "past max_entries: refused, blob left to the caller");
+  free(x);
+  winp_schema_cache_free(c);
+}
+
 /* ------------------------------------- console handler (win_ctrl_plan.c) */
 
 static int step_at(const winp_ctrl_plan *p, int step) {
@@ -600,6 +661,7 @@ int main(void) {
   test_two_call();
   test_newfile();
   test_ctrl_plan();
+  test_schema_cache();
 #ifdef _WIN32
   test_mingw_layout();
 #endif

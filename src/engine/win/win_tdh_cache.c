@@ -4,12 +4,12 @@
 ** ProcessTrace callback (its input is the record as handed to it), keyed by
 ** (provider, id, version, opcode, level, classic) -- never by id alone.
 ** Lasting failures (no schema) are cached; transient ones (WMI service
-** down, memory, a size that kept growing) are asked again next time.
-** Entries are immutable and live until the consumer closes, so queued
-** records can point at them. The table grows (doubling) up to MAX_ENTRIES
-** event kinds; past that, schemas are fetched per record and handed to the
-** caller to copy (owned), so decoding never stops. One cache per consumer
-** worker: no lock. Never used under Wine (TDH kills the process there).
+** down, memory, a size that kept growing) are asked again next time. The
+** table (pure/win_schema_cache.c) grows up to MAX_ENTRIES event kinds;
+** past that, schemas are fetched per record and handed to the caller to
+** copy (owned), so decoding never stops. Cached blobs live until the
+** consumer closes, so queued records can point at them. One cache per
+** consumer worker: no lock. Never used under Wine (TDH kills the process).
 */
 #ifdef _WIN32
 
@@ -18,35 +18,22 @@
 
 #include "win_int.h"
 
-#define FIRST_SLOTS 1024u            /* power of two */
 #define MAX_ENTRIES (1u << 16)       /* distinct event kinds kept */
 #define TRIES 4                      /* rounds of the two-call size pattern */
 
-typedef struct entry {
-  winp_schema_key key;
-  int used;
-  uint32_t len;              /* 0: no schema (TDH said it has none) */
-  uint8_t *blob;
-} entry;
-
 struct win_tdh_cache {
-  entry *slot;
-  uint32_t nslots, count;
+  winp_schema_cache *t;
 };
 
 win_tdh_cache *win_tdh_cache_new(void) {
   win_tdh_cache *c = calloc(1, sizeof *c);
-  if (!c) return NULL;
-  c->slot = calloc(FIRST_SLOTS, sizeof *c->slot);
-  if (!c->slot) { free(c); return NULL; }
-  c->nslots = FIRST_SLOTS;
+  if (c && !(c->t = winp_schema_cache_new(MAX_ENTRIES))) { free(c); return NULL; }
   return c;
 }
 
 void win_tdh_cache_free(win_tdh_cache *c) {
   if (!c) return;
-  for (uint32_t i = 0; i < c->nslots; i++) free(c->slot[i].blob);
-  free(c->slot);
+  winp_schema_cache_free(c->t);
   free(c);
 }
 
@@ -59,33 +46,6 @@ static void make_key(const EVENT_RECORD *er, winp_schema_key *k) {
   k->opcode = h->EventDescriptor.Opcode;
   k->level = h->EventDescriptor.Level;
   k->classic = (h->Flags & EVENT_HEADER_FLAG_CLASSIC_HEADER) != 0;
-}
-
-static int key_eq(const winp_schema_key *a, const winp_schema_key *b) {
-  return memcmp(a->provider, b->provider, 16) == 0 && a->id == b->id &&
-         a->version == b->version && a->opcode == b->opcode && a->level == b->level &&
-         a->classic == b->classic;
-}
-
-/* the slot of `k`, or the free slot where it goes */
-static entry *find(win_tdh_cache *c, const winp_schema_key *k) {
-  uint32_t mask = c->nslots - 1, i = (uint32_t)winp_schema_key_hash(k) & mask;
-  for (;;) {
-    entry *e = &c->slot[i];
-    if (!e->used || key_eq(&e->key, k)) return e;
-    i = (i + 1) & mask;   /* never full: grown at 3/4 */
-  }
-}
-
-/* Double the table; entries (and their blobs) move, blobs stay put. */
-static int grow(win_tdh_cache *c) {
-  win_tdh_cache big = {calloc((size_t)c->nslots * 2, sizeof(entry)), c->nslots * 2, c->count};
-  if (!big.slot) return -1;
-  for (uint32_t i = 0; i < c->nslots; i++)
-    if (c->slot[i].used) *find(&big, &c->slot[i].key) = c->slot[i];
-  free(c->slot);
-  *c = big;
-  return 0;
 }
 
 static uint32_t tdh_call(void *ctx, uint8_t *buf, uint32_t *size) {
@@ -101,32 +61,19 @@ const uint8_t *win_tdh_cache_get(win_tdh_cache *c, PEVENT_RECORD er, uint32_t *l
   if (!c || win_is_wine()) return NULL;
   winp_schema_key k;
   make_key(er, &k);
-  entry *e = find(c, &k);
-  if (e->used) {
-    *len = e->len;
-    return e->len ? e->blob : NULL;
-  }
+  const uint8_t *hit;
+  if (winp_schema_cache_find(c->t, &k, &hit, len)) return hit;
   uint8_t *blob = NULL;
   uint32_t n = 0;
   uint32_t rc = winp_two_call(tdh_call, er, TRIES, &blob, &n);
   if (rc != ERROR_SUCCESS && !winp_tdh_failure_cacheable(rc)) return NULL;  /* ask again later */
-  int room = c->count < MAX_ENTRIES;
-  if (room && (c->count + 1) * 4 > c->nslots * 3) {
-    room = grow(c) == 0;
-    if (room) e = find(c, &k);
-  }
-  if (!room) {
+  if (winp_schema_cache_put(c->t, &k, blob, n) < 0) {
     /* full: this record gets its own copy, later ones of the kind too */
     *owned = blob != NULL;
     *len = blob ? n : 0;
     return blob;
   }
-  e->used = 1;
-  e->key = k;
-  e->blob = blob;
-  e->len = blob ? n : 0;
-  c->count++;
-  *len = e->len;
+  *len = blob ? n : 0;
   return blob;
 }
 

@@ -303,6 +303,22 @@ typedef struct winp_schema_key {
 } winp_schema_key;
 uint64_t winp_schema_key_hash(const winp_schema_key *k);
 
+/* The schema cache's table (win_schema_cache.c; win_tdh_cache.c fills it
+** from TDH): key -> blob, open addressing, doubling at 3/4 load up to
+** `max_entries` kinds. Blobs never move (records point at them) and are
+** freed with the cache. A NULL blob records "TDH has no schema". */
+typedef struct winp_schema_cache winp_schema_cache;
+winp_schema_cache *winp_schema_cache_new(uint32_t max_entries);
+void winp_schema_cache_free(winp_schema_cache *c);
+/* 1 and *blob / *len (NULL / 0: no schema) when cached, else 0 */
+int winp_schema_cache_find(const winp_schema_cache *c, const winp_schema_key *k,
+                           const uint8_t **blob, uint32_t *len);
+/* Keep `blob` (malloc'd, now the cache's) for `k`: 0; -1 when full or out
+** of memory -- the blob stays the caller's. */
+int winp_schema_cache_put(winp_schema_cache *c, const winp_schema_key *k, uint8_t *blob,
+                          uint32_t len);
+uint32_t winp_schema_cache_count(const winp_schema_cache *c);
+
 
 /* ------------------------------------- Win32 results (spec §2.3, §4.3, §5.3) */
 
