@@ -301,7 +301,10 @@ int eng_session_query(eng_session *s, eng_session_stats *st);
 ** its consumer reads what is left and then gets ENG_E_STOPPED, its name is
 ** free. File modes, on the owner's handle: returns once the writer has
 ** drained the rings and closed the file (header patched). Idempotent (a
-** second stop returns ENG_OK). The handle stays valid until eng_session_close. */
+** second stop returns ENG_OK). The handle stays valid until eng_session_close.
+** A handle belongs to the process that made it: in a fork() child, stop on an
+** inherited handle does nothing and returns ENG_E_BUSY (exit hooks rely on
+** it to leave the parent's sessions alone). */
 int eng_session_stop(eng_session *s);
 
 /* Stop session `name` without a handle (`etwlua stop NAME`); works on stale
@@ -310,7 +313,8 @@ int eng_session_stop_name(const char *name);
 
 /* Release the handle; the session keeps running (stop it first to end it),
 ** except a file-mode session on its owner's handle, which is stopped (its
-** writer lives in this handle). NULL ok. */
+** writer lives in this handle). In a fork() child an inherited handle is
+** only released, never stopped. NULL ok. */
 void eng_session_close(eng_session *s);
 
 typedef enum eng_session_state {
@@ -373,7 +377,8 @@ int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 ** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED, or, once
 ** drained, why the source failed (Windows: ProcessTrace's error; a missing
 ** or file-only session ENG_E_NOTFOUND, ENG_E_ACCESS, ENG_E_IO). Not
-** thread-safe: one thread calls next. */
+** thread-safe: one thread calls next. A consumer belongs to the process that
+** opened it: in a fork() child, next on an inherited one returns ENG_E_BUSY. */
 int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
 
 /* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe
@@ -383,7 +388,9 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
 ** thread. Idempotent. */
 void eng_consumer_stop(eng_consumer *c);
 
-/* Detach and free. NULL ok. Not concurrently with next or stop. */
+/* Detach and free. NULL ok. Not concurrently with next or stop. In a fork()
+** child an inherited consumer is only unmapped: the parent's read position
+** and its consumer place are left as they are. */
 void eng_consumer_close(eng_consumer *c);
 
 #endif

@@ -20,6 +20,7 @@ typedef struct ring_priv {
 
 struct eng_consumer {
   shm_reg *reg;
+  int32_t pid;                      /* the process that opened it (fork: a child's copy is not its) */
   shm_smap m;
   _Atomic int stop;
   int have;                         /* reading a batch of ring `cur` */
@@ -122,8 +123,9 @@ static void corrupt_notice(eng_consumer *c, eng_record *rec, uint32_t ring, uint
 static void reclaim(eng_consumer *c, uint32_t i) {
   shm_sess_hdr *h = c->m.hdr;
   shm_ring_ctl *ctl = shm_smap_ctl(&c->m, i);
-  uint32_t q = atomic_load_explicit(&h->reclaim_seq, memory_order_relaxed);
-  atomic_store_explicit(&h->reclaim_seq, q + 1, memory_order_relaxed);
+  /* q | 1: a consumer that died inside a reclaim left it odd; end even */
+  uint32_t q = atomic_load_explicit(&h->reclaim_seq, memory_order_relaxed) | 1u;
+  atomic_store_explicit(&h->reclaim_seq, q, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
   atomic_fetch_add_explicit(&h->retired_events, atomic_load_explicit(&ctl->events, memory_order_relaxed),
                             memory_order_relaxed);
@@ -134,7 +136,7 @@ static void reclaim(eng_consumer *c, uint32_t i) {
   atomic_store_explicit(&ctl->lost_seen, 0, memory_order_relaxed);
   shm_ring_write_head(ctl, 0);
   shm_ring_write_tail(ctl, 0);
-  atomic_store_explicit(&h->reclaim_seq, q + 2, memory_order_release);
+  atomic_store_explicit(&h->reclaim_seq, q + 1, memory_order_release);
   madvise(shm_smap_data(&c->m, i), c->m.ring_size, MADV_REMOVE);   /* give the pages back */
   c->rp[i].dead = c->rp[i].broken = 0;
   c->rp[i].last_ft = 0;
@@ -281,6 +283,7 @@ static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
 
 int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
   if (!c || !rec) return ENG_E_ARG;
+  if (SHM_UNLIKELY(c->pid != shm_pid())) return ENG_E_BUSY;   /* inherited across fork */
   int64_t deadline = 0;                 /* read the clock only once there is nothing to read */
   publish(c);
   for (;;) {
@@ -326,6 +329,7 @@ int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, int watch_fl
   eng_consumer *c = calloc(1, sizeof *c);
   if (!c) return ENG_E_NOMEM;
   c->reg = r;
+  c->pid = shm_pid();
   int st = shm_smap_open(r, slot, gen, &c->m);
   if (st != ENG_OK) { free(c); return st; }
   if ((st = claim_consumer(c->m.hdr)) == ENG_OK && !(c->rp = calloc(c->m.max_rings, sizeof *c->rp))) {
@@ -391,10 +395,12 @@ void eng_consumer_stop(eng_consumer *c) {
 
 void eng_consumer_close(eng_consumer *c) {
   if (!c) return;
-  publish(c);
   int32_t me = shm_pid();
-  atomic_compare_exchange_strong_explicit(&c->m.hdr->consumer_pid, &me, 0,
-                                          memory_order_acq_rel, memory_order_relaxed);
+  if (c->pid == me) {                   /* a fork child's copy: its tail is stale, only unmap */
+    publish(c);
+    atomic_compare_exchange_strong_explicit(&c->m.hdr->consumer_pid, &me, 0,
+                                            memory_order_acq_rel, memory_order_relaxed);
+  }
   shm_smap_close(&c->m);
   free(c->rp);
   free(c);

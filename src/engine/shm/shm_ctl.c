@@ -272,13 +272,42 @@ int shm_prov_find(shm_reg *r, const tlg_guid *id, int create, shm_prov_entry **o
 
 /* =========================================================== the lock */
 
+/* Keep sess[i]? It names a session, and no later entry names the same one.
+** shm_prov_clear copies the last entry into the hole before it shrinks the
+** list, so of two copies the later one is the complete original. */
+static int keep_sess(shm_prov_entry *e, uint32_t i, uint32_t n) {
+  uint32_t k = atomic_load_explicit(&e->sess[i].sess, memory_order_relaxed);
+  if (k == 0 || k > SHM_MAX_SESSIONS) return 0;
+  for (uint32_t j = i + 1; j < n; j++)
+    if (atomic_load_explicit(&e->sess[j].sess, memory_order_relaxed) == k) return 0;
+  return 1;
+}
+
+/* Drop unused, invalid and duplicate entries of a half-done update. */
+static void compact(shm_prov_entry *e) {
+  uint32_t n = atomic_load_explicit(&e->nsess, memory_order_relaxed), out = 0;
+  if (n > SHM_SESS_PER_PROV) n = SHM_SESS_PER_PROV;
+  for (uint32_t i = 0; i < n; i++) {
+    if (!keep_sess(e, i, n)) continue;
+    shm_prov_sess *s = &e->sess[i];
+    if (out != i)
+      put_sess(&e->sess[out], atomic_load_explicit(&s->sess, memory_order_relaxed) - 1,
+               atomic_load_explicit(&s->sess_gen, memory_order_relaxed),
+               atomic_load_explicit(&s->level_plus1, memory_order_relaxed),
+               atomic_load_explicit(&s->any, memory_order_relaxed),
+               atomic_load_explicit(&s->all, memory_order_relaxed));
+    out++;
+  }
+  for (uint32_t i = out; i < SHM_SESS_PER_PROV; i++) put_sess(&e->sess[i], UINT32_MAX, 0, 0, 0, 0);
+  atomic_store_explicit(&e->nsess, out, memory_order_relaxed);
+}
+
 /* A holder died: finish any enable update it left half-done (odd gen). */
 static void repair(shm_reg *r) {
   for (uint32_t i = 0; i < SHM_MAX_PROVIDERS; i++) {
     shm_prov_entry *e = shm_reg_prov(r, i);
     if (!(atomic_load_explicit(&e->merged.gen, memory_order_relaxed) & 1u)) continue;
-    uint32_t n = atomic_load_explicit(&e->nsess, memory_order_relaxed);
-    if (n > SHM_SESS_PER_PROV) atomic_store_explicit(&e->nsess, SHM_SESS_PER_PROV, memory_order_relaxed);
+    compact(e);
     merge(e);
     seq_end(e);
   }

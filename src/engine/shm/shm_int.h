@@ -50,7 +50,8 @@ SHM_HIDDEN int shm_map(int fd, uint64_t off, uint64_t len, void **out);
 
 /* Process identity. shm_pid() and shm_pid_start() are cached (reset in a
 ** fork child); shm_proc_alive says whether (pid, start) still runs
-** (zombies count as dead; start 0 = not checked). */
+** (a zombie counts as dead unless other threads of it still run, as after
+** pthread_exit() in main; start 0 = not checked). */
 SHM_HIDDEN int32_t shm_pid(void);
 SHM_HIDDEN uint64_t shm_pid_start(void);
 SHM_HIDDEN uint64_t shm_proc_start(int32_t pid);

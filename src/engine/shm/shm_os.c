@@ -110,9 +110,10 @@ int shm_map(int fd, uint64_t off, uint64_t len, void **out) {
 
 /* ============================================================ processes */
 
-/* Field 22 (starttime) and the state letter of /proc/<pid>/stat; the comm
-** field may contain spaces and parentheses, so parse after the last ')'. */
-static int read_stat(int32_t pid, char *state, uint64_t *start) {
+/* The state letter, field 20 (num_threads) and field 22 (starttime) of
+** /proc/<pid>/stat; the comm field may contain spaces and parentheses, so
+** parse after the last ')'. */
+static int read_stat(int32_t pid, char *state, long *threads, uint64_t *start) {
   char path[64], buf[1024];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -126,6 +127,7 @@ static int read_stat(int32_t pid, char *state, uint64_t *start) {
   *state = p[2];
   p += 2;
   for (int field = 3; field < 22; field++) {   /* p points at field 3 */
+    if (field == 20) *threads = strtol(p, NULL, 10);
     p = strchr(p, ' ');
     if (!p) return -1;
     p++;
@@ -136,17 +138,22 @@ static int read_stat(int32_t pid, char *state, uint64_t *start) {
 
 uint64_t shm_proc_start(int32_t pid) {
   char state;
+  long threads;
   uint64_t start;
-  return read_stat(pid, &state, &start) == 0 ? start : 0;
+  return read_stat(pid, &state, &threads, &start) == 0 ? start : 0;
 }
 
+/* A process whose main thread called pthread_exit() shows state Z while its
+** other threads run on: only a zombie with no thread left besides the
+** exited leader is dead. */
 int shm_proc_alive(int32_t pid, uint64_t start) {
   if (pid <= 0) return 0;
   if (kill(pid, 0) != 0 && errno != EPERM) return 0;
   char state;
+  long threads = 0;
   uint64_t now;
-  if (read_stat(pid, &state, &now) != 0) return 1;   /* no /proc: trust kill() */
-  if (state == 'Z' || state == 'X') return 0;
+  if (read_stat(pid, &state, &threads, &now) != 0) return 1;   /* no /proc: trust kill() */
+  if (state == 'X' || (state == 'Z' && threads <= 1)) return 0;
   return start == 0 || now == start;
 }
 

@@ -16,6 +16,7 @@ struct eng_session {
   shm_reg *reg;
   uint32_t slot, gen;
   int owner;
+  int32_t pid;               /* the process that made the handle (fork: a child's copy is not its) */
   shm_smap m;
   shm_drain *drain;          /* file modes, owner: the writer thread */
   int have_final;            /* this handle stopped the session: `final` holds its stats */
@@ -264,6 +265,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   if (!s) return ENG_E_NOMEM;
   s->reg = r;
   s->owner = 1;
+  s->pid = shm_pid();
   eng_consumer *c = NULL;
   if ((st = shm_reg_lock(r)) == ENG_OK) {
     st = start_locked(r, name, &g, opts->mode, s);
@@ -298,6 +300,7 @@ int eng_session_open(const char *name, eng_session **out) {
   eng_session *s = calloc(1, sizeof *s);
   if (!s) return ENG_E_NOMEM;
   s->reg = r;
+  s->pid = shm_pid();
   if ((st = shm_reg_lock(r)) == ENG_OK) {
     int idx = shm_sess_find(r, name);
     if (idx < 0) st = ENG_E_NOTFOUND;
@@ -431,6 +434,7 @@ static void keep_final(eng_session *s) {
 
 int eng_session_stop(eng_session *s) {
   if (!s) return ENG_E_ARG;
+  if (s->pid != shm_pid()) return ENG_E_BUSY;   /* inherited across fork: the parent's */
   int st = shm_reg_lock(s->reg);
   if (st != ENG_OK) return st;
   int stopped = stop_now(s);
@@ -453,7 +457,8 @@ int eng_session_stop_name(const char *name) {
 
 void eng_session_close(eng_session *s) {
   if (!s) return;
-  if (s->drain) eng_session_stop(s);    /* its writer lives in this handle */
+  /* its writer lives in this handle; a fork child's copy only unmaps */
+  if (s->drain && s->pid == shm_pid()) eng_session_stop(s);
   shm_smap_close(&s->m);
   free(s);
 }
