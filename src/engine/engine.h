@@ -136,8 +136,12 @@ typedef struct eng_data {
 ** whose own level/any/all take desc->level/keyword (eng_match).
 ** Returns ENG_OK (written, or nobody listening), ENG_E_LOST (dropped by at
 ** least one full session; counted there and reported in-band), ENG_E_TOOBIG,
-** ENG_E_ARG. No locks, no system call, no allocation after the calling
-** thread's first write to a session. Thread-safe; the provider must not be
+** ENG_E_ARG, ENG_E_CORRUPT (the shm registry lock is unusable). No locks,
+** no system call, no allocation after the calling thread's first write to
+** a session, except (shm engine) while another process changes this
+** provider's enables: a write that finds the change still going on after a
+** few tries reads the sessions under the registry lock, so it is never lost
+** uncounted. Thread-safe; the provider must not be
 ** unregistered concurrently. Safe after fork() in the child. */
 int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, size_t n, const eng_data *data);

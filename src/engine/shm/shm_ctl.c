@@ -250,6 +250,15 @@ uint32_t shm_prov_count(shm_reg *r, uint32_t slot, uint32_t gen) {
   return count;
 }
 
+int shm_prov_route_locked(shm_reg *reg, shm_prov_entry *e, shm_route *r) {
+  if (shm_reg_lock(reg) != ENG_OK) return -1;
+  unsigned n = atomic_load_explicit(&e->nsess, memory_order_relaxed);
+  if (n > SHM_SESS_PER_PROV) n = SHM_SESS_PER_PROV;
+  shm_route_read(e, n, r);
+  shm_reg_unlock(reg);
+  return (int)n;
+}
+
 /* Open addressing on the id's first bytes; entries are never removed, so a
 ** probe stops at the first unused entry. */
 int shm_prov_find(shm_reg *r, const tlg_guid *id, int create, shm_prov_entry **out) {

@@ -141,27 +141,37 @@ typedef struct shm_route {
   uint64_t any, all;
 } shm_route;
 
-/* Seqlock read of e's sessions into r[SHM_SESS_PER_PROV]; returns how many.
-** Bounded: if a writer holds the entry for long (or died holding it), 0. */
-static inline unsigned shm_prov_route(shm_prov_entry *e, shm_route *r) {
+static inline void shm_route_read(shm_prov_entry *e, unsigned n, shm_route *r) {
+  for (unsigned i = 0; i < n; i++) {
+    shm_prov_sess *s = &e->sess[i];
+    r[i].slot = atomic_load_explicit(&s->sess, memory_order_relaxed) - 1;
+    r[i].gen = atomic_load_explicit(&s->sess_gen, memory_order_relaxed);
+    r[i].level_plus1 = atomic_load_explicit(&s->level_plus1, memory_order_relaxed);
+    r[i].any = atomic_load_explicit(&s->any, memory_order_relaxed);
+    r[i].all = atomic_load_explicit(&s->all, memory_order_relaxed);
+  }
+}
+
+/* Seqlock read of e's sessions into r[SHM_SESS_PER_PROV]; returns how many,
+** or -1 if a writer held the entry for all of a bounded number of tries
+** (then shm_prov_route_locked reads it: giving up would lose the event
+** for every session, uncounted). */
+static inline int shm_prov_route(shm_prov_entry *e, shm_route *r) {
   for (int tries = 0; tries < 64; tries++) {
     uint32_t g = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
     if (g & 1) continue;
     unsigned n = atomic_load_explicit(&e->nsess, memory_order_relaxed);
     if (n > SHM_SESS_PER_PROV) n = SHM_SESS_PER_PROV;
-    for (unsigned i = 0; i < n; i++) {
-      shm_prov_sess *s = &e->sess[i];
-      r[i].slot = atomic_load_explicit(&s->sess, memory_order_relaxed) - 1;
-      r[i].gen = atomic_load_explicit(&s->sess_gen, memory_order_relaxed);
-      r[i].level_plus1 = atomic_load_explicit(&s->level_plus1, memory_order_relaxed);
-      r[i].any = atomic_load_explicit(&s->any, memory_order_relaxed);
-      r[i].all = atomic_load_explicit(&s->all, memory_order_relaxed);
-    }
+    shm_route_read(e, n, r);
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&e->merged.gen, memory_order_relaxed) == g) return n;
+    if (atomic_load_explicit(&e->merged.gen, memory_order_relaxed) == g) return (int)n;
   }
-  return 0;
+  return -1;
 }
+
+/* The slow path: e's sessions read under the registry lock (which repairs
+** an entry a dead writer left odd). -1 if the lock is unusable. */
+SHM_HIDDEN int shm_prov_route_locked(shm_reg *reg, shm_prov_entry *e, shm_route *r);
 
 static inline int shm_route_match(const shm_route *r, uint8_t level, uint64_t kw) {
   return level < r->level_plus1 && (kw == 0 || ((kw & r->any) != 0 && (kw & r->all) == r->all));

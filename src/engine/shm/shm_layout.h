@@ -112,8 +112,9 @@ typedef struct shm_prov_sess {
 ** enables the write path routes by. Writers (under the registry lock):
 **   gen++ (odd); fence; change sess[], nsess, merged; gen++ (even, release).
 ** Readers: g = gen (acquire); if odd retry; read; fence; gen == g or retry,
-** a bounded number of times (a writer may have died holding it odd: the
-** next lock holder repairs it). eng_enabled reads merged without the
+** a bounded number of times, then read under the registry lock (the writer
+** is done by then; one that died holding gen odd is repaired by the lock's
+** next holder, this reader included). eng_enabled reads merged without the
 ** seqlock: a racing update may give one stale answer, as on Windows. */
 typedef struct shm_prov_entry {
   eng_enable_state merged;          /* 24 bytes; merged.gen is the seqlock */

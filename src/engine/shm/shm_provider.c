@@ -284,7 +284,8 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
   shm_route r[SHM_SESS_PER_PROV];
-  unsigned nr = shm_prov_route(e, r), i = 0;
+  int nr = shm_prov_route(e, r), i = 0;
+  if (SHM_UNLIKELY(nr < 0) && (nr = shm_prov_route_locked(p->reg, e, r)) < 0) return ENG_E_CORRUPT;
   while (i < nr && !routed(&r[i], desc)) i++;
   if (i == nr) return ENG_OK;                           /* no session takes it */
   shm_tls *t = tls_get();
