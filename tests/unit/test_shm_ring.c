@@ -196,6 +196,30 @@ static void test_toobig(void) {
   ring_free(&r);
 }
 
+/* An empty ring takes every event that is not TOOBIG, at every head
+** offset, even with a LOST record pending in front of it (else the
+** largest events would be dropped for ever once a drop happened). */
+static void test_largest_after_loss(void) {
+  ring r;
+  ring_new(&r, 4096);
+  int refused = 0, tried = 0;
+  for (uint64_t off = 0; off < 4096; off += 8) {
+    for (uint32_t n = 1900; n <= 2048 - 106; n += 8) {     /* record sizes up to 2048 */
+      r.w.head = r.w.tail_cache = r.tail = off + 4096;       /* empty, head at `off` */
+      atomic_store(&r.ctl->head, r.w.head);
+      atomic_store(&r.ctl->tail, r.tail);
+      r.w.lost = r.w.lost_noted + 1;                         /* one drop not yet reported */
+      int st = put(&r, n, 7, NULL, NULL);
+      if (st == ENG_E_TOOBIG) continue;
+      tried++;
+      if (st != ENG_OK) refused++;
+    }
+  }
+  CHECK(tried > 0 && refused == 0, "empty ring with a loss pending: %d of %d accepted events refused",
+        refused, tried);
+  ring_free(&r);
+}
+
 /* ---- the consumer's validation, table-driven */
 
 typedef struct bad_case {
@@ -275,6 +299,7 @@ int main(void) {
   test_wrap();
   test_loss();
   test_toobig();
+  test_largest_after_loss();
   test_validation();
   return test_summary();
 }

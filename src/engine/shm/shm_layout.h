@@ -308,7 +308,7 @@ typedef struct shm_rec_lost {
   uint64_t seq;
 } shm_rec_lost;                     /* 24 bytes */
 
-#define SHM_REC_MAX (256u * 1024u)  /* largest record; also <= ring_size / 2 */
+#define SHM_REC_MAX (256u * 1024u)  /* largest record; also <= ring_size / 2 - 24 (a LOST record) */
 
 static inline uint32_t shm_align8(uint64_t n) { return (uint32_t)((n + 7) & ~(uint64_t)7); }
 

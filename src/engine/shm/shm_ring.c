@@ -29,7 +29,10 @@ void shm_writer_init(shm_writer *w, shm_ring_ctl *ctl, uint8_t *data, uint64_t s
   w->wake_at = w->head + w->wake_step;
   w->seq = w->events = w->lost = w->lost_noted = 0;
   w->in_loss = 0;
-  w->max_rec = size / 2 < SHM_REC_MAX ? (uint32_t)(size / 2) : SHM_REC_MAX;
+  /* a record and a pending LOST record fit at any head offset of an empty
+  ** ring only if together they take at most half of it */
+  uint64_t half = size / 2 - sizeof(shm_rec_lost);
+  w->max_rec = half < SHM_REC_MAX ? (uint32_t)half : SHM_REC_MAX;
   atomic_store_explicit(&ctl->events, 0, memory_order_relaxed);
   atomic_store_explicit(&ctl->lost, 0, memory_order_relaxed);
   shm_ring_write_head(ctl, w->head);
