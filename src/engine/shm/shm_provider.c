@@ -229,6 +229,29 @@ static int ring_again(shm_reg *r, shm_writer *w) {
   return 0;
 }
 
+/* ======================================================= dead owners */
+
+/* A file-mode session is drained only by its owner's writer thread: once
+** the owner is dead, nothing will ever read it, and producers would build
+** and drop events for it at full speed until `etwlua stop --stale`. A full
+** ring is where that shows, so the first drop of a ring (and every 4096th
+** after) looks at the owner: if it died, the session's enables are cleared
+** (the session stays listed as stale). Never on the fast path. */
+static void check_owner(shm_reg *r, const shm_writer *w) {
+  if (w->lost % 4096 != 1) return;
+  shm_sess_slot *sl = shm_reg_slot(r, w->slot);
+  if (atomic_load_explicit(&sl->state, memory_order_acquire) != SHM_SLOT_LIVE ||
+      atomic_load_explicit(&sl->gen, memory_order_relaxed) != w->gen ||
+      sl->mode == ENG_MODE_REALTIME || shm_proc_alive(sl->owner_pid, sl->owner_start))
+    return;
+  if (shm_reg_lock(r) != ENG_OK) return;
+  if (atomic_load_explicit(&sl->state, memory_order_relaxed) == SHM_SLOT_LIVE &&
+      atomic_load_explicit(&sl->gen, memory_order_relaxed) == w->gen &&
+      !shm_proc_alive(sl->owner_pid, sl->owner_start))
+    shm_prov_clear_all(r, w->slot);
+  shm_reg_unlock(r);
+}
+
 /* ============================================================ provider */
 
 int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_len,
@@ -302,7 +325,10 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
     int s;
     if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, &ev);
     else s = w->hdr ? ENG_E_LOST : ENG_OK;
-    if (s != ENG_OK) st = s;
+    if (SHM_UNLIKELY(s != ENG_OK)) {
+      if (s == ENG_E_LOST && w->ctl) check_owner(p->reg, w);
+      st = s;
+    }
   }
   return st;
 }
