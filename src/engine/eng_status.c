@@ -2,7 +2,11 @@
 ** eng_status.c: messages for eng_status codes, shared by every backend.
 ** Each names what went wrong so bindings can put it straight into an error.
 */
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "engine.h"
+#include "eng_detail.h"
 
 static const char *const messages[ENG_STATUS_COUNT] = {
   [ENG_OK] = "ok",
@@ -27,4 +31,22 @@ static const char *const messages[ENG_STATUS_COUNT] = {
 const char *eng_strerror(int status) {
   if (status < 0 || status >= ENG_STATUS_COUNT || !messages[status]) return "unknown error";
   return messages[status];
+}
+
+/* The calling thread's last detailed failure (status 0 = none). */
+static _Thread_local int t_detail_status;
+static _Thread_local char t_detail[1024];
+
+void eng_detail_set(int status, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(t_detail, sizeof t_detail, fmt, ap);
+  va_end(ap);
+  t_detail_status = status;
+}
+
+void eng_detail_clear(void) { t_detail_status = 0; }
+
+const char *eng_detail(int status) {
+  return status != ENG_OK && status == t_detail_status ? t_detail : eng_strerror(status);
 }

@@ -44,6 +44,12 @@ typedef enum eng_status {
 /* Message for a status code; never NULL. */
 const char *eng_strerror(int status);
 
+/* Message for a status the calling thread's last engine call returned: the
+** backend's own words when it recorded them for that status (the shm
+** engine: which runtime directory is refused, why, and how to fix it),
+** else eng_strerror(status). Never NULL. */
+const char *eng_detail(int status);
+
 /* ETW enable semantics (DESIGN §2): an event (level l, keyword k) is enabled
 ** for a session (level L, any A, all B) iff
 **   (L == 0 or l <= L) and (k == 0 or (k & A != 0 and k & B == B)).

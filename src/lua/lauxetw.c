@@ -73,7 +73,7 @@ int etwL_pushengfail_detail(lua_State *L, int st, const char *detail) {
 }
 
 int etwL_pushengfail(lua_State *L, int st) {
-  return etwL_pushengfail_detail(L, st, eng_strerror(st));
+  return etwL_pushengfail_detail(L, st, eng_detail(st));   /* the engine's own words if any */
 }
 
 int64_t etwL_now_ms(void) {

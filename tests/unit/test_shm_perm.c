@@ -84,6 +84,35 @@ static int sc_nobody(const char *session) {
   return bad;
 }
 
+/* A refused runtime directory: the message names the path, the reason and
+** a fix. arg = "ENV\tVALUE\tUID\tNEEDLE\tNEEDLE": ENV (ETWLUA_RUNTIME_DIR,
+** XDG_RUNTIME_DIR or "none") set to VALUE, the other unset; UID "-" or a
+** uid to become first; the message must hold both needles. */
+static int sc_dir_detail(const char *arg) {
+  char buf[512], *f[5];
+  snprintf(buf, sizeof buf, "%s", arg);
+  char *save = NULL, *t = strtok_r(buf, "\t", &save);
+  for (int i = 0; i < 5; i++, t = strtok_r(NULL, "\t", &save)) {
+    if (!t) return 91;
+    f[i] = t;
+  }
+  unsetenv("ETWLUA_RUNTIME_DIR");
+  unsetenv("XDG_RUNTIME_DIR");
+  if (strcmp(f[0], "none") != 0) setenv(f[0], f[1], 1);
+  if (strcmp(f[2], "-") != 0) {
+    uid_t uid = (uid_t)atoi(f[2]);
+    if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0) return 92;
+  }
+  eng_provider *p = NULL;
+  int st = eng_provider_register(&T_PROV, NULL, 0, &p);
+  const char *msg = eng_detail(st);
+  printf("  message: %s\n", msg);
+  fflush(stdout);
+  if (st != ENG_E_ACCESS) return 1;
+  if (!strstr(msg, f[3]) || !strstr(msg, f[4])) return 2;
+  return 0;
+}
+
 /* --- checks in the test process */
 
 static void check_mode(const char *path, mode_t want, const char *what) {
@@ -111,6 +140,10 @@ int main(void) {
   fresh f_nobody = root ? spawn_fresh(sc_nobody) : (fresh){-1, -1};
   fresh f_make2 = root ? spawn_fresh(sc_create_registry) : (fresh){-1, -1};
   fresh f_foreign = root ? spawn_fresh(sc_expect_access) : (fresh){-1, -1};
+  fresh f_dir_link = spawn_fresh(sc_dir_detail);
+  fresh f_dir_other = root ? spawn_fresh(sc_dir_detail) : (fresh){-1, -1};
+  fresh f_xdg_other = root ? spawn_fresh(sc_dir_detail) : (fresh){-1, -1};
+  fresh f_default_other = root ? spawn_fresh(sc_dir_detail) : (fresh){-1, -1};
 
   /* our own session: modes */
   eng_session *s = t_start("perm", 4, 1, 50);
@@ -139,7 +172,42 @@ int main(void) {
   chmod(path, 0644);
   CHECK(run_fresh(f_open_mode, dir) == 0, "registry 0644 -> ENG_E_ACCESS");
 
+  /* a runtime directory that is a symlink (to a private dir of ours) */
+  char arg[1400], link[600];
+  snprintf(dir, sizeof dir, "%s/target", test_dir);
+  snprintf(link, sizeof link, "%s/link", test_dir);
+  mkdir(dir, 0700);
+  CHECK(symlink(dir, link) == 0, "symlink");
+  snprintf(arg, sizeof arg, "ETWLUA_RUNTIME_DIR\t%s\t-\t%s is a symbolic link\tset ETWLUA_RUNTIME_DIR", link, link);
+  CHECK(run_fresh(f_dir_link, arg) == 0, "symlinked runtime dir: refused, message names it and the fix");
+
   if (root) {
+    /* directories of another user: ETWLUA_RUNTIME_DIR, $XDG_RUNTIME_DIR/etwlua */
+    snprintf(dir, sizeof dir, "%s/theirs", test_dir);
+    mkdir(dir, 0700);
+    CHECK(chown(dir, 54321, 54321) == 0, "chown");
+    snprintf(arg, sizeof arg, "ETWLUA_RUNTIME_DIR\t%s\t-\t%s is owned by uid 54321\tset ETWLUA_RUNTIME_DIR", dir, dir);
+    CHECK(run_fresh(f_dir_other, arg) == 0, "runtime dir of another user: refused, message names it and the fix");
+    snprintf(dir, sizeof dir, "%s/xdg", test_dir);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/etwlua", dir);
+    mkdir(path, 0700);
+    CHECK(chown(path, 54321, 54321) == 0, "chown");
+    snprintf(arg, sizeof arg, "XDG_RUNTIME_DIR\t%s\t-\t%s is owned by uid 54321\tETWLUA_RUNTIME_DIR", dir, path);
+    CHECK(run_fresh(f_xdg_other, arg) == 0, "$XDG_RUNTIME_DIR/etwlua of another user: refused, named");
+    /* the default /dev/shm/etwlua-UID pre-created by another user, as seen
+    ** by uid 54329 (an unused uid; the directory is ours to remove) */
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(path, sizeof path, "%s/etwlua-54329", base);
+    if (mkdir(path, 0700) == 0) {
+      CHECK(chown(path, 54321, 54321) == 0, "chown");
+      snprintf(arg, sizeof arg, "none\t-\t54329\t%s is owned by uid 54321, not by you (uid 54329)\tset XDG_RUNTIME_DIR", path);
+      CHECK(run_fresh(f_default_other, arg) == 0, "default runtime dir of another user: refused, fallback offered");
+      rmdir(path);
+    } else {
+      skip("default runtime dir: /dev/shm/etwlua-54329 exists already");
+      run_fresh(f_default_other, "x");
+    }
     CHECK(run_fresh(f_nobody, "perm") == 0, "as nobody: no attach, enable, stop, list, start");
     CHECK(eng_enabled(p, 5, 1) && eng_session_flush(s) == ENG_OK, "the session is untouched");
     snprintf(dir, sizeof dir, "%s/foreign", test_dir);
@@ -152,6 +220,7 @@ int main(void) {
   } else {
     skip("permissions as nobody: not running as root");
     skip("registry owned by another user: not running as root");
+    skip("runtime directories of another user: not running as root");
   }
   eng_session_stop(s);
   eng_session_close(s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "shm_int.h"
+#include "../eng_detail.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static shm_reg g_reg;
@@ -123,6 +124,7 @@ static void atfork_once(void) { pthread_atfork(fork_prepare, fork_release, fork_
 int shm_reg_get(shm_reg **out) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   shm_os_init();
+  eng_detail_clear();
   pthread_once(&once, atfork_once);
   pthread_mutex_lock(&g_lock);
   int st = ENG_OK;

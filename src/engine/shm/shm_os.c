@@ -20,6 +20,7 @@
 #endif
 
 #include "shm_int.h"
+#include "../eng_detail.h"
 
 _Atomic unsigned shm_fork_gen = 1;
 int shm_clock_kind_cached;
@@ -38,51 +39,99 @@ int shm_errno_status(int err) {
 
 /* ========================================================= runtime dir */
 
-/* A directory we may use: ours, a real directory, private. */
-static int check_dir(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) != 0) return shm_errno_status(errno);
-  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
-    return ENG_E_ACCESS;
-  return ENG_OK;
+/* Where the runtime directory came from, for the fix a refusal suggests. */
+static const char *dir_fix(int source) {
+  switch (source) {
+  case 0: return "set ETWLUA_RUNTIME_DIR to a private directory of yours (mode 0700)";
+  case 1: return "fix or remove it, or set ETWLUA_RUNTIME_DIR to a private directory of yours";
+  default: return "remove it, or set XDG_RUNTIME_DIR (sessions then live in $XDG_RUNTIME_DIR/etwlua) "
+                  "or ETWLUA_RUNTIME_DIR to a private directory of yours";
+  }
 }
 
-static int make_dir(const char *path) {
-  if (mkdir(path, 0700) != 0 && errno != EEXIST) return shm_errno_status(errno);
-  return check_dir(path);
+/* A directory we may use: ours, a real directory (not a symlink), private.
+** A refusal records its reason and fix (eng_detail). */
+static int check_dir(const char *path, int source) {
+  struct stat st;
+  if (lstat(path, &st) != 0) {
+    int e = errno, status = shm_errno_status(e);
+    eng_detail_set(status, "runtime directory %s: %s: %s", path, strerror(e), dir_fix(source));
+    return status;
+  }
+  const char *why = NULL;
+  char buf[96];
+  if (S_ISLNK(st.st_mode)) why = "is a symbolic link (refused: it could point anywhere)";
+  else if (!S_ISDIR(st.st_mode)) why = "is not a directory";
+  else if (st.st_uid != geteuid()) {
+    snprintf(buf, sizeof buf, "is owned by uid %u, not by you (uid %u)", (unsigned)st.st_uid,
+             (unsigned)geteuid());
+    why = buf;
+  } else if ((st.st_mode & 077) != 0) {
+    snprintf(buf, sizeof buf, "is open to other users (mode %04o; chmod 700 fixes it)",
+             (unsigned)(st.st_mode & 07777));
+    why = buf;
+  }
+  if (!why) return ENG_OK;
+  eng_detail_set(ENG_E_ACCESS, "runtime directory %s %s: %s", path, why, dir_fix(source));
+  return ENG_E_ACCESS;
+}
+
+static int make_dir(const char *path, int source) {
+  if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+    int e = errno, status = shm_errno_status(e);
+    eng_detail_set(status, "cannot create runtime directory %s: %s: %s", path, strerror(e),
+                   dir_fix(source));
+    return status;
+  }
+  return check_dir(path, source);
 }
 
 int shm_runtime_dir(char *out, size_t cap) {
   const char *env = getenv("ETWLUA_RUNTIME_DIR");
-  int n;
+  int n, source;
   if (env && *env) {
     n = snprintf(out, cap, "%s", env);
+    source = 0;
   } else if ((env = getenv("XDG_RUNTIME_DIR")) && *env) {
     n = snprintf(out, cap, "%s/etwlua", env);
+    source = 1;
   } else {
     struct stat st;
     const char *base = (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode)) ? "/dev/shm" : "/tmp";
     n = snprintf(out, cap, "%s/etwlua-%u", base, (unsigned)geteuid());
+    source = 2;
   }
-  if (n <= 0 || (size_t)n >= cap - 32) return ENG_E_ARG;
-  return make_dir(out);
+  if (n <= 0 || (size_t)n >= cap - 32) {
+    eng_detail_set(ENG_E_ARG, "runtime directory path too long (%d bytes)", n);
+    return ENG_E_ARG;
+  }
+  return make_dir(out, source);
 }
 
 /* ================================================================ files */
 
-static int check_file(int fd, uint64_t *size) {
+static int check_file(const char *path, int fd, uint64_t *size) {
   struct stat st;
   if (fstat(fd, &st) != 0) return shm_errno_status(errno);
-  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0)
+  if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    eng_detail_set(ENG_E_ACCESS, "engine file %s is not a private regular file of yours "
+                   "(uid %u, mode %04o): remove it", path, (unsigned)st.st_uid,
+                   (unsigned)(st.st_mode & 07777));
     return ENG_E_ACCESS;
+  }
   *size = (uint64_t)st.st_size;
   return ENG_OK;
 }
 
 int shm_file_open(const char *path, int *fd, uint64_t *size) {
   int f = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-  if (f < 0) return errno == ENOENT ? ENG_E_NOTFOUND : shm_errno_status(errno);
-  int st = check_file(f, size);
+  if (f < 0) {
+    if (errno == ENOENT) return ENG_E_NOTFOUND;
+    int e = errno, status = shm_errno_status(e);
+    eng_detail_set(status, "engine file %s: %s", path, strerror(e));
+    return status;
+  }
+  int st = check_file(path, f, size);
   if (st != ENG_OK) { close(f); return st; }
   *fd = f;
   return ENG_OK;
