@@ -211,7 +211,8 @@ typedef struct eng_session eng_session;
 ** that name whose owner died (stale) is stopped and replaced, a live one
 ** only with opts->replace (Windows: a session whose owner is unknown --
 ** another tool's, a system one, a name without etwlua's "-<pid>" suffix --
-** counts as live). The calling
+** counts as live; shm: its consumer gets ENG_E_STOPPED, its owner's handle
+** then says ENG_E_STOPPED, a file mode's writer finishes its file). The calling
 ** process becomes the owner. File modes need opts->file; the file is
 ** created (truncated) and gets its header buffer before this returns.
 ** Returns ENG_OK and *out, or ENG_E_ARG, ENG_E_EXISTS (a running session has

@@ -88,9 +88,12 @@ static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
       o->flush_ms = opt_u32(L, k, 1, 3600 * 1000);
     } else if (strcmp(k, "max_mb") == 0) {
       o->max_mb = opt_u32(L, k, 0, 1 << 22);
+    } else if (strcmp(k, "replace") == 0) {
+      if (!lua_isboolean(L, -1)) luaL_error(L, "etw.Session: option 'replace' must be a boolean");
+      o->replace = lua_toboolean(L, -1);
     } else {
       luaL_error(L, "etw.Session: unknown option '%s' (mode, file, buffer_kb, min_buffers, "
-                    "max_buffers, flush_ms, max_mb)", k);
+                    "max_buffers, flush_ms, max_mb, replace)", k);
     }
     lua_pop(L, 1);
   }
@@ -132,7 +135,8 @@ static const char *session_name(lua_State *L, int idx) {
 }
 
 /* s:start() -> s, or nil, "CODE: message", "CODE". A stale session of the
-** same name is replaced; a running one is an EXISTS failure. */
+** same name is replaced; a running one is an EXISTS failure, unless the
+** option replace = true stops it first. */
 static int l_start(lua_State *L) {
   lsession *s = checksession(L, 1);
   if (s->h && !s->stopped) return luaL_error(L, "etw.Session: already started");

@@ -68,9 +68,33 @@ describe_posix("etw.Session [#shm]", function()
     assert.matches("^EXISTS: ", err)
   end)
 
+  it("replace = true stops a running session of the same name and starts anew", function()
+    local name = unique("rep")
+    local old <close> = started(name)
+    old:enable("Some.Provider")
+    local s <close> = etw.Session(name, { replace = true, flush_ms = 10 })
+    assert.equal(s, s:start())
+    local n = 0
+    for _, info in ipairs(etw.sessions()) do
+      if info.name == name then
+        n = n + 1
+        assert.equal(0, info.providers)
+      end
+    end
+    assert.equal(1, n)
+    local ok, _, code = old:stats()
+    assert.is_nil(ok)
+    assert.equal("STOPPED", code)
+    old:stop()
+    assert.is_true(s:is_running())
+    assert.equal(0, s:stats().providers)
+    assert.has_error(function() etw.Session(name, { replace = 1 }) end,
+      "etw.Session: option 'replace' must be a boolean")
+  end)
+
   it("rejects bad options with the rule", function()
     assert.has_error(function() etw.Session("x", { bogus = 1 }) end,
-      "etw.Session: unknown option 'bogus' (mode, file, buffer_kb, min_buffers, max_buffers, flush_ms, max_mb)")
+      "etw.Session: unknown option 'bogus' (mode, file, buffer_kb, min_buffers, max_buffers, flush_ms, max_mb, replace)")
     assert.has_error(function() etw.Session("x", { buffer_kb = 1 }) end,
       "etw.Session: option 'buffer_kb' must be an integer 4..16384")
     assert.has_error(function() etw.Session("") end)

@@ -4,7 +4,8 @@
 ** uncounted; a process whose main thread exited is still alive; handles
 ** inherited across fork() do not change the parent's session; a reclaim
 ** sequence left odd and a provider entry left half-cleared by a dead process
-** are repaired; a file session whose owner was killed stops being enabled.
+** are repaired; a file session whose owner was killed stops being enabled;
+** a running session's name is taken over only with `replace`.
 */
 #include "shm_testutil.h"
 
@@ -381,6 +382,62 @@ static void test_dead_file_owner(eng_provider *p) {
   unlink(path);
 }
 
+/* ------------------------------------------------ replacing a name */
+
+/* A running session of the name: EXISTS, unless replace stops it first;
+** the old handle and consumer see it stopped, the new one lives on. */
+static void test_replace(void) {
+  eng_session *old = t_start("rep-name", 4, 1, 20), *again = NULL, *s = NULL;
+  eng_consumer *c = NULL;
+  eng_consumer_open("rep-name", &c);
+  if (!old || !c) { CHECK(0, "setup"); return; }
+  eng_session_enable(old, &T_PROV, 5, ~0ull, 0);
+  eng_session_opts o = {0};
+  CHECK(eng_session_start("REP-name", &o, &again) == ENG_E_EXISTS && !again, "a running name: EXISTS");
+  o.replace = 1;
+  int st = eng_session_start("rep-name", &o, &s);
+  CHECK(st == ENG_OK && s, "replace = 1 starts anew (%s)", eng_strerror(st));
+  eng_record rec;
+  CHECK(eng_consumer_next(c, &rec, 1000) == ENG_E_STOPPED, "the old consumer ends");
+  eng_session_stats stats;
+  CHECK(eng_session_query(old, &stats) == ENG_E_STOPPED, "the old handle's session is gone");
+  CHECK(s && eng_session_query(s, &stats) == ENG_OK && stats.providers == 0,
+        "the new session runs, without the old one's enables");
+  eng_session_stop(old);                       /* the old handle stops nothing now */
+  eng_session_close(old);
+  CHECK(s && eng_session_query(s, &stats) == ENG_OK, "still running after the old handle's stop");
+  eng_consumer_close(c);
+  /* a session of another live process */
+  int ready[2], done[2];
+  if (pipe(ready) != 0 || pipe(done) != 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(20);
+    close(ready[0]);
+    close(done[1]);
+    eng_session *h;
+    char ok = eng_session_start("rep-other", NULL, &h) == ENG_OK ? 'y' : 'n';
+    if (write(ready[1], &ok, 1) != 1) _exit(2);
+    char x;
+    if (read(done[0], &x, 1) != 1) _exit(3);
+    eng_session_stats hs;
+    _exit(eng_session_query(h, &hs) == ENG_E_STOPPED ? 0 : 4);
+  }
+  close(ready[1]);
+  close(done[0]);
+  char ok = 0;
+  CHECK(read(ready[0], &ok, 1) == 1 && ok == 'y', "child started rep-other");
+  eng_session *s2 = NULL;
+  CHECK(eng_session_start("rep-other", NULL, &s2) == ENG_E_EXISTS, "another process's live session: EXISTS");
+  CHECK(eng_session_start("rep-other", &o, &s2) == ENG_OK, "replace takes it over");
+  CHECK(write(done[1], "x", 1) == 1, "tell the child");
+  CHECK(wait_child(pid) == 0, "the child's handle says STOPPED");
+  close(ready[0]);
+  close(done[1]);
+  eng_session *list[2] = {s, s2};
+  for (int i = 0; i < 2; i++) { eng_session_stop(list[i]); eng_session_close(list[i]); }
+}
+
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
@@ -392,6 +449,7 @@ int main(void) {
   test_reclaim_seq(p);
   test_repair_duplicate(p);
   test_dead_file_owner(p);
+  test_replace();
   test_toggle(p);
   eng_provider_unregister(p);
   return test_summary();

@@ -213,10 +213,11 @@ static int slot_stale(shm_sess_slot *s) {
   return !shm_proc_alive(s->owner_pid, s->owner_start);
 }
 
-static int start_locked(shm_reg *r, const char *name, const geom *g, int mode, eng_session *s) {
+static int start_locked(shm_reg *r, const char *name, const geom *g, int mode, int replace,
+                        eng_session *s) {
   int idx = shm_sess_find(r, name);
   if (idx >= 0) {
-    if (!slot_stale(shm_reg_slot(r, (uint32_t)idx))) return ENG_E_EXISTS;
+    if (!replace && !slot_stale(shm_reg_slot(r, (uint32_t)idx))) return ENG_E_EXISTS;
     stop_locked(r, (uint32_t)idx);
   }
   uint32_t i = 0;
@@ -268,7 +269,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   s->pid = shm_pid();
   eng_consumer *c = NULL;
   if ((st = shm_reg_lock(r)) == ENG_OK) {
-    st = start_locked(r, name, &g, opts->mode, s);
+    st = start_locked(r, name, &g, opts->mode, opts->replace != 0, s);
     /* the writer claims the session's consumer place before anyone can */
     if (st == ENG_OK && opts->mode != ENG_MODE_REALTIME &&
         (st = shm_consumer_open_slot(r, s->slot, s->gen, 1, &c)) != ENG_OK)
