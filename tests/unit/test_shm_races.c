@@ -5,11 +5,14 @@
 ** inherited across fork() do not change the parent's session; a reclaim
 ** sequence left odd and a provider entry left half-cleared by a dead process
 ** are repaired; a file session whose owner was killed stops being enabled;
-** a running session's name is taken over only with `replace`.
+** a running session's name is taken over only with `replace`; an owner in
+** another pid namespace is never judged dead.
 */
 #include "shm_testutil.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <sys/mount.h>
 
 #include "engine/shm/shm_int.h"
 
@@ -438,6 +441,64 @@ static void test_replace(void) {
   for (int i = 0; i < 2; i++) { eng_session_stop(list[i]); eng_session_close(list[i]); }
 }
 
+/* --------------------------------------- owner in another pid namespace */
+
+/* A session started by a process of another pid namespace (a container
+** sharing the runtime directory): its pid means nothing here (kill says
+** ESRCH, or finds another process), so it must not be judged stale. */
+static void test_other_pidns(void) {
+  int ready[2], done[2];
+  if (pipe(ready) != 0 || pipe(done) != 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(20);
+    close(ready[0]);
+    close(done[1]);
+    char no = 'u';
+    /* a container: its own pid namespace and its own /proc */
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+      if (write(ready[1], &no, 1)) {}
+      _exit(0);
+    }
+    pid_t inner = fork();                       /* pid 1 of the new namespace */
+    if (inner == 0) {
+      if (mount("proc", "/proc", "proc", 0, NULL) != 0) _exit(5);
+      eng_session *h;
+      char ok = eng_session_start("ns-owner", NULL, &h) == ENG_OK ? 'y' : 'n';
+      if (write(ready[1], &ok, 1) != 1) _exit(2);
+      char x;
+      if (read(done[0], &x, 1) < 0) _exit(3);
+      eng_session_stop(h);
+      _exit(0);
+    }
+    _exit(inner > 0 && wait_child(inner) == 0 ? 0 : 4);
+  }
+  close(ready[1]);
+  close(done[0]);
+  char ok = 0;
+  if (read(ready[0], &ok, 1) != 1) ok = 0;
+  close(ready[0]);
+  if (ok == 'u') {
+    skip("pid namespace: unshare(CLONE_NEWPID | CLONE_NEWNS) not permitted");
+  } else {
+    CHECK(ok == 'y', "a process in a new pid namespace started ns-owner");
+    eng_session_info info[8];
+    size_t n = 0;
+    eng_sessions_list(info, 8, &n);
+    int running = 0;
+    for (size_t i = 0; i < n && i < 8; i++)
+      running |= strcmp(info[i].name, "ns-owner") == 0 && info[i].state == ENG_SESSION_RUNNING;
+    CHECK(running, "listed as running, not stale");
+    eng_session *s = NULL;
+    CHECK(eng_session_start("ns-owner", NULL, &s) == ENG_E_EXISTS, "its name is taken, not replaced as stale");
+    if (s) { eng_session_stop(s); eng_session_close(s); }
+  }
+  close(done[1]);
+  CHECK(wait_child(pid) == 0, "the namespace's processes ended");
+  eng_session_stop_name("ns-owner");
+}
+
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
@@ -450,6 +511,7 @@ int main(void) {
   test_repair_duplicate(p);
   test_dead_file_owner(p);
   test_replace();
+  test_other_pidns();
   test_toggle(p);
   eng_provider_unregister(p);
   return test_summary();

@@ -229,8 +229,10 @@ static void sweep(eng_consumer *c) {
     uint32_t state = SHM_DIR_STATE(e);
     if (state == SHM_RING_CLAIMED)
       c->rp[i].dead = !shm_proc_alive(SHM_DIR_PID(e), 0);
-    else if (state == SHM_RING_ACTIVE)
-      c->rp[i].dead = !shm_proc_alive(SHM_DIR_PID(e), shm_smap_ctl(&c->m, i)->pid_start);
+    else if (state == SHM_RING_ACTIVE) {
+      shm_ring_ctl *ctl = shm_smap_ctl(&c->m, i);
+      c->rp[i].dead = !shm_proc_alive_ns(SHM_DIR_PID(e), ctl->pid_start, ctl->pidns);
+    }
   }
 }
 
@@ -316,9 +318,11 @@ int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
 static int claim_consumer(shm_sess_hdr *h) {
   int32_t cur = atomic_load_explicit(&h->consumer_pid, memory_order_relaxed);
   uint64_t start = atomic_load_explicit(&h->consumer_start, memory_order_relaxed);
-  if (cur != 0 && shm_proc_alive(cur, start)) return ENG_E_BUSY;
+  uint64_t ns = atomic_load_explicit(&h->consumer_pidns, memory_order_relaxed);
+  if (cur != 0 && shm_proc_alive_ns(cur, start, ns)) return ENG_E_BUSY;
   atomic_store_explicit(&h->consumer_pid, shm_pid(), memory_order_relaxed);
   atomic_store_explicit(&h->consumer_start, shm_pid_start(), memory_order_relaxed);
+  atomic_store_explicit(&h->consumer_pidns, shm_pidns(), memory_order_relaxed);
   atomic_store_explicit(&h->sleeping, 0, memory_order_relaxed);
   return ENG_OK;
 }

@@ -56,6 +56,11 @@ SHM_HIDDEN int32_t shm_pid(void);
 SHM_HIDDEN uint64_t shm_pid_start(void);
 SHM_HIDDEN uint64_t shm_proc_start(int32_t pid);
 SHM_HIDDEN int shm_proc_alive(int32_t pid, uint64_t start);
+/* The calling process's pid namespace (inode of /proc/self/ns/pid; 0 =
+** unknown; cached, reset in a fork child), and shm_proc_alive for a process
+** recorded with namespace `ns`: one of another namespace counts as alive. */
+SHM_HIDDEN uint64_t shm_pidns(void);
+SHM_HIDDEN int shm_proc_alive_ns(int32_t pid, uint64_t start, uint64_t ns);
 SHM_HIDDEN uint32_t shm_gettid(void);
 
 /* Bumped in every fork child (pthread_atfork, installed by shm_os_init). */

@@ -96,7 +96,8 @@ typedef struct shm_sess_slot {
   uint32_t name_len;
   uint32_t reserved0;
   char name[SHM_NAME_CAP];          /* NUL-terminated */
-  uint8_t reserved[32];
+  uint64_t owner_pidns;             /* owner's pid namespace (inode; 0 = unknown) */
+  uint8_t reserved[24];
 } shm_sess_slot;
 
 /* One session's enable of a provider. */
@@ -168,7 +169,8 @@ typedef struct shm_sess_hdr {
   uint32_t reserved1;
   _Atomic uint64_t consumer_start;
   _Atomic uint64_t noring_seen;     /* noring_lost already reported in-band */
-  uint8_t pad2[40];
+  _Atomic uint64_t consumer_pidns;  /* consumer's pid namespace (inode; 0 = unknown) */
+  uint8_t pad2[32];
   /* 384: stats */
   _Atomic uint32_t reclaim_seq;     /* seqlock of the consumer's ring reclaims */
   _Atomic uint32_t corrupt;         /* records/rings rejected */
@@ -200,7 +202,8 @@ enum shm_ring_state {
 typedef struct shm_ring_ctl {
   int32_t pid, tid;                 /* producer, set at claim */
   uint64_t pid_start;
-  uint8_t pad0[112];
+  uint64_t pidns;                   /* producer's pid namespace (inode; 0 = unknown) */
+  uint8_t pad0[104];
   /* 128: producer line */
   _Atomic uint64_t head;            /* only via shm_ring_read_head / write_head */
   _Atomic uint64_t events;          /* events written */
@@ -313,6 +316,17 @@ typedef struct shm_rec_lost {
 static inline uint32_t shm_align8(uint64_t n) { return (uint32_t)((n + 7) & ~(uint64_t)7); }
 
 _Static_assert(sizeof(shm_reg_hdr) <= SHM_PAGE, "registry header fits its page");
+_Static_assert(sizeof(shm_sess_slot) == 320 && sizeof(shm_ring_ctl) == 384, "slot and ring control sizes");
+/* Other processes share these words: an atomic that needs a lock would
+** take a process-private lock, which protects nothing across processes. */
+#if defined(__GNUC__)
+_Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0) &&
+               __atomic_always_lock_free(sizeof(uint32_t), 0),
+               "32- and 64-bit atomics must be lock-free (shared across processes)");
+#else
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+               "32- and 64-bit atomics must be lock-free (shared across processes)");
+#endif
 _Static_assert(sizeof(shm_rec_event) == 80, "event record header is 80 bytes");
 _Static_assert(sizeof(shm_rec_lost) == 24, "lost record is 24 bytes");
 _Static_assert(sizeof(shm_prov_entry) == 320, "provider entry is 320 bytes");

@@ -26,6 +26,7 @@ _Atomic unsigned shm_fork_gen = 1;
 int shm_clock_kind_cached;
 static _Atomic int32_t g_pid;
 static _Atomic uint64_t g_start;
+static _Atomic uint64_t g_pidns;
 static _Thread_local uint32_t t_tid;
 static _Thread_local unsigned t_tid_gen;
 
@@ -206,6 +207,25 @@ int shm_proc_alive(int32_t pid, uint64_t start) {
   return start == 0 || now == start;
 }
 
+uint64_t shm_pidns(void) {
+  uint64_t ns = atomic_load_explicit(&g_pidns, memory_order_relaxed);
+  if (ns == 0) {
+    struct stat st;
+    ns = stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 1;   /* 1: unknown */
+    atomic_store_explicit(&g_pidns, ns, memory_order_relaxed);
+  }
+  return ns == 1 ? 0 : ns;
+}
+
+/* kill(pid, 0) and /proc speak of this pid namespace only: a process of
+** another one (a container sharing the runtime directory) cannot be judged,
+** so it counts as alive; `stop NAME` still removes its sessions. */
+int shm_proc_alive_ns(int32_t pid, uint64_t start, uint64_t ns) {
+  uint64_t mine = shm_pidns();
+  if (ns != 0 && mine != 0 && ns != mine) return 1;
+  return shm_proc_alive(pid, start);
+}
+
 int32_t shm_pid(void) {
   int32_t p = atomic_load_explicit(&g_pid, memory_order_relaxed);
   if (SHM_UNLIKELY(p == 0)) {
@@ -237,6 +257,7 @@ static void atfork_child(void) {
   atomic_fetch_add_explicit(&shm_fork_gen, 1, memory_order_relaxed);
   atomic_store_explicit(&g_pid, 0, memory_order_relaxed);
   atomic_store_explicit(&g_start, 0, memory_order_relaxed);
+  atomic_store_explicit(&g_pidns, 0, memory_order_relaxed);   /* the parent may have unshared */
 }
 
 static void os_init_once(void) {

@@ -72,6 +72,7 @@ static int map_ring(shm_writer *w, int fd, const shm_sess_hdr *c, uint32_t i) {
   ctl->pid = shm_pid();
   ctl->tid = (int32_t)shm_gettid();
   ctl->pid_start = shm_pid_start();
+  ctl->pidns = shm_pidns();
   shm_writer_init(w, ctl, (uint8_t *)w->ring_map + SHM_CTL_SIZE, c->ring_size, w->hdr);
   atomic_store_explicit(&w->hdr->ring_dir[i], SHM_DIR(ctl->pid, SHM_RING_ACTIVE),
                         memory_order_release);
@@ -242,12 +243,12 @@ static void check_owner(shm_reg *r, const shm_writer *w) {
   shm_sess_slot *sl = shm_reg_slot(r, w->slot);
   if (atomic_load_explicit(&sl->state, memory_order_acquire) != SHM_SLOT_LIVE ||
       atomic_load_explicit(&sl->gen, memory_order_relaxed) != w->gen ||
-      sl->mode == ENG_MODE_REALTIME || shm_proc_alive(sl->owner_pid, sl->owner_start))
+      sl->mode == ENG_MODE_REALTIME || shm_proc_alive_ns(sl->owner_pid, sl->owner_start, sl->owner_pidns))
     return;
   if (shm_reg_lock(r) != ENG_OK) return;
   if (atomic_load_explicit(&sl->state, memory_order_relaxed) == SHM_SLOT_LIVE &&
       atomic_load_explicit(&sl->gen, memory_order_relaxed) == w->gen &&
-      !shm_proc_alive(sl->owner_pid, sl->owner_start))
+      !shm_proc_alive_ns(sl->owner_pid, sl->owner_start, sl->owner_pidns))
     shm_prov_clear_all(r, w->slot);
   shm_reg_unlock(r);
 }

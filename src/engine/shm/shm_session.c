@@ -210,7 +210,7 @@ static void stop_locked(shm_reg *r, uint32_t slot) {
 }
 
 static int slot_stale(shm_sess_slot *s) {
-  return !shm_proc_alive(s->owner_pid, s->owner_start);
+  return !shm_proc_alive_ns(s->owner_pid, s->owner_start, s->owner_pidns);
 }
 
 static int start_locked(shm_reg *r, const char *name, const geom *g, int mode, int replace,
@@ -232,6 +232,7 @@ static int start_locked(shm_reg *r, const char *name, const geom *g, int mode, i
   atomic_store_explicit(&sl->gen, gen, memory_order_relaxed);
   sl->owner_pid = shm_pid();
   sl->owner_start = shm_pid_start();
+  sl->owner_pidns = shm_pidns();
   sl->mode = (uint32_t)mode;
   sl->name_len = (uint32_t)strlen(name);
   memset(sl->name, 0, sizeof sl->name);
@@ -395,7 +396,8 @@ static void sum_rings(const shm_smap *m, eng_session_stats *st) {
   st->corrupt = atomic_load_explicit(&h->corrupt, memory_order_relaxed);
   int32_t cpid = atomic_load_explicit(&h->consumer_pid, memory_order_relaxed);
   uint64_t cstart = atomic_load_explicit(&h->consumer_start, memory_order_relaxed);
-  st->consumer_pid = shm_proc_alive(cpid, cstart) ? cpid : 0;
+  uint64_t cns = atomic_load_explicit(&h->consumer_pidns, memory_order_relaxed);
+  st->consumer_pid = shm_proc_alive_ns(cpid, cstart, cns) ? cpid : 0;
 }
 
 int eng_session_query(eng_session *s, eng_session_stats *st) {
