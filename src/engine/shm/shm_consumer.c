@@ -285,7 +285,7 @@ static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
 
 int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
   if (!c || !rec) return ENG_E_ARG;
-  if (SHM_UNLIKELY(c->pid != shm_pid())) return ENG_E_BUSY;   /* inherited across fork */
+  if (SHM_UNLIKELY(c->pid != shm_pid())) return shm_not_mine(c->pid, "consumer");
   int64_t deadline = 0;                 /* read the clock only once there is nothing to read */
   publish(c);
   for (;;) {

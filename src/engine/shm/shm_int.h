@@ -60,6 +60,9 @@ SHM_HIDDEN int shm_proc_alive(int32_t pid, uint64_t start);
 ** unknown; cached, reset in a fork child), and shm_proc_alive for a process
 ** recorded with namespace `ns`: one of another namespace counts as alive. */
 SHM_HIDDEN uint64_t shm_pidns(void);
+/* ENG_E_BUSY, with the detail that this `what` was inherited across fork()
+** from process `owner`, to which it belongs. */
+SHM_HIDDEN int shm_not_mine(int32_t owner, const char *what);
 SHM_HIDDEN int shm_proc_alive_ns(int32_t pid, uint64_t start, uint64_t ns);
 SHM_HIDDEN uint32_t shm_gettid(void);
 

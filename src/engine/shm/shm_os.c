@@ -226,6 +226,12 @@ int shm_proc_alive_ns(int32_t pid, uint64_t start, uint64_t ns) {
   return shm_proc_alive(pid, start);
 }
 
+int shm_not_mine(int32_t owner, const char *what) {
+  eng_detail_set(ENG_E_BUSY, "this %s belongs to process %d (inherited across fork): "
+                 "open or start your own", what, (int)owner);
+  return ENG_E_BUSY;
+}
+
 int32_t shm_pid(void) {
   int32_t p = atomic_load_explicit(&g_pid, memory_order_relaxed);
   if (SHM_UNLIKELY(p == 0)) {

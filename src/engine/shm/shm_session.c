@@ -437,7 +437,7 @@ static void keep_final(eng_session *s) {
 
 int eng_session_stop(eng_session *s) {
   if (!s) return ENG_E_ARG;
-  if (s->pid != shm_pid()) return ENG_E_BUSY;   /* inherited across fork: the parent's */
+  if (s->pid != shm_pid()) return shm_not_mine(s->pid, "session handle");   /* the parent's */
   int st = shm_reg_lock(s->reg);
   if (st != ENG_OK) return st;
   int stopped = stop_now(s);
