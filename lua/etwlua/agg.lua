@@ -111,7 +111,9 @@ function M.hist() return new("hist") end
 -- Linear histogram: buckets [min, min+step), ... up to max, plus one below
 -- min and one from max up. At most 1000 buckets.
 function M.lhist(min, max, step)
-  for i, v in ipairs { min, max, step } do
+  local args = { min, max, step }
+  for i = 1, 3 do
+    local v = args[i]
     if math.type(v) ~= "integer" then
       error("bad argument #" .. i .. " to 'lhist' (integer expected, got " ..
             (math.type(v) or type(v)) .. ")", 2)
@@ -119,7 +121,7 @@ function M.lhist(min, max, step)
   end
   if step < 1 then error("bad argument #3 to 'lhist' (step must be >= 1)", 2) end
   if max <= min then error("bad argument #2 to 'lhist' (max must be greater than min)", 2) end
-  if (max - min) // step > 1000 or max - min < 0 then
+  if (max - min) // step > 1000 or max - min < 0 then     -- (< 0: the difference overflowed)
     error("lhist: (max - min) / step must be at most 1000 buckets", 2)
   end
   return new("lhist", { lo = min, hi = max, step = step })
