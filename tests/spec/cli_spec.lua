@@ -415,6 +415,29 @@ describe_posix("max_buffers on Linux", function()
   end)
 end)
 
+describe_posix("p:is_enabled across sessions (the README's example)", function()
+  it("is the merged check: true for an event no single session takes", function()
+    local a <close> = etw.Session("spec-ie-a-" .. etw.pid())
+    local b <close> = etw.Session("spec-ie-b-" .. etw.pid())
+    assert(a:start())
+    assert(b:start())
+    local prov = "Spec.Cli.IsEnabled" .. etw.pid()
+    assert(a:enable(prov, { level = 5, any = 0x1 }))
+    assert(b:enable(prov, { level = 2, any = 0x2 }))
+    local p <close> = etw.Provider(prov)
+    assert.is_true(p:is_enabled(5, 0x2))      -- highest level 5, keyword in 0x1 | 0x2
+    assert.is_false(p:is_enabled(5, 0x4))     -- no session has keyword 0x4
+    local eb = etw.EventBuilder()
+    eb:reset("E", { level = 5, keyword = 0x2 }):add_int32("n", 1)
+    assert.are.equal(0, p:write(eb))
+    assert.are.equal(0, a:stats().events)     -- A wants keyword 0x1
+    assert.are.equal(0, b:stats().events)     -- B wants level <= 2
+    eb:reset("E", { level = 2, keyword = 0x2 }):add_int32("n", 2)
+    p:write(eb)
+    assert.are.equal(1, b:stats().events)
+  end)
+end)
+
 describe_posix("the examples of the Lua library", function()
   local function example(name, ...)
     return run { source .. "/examples/" .. name, ... }
