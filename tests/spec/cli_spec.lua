@@ -106,7 +106,7 @@ describe_posix("etwlua commands: usage errors", function()
     info = "usage: etwlua info FILE... [--format text|json] [--top N]\n",
     version = "usage: etwlua version\n",
     help = "usage: etwlua help [COMMAND]\n",
-    guid = "usage: etwlua guid NAME...\n",
+    guid = "usage: etwlua guid [--] NAME...\n",
   }
 
   local cases = {
@@ -159,6 +159,7 @@ describe_posix("etwlua commands: usage errors", function()
     { "help", { "nope" }, "unknown command 'nope'" },
     { "help", { "dump", "info" }, "give one COMMAND" },
     { "guid", {}, "give at least one provider NAME" },
+    { "guid", { "--bogus" }, "unknown option '--bogus'" },
   }
 
   for _, case in ipairs(cases) do
@@ -190,6 +191,15 @@ describe_posix("etwlua commands: usage errors", function()
       assert.truthy(r.out:find("Exit status: ", 1, true), cmd)
       assert.are.equal(r.out, run({ cmd, "--help" }).out, cmd)
     end
+  end)
+
+  it("guid: names after --, several names with their ids", function()
+    local r = run { "guid", "--", "-odd" }
+    assert.are.equal(0, r.status, r.err)
+    assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+\n$", r.out)
+    r = run { "guid", "MyProvider", "\255" }
+    assert.are.equal(1, r.status)
+    assert.are.equal("etwlua guid: \\xff: provider name must be valid UTF-8\n", r.err)
   end)
 
   it("errors that are not usage errors are status 1", function()

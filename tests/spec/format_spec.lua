@@ -105,6 +105,9 @@ describe("etwlua.format", function()
 
   it("writes to real files", function()
     local path = os.tmpname()
+    if package.config:sub(1, 1) == "\\" then       -- Windows: os.tmpname is a name in the root
+      path = string.format("%s\\etwlua-format-%d.csv", os.getenv("TEMP") or ".", etw.pid())
+    end
     local f = assert(io.open(path, "w"))
     format.csv(f)(ev)
     f:close()
