@@ -272,7 +272,7 @@ M.RING_MAX_KB = 512 * 1024
 
 function M.ring_options(opts)
   local ok, err = M.int_option(opts, "buffer-kb", 4, 16384)
-  if ok then ok, err = M.int_option(opts, "buffers", 2, 65536) end
+  if ok then ok, err = M.int_option(opts, "buffers", 2, 16384) end
   if not ok then return nil, err end
   local kb, n = opts["buffer-kb"] or 64, opts.buffers or 32
   if kb * n > M.RING_MAX_KB then

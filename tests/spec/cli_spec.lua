@@ -125,10 +125,10 @@ describe_posix("etwlua commands: usage errors", function()
     { "watch", { "-p", "A", "--max-events", "0" }, "--max-events must be an integer >= 1 (got '0')" },
     { "watch", { "-p", "A", "--max-events", "1.5" }, "--max-events must be an integer >= 1 (got '1.5')" },
     { "watch", { "-p", "A", "--format", "xml" }, "--format must be text, json or csv" },
-    { "watch", { "-p", "A", "--buffers", "1" }, "--buffers must be an integer 2..65536 (got '1')" },
+    { "watch", { "-p", "A", "--buffers", "1" }, "--buffers must be an integer 2..16384 (got '1')" },
     { "watch", { "-p", "A", "--buffer-kb", "100000" }, "--buffer-kb must be an integer 4..16384 (got '100000')" },
-    { "watch", { "-p", "A", "--buffers", "65536", "--buffer-kb", "16384" },
-      "--buffers x --buffer-kb must be at most 524288 KB per ring (got 65536 x 16384)" },
+    { "watch", { "-p", "A", "--buffers", "16384", "--buffer-kb", "64" },
+      "--buffers x --buffer-kb must be at most 524288 KB per ring (got 16384 x 64)" },
     { "watch", { "-p", "A", "--session", "" }, "--session must be a name of 1..200 bytes" },
     { "watch", { "-p", "A", "--filter", "level ==" },
       "bad --filter expression: filter:1: unexpected symbol near <eof>" },
@@ -138,8 +138,8 @@ describe_posix("etwlua commands: usage errors", function()
       "--buffer-kb must be an integer 4..16384 (got '100000')" },
     { "capture", { "-p", "A", "-o", "x.etl", "--buffer-kb", "0" },
       "--buffer-kb must be an integer 4..16384 (got '0')" },
-    { "capture", { "-p", "A", "-o", "x.etl", "--buffers", "70000" },
-      "--buffers must be an integer 2..65536 (got '70000')" },
+    { "capture", { "-p", "A", "-o", "x.etl", "--buffers", "16385" },
+      "--buffers must be an integer 2..16384 (got '16385')" },
     { "capture", { "-p", "A", "-o", "x.etl", "--max-mb", "-1" },
       "--max-mb must be an integer 0..4194304 (got '-1')" },
     { "capture", { "-p", "A", "-o", "x.etl", "--duration", "x" },
@@ -172,6 +172,16 @@ describe_posix("etwlua commands: usage errors", function()
                        .. "see `etwlua help " .. cmd .. "`\n", r.err)
     end)
   end
+
+  it("the largest rings the options allow start (sparse memory, taken as rings fill)", function()
+    local name = "spec-watch-big-" .. etw.pid()
+    local r = run { "watch", "-p", "A", "--buffers", "16384", "--buffer-kb", "32", "--duration", "0",
+                    "--session", name }
+    assert.are.equal(0, r.status, r.err)
+    r = run { "watch", "-p", "A", "--buffers", "2", "--buffer-kb", "16384", "--duration", "0",
+              "--session", name }
+    assert.are.equal(0, r.status, r.err)
+  end)
 
   it("capture's usage errors make no file and leave no session", function()
     local dir = os.tmpname()

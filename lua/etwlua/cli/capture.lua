@@ -26,7 +26,7 @@ M.details = [==[
   replaced by 1, 2, ... instead). --mode circular keeps only the newest
   --max-mb MB (default 64) in memory and writes them at the end.
   --buffer-kb N sets the ETL buffer size (4..16384, default 64); --buffers N
-  the buffers of each producer thread's ring (2..65536, default 32). Events
+  the buffers of each producer thread's ring (2..16384, default 32). Events
   lost because a ring was full are counted, and a hint names --buffers.
   Exit status: the command's, else 0 ok; 1 error (session, file); 2 usage
   error.]==]

@@ -24,7 +24,7 @@ M.details = [==[
   -e, --event E     only events named E (or with id E when E is a number); repeatable
   --filter EXPR     only events for which the Lua expression EXPR is true
                     (the language of `etwlua dump --filter`)
-  --buffers N       buffers per producer thread's ring (2..65536, default 32)
+  --buffers N       buffers per producer thread's ring (2..16384, default 32)
   --buffer-kb N     buffer size in KB (4..16384, default 64)
   With stderr on a terminal, a counts line is shown every second. Events
   lost because a ring was full are counted, and a hint names --buffers.
