@@ -43,7 +43,8 @@ end
 -- `enables`. Returns the session (the caller closes it), or nil and a
 -- message saying what failed; a session that started is stopped then.
 function M.start_session(name, sopts, enables)
-  local s = etw.Session(name, sopts)
+  local made, s = pcall(etw.Session, name, sopts)
+  if not made then return nil, "cannot start session " .. name .. ": " .. tostring(s) end
   local ok, err = s:start()
   if not ok then return nil, "cannot start session " .. name .. ": " .. err end
   for _, e in ipairs(enables) do
@@ -118,10 +119,44 @@ end
 M.array_mt = {}
 local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
                   ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- s with every byte that is not part of a valid UTF-8 sequence (strict:
+-- no overlong forms, surrogates or code points above U+10FFFF) replaced by
+-- `bad(byte)`.
+function M.utf8_fix(s, bad)
+  if utf8.len(s) then return s end
+  local out, i = {}, 1
+  while i <= #s do
+    local n, at = utf8.len(s, i)
+    if n then
+      out[#out + 1] = s:sub(i)
+      break
+    end
+    out[#out + 1] = s:sub(i, at - 1)
+    out[#out + 1] = bad(s:byte(at))
+    i = at + 1
+  end
+  return table.concat(out)
+end
+
+-- JSON string: invalid UTF-8 bytes become U+FFFD, so the text is always
+-- valid UTF-8; control characters are escaped.
 local function json_string(s)
+  s = M.utf8_fix(s, function() return "\u{FFFD}" end)
   return '"' .. s:gsub('[%c"\\]', function(c)
     return escapes[c] or string.format("\\u%04x", c:byte())
   end) .. '"'
+end
+
+-- Text for a terminal: a backslash becomes "\\", control characters (C0,
+-- DEL, and C1 as their UTF-8 bytes) and bytes that are not valid UTF-8
+-- become "\xHH"; everything else is unchanged.
+function M.escape_text(s)
+  local hex = function(c) return string.format("\\x%02x", c:byte()) end
+  s = s:gsub("\\", "\\\\"):gsub("[%c\127]", hex):gsub("\194[\128-\159]", function(c)
+    return hex(c:sub(1, 1)) .. hex(c:sub(2))
+  end)
+  return M.utf8_fix(s, function(b) return string.format("\\x%02x", b) end)
 end
 
 local function encode(v, out)
@@ -171,9 +206,132 @@ function M.json(v)
   return table.concat(out)
 end
 
+-- Exit statuses of every command (README "Exit status").
+M.OK, M.ERROR, M.USAGE, M.CORRUPT = 0, 1, 2, 3
+
+-- An error while running: "etwlua CMD: msg" on stderr; returns M.ERROR.
 function M.fail(cmd, msg)
   io.stderr:write("etwlua ", cmd, ": ", msg, "\n")
-  return 1
+  return M.ERROR
+end
+
+-- A usage error of command module `cmd` ({name=, usage=}): the message,
+-- the command's usage lines and where the full help is; returns M.USAGE.
+function M.usage_error(cmd, msg)
+  io.stderr:write("etwlua ", cmd.name, ": ", msg, "\n", cmd.usage, "\n",
+                  "see `etwlua help ", cmd.name, "`\n")
+  return M.USAGE
+end
+
+-- The full help of command module `cmd`: usage lines, then the details.
+function M.help_text(cmd)
+  return cmd.usage .. (cmd.details and ("\n" .. cmd.details) or "")
+end
+
+-- opts[key] as an integer lo..hi (hi nil: no upper bound), in place; nil,
+-- message naming the option and the rule when it is not one.
+function M.int_option(opts, key, lo, hi)
+  local v = opts[key]
+  if v == nil then return true end
+  local n = math.tointeger(tonumber(v))
+  if not n or n < lo or (hi and n > hi) then
+    return nil, string.format("--%s must be an integer %s (got '%s')", key,
+      hi and (lo .. ".." .. hi) or (">= " .. lo), tostring(v))
+  end
+  opts[key] = n
+  return true
+end
+
+-- opts[key] as a number of seconds >= 0 (finite), in place.
+function M.seconds_option(opts, key)
+  local v = opts[key]
+  if v == nil then return true end
+  local d = tonumber(v)
+  if not d or d < 0 or d ~= d or d == math.huge then
+    return nil, string.format("--%s must be a number of seconds >= 0 (got '%s')", key, tostring(v))
+  end
+  opts[key] = d
+  return true
+end
+
+-- --session NAME: 1..200 bytes (the engine's rule for session names).
+function M.session_option(opts)
+  local n = opts.session
+  if n ~= nil and (#n < 1 or #n > 200) then
+    return nil, "--session must be a name of 1..200 bytes"
+  end
+  return true
+end
+
+-- Ring sizing of the session options (capture, watch). Each producer
+-- thread gets a ring of --buffers buffers of --buffer-kb KB (the engine's
+-- min_buffers and buffer_kb); max_buffers keeps room for 64 such rings
+-- (the engine's default count). The engine takes rings up to 1 GB; the
+-- bound here keeps 64 of them within its 64 GB session limit.
+M.RING_MAX_KB = 512 * 1024
+
+function M.ring_options(opts)
+  local ok, err = M.int_option(opts, "buffer-kb", 4, 16384)
+  if ok then ok, err = M.int_option(opts, "buffers", 2, 16384) end
+  if not ok then return nil, err end
+  local kb, n = opts["buffer-kb"] or 64, opts.buffers or 32
+  if kb * n > M.RING_MAX_KB then
+    return nil, string.format("--buffers x --buffer-kb must be at most %d KB per ring (got %d x %d)",
+                              M.RING_MAX_KB, n, kb)
+  end
+  local sopts = { buffer_kb = opts["buffer-kb"] }
+  if opts.buffers then sopts.min_buffers, sopts.max_buffers = n, n * 64 end
+  return sopts
+end
+
+-- The hint printed when a command ends with lost events: which option
+-- sizes the rings, and how big they were.
+function M.loss_hint(cmd, lost, opts)
+  if not lost or lost == 0 then return end
+  io.stderr:write(string.format(
+    "etwlua %s: %d events lost; bigger rings lose fewer: --buffers N (now %d buffers of "
+    .. "%d KB per producer thread) or --buffer-kb N\n",
+    cmd, lost, opts.buffers or 32, opts["buffer-kb"] or 64))
+end
+
+-- The hint for files whose headers count events lost while recording.
+function M.file_loss_hint(cmd, lost)
+  if lost > 0 then
+    io.stderr:write(string.format("etwlua %s: the file headers count %d events lost while "
+      .. "recording; record with bigger rings (etwlua capture --buffers N)\n", cmd, lost))
+  end
+end
+
+-- Table filters (matched in C) for every provider x event combination of
+-- the -p / -e lists (either may be nil: no restriction); {{}} for none.
+function M.table_filters(providers, events)
+  local list = {}
+  for _, p in ipairs(providers or { false }) do
+    for _, e in ipairs(events or { false }) do
+      local f = {}
+      if p then f.provider = p end
+      if e then
+        local id = math.tointeger(tonumber(e))
+        if id then f.id = id else f.name = e end
+      end
+      list[#list + 1] = f
+    end
+  end
+  return list
+end
+
+-- Register `handler` on consumer c for the -p / -e lists; an event that
+-- matches several filters is handled once.
+function M.on_filtered(c, providers, events, handler)
+  local last
+  local function once(ev)
+    if ev == last then return end
+    last = ev
+    return handler(ev)
+  end
+  for _, f in ipairs(M.table_filters(providers, events)) do
+    if next(f) then c:on(f, once) else c:on(once) end
+  end
 end
 
 M.etw = etw

@@ -855,6 +855,19 @@ static int push_header_only(lua_State *L, const levent *ev, lua_Integer v) {
   return 1;
 }
 
+/* 1 if the record carries process/thread id `v`. ETL headers without one
+** (PERFINFO, WPP messages without SYSTEMINFO) come from the reader as
+** 0xFFFFFFFF (record.h); no real Windows pid/tid has that value. */
+static int has_id(const lrec *r, uint32_t v) {
+  return (r->flags & ENG_REC_HEADER) && !(r->header_kind != ENG_HDR_NONE && v == 0xFFFFFFFFu);
+}
+
+static int push_id(lua_State *L, const levent *ev, uint32_t v) {
+  if (!has_id(&ev->rec, v)) return 0;
+  lua_pushinteger(L, v);
+  return 1;
+}
+
 static int push_opt_guid(lua_State *L, const levent *ev, unsigned flag, const tlg_guid *g) {
   if (!(ev->rec.flags & flag)) return 0;
   etwL_pushguid(L, g);
@@ -882,8 +895,8 @@ static int push_prop(lua_State *L, levent *ev, int p) {
   case P_OPCODE: lua_pushinteger(L, r->desc.opcode); return 1;
   case P_TASK: lua_pushinteger(L, r->desc.task); return 1;
   case P_KEYWORD: lua_pushinteger(L, (lua_Integer)r->desc.keyword); return 1;
-  case P_PID: return push_header_only(L, ev, r->pid);
-  case P_TID: return push_header_only(L, ev, r->tid);
+  case P_PID: return push_id(L, ev, r->pid);
+  case P_TID: return push_id(L, ev, r->tid);
   case P_CPU: return push_header_only(L, ev, r->cpu);
   case P_TIMESTAMP: return push_header_only(L, ev, r->timestamp);
   case P_ACTIVITY: return push_opt_guid(L, ev, ENG_REC_ACTIVITY, &r->activity_id);
@@ -958,6 +971,16 @@ static void jw_u64(jw *w, const char *k, uint64_t v) {
   luaL_addstring(&w->b, tmp);
 }
 
+/* pid or tid: null when the record does not carry it (see has_id). */
+static void jw_id(jw *w, const char *k, const lrec *r, uint32_t v) {
+  if (has_id(r, v)) {
+    jw_u64(w, k, v);
+  } else {
+    jw_key(w, k);
+    luaL_addstring(&w->b, "null");
+  }
+}
+
 static void jw_guid(jw *w, const char *k, const tlg_guid *g) {
   char text[TLG_GUID_TEXT];
   tlg_guid_format(g, text);
@@ -1022,8 +1045,8 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   jw_u64(w, "keyword", r->desc.keyword);
   if (d && d->event_name) jw_u64(w, "tags", d->event_tag);
   if (r->flags & ENG_REC_HEADER) {
-    jw_u64(w, "pid", r->pid);
-    jw_u64(w, "tid", r->tid);
+    jw_id(w, "pid", r, r->pid);
+    jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
     jw_key(w, "timestamp");
     luaL_addchar(&w->b, '"');
@@ -1131,24 +1154,43 @@ static int tdh_fields(const levent *ev, const tlg_sink *o, int mode, char *err, 
 ** order, then "decode_error" if any, then "payload" (hex) for events without
 ** TraceLogging metadata. 64-bit values beyond 2^53 are decimal strings;
 ** timestamps are ISO 8601 UTC strings with 100 ns digits. */
+/* The "fields" object of ev:json(); 1 if it came from a TDH schema. */
+static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, char *err,
+                       size_t cap) {
+  int tdh = 0;
+  if (has_meta)
+    tlg_fmt_fields(&w->sink, d, TLG_FMT_JSON);
+  else if (!(tdh = tdh_fields(ev, &w->sink, TLG_FMT_JSON, err, cap)))
+    luaL_addstring(&w->b, "{}");
+  return tdh;
+}
+
+/* ev:json("fields") is that object alone (what `etwlua dump --format csv`
+** puts in its fields column), with the same exact-value rules. */
+static const char *const json_parts[] = {"event", "fields", NULL};
+
 static int ev_json(lua_State *L) {
   levent *ev = levent_check(L, 1);
+  int only_fields = luaL_checkoption(L, 2, "event", json_parts) == 1;
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
   tlg_decoder d;
   int has_meta = start(ev, &d), tdh = 0;
   jw w;
+  lua_settop(L, 1);
   w.first = 1;
   w.sink = (tlg_sink){buf_write, &w.b};
   luaL_buffinit(L, &w.b);
+  if (only_fields) {
+    json_fields(&w, ev, has_meta, &d, err, sizeof err);
+    luaL_pushresult(&w.b);
+    return 1;
+  }
   json_header(&w, ev, prov, plen, has_meta ? &d : NULL);
   json_details(&w, ev);
   jw_key(&w, "fields");
-  if (has_meta)
-    tlg_fmt_fields(&w.sink, &d, TLG_FMT_JSON);
-  else if (!(tdh = tdh_fields(ev, &w.sink, TLG_FMT_JSON, err, sizeof err)))
-    luaL_addstring(&w.b, "{}");
+  tdh = json_fields(&w, ev, has_meta, &d, err, sizeof err);
   if (tdh && err[0]) {
     jw_key(&w, "decode_error");
     tlg_fmt_json_string(&w.sink, err, strlen(err));

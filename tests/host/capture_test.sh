@@ -51,16 +51,16 @@ wait_session() { # NAME: until it runs with one provider enabled (5 s at most)
 out=$("$exe" help 2>&1); expect "help lists capture" "$out" '^  capture +record providers'
 out=$("$exe" capture --help 2>&1); status "capture --help" $? 0 "$out"
 expect "--help shows usage" "$out" '^usage: etwlua capture -p NAME'
-out=$("$exe" capture -o x.etl 2>&1); status "no provider" $? 1 "$out"
+out=$("$exe" capture -o x.etl 2>&1); status "no provider" $? 2 "$out"
 expect "no provider: message" "$out" 'give at least one provider with -p NAME'
-out=$("$exe" capture -p A 2>&1); status "no output" $? 1 "$out"
+out=$("$exe" capture -p A 2>&1); status "no output" $? 2 "$out"
 expect "no output: message" "$out" 'give the output file with -o FILE'
-out=$("$exe" capture -p A -o x.etl --mode disk 2>&1); status "bad mode" $? 1 "$out"
+out=$("$exe" capture -p A -o x.etl --mode disk 2>&1); status "bad mode" $? 2 "$out"
 expect "bad mode: message" "$out" '--mode must be file or circular'
-out=$("$exe" capture -p A -o x.etl stray 2>&1); status "stray argument" $? 1 "$out"
+out=$("$exe" capture -p A -o x.etl stray 2>&1); status "stray argument" $? 2 "$out"
 expect "stray argument: message" "$out" "unexpected argument 'stray' \(put the command after --\)"
-out=$("$exe" capture -p A -o x.etl --bogus 2>&1); status "unknown option" $? 1 "$out"
-out=$("$exe" capture -p A:nonsense -o x.etl 2>&1); status "bad level" $? 1 "$out"
+out=$("$exe" capture -p A -o x.etl --bogus 2>&1); status "unknown option" $? 2 "$out"
+out=$("$exe" capture -p A:nonsense -o x.etl 2>&1); status "bad level" $? 2 "$out"
 out=$("$exe" capture -p A -o nodir/x.etl -- true 2>&1); status "unwritable file" $? 1 "$out"
 expect "unwritable file: message" "$out" 'nodir/x.etl: No such file or directory'
 [[ ! -e x.etl ]] && ok || bad "no file is made on usage errors"

@@ -70,7 +70,7 @@ check "--filter error inside: reported once, taken as false" 0 \
   '^etwlua dump: --filter failed \(taken as false\): filter:1: attempt to compare nil with number$' \
   "$exe" dump --filter 'fields.int32_type < 0' "$pt"
 check "--filter error counted once" 0 '^1$' bash -c "'$exe' dump --filter 'fields.x.y' '$pt' 2>&1 >/dev/null | wc -l"
-check "bad --filter expression fails before reading" 1 \
+check "bad --filter expression fails before reading" 2 \
   "^etwlua dump: bad --filter expression: filter:1: .*near <eof>$" "$exe" dump --filter 'level ==' "$pt"
 check "--filter has no io/os" 0 "attempt to index a nil value \(global 'os'\)" "$exe" dump --filter 'os.exit(3)' "$pt"
 
@@ -79,8 +79,8 @@ check "missing file: status 1, named" 1 "^etwlua dump: NOTFOUND: $tmp/nope\.etl:
   "$exe" dump "$tmp/nope.etl"
 check "not an ETL file" 1 "^etwlua dump: CORRUPT: .*README\.md: offset 0x[0-9a-f]+: not an ETL file" \
   "$exe" dump "$samples/README.md"
-check "no file: usage" 1 '^etwlua dump: give at least one \.etl file && usage: etwlua dump' "$exe" dump
-check "bad --format" 1 '--format must be text, json or csv' "$exe" dump -f xml "$pt"
+check "no file: usage" 2 '^etwlua dump: give at least one \.etl file && usage: etwlua dump' "$exe" dump
+check "bad --format" 2 '--format must be text, json or csv' "$exe" dump -f xml "$pt"
 check "dump --help" 0 '^usage: etwlua dump FILE\.\.\. && Exit status: 0' "$exe" dump --help
 python3 - "$wu" "$tmp" <<'EOF'
 import struct, sys
@@ -89,11 +89,11 @@ struct.pack_into('<H', d, 0x2000 + 664, 0xFFFF)          # a bad record size in 
 open(sys.argv[2] + '/badsize.etl', 'wb').write(d)
 open(sys.argv[2] + '/trunc.etl', 'wb').write(bytes(d[:0x3000 + 2000]))
 EOF
-check "record error: reported with file and offset, dump goes on, status 2" 2 \
+check "record error: reported with file and offset, dump goes on, status 3" 3 \
   "^etwlua dump: $tmp/badsize\.etl: offset 0x2298: record size 65535 outside .*record skipped|rest of the buffer skipped$" \
   "$exe" dump "$tmp/badsize.etl"
 count "record error: the other events are printed" 72 "$exe" dump "$tmp/badsize.etl"
-check "truncated file" 2 "^etwlua dump: $tmp/trunc\.etl: offset 0x3000: file ends inside the buffer" \
+check "truncated file" 3 "^etwlua dump: $tmp/trunc\.etl: offset 0x3000: file ends inside the buffer" \
   "$exe" dump "$tmp/trunc.etl"
 count "two files merge" 14 "$exe" dump "$pt" "$pt"
 check "two files merge by time (later file first on the command line)" 0 \
@@ -109,7 +109,7 @@ check "info json" 0 '^82 41 0 Agent$' bash -c \
 check "info json: header fields" 0 '^solar_system 8 2021-09-09T14:59:32.8578510Z 132756731728578510$' bash -c \
   "'$exe' info -f json '$pt' | python3 -c 'import json,sys; h=json.load(sys.stdin)[\"header\"]; print(h[\"logger_name\"], h[\"pointer_size\"], h[\"start_time\"], h[\"start_filetime\"])'"
 check "info --top" 0 $'^ +5  solar_system / PrimitiveTypesTest\n +\\.\\.\\.  \\(2 more\\)$' "$exe" info --top 1 "$pt"
-check "info: record errors" 2 '^corrupt records: 1$ && ^  offset 0x2298: record size 65535' "$exe" info "$tmp/badsize.etl"
+check "info: record errors" 3 '^corrupt records: 1$ && ^  offset 0x2298: record size 65535' "$exe" info "$tmp/badsize.etl"
 check "info: missing file" 1 '^etwlua info: NOTFOUND: ' "$exe" info "$tmp/nope.etl"
 check "info --help" 0 '^usage: etwlua info FILE' "$exe" info --help
 check "help lists dump and info" 0 '^  dump  && ^  info  ' "$exe" help

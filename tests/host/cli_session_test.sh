@@ -15,7 +15,7 @@ expect() { # NAME OUTPUT REGEX
 }
 
 out=$("$exe" sessions 2>&1); expect "sessions: none" "$out" '^no sessions$'
-out=$("$exe" sessions --bogus 2>&1); [[ $? -eq 1 ]] && expect "sessions: bad option" "$out" "unknown option '--bogus'" || bad "sessions: bad option status" "$out"
+out=$("$exe" sessions --bogus 2>&1); [[ $? -eq 2 ]] && expect "sessions: bad option" "$out" "unknown option '--bogus'" || bad "sessions: bad option status" "$out"
 
 # a session owned by a process that is then killed: listed, stale, stopped by name
 "$exe" -e 'local etw = require "etw"; local s = etw.Session("cli-stale"); assert(s:start()); s:enable("A.B"); io.stdout:write("up\n"); io.stdout:flush(); while true do end' >"$tmp/owner.out" 2>&1 &
@@ -95,7 +95,7 @@ out=$("$exe" stop --stale 2>&1); [[ $? -eq 0 ]] && expect "stop --stale: none le
 # a failing named stop with --stale: exit 1, stale cleanup still reported
 out=$("$exe" stop --stale cli-nosuch 2>&1); [[ $? -eq 1 ]] && expect "stop --stale unknown NAME" "$out" 'cli-nosuch: .*NOTFOUND' || bad "stop --stale unknown NAME status" "$out"
 out=$("$exe" stop --bogus 2>&1); [[ $? -eq 2 ]] && expect "stop: bad option" "$out" "unknown option '--bogus'" || bad "stop: bad option status" "$out"
-out=$("$exe" sessions --stale extra 2>&1); [[ $? -eq 1 ]] && expect "sessions --stale: extra argument" "$out" "unexpected argument 'extra'" || bad "sessions --stale extra status" "$out"
+out=$("$exe" sessions --stale extra 2>&1); [[ $? -eq 2 ]] && expect "sessions --stale: extra argument" "$out" "unexpected argument 'extra'" || bad "sessions --stale extra status" "$out"
 
 # the live owner ends normally and its session goes with it
 echo >&3; wait $live; st=$?
@@ -111,7 +111,7 @@ for _ in $(seq 100); do "$exe" sessions | grep -q cli-watch && break; sleep 0.05
 wait $w; st=$?
 out=$(cat "$tmp/watch.out")
 [[ $st -eq 0 ]] && ok || bad "watch: status $st" "$(cat "$tmp/watch.err")"
-[[ $(grep -c '^EtwLua.Native/Tick(level=4 keyword=0x1) i=' <<<"$out") -eq 5 ]] && ok || bad "watch: 5 text lines" "$out"
+[[ $(grep -Ec '^[0-9T:.-]+Z [0-9]+/[0-9]+ EtwLua.Native/Tick\(level=4 keyword=0x1\) i=' <<<"$out") -eq 5 ]] && ok || bad "watch: 5 text lines" "$out"
 expect "watch: values" "$out" 'i=4 square=16 pid_low=4 big=9223372036854775812 msg="hello-etw"'
 
 "$exe" watch -p Test.Producer:5:0x1 --format json --max-events 3 --session cli-watch-json >"$tmp/wj.out" 2>&1 &
@@ -124,9 +124,9 @@ out=$(cat "$tmp/wj.out")
 expect "watch json: fields" "$out" '"fields":\{"n":3,"text":"event 3","half":1.5\}'
 out=$("$exe" sessions 2>&1); expect "watch stops its session" "$out" '^no sessions$'
 
-out=$("$exe" watch 2>&1); [[ $? -eq 1 ]] && expect "watch: needs -p" "$out" 'give at least one provider' || bad "watch usage" "$out"
+out=$("$exe" watch 2>&1); [[ $? -eq 2 ]] && expect "watch: needs -p" "$out" 'give at least one provider' || bad "watch usage" "$out"
 out=$("$exe" watch -p X:loud 2>&1); expect "watch: bad level" "$out" "bad level 'loud'"
-out=$("$exe" watch -p X --format xml 2>&1); expect "watch: bad format" "$out" 'format must be text or json'
+out=$("$exe" watch -p X --format xml 2>&1); expect "watch: bad format" "$out" 'format must be text, json or csv'
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -37,7 +37,7 @@ check "embedded modules load" 0 '^table$' "$exe" -e 'print(type(require "etwlua.
 check "version command" 0 '^etwlua [0-9.]+ \(Lua 5\.4\)$' "$exe" version
 check "guid command" 0 '^b3864c38-4273-58c5-545b-8b3608343471$' "$exe" guid MyProvider
 check "guid command, several" 0 $'ce5fa4ea-ab00-5402-8b76-9f76ac858fb5  MyCompany.MyComponent' "$exe" guid MyProvider MyCompany.MyComponent
-check "guid without name is a usage error" 2 'usage: etwlua guid NAME' "$exe" guid
+check "guid without name is a usage error" 2 'usage: etwlua guid \[--\] NAME' "$exe" guid
 check "guid rejects bad UTF-8" 1 'valid UTF-8' "$exe" guid $'\xff'
 check "help lists commands" 0 '^  version  && ^  guid  ' "$exe" help
 check "-h prints usage" 0 '^usage: etwlua && -e stat' "$exe" -h

@@ -100,8 +100,11 @@ local function reference(name)
         local r = {
           i = #recs + 1, ts = math.tointeger(ts), hdr = hdr,
           buf = math.tointeger(buf), rec_off = math.tointeger(rec_off),
-          pid = math.tointeger(pid) or 0xFFFFFFFF, tid = math.tointeger(tid) or 0xFFFFFFFF,
+          pid = math.tointeger(pid), tid = math.tointeger(tid),
         }
+        -- a header without pid/tid (PERFINFO, WPP without SYSTEMINFO): nil in Lua
+        if r.pid == 0xFFFFFFFF then r.pid = nil end
+        if r.tid == 0xFFFFFFFF then r.tid = nil end
         r.cpu = cpu_of[r.buf]
         if hdr:find("EVENT_HEADER", 1, true) == 1 then
           r.provider = field(line, '"provider": "', "([%x%-]+)")
@@ -245,7 +248,7 @@ end
 local function read_damaged(path)
   local c <close> = assert(etw.Consumer { files = path })
   local got, errs = {}, {}
-  c:on(function(ev) got[#got + 1] = ev.timestamp .. "/" .. ev.pid .. "/" .. ev.tid end)
+  c:on(function(ev) got[#got + 1] = ev.timestamp .. "/" .. tostring(ev.pid) .. "/" .. tostring(ev.tid) end)
   c:on_corrupt(function(msg, file, offset) errs[#errs + 1] = { msg = msg, file = file, offset = offset } end)
   local n, why = c:run()
   return { events = got, errors = errs, n = n, why = why, stats = c:stats(), info = c:info()[1] }
@@ -256,7 +259,7 @@ local function ref_keys(name, keep)
   local ref = reference(name)
   local keys = {}
   for _, r in ipairs(ref.recs) do
-    if keep(r) then keys[#keys + 1] = filetime(ref.header, r.ts) .. "/" .. r.pid .. "/" .. r.tid end
+    if keep(r) then keys[#keys + 1] = filetime(ref.header, r.ts) .. "/" .. tostring(r.pid) .. "/" .. tostring(r.tid) end
   end
   return keys
 end

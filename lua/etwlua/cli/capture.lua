@@ -4,12 +4,15 @@
 local etw = require "etw"
 local util = require "etwlua.cliutil"
 
-local M = { summary = "record providers into an ETL file (-p NAME -o out.etl [-- command])" }
+local M = { name = "capture",
+            summary = "record providers into an ETL file (-p NAME -o out.etl [-- command])" }
 
-local usage = [==[
+M.usage = [==[
 usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE
-                      [--mode file|circular] [--max-mb N] [--buffer-kb N]
-                      [--duration SECONDS] [--session NAME] [-- command [args...]]
+                      [--mode file|circular] [--max-mb N] [--buffers N] [--buffer-kb N]
+                      [--duration SECONDS] [--session NAME] [-- command [args...]]]==]
+
+M.details = [==[
   Starts a file session (etwlua-capture-<pid>, or --session NAME), enables
   each provider (NAME or GUID; level 0..255 or critical/error/warning/info/
   verbose, default verbose; keywords default to all bits), then:
@@ -22,7 +25,11 @@ usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE
   new file at N MB: FILE, then FILE_1.etl, FILE_2.etl ... (a "%d" in FILE is
   replaced by 1, 2, ... instead). --mode circular keeps only the newest
   --max-mb MB (default 64) in memory and writes them at the end.
-  --buffer-kb sets the ETL buffer size (default 64).]==]
+  --buffer-kb N sets the ETL buffer size (4..16384, default 64); --buffers N
+  the buffers of each producer thread's ring (2..16384, default 32). Events
+  lost because a ring was full are counted, and a hint names --buffers.
+  Exit status: the command's, else 0 ok; 1 error (session, file); 2 usage
+  error.]==]
 
 local function parse(args)
   -- everything after the first "--" is the command, taken as it is
@@ -36,7 +43,8 @@ local function parse(args)
   end
   local opts, rest = util.getopt(own,
     { provider = "list", output = "value", mode = "value", ["max-mb"] = "value",
-      ["buffer-kb"] = "value", duration = "value", session = "value", help = "flag" },
+      ["buffer-kb"] = "value", buffers = "value", duration = "value", session = "value",
+      help = "flag" },
     { ["-p"] = "provider", ["-o"] = "output", ["-h"] = "help" })
   if not opts then return nil, rest end
   if opts.help then return opts end
@@ -51,18 +59,12 @@ local function parse(args)
   if opts.mode ~= "file" and opts.mode ~= "circular" then
     return nil, "--mode must be file or circular"
   end
-  for _, key in ipairs { "max-mb", "buffer-kb" } do
-    if opts[key] then
-      local n = math.tointeger(tonumber(opts[key]))
-      if not n or n < 0 then return nil, "--" .. key .. " must be a non-negative integer" end
-      opts[key] = n
-    end
-  end
-  if opts.duration then
-    local d = tonumber(opts.duration)
-    if not d or d < 0 then return nil, "--duration must be a number of seconds >= 0" end
-    opts.duration = d
-  end
+  local ok, err = util.int_option(opts, "max-mb", 0, 1 << 22)
+  if ok then ok, err = util.seconds_option(opts, "duration") end
+  if ok then ok, err = util.session_option(opts) end
+  if not ok then return nil, err end
+  opts.session_opts, err = util.ring_options(opts)
+  if not opts.session_opts then return nil, err end
   if opts.duration and cmd then return nil, "give either --duration or a command, not both" end
   local enables, perr = util.parse_providers(opts.provider)
   if not enables then return nil, perr end
@@ -115,13 +117,13 @@ end
 
 function M.run(args)
   local opts, err = parse(args)
-  if not opts then return util.fail("capture", err .. "\n" .. usage) end
-  if opts.help then print(usage) return 0 end
+  if not opts then return util.usage_error(M, err) end
+  if opts.help then print(util.help_text(M)) return util.OK end
 
   local name = opts.session or ("etwlua-capture-" .. etw.pid())
-  local s <close>, serr = util.start_session(name, {
-    mode = opts.mode, file = opts.output, max_mb = opts["max-mb"],
-    buffer_kb = opts["buffer-kb"] ~= 0 and opts["buffer-kb"] or nil }, opts.enables)
+  local sopts = opts.session_opts
+  sopts.mode, sopts.file, sopts.max_mb = opts.mode, opts.output, opts["max-mb"]
+  local s <close>, serr = util.start_session(name, sopts, opts.enables)
   if not s then return util.fail("capture", serr) end
 
   local status = 0
@@ -141,6 +143,7 @@ function M.run(args)
       or string.format("%s and %d more", opts.output, st.files - 1)
   io.stderr:write(string.format("etwlua capture: %d events, %d lost, %s, %s\n",
     st.written, st.lost, human(st.file_bytes), files))
+  util.loss_hint("capture", st.lost, opts)
   if st.file_error ~= 0 then
     return util.fail("capture", "writing " .. opts.output .. " failed (errno " .. st.file_error .. ")")
   end

@@ -2,19 +2,22 @@
 -- its events, counts per provider and per event, losses and record errors.
 local etw = require "etw"
 local util = require "etwlua.cliutil"
+local agg = require "etwlua.agg"
 
-local M = { summary = "summarize .etl files: header, time span, counts per provider/event" }
+local M = { name = "info", summary = "summarize .etl files: header, time span, counts per provider/event" }
 
-local usage = [==[
-usage: etwlua info FILE... [--format text|json] [--top N]
+M.usage = [==[
+usage: etwlua info FILE... [--format text|json] [--top N]]==]
+
+M.details = [==[
   For each file: the header (OS, pointer size, CPUs, clock, session name,
   start/end), the first and last event time and the span between, events
   and buffers lost (as the header says), corrupt records, and event counts
   per provider and per (provider, event name or id/opcode), largest first.
   -f, --format   text (default) or json (one JSON object per file and line)
   --top N        show at most N rows per table (default: all)
-  Exit status: 0 clean; 2 some records were corrupt; 1 usage error or a
-  file that cannot be opened.]==]
+  Exit status: 0 clean; 1 a file that cannot be opened or read; 2 usage
+  error; 3 some records were corrupt.]==]
 
 local function parse(args)
   local opts, rest = util.getopt(args, { format = "value", top = "value", help = "flag" },
@@ -27,10 +30,8 @@ local function parse(args)
   if opts.format ~= "text" and opts.format ~= "json" then
     return nil, "--format must be text or json"
   end
-  if opts.top then
-    opts.top = math.tointeger(tonumber(opts.top))
-    if not opts.top or opts.top < 1 then return nil, "--top must be a positive integer" end
-  end
+  local ok, err = util.int_option(opts, "top", 1)
+  if not ok then return nil, err end
   return opts
 end
 
@@ -43,26 +44,15 @@ end
 local function summarize(path)
   local c <close>, err = etw.Consumer { files = path }
   if not c then return nil, err end
-  local by_provider, by_event = {}, {}
+  local by_provider, by_event = agg.count(), agg.count()   -- provider id; (id, label)
+  local names = {}                                          -- provider id -> name
   local first, last, events = nil, nil, 0
   local errors = {}
   c:on(function(ev)
     local id = ev.provider_id
-    local p = by_provider[id]
-    if not p then
-      p = { provider_id = id, count = 0 }
-      by_provider[id] = p
-    end
-    p.count = p.count + 1
-    if not p.provider then p.provider = ev.provider end
-    local label = event_label(ev)
-    local key = id .. "\0" .. label
-    local e = by_event[key]
-    if not e then
-      e = { provider_id = id, event = label, count = 0 }
-      by_event[key] = e
-    end
-    e.count = e.count + 1
+    by_provider:add(id)
+    by_event:add(agg.tuple(id, event_label(ev)))
+    if not names[id] then names[id] = ev.provider end
     local t = ev.timestamp
     if t then
       if not first or t < first then first = t end
@@ -74,19 +64,15 @@ local function summarize(path)
   local n, why = c:run()
   if not n then return nil, why end
   local info = c:info()[1]
+  -- largest count first, then by provider id and event label
   local providers, evs = {}, {}
-  for _, p in pairs(by_provider) do providers[#providers + 1] = p end
-  for _, e in pairs(by_event) do
-    e.provider = by_provider[e.provider_id].provider
-    evs[#evs + 1] = e
+  for i, e in ipairs(by_provider:entries()) do
+    providers[i] = { provider_id = e.key, provider = names[e.key], count = e.value }
   end
-  local function order(a, b)
-    if a.count ~= b.count then return a.count > b.count end
-    if a.provider_id ~= b.provider_id then return a.provider_id < b.provider_id end
-    return (a.event or "") < (b.event or "")
+  for i, e in ipairs(by_event:entries()) do
+    local id, label = e.key[1], e.key[2]
+    evs[i] = { provider_id = id, provider = names[id], event = label, count = e.value }
   end
-  table.sort(providers, order)
-  table.sort(evs, order)
   return {
     file = path, header = info, events = events, first = first, last = last,
     providers = providers, event_counts = evs, corrupt = #errors, errors = errors,
@@ -163,16 +149,16 @@ end
 
 function M.run(args)
   local opts, err = parse(args)
-  if not opts then return util.fail("info", err .. "\n" .. usage) end
-  if opts.help then print(usage) return 0 end
-  local status = 0
+  if not opts then return util.usage_error(M, err) end
+  if opts.help then print(util.help_text(M)) return util.OK end
+  local status = util.OK
   for i, path in ipairs(opts.files) do
     local s, serr = summarize(path)
     if not s then
-      util.fail("info", serr)
-      status = 1
+      status = util.fail("info", serr)
     else
-      if s.corrupt > 0 and status == 0 then status = 2 end
+      if s.corrupt > 0 and status == util.OK then status = util.CORRUPT end
+      util.file_loss_hint("info", s.header.events_lost or 0)
       if opts.format == "json" then
         io.stdout:write(to_json(s, opts.top), "\n")
       else

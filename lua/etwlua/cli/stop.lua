@@ -3,14 +3,15 @@
 local etw = require "etw"
 local util = require "etwlua.cliutil"
 
-local M = { summary = "stop trace sessions by name, or every stale one (--stale)" }
+local M = { name = "stop", summary = "stop trace sessions by name, or every stale one (--stale)" }
 
-local usage = [[
-usage: etwlua stop NAME...
-       etwlua stop --stale [NAME...]
+M.usage = "usage: etwlua stop NAME...\n       etwlua stop --stale [NAME...]"
+
+M.details = [[
   Stops each named session; works on stale sessions whose owner died.
   --stale (alias --clean-stale) also stops every stale session; sessions
-  whose owner is alive are never stopped unless named.]]
+  whose owner is alive are never stopped unless named.
+  Exit status: 0 ok; 1 a session could not be stopped; 2 usage error.]]
 
 -- The session called `name` in a fresh listing, or nil; nil, err if the
 -- listing fails.
@@ -26,15 +27,11 @@ end
 function M.run(args)
   local opts, rest = util.getopt(args, { stale = "flag", ["clean-stale"] = "flag", help = "flag" },
                                  { ["-h"] = "help" })
-  if not opts then
-    io.stderr:write("etwlua stop: ", rest, "\n", usage, "\n")
-    return 2
-  end
-  if opts.help then print(usage) return 0 end
+  if not opts then return util.usage_error(M, rest) end
+  if opts.help then print(util.help_text(M)) return util.OK end
   local stale = opts.stale or opts["clean-stale"]
   if #rest == 0 and not stale then
-    io.stderr:write(usage, "\n")
-    return 2
+    return util.usage_error(M, "give a session NAME or --stale")
   end
 
   -- List the stale sessions before stopping anything named, so a named

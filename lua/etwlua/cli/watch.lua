@@ -1,73 +1,106 @@
 -- etwlua watch -p PROVIDER[:level[:keywords]]...: a live view of events
--- written by other processes, one line (or JSON object) per event.
+-- written by other processes, one line (text, JSON or CSV) per event, with
+-- dump's filters. Built on etwlua.filter and etwlua.format.
 local etw = require "etw"
 local util = require "etwlua.cliutil"
+local filter = require "etwlua.filter"
+local format = require "etwlua.format"
 
-local M = { summary = "show events of providers live (-p NAME[:level[:keywords]])" }
+local M = { name = "watch", summary = "show events of providers live (-p NAME[:level[:keywords]])" }
 
-local usage = [==[
-usage: etwlua watch -p NAME[:level[:keywords]] [-p ...] [--format text|json]
-                    [--duration SECONDS] [--max-events N] [--session NAME]
+M.usage = [==[
+usage: etwlua watch -p NAME[:level[:keywords]] [-p ...] [--format text|json|csv]
+                    [-e EVENT]... [--filter EXPR] [--duration SECONDS]
+                    [--max-events N] [--session NAME] [--buffers N] [--buffer-kb N]]==]
+
+M.details = [==[
   Starts a real-time session, enables each provider (NAME or {GUID}; level
   0..255 or critical/error/warning/info/verbose, default verbose; keywords
-  default to all bits), and prints every event until Ctrl+C.
-  With stderr on a terminal, a counts line is shown every second.]==]
+  default to all bits), and prints every event until Ctrl+C, --duration
+  seconds or --max-events events.
+  -f, --format      text (default): "TIME PID/TID Provider/Event(...) fields";
+                    json: one ev:json() object per line; csv: a header line,
+                    then timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields
+  -e, --event E     only events named E (or with id E when E is a number); repeatable
+  --filter EXPR     only events for which the Lua expression EXPR is true
+                    (the language of `etwlua dump --filter`)
+  --buffers N       buffers per producer thread's ring (2..16384, default 32)
+  --buffer-kb N     buffer size in KB (4..16384, default 64)
+  With stderr on a terminal, a counts line is shown every second. Events
+  lost because a ring was full are counted, and a hint names --buffers.
+  Exit status: 0 ok; 1 the session could not start; 2 usage error.]==]
 
 local function parse(args)
   local opts, rest = util.getopt(args,
-    { provider = "list", format = "value", duration = "value", ["max-events"] = "value",
-      session = "value", help = "flag" },
-    { ["-p"] = "provider", ["-f"] = "format", ["-h"] = "help" })
+    { provider = "list", event = "list", filter = "value", format = "value",
+      duration = "value", ["max-events"] = "value", session = "value", buffers = "value",
+      ["buffer-kb"] = "value", help = "flag" },
+    { ["-p"] = "provider", ["-e"] = "event", ["-f"] = "format", ["-h"] = "help" })
   if not opts then return nil, rest end
   if opts.help then return opts end
   if #rest > 0 then return nil, "unexpected argument '" .. rest[1] .. "'" end
   if not opts.provider then return nil, "give at least one provider with -p NAME" end
   opts.format = opts.format or "text"
-  if opts.format ~= "text" and opts.format ~= "json" then
-    return nil, "--format must be text or json"
+  if opts.format ~= "text" and opts.format ~= "json" and opts.format ~= "csv" then
+    return nil, "--format must be text, json or csv"
   end
   local enables, perr = util.parse_providers(opts.provider)
   if not enables then return nil, perr end
   opts.enables = enables
-  opts.duration = opts.duration and tonumber(opts.duration)
-  opts.max = opts["max-events"] and math.tointeger(tonumber(opts["max-events"]))
+  local ok, err = util.seconds_option(opts, "duration")
+  if ok then ok, err = util.int_option(opts, "max-events", 1) end
+  if ok then ok, err = util.session_option(opts) end
+  if not ok then return nil, err end
+  opts.session_opts, err = util.ring_options(opts)
+  if not opts.session_opts then return nil, err end
   return opts
 end
 
 function M.run(args)
   local opts, err = parse(args)
-  if not opts then return util.fail("watch", err .. "\n" .. usage) end
-  if opts.help then print(usage) return 0 end
+  if not opts then return util.usage_error(M, err) end
+  if opts.help then print(util.help_text(M)) return util.OK end
+
+  local pred
+  if opts.filter then
+    pred, err = filter.compile(opts.filter, { on_error = function(msg)
+      io.stderr:write("etwlua watch: --filter failed (taken as false): ", msg, "\n")
+    end })
+    if not pred then return util.usage_error(M, "bad --filter expression: " .. err) end
+  end
 
   local name = opts.session or ("etwlua-watch-" .. etw.pid())
-  local s <close>, serr = util.start_session(name, nil, opts.enables)
+  local s <close>, serr = util.start_session(name, opts.session_opts, opts.enables)
   if not s then return util.fail("watch", serr) end
   local c <close>, cerr = etw.Consumer { session = name }
   if not c then return util.fail("watch", cerr) end
 
-  local json = opts.format == "json"
-  c:on(function(ev)
-    io.stdout:write(json and ev:json() or tostring(ev), "\n")
+  local write = format.new(opts.format, io.stdout)
+  local max, printed = opts["max-events"], 0
+  util.on_filtered(c, nil, opts.event, function(ev)
+    if pred and not pred(ev) then return end
+    write(ev)
+    printed = printed + 1
+    if max and printed >= max then c:stop() end
   end)
   local lost = 0
   c:on_lost(function(n) lost = lost + n end)
 
   local tty = etw.isatty(io.stderr)
   local deadline = opts.duration and (os.time() + opts.duration)
-  local total, reason = 0, nil
+  local reason
   repeat
-    local left = opts.max and (opts.max - total) or nil
-    local n, why = c:run { timeout_ms = 1000, max_events = left }
-    total = total + n
+    local _, why = c:run { timeout_ms = 1000 }
     io.stdout:flush()
     if tty then
-      io.stderr:write(string.format("\r%d events, %d lost ", total, lost))
+      io.stderr:write(string.format("\r%d events, %d lost ", printed, lost))
     end
     if why ~= "timeout" then reason = why end
     if deadline and os.time() >= deadline then reason = "duration" end
   until reason
   if tty then io.stderr:write("\n") end
-  return 0
+  util.loss_hint("watch", lost, opts)
+  return util.OK
 end
 
 return M
