@@ -1,7 +1,8 @@
 /*
-** shm_testutil.h: helpers of the shm engine tests (test_shm_*.c): counters,
-** a private runtime directory per test process (never a user's real
-** sessions; tests run in parallel), alarm guards, SKIP, events to write.
+** shm_testutil.h: helpers of the shm engine tests (test_shm_*.c): a
+** private runtime directory per test process (never a user's real
+** sessions; tests run in parallel), alarm guards, events to write. The
+** counters, check and skip are unit_check.h's.
 */
 #ifndef SHM_TESTUTIL_H
 #define SHM_TESTUTIL_H
@@ -21,34 +22,13 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "unit_check.h"
 
-static int passed, failed, skipped;
 static char test_dir[256];
 static pid_t test_owner;          /* only the process that made test_dir removes it */
 
-#define CHECK(ok, ...) check_((ok), __FILE__, __LINE__, __VA_ARGS__)
-
-static inline void check_(int ok, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static inline void check_(int ok, const char *file, int line, const char *fmt, ...) {
-  if (ok) passed++;
-  else failed++;
-  if (ok && !getenv("TEST_VERBOSE")) return;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("%s %s:%d: ", ok ? "ok" : "FAIL", file, line);
-  vprintf(fmt, ap);
-  printf("\n");
-  va_end(ap);
-  fflush(stdout);
-}
-
-/* A skipped check prints SKIP and counts neither as passed nor failed. */
-static inline void skip(const char *why) {
-  skipped++;
-  printf("SKIP %s\n", why);
-  fflush(stdout);
-}
+/* CHECK(ok, fmt, ...): a check of unit_check.h that names its source line. */
+#define CHECK(ok, ...) check_at((ok), __FILE__, __LINE__, __VA_ARGS__)
 
 static inline int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
   (void)st; (void)flag; (void)ftw;
@@ -68,17 +48,13 @@ static inline void test_setup(unsigned alarm_s) {
     if (mkdtemp(test_dir)) break;
     test_dir[0] = 0;
   }
-  if (!test_dir[0]) { printf("FAIL mkdtemp: %s\n0 passed, 1 failed\n", strerror(errno)); exit(1); }
+  if (!test_dir[0]) {
+    check(0, "mkdtemp: %s", strerror(errno));
+    exit(unit_finish());
+  }
   setenv("ETWLUA_RUNTIME_DIR", test_dir, 1);
   test_owner = getpid();
   atexit(test_cleanup);
-}
-
-static inline int test_summary(void) {
-  printf("%d passed, %d failed", passed, failed);
-  if (skipped) printf(", %d skipped", skipped);
-  printf("\n");
-  return failed ? 1 : 0;
 }
 
 static inline double now_s(void) {

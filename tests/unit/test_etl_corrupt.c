@@ -398,7 +398,7 @@ static void samples(const char *shared) {
     size_t len;
     snprintf(path, sizeof path, "%s/etl-samples/%s", shared, names[i]);
     uint8_t *f = read_file_maybe_gz(path, &len);
-    if (!f) { skipped++; printf("SKIP %s: not found\n", path); continue; }
+    if (!f) { check(0, "%s: sample not found", path); continue; }
     truncations(names[i], f, len, 1);
     flips(names[i], f, len, 1, 0xFF);
     flips(names[i], f, len, 3, 0x10);
@@ -413,8 +413,8 @@ int main(void) {
   test_tail();
   test_limits();
   synthetic();
-  const char *shared = getenv("ETWLUA_SHARED");
-  if (shared && *shared) samples(shared);
-  else { skipped++; printf("SKIP real-sample corruption: ETWLUA_SHARED is not set\n"); }
+  const char *shared = unit_shared_dir();
+  if (shared) samples(shared);
+  else skip("real-sample corruption: ../shared absent (ETWLUA_SHARED)");
   return unit_finish();
 }

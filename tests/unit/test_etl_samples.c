@@ -8,7 +8,6 @@
 ** (time to 100 ns, order, ids, CPU, CPU times, activity ids).
 ** Skips (exit 77) when ../shared is absent.
 */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +19,6 @@
 #include "tlg_decode.h"
 #include "tlg_guid.h"
 #include "unit_check.h"
-
-
-static void skip(const char *fmt, ...) {
-  va_list ap;
-  skipped++;
-  printf("SKIP ");
-  va_start(ap, fmt);
-  vprintf(fmt, ap);
-  va_end(ap);
-  printf("\n");
-}
 
 static const char *const samples[] = {
   "airbus-etl-parser/lxcore_kernel.etl", "airbus-etl-parser/AMSITrace.etl",
@@ -265,7 +253,7 @@ static void test_sample(const char *shared, const char *name) {
   etl_error e;
   snprintf(path, sizeof path, "%s/etl-samples/%s", shared, name);
   FILE *f = fopen(path, "rb");
-  if (!f) { skip("%s: sample not found at %s", name, path); return; }
+  if (!f) { check(0, "%s: sample not found at %s", name, path); return; }
   fclose(f);
   if (ref_load(path, &rf, err, sizeof err)) {
     check(0, "%s: cannot load the reference: %s", name, err);
@@ -341,7 +329,7 @@ static void test_http_evtx(const char *shared) {
   size_t len;
   snprintf(path, sizeof path, "%s/etl-samples/tx/HTTP_Server.evtx.evtxexport.xml.gz", shared);
   char *xml = (char *)read_file_maybe_gz(path, &len);
-  if (!xml) { skip("HTTP_Server EVTX export not readable at %s", path); return; }
+  if (!xml) { check(0, "HTTP_Server EVTX export not readable at %s", path); return; }
   snprintf(path, sizeof path, "%s/etl-samples/tx/HTTP_Server.etl", shared);
   etl_reader *r;
   etl_error e;
@@ -373,9 +361,9 @@ static void test_http_evtx(const char *shared) {
 }
 
 int main(void) {
-  const char *shared = getenv("ETWLUA_SHARED");
-  if (!shared || !*shared) {
-    skip("ETWLUA_SHARED is not set: the ETL sample tests need ../shared");
+  const char *shared = unit_shared_dir();
+  if (!shared) {
+    skip("../shared absent (ETWLUA_SHARED): the ETL sample tests need it");
   } else {
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) test_sample(shared, samples[i]);
     test_http_evtx(shared);

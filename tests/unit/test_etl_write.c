@@ -875,15 +875,8 @@ static void relog_sample(const char *shared, const char *name) {
 }
 
 static void test_relog_samples(void) {
-  const char *shared = getenv("ETWLUA_SHARED");
-  char probe[1024];
-  FILE *f = NULL;
-  if (shared) {
-    snprintf(probe, sizeof probe, "%s/etl-samples/README.md", shared);
-    f = fopen(probe, "rb");
-  }
-  if (!f) { printf("SKIP relog of ../shared samples: ETWLUA_SHARED not set or absent\n"); return; }
-  fclose(f);
+  const char *shared = unit_shared_dir();
+  if (!shared) { skip("relog of the ../shared samples: ../shared absent (ETWLUA_SHARED)"); return; }
   static const char *const files[] = {
     "airbus-etl-parser/lxcore_kernel.etl", "airbus-etl-parser/AMSITrace.etl",
     "airbus-etl-parser/ShutdownPerfDiagLogger.etl", "perfview/SelfDescribingSingleEvent.etl",

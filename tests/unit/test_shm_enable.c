@@ -220,5 +220,5 @@ int main(void) {
   test_eight();
   test_child_sees_changes();
   eng_provider_unregister(p);
-  return test_summary();
+  return unit_finish();
 }

@@ -372,5 +372,5 @@ int main(void) {
   test_lock_holder_killed();
   test_stale();
   eng_provider_unregister(p);
-  return test_summary();
+  return unit_finish();
 }

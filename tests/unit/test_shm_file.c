@@ -381,5 +381,5 @@ int main(void) {
   test_loss(p);
   test_bad_file();
   eng_provider_unregister(p);
-  return test_summary();
+  return unit_finish();
 }

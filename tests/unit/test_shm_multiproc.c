@@ -232,5 +232,5 @@ int main(void) {
   test_setup(120);
   test_producers();
   test_wakeups();
-  return test_summary();
+  return unit_finish();
 }

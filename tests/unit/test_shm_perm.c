@@ -225,5 +225,5 @@ int main(void) {
   eng_session_stop(s);
   eng_session_close(s);
   eng_provider_unregister(p);
-  return test_summary();
+  return unit_finish();
 }

@@ -301,5 +301,5 @@ int main(void) {
   test_toobig();
   test_largest_after_loss();
   test_validation();
-  return test_summary();
+  return unit_finish();
 }

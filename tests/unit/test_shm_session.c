@@ -254,5 +254,5 @@ int main(void) {
   test_lifecycle();
   test_table_full();
   test_no_ring();
-  return test_summary();
+  return unit_finish();
 }

@@ -9,16 +9,10 @@
 
 #include "tlg_build.h"
 #include "tlg_guid.h"
+#include "unit_check.h"
 
-static int passed, failed;
-
-static void check(int ok, const char *what, int line) {
-  if (ok) { passed++; return; }
-  failed++;
-  printf("FAIL line %d: %s\n", line, what);
-}
-#define CHECK(c) check((c), #c, __LINE__)
-#define CHECK_ST(call, st) check((call) == (st), #call " == " #st, __LINE__)
+#define CHECK(c) check_at((c), __FILE__, __LINE__, "%s", #c)
+#define CHECK_ST(call, st) check_at((call) == (st), __FILE__, __LINE__, "%s", #call " == " #st)
 
 static char *to_hex(const uint8_t *p, size_t n) {
   static char buf[2 * 70000 + 1];
@@ -33,9 +27,7 @@ static char *to_hex(const uint8_t *p, size_t n) {
 
 static void check_hex(const char *what, const uint8_t *p, size_t n, const char *hex, int line) {
   const char *got = to_hex(p, n);
-  if (strcmp(got, hex) == 0) { passed++; return; }
-  failed++;
-  printf("FAIL line %d: %s\n  got      %s\n  expected %s\n", line, what, got, hex);
+  check_at(strcmp(got, hex) == 0, __FILE__, line, "%s\n  got      %s\n  expected %s", what, got, hex);
 }
 #define CHECK_HEX(what, p, n, hex) check_hex(what, p, n, hex, __LINE__)
 
@@ -96,7 +88,7 @@ static int same(const snapshot *a, const snapshot *b) {
     take(b, &snap_a); \
     CHECK_ST(call, st); \
     take(b, &snap_b); \
-    check(same(&snap_a, &snap_b), "unchanged after " #call, __LINE__); \
+    check_at(same(&snap_a, &snap_b), __FILE__, __LINE__, "%s", "unchanged after " #call); \
   } while (0)
 
 /* --- §3.3 event tags ----------------------------------------------------- */
@@ -560,6 +552,5 @@ int main(void) {
   test_growth();
   test_fast_paths();
   test_traits();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }

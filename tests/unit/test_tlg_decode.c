@@ -9,23 +9,12 @@
 
 #include "tlg_decode.h"
 #include "tlg_format.h"
+#include "unit_check.h"
 
-static int passed, failed;
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-static void check(int ok, const char *what, const char *file, int line) {
-  if (ok) {
-    passed++;
-  } else {
-    failed++;
-    printf("FAIL %s:%d: %s\n", file, line, what);
-  }
-}
+#define CHECK(cond) check_at((cond), __FILE__, __LINE__, "%s", #cond)
 
 static void check_str(const char *got, const char *want, int line) {
-  int ok = strcmp(got, want) == 0;
-  check(ok, "string match", __FILE__, line);
-  if (!ok) printf("  got:  %s\n  want: %s\n", got, want);
+  check_at(strcmp(got, want) == 0, __FILE__, line, "string match\n  got:  %s\n  want: %s", got, want);
 }
 #define CHECK_STR(got, want) check_str((got), (want), __LINE__)
 
@@ -627,6 +616,5 @@ int main(void) {
   test_mutations();
   test_format_helpers();
   test_meta_walk();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return unit_finish();
 }

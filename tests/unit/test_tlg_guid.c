@@ -6,13 +6,7 @@
 #include <string.h>
 
 #include "tlg_guid.h"
-
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-  if (ok) passed++;
-  else { failed++; printf("FAIL %s\n", what); }
-}
+#include "unit_check.h"
 
 static void hex(const uint8_t *p, size_t n, char *out) {
   for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", p[i]);
@@ -29,7 +23,7 @@ static void test_sha1(void) {
     uint8_t d[20]; char h[41];
     tlg_sha1(cases[i].in, strlen(cases[i].in), d);
     hex(d, 20, h);
-    check(strcmp(h, cases[i].digest) == 0, cases[i].in);
+    check(strcmp(h, cases[i].digest) == 0, "sha1 of \"%s\"", cases[i].in);
   }
   /* one million 'a', fed in uneven pieces through the streaming API */
   tlg_sha1_ctx c; uint8_t d[20]; char h[41], a[997];
@@ -61,7 +55,7 @@ static void test_guid_text(void) {
     "(00112233-4455-6677-8899-aabbccddeeff)"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     memset(&g, 0x5a, sizeof g);
-    check(tlg_guid_parse(bad[i], strlen(bad[i]), &g) == TLG_E_ARG && g.b[0] == 0x5a, bad[i]);
+    check(tlg_guid_parse(bad[i], strlen(bad[i]), &g) == TLG_E_ARG && g.b[0] == 0x5a, "%s", bad[i]);
   }
 }
 
@@ -76,9 +70,9 @@ static void test_provider_id(void) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tlg_guid g; char t[TLG_GUID_TEXT];
-    check(tlg_provider_id(cases[i].name, strlen(cases[i].name), &g) == TLG_OK, cases[i].name);
+    check(tlg_provider_id(cases[i].name, strlen(cases[i].name), &g) == TLG_OK, "%s", cases[i].name);
     tlg_guid_format(&g, t);
-    check(strcmp(t, cases[i].guid) == 0, cases[i].name);
+    check(strcmp(t, cases[i].guid) == 0, "%s", cases[i].name);
   }
   /* upper-casing is per character: U+00E9 -> U+00C9, U+03C9 -> U+03A9 */
   tlg_guid a, b;
@@ -121,6 +115,5 @@ int main(void) {
   test_provider_id();
   test_desc();
   test_strerror();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }

@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "win/pure/winp.h"
+#include "unit_check.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -23,12 +24,6 @@
 #include <stddef.h>
 #endif
 
-static int passed, failed;
-
-static void check(int ok, const char *what) {
-  if (ok) passed++;
-  else { failed++; printf("FAIL %s\n", what); }
-}
 
 /* ------------------------------------------------------------ props */
 
@@ -96,7 +91,7 @@ static void test_props(void) {
   in.mode = WINP_FILE;
   in.newfile = 1;
   in.file = "n.etl";
-  check(winp_props_build(b, &in) == -1, "newfile without %d refused");
+  check(winp_props_build(b, &in) == -1, "newfile without %%d refused");
   in.file = "n%d.etl";
   in.max_file_mb = 10;
   check(winp_props_build(b, &in) == 0 && winp_get32(b + 64) == (0x8 | 0x08000000) &&
@@ -665,6 +660,5 @@ int main(void) {
 #ifdef _WIN32
   test_mingw_layout();
 #endif
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return unit_finish();
 }
