@@ -9,18 +9,10 @@ exe=$(realpath "$1") native=$(realpath "$2")
 tmp=$(mktemp -d)
 export ETWLUA_RUNTIME_DIR=$tmp/rt
 trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$(realpath "$0")")/check.sh"
 cd "$tmp" || exit 1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && echo "$2" | head -20; }
-expect() { # NAME OUTPUT REGEX
-  if grep -Eq -- "$3" <<<"$2"; then ok; else bad "$1" "$2"; fi
-}
-status() { # NAME GOT WANT OUTPUT
-  if [[ $2 -eq $3 ]]; then ok; else bad "$1: status $2 (want $3)" "${4:-}"; fi
-}
 
-# count FILE...: EtwLua.Native events in the files, then "errors=N"
+# count FILE...: EtwLua.Native events in the files, then "errors=N" (N: corrupt records)
 count() {
   local list=""
   for f in "$@"; do list="$list'$f',"; done
@@ -29,7 +21,7 @@ count() {
     local c = assert(etw.Consumer { files = { $list } })
     local n, e = 0, 0
     c:on({ provider = 'EtwLua.Native' }, function() n = n + 1 end)
-    if c.on_error then c:on_error(function() e = e + 1 end) end
+    c:on_corrupt(function() e = e + 1 end)
     c:run()
     print(n .. ' errors=' .. e)"
 }
@@ -145,5 +137,4 @@ big=0; for f in "${files[@]}"; do [[ $(stat -c %s "$f") -gt 2097152 ]] && big=1;
 [[ ${#files[@]} -ge 3 && $big -eq 0 ]] && ok || bad "rotation: ${#files[@]} files of <= 2 MB" "$(ls -l)"
 got=$(count "${files[@]}"); expect "rotation: every event in some file" "$got" '^32000 errors=0$'
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

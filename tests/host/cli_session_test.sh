@@ -7,12 +7,7 @@ exe=$1 native=$2 src=$3
 tmp=$(mktemp -d)
 export ETWLUA_RUNTIME_DIR=$tmp/rt
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [[ -n ${2:-} ]] && echo "$2" | head -20; }
-expect() { # NAME OUTPUT REGEX
-  if grep -Eq -- "$3" <<<"$2"; then ok; else bad "$1" "$2"; fi
-}
+. "$(dirname "$0")/check.sh"
 
 out=$("$exe" sessions 2>&1); expect "sessions: none" "$out" '^no sessions$'
 out=$("$exe" sessions --bogus 2>&1); [[ $? -eq 2 ]] && expect "sessions: bad option" "$out" "unknown option '--bogus'" || bad "sessions: bad option status" "$out"
@@ -128,5 +123,4 @@ out=$("$exe" watch 2>&1); [[ $? -eq 2 ]] && expect "watch: needs -p" "$out" 'giv
 out=$("$exe" watch -p X:loud 2>&1); expect "watch: bad level" "$out" "bad level 'loud'"
 out=$("$exe" watch -p X --format xml 2>&1); expect "watch: bad format" "$out" 'format must be text, json or csv'
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish
