@@ -3,7 +3,8 @@
 ** only, so the same checklist runs against whichever backend is linked:
 ** engine/shm on POSIX (in a private runtime directory), engine/win (ETW)
 ** on Windows. One line per check ("ok", "FAILED: why", "skipped: why") and
-** a closing "N passed, N failed" line; returns the number of failures.
+** a closing "N passed, N failed, N skipped" line; returns the number of
+** failures.
 ** Windows: under Wine the ETW checks are skipped (its ETW calls are stubs);
 ** not elevated, the session checks are skipped with the reason, after
 ** checking that StartTraceW is refused with "access denied".
@@ -463,7 +464,7 @@ int etwlua_selftest(void) {
     report("ETL read back (src/etl): every event, in order", -1, w);
     report("loss is counted", -1, w);
     win_selftest_skip_all(report, w);
-    printf("%d passed, %d failed\n", npassed, nfailed);
+    printf("%d passed, %d failed, %d skipped\n", npassed, nfailed, nskipped);
     return nfailed;
   }
 #else
@@ -500,7 +501,7 @@ int etwlua_selftest(void) {
 #ifndef _WIN32
   remove_runtime_dir();
 #endif
-  printf("%d passed, %d failed\n", npassed, nfailed);
+  printf("%d passed, %d failed, %d skipped\n", npassed, nfailed, nskipped);
   fflush(stdout);
   return nfailed;
 }

@@ -32,7 +32,7 @@ end
 -- Every event of provider `name` in `files`, keyed by its field n.
 local function read_events(files, name)
   local c = assert(etw.Consumer { files = files })
-  local got, count, errors = {}, 0, 0
+  local got, count, errors = {}, 0, {}
   c:on({ provider = name }, function(ev)
     local n = ev.fields.n
     got[n] = { text = tostring(ev), json = ev:json(), ev = {
@@ -42,9 +42,10 @@ local function read_events(files, name)
       provider_id = ev.provider_id, timestamp = ev.timestamp } }
     count = count + 1
   end)
-  if c.on_error then c:on_error(function() errors = errors + 1 end) end
+  c:on_corrupt(function(message) errors[#errors + 1] = message end)
   local _, reason = c:run()
   c:close()
+  assert.are.same({}, errors)                      -- every record read cleanly
   return got, count, reason
 end
 

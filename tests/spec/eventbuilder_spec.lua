@@ -457,11 +457,22 @@ end)
 
 describe("etw.decode", function()
   it("decodes what a builder holds, with or without a provider", function()
-    local eb = etw.EventBuilder():reset("Decoded"):add_int32("x", 5)
+    local eb = etw.EventBuilder():reset("Decoded", { level = 3, keyword = 0x21 }):add_int32("x", 5)
     local p = etw.Provider("MyProvider")
-    assert.is_not_nil(etw.decode(p, eb))
-    assert.is_not_nil(eb:decode())
-    assert.is_not_nil(eb:decode("MyProvider"))
+    -- MyProvider's id: the example of Microsoft's TraceLogging documentation
+    local my_id = "b3864c38-4273-58c5-545b-8b3608343471"
+    local function same(ev, provider, id)
+      local keys = {}
+      for k, v in pairs(ev.fields) do keys[#keys + 1] = k .. "=" .. tostring(v) end
+      assert.are.same({ provider or "nil", id, "Decoded", 3, 0x21, "x=5" },
+                      { ev.provider or "nil", ev.provider_id, ev.name, ev.level, ev.keyword,
+                        table.concat(keys, ",") })
+      assert.is_nil(ev.decode_error)
+    end
+    same(etw.decode(p, eb), "MyProvider", my_id)
+    same(eb:decode(), nil, "00000000-0000-0000-0000-000000000000")
+    same(eb:decode("MyProvider"), "MyProvider", my_id)
+    assert.are.equal("MyProvider/Decoded(level=3 keyword=0x21) x=5", tostring(eb:decode(p)))
     assert.has_error(function() eb:decode(42) end)
     assert.has_error(function() etw.EventBuilder():decode() end)
   end)

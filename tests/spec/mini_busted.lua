@@ -11,8 +11,8 @@
 -- (assert.are.equal, is_not.same, has_no.errors, has_error(fn [, msg]),
 -- error_matches(fn, pattern), ...). No spy/stub/mock/match, async, tags.
 -- Prints failures and pending tests, then "N passed, N failed, N skipped"
--- (pending = skipped); exits 1 if any test failed or none ran at all, 77
--- (ctest's SKIP_RETURN_CODE) if every test was skipped.
+-- (pending = skipped); exits 1 if any test failed or none ran at all, else
+-- 77 (ctest's SKIP_RETURN_CODE: Skipped, never Passed) if any was skipped.
 
 local builtin_assert = assert
 local unpack = table.unpack
@@ -296,6 +296,6 @@ if #files == 0 then
 end
 for _, f in ipairs(files) do run_file(f) end
 print(string.format("%d passed, %d failed, %d skipped", passed, failed, skipped))
-if passed + failed == 0 then print("mini_busted: no tests ran") end
-if failed == 0 and passed == 0 and skipped > 0 then os.exit(77) end
-os.exit((failed > 0 or passed + failed == 0) and 1 or 0)
+if passed + failed + skipped == 0 then print("mini_busted: no tests ran") end
+if failed > 0 or passed + skipped == 0 then os.exit(1) end
+os.exit(skipped > 0 and 77 or 0)

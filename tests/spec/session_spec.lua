@@ -7,7 +7,15 @@ local native = os.getenv("ETWLUA_NATIVE_PROVIDER")
 local src = os.getenv("ETWLUA_SOURCE") or "."
 local producer = src .. "/tests/spec/fixtures/producer.lua"
 local windows = package.config:sub(1, 1) == "\\"
-local describe_posix = (windows or not exe) and pending or describe
+local describe_posix = windows and pending or describe
+
+-- ETWLUA_EXE is set by ctest: without it the producer tests cannot run,
+-- which is a failure, not a skip
+describe_posix("the test environment", function()
+  it("names the etwlua under test (ETWLUA_EXE)", function()
+    assert(exe and exe ~= "", "ETWLUA_EXE is not set")
+  end)
+end)
 
 local counter = 0
 local function unique(prefix)
