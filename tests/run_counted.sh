@@ -13,7 +13,7 @@ trap 'rm -f "$log"' EXIT
 rc=${PIPESTATUS[0]}
 [[ $rc -ne 0 ]] && exit "$rc"
 # the last closing line (Windows programs end lines with CR)
-line=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ (passed, [0-9]+ failed, [0-9]+ skipped|successes / [0-9]+ failures / [0-9]+ errors / [0-9]+ pending)' | tail -1)
+line=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ (passed, [0-9]+ failed, [0-9]+ skipped|success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending)' | tail -1)
 skips=$(sed -E 's/.* ([0-9]+) (skipped|pending).*/\1/' <<<"$line")
 [[ -n $line && $skips -gt 0 ]] && exit 77
 exit 0
