@@ -503,7 +503,7 @@ int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
   CHECK(eng_provider_register(&T_PROV, T_TRAITS, sizeof T_TRAITS, &p) == ENG_OK, "register");
-  if (!p) return test_summary();
+  if (!p) return unit_finish();
   test_main_thread_exit();
   test_fork_consumer(p);
   test_fork_file_session();
@@ -514,5 +514,5 @@ int main(void) {
   test_other_pidns();
   test_toggle(p);
   eng_provider_unregister(p);
-  return test_summary();
+  return unit_finish();
 }

@@ -500,9 +500,9 @@ static void test_newfile(void) {
   check(winp_newfile_pattern("d.x\\f", o, sizeof o) > 0 && strcmp(o, "d.x\\f_%d") == 0,
         "a dot in the folder is not the extension");
   check(winp_newfile_pattern("c:\\.etl", o, sizeof o) > 0 && strcmp(o, "c:\\.etl_%d") == 0, "dot file");
-  check(winp_newfile_pattern("run%d.etl", o, sizeof o) > 0 && strcmp(o, "run%d.etl") == 0, "user's %d kept");
+  check(winp_newfile_pattern("run%d.etl", o, sizeof o) > 0 && strcmp(o, "run%d.etl") == 0, "user's %%d kept");
   check(winp_newfile_pattern("50%.x.etl", o, sizeof o) > 0 && strcmp(o, "50%%.x_%d.etl") == 0,
-        "other % doubled (ETW formats the name)");
+        "other %% doubled (ETW formats the name)");
   check(winp_newfile_pattern("out.etl", o, 10) == -1, "too long refused");
   check(winp_newfile_pattern("out.etl", o, 11) == 10 && strcmp(o, "out_%d.etl") == 0, "exactly fits");
 
