@@ -25,6 +25,7 @@
 #include "eng_selftest.h"
 #include "etwlua_lua.h"
 #include "lembed.h"
+#include "lsignal.h"
 
 #ifndef ETWLUA_VERSION
 #define ETWLUA_VERSION "0"
@@ -33,7 +34,15 @@
 static const char *progname = "etwlua";
 static lua_State *globalL = NULL;
 
-/* ---- errors and Ctrl+C, as lua.c does: a hook raises at the next VM step ---- */
+/* ---- errors and signals ----
+** In Lua code, SIGINT, SIGTERM and SIGHUP do what Ctrl+C does in lua.c: a
+** hook raises "interrupted!" at the next VM step, the error unwinds (sessions
+** and consumers are closed with their objects) and the process exits with
+** 128 + the signal number, as a shell reports a death by that signal. The
+** blocking calls (c:run, s:wait, ...) take the signals over while they wait
+** (lsignal.c) and return "interrupted" instead. */
+
+static volatile sig_atomic_t host_signal;
 
 static void stop_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
@@ -41,8 +50,9 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
   luaL_error(L, "interrupted!");
 }
 
-static void on_sigint(int sig) {
-  signal(sig, SIG_DFL); /* a second Ctrl+C kills the process */
+static void on_signal(int sig) {
+  signal(sig, SIG_DFL); /* a second one kills the process */
+  host_signal = sig;
   lua_sethook(globalL, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
@@ -70,9 +80,26 @@ static int docall(lua_State *L, int narg, int nres) {
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
   globalL = L;
-  signal(SIGINT, on_sigint);
+  etwL_signal_host(on_signal);
   int status = lua_pcall(L, narg, nres, base);
-  signal(SIGINT, SIG_DFL);
+  etwL_signal_host(NULL);
+  lua_remove(L, base);
+  return status;
+}
+
+/* A subcommand runs inside one signal scope (lsignal.h): a signal only
+** marks it interrupted; its blocking calls return "interrupted" and it
+** ends as it documents (watch, capture: stop, finalize, exit status). A
+** subcommand that fails after a signal nobody took exits 128 + signal. */
+static int docall_command(lua_State *L, int narg, int nres, int *sig) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  etwL_sigscope scope;
+  etwL_signal_enter(&scope, NULL, NULL);
+  int status = lua_pcall(L, narg, nres, base);
+  *sig = etwL_signal_take();
+  etwL_signal_leave(&scope);
   lua_remove(L, base);
   return status;
 }
@@ -243,7 +270,8 @@ static int run_subcommand(lua_State *L, int argc, char **argv) {
     lua_pushstring(L, argv[i]);
     lua_rawseti(L, -2, i - 1);
   }
-  if (report(L, docall(L, 1, 1)) != LUA_OK) return EXIT_FAILURE;
+  int sig = 0;
+  if (report(L, docall_command(L, 1, 1, &sig)) != LUA_OK) return sig ? 128 + sig : EXIT_FAILURE;
   return lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : EXIT_SUCCESS;
 }
 
@@ -388,6 +416,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int code = status == LUA_OK ? (int)lua_tointeger(L, -1) : EXIT_FAILURE;
   if (status != LUA_OK) report(L, status);
-  lua_close(L);
+  lua_close(L);                /* closes what the script left open: sessions stop */
+  if (host_signal && code != EXIT_SUCCESS) code = 128 + host_signal;
   return code;
 }

@@ -17,6 +17,7 @@
 #define ETWL_EVENT        "etw.Event"
 #define ETWL_SESSION      "etw.Session"
 #define ETWL_CONSUMER     "etw.Consumer"
+#define ETWL_PROCESS      "etw.Process"
 
 /* Each binding file registers its metatable and sets its constructor or
 ** functions in the module table at stack index -1. */
@@ -25,6 +26,7 @@ void etwL_open_eventbuilder(lua_State *L);  /* leventbuilder.c: etw.EventBuilder
 void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable, etw.decode_blobs */
 void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sessions */
 void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
+void etwL_open_process(lua_State *L);       /* lprocess.c: etw.spawn, etw.Process */
 
 /* GUID argument at idx: a GUID string (canonical form, braces and any case
 ** accepted). Raises "bad argument #idx to 'f' (GUID expected, ...)". */
@@ -55,6 +57,30 @@ const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec);
 
 /* Milliseconds of a monotonic clock (for timeouts). */
 int64_t etwL_now_ms(void);
+/* The deadline `timeout_ms` from now, saturated at INT64_MAX (a timeout
+** as large as math.maxinteger never overflows); -1 for timeout_ms < 0
+** (no deadline). */
+int64_t etwL_deadline_ms(int64_t timeout_ms);
+/* What an engine wait may take before `deadline` (-1: forever, else
+** 0..INT_MAX ms). */
+int etwL_wait_ms(int64_t deadline);
+
+/* --- options tables: every binding reads them through these ---------------
+** `what` names the function in messages ("c:run", "etw.Session"). */
+
+/* The value at idx is nil/none (returns 0) or a table (returns 1) whose
+** string keys are all in `keys` (NULL-terminated); raises
+** "WHAT: unknown option 'K' (expected one of: a, b, c)" otherwise. */
+int etwL_checkoptions(lua_State *L, int idx, const char *what, const char *const keys[]);
+/* Raise "WHAT: bad option 'KEY': MESSAGE" (printf-like, as lua_pushfstring). */
+int etwL_opterror(lua_State *L, const char *what, const char *key, const char *fmt, ...);
+/* Options table at idx (may be nil/none): field `key` as an integer in
+** lo..hi, or dflt when absent. */
+lua_Integer etwL_optinteger(lua_State *L, int idx, const char *what, const char *key,
+                            lua_Integer lo, lua_Integer hi, lua_Integer dflt);
+/* The value at vidx (the option `key`) as the index of one of `names`. */
+int etwL_checkoptname(lua_State *L, int vidx, const char *what, const char *key,
+                      const char *const names[]);
 
 /* Push the failure triple nil, "CODE: message", "CODE" for an engine
 ** status (outcomes a script can handle: name taken, not found, access

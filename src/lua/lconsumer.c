@@ -4,12 +4,12 @@
 ** given as tables are matched in C on the record header, so events no
 ** handler wants never become Lua objects.
 */
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lauxetw.h"
 #include "lconsumer.h"
+#include "lsignal.h"
 #include "../engine/engine.h"
 #include "../tlg/tlg_decode.h"
 #include "../tlg/tlg_guid.h"
@@ -35,7 +35,9 @@ typedef struct lconsumer {
   etwL_source src;
   int on_error_continue;
   int open;
-  volatile sig_atomic_t interrupted;
+  int running;                      /* inside c:run: a close is deferred to its end */
+  int closing;                      /* c:close() was called while running */
+  int signal;                       /* the signal that ended the last run / events loop */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;
@@ -54,6 +56,22 @@ static lconsumer *checkopen(lua_State *L, int idx) {
   lconsumer *c = checkconsumer(L, idx);
   if (!c->open) luaL_error(L, "attempt to use a closed etw.Consumer");
   return c;
+}
+
+static void free_filter(struct cfilter *f);
+
+/* Free the source and the filters (the close itself, once nothing uses them). */
+static void release(lconsumer *c) {
+  if (c->src.close && c->src.ctx) {  /* also a source whose opening failed midway */
+    c->src.close(c->src.ctx);
+    c->src.close = NULL;
+  }
+  c->src.ctx = NULL;
+  c->closing = 0;
+  for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
+  free(c->filters);
+  c->filters = NULL;
+  c->nfilters = c->cap = 0;
 }
 
 /* --- table filters ----------------------------------------------------- */
@@ -289,6 +307,7 @@ static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
       lua_pushvalue(L, have_ev);
       int ok = protected_call(L, c, 1, 1) && lua_toboolean(L, -1);
       if (ok) lua_pop(L, 1);
+      if (!c->open) { lua_settop(L, have_ev); break; }
       if (!ok) { lua_settop(L, have_ev); continue; }
     }
     lua_rawgeti(L, -1, 1);
@@ -296,105 +315,153 @@ static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
     c->delivered++;
     protected_call(L, c, 1, 0);
     lua_settop(L, have_ev);
+    if (!c->open) break;                 /* the handler closed the consumer */
   }
   lua_settop(L, have_ev ? have_ev - 2 : lua_gettop(L) - 1);
 }
 
 /* --- run ------------------------------------------------------------------- */
 
-static lconsumer *volatile sigint_target;
-
-static void on_sigint(int sig) {
-  (void)sig;
-  lconsumer *c = sigint_target;
-  if (c) {
-    c->interrupted = 1;
-    c->src.stop(c->src.ctx);
-  }
+/* The signal scope's wake: async-signal-safe; the source stays valid for
+** the scope (a close inside a handler is finished after run returns). */
+static void wake_consumer(void *ctx) {
+  lconsumer *c = ctx;
+  if (c->src.stop && c->src.ctx) c->src.stop(c->src.ctx);
 }
 
-static lua_Integer opt_field(lua_State *L, int idx, const char *key, lua_Integer dflt) {
-  if (lua_isnoneornil(L, idx)) return dflt;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_getfield(L, idx, key);
-  int isint;
-  lua_Integer v = lua_tointegerx(L, -1, &isint);
-  if (lua_isnil(L, -1)) v = dflt;
-  else if (!isint || v < 0) luaL_error(L, "run: option '%s' must be a non-negative integer", key);
-  lua_pop(L, 1);
-  return v;
+static void check_idle(lua_State *L, lconsumer *c, const char *what) {
+  if (c->running)
+    luaL_error(L, "%s: the consumer is running (called from one of its handlers?)", what);
 }
 
-/* Wait budget for the next record: the time left, or forever. */
-static int wait_ms(int64_t deadline) {
-  if (deadline < 0) return -1;
-  int64_t left = deadline - etwL_now_ms();
-  return left <= 0 ? 0 : left > 1000000 ? 1000000 : (int)left;
+/* The end of a run: reason, and the signal name for "interrupted". */
+static int push_reason(lua_State *L, lconsumer *c, uint64_t start, const char *reason) {
+  lua_pushinteger(L, (lua_Integer)(c->events - start));
+  lua_pushstring(L, reason);
+  if (c->signal == 0) return 2;
+  lua_pushstring(L, etwL_signal_name(c->signal));
+  return 3;
 }
 
-/* c:run([{timeout_ms=, max_events=}]) -> events received, reason.
-** reason: "stopped" (session stopped / files ended / c:stop()), "timeout",
-** "max_events", "interrupted" (Ctrl+C). A handler error is raised with its
-** traceback unless the consumer was made with on_error="continue". */
-static int l_run(lua_State *L) {
-  lconsumer *c = checkopen(L, 1);
-  lua_Integer timeout = opt_field(L, 2, "timeout_ms", -1);
-  lua_Integer max = opt_field(L, 2, "max_events", 0);
-  int64_t deadline = timeout >= 0 ? etwL_now_ms() + timeout : -1;
+static int interrupted(lconsumer *c) {
+  c->signal = etwL_signal_take();
+  return c->signal != 0;
+}
+
+/* The loop of c:run, called protected (consumer, max_events, deadline) so
+** that run restores the signal state whatever a handler raises. The
+** deadline is checked after every record, so a stream that never pauses
+** still ends on time. */
+static int run_body(lua_State *L) {
+  lconsumer *c = lua_touserdata(L, 1);
+  lua_Integer max = lua_tointeger(L, 2);
+  int64_t deadline = (int64_t)lua_tointeger(L, 3);
   uint64_t start = c->events;
   const char *reason = NULL;
   lua_settop(L, 1);
-  c->interrupted = 0;
-  sigint_target = c;
-  void (*old)(int) = signal(SIGINT, on_sigint);
   while (!reason) {
     eng_record r;
+    if (!c->open) { reason = "stopped"; break; }           /* c:close() in a handler */
+    if (etwL_signal_pending() && interrupted(c)) { reason = "interrupted"; break; }
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
-    int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
+    int st = c->src.next(c->src.ctx, &r, etwL_wait_ms(deadline));
     if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
     else if (st == ENG_OK) deliver_notice(L, c, &r);
-    else if (st == ENG_E_TIMEOUT) { if (deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout"; }
     else if (st == ENG_E_STOPPED) reason = "stopped";
-    else if (st == ENG_E_INTERRUPTED) reason = c->interrupted ? "interrupted" : "stopped";
-    else { signal(SIGINT, old); sigint_target = NULL; return etwL_pushengfail(L, st); }
+    else if (st == ENG_E_INTERRUPTED) reason = interrupted(c) ? "interrupted" : "stopped";
+    else if (st != ENG_E_TIMEOUT) return etwL_pushengfail(L, st);
+    if (!reason && deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout";
   }
-  signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
-  sigint_target = NULL;
-  lua_pushinteger(L, (lua_Integer)(c->events - start));
-  lua_pushstring(L, reason);
-  return 2;
+  return push_reason(L, c, start, reason);
 }
 
-/* Iterator step for c:events(): the next event, or nil at the end. Loss and
-** corruption notices go to the on_lost / on_corrupt handlers. */
+static const char *const run_keys[] = {"timeout_ms", "max_events", NULL};
+
+/* c:run([{timeout_ms=, max_events=}]) -> events received, reason [, signal].
+** reason: "stopped" (session stopped / files ended / c:stop() / c:close()),
+** "timeout", "max_events", "interrupted" (SIGINT, SIGTERM or SIGHUP; the
+** third value names it: "SIGINT", ...). A handler error is raised with its
+** traceback unless the consumer was made with on_error="continue". */
+static int l_run(lua_State *L) {
+  lconsumer *c = checkopen(L, 1);
+  check_idle(L, c, "c:run");
+  etwL_checkoptions(L, 2, "c:run", run_keys);
+  lua_Integer timeout = etwL_optinteger(L, 2, "c:run", "timeout_ms", 0, LUA_MAXINTEGER, -1);
+  lua_Integer max = etwL_optinteger(L, 2, "c:run", "max_events", 0, LUA_MAXINTEGER, 0);
+  int64_t deadline = etwL_deadline_ms(timeout);
+  lua_settop(L, 1);
+  lua_pushcfunction(L, run_body);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, max);
+  lua_pushinteger(L, (lua_Integer)deadline);
+  etwL_sigscope sc;
+  c->running = 1;
+  c->signal = 0;
+  etwL_signal_enter(&sc, wake_consumer, c);
+  int st = lua_pcall(L, 3, LUA_MULTRET, 0);
+  etwL_signal_leave(&sc);
+  c->running = 0;
+  if (c->closing) release(c);
+  if (st != LUA_OK) return lua_error(L);
+  return lua_gettop(L) - 1;
+}
+
+/* The next record for c:events: a poll first, so a busy stream costs no
+** system call; only a real wait opens a signal scope. */
+static int events_next(lconsumer *c, eng_record *r, int64_t deadline) {
+  int st = c->src.next(c->src.ctx, r, 0);
+  if (st != ENG_E_TIMEOUT || etwL_wait_ms(deadline) == 0) return st;
+  etwL_sigscope sc;
+  etwL_signal_enter(&sc, wake_consumer, c);
+  if (!etwL_signal_pending()) st = c->src.next(c->src.ctx, r, etwL_wait_ms(deadline));
+  if (etwL_signal_pending()) st = interrupted(c) ? ENG_E_INTERRUPTED : st;
+  etwL_signal_leave(&sc);
+  return st;
+}
+
+/* Iterator step for c:events(): the next event, or nil at the end (source
+** ended, deadline, c:stop(), c:close(), a signal: c.signal names it). Loss
+** and corruption notices go to the on_lost / on_corrupt handlers. */
 static int events_step(lua_State *L) {
   lua_settop(L, 0);
   lua_pushvalue(L, lua_upvalueindex(1));  /* the consumer at 1, as run() has it */
-  lconsumer *c = checkopen(L, 1);
+  lconsumer *c = checkconsumer(L, 1);
+  if (!c->open) return 0;                 /* closed inside the loop: the end */
+  check_idle(L, c, "c:events");
   int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
   for (;;) {
     eng_record r;
-    int st = c->src.next(c->src.ctx, &r, wait_ms(deadline));
+    if (etwL_signal_pending() && interrupted(c)) return 0;
+    if (deadline >= 0 && etwL_now_ms() >= deadline) return 0;
+    int st = events_next(c, &r, deadline);
     if (st == ENG_OK && r.kind == ENG_KIND_EVENT) {
       c->events++;
       c->delivered++;
       etwL_pushevent(L, &r, NULL);
       return 1;
     }
-    if (st == ENG_OK) { deliver_notice(L, c, &r); continue; }
-    if (st == ENG_E_TIMEOUT && (deadline < 0 || etwL_now_ms() < deadline)) continue;
-    if (st == ENG_E_TIMEOUT || st == ENG_E_STOPPED || st == ENG_E_INTERRUPTED) return 0;
+    if (st == ENG_OK) {
+      deliver_notice(L, c, &r);
+      if (!c->open) return 0;             /* its handler closed the consumer */
+      continue;
+    }
+    if (st == ENG_E_TIMEOUT) continue;    /* the deadline check above ends it */
+    if (st == ENG_E_STOPPED || st == ENG_E_INTERRUPTED) return 0;
     etwL_pushengfail(L, st);
     return lua_error(L);
   }
 }
 
+static const char *const events_keys[] = {"timeout_ms", NULL};
+
 /* for ev in c:events([{timeout_ms=}]) do ... end: every event, pull style. */
 static int l_events(lua_State *L) {
-  checkopen(L, 1);
-  lua_Integer timeout = opt_field(L, 2, "timeout_ms", -1);
+  lconsumer *c = checkopen(L, 1);
+  etwL_checkoptions(L, 2, "c:events", events_keys);
+  lua_Integer timeout = etwL_optinteger(L, 2, "c:events", "timeout_ms", 0, LUA_MAXINTEGER, -1);
+  c->signal = 0;
   lua_pushvalue(L, 1);
-  lua_pushinteger(L, timeout >= 0 ? etwL_now_ms() + timeout : -1);
+  lua_pushinteger(L, (lua_Integer)etwL_deadline_ms(timeout));
   lua_pushcclosure(L, events_step, 2);
   return 1;
 }
@@ -436,17 +503,13 @@ static int l_info(lua_State *L) {
   return c->src.info(c->src.ctx, L);
 }
 
+/* c:close() / __gc / __close. Inside a handler of c:run the source and
+** filters are still in use: they are released when run returns ("stopped"). */
 static int l_close(lua_State *L) {
   lconsumer *c = checkconsumer(L, 1);
   c->open = 0;
-  if (c->src.close && c->src.ctx) {  /* also a source whose opening failed midway */
-    c->src.close(c->src.ctx);
-    c->src.close = NULL;
-  }
-  for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
-  free(c->filters);
-  c->filters = NULL;
-  c->nfilters = c->cap = 0;
+  if (c->running) c->closing = 1;
+  else release(c);
   return 0;
 }
 
@@ -531,15 +594,18 @@ static int open_engine_files(lua_State *L, int idx, etwL_source *src) {
 ** -> consumer, or nil, "CODE: message", "CODE". Several files are merged by
 ** timestamp (equal times: in the order given). A file that cannot be opened:
 ** NOTFOUND / ACCESS / IO / CORRUPT (not an ETL file) with "path: why". */
+static const char *const consumer_keys[] = {"session", "files", "on_error", "reader", NULL};
+
 static int l_new(lua_State *L) {
   static const char *const on_error[] = {"stop", "continue", NULL};
   static const char *const readers[] = {"auto", "etw", "etwlua", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
+  etwL_checkoptions(L, 1, "etw.Consumer", consumer_keys);
   lua_getfield(L, 1, "reader");
-  int reader = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, readers);
+  int reader = lua_isnil(L, -1) ? 0 : etwL_checkoptname(L, -1, "etw.Consumer", "reader", readers);
   lua_pop(L, 1);
   lua_getfield(L, 1, "on_error");
-  int cont = lua_isnil(L, -1) ? 0 : luaL_checkoption(L, -1, NULL, on_error);
+  int cont = lua_isnil(L, -1) ? 0 : etwL_checkoptname(L, -1, "etw.Consumer", "on_error", on_error);
   lua_getfield(L, 1, "session");
   lua_getfield(L, 1, "files");           /* stack: opts on_error session files */
   if (lua_isnil(L, -2) == lua_isnil(L, -1))
@@ -552,7 +618,8 @@ static int l_new(lua_State *L) {
   lua_setiuservalue(L, -2, UV_HANDLERS);
   int st;
   if (!lua_isnil(L, -3)) {
-    if (lua_type(L, -3) != LUA_TSTRING) return luaL_error(L, "etw.Consumer: 'session' must be a name");
+    if (lua_type(L, -3) != LUA_TSTRING)
+      return etwL_opterror(L, "etw.Consumer", "session", "must be a session name (string)");
     eng_consumer *ec = NULL;
     st = eng_consumer_open(lua_tostring(L, -3), &ec);
     c->src = (etwL_source){live_next, live_stop, live_close, ec, NULL, NULL};
@@ -589,6 +656,19 @@ static const luaL_Reg meth[] = {
   {"events", l_events}, {"stop", l_stop}, {"stats", l_stats}, {"info", l_info},
   {"close", l_close}, {NULL, NULL}};
 
+/* c.signal: "SIGINT", "SIGTERM", "SIGHUP" when the last run / events loop
+** ended "interrupted", else nil; other keys: the methods. */
+static int l_index(lua_State *L) {
+  lconsumer *c = checkconsumer(L, 1);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "signal") == 0 && c->signal) {
+    lua_pushstring(L, etwL_signal_name(c->signal));
+    return 1;
+  }
+  return 0;
+}
+
 static const luaL_Reg metameth[] = {
   {"__gc", l_close}, {"__close", l_close}, {"__tostring", l_tostring}, {NULL, NULL}};
 
@@ -596,6 +676,7 @@ void etwL_open_consumer(lua_State *L) {   /* stack: etw */
   luaL_newmetatable(L, ETWL_CONSUMER);
   luaL_setfuncs(L, metameth, 0);
   luaL_newlib(L, meth);
+  lua_pushcclosure(L, l_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_new);

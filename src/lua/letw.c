@@ -150,6 +150,7 @@ int luaopen_etw(lua_State *L) {
   etwL_open_provider(L);
   etwL_open_session(L);
   etwL_open_consumer(L);
+  etwL_open_process(L);
   return 1;
 }
 

@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L     /* nanosleep */
 #endif
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +15,7 @@
 #endif
 
 #include "lauxetw.h"
+#include "lsignal.h"
 #include "../engine/engine.h"
 #include "../tlg/tlg_guid.h"
 
@@ -57,47 +57,38 @@ static lsession *checkrunning(lua_State *L, int idx) {
 
 static const char *const mode_names[] = {"realtime", "file", "circular", NULL};
 
-static uint32_t opt_u32(lua_State *L, const char *key, lua_Integer lo, lua_Integer hi) {
-  int isint;
-  lua_Integer v = lua_tointegerx(L, -1, &isint);
-  if (!isint || v < lo || v > hi)
-    luaL_error(L, "etw.Session: option '%s' must be an integer %d..%d", key, (int)lo, (int)hi);
-  return (uint32_t)v;
+static const char *const session_keys[] = {
+  "mode", "file", "buffer_kb", "min_buffers", "max_buffers", "flush_ms", "max_mb", "replace",
+  NULL};
+
+static uint32_t opt_u32(lua_State *L, int idx, const char *key, lua_Integer lo, lua_Integer hi) {
+  return (uint32_t)etwL_optinteger(L, idx, "etw.Session", key, lo, hi, 0);
 }
 
-/* Read the options table at idx into o; unknown keys are errors. */
+/* Read the options table at idx into o; unknown keys are errors. The file
+** path is left at the top of the stack (nil without one): the caller keeps
+** that string, never a pointer into the table, which the script may change. */
 static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
   memset(o, 0, sizeof *o);
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {                     /* stack: key value */
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-    if (strcmp(k, "mode") == 0) {
-      o->mode = luaL_checkoption(L, -1, NULL, mode_names);
-    } else if (strcmp(k, "file") == 0) {
-      if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "etw.Session: option 'file' must be a path string");
-      o->file = lua_tostring(L, -1);             /* kept alive: the table is our uservalue */
-    } else if (strcmp(k, "buffer_kb") == 0) {
-      o->buffer_kb = opt_u32(L, k, 4, 16384);
-    } else if (strcmp(k, "min_buffers") == 0) {
-      o->min_buffers = opt_u32(L, k, 2, 1 << 20);
-    } else if (strcmp(k, "max_buffers") == 0) {
-      o->max_buffers = opt_u32(L, k, 2, 1 << 20);
-    } else if (strcmp(k, "flush_ms") == 0) {
-      o->flush_ms = opt_u32(L, k, 1, 3600 * 1000);
-    } else if (strcmp(k, "max_mb") == 0) {
-      o->max_mb = opt_u32(L, k, 0, 1 << 22);
-    } else if (strcmp(k, "replace") == 0) {
-      if (!lua_isboolean(L, -1)) luaL_error(L, "etw.Session: option 'replace' must be a boolean");
-      o->replace = lua_toboolean(L, -1);
-    } else {
-      luaL_error(L, "etw.Session: unknown option '%s' (mode, file, buffer_kb, min_buffers, "
-                    "max_buffers, flush_ms, max_mb, replace)", k);
-    }
-    lua_pop(L, 1);
+  if (!etwL_checkoptions(L, idx, "etw.Session", session_keys)) {
+    lua_pushnil(L);
+    return;
   }
-  if (o->mode != ENG_MODE_REALTIME && !o->file)
+  lua_getfield(L, idx, "mode");
+  if (!lua_isnil(L, -1)) o->mode = etwL_checkoptname(L, -1, "etw.Session", "mode", mode_names);
+  lua_pop(L, 1);
+  o->buffer_kb = opt_u32(L, idx, "buffer_kb", 4, 16384);
+  o->min_buffers = opt_u32(L, idx, "min_buffers", 2, 1 << 20);
+  o->max_buffers = opt_u32(L, idx, "max_buffers", 2, 1 << 20);
+  o->flush_ms = opt_u32(L, idx, "flush_ms", 1, 3600 * 1000);
+  o->max_mb = opt_u32(L, idx, "max_mb", 0, 1 << 22);
+  if (lua_getfield(L, idx, "replace") != LUA_TNIL && !lua_isboolean(L, -1))
+    etwL_opterror(L, "etw.Session", "replace", "must be a boolean, got %s", luaL_typename(L, -1));
+  o->replace = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (lua_getfield(L, idx, "file") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+    etwL_opterror(L, "etw.Session", "file", "must be a path (string), got %s", luaL_typename(L, -1));
+  if (o->mode != ENG_MODE_REALTIME && lua_isnil(L, -1))
     luaL_error(L, "etw.Session: mode '%s' needs option 'file'", mode_names[o->mode]);
   if (o->mode == ENG_MODE_REALTIME && o->max_mb)
     luaL_error(L, "etw.Session: option 'max_mb' needs mode 'file' or 'circular'");
@@ -112,18 +103,16 @@ static int l_new(lua_State *L) {
   luaL_argcheck(L, len >= 1 && len <= ENG_SESSION_NAME_MAX && !memchr(name, 0, len), 1,
                 "session name must be 1..200 bytes without NUL");
   eng_session_opts opts;
-  read_opts(L, 2, &opts);
   lua_settop(L, 2);
-  lsession *s = lua_newuserdatauv(L, sizeof *s, 2);   /* stack: name opts s */
+  read_opts(L, 2, &opts);                             /* stack: name opts file */
+  lsession *s = lua_newuserdatauv(L, sizeof *s, 2);   /* stack: name opts file s */
   memset(s, 0, sizeof *s);
   s->opts = opts;
   luaL_setmetatable(L, ETWL_SESSION);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1);                        /* uservalue 1: name */
-  if (!lua_isnoneornil(L, 2)) {
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, 2);                      /* uservalue 2: options (file path) */
-  }
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, -2, 2);                        /* uservalue 2: the file path */
   return 1;
 }
 
@@ -141,6 +130,8 @@ static int l_start(lua_State *L) {
   lsession *s = checksession(L, 1);
   if (s->h && !s->stopped) return luaL_error(L, "etw.Session: already started");
   if (s->h) { eng_session_close(s->h); s->h = NULL; }
+  lua_getiuservalue(L, 1, 2);                         /* the path, kept here */
+  s->opts.file = lua_tostring(L, -1);
   errno = 0;
   int st = eng_session_start(session_name(L, 1), &s->opts, &s->h);
   if (st != ENG_OK && s->opts.file && errno && (st == ENG_E_IO || st == ENG_E_ACCESS)) {
@@ -196,9 +187,10 @@ static const struct { const char *key; uint32_t bit; } enable_props[] = {
   {"ignore_keyword_0", ENG_PROP_IGNORE_KEYWORD_0}, {NULL, 0}
 };
 
-#define ENABLE_KEYS "level, any, all, stack, sid, session_id, process_start_key, event_key, " \
-                    "ignore_keyword_0, pids, exe_names, event_ids, exclude_event_ids, "      \
-                    "event_names, exclude_event_names"
+static const char *const enable_keys[] = {
+  "level", "any", "all", "stack", "sid", "session_id", "process_start_key", "event_key",
+  "ignore_keyword_0", "pids", "exe_names", "event_ids", "exclude_event_ids", "event_names",
+  "exclude_event_names", NULL};
 
 /* The list at the top of the stack, checked: 1..max items. */
 static lua_Integer list_len(lua_State *L, const char *k, lua_Integer max, const char *what) {
@@ -297,8 +289,7 @@ static int read_prop(lua_State *L, const char *k, enable_in *e) {
 static void read_enable(lua_State *L, int idx, enable_in *e) {
   memset(e, 0, sizeof *e);
   e->level = 5; e->any = UINT64_MAX; e->all = 0;
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
+  if (!etwL_checkoptions(L, idx, "enable", enable_keys)) return;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
@@ -321,8 +312,6 @@ static void read_enable(lua_State *L, int idx, enable_in *e) {
       read_ids(L, k, e, k[1] == 'x');
     } else if (strcmp(k, "event_names") == 0 || strcmp(k, "exclude_event_names") == 0) {
       read_names(L, k, e, k[1] == 'x');
-    } else {
-      luaL_error(L, "enable: unknown option '%s' (" ENABLE_KEYS ")", k);
     }
     lua_settop(L, top - 1);
   }
@@ -398,10 +387,6 @@ static int l_stats(lua_State *L) {
 
 /* --- wait ------------------------------------------------------------------ */
 
-static volatile sig_atomic_t wait_signal;
-
-static void on_wait_signal(int sig) { wait_signal = sig; }
-
 static void sleep_ms(int ms) {
 #ifdef _WIN32
   Sleep((DWORD)ms);
@@ -411,31 +396,35 @@ static void sleep_ms(int ms) {
 #endif
 }
 
-/* s:wait([seconds]) -> reason: "timeout" (the seconds passed), "stopped"
-** (the session was stopped, e.g. by `etwlua stop NAME`), "interrupted"
-** (Ctrl+C or SIGTERM while waiting). Without seconds: until stopped or
-** interrupted. The session keeps running; producers keep writing. */
+/* s:wait([seconds]) -> reason [, signal]: "timeout" (the seconds passed),
+** "stopped" (the session was stopped, e.g. by `etwlua stop NAME`),
+** "interrupted" (SIGINT, SIGTERM or SIGHUP while waiting; the second value
+** names it). Without seconds: until stopped or interrupted. The session
+** keeps running; producers keep writing. */
 static int l_wait(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   double secs = luaL_optnumber(L, 2, -1);
   luaL_argcheck(L, lua_isnoneornil(L, 2) || secs >= 0, 2, "seconds must be >= 0");
-  int64_t deadline = lua_isnoneornil(L, 2) || secs > 1e12 ? -1 : etwL_now_ms() + (int64_t)(secs * 1000);
+  /* 2^62 ms is beyond any wait; larger (and inf) saturate there */
+  int64_t deadline = lua_isnoneornil(L, 2) ? -1
+                     : etwL_deadline_ms(secs * 1000 >= 4.6e18 ? INT64_MAX / 2 : (int64_t)(secs * 1000));
   const char *reason = NULL;
-  wait_signal = 0;
-  void (*old_int)(int) = signal(SIGINT, on_wait_signal);
-  void (*old_term)(int) = signal(SIGTERM, on_wait_signal);
+  int sig = 0;
+  etwL_sigscope sc;
+  etwL_signal_enter(&sc, NULL, NULL);  /* the sleep below ends early on a signal */
   while (!reason) {
     eng_session_stats st;
     int64_t now = etwL_now_ms();
-    if (wait_signal) reason = "interrupted";
+    if ((sig = etwL_signal_take()) != 0) reason = "interrupted";
     else if (eng_session_query(s->h, &st) == ENG_E_STOPPED) reason = "stopped";
     else if (deadline >= 0 && now >= deadline) reason = "timeout";
     else sleep_ms(deadline < 0 || deadline - now > 50 ? 50 : (int)(deadline - now));
   }
-  signal(SIGINT, old_int == SIG_ERR ? SIG_DFL : old_int);
-  signal(SIGTERM, old_term == SIG_ERR ? SIG_DFL : old_term);
+  etwL_signal_leave(&sc);
   lua_pushstring(L, reason);
-  return 1;
+  if (!sig) return 1;
+  lua_pushstring(L, etwL_signal_name(sig));
+  return 2;
 }
 
 static void stop_session(lsession *s) {

@@ -97,19 +97,20 @@ describe_posix("etw.Session [#shm]", function()
     assert.is_true(s:is_running())
     assert.equal(0, s:stats().providers)
     assert.has_error(function() etw.Session(name, { replace = 1 }) end,
-      "etw.Session: option 'replace' must be a boolean")
+      "etw.Session: bad option 'replace': must be a boolean, got number")
   end)
 
   it("rejects bad options with the rule", function()
     assert.has_error(function() etw.Session("x", { bogus = 1 }) end,
-      "etw.Session: unknown option 'bogus' (mode, file, buffer_kb, min_buffers, max_buffers, flush_ms, max_mb, replace)")
+      "etw.Session: unknown option 'bogus' (expected one of: mode, file, buffer_kb, min_buffers, "
+      .. "max_buffers, flush_ms, max_mb, replace)")
     assert.has_error(function() etw.Session("x", { buffer_kb = 1 }) end,
-      "etw.Session: option 'buffer_kb' must be an integer 4..16384")
+      "etw.Session: bad option 'buffer_kb': must be an integer 4..16384, got 1")
     assert.has_error(function() etw.Session("") end)
     local s <close> = started(unique("opt"))
     assert.has_error(function() s:enable("P", { level = 300 }) end, "enable: option 'level' must be 0..255")
     assert.has_error(function() s:enable("P", { anything = 1 }) end,
-      "enable: unknown option 'anything' (level, any, all, stack, sid, session_id, process_start_key, "
+      "enable: unknown option 'anything' (expected one of: level, any, all, stack, sid, session_id, process_start_key, "
       .. "event_key, ignore_keyword_0, pids, exe_names, event_ids, exclude_event_ids, event_names, "
       .. "exclude_event_names)")
     assert.has_error(function() s:enable("P", { stack = 1 }) end, "enable: option 'stack' must be a boolean")

@@ -72,22 +72,25 @@ local function parse(args)
   return opts
 end
 
--- One shell word: POSIX sh quoting, or cmd.exe-style double quotes on Windows.
-local windows = package.config:sub(1, 1) == "\\"
-local function quote(word)
-  if windows then return '"' .. word:gsub('"', '\\"') .. '"' end
-  if word:match("^[%w%-%._/=:,+@%%]+$") then return word end
-  return "'" .. word:gsub("'", "'\\''") .. "'"
-end
-
+-- Run the command in its own process group and wait for it. A SIGINT,
+-- SIGTERM or SIGHUP meanwhile is forwarded to that group, and the wait goes
+-- on until the command has ended, so the session is stopped (and the file
+-- finalized) only after the command is gone. Returns its exit status
+-- (128 + signal when a signal ended it), 127 when it cannot be started.
 local function run_command(cmd)
-  local words = {}
-  for i, w in ipairs(cmd) do words[i] = quote(w) end
   io.stdout:flush()
-  local ok, how, code = os.execute(table.concat(words, " "))
-  if how == "signal" then return 128 + code end
-  if ok == nil and how == nil then return 127 end
-  return code or (ok and 0 or 1)
+  local proc, err = etw.spawn(cmd)
+  if not proc then
+    io.stderr:write("etwlua capture: cannot run ", err, "\n")
+    return 127
+  end
+  local how, value = proc:wait()
+  while how == "interrupted" do
+    proc:kill(value)
+    how, value = proc:wait()
+  end
+  if how == "signal" then return 128 + value end
+  return value
 end
 
 local function human(bytes)

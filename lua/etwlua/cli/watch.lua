@@ -87,16 +87,24 @@ function M.run(args)
   c:on_lost(function(n) lost = lost + n end)
 
   local tty = etw.isatty(io.stderr)
-  local deadline = opts.duration and (os.time() + opts.duration)
+  -- runs of at most 1 s (the counts line); each ends on time even while
+  -- events keep coming, so the time left is what the runs took.
+  -- SIGINT, SIGTERM and SIGHUP end a run "interrupted": a normal end.
+  local left_ms = opts.duration and math.floor(opts.duration * 1000)
   local reason
   repeat
-    local _, why = c:run { timeout_ms = 1000 }
+    local step = left_ms and math.min(1000, left_ms) or 1000
+    local _, why = c:run { timeout_ms = step }
     io.stdout:flush()
     if tty then
       io.stderr:write(string.format("\r%d events, %d lost ", printed, lost))
     end
-    if why ~= "timeout" then reason = why end
-    if deadline and os.time() >= deadline then reason = "duration" end
+    if why ~= "timeout" then
+      reason = why
+    elseif left_ms then
+      left_ms = left_ms - step
+      if left_ms <= 0 then reason = "duration" end
+    end
   until reason
   if tty then io.stderr:write("\n") end
   util.loss_hint("watch", lost, opts)
