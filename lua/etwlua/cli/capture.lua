@@ -16,10 +16,13 @@ M.details = [==[
   Starts a file session (etwlua-capture-<pid>, or --session NAME), enables
   each provider (NAME or GUID; level 0..255 or critical/error/warning/info/
   verbose, default verbose; keywords default to all bits), then:
-    -- command args   runs the command and stops when it exits; the exit
-                      status is the command's (128 + signal if killed)
+    -- command args   runs the command (in its own process group) and stops
+                      when it exits; the exit status is the command's (128 +
+                      signal if killed). SIGINT, SIGTERM and SIGHUP are
+                      passed on to the command; capture waits for it to end
     --duration S      stops after S seconds
-    neither           stops on Ctrl+C (or `etwlua stop NAME`)
+    neither           stops on Ctrl+C, SIGTERM, SIGHUP (status 0) or
+                      `etwlua stop NAME`
   and prints the counts on stderr: events written, events lost, bytes, file(s).
   --mode file (default) writes as events come; with --max-mb N it starts a
   new file at N MB: FILE, then FILE_1.etl, FILE_2.etl ... (a "%d" in FILE is

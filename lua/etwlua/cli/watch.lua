@@ -16,7 +16,8 @@ usage: etwlua watch -p NAME[:level[:keywords]] [-p ...] [--format text|json|csv]
 M.details = [==[
   Starts a real-time session, enables each provider (NAME or {GUID}; level
   0..255 or critical/error/warning/info/verbose, default verbose; keywords
-  default to all bits), and prints every event until Ctrl+C, --duration
+  default to all bits), and prints every event until Ctrl+C, SIGTERM or
+  SIGHUP (a normal end: status 0, the session is removed), --duration
   seconds or --max-events events.
   -f, --format      text (default): "TIME PID/TID Provider/Event(...) fields";
                     json: one ev:json() object per line; csv: a header line,
