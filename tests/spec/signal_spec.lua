@@ -5,9 +5,11 @@
 -- Every child is started and signalled by pid and waited for with a bound.
 local etw = require "etw"
 
-local exe = assert(os.getenv("ETWLUA_EXE"), "ETWLUA_EXE must name the etwlua under test")
 local windows = package.config:sub(1, 1) == "\\"
 local describe_posix = windows and pending or describe
+-- the POSIX cases run children of the etwlua under test
+local exe = os.getenv("ETWLUA_EXE")
+assert(windows or exe, "ETWLUA_EXE must name the etwlua under test")
 
 local counter = 0
 local function unique(prefix)
@@ -219,5 +221,29 @@ describe_posix("etw.spawn", function()
     ]], "x", "HUP")
     assert.equal(0, rc, out)
     assert.equal("interrupted\tSIGHUP\nsignal\t9\n", out)
+  end)
+end)
+
+-- Windows (under Wine in CI): the same interface over CreateProcessW.
+local describe_windows = windows and describe or pending
+describe_windows("etw.spawn on Windows", function()
+  it("runs a command and reports its exit code", function()
+    local p = assert(etw.spawn { "cmd.exe", "/c", "exit 3" })
+    assert.is_true(p.pid > 0)
+    assert.same({ "exit", 3 }, { p:wait(30000) })
+  end)
+
+  it("kills a command that does not end", function()
+    local p = assert(etw.spawn { "cmd.exe", "/c", "ping -n 60 127.0.0.1 >nul" })
+    assert.equal("timeout", p:wait(200))
+    assert.is_true(p:kill("SIGKILL"))
+    local how = p:wait(30000)
+    assert.equal("exit", how)
+  end)
+
+  it("a command that cannot start is a failure", function()
+    local p, _, code = etw.spawn { "Z:\\nonexistent\\etwlua-no-such.exe" }
+    assert.is_nil(p)
+    assert.equal("NOTFOUND", code)
   end)
 end)
