@@ -177,19 +177,16 @@ static int l_tostring(lua_State *L) {
 
 /* Options of etw.Provider(name, {id=, group_id=}): unknown keys raise. */
 static void get_options(lua_State *L, tlg_guid *id, int *has_id, tlg_guid *group, int *has_group) {
-  lua_pushnil(L);
-  while (lua_next(L, 2)) {                  /* stack: ... key value */
-    const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (!key || (strcmp(key, "id") != 0 && strcmp(key, "group_id") != 0)) {
-      lua_pushvalue(L, -2);
-      luaL_argerror(L, 2, lua_pushfstring(L, "unknown option '%s'", luaL_tolstring(L, -1, NULL)));
-    }
+  static const char *const keys[] = {"id", "group_id", NULL};
+  etwL_checkoptions(L, 2, "etw.Provider", keys);
+  for (int k = 0; keys[k]; k++) {
     tlg_guid g;
     size_t len;
+    if (lua_getfield(L, 2, keys[k]) == LUA_TNIL) { lua_pop(L, 1); continue; }
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
     if (!s || tlg_guid_parse(s, len, &g) != TLG_OK)
-      luaL_argerror(L, 2, lua_pushfstring(L, "option '%s' must be a GUID string", key));
-    if (key[0] == 'i') { *id = g; *has_id = 1; }
+      etwL_opterror(L, "etw.Provider", keys[k], "must be a GUID string");
+    if (k == 0) { *id = g; *has_id = 1; }
     else { *group = g; *has_group = 1; }
     lua_pop(L, 1);
   }

@@ -345,7 +345,7 @@ describe("etw.Provider", function()
       {{"a\0b"}, "provider name must not contain NUL"},
       {{"\xff"}, "provider name must be valid UTF-8"},
       {{"P", {ID = "x"}}, "unknown option 'ID'"},
-      {{"P", {id = "not-a-guid"}}, "option 'id' must be a GUID string"},
+      {{"P", {id = "not-a-guid"}}, "etw.Provider: bad option 'id': must be a GUID string"},
       {{"P", "not-a-guid"}, "GUID must look like"},
       {{42}, "string expected, got number"},
     }
