@@ -414,7 +414,9 @@ static int events_next(lconsumer *c, eng_record *r, int64_t deadline) {
   etwL_sigscope sc;
   etwL_signal_enter(&sc, wake_consumer, c);
   if (!etwL_signal_pending()) st = c->src.next(c->src.ctx, r, etwL_wait_ms(deadline));
-  if (etwL_signal_pending()) st = interrupted(c) ? ENG_E_INTERRUPTED : st;
+  /* taken here, or leave would hand it on; a record that came with it is
+  ** still delivered, and the next step ends the loop (c->signal is set) */
+  if (etwL_signal_pending() && interrupted(c) && st != ENG_OK) st = ENG_E_INTERRUPTED;
   etwL_signal_leave(&sc);
   return st;
 }
@@ -431,7 +433,7 @@ static int events_step(lua_State *L) {
   int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
   for (;;) {
     eng_record r;
-    if (etwL_signal_pending() && interrupted(c)) return 0;
+    if (c->signal || (etwL_signal_pending() && interrupted(c))) return 0;
     if (deadline >= 0 && etwL_now_ms() >= deadline) return 0;
     int st = events_next(c, &r, deadline);
     if (st == ENG_OK && r.kind == ENG_KIND_EVENT) {
