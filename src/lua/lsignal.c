@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "lsignal.h"
 
@@ -23,6 +26,22 @@ static struct sigaction saved[ETWL_NSIGNALS];
 static volatile sig_atomic_t pending;
 /* Innermost open scope; the handler walks the chain to wake every wait. */
 static etwL_sigscope *volatile top;
+
+/* POSIX: the handler interrupts the Lua thread itself, so the chain cannot
+** change under it. Windows: the CRT handler runs on a thread the console
+** creates, so the chain is locked (the handler may block, it is a thread). */
+#ifdef _WIN32
+static SRWLOCK chain_lock = SRWLOCK_INIT;
+#define CHAIN_WRITE() AcquireSRWLockExclusive(&chain_lock)
+#define CHAIN_WRITE_END() ReleaseSRWLockExclusive(&chain_lock)
+#define CHAIN_READ() AcquireSRWLockShared(&chain_lock)
+#define CHAIN_READ_END() ReleaseSRWLockShared(&chain_lock)
+#else
+#define CHAIN_WRITE() ((void)0)
+#define CHAIN_WRITE_END() ((void)0)
+#define CHAIN_READ() ((void)0)
+#define CHAIN_READ_END() ((void)0)
+#endif
 
 static void set_disposition(int sig, void (*handler)(int), int save, int i) {
 #ifdef _WIN32
@@ -55,23 +74,29 @@ static void on_signal(int sig) {
   }
 #endif
   pending = sig;
+  CHAIN_READ();
   for (etwL_sigscope *s = top; s; s = s->prev)
     if (s->wake) s->wake(s->ctx);
+  CHAIN_READ_END();
   errno = e;
 }
 
 void etwL_signal_enter(etwL_sigscope *sc, etwL_wake_fn wake, void *ctx) {
   sc->wake = wake;
   sc->ctx = ctx;
+  CHAIN_WRITE();
   sc->prev = top;
   top = sc;                        /* published before a signal can call wake */
+  CHAIN_WRITE_END();
   if (sc->prev) return;            /* an outer scope installed the handlers */
   for (int i = 0; i < ETWL_NSIGNALS; i++) set_disposition(sigs[i], on_signal, 1, i);
 }
 
 void etwL_signal_leave(etwL_sigscope *sc) {
-  top = sc->prev;
-  if (top) return;
+  CHAIN_WRITE();
+  top = sc->prev;                  /* after this, no handler touches sc or its ctx */
+  CHAIN_WRITE_END();
+  if (sc->prev) return;
   for (int i = 0; i < ETWL_NSIGNALS; i++) {
 #ifdef _WIN32
     signal(sigs[i], saved[i]);
