@@ -13,7 +13,8 @@ export ETWLUA_RUNTIME_DIR=$tmp/rt
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for f in "$tmp"/*.pid; do [[ -f $f ]] && kill -9 "$(cat "$f")" 2>/dev/null; done
+  # commands of capture and their groups (each command leads its own group)
+  for f in "$tmp"/*.pid; do [[ -s $f ]] && kill -9 -- "-$(cat "$f")" "$(cat "$f")" 2>/dev/null; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
