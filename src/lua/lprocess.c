@@ -259,7 +259,7 @@ static int push_status(lua_State *L, lprocess *p) {
 static int l_wait(lua_State *L) {
   lprocess *p = checkprocess(L, 1);
   lua_Integer timeout = luaL_optinteger(L, 2, -1);
-  luaL_argcheck(L, timeout >= -1, 2, "timeout_ms must be >= 0");
+  luaL_argcheck(L, lua_isnoneornil(L, 2) || timeout >= 0, 2, "timeout_ms must be >= 0");
   int64_t deadline = etwL_deadline_ms(timeout);
   if (poll_child(p)) return push_status(L, p);
   etwL_sigscope sc;
