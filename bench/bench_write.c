@@ -44,7 +44,7 @@ static void bench_writer(const char *file) {
   for (int pass = 0; pass < 2; pass++) {
     etl_write_opts o = {0};
     etl_writer *w;
-    etl_sink sink = {NULL, null_open, null_write, NULL, NULL};
+    etl_sink sink = {NULL, null_open, null_write, NULL, NULL, NULL};
     int st = pass == 0 ? etl_writer_open(&sink, &o, &w) : etl_writer_open_file(file, &o, &w);
     if (st != ETL_OK) { printf("writer open failed (%d)\n", st); return; }
     int64_t t0ft = etl_filetime_now();

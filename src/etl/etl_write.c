@@ -24,6 +24,7 @@
 #define W_LFH_VERSION 0x0501000Au     /* OS 10.0, log-file layout 1.5 */
 #define W_TIMER_RESOLUTION 156250u
 #define W_LOGMODE_SEQUENTIAL 0x00000001u
+#define W_LOGMODE_CIRCULAR 0x00000002u  /* EVENT_TRACE_FILE_MODE_CIRCULAR */
 #define W_PERF_FREQ 10000000
 #define W_BUF_STATE_FLUSH 3u
 #define W_BUF_TYPE_HEADER 4u
@@ -36,7 +37,9 @@ typedef struct wbuf {
   uint32_t used;                 /* bytes in use, incl. the 0x48 header */
   uint32_t written_used;         /* `used` at its last write (0 = never written) */
   uint32_t nrec;
+  uint32_t written_nrec;         /* `nrec` at its last write */
   uint16_t cpu;
+  uint8_t skip;                  /* circular: left out of the copy being written */
   uint16_t extra_flags;          /* EVENTS_LOST */
   int sorted;                    /* records are in timestamp order */
   int64_t last_ts, max_ts;
@@ -63,13 +66,18 @@ struct etl_writer {
   /* circular: ring of full buffers, oldest at ring_head */
   wbuf *ring;
   uint32_t ring_cap, ring_head, ring_count;
+  uint32_t circ_max;             /* buffers a copy may have, header included */
   int circ_dirty;
+  uint64_t disk_events;          /* circular: records in the last good copy */
   /* the current file */
   uint64_t file_bytes;
   uint32_t file_buffers;
   uint32_t file_index;
   uint64_t tail_off;             /* last buffer of the file and the flags it has on disk */
   uint16_t tail_flags;
+  uint32_t hdr_buffers;          /* BuffersWritten and EventsLost the header has on disk */
+  uint64_t hdr_lost;
+  int salvaged;                  /* the counters were fixed up after an I/O error */
   /* totals of finished (rotated) files */
   uint64_t prev_bytes;
   uint32_t prev_buffers;
@@ -120,6 +128,21 @@ static int sink_write(etl_writer *w, uint64_t off, const void *p, size_t n) {
   if (w->io_error) return ETL_ERR_IO;
   int e = w->sink.write_at(w->sink.ctx, off, p, n);
   return e ? sink_fail(w, e) : ETL_OK;
+}
+
+/* A write inside what the file already holds (header, a buffer's flags):
+** tried even after an I/O error, so the header can still say what the file
+** holds when the disk is full (overwriting allocated bytes needs no room). */
+static int sink_patch(etl_writer *w, uint64_t off, const void *p, size_t n) {
+  if (!w->open) return ETL_ERR_IO;
+  int e = w->sink.write_at(w->sink.ctx, off, p, n);
+  if (e) return sink_fail(w, e);
+  return w->io_error ? ETL_ERR_IO : ETL_OK;
+}
+
+/* Cut the current file back to `size` after a failed write. */
+static void sink_truncate(etl_writer *w, uint64_t size) {
+  if (w->open && w->sink.truncate) w->sink.truncate(w->sink.ctx, size);
 }
 
 static int sink_open(etl_writer *w, uint32_t index) {
@@ -225,7 +248,7 @@ static void build_header(etl_writer *w, const char *name) {
   put32(h + 0x0C, w->num_processors);
   put32(h + 0x18, W_TIMER_RESOLUTION);
   put32(h + 0x1C, (uint32_t)((w->o.circular ? w->o.circular_bytes : w->o.max_file_bytes) >> 20));
-  put32(h + 0x20, W_LOGMODE_SEQUENTIAL);
+  put32(h + 0x20, w->o.circular ? W_LOGMODE_CIRCULAR : W_LOGMODE_SEQUENTIAL);
   put32(h + 0x28, 1);                           /* StartBuffers */
   put32(h + 0x2C, 8);                           /* PointerSize */
   put32(h + 0x34, w->o.cpu_mhz);
@@ -266,7 +289,12 @@ static void patch_header(etl_writer *w, int64_t end_time, uint32_t buffers) {
 
 static int write_header(etl_writer *w, int64_t end_time) {
   patch_header(w, end_time, w->file_buffers);
-  return sink_write(w, 0, w->hdr, w->hdr_used);
+  int st = sink_patch(w, 0, w->hdr, w->hdr_used);
+  if (st == ETL_OK) {
+    w->hdr_buffers = w->file_buffers;
+    w->hdr_lost = w->lost + w->dropped;
+  }
+  return st;
 }
 
 /* ============================================================ buffers */
@@ -282,6 +310,8 @@ static void buf_reset(etl_writer *w, wbuf *b) {
   b->used = ETL_BUF_HDR_SIZE;
   b->written_used = 0;
   b->nrec = 0;
+  b->written_nrec = 0;
+  b->skip = 0;
   b->extra_flags = 0;
   b->sorted = 1;
   b->last_ts = b->max_ts = INT64_MIN;
@@ -349,7 +379,7 @@ static int rotate(etl_writer *w, const wbuf *keep);
 ** first, rotating when the file is full). A full buffer (partial = 0) is
 ** emptied afterwards; a partial one stays and is rewritten as it grows. */
 static int seq_write(etl_writer *w, wbuf *b, int partial) {
-  int st;
+  int st, placed_now = 0;
   buf_sort(w, b);
   if (b->slot < 0) {
     if (w->o.max_file_bytes && w->file_buffers >= 2 &&
@@ -359,6 +389,7 @@ static int seq_write(etl_writer *w, wbuf *b, int partial) {
     b->seq = w->next_seq++;
     w->file_bytes += w->bufsize;
     w->file_buffers++;
+    placed_now = 1;
   }
   uint16_t flags = buf_flags(b, partial);
   put_bufhdr(w, b->p, b->used, b->max_ts == INT64_MIN ? 0 : b->max_ts, b->seq, b->cpu, flags, 0);
@@ -372,10 +403,22 @@ static int seq_write(etl_writer *w, wbuf *b, int partial) {
                     b->used - ETL_BUF_HDR_SIZE);
     if (st == ETL_OK) st = sink_write(w, (uint64_t)b->slot, b->p, ETL_BUF_HDR_SIZE);
   }
-  if (st != ETL_OK) return st;
+  if (st != ETL_OK) {
+    if (placed_now) {             /* the new place never got its buffer: the file ends before it */
+      w->file_bytes -= w->bufsize;
+      w->file_buffers--;
+      w->next_seq--;
+      b->slot = -1;
+    }
+    return st;
+  }
   note_tail(w, (uint64_t)b->slot, flags);
-  if (partial) b->written_used = b->used;
-  else buf_reset(w, b);
+  if (partial) {
+    b->written_used = b->used;
+    b->written_nrec = b->nrec;
+  } else {
+    buf_reset(w, b);
+  }
   return ETL_OK;
 }
 
@@ -401,7 +444,7 @@ static int fix_tail(etl_writer *w) {
   w->tail_flags = want;
   w->pending_lost = 0;
   put16(f, w->tail_flags);
-  return sink_write(w, w->tail_off + ETL_BUF_FLAG, f, 2);
+  return sink_patch(w, w->tail_off + ETL_BUF_FLAG, f, 2);
 }
 
 /* Write every partial buffer that changed since its last write (only those
@@ -429,22 +472,68 @@ static int begin_file(etl_writer *w, uint32_t index) {
   w->file_buffers = 1;
   w->tail_off = 0;
   w->tail_flags = ETL_BUF_FLAG_FLUSH_MARKER;
-  return sink_write(w, 0, w->hdr, w->bufsize);
+  patch_header(w, 0, 1);
+  st = sink_write(w, 0, w->hdr, w->bufsize);
+  if (st != ETL_OK) {             /* not even a header: leave no file behind */
+    w->file_bytes = 0;
+    w->file_buffers = 0;
+    w->files--;
+    sink_truncate(w, 0);
+    sink_close(w);
+    return st;
+  }
+  w->hdr_buffers = 1;
+  w->hdr_lost = w->lost + w->dropped;
+  return ETL_OK;
+}
+
+/* Records of b that are not in the file. */
+static uint32_t unwritten(const wbuf *b) {
+  return b->nrec - (b->slot >= 0 && b->written_used ? b->written_nrec : 0);
+}
+
+/* Empty b; records of it the file does not hold count as dropped. */
+static void forget(etl_writer *w, wbuf *b) {
+  uint32_t n = unwritten(b);
+  w->events -= n;
+  w->events_kept -= n;
+  w->dropped += n;
+  buf_reset(w, b);
+}
+
+/* After the first I/O error: make the counters say what the file holds
+** and the file say it too (etl_write.h "I/O errors"). Once. */
+static void salvage(etl_writer *w) {
+  if (!w->io_error || w->salvaged) return;
+  w->salvaged = 1;
+  if (w->o.circular) {            /* the last good copy stays: count what is in it */
+    w->dropped += w->events - w->disk_events;
+    w->events = w->events_kept = w->disk_events;
+    return;
+  }
+  for (uint32_t i = 0; i < w->ncpus; i++)
+    if (w->cpus[i]) forget(w, w->cpus[i]);
+  if (!w->open) return;
+  sink_truncate(w, w->file_bytes);              /* a torn buffer at the end */
+  fix_tail(w);
+  write_header(w, etl_filetime_now());
 }
 
 /* Finish the current sequential file: partial buffers, tail flag, header.
-** For a rotation (`keep` != NULL) only buffers already placed in it. */
+** For a rotation (`keep` != NULL) only buffers already placed in it. The
+** tail flag and the header are patched even after an I/O error. */
 static int end_file(etl_writer *w, const wbuf *keep, int64_t end_time) {
   if (!keep) mark_lost(w);
   int st = seq_flush_partials(w, keep, keep != NULL);
-  if (st == ETL_OK) st = fix_tail(w);
-  if (st == ETL_OK) st = write_header(w, end_time);
+  salvage(w);
+  int ts = fix_tail(w);
+  int hs = write_header(w, end_time);
   int cs = sink_close(w);
   w->prev_bytes += w->file_bytes;
   w->prev_buffers += w->file_buffers;
   w->file_bytes = 0;
   w->file_buffers = 0;
-  return st != ETL_OK ? st : cs;
+  return st != ETL_OK ? st : ts != ETL_OK ? ts : hs != ETL_OK ? hs : cs;
 }
 
 /* Rotation: partial buffers placed in the old file end there; the others
@@ -453,7 +542,7 @@ static int rotate(etl_writer *w, const wbuf *keep) {
   int st = end_file(w, keep, etl_filetime_now());
   for (uint32_t i = 0; i < w->ncpus; i++) {
     wbuf *b = w->cpus[i];
-    if (b && b != keep && b->slot >= 0) buf_reset(w, b);
+    if (b && b != keep && b->slot >= 0) forget(w, b);
   }
   if (st != ETL_OK) return st;
   return begin_file(w, w->file_index + 1);
@@ -482,17 +571,51 @@ static int circ_push(etl_writer *w, wbuf *b) {
   return ETL_OK;
 }
 
+/* The partial buffer with the oldest newest-record, not yet left out. */
+static wbuf *oldest_partial(etl_writer *w) {
+  wbuf *o = NULL;
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    wbuf *b = w->cpus[i];
+    if (b && b->used > ETL_BUF_HDR_SIZE && !b->skip && (!o || b->max_ts < o->max_ts)) o = b;
+  }
+  return o;
+}
+
+/* Choose what a copy holds so that it has at most circ_max buffers: leave
+** out the oldest (ring buffers oldest first, partial buffers by their
+** newest record). Returns the ring buffers left out; marks partials `skip`. */
+static uint32_t circ_choose(etl_writer *w, uint32_t *nparts) {
+  uint32_t ring_skip = 0;
+  *nparts = 0;
+  for (uint32_t i = 0; i < w->ncpus; i++) {
+    if (!w->cpus[i]) continue;
+    w->cpus[i]->skip = 0;
+    if (w->cpus[i]->used > ETL_BUF_HDR_SIZE) (*nparts)++;
+  }
+  while (1 + w->ring_count - ring_skip + *nparts > w->circ_max) {
+    wbuf *p = oldest_partial(w);
+    const wbuf *r = ring_skip < w->ring_count ? &w->ring[(w->ring_head + ring_skip) % w->ring_cap] : NULL;
+    if (r && (!p || r->max_ts <= p->max_ts)) {
+      ring_skip++;
+    } else {
+      p->skip = 1;
+      (*nparts)--;
+    }
+  }
+  return ring_skip;
+}
+
 /* Write the whole circular file anew: header, ring oldest first, partials. */
 static int circ_write(etl_writer *w, int64_t end_time) {
-  uint32_t nparts = 0;
+  uint32_t nparts, k = 0;
+  uint64_t events = 0;
   mark_lost(w);
   if (w->pending_lost && w->ring_count) {        /* no partial buffer: the newest full one */
     w->ring[(w->ring_head + w->ring_count - 1) % w->ring_cap].extra_flags |= ETL_BUF_FLAG_EVENTS_LOST;
     w->pending_lost = 0;
   }
-  for (uint32_t i = 0; i < w->ncpus; i++)
-    if (w->cpus[i] && w->cpus[i]->used > ETL_BUF_HDR_SIZE) nparts++;
-  uint32_t total = 1 + w->ring_count + nparts, k = 0;
+  uint32_t first = circ_choose(w, &nparts);
+  uint32_t nring = w->ring_count - first, total = 1 + nring + nparts;
   int st = sink_open(w, 0);
   if (st != ETL_OK) return st;
   w->file_index = 0;
@@ -502,23 +625,27 @@ static int circ_write(etl_writer *w, int64_t end_time) {
   w->file_bytes = (uint64_t)total * w->bufsize;
   patch_header(w, end_time, total);
   st = sink_write(w, 0, w->hdr, w->bufsize);
-  for (uint32_t i = 0; i < w->ring_count + nparts && st == ETL_OK; i++) {
+  for (uint32_t i = 0; i < nring + nparts && st == ETL_OK; i++) {
     wbuf *b;
-    if (i < w->ring_count) {
-      b = &w->ring[(w->ring_head + i) % w->ring_cap];
+    if (i < nring) {
+      b = &w->ring[(w->ring_head + first + i) % w->ring_cap];
     } else {
-      while (!w->cpus[k] || w->cpus[k]->used == ETL_BUF_HDR_SIZE) k++;
+      while (!w->cpus[k] || w->cpus[k]->used == ETL_BUF_HDR_SIZE || w->cpus[k]->skip) k++;
       b = w->cpus[k++];
       buf_sort(w, b);
     }
-    int last = i + 1 == w->ring_count + nparts;
-    uint16_t flags = buf_flags(b, i >= w->ring_count || last);
+    int last = i + 1 == nring + nparts;
+    uint16_t flags = buf_flags(b, i >= nring || last);
     put_bufhdr(w, b->p, b->used, b->max_ts == INT64_MIN ? 0 : b->max_ts, i + 1, b->cpu, flags, 0);
     fill_tail(w, b);
     st = sink_write(w, (uint64_t)(i + 1) * w->bufsize, b->p, w->bufsize);
+    events += b->nrec;
   }
   int cs = sink_close(w);
-  if (st == ETL_OK) w->circ_dirty = 0;
+  if (st == ETL_OK && cs == ETL_OK) {
+    w->circ_dirty = 0;
+    w->disk_events = events;
+  }
   return st != ETL_OK ? st : cs;
 }
 
@@ -531,6 +658,7 @@ static int check_opts(etl_write_opts *o) {
   if (o->max_file_bytes && o->max_file_bytes < 2 * (uint64_t)o->buffer_size)
     o->max_file_bytes = 2 * (uint64_t)o->buffer_size;
   if (o->circular_bytes == 0) o->circular_bytes = W_DEFAULT_CIRCULAR;
+  if (o->circular && o->circular_bytes < 2 * (uint64_t)o->buffer_size) return ETL_ERR_ARG;
   if (o->start_time == 0) o->start_time = etl_filetime_now();
   if (o->boot_time == 0 || o->boot_time > o->start_time) o->boot_time = o->start_time;
   if (o->num_processors == 0) o->num_processors = 1;
@@ -577,9 +705,10 @@ int etl_writer_open(const etl_sink *sink, const etl_write_opts *opt, etl_writer 
   w->scratch = malloc(w->bufsize);
   w->idx = malloc(w->idx_cap * sizeof *w->idx);
   w->idx_tmp = malloc(w->idx_cap * sizeof *w->idx_tmp);
-  if (w->o.circular) {
+  if (w->o.circular) {           /* the header buffer and ring_cap full ones fill a copy */
     uint64_t n = w->o.circular_bytes / w->bufsize;
-    w->ring_cap = n == 0 ? 1 : n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+    w->circ_max = n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)n;
+    w->ring_cap = w->circ_max - 1;
     w->ring = calloc(w->ring_cap, sizeof *w->ring);
   }
   if (!w->hdr || !w->scratch || !w->idx || !w->idx_tmp || (w->o.circular && !w->ring)) {
@@ -709,7 +838,11 @@ int etl_writer_append(etl_writer *w, const eng_record *rec) {
   if (!b) return ETL_ERR_NOMEM;
   if (b->used + len > w->bufsize) {
     int st = buf_full(w, b);
-    if (st != ETL_OK) { w->dropped++; return st; }
+    if (st != ETL_OK) {
+      w->dropped++;
+      salvage(w);
+      return st;
+    }
   }
   put_event(b->p + b->used, rec, (uint32_t)size, ext);
   b->used += len;
@@ -734,6 +867,7 @@ void etl_writer_lost(etl_writer *w, uint64_t n) {
 int etl_writer_dirty(const etl_writer *w) {
   if (!w || w->io_error) return 0;
   if (w->o.circular) return w->circ_dirty;
+  if (w->hdr_buffers != w->file_buffers || w->hdr_lost != w->lost + w->dropped) return 1;
   for (uint32_t i = 0; i < w->ncpus; i++) {
     const wbuf *b = w->cpus[i];
     if (b && b->used > ETL_BUF_HDR_SIZE && b->used != b->written_used) return 1;
@@ -744,11 +878,16 @@ int etl_writer_dirty(const etl_writer *w) {
 int etl_writer_flush(etl_writer *w) {
   if (!w) return ETL_ERR_ARG;
   if (w->io_error) return ETL_ERR_IO;
-  if (w->o.circular) return circ_write(w, etl_filetime_now());
-  mark_lost(w);
-  int st = seq_flush_partials(w, NULL, 0);
-  if (st == ETL_OK) st = write_header(w, 0);
-  if (st == ETL_OK) st = sink_sync(w);
+  int st;
+  if (w->o.circular) {
+    st = circ_write(w, etl_filetime_now());
+  } else {
+    mark_lost(w);
+    st = seq_flush_partials(w, NULL, 0);
+    if (st == ETL_OK) st = write_header(w, etl_filetime_now());
+    if (st == ETL_OK) st = sink_sync(w);
+  }
+  if (st != ETL_OK) salvage(w);
   return st;
 }
 
@@ -756,7 +895,7 @@ void etl_writer_stats(const etl_writer *w, etl_write_stats *st) {
   memset(st, 0, sizeof *st);
   if (!w) return;
   st->events = w->events;
-  st->events_kept = w->events_kept;
+  st->events_kept = w->o.circular ? w->disk_events : w->events_kept;
   st->dropped = w->dropped;
   st->lost = w->lost;
   st->bytes = w->prev_bytes + w->file_bytes;
@@ -775,6 +914,7 @@ int etl_writer_close(etl_writer *w, int64_t end_time, etl_write_stats *st) {
   if (end_time == 0) end_time = etl_filetime_now();
   int rc = w->o.circular ? circ_write(w, end_time) : end_file(w, NULL, end_time);
   if (rc == ETL_OK && w->io_error) rc = ETL_ERR_IO;
+  salvage(w);
   if (st) etl_writer_stats(w, st);
   writer_free(w);
   return rc;

@@ -10,7 +10,10 @@
 **                TRACE_LOGFILE_HEADER (x64 layout) + session name + file
 **                name in UTF-16LE. EndTime, BuffersWritten, EventsLost,
 **                BuffersLost and NumberOfProcessors are patched at every
-**                flush and at close (EndTime only at close).
+**                flush and at close: EndTime is then the time of that
+**                flush, so a file whose writer died holds a header that
+**                agrees with its last flush (readers that trust
+**                BuffersWritten see every buffer written so far).
 **   buffers 1..  one in-memory buffer per CPU (ProcessorIndex = the record's
 **                cpu; BufferFlag 0x20 | PROC_INDEX rule of §2), records
 **                8-aligned with zeroed padding, the rest 0xFF. Records are
@@ -39,15 +42,29 @@
 ** Modes:
 **   sequential   buffers go to the file as they fill; partial buffers at
 **                etl_writer_flush and close. LogFileMode 0x00000001.
+**                etl_writer_dirty says when a flush has something to do
+**                (partial buffers changed, or the header is out of date).
 **   rotation     (max_file_bytes) a new file starts when the next buffer
 **                would make the current one larger; see etl_rotated_path for
 **                the names. Every file is a complete ETL file with its own
 **                header buffer; EventsLost counts the whole session so far.
-**   circular     the newest circular_bytes of full buffers stay in memory
-**                (a ring of buffers; older ones are overwritten, not
-**                counted as lost); every etl_writer_flush and the close
-**                write the whole file anew: header, ring oldest first, the
-**                partial buffers. Nothing reaches the file between flushes.
+**   circular     the newest buffers stay in memory (a ring of buffers;
+**                older ones are overwritten, not counted as lost); every
+**                etl_writer_flush and the close write the whole file anew:
+**                header, ring oldest first, the partial buffers. The file
+**                never exceeds circular_bytes (at least 2 buffers): when
+**                the partial buffers do not all fit, the oldest buffers
+**                (by their newest timestamp) are left out of that copy.
+**                Nothing reaches the file between flushes. LogFileMode
+**                0x00000002 (EVENT_TRACE_FILE_MODE_CIRCULAR).
+**
+** I/O errors (a disk full, any failed sink call) are sticky: from then on
+** records are refused and counted in `dropped`. What the file holds stays
+** a valid trace: a buffer whose place at the end of the file failed is cut
+** off again (sink->truncate), the header is patched to the buffers and
+** losses really there, and the counters move every record that did not
+** reach the file from `events` to `dropped` (circular: the file keeps the
+** copy of the last good flush; `events` becomes the records in it).
 **
 ** Threads: one writer, one thread at a time. No global state.
 */
@@ -75,6 +92,10 @@ typedef struct etl_sink {
   int (*sync)(void *ctx);
   /* Finish the current file (a circular sink replaces the old copy here). */
   int (*close)(void *ctx);
+  /* Cut the current file to `size` bytes after a failed write (size 0:
+  ** nothing valid is left; the sink may remove the file at close).
+  ** NULL = not supported. */
+  int (*truncate)(void *ctx, uint64_t size);
 } etl_sink;
 
 /* Options; zero fields take the defaults. */
@@ -83,7 +104,7 @@ typedef struct etl_write_opts {
   uint64_t max_file_bytes;   /* sequential: rotate before a file exceeds this (0 = never;
                                 at least 2 buffers) */
   int circular;              /* keep the newest circular_bytes in memory, write at flush */
-  uint64_t circular_bytes;   /* default 64 MiB; at least one buffer */
+  uint64_t circular_bytes;   /* default 64 MiB; at least 2 buffers (header + one) */
   int64_t start_time;        /* FILETIME of the session start (default: now) */
   int64_t boot_time;         /* FILETIME of the machine's boot (default: start_time) */
   uint32_t num_processors;   /* default 1; raised to the highest record cpu + 1 */
@@ -94,12 +115,15 @@ typedef struct etl_write_opts {
   int partition_info;        /* also write the PartitionInfoExtension record (spec §12) */
   const char *logger_name;   /* session name, UTF-8 (default "") */
   const char *logfile_name;  /* header's log-file name when the sink gives none */
+  uint32_t file_mode;        /* etl_writer_open_file, POSIX: permission bits of the files
+                                it creates, before the umask (0 = 0600); ignored on Windows */
 } etl_write_opts;
 
 /* Counters of one writer. */
 typedef struct etl_write_stats {
-  uint64_t events;           /* records appended (circular: also those overwritten since) */
-  uint64_t events_kept;      /* circular: records in the in-memory window; else = events */
+  uint64_t events;           /* records appended (circular: also those overwritten since);
+                                after an I/O error: the records in the file */
+  uint64_t events_kept;      /* circular: records in the file as last written; else = events */
   uint64_t dropped;          /* records refused: too large for a buffer, not an event, or
                                 after an I/O error (also counted in EventsLost) */
   uint64_t lost;             /* events reported lost by etl_writer_lost */
@@ -119,9 +143,15 @@ typedef struct etl_writer etl_writer;
 int etl_writer_open(const etl_sink *sink, const etl_write_opts *opt, etl_writer **out);
 
 /* The same over a file `path` (UTF-8 on POSIX; the C library's narrow
-** encoding on Windows), created or truncated. Rotation names: see
-** etl_rotated_path. Circular files are written to "<path>.tmp" and renamed
-** over `path`, so readers see the previous or the new copy, whole. */
+** encoding on Windows), created or truncated (new files get
+** opt->file_mode; an existing file keeps its permissions). Rotation names:
+** see etl_rotated_path. Circular files are written to "<path>.tmp" and
+** renamed over `path`, so readers see the previous or the new copy, whole.
+** POSIX: "<path>.tmp" is created with O_EXCL | O_NOFOLLOW; one left behind
+** by a writer that died (a regular file of ours, one link) is replaced,
+** anything else there (a symbolic link, another user's file) is an error
+** (EEXIST) and is not touched. A file that received no complete header
+** buffer because of an I/O error is removed. */
 int etl_writer_open_file(const char *path, const etl_write_opts *opt, etl_writer **out);
 
 /* Name of file `index` of a rotating writer over `path`: index 0 is `path`
@@ -146,7 +176,8 @@ void etl_writer_lost(etl_writer *w, uint64_t n);
 ** then sink->sync. Circular: write the whole file anew. ETL_OK or ETL_ERR_IO. */
 int etl_writer_flush(etl_writer *w);
 
-/* Does the writer hold records not yet in the file (sequential mode)? */
+/* Does a flush have something to write: records not yet in the file, or
+** (sequential) a header that does not count every buffer and loss yet? */
 int etl_writer_dirty(const etl_writer *w);
 
 /* Counters. */

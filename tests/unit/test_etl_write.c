@@ -9,11 +9,16 @@
 ** real files through stdio; relogging the shared samples (skipped without
 ** ../shared). Portable: also runs in the Windows build under Wine.
 */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L     /* symlink, lstat, umask */
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -33,10 +38,18 @@ typedef struct mfile {
 
 typedef struct msink {
   mfile f[MAX_FILES];
-  int cur, opens, closes, syncs;
+  int cur, opens, closes, syncs, truncates;
   int fail_after;          /* fail the n-th write_at (0 = never) */
   int writes;
+  size_t disk;             /* a disk of this many bytes for all files (0 = no limit): a
+                              write that would grow past it writes what fits, ENOSPC */
 } msink;
+
+static size_t m_used(const msink *m) {
+  size_t n = 0;
+  for (int i = 0; i < MAX_FILES; i++) n += m->f[i].len;
+  return n;
+}
 
 static int m_open(void *ctx, uint32_t index, char *name, size_t cap) {
   msink *m = ctx;
@@ -52,6 +65,13 @@ static int m_write_at(void *ctx, uint64_t off, const void *p, size_t n) {
   msink *m = ctx;
   if (m->fail_after && ++m->writes >= m->fail_after) return 28;  /* ENOSPC */
   mfile *f = &m->f[m->cur];
+  int full = 0;
+  if (m->disk && off + n > f->len && m_used(m) + (off + n - f->len) > m->disk) {
+    size_t room = m->disk - m_used(m), end = f->len + room;
+    n = end > off ? end - off : 0;           /* a torn write: the part that fits */
+    full = 1;
+    if (n == 0) return 28;
+  }
   if (off + n > f->cap) {
     size_t cap = f->cap ? f->cap : 65536;
     while (cap < off + n) cap *= 2;
@@ -63,14 +83,20 @@ static int m_write_at(void *ctx, uint64_t off, const void *p, size_t n) {
   if (off > f->len) memset(f->p + f->len, 0xAB, off - f->len);   /* holes would show */
   memcpy(f->p + off, p, n);
   if (off + n > f->len) f->len = off + n;
-  return 0;
+  return full ? 28 : 0;
 }
 
 static int m_sync(void *ctx) { ((msink *)ctx)->syncs++; return 0; }
 static int m_close(void *ctx) { ((msink *)ctx)->closes++; return 0; }
+static int m_truncate(void *ctx, uint64_t size) {
+  msink *m = ctx;
+  if (size < m->f[m->cur].len) m->f[m->cur].len = (size_t)size;
+  m->truncates++;
+  return 0;
+}
 
 static etl_sink sink_of(msink *m) {
-  etl_sink s = {m, m_open, m_write_at, m_sync, m_close};
+  etl_sink s = {m, m_open, m_write_at, m_sync, m_close, m_truncate};
   return s;
 }
 
@@ -277,6 +303,7 @@ typedef struct expect_hdr {
   int64_t start, end;
   const char *logger, *file;
   uint32_t max_mb;
+  uint32_t logmode;          /* LogFileMode: 1 sequential, 2 circular */
 } expect_hdr;
 
 /* Check buffer 0 and the logfile header field by field (spec §2, §6, §12). */
@@ -305,8 +332,9 @@ static void check_header_buffer(const uint8_t *f, size_t len, const expect_hdr *
         x->ncpu);
   check(etl_i64(h + 0x10) == x->end, "LFH: EndTime %lld (want %lld)",
         (long long)etl_i64(h + 0x10), (long long)x->end);
-  check(etl_u32(h + 0x18) == 156250 && etl_u32(h + 0x1C) == x->max_mb && etl_u32(h + 0x20) == 1,
-        "LFH: TimerResolution, MaximumFileSize, LogFileMode 1");
+  check(etl_u32(h + 0x18) == 156250 && etl_u32(h + 0x1C) == x->max_mb &&
+        etl_u32(h + 0x20) == x->logmode, "LFH: TimerResolution, MaximumFileSize, LogFileMode %u (want %u)",
+        etl_u32(h + 0x20), x->logmode);
   check(etl_u32(h + 0x24) == len / x->bufsize, "LFH: BuffersWritten %u (file has %zu)",
         etl_u32(h + 0x24), len / x->bufsize);
   check(etl_u32(h + 0x28) == 1 && etl_u32(h + 0x2C) == 8, "LFH: StartBuffers 1, PointerSize 8");
@@ -431,7 +459,7 @@ static void test_round_trip(uint32_t bufsize, uint32_t n, uint32_t ncpu, uint32_
         (unsigned long long)ws.events, (unsigned long long)ws.dropped,
         (unsigned long long)ws.bytes, ws.buffers);
   check(m.opens == 1 && m.closes == 1, "one file opened and closed");
-  expect_hdr x = {bufsize, ncpu ? ncpu : 1, 6, START_FT, end, "Round Trip", "mem0.etl", 0};
+  expect_hdr x = {bufsize, ncpu ? ncpu : 1, 6, START_FT, end, "Round Trip", "mem0.etl", 0, 1};
   check_header_buffer(m.f[0].p, m.f[0].len, &x);
   uint32_t lost_bufs;
   uint32_t nrec = check_event_buffers(m.f[0].p, m.f[0].len, bufsize, x.ncpu, &lost_bufs);
@@ -481,8 +509,14 @@ static void test_flush_and_kill(void) {
   check(etl_writer_flush(w) == ETL_OK && !etl_writer_dirty(w), "flush");
   size_t len1 = m.f[0].len;
   check(len1 == 3 * (size_t)bufsize, "flush writes the two partial CPU buffers (%zu)", len1);
-  check(etl_u32(m.f[0].p + 0x68 + 0x24) == 3 && etl_i64(m.f[0].p + 0x68 + 0x10) == 0,
-        "flush patches BuffersWritten, EndTime stays 0");
+  int64_t t_flush = etl_i64(m.f[0].p + 0x68 + 0x10);
+  check(etl_u32(m.f[0].p + 0x68 + 0x24) == 3 && t_flush > START_FT && t_flush <= etl_filetime_now(),
+        "flush patches BuffersWritten and EndTime (the time of the flush)");
+  check(!etl_writer_dirty(w), "nothing to flush after a flush");
+  etl_writer_lost(w, 2);
+  check(etl_writer_dirty(w), "a loss alone makes a flush due (the header's EventsLost)");
+  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x30) == 2 && !etl_writer_dirty(w),
+        "the flush patches EventsLost 2 (%u)", etl_u32(m.f[0].p + 0x68 + 0x30));
   uint32_t lb;
   check(check_event_buffers(m.f[0].p, len1, bufsize, 4, &lb) == n1, "flushed buffers check out");
   append_range(w, rec, n1, n1 + n2, 2, 16);
@@ -507,6 +541,11 @@ static void test_flush_and_kill(void) {
   read_back(snap, snap_len, rec, n3, seen, 16, 2, &rb);
   check(rb.errors == 0 && rb.mismatches == 0 && rb.matched >= n1 + n2 && rb.matched < n3,
         "the reader copes with the unpatched header: %u records, no error", rb.matched);
+  /* full buffers alone (no partial one changed) still make the header due */
+  check(etl_writer_dirty(w), "full buffers written since the flush: a flush is due");
+  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x24) == m.f[0].len / bufsize,
+        "and the flush patches BuffersWritten %u = the file's %zu buffers",
+        etl_u32(m.f[0].p + 0x68 + 0x24), m.f[0].len / bufsize);
   /* a file cut inside a buffer (killed mid-write): the records before stay readable */
   memset(seen, 0, n3);
   quiet = 1;
@@ -556,7 +595,7 @@ static void test_rotation(void) {
     snprintf(name, sizeof name, "mem%u.etl", i);
     uint32_t lost = etl_u32(f->p + 0x68 + 0x30);
     expect_hdr x = {bufsize, 3, lost, START_FT,
-                    i + 1 == ws.files ? START_FT + 5 : etl_i64(f->p + 0x68 + 0x10), "Rot", name, 0};
+                    i + 1 == ws.files ? START_FT + 5 : etl_i64(f->p + 0x68 + 0x10), "Rot", name, 0, 1};
     if (i == 0 || i + 1 == ws.files) check_header_buffer(f->p, f->len, &x);
     uint32_t lb;
     check_event_buffers(f->p, f->len, bufsize, 3, &lb);
@@ -604,8 +643,8 @@ static void test_circular(void) {
   orec *rec = malloc(sizeof *rec);
   append_range(w, rec, 0, n / 2, 1, 100);
   check(m.f[0].len == bufsize, "nothing written between flushes");
-  check(etl_writer_flush(w) == ETL_OK && m.opens == 2 && m.f[0].len == 6 * bufsize,
-        "flush writes header + 4 ring buffers + the partial one (%zu)", m.f[0].len);
+  check(etl_writer_flush(w) == ETL_OK && m.opens == 2 && m.f[0].len == 4 * bufsize,
+        "flush writes header + 2 ring buffers + the partial one: circular_bytes (%zu)", m.f[0].len);
   uint8_t *seen = calloc(n, 1);
   readback rb;
   read_back(m.f[0].p, m.f[0].len, rec, n, seen, 100, 1, &rb);
@@ -617,10 +656,10 @@ static void test_circular(void) {
         "the newest records are kept, in full (from %u, %u records)", lo, rb.matched);
   etl_write_stats ws;
   etl_writer_stats(w, &ws);
-  check(ws.events == n / 2 && ws.events_kept == rb.matched && ws.bytes == 6 * bufsize,
+  check(ws.events == n / 2 && ws.events_kept == rb.matched && ws.bytes == 4 * bufsize,
         "stats: events %llu kept %llu", (unsigned long long)ws.events,
         (unsigned long long)ws.events_kept);
-  expect_hdr x = {bufsize, 1, 0, START_FT, etl_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0};
+  expect_hdr x = {bufsize, 1, 0, START_FT, etl_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0, 2};
   check(x.end > START_FT, "a circular snapshot has an EndTime");
   check_header_buffer(m.f[0].p, m.f[0].len, &x);
   uint32_t lb;
@@ -629,8 +668,8 @@ static void test_circular(void) {
   check(etl_writer_close(w, START_FT + 1, &ws) == ETL_OK && m.opens == 3, "close rewrites");
   memset(seen, 0, n);
   read_back(m.f[0].p, m.f[0].len, rec, n, seen, 100, 1, &rb);
-  check(rb.errors == 0 && rb.mismatches == 0 && seen[n - 1] && !seen[n / 2] && rb.matched > 50,
-        "after close: the newest window (%u records)", rb.matched);
+  check(rb.errors == 0 && rb.mismatches == 0 && seen[n - 1] && !seen[n / 2] && rb.matched > 40 &&
+        m.f[0].len == 4 * bufsize, "after close: the newest window (%u records)", rb.matched);
   free(seen);
   free(rec);
   msink_free(&m);
@@ -687,9 +726,17 @@ static void test_errors(void) {
   int bad = append_range(w, rec, 0, 500, 1, 100);
   etl_write_stats ws;
   etl_writer_stats(w, &ws);
-  check(bad > 0 && ws.io_error == 28 && ws.dropped == (uint64_t)bad, "write failure: sticky IO error");
+  check(bad > 0 && ws.io_error == 28 && ws.events + ws.dropped == 500 && ws.dropped >= (uint64_t)bad,
+        "write failure: sticky IO error; every record in the file or dropped (%llu + %llu)",
+        (unsigned long long)ws.events, (unsigned long long)ws.dropped);
   check(etl_writer_flush(w) == ETL_ERR_IO, "flush after failure");
-  check(etl_writer_close(w, 0, NULL) == ETL_ERR_IO, "close after failure");
+  check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO, "close after failure");
+  uint8_t seen_e[500] = {0};
+  readback rbe;
+  read_back(m.f[0].p, m.f[0].len, rec, 500, seen_e, 100, 1, &rbe);
+  check(rbe.errors == 0 && rbe.matched == ws.events && ws.events > 0 && ws.bytes == m.f[0].len,
+        "the counters say what the file holds: %u records read, events %llu", rbe.matched,
+        (unsigned long long)ws.events);
   /* records the writer cannot write */
   msink_free(&m);
   s = sink_of(&m);
@@ -722,6 +769,141 @@ static void test_errors(void) {
   }
   free(rec);
   msink_free(&m);
+}
+
+/* What a file in memory holds, checked against the writer's final counts:
+** a valid trace (length a multiple of the buffer size, BuffersWritten and
+** EventsLost as the header says them), records read back equal. */
+static uint32_t check_full_file(const mfile *f, uint32_t bufsize, orec *rec, uint32_t n,
+                                uint8_t *seen, uint32_t ncpu, uint32_t max_data, const char *what) {
+  readback rb;
+  check(f->len % bufsize == 0 && f->len >= bufsize, "%s: length %zu is whole buffers", what, f->len);
+  check(etl_u32(f->p + 0x68 + 0x24) == f->len / bufsize, "%s: BuffersWritten %u = %zu buffers",
+        what, etl_u32(f->p + 0x68 + 0x24), f->len / bufsize);
+  check(etl_i64(f->p + 0x68 + 0x10) > START_FT, "%s: EndTime set", what);
+  read_back(f->p, f->len, rec, n, seen, max_data, ncpu, &rb);
+  check(rb.errors == 0 && rb.mismatches == 0, "%s: reads back clean (%u errors)", what, rb.errors);
+  return rb.matched;
+}
+
+/* A disk that fills up under a sequential writer with periodic flushes:
+** the torn buffer is cut off, the header counts what is there, and the
+** counters equal the file (etl_write.h "I/O errors"). */
+static void test_disk_full(void) {
+  const uint32_t bufsize = 4096, n = 3000;
+  msink m = {0};
+  m.disk = 7 * bufsize + bufsize / 2;
+  etl_sink s = sink_of(&m);
+  etl_write_opts o = {.buffer_size = bufsize, .start_time = START_FT, .logger_name = "Full"};
+  etl_writer *w;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); return; }
+  orec *rec = malloc(sizeof *rec);
+  uint8_t *seen = calloc(n, 1);
+  int bad = 0;
+  for (uint32_t i = 0; i < n; i += 50) {
+    bad += append_range(w, rec, i, i + 50, 2, 300);
+    etl_writer_flush(w);
+  }
+  etl_writer_lost(w, 4);
+  etl_write_stats ws;
+  check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO && ws.io_error == 28 && bad > 0,
+        "disk full: close reports the I/O error");
+  check(m.truncates > 0, "the torn buffer was cut off");
+  uint32_t got = check_full_file(&m.f[0], bufsize, rec, n, seen, 2, 300, "disk full");
+  check(got == ws.events && ws.events + ws.dropped == n && ws.lost == 4,
+        "counts = the file: %u records, events %llu, dropped %llu", got,
+        (unsigned long long)ws.events, (unsigned long long)ws.dropped);
+  check(etl_u32(m.f[0].p + 0x68 + 0x30) == ws.dropped + ws.lost && ws.bytes == m.f[0].len,
+        "EventsLost %u = dropped + lost; bytes %llu", etl_u32(m.f[0].p + 0x68 + 0x30),
+        (unsigned long long)ws.bytes);
+  msink_free(&m);
+  /* rotation: the disk fills exactly where the third file's header goes */
+  m.disk = 10 * bufsize + 100;
+  s = sink_of(&m);
+  o.max_file_bytes = 5 * bufsize;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); free(seen); free(rec); return; }
+  append_range(w, rec, 0, n, 2, 300);
+  check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO, "rotation, disk full: close reports it");
+  memset(seen, 0, n);
+  uint32_t total = 0;
+  for (uint32_t i = 0; i < 2; i++) total += check_full_file(&m.f[i], bufsize, rec, n, seen, 2, 300, "rotated");
+  check(m.f[2].len == 0 && ws.files == 2 && ws.bytes == m.f[0].len + m.f[1].len,
+        "a file that got no header is not counted (files %u, third file %zu bytes)", ws.files,
+        m.f[2].len);
+  check(total == ws.events && ws.events + ws.dropped == n, "rotation: counts = the files (%u, %llu)",
+        total, (unsigned long long)ws.events);
+  msink_free(&m);
+  free(seen);
+  free(rec);
+}
+
+/* Circular: a copy that fails keeps the last good one; the counters say
+** what that copy holds, never "0 lost" for records the file lacks. */
+static void test_circular_disk_full(void) {
+  const uint32_t bufsize = 4096, n = 2000;
+  msink m = {0};
+  m.disk = 5 * bufsize;
+  etl_sink s = sink_of(&m);
+  etl_write_opts o = {.buffer_size = bufsize, .start_time = START_FT, .circular = 1,
+                      .circular_bytes = 8 * bufsize};
+  etl_writer *w;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); return; }
+  orec *rec = malloc(sizeof *rec);
+  uint8_t *seen = calloc(n, 1);
+  append_range(w, rec, 0, 60, 1, 100);
+  check(etl_writer_flush(w) == ETL_OK, "a small copy fits");
+  readback rb;
+  read_back(m.f[0].p, m.f[0].len, rec, n, seen, 100, 1, &rb);
+  append_range(w, rec, 60, n, 1, 100);
+  etl_write_stats ws;
+  check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO && ws.io_error == 28, "the full copy does not");
+  check(rb.matched == 60 && ws.events == rb.matched && ws.events_kept == rb.matched &&
+        ws.dropped == n - rb.matched, "counts = the last good copy: events %llu dropped %llu",
+        (unsigned long long)ws.events, (unsigned long long)ws.dropped);
+  msink_free(&m);
+  /* nothing ever written but the empty trace: all of it lost */
+  m.disk = 2 * bufsize;
+  s = sink_of(&m);
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); free(seen); free(rec); return; }
+  append_range(w, rec, 0, n, 1, 100);
+  check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO && ws.events == 0 && ws.dropped == n,
+        "an empty file: 0 events, %llu dropped", (unsigned long long)ws.dropped);
+  msink_free(&m);
+  free(seen);
+  free(rec);
+}
+
+/* Circular with more CPUs than the copy has room for: the copy never
+** exceeds circular_bytes and keeps the newest buffers; too small a size
+** (under two buffers) is refused. */
+static void test_circular_bound(void) {
+  const uint32_t bufsize = 4096, n = 400;
+  msink m = {0};
+  etl_sink s = sink_of(&m);
+  etl_write_opts o = {.buffer_size = bufsize, .start_time = START_FT, .circular = 1,
+                      .circular_bytes = 4 * bufsize + 100};
+  etl_writer *w;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); return; }
+  orec *rec = malloc(sizeof *rec);
+  uint8_t *seen = calloc(n, 1);
+  append_range(w, rec, 0, n, 8, 40);       /* 8 partial buffers, no full one */
+  etl_write_stats ws;
+  check(etl_writer_close(w, 0, &ws) == ETL_OK, "close");
+  readback rb;
+  read_back(m.f[0].p, m.f[0].len, rec, n, seen, 40, 8, &rb);
+  check(m.f[0].len == 4 * bufsize && ws.bytes == m.f[0].len, "8 CPUs: the copy has 4 buffers (%zu)",
+        m.f[0].len);
+  check(rb.errors == 0 && rb.mismatches == 0 && seen[n - 8] && rb.matched == ws.events_kept &&
+        rb.matched < n, "the newest buffers are kept (the newest record; %u records)", rb.matched);
+  check(etl_u32(m.f[0].p + 0x68 + 0x20) == 2 && etl_u32(m.f[0].p + 0x68 + 0x24) == 4,
+        "LogFileMode 2 (circular), BuffersWritten 4");
+  msink_free(&m);
+  s = sink_of(&m);
+  o.circular_bytes = 2 * bufsize - 8;
+  check(etl_writer_open(&s, &o, &w) == ETL_ERR_ARG && w == NULL, "circular_bytes under 2 buffers: ARG");
+  msink_free(&m);
+  free(seen);
+  free(rec);
 }
 
 /* Real files through stdio: sequential, rotated and circular. */
@@ -810,6 +992,67 @@ static void test_files(void) {
   free(seen);
   free(rec);
 }
+
+#ifndef _WIN32
+static unsigned perm_of(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 ? (unsigned)(sb.st_mode & 07777) : 01000000;
+}
+
+/* POSIX file creation: permission bits (0600 unless file_mode says), and
+** the circular temporary copy: a planted symbolic link is never followed
+** (error, its target untouched), a stale copy of ours is replaced. */
+static void test_file_safety(void) {
+  const char *path = "test_etl_write.safe.etl", *tmp = "test_etl_write.safe.etl.tmp";
+  const char *target = "test_etl_write.target";
+  mode_t old = umask(022);
+  etl_write_opts o = {.buffer_size = 4096, .start_time = START_FT};
+  etl_writer *w;
+  remove(path);
+  check(etl_writer_open_file(path, &o, &w) == ETL_OK && etl_writer_close(w, 0, NULL) == ETL_OK &&
+        perm_of(path) == 0600, "a new file is 0600 by default (%o)", perm_of(path));
+  remove(path);
+  o.file_mode = 0644;
+  check(etl_writer_open_file(path, &o, &w) == ETL_OK && etl_writer_close(w, 0, NULL) == ETL_OK &&
+        perm_of(path) == 0644, "file_mode 0644 (%o)", perm_of(path));
+  remove(path);
+  o = (etl_write_opts){.buffer_size = 4096, .start_time = START_FT, .circular = 1,
+                       .circular_bytes = 4 * 4096};
+  check(etl_writer_open_file(path, &o, &w) == ETL_OK && etl_writer_close(w, 0, NULL) == ETL_OK &&
+        perm_of(path) == 0600, "a circular file is 0600 (%o)", perm_of(path));
+  remove(path);
+  /* a link planted under the temporary name */
+  FILE *f = fopen(target, "wb");
+  if (f) { fputs("keep me", f); fclose(f); }
+  chmod(target, 0644);
+  remove(tmp);
+  if (symlink(target, tmp) != 0) { check(0, "symlink"); umask(old); return; }
+  errno = 0;
+  w = (etl_writer *)1;
+  int st = etl_writer_open_file(path, &o, &w);
+  int err = errno;
+  struct stat sb;
+  uint8_t *p = NULL;
+  size_t len = 0;
+  check(st == ETL_ERR_IO && w == NULL && err == EEXIST, "a planted link: ETL_ERR_IO, EEXIST (%d, %d)",
+        st, err);
+  check(file_read(target, &p, &len) == 0 && len == 7 && memcmp(p, "keep me", 7) == 0 &&
+        perm_of(target) == 0644, "its target is untouched");
+  free(p);
+  check(lstat(tmp, &sb) == 0 && S_ISLNK(sb.st_mode) && perm_of(path) == 01000000,
+        "the link stays; no output file was made");
+  remove(tmp);
+  remove(target);
+  /* a copy left by a writer that died is ours: replaced */
+  f = fopen(tmp, "wb");
+  if (f) { fputs("stale", f); fclose(f); }
+  check(etl_writer_open_file(path, &o, &w) == ETL_OK && etl_writer_close(w, 0, NULL) == ETL_OK &&
+        lstat(tmp, &sb) != 0 && perm_of(path) == 0600, "a stale copy of ours is replaced");
+  remove(path);
+  remove(tmp);
+  umask(old);
+}
+#endif
 
 /* Relog the EVENT_HEADER records of the shared samples: what the reader
 ** gives back from the new file equals the original records (ext items
@@ -902,7 +1145,13 @@ int main(void) {
   test_circular();
   test_lost_flag();
   test_errors();
+  test_disk_full();
+  test_circular_disk_full();
+  test_circular_bound();
   test_files();
+#ifndef _WIN32
+  test_file_safety();
+#endif
   test_relog_samples();
   return unit_finish();
 }
