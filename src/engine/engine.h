@@ -199,10 +199,12 @@ typedef struct eng_session_opts {
   uint32_t max_buffers;    /* whole session, default 2048 */
   uint32_t flush_ms;       /* longest a record waits for a sleeping consumer, default 100 */
   uint32_t max_mb;         /* file: rotate at this size (0 = never); circular: MB kept
-                              (0 = 64); realtime: must be 0 */
+                              (0 = 64; at least 2 buffers); realtime: must be 0 */
   int replace;             /* 1: a running session of that name is stopped and this one
                               started in its place (etw.Session(name, {replace = true}));
                               0: ENG_E_EXISTS unless that session is stale */
+  uint32_t file_mode;      /* file modes, POSIX: permission bits of the files created
+                              (before the umask; 0 = 0600); ignored by ETW */
 } eng_session_opts;
 
 typedef struct eng_session eng_session;

@@ -273,10 +273,189 @@ static void test_kill(void) {
         "readable up to the last flush: events 0..%llu in order, %llu errors, %llu bad",
         (unsigned long long)t.last[0], (unsigned long long)t.errors, (unsigned long long)t.bad);
   if (r) {
-    CHECK(in->end_time == 0, "its header was never patched at stop (EndTime 0)");
+    CHECK(in->end_time > in->start_time && in->buffers_written == etl_get_stats(r)->buffers,
+          "its header says the last flush: EndTime set, BuffersWritten %u = %u buffers",
+          in->buffers_written, etl_get_stats(r)->buffers);
     etl_close(r);
   }
   CHECK(eng_session_stop_name("FileKill") == ENG_OK, "the stale session is removed by name");
+}
+
+/* Write one event every `gap` seconds for `secs` seconds; when[i] = the
+** time event i was written. Returns the count. */
+static uint32_t slow_writes(eng_provider *p, double secs, double gap, double *when, uint32_t cap) {
+  t_payload pl = {0, 0, my_tid(), 0, 0};
+  double t0 = now_s();
+  uint32_t n = 0;
+  while (n < cap && now_s() - t0 < secs) {
+    pl.counter = n;
+    if (t_write(p, 4, 0x10, (uint16_t)(n & 0xff), &pl, NULL, NULL) == ENG_OK) when[n++] = now_s();
+    usleep((useconds_t)(gap * 1e6));
+  }
+  return n;
+}
+
+/* Events written before `t`. */
+static uint32_t written_before(const double *when, uint32_t n, double t) {
+  uint32_t k = 0;
+  while (k < n && when[k] <= t) k++;
+  return k;
+}
+
+/* A slow producer (20 events a second: never 64 records in a row, and the
+** writer's next() never times out) still reaches the file within a flush
+** interval (1 s; 0.8 s of slack for a loaded machine), and the header
+** counts the buffers that are there. */
+static void test_slow_producer(eng_provider *p) {
+  char file[512];
+  snprintf(file, sizeof file, "%s", tpath("slow.etl"));
+  eng_session *s = start_file("FileSlow", ENG_MODE_FILE, file, 0, 0, 0);
+  if (!s) return;
+  double when[200];
+  uint32_t n = slow_writes(p, 3.0, 0.05, when, 200);
+  uint32_t due = written_before(when, n, now_s() - 1.8);
+  tally t;
+  etl_reader *r = NULL;
+  const etl_info *in = NULL;
+  read_file(file, &t, &in, &r);
+  CHECK(t.errors == 0 && t.bad == 0 && t.events >= due && due > 20,
+        "after 3 s at 20 events/s, without a flush call, the file holds %llu events (>= %u of %u)",
+        (unsigned long long)t.events, due, n);
+  if (r) {
+    CHECK(in->buffers_written == etl_get_stats(r)->buffers && in->end_time > in->start_time,
+          "its header is current: BuffersWritten %u = %u buffers, EndTime set", in->buffers_written,
+          etl_get_stats(r)->buffers);
+    etl_close(r);
+  }
+  eng_session_stop(s);
+  eng_session_close(s);
+}
+
+/* The owner is SIGKILLed while a producer writes 20 events a second: the
+** file lacks at most one flush interval of what the session took. */
+static void test_kill_lag(eng_provider *p) {
+  char file[512];
+  snprintf(file, sizeof file, "%s", tpath("lag.etl"));
+  int fds[2];
+  if (pipe(fds) != 0) { CHECK(0, "pipe"); return; }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    alarm(30);
+    eng_session_opts o = {.mode = ENG_MODE_FILE, .file = file};
+    eng_session *s;
+    if (eng_session_start("FileLag", &o, &s) != ENG_OK) _exit(3);
+    eng_session_enable(s, &T_PROV, 5, 0, 0);
+    if (write(fds[1], "k", 1) != 1) _exit(5);
+    for (;;) pause();
+  }
+  close(fds[1]);
+  char ch;
+  int ok = read(fds[0], &ch, 1) == 1;
+  close(fds[0]);
+  double when[200];
+  uint32_t n = ok ? slow_writes(p, 3.0, 0.05, when, 200) : 0;
+  kill(pid, SIGKILL);
+  int rc = wait_child(pid);
+  CHECK(ok && rc == 128 + SIGKILL && n > 40, "owner killed after %u events (%d)", n, rc);
+  tally t;
+  read_file(file, &t, NULL, NULL);
+  CHECK(t.errors == 0 && t.bad == 0 && t.dups == 0 && n - t.events <= 20 + 16,
+        "the file lacks %llu of %u events: at most a flush interval's 20 (+16 for a loaded machine)",
+        (unsigned long long)(n - t.events), n);
+  CHECK(eng_session_stop_name("FileLag") == ENG_OK, "the stale session is removed by name");
+}
+
+typedef struct flusher_arg {
+  eng_session *h;
+  useconds_t delay;
+  int failures;
+  double took;
+} flusher_arg;
+
+static void *flusher(void *arg) {
+  flusher_arg *a = arg;
+  if (a->delay) usleep(a->delay);
+  double t0 = now_s();
+  if (eng_session_flush(a->h) != ENG_OK) a->failures++;
+  a->took = now_s() - t0;
+  return NULL;
+}
+
+/* Flushes from two threads at once: a request that arrives while the writer
+** drains for the other one is served right after it, not at the writer's
+** next timeout (1 s). Each round leaves a burst in the rings (the writer
+** sleeps until flush_ms or a flush), then flushes from two handles, the
+** second a little later so that it lands during the first one's drain; 40
+** rounds make a missed request unmistakable. */
+static void test_concurrent_flush(eng_provider *p) {
+  char file[512];
+  snprintf(file, sizeof file, "%s", tpath("cflush.etl"));
+  eng_session *s = start_file("FileCFlush", ENG_MODE_FILE, file, 0, 0, 0);
+  if (!s) return;
+  eng_session *h[2] = {NULL, NULL};
+  int opened = eng_session_open("FileCFlush", &h[0]) == ENG_OK &&
+               eng_session_open("FileCFlush", &h[1]) == ENG_OK;
+  CHECK(opened, "two handles");
+  double worst = 0;
+  int failures = 0;
+  t_payload pl = {0, 0, my_tid(), 0, 0};
+  for (int round = 0; opened && round < 40; round++) {
+    for (int i = 0; i < 3000; i++) {
+      pl.counter = (uint64_t)i;
+      t_write(p, 4, 0x10, (uint16_t)(i & 0xff), &pl, NULL, NULL);
+    }
+    flusher_arg a[2] = {{h[0], 0, 0, 0}, {h[1], (useconds_t)(round % 8) * 150, 0, 0}};
+    pthread_t th[2];
+    for (int k = 0; k < 2; k++) pthread_create(&th[k], NULL, flusher, &a[k]);
+    for (int k = 0; k < 2; k++) {
+      pthread_join(th[k], NULL);
+      failures += a[k].failures;
+      if (a[k].took > worst) worst = a[k].took;
+    }
+  }
+  CHECK(opened && failures == 0 && worst < 0.5,
+        "80 flushes, two at a time: each < 500 ms (slowest %.0f ms, %d failed)", worst * 1000,
+        failures);
+  for (int k = 0; k < 2; k++) eng_session_close(h[k]);
+  eng_session_stop(s);
+  eng_session_close(s);
+}
+
+/* An event over 64 KB can never be an ETL record: with small buffers as
+** with large ones it reaches the session (write OK) and is counted lost
+** exactly once, by the writer; the file holds the events around it. */
+static void test_oversize(eng_provider *p) {
+  static uint8_t big[70000];
+  static const uint32_t kbs[2] = {4, 64};
+  for (int k = 0; k < 2; k++) {
+    char file[512], name[32];
+    snprintf(name, sizeof name, "FileBig%u", kbs[k]);
+    snprintf(file, sizeof file, "%s/big%u.etl", test_dir, kbs[k]);
+    eng_session *s = start_file(name, ENG_MODE_FILE, file, 0, kbs[k], 0);
+    if (!s) return;
+    t_payload pl = {0, 0, my_tid(), 0, 0};
+    tlg_desc d = {.id = 1, .channel = 11, .level = 4, .keyword = 0x10};
+    eng_data dd[3] = {{T_TRAITS, sizeof T_TRAITS, ENG_DATA_PROVIDER_META, {0}},
+                      {T_META, sizeof T_META, ENG_DATA_EVENT_META, {0}},
+                      {big, sizeof big, ENG_DATA_PAYLOAD, {0}}};
+    int r0 = t_write(p, 4, 0x10, 0, &pl, NULL, NULL);
+    int rb = eng_provider_write(p, &d, NULL, NULL, 3, dd);
+    pl.counter = 1;
+    int r1 = t_write(p, 4, 0x10, 1, &pl, NULL, NULL);
+    eng_session_stop(s);
+    eng_session_stats st;
+    eng_session_query(s, &st);
+    tally t;
+    read_file(file, &t, NULL, NULL);
+    CHECK(r0 == ENG_OK && rb == ENG_OK && r1 == ENG_OK,
+          "buffer_kb %u: the 70000-byte event is written like any other (%s)", kbs[k], eng_strerror(rb));
+    CHECK(st.events == 3 && st.written == 2 && st.lost == 1 && t.events == 2 && t.errors == 0,
+          "buffer_kb %u: counted lost once (events %llu written %llu lost %llu, file %llu)", kbs[k],
+          (unsigned long long)st.events, (unsigned long long)st.written, (unsigned long long)st.lost,
+          (unsigned long long)t.events);
+    eng_session_close(s);
+  }
 }
 
 static void test_rotation(eng_provider *p) {
@@ -415,6 +594,10 @@ int main(void) {
   test_flush(p);
   test_close_stops(p);
   test_kill();
+  test_slow_producer(p);
+  test_kill_lag(p);
+  test_concurrent_flush(p);
+  test_oversize(p);
   test_rotation(p);
   test_circular(p);
   test_loss(p);

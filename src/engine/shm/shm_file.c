@@ -4,8 +4,11 @@
 ** the rings with the ordinary consumer code and appends every record to an
 ** ETL writer (src/etl/etl_write.h), handles flush requests from any process
 ** (the flush_req / flush_done handshake of shm_layout.h), flushes partial
-** buffers periodically (sequential files) and publishes its counts in the
-** session header, where eng_session_query of any process reads them.
+** buffers and the header at least once a flush interval (sequential files)
+** and publishes its counts in the session header, where eng_session_query
+** of any process reads them. Requests and the flush timer are looked at
+** after every record, not only when the rings run dry: a slow producer
+** (a few events a second) keeps next() from ever timing out.
 */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shm_int.h"
@@ -21,7 +25,7 @@
 
 #define FLUSH_WAIT_MS 10000         /* eng_session_flush waits at most this */
 #define FLUSH_DRAIN_NS 200000000LL  /* a flush drains at most this long first */
-#define PUBLISH_EVERY 64            /* records between looks at counters and requests */
+#define PUBLISH_EVERY 64            /* records between counter updates in the header */
 
 struct shm_drain {
   pthread_t th;
@@ -68,6 +72,18 @@ static void take(shm_drain *d, const eng_record *rec) {
   /* ENG_KIND_CORRUPT: counted in the session header by the consumer */
 }
 
+/* The flush timer's clock, read once a record: the coarse monotonic clock
+** costs a few nanoseconds and its millisecond steps are plenty for a timer
+** of a second. */
+static int64_t timer_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+#endif
+  return shm_mono_ns();
+}
+
 /* Serve a flush request: read what is there now (bounded), write, answer. */
 static void serve_flush(shm_drain *d, uint32_t req) {
   eng_record rec;
@@ -83,30 +99,30 @@ static void serve_flush(shm_drain *d, uint32_t req) {
   shm_futex_wake(&d->hdr->flush_done);
 }
 
+/* Serve until every request made so far is answered: a request that came
+** while the last one was served must not wait for the next look. */
 static void check_flush(shm_drain *d) {
-  uint32_t req = atomic_load_explicit(&d->hdr->flush_req, memory_order_acquire);
-  if (req != d->handled) serve_flush(d, req);
+  uint32_t req;
+  while ((req = atomic_load_explicit(&d->hdr->flush_req, memory_order_acquire)) != d->handled)
+    serve_flush(d, req);
 }
 
 static void *drain_main(void *arg) {
   shm_drain *d = arg;
   eng_record rec;
-  int64_t next_flush = shm_mono_ns() + d->flush_ns;
+  int64_t next_flush = timer_ns() + d->flush_ns;
   unsigned n = 0;
   int timeout = 1000;                        /* until the next periodic flush */
   for (;;) {
     int st = eng_consumer_next(d->c, &rec, timeout);
-    if (st == ENG_OK) {
-      take(d, &rec);
-      if (++n % PUBLISH_EVERY) continue;     /* the clock only every 64 records */
-    } else if (st != ENG_E_TIMEOUT) {
-      break;                                 /* stopped (and drained) */
-    }
-    publish_now(d);
+    if (st == ENG_OK) take(d, &rec);
+    else if (st != ENG_E_TIMEOUT) break;     /* stopped (and drained) */
+    if (st != ENG_OK || ++n % PUBLISH_EVERY == 0) publish_now(d);
     check_flush(d);
-    int64_t now = shm_mono_ns();
+    int64_t now = timer_ns();
     if (!d->circular && now >= next_flush) {
       if (etl_writer_dirty(d->w)) etl_writer_flush(d->w);
+      publish_now(d);
       next_flush = now + d->flush_ns;
     }
     int64_t left = (next_flush - now) / 1000000;
@@ -169,6 +185,7 @@ int shm_drain_start(const char *name, const eng_session_opts *o, const shm_smap 
   wo.tid = shm_gettid();
   wo.logger_id = (uint16_t)(0x10 + m->slot);
   wo.logger_name = name;
+  wo.file_mode = o->file_mode;
   d->c = c;
   d->hdr = m->hdr;
   d->circular = wo.circular;

@@ -247,7 +247,7 @@ typedef struct shm_ring_ctl {
 **
 ** Flush (file modes): eng_session_flush bumps flush_req and wakes the
 ** consumer as above. The owner's writer looks at flush_req whenever it finds
-** nothing to read (its consumer then never sleeps) and every 64 records;
+** nothing to read (its consumer then never sleeps) and after every record;
 ** it drains what is there, writes the file, stores flush_done = the
 ** flush_req it saw (release) and futex-wakes flush_done, on which flushers
 ** wait (bounded: the writer's process may die).
