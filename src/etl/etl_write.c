@@ -621,8 +621,6 @@ static int circ_write(etl_writer *w, int64_t end_time) {
   w->file_index = 0;
   if (w->files == 0) w->files = 1;
   build_header(w, w->name);
-  w->file_buffers = total;
-  w->file_bytes = (uint64_t)total * w->bufsize;
   patch_header(w, end_time, total);
   st = sink_write(w, 0, w->hdr, w->bufsize);
   for (uint32_t i = 0; i < nring + nparts && st == ETL_OK; i++) {
@@ -642,9 +640,11 @@ static int circ_write(etl_writer *w, int64_t end_time) {
     events += b->nrec;
   }
   int cs = sink_close(w);
-  if (st == ETL_OK && cs == ETL_OK) {
+  if (st == ETL_OK && cs == ETL_OK) {       /* else the last good copy stays: its counts too */
     w->circ_dirty = 0;
     w->disk_events = events;
+    w->file_buffers = total;
+    w->file_bytes = (uint64_t)total * w->bufsize;
   }
   return st != ETL_OK ? st : cs;
 }

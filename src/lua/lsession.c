@@ -59,10 +59,28 @@ static const char *const mode_names[] = {"realtime", "file", "circular", NULL};
 
 static const char *const session_keys[] = {
   "mode", "file", "buffer_kb", "min_buffers", "max_buffers", "flush_ms", "max_mb", "replace",
-  NULL};
+  "file_mode", NULL};
 
 static uint32_t opt_u32(lua_State *L, int idx, const char *key, lua_Integer lo, lua_Integer hi) {
   return (uint32_t)etwL_optinteger(L, idx, "etw.Session", key, lo, hi, 0);
+}
+
+/* file_mode (options table at idx): permission bits as an octal string
+** ("0644", "600"): Lua has no octal literals, and a decimal 644 would mean
+** something else. 0 when absent. */
+static uint32_t opt_file_mode(lua_State *L, int idx) {
+  uint32_t m = 0;
+  if (lua_getfield(L, idx, "file_mode") != LUA_TNIL) {
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    size_t n = v ? strlen(v) : 0;
+    if (n < 3 || n > 4 || strspn(v, "01234567") != n)
+      etwL_opterror(L, "etw.Session", "file_mode", "must be an octal string such as \"0644\"");
+    m = (uint32_t)strtoul(v, NULL, 8);
+    if (m > 0777 || m == 0)
+      etwL_opterror(L, "etw.Session", "file_mode", "must be permission bits 0001..0777 (\"%s\")", v);
+  }
+  lua_pop(L, 1);
+  return m;
 }
 
 /* Read the options table at idx into o; unknown keys are errors. The file
@@ -86,12 +104,19 @@ static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
     etwL_opterror(L, "etw.Session", "replace", "must be a boolean, got %s", luaL_typename(L, -1));
   o->replace = lua_toboolean(L, -1);
   lua_pop(L, 1);
+  o->file_mode = opt_file_mode(L, idx);
   if (lua_getfield(L, idx, "file") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
     etwL_opterror(L, "etw.Session", "file", "must be a path (string), got %s", luaL_typename(L, -1));
   if (o->mode != ENG_MODE_REALTIME && lua_isnil(L, -1))
     luaL_error(L, "etw.Session: mode '%s' needs option 'file'", mode_names[o->mode]);
   if (o->mode == ENG_MODE_REALTIME && o->max_mb)
     luaL_error(L, "etw.Session: option 'max_mb' needs mode 'file' or 'circular'");
+  if (o->mode == ENG_MODE_REALTIME && o->file_mode)
+    luaL_error(L, "etw.Session: option 'file_mode' needs mode 'file' or 'circular'");
+  if (o->mode == ENG_MODE_CIRCULAR && o->max_mb &&
+      (uint64_t)o->max_mb * 1024 < 2 * (uint64_t)(o->buffer_kb ? o->buffer_kb : 64))
+    luaL_error(L, "etw.Session: option 'max_mb' must hold at least 2 buffers of buffer_kb "
+                  "in mode 'circular'");
 }
 
 /* --- constructor and methods ---------------------------------------------- */
@@ -136,7 +161,11 @@ static int l_start(lua_State *L) {
   int st = eng_session_start(session_name(L, 1), &s->opts, &s->h);
   if (st != ENG_OK && s->opts.file && errno && (st == ENG_E_IO || st == ENG_E_ACCESS)) {
     int e = errno;
-    lua_pushfstring(L, "%s (file %s: %s)", eng_strerror(st), s->opts.file, strerror(e));
+    if (s->opts.mode == ENG_MODE_CIRCULAR && e == EEXIST)   /* see etl_writer_open_file */
+      lua_pushfstring(L, "%s (file %s.tmp, the circular copy being written: %s; not ours, "
+                         "left untouched)", eng_strerror(st), s->opts.file, strerror(e));
+    else
+      lua_pushfstring(L, "%s (file %s: %s)", eng_strerror(st), s->opts.file, strerror(e));
     return etwL_pushengfail_detail(L, st, lua_tostring(L, -1));
   }
   if (st != ENG_OK) return etwL_pushengfail(L, st);
@@ -360,7 +389,8 @@ static void setint(lua_State *L, const char *k, lua_Integer v) {
 }
 
 /* s:stats() -> {events, lost, bytes, buffers, rings, providers, corrupt,
-** consumer_pid, written, file_bytes, files, file_error}; after s:stop(),
+** consumer_pid, written, file_bytes, files, file_error [, file_error_text]};
+** after s:stop(),
 ** the final statistics (file modes: once the file is closed). */
 static int l_stats(lua_State *L) {
   lsession *s = checksession(L, 1);
@@ -382,6 +412,10 @@ static int l_stats(lua_State *L) {
   setint(L, "file_bytes", (lua_Integer)st.file_bytes);
   setint(L, "files", st.files);
   setint(L, "file_error", st.file_error);
+  if (st.file_error) {
+    lua_pushstring(L, strerror(st.file_error));
+    lua_setfield(L, -2, "file_error_text");
+  }
   return 1;
 }
 

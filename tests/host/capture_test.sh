@@ -113,9 +113,33 @@ wait_session cap-kill && "$native" 25 >/dev/null
 sleep 1.6
 kill -9 $cap; wait $cap 2>/dev/null
 got=$(count kill.etl); expect "SIGKILL: the flushed events read back" "$got" '^25 errors=0$'
-[[ $(lfh kill.etl 0x10 8) == 0 ]] && ok || bad "SIGKILL: EndTime never patched"
+[[ $(lfh kill.etl 0x10 8) != 0 && $(lfh kill.etl 0x24 4) -eq $(( $(stat -c %s kill.etl) / 65536 )) ]] \
+  && ok || bad "SIGKILL: the header says the last flush (EndTime, BuffersWritten)"
 out=$("$exe" sessions 2>&1); expect "SIGKILL: the session is stale" "$out" '^cap-kill +[0-9]+ +stale'
 "$exe" stop cap-kill >/dev/null 2>&1
+
+# SIGKILL with a slow producer (10 events a second, never 64 in a row): the
+# file lacks at most one flush interval (1 s = 10 events; +6 for a loaded
+# machine) of what the session counted. The producer is killed first, so
+# the session's count is final when the capture dies right after it.
+"$exe" capture -p EtwLua.Native -o slow.etl --session cap-slow >/dev/null 2>&1 &
+cap=$!
+if wait_session cap-slow; then
+  "$native" 1000 100 >/dev/null &
+  prod=$!
+  sleep 3.5
+  kill -9 $prod; wait $prod 2>/dev/null
+  kill -9 $cap; wait $cap 2>/dev/null
+  counted=$("$exe" sessions --json | python3 -c 'import json,sys; print(next(s["events"] for s in json.load(sys.stdin) if s["name"]=="cap-slow"))')
+  got=$(count slow.etl); n=${got%% *}
+  [[ $got == *errors=0 && $counted -ge 20 && $((counted - n)) -le 16 ]] \
+    && ok || bad "SIGKILL, slow producer: the file lacks at most a second" "file: $got, session counted $counted"
+  [[ $(lfh slow.etl 0x24 4) -eq $(( $(stat -c %s slow.etl) / 65536 )) ]] \
+    && ok || bad "SIGKILL, slow producer: BuffersWritten = the buffers in the file"
+else
+  bad "cap-slow did not start"
+fi
+"$exe" stop cap-slow >/dev/null 2>&1
 
 # circular: only the newest --max-mb, written at the end
 printf '#!/bin/sh\nfor i in 1 2 3 4; do "%s" 8000 >/dev/null; done\n' "$native" >four.sh
@@ -125,8 +149,28 @@ status "circular" $? 0 "$out"
 expect "circular: all written" "$out" '^etwlua capture: 32000 events, 0 lost'
 got=$(count circ.etl)
 n=${got%% *}
-[[ $n -gt 1000 && $n -lt 32000 && $got == *errors=0 && $(stat -c %s circ.etl) -le $((1048576 + 4 * 65536)) ]] \
-  && ok || bad "circular: the file keeps the newest ~1 MB" "$got $(stat -c %s circ.etl)"
+[[ $n -gt 1000 && $n -lt 32000 && $got == *errors=0 && $(stat -c %s circ.etl) -le 1048576 ]] \
+  && ok || bad "circular: the file keeps the newest buffers within --max-mb 1" "$got $(stat -c %s circ.etl)"
+[[ $(lfh circ.etl 0x20 4) -eq 2 ]] && ok || bad "circular: LogFileMode 2 (EVENT_TRACE_FILE_MODE_CIRCULAR)"
+[[ $(stat -c %a circ.etl) == 600 && $(stat -c %a run.etl) == 600 ]] \
+  && ok || bad "files are made 0600" "$(stat -c '%a %n' circ.etl run.etl)"
+out=$("$exe" capture -p EtwLua.Native -o fm.etl --file-mode 0640 -- true 2>&1)
+[[ $(stat -c %a fm.etl 2>/dev/null) == 640 ]] && ok || bad "--file-mode 0640" "$out"
+out=$("$exe" capture -p EtwLua.Native -o fm.etl --file-mode 999 -- true 2>&1); status "bad --file-mode" $? 1 "$out"
+expect "bad --file-mode: message" "$out" '--file-mode must be octal permission bits'
+out=$("$exe" capture -p EtwLua.Native -o c2.etl --mode circular --max-mb 1 --buffer-kb 1024 -- true 2>&1)
+status "circular --max-mb under 2 buffers" $? 1 "$out"
+expect "circular too small: message" "$out" '--max-mb must hold at least 2 buffers'
+
+# a planted symbolic link under the circular copy's name is not followed
+echo "keep me" >target.txt
+ln -s target.txt planted.etl.tmp
+out=$("$exe" capture -p EtwLua.Native -o planted.etl --mode circular -- true 2>&1)
+status "planted link: error" $? 1 "$out"
+expect "planted link: message names the copy" "$out" 'planted\.etl\.tmp, the circular copy being written: File exists'
+[[ $(cat target.txt) == "keep me" && -L planted.etl.tmp && ! -e planted.etl ]] \
+  && ok || bad "planted link: its target untouched, no file made" "$(ls -l)"
+rm -f planted.etl.tmp target.txt
 
 # rotation: out.etl, out_1.etl, ... each at most --max-mb
 out=$("$exe" capture -p EtwLua.Native -o rot.etl --max-mb 2 -- ./four.sh 2>&1)
@@ -136,5 +180,41 @@ files=(rot.etl rot_*.etl)
 big=0; for f in "${files[@]}"; do [[ $(stat -c %s "$f") -gt 2097152 ]] && big=1; done
 [[ ${#files[@]} -ge 3 && $big -eq 0 ]] && ok || bad "rotation: ${#files[@]} files of <= 2 MB" "$(ls -l)"
 got=$(count "${files[@]}"); expect "rotation: every event in some file" "$got" '^32000 errors=0$'
+
+# disk full, on a 256 KB tmpfs (root may mount one; otherwise reported skipped)
+full=$tmp/full
+mkdir -p "$full"
+if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
+  trap 'umount "$full" 2>/dev/null; kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+  out=$("$exe" capture -p EtwLua.Native -o "$full/full.etl" -- "$native" 20000 2>&1)
+  status "disk full: exit status 1" $? 1 "$out"
+  expect "disk full: the message names the file and the error" "$out" \
+    "writing $full/full\.etl failed: No space left on device"
+  w=$(sed -n 's/^etwlua capture: \([0-9]*\) events, \([0-9]*\) lost.*/\1 \2/p' <<<"$out")
+  got=$(count "$full/full.etl"); n=${got%% *}
+  size=$(stat -c %s "$full/full.etl")
+  [[ $got == *errors=0 && ${w% *} == "$n" && $(( ${w% *} + ${w#* } )) -eq 20000 && $n -gt 0 ]] \
+    && ok || bad "disk full: the summary's counts are what the file holds" "$out / file: $got"
+  [[ $((size % 65536)) -eq 0 && $(lfh "$full/full.etl" 0x24 4) -eq $((size / 65536)) && \
+     $(lfh "$full/full.etl" 0x30 4) -eq ${w#* } && $(lfh "$full/full.etl" 0x10 8) != 0 ]] \
+    && ok || bad "disk full: whole buffers, the header patched (BuffersWritten, EventsLost, EndTime)"
+  rm -f "$full"/*
+  out=$("$exe" capture -p EtwLua.Native -o "$full/c.etl" --mode circular --max-mb 1 -- "$native" 20000 2>&1)
+  status "disk full, circular: exit status 1" $? 1 "$out"
+  expect "disk full, circular: message" "$out" "writing $full/c\.etl failed: No space left on device"
+  got=$(count "$full/c.etl"); n=${got%% *}
+  expect "disk full, circular: never 0 lost for what the file lacks" "$out" \
+    "^etwlua capture: $n events, $((20000 - n)) lost"
+  [[ ! -e $full/c.etl.tmp ]] && ok || bad "disk full, circular: no copy left behind"
+  rm -f "$full"/*
+  head -c 250000 /dev/zero >"$full/filler" 2>/dev/null
+  out=$("$exe" capture -p EtwLua.Native -o "$full/none.etl" -- true 2>&1)
+  status "disk full at start" $? 1 "$out"
+  expect "disk full at start: message" "$out" "file $full/none\.etl: No space left on device"
+  [[ ! -e $full/none.etl ]] && ok || bad "disk full at start: no broken file left"
+  umount "$full"
+else
+  skip "disk-full checks" "cannot mount a tmpfs here"
+fi
 
 finish

@@ -854,12 +854,15 @@ static void test_circular_disk_full(void) {
   check(etl_writer_flush(w) == ETL_OK, "a small copy fits");
   readback rb;
   read_back(m.f[0].p, m.f[0].len, rec, n, seen, 100, 1, &rb);
+  size_t good_len = m.f[0].len;
   append_range(w, rec, 60, n, 1, 100);
   etl_write_stats ws;
   check(etl_writer_close(w, 0, &ws) == ETL_ERR_IO && ws.io_error == 28, "the full copy does not");
   check(rb.matched == 60 && ws.events == rb.matched && ws.events_kept == rb.matched &&
         ws.dropped == n - rb.matched, "counts = the last good copy: events %llu dropped %llu",
         (unsigned long long)ws.events, (unsigned long long)ws.dropped);
+  check(ws.bytes == good_len && ws.buffers == good_len / bufsize,
+        "bytes = the last good copy's (%llu, %zu)", (unsigned long long)ws.bytes, good_len);
   msink_free(&m);
   /* nothing ever written but the empty trace: all of it lost */
   m.disk = 2 * bufsize;

@@ -10,7 +10,8 @@ local M = { name = "capture",
 M.usage = [==[
 usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE
                       [--mode file|circular] [--max-mb N] [--buffers N] [--buffer-kb N]
-                      [--duration SECONDS] [--session NAME] [-- command [args...]]]==]
+                      [--file-mode MODE] [--duration SECONDS] [--session NAME]
+                      [-- command [args...]]]==]
 
 M.details = [==[
   Starts a file session (etwlua-capture-<pid>, or --session NAME), enables
@@ -24,13 +25,22 @@ M.details = [==[
     neither           stops on Ctrl+C, SIGTERM, SIGHUP (status 0) or
                       `etwlua stop NAME`
   and prints the counts on stderr: events written, events lost, bytes, file(s).
-  --mode file (default) writes as events come; with --max-mb N it starts a
-  new file at N MB: FILE, then FILE_1.etl, FILE_2.etl ... (a "%d" in FILE is
-  replaced by 1, 2, ... instead). --mode circular keeps only the newest
-  --max-mb MB (default 64) in memory and writes them at the end.
+  --mode file (default) writes as events come (what a killed capture leaves
+  lacks at most the last second); with --max-mb N it starts a new file at
+  N MB: FILE, then FILE_1.etl, FILE_2.etl ... (a "%d" in FILE is replaced by
+  1, 2, ... instead). --mode circular keeps only the newest --max-mb MB
+  (default 64; at least 2 buffers) in memory and writes them at the end;
+  the file never exceeds --max-mb.
   --buffer-kb N sets the ETL buffer size (4..16384, default 64); --buffers N
   the buffers of each producer thread's ring (2..16384, default 32). Events
-  lost because a ring was full are counted, and a hint names --buffers.
+  lost because a ring was full are counted, and a hint names --buffers. An
+  event larger than a buffer (or than 64 KB) cannot be in an ETL file: it
+  is counted as lost.
+  --file-mode MODE sets the permissions of the files made (octal, default
+  0600, less the umask).
+  If the disk fills up (or any write fails) the capture goes on counting,
+  the file keeps what was written (a valid trace), the counts printed are
+  what the file holds, and the exit status is 1.
   Exit status: the command's, else 0 ok; 1 error (session, file); 2 usage
   error.]==]
 
@@ -46,8 +56,8 @@ local function parse(args)
   end
   local opts, rest = util.getopt(own,
     { provider = "list", output = "value", mode = "value", ["max-mb"] = "value",
-      ["buffer-kb"] = "value", buffers = "value", duration = "value", session = "value",
-      help = "flag" },
+      ["buffer-kb"] = "value", buffers = "value", ["file-mode"] = "value", duration = "value",
+      session = "value", help = "flag" },
     { ["-p"] = "provider", ["-o"] = "output", ["-h"] = "help" })
   if not opts then return nil, rest end
   if opts.help then return opts end
@@ -68,6 +78,16 @@ local function parse(args)
   if not ok then return nil, err end
   opts.session_opts, err = util.ring_options(opts)
   if not opts.session_opts then return nil, err end
+  if opts.mode == "circular" and (opts["max-mb"] or 0) > 0
+      and opts["max-mb"] * 1024 < 2 * (opts["buffer-kb"] or 64) then
+    return nil, "--max-mb must hold at least 2 buffers of --buffer-kb in circular mode"
+  end
+  local fm = opts["file-mode"]
+  if fm and not (fm:match("^[0-7][0-7][0-7][0-7]?$") and tonumber(fm, 8) <= 511
+                 and tonumber(fm, 8) > 0) then
+    return nil, "--file-mode must be octal permission bits such as 0644"
+  end
+  opts.session_opts.file_mode = fm
   if opts.duration and cmd then return nil, "give either --duration or a command, not both" end
   local enables, perr = util.parse_providers(opts.provider)
   if not enables then return nil, perr end
@@ -94,6 +114,23 @@ local function run_command(cmd)
   end
   if how == "signal" then return 128 + value end
   return value
+end
+
+-- Name of file `index` (0 first) of a rotating capture to `path`: the
+-- writer's rule (src/etl/etl_write.h etl_rotated_path).
+local function rotated(path, index)
+  if path:find("%d", 1, true) then
+    local at = path:find("%d", 1, true)
+    return path:sub(1, at - 1) .. (index + 1) .. path:sub(at + 2)
+  end
+  if index == 0 then return path end
+  local base = path:match("^.*[/\\]()") or 1
+  local dot = path:sub(base):match("^.+()%.[^.]*$")
+  if dot then
+    dot = base + dot - 1
+    return path:sub(1, dot - 1) .. "_" .. index .. path:sub(dot)
+  end
+  return path .. "_" .. index
 end
 
 local function human(bytes)
@@ -149,10 +186,17 @@ function M.run(args)
       or string.format("%s and %d more", opts.output, st.files - 1)
   io.stderr:write(string.format("etwlua capture: %d events, %d lost, %s, %s\n",
     st.written, st.lost, human(st.file_bytes), files))
-  util.loss_hint("capture", st.lost, opts)
-  if st.file_error ~= 0 then
-    return util.fail("capture", "writing " .. opts.output .. " failed (errno " .. st.file_error .. ")")
+  if st.file_error ~= 0 then           -- the losses are the file's, not the rings'
+    local why = st.file_error_text or ("error " .. st.file_error)
+    local what = opts.output
+    if opts.mode == "file" and (opts["max-mb"] or 0) > 0 then   -- rotation: name the last file too
+      what = string.format("%s and the files after it (the last one written: %s)", opts.output,
+        rotated(opts.output, math.max(st.files, 1) - 1))
+    end
+    return util.fail("capture", string.format("writing %s failed: %s; the file holds the %d "
+      .. "events counted above, the others are counted lost", what, why, st.written))
   end
+  util.loss_hint("capture", st.lost, opts)
   return status
 end
 
