@@ -172,8 +172,9 @@ int etl_writer_append(etl_writer *w, const eng_record *rec);
 ** record gets EVENTS_LOST). */
 void etl_writer_lost(etl_writer *w, uint64_t n);
 
-/* Sequential: write every partial buffer in place and patch the header,
-** then sink->sync. Circular: write the whole file anew. ETL_OK or ETL_ERR_IO. */
+/* Sequential: write every partial buffer in place and patch the header
+** (EndTime = now), then sink->sync. Circular: write the whole file anew.
+** ETL_OK or ETL_ERR_IO. */
 int etl_writer_flush(etl_writer *w);
 
 /* Does a flush have something to write: records not yet in the file, or

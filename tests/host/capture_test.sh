@@ -213,6 +213,19 @@ if mount -t tmpfs -o size=256k tmpfs "$full" 2>/dev/null; then
   expect "disk full at start: message" "$out" "file $full/none\.etl: No space left on device"
   [[ ! -e $full/none.etl ]] && ok || bad "disk full at start: no broken file left"
   umount "$full"
+  # rotation: 1 MB files on a 1.5 MB disk; the message names the last file
+  if mount -t tmpfs -o size=1536k tmpfs "$full" 2>/dev/null; then
+    out=$("$exe" capture -p EtwLua.Native -o "$full/rot.etl" --max-mb 1 -- "$native" 40000 2>&1)
+    status "disk full, rotation: exit status 1" $? 1 "$out"
+    expect "disk full, rotation: message" "$out" \
+      "writing $full/rot\.etl and the files after it \(the last one written: $full/rot_1\.etl\) failed: No space left on device"
+    w=$(sed -n 's/^etwlua capture: \([0-9]*\) events.*/\1/p' <<<"$out")
+    got=$(count "$full/rot.etl" "$full/rot_1.etl")
+    expect "disk full, rotation: the files hold the events counted" "$got" "^$w errors=0$"
+    umount "$full"
+  else
+    bad "second tmpfs mount failed"
+  fi
 else
   skip "disk-full checks" "cannot mount a tmpfs here"
 fi
