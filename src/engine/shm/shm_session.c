@@ -46,9 +46,10 @@ static int geometry(const eng_session_opts *o, geom *g) {
   if (max_buffers < g->min_buffers) max_buffers = g->min_buffers;   /* as ETW raises max to min */
   uint64_t want = (uint64_t)g->buffer_kb * 1024 * g->min_buffers;
   if (want > (1ull << 30)) return ENG_E_ARG;
-  /* file modes: every event reaches the writer, which counts one the ETL
-  ** file cannot hold as lost, whatever the ring size (README, file sessions) */
-  if (o->mode != ENG_MODE_REALTIME && want < 2 * (uint64_t)SHM_REC_MAX) want = 2 * (uint64_t)SHM_REC_MAX;
+  /* file modes: every event the engine accepts (SHM_REC_MAX, which needs a
+  ** ring of 1 MB: half of it less a LOST record) reaches the writer, which
+  ** counts one the ETL file cannot hold as lost, whatever buffer_kb is */
+  if (o->mode != ENG_MODE_REALTIME && want < 4 * (uint64_t)SHM_REC_MAX) want = 4 * (uint64_t)SHM_REC_MAX;
   for (g->ring_size = SHM_PAGE; g->ring_size < want; g->ring_size <<= 1) {}
   g->max_rings = max_buffers / g->min_buffers;
   if (g->max_rings > SHM_MAX_RINGS) g->max_rings = SHM_MAX_RINGS;
