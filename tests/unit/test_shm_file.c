@@ -274,8 +274,10 @@ static void test_kill(void) {
         "readable up to the last flush: events 0..%llu in order, %llu errors, %llu bad",
         (unsigned long long)t.last[0], (unsigned long long)t.errors, (unsigned long long)t.bad);
   if (r) {
-    CHECK(in->end_time > in->start_time && in->buffers_written == etl_get_stats(r)->buffers,
-          "its header says the last flush: EndTime set, BuffersWritten %u = %u buffers",
+    /* full buffers written after the last flush are in the file, not yet in its header */
+    CHECK(in->end_time > in->start_time && in->buffers_written > 1 &&
+          in->buffers_written <= etl_get_stats(r)->buffers,
+          "its header says the last flush: EndTime set, BuffersWritten %u of %u buffers",
           in->buffers_written, etl_get_stats(r)->buffers);
     etl_close(r);
   }
