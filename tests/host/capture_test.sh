@@ -156,10 +156,10 @@ n=${got%% *}
   && ok || bad "files are made 0600" "$(stat -c '%a %n' circ.etl run.etl)"
 out=$("$exe" capture -p EtwLua.Native -o fm.etl --file-mode 0640 -- true 2>&1)
 [[ $(stat -c %a fm.etl 2>/dev/null) == 640 ]] && ok || bad "--file-mode 0640" "$out"
-out=$("$exe" capture -p EtwLua.Native -o fm.etl --file-mode 999 -- true 2>&1); status "bad --file-mode" $? 1 "$out"
+out=$("$exe" capture -p EtwLua.Native -o fm.etl --file-mode 999 -- true 2>&1); status "bad --file-mode: usage error" $? 2 "$out"
 expect "bad --file-mode: message" "$out" '--file-mode must be octal permission bits'
 out=$("$exe" capture -p EtwLua.Native -o c2.etl --mode circular --max-mb 1 --buffer-kb 1024 -- true 2>&1)
-status "circular --max-mb under 2 buffers" $? 1 "$out"
+status "circular --max-mb under 2 buffers: usage error" $? 2 "$out"
 expect "circular too small: message" "$out" '--max-mb must hold at least 2 buffers'
 
 # a planted symbolic link under the circular copy's name is not followed
