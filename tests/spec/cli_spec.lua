@@ -100,7 +100,8 @@ describe_posix("etwlua commands: usage errors", function()
          .. "                    [--max-events N] [--session NAME] [--buffers N] [--buffer-kb N]\n",
     capture = "usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE\n"
            .. "                      [--mode file|circular] [--max-mb N] [--buffers N] [--buffer-kb N]\n"
-           .. "                      [--duration SECONDS] [--session NAME] [-- command [args...]]\n",
+           .. "                      [--file-mode MODE] [--duration SECONDS] [--session NAME]\n"
+           .. "                      [-- command [args...]]\n",
     dump = "usage: etwlua dump FILE... [--format text|json|csv] [-p PROVIDER]... [-e EVENT]...\n"
         .. "                   [--filter EXPR] [--max-events N]\n",
     info = "usage: etwlua info FILE... [--format text|json] [--top N]\n",
