@@ -230,11 +230,11 @@ describe_posix("etw.Session file modes [#shm]", function()
     assert.equal("IO", code)
     assert.matches("/nonexistent/dir/x.etl: No such file", err)
     assert.has_error(function() etw.Session("x", { mode = "file", file = "x", file_mode = 420 }) end,
-      'etw.Session: option \'file_mode\' must be an octal string such as "0644"')
+      'etw.Session: bad option \'file_mode\': must be an octal string such as "0644"')
     assert.has_error(function() etw.Session("x", { mode = "file", file = "x", file_mode = "0888" }) end,
-      'etw.Session: option \'file_mode\' must be an octal string such as "0644"')
+      'etw.Session: bad option \'file_mode\': must be an octal string such as "0644"')
     assert.has_error(function() etw.Session("x", { mode = "file", file = "x", file_mode = "1777" }) end,
-      'etw.Session: option \'file_mode\' must be permission bits 0001..0777 ("1777")')
+      'etw.Session: bad option \'file_mode\': must be permission bits 0001..0777 ("1777")')
     assert.has_error(function() etw.Session("x", { file_mode = "0600" }) end,
       "etw.Session: option 'file_mode' needs mode 'file' or 'circular'")
     assert.has_error(function()
