@@ -44,17 +44,17 @@ int etl_file_read(FILE *fp, uint64_t off, void *dst, size_t n) {
 }
 
 /* What a non-regular file is, for the message. */
-static const char *kind_of(const struct stat *st) {
-  if (S_ISDIR(st->st_mode)) return "is a directory";
+static const char *kind_of(unsigned mode) {
+  if (S_ISDIR(mode)) return "is a directory";
 #ifdef S_ISFIFO
-  if (S_ISFIFO(st->st_mode)) return "not a regular file (a FIFO)";
+  if (S_ISFIFO(mode)) return "not a regular file (a FIFO)";
 #endif
-  if (S_ISCHR(st->st_mode)) return "not a regular file (a character device)";
+  if (S_ISCHR(mode)) return "not a regular file (a character device)";
 #ifdef S_ISBLK
-  if (S_ISBLK(st->st_mode)) return "not a regular file (a block device)";
+  if (S_ISBLK(mode)) return "not a regular file (a block device)";
 #endif
 #ifdef S_ISSOCK
-  if (S_ISSOCK(st->st_mode)) return "not a regular file (a socket)";
+  if (S_ISSOCK(mode)) return "not a regular file (a socket)";
 #endif
   return "not a regular file";
 }
@@ -68,22 +68,24 @@ static int io_fail(etl_error *err, int e, const char *what, const char *path) {
 /* Open `path` for reading without blocking (a FIFO's open would wait for a
 ** writer) and accept it only if it is a regular file. */
 static int open_regular(const char *path, FILE **out, uint64_t *size, etl_error *err) {
-  struct stat st;
 #ifdef _WIN32
-  if (stat(path, &st) != 0) return io_fail(err, errno, "open", path);
+  struct _stat64 st;                 /* 64-bit sizes: plain stat's are 32-bit here */
+  if (_stat64(path, &st) != 0) return io_fail(err, errno, "open", path);
   if (!S_ISREG(st.st_mode)) {
-    etl_fail(err, ETL_ERR_IO, 0, "cannot read %s: %s", path, kind_of(&st));
+    etl_fail(err, ETL_ERR_IO, 0, "cannot read %s: %s", path, kind_of(st.st_mode));
+    err->sys_errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return ETL_ERR_IO;
   }
   FILE *f = fopen(path, "rb");
   if (!f) return io_fail(err, errno, "open", path);
 #else
+  struct stat st;
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return io_fail(err, errno, "open", path);
   if (fstat(fd, &st) != 0) { int e = errno; close(fd); return io_fail(err, e, "read", path); }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
-    etl_fail(err, ETL_ERR_IO, 0, "cannot read %s: %s", path, kind_of(&st));
+    etl_fail(err, ETL_ERR_IO, 0, "cannot read %s: %s", path, kind_of(st.st_mode));
     err->sys_errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     return ETL_ERR_IO;
   }
