@@ -83,7 +83,9 @@ void etwlua_event_free(etwlua_event *e);
 int etwlua_event_reset(etwlua_event *e, const char *name, const etwlua_desc *d);
 
 /* Fields, in order (names are NUL-terminated UTF-8). Limits: 128 fields,
-** 32 KB metadata, 64 KB data; struct counts 1..127. */
+** 32 KB metadata, 64 KB data; struct counts 1..127; structs nest at most
+** 30 deep (their members 31: what readers decode). A struct's members are
+** the next field_count add calls. */
 int etwlua_add_int32(etwlua_event *e, const char *name, int32_t v);
 int etwlua_add_uint32(etwlua_event *e, const char *name, uint32_t v);
 int etwlua_add_int64(etwlua_event *e, const char *name, int64_t v);
@@ -98,7 +100,8 @@ int etwlua_add_struct(etwlua_event *e, const char *name, unsigned field_count);
 
 /* Write the event to every session that enables it. activity / related may
 ** be NULL. Returns ETWLUA_OK (also when nobody listens), or a status such
-** as "event lost: session buffer full" (counted by the session). */
+** as "event lost: session buffer full" (counted by the session), or "a
+** struct has fewer fields than it declares" (nothing written). */
 int etwlua_write(etwlua_provider *p, etwlua_event *e, const etwlua_guid *activity,
                  const etwlua_guid *related);
 

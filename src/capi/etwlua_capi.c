@@ -125,8 +125,14 @@ int etwlua_write(etwlua_provider *pub, etwlua_event *e, const etwlua_guid *activ
                  const etwlua_guid *related) {
   capi_provider *p = pub->impl;
   size_t mlen, dlen;
+  const char *sname;
+  size_t slen;
+  unsigned declared, has;
+  if (!tlg_build_ready(&e->b)) return from_tlg(TLG_E_STATE);
+  /* a struct short of members would be written malformed */
+  if (tlg_build_open_struct(&e->b, &sname, &slen, &declared, &has))
+    return from_tlg(TLG_E_STRUCT_OPEN);
   const uint8_t *meta = tlg_build_meta(&e->b, &mlen);
-  if (!meta) return from_tlg(TLG_E_STATE);
   const uint8_t *data = tlg_build_data(&e->b, &dlen);
   eng_data d[3] = {
     {p->traits, (uint32_t)p->traits_len, ENG_DATA_PROVIDER_META, {0}},

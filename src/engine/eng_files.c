@@ -149,6 +149,9 @@ static int open_errno(const char *path, int err_no, char *why, size_t cap) {
 
 /* A file the reader refused: "path: why" and the eng_status. */
 static int open_failed(const char *path, int etl_st, const etl_error *e, char *why, size_t cap) {
+  if (etl_st == ETL_ERR_IO && (e->sys_errno == ENOENT || e->sys_errno == EACCES ||
+                               e->sys_errno == EPERM))
+    return open_errno(path, e->sys_errno, why, cap);
   if (etl_st == ETL_ERR_IO) {        /* "offset 0x0: cannot read PATH: why" */
     const char *m = strstr(e->message, "cannot ");
     snprintf(why, cap, "%s", m ? m : e->message);
@@ -160,11 +163,6 @@ static int open_failed(const char *path, int etl_st, const etl_error *e, char *w
 
 static int open_one(freader *f, const char *path, char *why, size_t cap) {
   etl_error e;
-  FILE *probe;
-  errno = 0;
-  probe = fopen(path, "rb");         /* tells "not found" from "not readable" */
-  if (!probe) return open_errno(path, errno ? errno : ENOENT, why, cap);
-  fclose(probe);
   size_t len = strlen(path);
   if (!(f->path = malloc(len + 1))) return ENG_E_NOMEM;
   memcpy(f->path, path, len + 1);

@@ -31,6 +31,9 @@ typedef struct etl_error {
   uint64_t offset;
   uint32_t inner;              /* compressed buffers only, else 0 */
   uint32_t compressed;         /* 1 if offset is that of a compressed buffer */
+  int sys_errno;               /* ETL_ERR_IO: the errno of the failed open/read
+                                  (EISDIR/EINVAL for a directory/other
+                                  non-regular file), else 0 */
   char message[200];
 } etl_error;
 
@@ -79,9 +82,14 @@ typedef struct etl_stats {
 /* Tuning; zero fields take the defaults. */
 typedef struct etl_options {
   uint32_t max_buffer_size;    /* largest buffer accepted (default 16 MiB) */
-  size_t cache_bytes;          /* decompressed buffers and record indexes kept
-                                  from the open-time scan for delivery, instead
-                                  of being rebuilt (default 64 MiB) */
+  size_t cache_bytes;          /* memory for loaded buffers: bytes read or
+                                  decompressed and their record indexes, kept
+                                  from the open-time scan and while the merge
+                                  needs them (default 32 MiB). Beyond it the
+                                  least recently loaded buffers are unloaded
+                                  and loaded again when reached: time
+                                  instead of memory, for files whose buffers
+                                  overlap in time more than the budget holds */
   uint64_t max_decompressed;   /* total bytes the scan may decompress (default
                                   64 MiB + 256 x the input size); guards
                                   against LZ77 bombs */
@@ -91,10 +99,16 @@ typedef struct etl_options {
 
 typedef struct etl_reader etl_reader;
 
-/* Open an ETL file: reads it whole, then as etl_open_memory with a private
-** copy. Returns ETL_OK and *out, or ETL_ERR_IO / ETL_ERR_DATA /
-** ETL_ERR_NOMEM with `err` filled (err may be NULL) and *out NULL.
-** `opt` may be NULL. Not thread-safe per reader; readers are independent. */
+/* Open an ETL file. Only a regular file is accepted (ETL_ERR_IO "is a
+** directory" / "not a regular file (a FIFO)" otherwise, without reading or
+** blocking); its first buffer is read and checked first (a non-ETL file is
+** refused after its first 64 KiB at most), then the file is read buffer by
+** buffer, never whole: memory stays within opt.cache_bytes plus one buffer
+** and some bookkeeping per buffer of the file, whatever the file size.
+** Returns ETL_OK and *out, or ETL_ERR_IO / ETL_ERR_DATA / ETL_ERR_NOMEM with
+** `err` filled (err may be NULL) and *out NULL. `opt` may be NULL. The file
+** stays open until etl_close; a read error later is reported like corrupt
+** data. Not thread-safe per reader; readers are independent. */
 int etl_open_file(const char *path, const etl_options *opt, etl_reader **out,
                   etl_error *err);
 
@@ -122,7 +136,7 @@ const etl_stats *etl_get_stats(const etl_reader *r);
 ** Records' raw timestamps never decrease. */
 int etl_next(etl_reader *r, eng_record *out, etl_error *err);
 
-/* Free the reader (and its file copy). NULL is a no-op. */
+/* Free the reader (and close its file). NULL is a no-op. */
 void etl_close(etl_reader *r);
 
 /* EVENT_HEADER.Flags as a Windows consumer reports them: the stored flags

@@ -21,6 +21,7 @@ static etl_buf *new_buf(etl_reader *r, uint64_t off) {
   }
   etl_buf *b = &r->bufs[r->nbufs++];
   memset(b, 0, sizeof *b);
+  b->lprev = b->lnext = ETL_NONE;
   b->file_off = off;
   b->err_first = r->nerrs;
   return b;
@@ -103,32 +104,36 @@ static etl_recidx *scratch(etl_reader *r, uint32_t end) {
 static void scan_records(etl_reader *r, etl_buf *b) {
   const uint8_t *base;
   uint32_t end;
-  if (etl_buffer_load(r, b, 1, &base, &end) != 0) return;
+  if (etl_buffer_load(r, b, 1, &base, &end) != 0) { r->oom = 1; return; }
   etl_recidx *tmp = scratch(r, end);
-  b->nrec = etl_buffer_walk(r, b, base, end, tmp, 1, &b->key);
+  if (!tmp) { etl_cache_drop(r, b); r->oom = 1; return; }
+  b->nrec = etl_buffer_walk(r, b, base, end, tmp, UINT32_MAX, 1, &b->key);
   size_t idx_bytes = (size_t)b->nrec * sizeof *tmp;
-  size_t want = idx_bytes + b->data_len;
-  if (b->nrec == 0 || !tmp || r->cache_used + want > r->opt.cache_bytes) {
-    free(b->data);
-    b->data = NULL;
+  size_t want = idx_bytes + (b->data ? b->data_len : 0);
+  if (b->nrec == 0 || r->cache_used + want > r->opt.cache_bytes ||
+      !(b->idx = malloc(idx_bytes))) {
+    etl_cache_drop(r, b);
     return;
   }
-  b->idx = malloc(idx_bytes);
-  if (!b->idx) { free(b->data); b->data = NULL; return; }
   memcpy(b->idx, tmp, idx_bytes);
-  b->cached = (uint32_t)want;
-  r->cache_used += want;
+  etl_cache_add(r, b);
 }
 
 uint64_t etl_buffer_scan(etl_reader *r, uint64_t off) {
   uint64_t avail = r->len - off;
+  uint8_t hb[ETL_BUF_HDR_SIZE];
   if (avail < ETL_BUF_HDR_SIZE) {
     tail_error(r, off, "trailing bytes too few for a buffer header", avail);
     return r->len;
   }
-  const uint8_t *h = r->data + off;
+  const uint8_t *h = etl_input(r, off, ETL_BUF_HDR_SIZE, hb);
+  if (!h) {
+    tail_error(r, off, "buffer header unreadable", avail);
+    return r->len;
+  }
   etl_buf *b = new_buf(r, off);
   if (!b) return r->len;
+  b->hdr_ts = etl_i64(h + ETL_BUF_TIMESTAMP);
   b->flags = etl_u16(h + ETL_BUF_FLAG);
   b->cpu = buffer_cpu(h);
   uint32_t full = disk_size(r, off, h);
@@ -158,22 +163,43 @@ uint64_t etl_buffer_scan(etl_reader *r, uint64_t off) {
   return next;
 }
 
-/* Decompress b's payload into a new allocation (spec §11). */
+/* The compressed bytes of `b`: in the memory input, or read into r->io.
+** NULL (reported when `report`) if unreadable; *oom when out of memory. */
+static const uint8_t *compressed_input(etl_reader *r, etl_buf *b, size_t n, int report,
+                                       int *oom) {
+  if (!r->data && n > r->io_cap) {
+    uint8_t *io = realloc(r->io, n);
+    if (!io) { *oom = 1; return NULL; }
+    r->io = io;
+    r->io_cap = n;
+  }
+  const uint8_t *in = etl_input(r, b->file_off + ETL_BUF_HDR_SIZE, n, r->io);
+  if (!in && report)
+    etl_add_error(r, b->file_off, 0, 0, "cannot read the compressed buffer: %s; buffer skipped",
+                  strerror(r->read_errno));
+  return in;
+}
+
+/* Decompress b's payload into a new allocation (spec §11). Every
+** decompression, also of a buffer loaded again, counts in the budget. */
 static int decompress(etl_reader *r, etl_buf *b, int report) {
   uint32_t cap = b->fill - ETL_BUF_HDR_SIZE;
-  if (report && r->decompressed + cap > r->opt.max_decompressed) {
-    etl_add_error(r, b->file_off, 0, 0, "decompression budget of %llu bytes exhausted; "
-                  "buffer skipped", (unsigned long long)r->opt.max_decompressed);
+  if (r->decompressed + cap > r->opt.max_decompressed) {
+    if (report)
+      etl_add_error(r, b->file_off, 0, 0, "decompression budget of %llu bytes exhausted; "
+                    "buffer skipped", (unsigned long long)r->opt.max_decompressed);
     b->fill = ETL_BUF_HDR_SIZE;
     cap = 0;
   }
   r->decompressed += cap;
-  size_t got = 0, bad = 0;
+  size_t got = 0, bad = 0, in_len = b->disk_size - ETL_BUF_HDR_SIZE;
+  int oom = 0;
+  const uint8_t *in = cap ? compressed_input(r, b, in_len, report, &oom) : NULL;
+  if (oom) return -1;
+  if (!in) cap = 0;
   b->data = malloc(cap ? cap : 1);
   if (!b->data) return -1;
-  const uint8_t *in = r->data + b->file_off + ETL_BUF_HDR_SIZE;
-  size_t in_len = b->disk_size - ETL_BUF_HDR_SIZE;
-  etl_lzx_status st = etl_lzx_decompress(in, in_len, b->data, cap, &got, &bad);
+  etl_lzx_status st = etl_lzx_decompress(in, in ? in_len : 0, b->data, cap, &got, &bad);
   b->data_len = (uint32_t)got;
   if (!report) return 0;
   if (st != ETL_LZX_OK)
@@ -188,12 +214,35 @@ static int decompress(etl_reader *r, etl_buf *b, int report) {
   return 0;
 }
 
+/* The record area of an uncompressed buffer of the file input, read into
+** b->data (an unreadable area is empty, reported when `report`). */
+static int read_area(etl_reader *r, etl_buf *b, uint32_t *end, int report) {
+  uint32_t n = *end - ETL_BUF_HDR_SIZE;
+  b->data = malloc(n ? n : 1);
+  if (!b->data) return -1;
+  if (n && !etl_input(r, b->file_off + ETL_BUF_HDR_SIZE, n, b->data)) {
+    if (report)
+      etl_add_error(r, b->file_off, 0, 0, "cannot read the buffer: %s; buffer skipped",
+                    strerror(r->read_errno));
+    n = 0;
+    *end = ETL_BUF_HDR_SIZE;
+  }
+  b->data_len = n;
+  return 0;
+}
+
 int etl_buffer_load(etl_reader *r, etl_buf *b, int report, const uint8_t **base,
                     uint32_t *end) {
   if (!(b->flags & ETL_BUF_FLAG_COMPRESSED)) {
-    *base = r->data + b->file_off + ETL_BUF_HDR_SIZE;
     *end = b->fill < b->disk_size ? b->fill : b->disk_size;
     if (*end < ETL_BUF_HDR_SIZE) *end = ETL_BUF_HDR_SIZE;
+    if (r->data) {
+      *base = r->data + b->file_off + ETL_BUF_HDR_SIZE;
+      return 0;
+    }
+    if (!b->data && read_area(r, b, end, report)) return -1;
+    *base = b->data;
+    *end = ETL_BUF_HDR_SIZE + b->data_len;
     return 0;
   }
   if (!b->data && decompress(r, b, report)) {
@@ -214,9 +263,9 @@ static void walk_error(etl_reader *r, etl_buf *b, uint32_t at, const char *why) 
 }
 
 uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_t end,
-                         etl_recidx *idx, int report, int64_t *min_ts) {
+                         etl_recidx *idx, uint32_t cap, int report, int64_t *min_ts) {
   uint32_t off = ETL_BUF_HDR_SIZE, n = 0, size = 0;
-  int64_t prev = etl_i64(r->data + b->file_off + ETL_BUF_TIMESTAMP), ts = 0;
+  int64_t prev = b->hdr_ts, ts = 0;
   char why[128];
   if (prev == 0) prev = r->info.header_timestamp;
   *min_ts = INT64_MAX;
@@ -229,6 +278,7 @@ uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_
       break;
     }
     if (st == ETL_FRAME_OK) {
+      if (idx && n == cap) break;
       if (idx) { idx[n].ts = ts; idx[n].off = off; idx[n].size = size; }
       n++;
       if (ts < *min_ts) *min_ts = ts;
@@ -264,12 +314,6 @@ int etl_sort_records(etl_recidx *idx, uint32_t n) {
 }
 
 void etl_buffer_release(etl_reader *r, etl_buf *b) {
-  free(b->idx);
-  b->idx = NULL;
-  free(b->data);
-  b->data = NULL;
-  r->cache_used -= b->cached;
-  b->cached = 0;
-  b->base = NULL;
+  etl_cache_drop(r, b);
   b->state = ETL_BUF_DONE;
 }

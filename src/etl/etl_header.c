@@ -93,7 +93,7 @@ static void parse_fields(etl_info *in, const uint8_t *h, int is64) {
 
 /* Find the header record in buffer 0; returns it or NULL with `err` set. */
 static const uint8_t *find_header_record(etl_reader *r, uint32_t *size, etl_error *err) {
-  const uint8_t *b = r->data;
+  const uint8_t *b = r->head;
   if (r->len < ETL_BUF_HDR_SIZE + ETL_SYSTEM_HDR_SIZE) {
     etl_fail(err, ETL_ERR_DATA, 0, "%llu bytes are too few for an ETL file",
              (unsigned long long)r->len);
@@ -105,7 +105,7 @@ static const uint8_t *find_header_record(etl_reader *r, uint32_t *size, etl_erro
   }
   uint64_t end = etl_u32(b + ETL_BUF_OFFSET);
   if (end > etl_u32(b + ETL_BUF_SIZE)) end = etl_u32(b + ETL_BUF_SIZE);
-  if (end > r->len) end = r->len;
+  if (end > r->head_len) end = r->head_len;  /* head_len: min(len, the largest record) */
   const uint8_t *p = b + ETL_BUF_HDR_SIZE;
   uint32_t marker = etl_u32(p), type = marker >> 16 & 0xFF;
   if ((marker >> 24) != 0xC0 || (type != ETL_HT_SYSTEM32 && type != ETL_HT_SYSTEM64) ||
@@ -149,17 +149,19 @@ static int stride_valid(const etl_reader *r, uint32_t c) {
 
 /* Does the file look like buffers of `c` bytes: the next buffer header (if
 ** any) says c, or the file ends right there? */
-static int stride_fits(const etl_reader *r, uint32_t c) {
+static int stride_fits(etl_reader *r, uint32_t c) {
+  uint8_t tmp[4];
   if (!stride_valid(r, c)) return 0;
   if (c + (uint64_t)ETL_BUF_HDR_SIZE > r->len) return c == r->len;
-  return etl_u32(r->data + c + ETL_BUF_SIZE) == c;
+  const uint8_t *p = etl_input(r, c + ETL_BUF_SIZE, 4, tmp);
+  return p && etl_u32(p) == c;
 }
 
 /* The stride used to step over (and resync past) uncompressed buffers:
 ** buffer 0's BufferSize or the logfile header's, whichever the file agrees
 ** with, so that one damaged copy does not misalign every buffer. */
 static void choose_stride(etl_reader *r) {
-  uint32_t own = etl_u32(r->data + ETL_BUF_SIZE), lfh = r->info.buffer_size;
+  uint32_t own = etl_u32(r->head + ETL_BUF_SIZE), lfh = r->info.buffer_size;
   r->stride = 0;
   if (r->info.log_file_mode & ETL_LOGMODE_COMPRESSED) return;
   if (stride_fits(r, own)) r->stride = own;

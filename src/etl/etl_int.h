@@ -2,18 +2,23 @@
 ** etl_int.h: internals shared by the ETL reader's files (not a public API).
 ** etl_read.c: open, scan, merge, etl_next; etl_buffer.c: buffer headers,
 ** decompression, record walking; etl_record.c: one record -> eng_record;
-** etl_header.c: the EventTrace/Header record; etl_file.c: file input.
+** etl_header.c: the EventTrace/Header record; etl_file.c: file input;
+** etl_cache.c: the memory budget of loaded buffers.
 */
 #ifndef ETL_INT_H
 #define ETL_INT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "etl.h"
 #include "etl_format.h"
 
 #define ETL_DEFAULT_MAX_BUFFER (16u << 20)
-#define ETL_DEFAULT_CACHE ((size_t)64 << 20)
+#define ETL_DEFAULT_CACHE ((size_t)32 << 20)
+/* Bytes of the input read before anything else: buffer 0's header and the
+** largest EventTrace/Header record (its size is a u16). */
+#define ETL_HEAD_MAX (ETL_BUF_HDR_SIZE + 0x10000u)
 #define ETL_DEFAULT_MAX_ERRORS 10000u
 #define ETL_DEFAULT_EXPANSION 256u
 #define ETL_NONE UINT32_MAX
@@ -31,22 +36,25 @@ enum etl_buf_state { ETL_BUF_IDLE = 0, ETL_BUF_ACTIVE, ETL_BUF_DONE };
 ** found outside any buffer (the file tail). */
 typedef struct etl_buf {
   uint64_t file_off;     /* buffer header offset in the file */
+  int64_t hdr_ts;        /* the buffer header's TimeStamp */
   uint32_t disk_size;    /* bytes present in the file for this buffer */
   uint32_t fill;         /* end of the record area, in buffer coordinates */
   uint16_t flags;        /* BufferFlag */
   uint16_t cpu;
   uint32_t nrec;         /* records found by the scan */
   int64_t key;           /* merge key: time of the next record */
-  uint8_t *data;         /* decompressed record area (owned) or NULL */
+  uint8_t *data;         /* record area read or decompressed (owned) or NULL */
   uint32_t data_len;     /* bytes in data (may be a prefix when damaged) */
   uint32_t err_first, err_count; /* this buffer's errors in reader->errs */
   uint32_t err_next;     /* errors already delivered */
-  etl_recidx *idx;       /* records, sorted, while active */
-  const uint8_t *base;   /* buffer offset 0x48 in memory, while active */
-  uint32_t next;         /* next record in idx */
+  etl_recidx *idx;       /* records (sorted once active) while loaded, else NULL */
+  const uint8_t *base;   /* buffer offset 0x48 in memory, while active and loaded */
+  uint32_t next;         /* next record in idx (kept when the buffer is unloaded) */
   uint8_t state;
   uint8_t pseudo;
-  uint32_t cached;       /* bytes of data/idx kept from the scan (cache budget) */
+  uint8_t listed;        /* in the list of loaded buffers */
+  uint32_t cached;       /* bytes of data/idx held (counted in the budget) */
+  uint32_t lprev, lnext; /* list of loaded buffers (ETL_NONE ends it) */
 } etl_buf;
 
 /* What record decoding needs to know about the file and the buffer. */
@@ -60,9 +68,14 @@ typedef struct etl_ctx {
 } etl_ctx;
 
 struct etl_reader {
-  const uint8_t *data;
-  size_t len;
-  uint8_t *owned;          /* file copy freed at close, or NULL */
+  const uint8_t *data;     /* memory input (borrowed), or NULL for a file */
+  uint64_t len;            /* bytes of input */
+  FILE *fp;                /* file input (etl_file.c), unbuffered, or NULL */
+  const uint8_t *head;     /* the first head_len bytes of the input */
+  uint32_t head_len;       /* min(len, ETL_HEAD_MAX) */
+  uint8_t *head_own;       /* file input: the bytes `head` points at */
+  uint8_t *io;             /* file input: compressed bytes of one buffer */
+  size_t io_cap;
   etl_options opt;
   etl_info info;
   char *logger_name, *log_file_name;
@@ -76,13 +89,15 @@ struct etl_reader {
   uint32_t early_count, early_next; /* header warnings: errs[0 .. early_count) */
   uint32_t *heap;
   uint32_t nheap;
-  size_t cache_used;
+  size_t cache_used;       /* bytes held by loaded buffers (data + idx) */
+  uint32_t lru_first, lru_last; /* loaded buffers, least recently loaded first */
   eng_ext_item *ext;
   uint32_t ext_cap;
   uint32_t release;        /* buffer to free on the next call, or ETL_NONE */
   uint64_t decompressed;    /* bytes the scan decompressed so far */
   uint64_t suppressed;     /* errors beyond opt.max_errors */
   int oom;                 /* the scan ran out of memory */
+  int read_errno;          /* the last failed file read */
   etl_recidx *scan_idx;    /* scratch record index of the scan */
   uint32_t scan_cap;
 };
@@ -114,8 +129,32 @@ int etl_add_error(etl_reader *r, uint64_t offset, uint32_t inner, int compressed
 #endif
     ;
 
-/* The reader takes ownership of `data` (freed at etl_close). */
-void etl_reader_own(etl_reader *r, uint8_t *data);
+/* etl_read.c: a new reader with `opt` applied for an input of `len` bytes
+** (head, data or fp set by the caller before etl_reader_start). NULL when
+** out of memory. */
+etl_reader *etl_reader_new(const etl_options *opt, uint64_t len);
+
+/* Parse the header, scan every buffer, build the merge. ETL_OK, or `err`
+** filled (the caller then closes the reader). */
+int etl_reader_start(etl_reader *r, etl_error *err);
+
+/* Bytes [off, off + n) of the input: a pointer into the memory input, or
+** `dst` filled from the file. NULL when the range is outside the input or
+** the file could not be read (r->read_errno says why). */
+const uint8_t *etl_input(etl_reader *r, uint64_t off, size_t n, uint8_t *dst);
+
+/* etl_file.c: read n bytes at `off` of the file input into dst; 0, or an
+** errno value (EIO for a short read). */
+int etl_file_read(FILE *fp, uint64_t off, void *dst, size_t n);
+
+/* etl_cache.c: the budget (opt.cache_bytes) of loaded buffers. */
+/* Count `b` (its data and idx are set) as loaded and most recent. */
+void etl_cache_add(etl_reader *r, etl_buf *b);
+/* Free b's data and idx and forget it (b stays in its merge state). */
+void etl_cache_drop(etl_reader *r, etl_buf *b);
+/* Unload buffers, least recently loaded first, until the budget holds or
+** only `keep` is left loaded. */
+void etl_cache_trim(etl_reader *r, const etl_buf *keep);
 
 /* Provider GUID of a kernel event from its hook id (etl_kernel.c). */
 void etl_kernel_provider(uint16_t hook_id, tlg_guid *out);
@@ -132,8 +171,9 @@ uint64_t etl_buffer_scan(etl_reader *r, uint64_t off);
 void etl_buffer_suppressed(etl_reader *r);
 
 /* Make `b`'s record area available: *base points at buffer offset 0x48 and
-** *end is the end of the records in buffer coordinates. Decompresses when
-** needed (reporting decompression errors when `report`). Returns 0, or -1
+** *end is the end of the records in buffer coordinates. Reads (file input)
+** and decompresses when needed, reporting read and decompression errors
+** when `report` (else an unreadable area is just empty). Returns 0, or -1
 ** when out of memory. */
 int etl_buffer_load(etl_reader *r, etl_buf *b, int report, const uint8_t **base,
                     uint32_t *end);
@@ -142,10 +182,10 @@ int etl_buffer_load(etl_reader *r, etl_buf *b, int report, const uint8_t **base,
 void etl_buffer_release(etl_reader *r, etl_buf *b);
 
 /* Walk the records of a loaded buffer: counts them, fills `idx` when not
-** NULL (room for b->nrec) and, when `report`, adds framing errors.
-** Returns the number of records. */
+** NULL (at most `cap` entries: a file may change between two reads) and,
+** when `report`, adds framing errors. Returns the number of records (at most `cap` when idx). */
 uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_t end,
-                         etl_recidx *idx, int report, int64_t *min_ts);
+                         etl_recidx *idx, uint32_t cap, int report, int64_t *min_ts);
 
 /* Stable sort of idx by ts (no-op when already ordered). Returns 0 or -1
 ** when out of memory. */

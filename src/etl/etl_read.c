@@ -8,8 +8,12 @@
 ** merge takes the smallest (timestamp, buffer index): that is exactly a
 ** stable sort of all records by timestamp in file order, which is the order
 ** Windows delivers (verified against HTTP_Server.evtx). A buffer is loaded
-** (decompressed, indexed) only when the merge first needs it and freed when
-** exhausted, so memory stays near one buffer per CPU for ordinary files.
+** (read, decompressed, indexed) only when the merge first needs it and freed
+** when exhausted, so memory stays near one buffer per CPU for ordinary
+** files. The merge needs every buffer's first time, so the scan keeps a
+** small entry per buffer (etl_buf); loaded bytes stay within the budget
+** (etl_cache.c): a buffer unloaded to keep it is loaded again when reached,
+** and goes on from the record it had reached.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +26,7 @@ static void vformat(etl_error *e, uint64_t off, uint32_t inner, int compressed,
                     const char *fmt, va_list ap) {
   int n;
   e->offset = off;
+  e->sys_errno = 0;
   e->inner = inner;
   e->compressed = (uint32_t)compressed;
   if (compressed)
@@ -74,7 +79,14 @@ int etl_add_error(etl_reader *r, uint64_t offset, uint32_t inner, int compressed
   return 0;
 }
 
-void etl_reader_own(etl_reader *r, uint8_t *data) { r->owned = data; }
+const uint8_t *etl_input(etl_reader *r, uint64_t off, size_t n, uint8_t *dst) {
+  if (off > r->len || n > r->len - off) return NULL;
+  if (r->data) return r->data + off;
+  int e = etl_file_read(r->fp, off, dst, n);
+  if (!e) return dst;
+  r->read_errno = e;
+  return NULL;
+}
 
 /* ---- the merge heap: buffer indices ordered by (key, index) ---- */
 
@@ -115,6 +127,7 @@ static int build_heap(etl_reader *r) {
 }
 
 static void apply_defaults(etl_reader *r, const etl_options *opt) {
+  r->opt = (etl_options){0};
   if (opt) r->opt = *opt;
   if (r->opt.max_buffer_size == 0) r->opt.max_buffer_size = ETL_DEFAULT_MAX_BUFFER;
   if (r->opt.max_buffer_size < ETL_BUF_HDR_SIZE + 8) r->opt.max_buffer_size = ETL_BUF_HDR_SIZE + 8;
@@ -124,6 +137,25 @@ static void apply_defaults(etl_reader *r, const etl_options *opt) {
     r->opt.max_decompressed = ((uint64_t)64 << 20) + (uint64_t)r->len * ETL_DEFAULT_EXPANSION;
 }
 
+etl_reader *etl_reader_new(const etl_options *opt, uint64_t len) {
+  etl_reader *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->len = len;
+  r->release = ETL_NONE;
+  r->lru_first = r->lru_last = ETL_NONE;
+  apply_defaults(r, opt);
+  return r;
+}
+
+int etl_reader_start(etl_reader *r, etl_error *err) {
+  int st = etl_header_parse(r, err);
+  if (st != ETL_OK) return st;
+  for (uint64_t off = 0; off < r->len;) off = etl_buffer_scan(r, off);
+  if (r->suppressed) etl_buffer_suppressed(r);
+  if (r->oom || build_heap(r)) return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
+  return ETL_OK;
+}
+
 int etl_open_memory(const void *data, size_t len, const etl_options *opt,
                     etl_reader **out, etl_error *err) {
   etl_error dummy;
@@ -131,20 +163,14 @@ int etl_open_memory(const void *data, size_t len, const etl_options *opt,
   if (!out) return etl_fail(err, ETL_ERR_ARG, 0, "no output pointer");
   *out = NULL;
   if (!data && len) return etl_fail(err, ETL_ERR_ARG, 0, "no data");
-  etl_reader *r = calloc(1, sizeof *r);
+  static const uint8_t none[1];
+  etl_reader *r = etl_reader_new(opt, len);
   if (!r) return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
-  r->data = data;
-  r->len = len;
-  r->release = ETL_NONE;
-  apply_defaults(r, opt);
-  int st = etl_header_parse(r, err);
+  r->data = data ? data : none;
+  r->head = r->data;
+  r->head_len = len < ETL_HEAD_MAX ? (uint32_t)len : ETL_HEAD_MAX;
+  int st = etl_reader_start(r, err);
   if (st != ETL_OK) { etl_close(r); return st; }
-  for (uint64_t off = 0; off < r->len;) off = etl_buffer_scan(r, off);
-  if (r->suppressed) etl_buffer_suppressed(r);
-  if (r->oom || build_heap(r)) {
-    etl_close(r);
-    return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
-  }
   *out = r;
   return ETL_OK;
 }
@@ -153,24 +179,31 @@ const etl_info *etl_get_info(const etl_reader *r) { return &r->info; }
 
 const etl_stats *etl_get_stats(const etl_reader *r) { return &r->stats; }
 
-/* Load, index and sort a buffer the merge reached (the scan may have kept
-** its bytes and index). Returns 0 or -1 (no memory). */
-static int activate(etl_reader *r, etl_buf *b) {
+/* Load, index and sort a buffer the merge reached, for the first time or
+** again after it was unloaded (the scan may have kept its bytes and index).
+** Delivery goes on at b->next. Returns 0, -1 (no memory), or the number of
+** records the scan found that cannot be found again (a file changed or
+** shrank since, or the decompression budget ran out): they are skipped. */
+static int64_t activate(etl_reader *r, etl_buf *b) {
   const uint8_t *base;
-  uint32_t end;
+  uint32_t end, had = b->nrec;
   int64_t min_ts;
   if (etl_buffer_load(r, b, 0, &base, &end)) return -1;
   if (!b->idx) {
-    b->idx = malloc(b->nrec * sizeof *b->idx);
-    if (!b->idx) return -1;
-    uint32_t n = etl_buffer_walk(r, b, base, end, b->idx, 0, &min_ts);
-    if (n < b->nrec) b->nrec = n;  /* deterministic: never happens */
+    b->idx = malloc((b->nrec ? b->nrec : 1) * sizeof *b->idx);
+    if (!b->idx) { etl_cache_drop(r, b); return -1; }
+    /* a file read again may have changed: never more than the scan found */
+    b->nrec = etl_buffer_walk(r, b, base, end, b->idx, b->nrec, 0, &min_ts);
+    etl_cache_add(r, b);
   }
-  if (etl_sort_records(b->idx, b->nrec)) return -1;
+  if (etl_sort_records(b->idx, b->nrec)) { etl_cache_drop(r, b); return -1; }
   b->base = base;
-  b->key = b->nrec ? b->idx[0].ts : INT64_MAX;
+  b->key = b->next < b->nrec ? b->idx[b->next].ts : INT64_MAX;
   b->state = ETL_BUF_ACTIVE;
-  return 0;
+  etl_cache_trim(r, b);
+  uint32_t left_before = had > b->next ? had - b->next : 0;
+  uint32_t left_now = b->nrec > b->next ? b->nrec - b->next : 0;
+  return (int64_t)left_before - (int64_t)left_now;
 }
 
 /* Decode record `ri` of buffer `b` into `out`. */
@@ -215,9 +248,16 @@ int etl_next(etl_reader *r, eng_record *out, etl_error *err) {
   while (r->nheap) {
     uint32_t bi = r->heap[0];
     etl_buf *b = &r->bufs[bi];
-    if (b->state == ETL_BUF_IDLE) {
-      if (activate(r, b)) return etl_fail(err, ETL_ERR_NOMEM, b->file_off, "out of memory");
+    if (b->state == ETL_BUF_IDLE || (b->next < b->nrec && !b->base)) {
+      int64_t lost = activate(r, b);
+      if (lost < 0) return etl_fail(err, ETL_ERR_NOMEM, b->file_off, "out of memory");
       sift_down(r, 0);
+      if (lost > 0) {
+        r->stats.errors++;
+        return etl_fail(err, ETL_ERR_DATA, b->file_off, "%lld records of the buffer could not "
+                        "be read again (the file changed, or the decompression budget ran "
+                        "out); skipped", (long long)lost);
+      }
       continue;
     }
     if (b->next < b->nrec) {
@@ -246,11 +286,13 @@ void etl_close(etl_reader *r) {
   }
   free(r->bufs);
   free(r->errs);
+  free(r->head_own);
+  free(r->io);
+  if (r->fp) fclose(r->fp);
   free(r->heap);
   free(r->ext);
   free(r->scan_idx);
   free(r->logger_name);
   free(r->log_file_name);
-  free(r->owned);
   free(r);
 }

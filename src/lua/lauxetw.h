@@ -50,6 +50,10 @@ void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_na
 ** expected" otherwise. (leventbuilder.c) */
 struct tlg_builder *etwL_checkbuilder(lua_State *L, int idx);
 
+/* Raise "<fname>: struct 'st' declares 3 fields, has 1" when a struct of
+** the builder is short of members (the event would be malformed). */
+void etwL_checkcomplete(lua_State *L, struct tlg_builder *b, const char *fname);
+
 /* If idx holds an etw.Provider (open or closed), set rec->provider_id,
 ** rec->traits and rec->traits_len (borrowed from the provider) and return its
 ** NUL-terminated name; otherwise return NULL and leave rec alone. (lprovider.c) */

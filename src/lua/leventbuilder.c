@@ -118,6 +118,15 @@ static inline tlg_builder *checkbuilder(lua_State *L, int idx) {
 
 tlg_builder *etwL_checkbuilder(lua_State *L, int idx) { return checkbuilder(L, idx); }
 
+void etwL_checkcomplete(lua_State *L, tlg_builder *b, const char *fname) {
+  const char *name;
+  size_t len;
+  unsigned declared, has;
+  if (!tlg_build_open_struct(b, &name, &len, &declared, &has)) return;
+  luaL_error(L, "%s: struct '%s' declares %d fields, has %d", fname,
+             lua_pushlstring(L, name, len), (int)declared, (int)has);
+}
+
 /* Argument errors name the method and count arguments after self however
 ** the method was called (luaL_argerror says '?' in pcall(eb.add_x, eb, ...)). */
 static int arg_error(lua_State *L, const char *fname, int idx, const char *msg) {
@@ -352,6 +361,10 @@ static int l_add_struct(lua_State *L) {
   if (count < 1 || count > TLG_MAX_STRUCT)
     return arg_error(L, "add_struct", 3, "field count must be 1..127");
   int st = tlg_build_add_struct(b, &f, (unsigned)count);
+  if (st == TLG_E_DEPTH)
+    return luaL_error(L, "add_struct: struct '%s' would be nested %d deep; at most %d "
+                      "(deeper fields are not decoded)", f.name, (int)b->depth + 1,
+                      TLG_MAX_DEPTH - 1);
   if (st != TLG_OK) return add_error(L, "add_struct", st, 0);
   lua_pushvalue(L, 1);  /* self, for chaining */
   return 1;

@@ -109,6 +109,7 @@ static int l_write(lua_State *L) {
   size_t mlen, dlen;
   memset(&rec, 0, sizeof rec);
   if (!tlg_build_ready(b)) return etwL_tlgerror(L, "write", TLG_E_STATE);
+  etwL_checkcomplete(L, b, "write");
   if (lua_gettop(L) > 2) {
     if (etwL_optguid(L, 3, &rec.activity_id)) rec.flags |= ENG_REC_ACTIVITY;
     if (etwL_optguid(L, 4, &rec.related_activity_id)) rec.flags |= ENG_REC_RELATED;

@@ -85,6 +85,7 @@ int tlg_build_reset(tlg_builder *b, const char *name, size_t len,
   b->name_len = len;
   b->data_len = 0;
   b->fields = 0;
+  b->depth = 0;
   b->desc = *d;
   b->ready = 1;
   return TLG_OK;
@@ -115,12 +116,35 @@ void tlg_build_mark(const tlg_builder *b, tlg_mark *m) {
   m->meta_len = b->meta_len;
   m->data_len = b->data_len;
   m->fields = b->fields;
+  m->depth = b->depth;
+  memcpy(m->open, b->open, b->depth * sizeof *b->open);
 }
 
 void tlg_build_rollback(tlg_builder *b, const tlg_mark *m) {
   b->meta_len = m->meta_len;
   b->data_len = m->data_len;
   b->fields = m->fields;
+  b->depth = m->depth;
+  memcpy(b->open, m->open, m->depth * sizeof *b->open);
+}
+
+void tlgb_member(tlg_builder *b, uint8_t inmeta) {
+  b->open[b->depth - 1].left--;
+  if ((inmeta & TLG_IN_TYPE_MASK) == TLG_IN_STRUCT) return;
+  /* a struct that got its last member closes, and so does every struct
+  ** whose last member it was */
+  while (b->depth && b->open[b->depth - 1].left == 0) b->depth--;
+}
+
+int tlg_build_open_struct(const tlg_builder *b, const char **name, size_t *name_len,
+                          unsigned *declared, unsigned *has) {
+  if (!b->ready || b->depth == 0) return 0;
+  const tlg_open_struct *o = &b->open[b->depth - 1];
+  *name = (const char *)b->meta + o->name_off;
+  *name_len = o->name_len;
+  *declared = o->declared;
+  *has = (unsigned)o->declared - o->left;
+  return 1;
 }
 
 const uint8_t tlgb_fixed_size[32] = {
@@ -170,6 +194,7 @@ int tlgb_field_slow(tlg_builder *b, const tlg_build_field *f, uint8_t inmeta, un
   p[n] = 0;
   b->meta_len = (size_t)(tlgb_put_types(p + n + 1, f, inmeta) - b->meta);
   b->fields += cost;
+  if (b->depth) tlgb_member(b, inmeta);
   return TLG_OK;
 }
 
@@ -209,8 +234,17 @@ int tlg_build_add_fixed(tlg_builder *b, const tlg_build_field *f, unsigned intyp
 int tlg_build_add_struct(tlg_builder *b, const tlg_build_field *f, unsigned count) {
   if (!b->ready) return TLG_E_STATE;
   if (count < 1 || count > TLG_MAX_STRUCT) return tlgb_value_error(f, TLG_E_STRUCT_COUNT);
+  /* its members would sit at depth b->depth + 1, which must stay readable */
+  if (b->depth + 1 >= TLG_MAX_DEPTH) return tlgb_value_error(f, TLG_E_DEPTH);
   /* The member count takes the OutType's place in the OutMeta byte. */
   tlg_build_field sf = *f;
   sf.out_type = count;
-  return tlgb_field(b, &sf, TLG_IN_STRUCT, 1, 0);
+  size_t at = b->meta_len;
+  int st = tlgb_field(b, &sf, TLG_IN_STRUCT, 1, 0);
+  if (st != TLG_OK) return st;
+  tlg_open_struct *o = &b->open[b->depth++];
+  o->name_off = (uint16_t)at;
+  o->name_len = (uint16_t)f->name_len;
+  o->declared = o->left = (uint8_t)count;
+  return TLG_OK;
 }

@@ -20,6 +20,12 @@ typedef struct tlg_build_field {
   uint64_t tag;
 } tlg_build_field;
 
+/* A struct whose members are being added (see tlg_build_add_struct). */
+typedef struct tlg_open_struct {
+  uint16_t name_off, name_len; /* its name inside meta */
+  uint8_t declared, left;      /* member count, and how many are still to come */
+} tlg_open_struct;
+
 typedef struct tlg_builder {
   uint8_t *meta;       /* metadata blob; meta[0..1] = u16 size, see tlg_build_meta */
   size_t meta_len, meta_cap;
@@ -29,12 +35,16 @@ typedef struct tlg_builder {
   size_t name_off, name_len; /* event name inside meta */
   unsigned fields;     /* field slots used (spec §4); a sequence or binary costs 2 */
   int ready;           /* 0 until the first successful reset */
+  unsigned depth;      /* structs open around the next field */
+  tlg_open_struct open[TLG_MAX_DEPTH]; /* open[depth - 1] is the innermost; only it
+                          is sure to be waiting for members (left > 0) */
 } tlg_builder;
 
 /* Saved lengths for tlg_build_rollback. */
 typedef struct tlg_mark {
   size_t meta_len, data_len;
-  unsigned fields;
+  unsigned fields, depth;
+  tlg_open_struct open[TLG_MAX_DEPTH];
 } tlg_mark;
 
 /* A sequence being filled item by item (see tlg_build_seq_begin). */
@@ -116,10 +126,19 @@ int tlg_build_add_bytes(tlg_builder *b, const tlg_build_field *f, unsigned intyp
 int tlg_build_add_str16(tlg_builder *b, const tlg_build_field *f, unsigned intype,
                         const char *s, size_t n);
 
-/* A struct header: the next `count` logical fields are its members (not
-** checked; spec §8.8). f->out_type is ignored. count outside 1..127:
-** TLG_E_STRUCT_COUNT. No data. */
+/* A struct header: the next `count` logical fields (each add call, a
+** sequence included, is one) are its members (spec §8.8). f->out_type is
+** ignored. count outside 1..127: TLG_E_STRUCT_COUNT; a struct whose members
+** would be TLG_MAX_DEPTH structs deep, where the decoder stops reading:
+** TLG_E_DEPTH (checked after the count). No data. */
 int tlg_build_add_struct(tlg_builder *b, const tlg_build_field *f, unsigned count);
+
+/* The innermost struct that has fewer members than it declares: 1 and its
+** name (in the metadata, not NUL-terminated), declared count and members
+** so far; 0 when every struct is complete (then the event may be written;
+** writers refuse it otherwise with TLG_E_STRUCT_OPEN). */
+int tlg_build_open_struct(const tlg_builder *b, const char **name, size_t *name_len,
+                          unsigned *declared, unsigned *has);
 
 /* --- sequences (VCOUNT arrays); each costs 2 slots ---------------------- */
 

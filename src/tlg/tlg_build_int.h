@@ -100,6 +100,11 @@ static inline int tlgb_fits(const tlg_builder *b, const tlg_build_field *f, unsi
          dsize <= b->data_cap - b->data_len;
 }
 
+/* A field was added inside a struct (tlg_build.c): count it as a member of
+** the innermost open struct and close the structs it completes. A struct
+** field is counted but closes nothing: its own members follow. */
+TLGB_HIDDEN void tlgb_member(tlg_builder *b, uint8_t inmeta);
+
 /* Append f's metadata given tlgb_fits: TLG_OK, or TLG_E_NAME_NUL with
 ** nothing changed. */
 static inline int tlgb_put_field(tlg_builder *b, const tlg_build_field *f, uint8_t inmeta,
@@ -108,6 +113,7 @@ static inline int tlgb_put_field(tlg_builder *b, const tlg_build_field *f, uint8
   if (!tlgb_put_name(p, f->name, f->name_len)) return TLG_E_NAME_NUL;
   b->meta_len = (size_t)(tlgb_put_types(p + f->name_len + 1, f, inmeta) - b->meta);
   b->fields += cost;
+  if (b->depth) tlgb_member(b, inmeta);
   return TLG_OK;
 }
 

@@ -11,8 +11,9 @@
 /* Fields may nest at most this deep (a field's depth is 0 at top level, +1
 ** per enclosing struct); deeper metadata gives TLG_E_DEPTH. Python can in
 ** theory nest 127 levels; nobody reads such events, and the cap bounds the
-** decoder's stack and the Lua tables built from it. */
-#define TLG_DECODE_MAX_DEPTH 32
+** decoder's stack and the Lua tables built from it. The builder enforces
+** the same constant (tlg_types.h). */
+#define TLG_DECODE_MAX_DEPTH TLG_MAX_DEPTH
 #define TLG_DECODE_MAX_FRAMES (2 * TLG_DECODE_MAX_DEPTH)
 
 /* Work cap: items produced + FieldMeta entries parsed. tlg_decode_start sets

@@ -29,6 +29,7 @@ static const char *const messages[TLG_STATUS_COUNT] = {
   [TLG_E_LIMIT] = "decoder work limit reached",
   [TLG_E_UTF8] = "text must be valid UTF-8",
   [TLG_E_FLOAT] = "value too large for float32",
+  [TLG_E_STRUCT_OPEN] = "a struct has fewer fields than it declares",
 };
 
 const char *tlg_strerror(int status) {
@@ -44,7 +45,7 @@ static const char *const names[TLG_STATUS_COUNT] = {
   NAME(TLG_E_UTF16_ODD), NAME(TLG_E_COUNTED), NAME(TLG_E_SEQ), NAME(TLG_E_NOMEM),
   NAME(TLG_E_ARG), NAME(TLG_E_TRUNCATED), NAME(TLG_E_SIZE), NAME(TLG_E_MALFORMED),
   NAME(TLG_E_DEPTH), NAME(TLG_E_TRAILING), NAME(TLG_E_LIMIT),
-  NAME(TLG_E_UTF8), NAME(TLG_E_FLOAT),
+  NAME(TLG_E_UTF8), NAME(TLG_E_FLOAT), NAME(TLG_E_STRUCT_OPEN),
 };
 
 const char *tlg_status_name(int status) {

@@ -16,6 +16,11 @@
 #define TLG_MAX_STRUCT     127    /* members of one struct */
 #define TLG_MAX_SEQ        65535  /* items of one sequence (u16 count) */
 #define TLG_MAX_TAG        0x0FFFFFFFu
+/* Struct nesting, shared by builder and decoder: a field's depth is the
+** number of structs around it, and must stay below this. The builder
+** refuses a struct whose members would be that deep (TLG_E_DEPTH), so it
+** never writes an event the decoder refuses to read. */
+#define TLG_MAX_DEPTH      32
 #define TLG_CHANNEL_TRACELOGGING 11
 
 /* A GUID in Windows memory order (what the spec calls bytes_le). */
@@ -94,6 +99,7 @@ typedef enum tlg_status {
   /* builder (added by the encoder) */
   TLG_E_UTF8,           /* text is not valid UTF-8 (UTF-16 conversion) */
   TLG_E_FLOAT,          /* value too large for float32 */
+  TLG_E_STRUCT_OPEN,    /* a struct has fewer members than it declares */
   TLG_STATUS_COUNT
 } tlg_status;
 

@@ -316,6 +316,34 @@ describe("etw.EventBuilder", function()
       assert.are.equal(before, snapshot(eb))
       assert.are.equal(0, etw.Provider("P"):write(eb))
     end)
+
+    it("refuse structs nested deeper than readers decode", function()
+      local eb = etw.EventBuilder():reset("deep")
+      for _ = 1, 31 do eb:add_struct("s", 1) end
+      local before = snapshot(eb)
+      assert.are.equal("add_struct: struct 't' would be nested 32 deep; at most 31 "
+                       .. "(deeper fields are not decoded)", err_of(eb.add_struct, eb, "t", 1))
+      assert.are.equal(before, snapshot(eb))
+      eb:add_uint8("leaf", 9)
+      assert.are.equal(0, etw.Provider("P"):write(eb))
+      local f = eb:decode().fields
+      for _ = 1, 31 do f = f.s end
+      assert.are.equal(9, f.leaf)
+    end)
+
+    it("refuse to write a struct short of its declared fields", function()
+      local p = etw.Provider("P")
+      local eb = etw.EventBuilder():reset("short"):add_struct("st", 3):add_int32("a", 1)
+      assert.are.equal("write: struct 'st' declares 3 fields, has 1", err_of(p.write, p, eb))
+      eb:add_struct("inner", 2):add_int32("x", 1)
+      assert.are.equal("write: struct 'inner' declares 2 fields, has 1", err_of(p.write, p, eb))
+      eb:add_int32("y", 2)
+      assert.are.equal("write: struct 'st' declares 3 fields, has 2", err_of(p.write, p, eb))
+      eb:add_int32_seq("z", {1, 2})
+      assert.are.equal(0, p:write(eb))
+      local st = eb:decode().fields.st
+      assert.are.same({1, 1, 2, 1, 2}, {st.a, st.inner.x, st.inner.y, st.z[1], st.z[2]})
+    end)
   end)
 end)
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tlg_build.h"
+#include "tlg_decode.h"
 #include "tlg_guid.h"
 #include "unit_check.h"
 
@@ -539,7 +540,94 @@ static void test_traits(void) {
   CHECK_ST(tlg_provider_traits("a\0b", 3, NULL, out, sizeof out, &n), TLG_E_NAME_NUL);
 }
 
+/* Decode the builder's event to the end; the status and the deepest item. */
+static int decode_all(tlg_builder *b, unsigned *max_depth, unsigned *items) {
+  size_t ml, dl;
+  const uint8_t *m = tlg_build_meta(b, &ml), *d = tlg_build_data(b, &dl);
+  tlg_decoder dec;
+  tlg_item it;
+  *max_depth = *items = 0;
+  if (tlg_decode_start(&dec, m, ml, d, dl) != TLG_OK) return tlg_decode_status(&dec);
+  while (tlg_decode_next(&dec, &it)) {
+    (*items)++;
+    if (it.depth > *max_depth) *max_depth = it.depth;
+  }
+  return tlg_decode_status(&dec);
+}
+
+/* Structs nest as deep as the decoder reads, and no deeper: the builder
+** refuses the struct whose members the decoder would refuse. */
+static void test_struct_depth(void) {
+  tlg_builder b;
+  tlg_desc d = {0};
+  tlg_build_field f = {"s", 1, 0, 0};
+  unsigned depth, items, n = 0;
+  tlg_build_init(&b, 0, 0);
+  CHECK_ST(tlg_build_reset(&b, "deep", 4, &d, 0), TLG_OK);
+  while (tlg_build_add_struct(&b, &f, 1) == TLG_OK && n < 100) n++;
+  CHECK(n == TLG_MAX_DEPTH - 1);
+  CHECK(TLG_DECODE_MAX_DEPTH == TLG_MAX_DEPTH);
+  size_t ml = b.meta_len;
+  CHECK_ST(tlg_build_add_struct(&b, &f, 1), TLG_E_DEPTH);
+  CHECK(b.meta_len == ml && b.depth == n);   /* the refused call changed nothing */
+  tlg_build_field leaf = {"v", 1, 0, 0};
+  CHECK_ST(tlg_build_add_fixed(&b, &leaf, TLG_IN_UINT8, 7), TLG_OK);
+  CHECK(b.depth == 0);                       /* the leaf closed every struct */
+  CHECK_ST(decode_all(&b, &depth, &items), TLG_OK);
+  CHECK(depth == TLG_MAX_DEPTH - 1);         /* the leaf, at the deepest readable level */
+  CHECK(items == 2 * n + 1);                 /* begin + end per struct, the value */
+  /* a struct as a later member: depth counts open structs, not fields */
+  CHECK_ST(tlg_build_reset(&b, "wide", 4, &d, 0), TLG_OK);
+  CHECK_ST(tlg_build_add_struct(&b, &f, 2), TLG_OK);
+  CHECK_ST(tlg_build_add_fixed(&b, &leaf, TLG_IN_UINT8, 1), TLG_OK);
+  CHECK_ST(tlg_build_add_struct(&b, &f, 1), TLG_OK);  /* last member of the outer */
+  CHECK(b.depth == 2);
+  CHECK_ST(tlg_build_add_fixed(&b, &leaf, TLG_IN_UINT8, 2), TLG_OK);
+  CHECK(b.depth == 0);
+  tlg_build_free(&b);
+}
+
+/* A struct short of members is reported, innermost first; a failed add or
+** a rolled-back sequence does not count as a member. */
+static void test_struct_open(void) {
+  tlg_builder b;
+  tlg_desc d = {0};
+  tlg_build_field st = {"st", 2, 0, 0}, in = {"inner", 5, 0, 0}, v = {"v", 1, 0, 0};
+  const char *name;
+  size_t len;
+  unsigned decl = 0, has = 0;
+  tlg_build_init(&b, 0, 0);
+  CHECK(!tlg_build_open_struct(&b, &name, &len, &decl, &has));  /* not ready */
+  CHECK_ST(tlg_build_reset(&b, "e", 1, &d, 0), TLG_OK);
+  CHECK(!tlg_build_open_struct(&b, &name, &len, &decl, &has));
+  CHECK_ST(tlg_build_add_struct(&b, &st, 3), TLG_OK);
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && len == 2 &&
+        memcmp(name, "st", 2) == 0 && decl == 3 && has == 0);
+  CHECK_ST(tlg_build_add_fixed(&b, &v, TLG_IN_INT32, 1), TLG_OK);
+  CHECK_ST(tlg_build_add_fixed(&b, &v, 99, 1), TLG_E_ARG);       /* failed: not a member */
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && decl == 3 && has == 1);
+  tlg_mark m;
+  tlg_seq q;
+  tlg_build_mark(&b, &m);
+  CHECK_ST(tlg_build_seq_begin(&b, &v, TLG_IN_UINT8, &q), TLG_OK);
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && has == 2);
+  tlg_build_rollback(&b, &m);
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && has == 1);
+  CHECK_ST(tlg_build_add_struct(&b, &in, 2), TLG_OK);
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && len == 5 &&
+        memcmp(name, "inner", 5) == 0 && decl == 2 && has == 0);
+  CHECK_ST(tlg_build_add_fixed(&b, &v, TLG_IN_INT32, 2), TLG_OK);
+  CHECK_ST(tlg_build_add_fixed(&b, &v, TLG_IN_INT32, 3), TLG_OK);  /* closes inner */
+  CHECK(tlg_build_open_struct(&b, &name, &len, &decl, &has) && len == 2 && decl == 3 &&
+        has == 2);  /* back to the outer: v and inner */
+  CHECK_ST(tlg_build_add_fixed(&b, &v, TLG_IN_INT32, 4), TLG_OK);
+  CHECK(!tlg_build_open_struct(&b, &name, &len, &decl, &has));
+  tlg_build_free(&b);
+}
+
 int main(void) {
+  test_struct_depth();
+  test_struct_open();
   test_event_tags();
   test_quick_reference();
   test_field_meta();
