@@ -2,7 +2,9 @@
 ** etwlua.h: the C API of etwlua for native providers. A C program
 ** registers a TraceLogging provider, checks whether anyone listens, builds
 ** events and writes them, with the same bytes and the same sessions as the
-** Lua API (etw.Provider / etw.EventBuilder). Link with the etwlua_c library.
+** Lua API (etw.Provider / etw.EventBuilder). C (C99 or later) and C++.
+** Link with libetwlua: `pkg-config --cflags --libs etwlua`, or in CMake
+** find_package(etwlua) and the target etwlua::etwlua (or etwlua::etwlua_static).
 **
 ** Threads: a provider may be used from any number of threads at once; an
 ** event builder belongs to one thread at a time.
@@ -12,9 +14,10 @@
 #ifndef ETWLUA_H
 #define ETWLUA_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "etwlua_version.h"   /* ETWLUA_VERSION_MAJOR/MINOR/PATCH/STRING */
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,11 +39,12 @@ typedef struct etwlua_desc {
 #define ETWLUA_DESC(level_, keyword_) {0, 0, 11, (level_), 0, 0, (keyword_)}
 
 /* The provider's live enable state, merged over every session that enables
-** it (read by etwlua_enabled; written by session owners). Opaque. */
+** it (read by etwlua_enabled; written atomically by session owners, also
+** from other processes). Opaque: read only through etwlua_enabled. */
 typedef struct etwlua_enable_state {
-  _Atomic uint32_t level_plus1;  /* 0: disabled; else max session level + 1 (256: all) */
-  _Atomic uint32_t gen;
-  _Atomic uint64_t any, all;
+  uint32_t level_plus1;  /* 0: disabled; else max session level + 1 (256: all) */
+  uint32_t gen;
+  uint64_t any, all;
 } etwlua_enable_state;
 
 typedef struct etwlua_provider {
@@ -63,15 +67,26 @@ int etwlua_provider_register(const char *name, const etwlua_guid *id, const etwl
 void etwlua_provider_unregister(etwlua_provider *p);
 
 /* Does any session want events of this level and keyword? (keyword 0 =
-** any.) A couple of plain loads: call it before building an event. */
+** any.) The out-of-line form, for FFI bindings and compilers without the
+** GNU atomic builtins; etwlua_enabled below is the same answer, inlined. */
+int etwlua_is_enabled(const etwlua_provider *p, uint8_t level, uint64_t keyword);
+
+/* Does any session want events of this level and keyword? (keyword 0 =
+** any.) A couple of plain loads: call it before building an event. The
+** GNU builtins (gcc, clang) read the fields atomically in C and in C++
+** alike, where <stdatomic.h>'s _Atomic is not available. */
 static inline int etwlua_enabled(const etwlua_provider *p, uint8_t level, uint64_t keyword) {
+#if defined(__GNUC__) || defined(__clang__)
   const etwlua_enable_state *s = p->state;
-  uint32_t lp1 = atomic_load_explicit(&s->level_plus1, memory_order_acquire);
+  uint32_t lp1 = __atomic_load_n(&s->level_plus1, __ATOMIC_ACQUIRE);
   if (level >= lp1) return 0;
   if (keyword == 0) return 1;
-  uint64_t any = atomic_load_explicit(&s->any, memory_order_relaxed);
-  uint64_t all = atomic_load_explicit(&s->all, memory_order_relaxed);
+  uint64_t any = __atomic_load_n(&s->any, __ATOMIC_RELAXED);
+  uint64_t all = __atomic_load_n(&s->all, __ATOMIC_RELAXED);
   return (keyword & any) != 0 && (keyword & all) == all;
+#else
+  return etwlua_is_enabled(p, level, keyword);
+#endif
 }
 
 /* A reusable event builder. NULL when out of memory. */

@@ -27,9 +27,7 @@
 #include "lembed.h"
 #include "lsignal.h"
 
-#ifndef ETWLUA_VERSION
-#define ETWLUA_VERSION "0"
-#endif
+#include "etwlua_version.h"  /* generated from project(VERSION) */
 
 static const char *progname = "etwlua";
 static lua_State *globalL = NULL;
@@ -359,7 +357,7 @@ static int handle_luainit(lua_State *L) {
 }
 
 static void print_version(void) {
-  printf("etwlua %s (%s)\n", ETWLUA_VERSION, LUA_COPYRIGHT);
+  printf("etwlua %s (%s)\n", ETWLUA_VERSION_STRING, LUA_COPYRIGHT);
   fflush(stdout);
 }
 

@@ -2,20 +2,27 @@
 ** etwlua_capi.c: include/etwlua.h over the codec (src/tlg) and the engine.
 ** Statuses: 0, the engine's codes, or ETWLUA_E_TLG_BASE + a tlg status.
 */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "etwlua.h"
-#include "../engine/engine.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_guid.h"
+#include "engine.h"
+#include "tlg_build.h"
+#include "tlg_guid.h"
 
 /* Codec statuses are shifted past the engine's so one int says both. */
 #define TLG_BASE 100
 
 _Static_assert(sizeof(etwlua_guid) == sizeof(tlg_guid), "GUID layouts agree");
 _Static_assert(sizeof(etwlua_desc) == sizeof(tlg_desc), "descriptor layouts agree");
+/* etwlua_enabled reads the engine's _Atomic fields as plain ones (etwlua.h
+** must compile as C++): same offsets and sizes, so the same words. */
 _Static_assert(sizeof(etwlua_enable_state) == sizeof(eng_enable_state), "enable state layouts agree");
+_Static_assert(offsetof(etwlua_enable_state, level_plus1) == offsetof(eng_enable_state, level_plus1) &&
+               offsetof(etwlua_enable_state, any) == offsetof(eng_enable_state, any) &&
+               offsetof(etwlua_enable_state, all) == offsetof(eng_enable_state, all),
+               "enable state fields agree");
 
 struct etwlua_event {
   tlg_builder b;
@@ -54,6 +61,11 @@ int etwlua_provider_register(const char *name, const etwlua_guid *id, const etwl
   p->pub.impl = p;
   *out = &p->pub;
   return ETWLUA_OK;
+}
+
+int etwlua_is_enabled(const etwlua_provider *pub, uint8_t level, uint64_t keyword) {
+  const capi_provider *p = pub->impl;
+  return eng_enabled(p->eng, level, keyword);
 }
 
 void etwlua_provider_unregister(etwlua_provider *pub) {

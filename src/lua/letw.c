@@ -30,9 +30,7 @@
 #include <unistd.h>
 #endif
 
-#ifndef ETWLUA_VERSION
-#define ETWLUA_VERSION "0"
-#endif
+#include "etwlua_version.h"  /* generated from project(VERSION) */
 
 typedef struct { const char *name; int value; } constant;
 
@@ -143,7 +141,7 @@ int luaopen_etw(lua_State *L) {
   set_constants(L, "Level", levels);
   set_constants(L, "Opcode", opcodes);
   set_constants(L, "OutType", outtypes);
-  lua_pushliteral(L, ETWLUA_VERSION);
+  lua_pushliteral(L, ETWLUA_VERSION_STRING);
   lua_setfield(L, -2, "VERSION");
   etwL_open_event(L);
   etwL_open_eventbuilder(L);
