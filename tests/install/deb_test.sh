@@ -59,8 +59,9 @@ contents() {
   check "postinst and postrm run ldconfig" 0 '^[[:space:]]*ldconfig$' \
     sh -c 'dpkg-deb -I "$1" postinst && dpkg-deb -I "$1" postrm' _ "$deb"
 
-  # Depends: every library an ELF file of the package needs (as the loader
-  # resolves it here) belongs to a package Depends names; libetwlua aside
+  # Depends: every library an ELF file of the package needs directly (as
+  # the loader resolves it here) belongs to a package Depends names;
+  # libetwlua aside
   dpkg-deb -x "$deb" root
   local depends; depends=$(dpkg-deb -f "$deb" Depends)
   check "Depends names libc6" 0 '(^|, )libc6 \(>= [0-9.]+\)' echo "$depends"
@@ -68,6 +69,7 @@ contents() {
   while IFS= read -r f; do
     while read -r lib path; do
       [[ $lib == libetwlua.so* ]] && continue
+      grep -qxF "$lib" <(needed "$f") || continue   # ldd also lists indirect ones
       pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(realpath "$path")" 2>/dev/null)
       pkg=$(head -1 <<<"$pkg" | cut -d: -f1)
       check "${f#root/} needs $lib ($path, package ${pkg:-?}): in Depends" 0 \
