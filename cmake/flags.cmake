@@ -5,7 +5,8 @@
 #   etwlua_instrument  sanitizers, libFuzzer coverage, the mingw static link
 
 add_library(etwlua_warnings INTERFACE)
-target_compile_options(etwlua_warnings INTERFACE -Wall -Wextra
+target_compile_options(etwlua_warnings INTERFACE -Wall -Wextra -Wshadow -Wcast-qual -Wundef
+                       $<$<COMPILE_LANGUAGE:C>:-Wmissing-prototypes -Wstrict-prototypes>
                        $<$<BOOL:${ETWLUA_WERROR}>:-Werror>)
 
 add_library(etwlua_instrument INTERFACE)

@@ -1,6 +1,7 @@
 /*
 ** lembed.c: require() searcher over the modules compiled into the binary.
 */
+#include <stdint.h>
 #include <string.h>
 
 #include <lua.h>
@@ -30,7 +31,7 @@ static int embedded_searcher(lua_State *L) {
     lua_pushfstring(L, "no embedded module '%s'", lua_tostring(L, 1));
     return 1;
   }
-  lua_pushlightuserdata(L, (void *)e);
+  lua_pushlightuserdata(L, (void *)(uintptr_t)e);   /* read back as const */
   lua_pushcclosure(L, embedded_loader, 1);
   lua_pushstring(L, e->chunkname + 1);
   return 2;

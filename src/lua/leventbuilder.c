@@ -11,6 +11,7 @@
 */
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lauxetw.h"
@@ -577,7 +578,7 @@ static void register_adds(lua_State *L) {     /* stack: ... methods */
     lua_setfield(L, -2, m->name);
     if (!m->has_seq) continue;
     const char *seqname = lua_pushfstring(L, "%s_seq", m->name);
-    lua_pushlightuserdata(L, (void *)m);      /* stack: ... methods seqname m */
+    lua_pushlightuserdata(L, (void *)(uintptr_t)m); /* stack: ... methods seqname m (const) */
     lua_pushvalue(L, -2);
     lua_pushcclosure(L, l_add_seq, 2);        /* stack: ... methods seqname f */
     lua_setfield(L, -3, seqname);

@@ -8,6 +8,7 @@
 ** and the open-time errors.
 */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,7 +142,7 @@ static void deep_copy(eng_record *dst, const eng_record *src) {
 }
 
 static void free_copies(eng_record *recs, size_t n) {
-  for (size_t i = 0; i < n; i++) free((void *)recs[i].raw_header);
+  for (size_t i = 0; i < n; i++) free((void *)(uintptr_t)recs[i].raw_header);  /* our deep copy */
   pool_used = 0;
 }
 

@@ -286,7 +286,7 @@ void shm_futex_wait(_Atomic uint32_t *w, uint32_t val, int timeout_ms) {
     ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
     tp = &ts;
   }
-  syscall(SYS_futex, (void *)w, FUTEX_WAIT, val, tp, NULL, 0);
+  syscall(SYS_futex, w, FUTEX_WAIT, val, tp, NULL, 0);
 #else
   (void)w; (void)val;
   struct timespec ts = {0, 1000000L};             /* portable fallback: poll */
@@ -296,7 +296,7 @@ void shm_futex_wait(_Atomic uint32_t *w, uint32_t val, int timeout_ms) {
 
 void shm_futex_wake(_Atomic uint32_t *w) {
 #ifdef __linux__
-  syscall(SYS_futex, (void *)w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  syscall(SYS_futex, w, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 #else
   (void)w;
 #endif

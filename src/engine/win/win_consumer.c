@@ -18,6 +18,7 @@
 */
 #ifdef _WIN32
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   if (tdh_owned) n += tdh_len;
   qrec *q = calloc(1, n);
   if (!q) {
-    if (tdh_owned) free((void *)tdh);
+    if (tdh_owned) free((void *)(uintptr_t)tdh);   /* ours when owned */
     return;
   }
   q->bytes = n;
@@ -178,7 +179,7 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   next += er->UserDataLength;
   if (tdh && tdh_owned) {
     memcpy(mem + next, tdh, tdh_len);
-    free((void *)tdh);
+    free((void *)(uintptr_t)tdh);
     tdh = mem + next;
   }
   r->tdh_info = tdh;
