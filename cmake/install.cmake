@@ -43,6 +43,7 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDE
                       "relative to the prefix (etwlua.pc is relocatable)")
 endif()
 file(RELATIVE_PATH ETWLUA_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /root)
+string(REGEX REPLACE "/$" "" ETWLUA_PC_TO_PREFIX "${ETWLUA_PC_TO_PREFIX}")
 set(ETWLUA_PC_LIBS_PRIVATE "")
 if(NOT WIN32)
   set(ETWLUA_PC_LIBS_PRIVATE "-pthread")
