@@ -23,5 +23,4 @@ check "the file holds the C++ events" 0 '^3 CxxTick from C\+\+$' "$exe" -e "
   c:on({ provider = 'EtwLua.Cxx' }, function(ev) n = n + 1; name, msg = ev.name, ev.fields.msg end)
   c:run()
   print(n .. ' ' .. name .. ' ' .. msg)"
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 ]]
+finish

@@ -16,9 +16,10 @@ flags="$*"
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../host/check.sh"
 source "$here/use_lib.sh"
-skip() { echo "SKIP: $*"; exit 77; }
+# skip_all WHY: the whole mode is skipped (closing line, exit 77)
+skip_all() { skip "$mode" "$1"; finish; }
 command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null ||
-  skip "no dpkg-deb / dpkg-shlibdeps (Debian's dpkg-dev)"
+  skip_all "no dpkg-deb / dpkg-shlibdeps (Debian's dpkg-dev)"
 tmp=$(mktemp -d)
 export ETWLUA_RUNTIME_DIR=$tmp/rt
 installed=0
@@ -80,14 +81,14 @@ contents() {
 }
 
 apt_install() {
-  [[ $(id -u) == 0 ]] || skip "installing the .deb needs root"
-  command -v apt-get >/dev/null || skip "no apt-get"
+  [[ $(id -u) == 0 ]] || skip_all "installing the .deb needs root"
+  command -v apt-get >/dev/null || skip_all "no apt-get"
   exec 9>/var/lock/etwlua-deb-test.lock
   flock -w 600 9 || { echo "FAIL lock /var/lock/etwlua-deb-test.lock"; exit 1; }
   dpkg-query -W -f='${Status}' etwlua 2>/dev/null | grep -q "ok installed" &&
-    skip "an etwlua package is installed here; left alone"
+    skip_all "an etwlua package is installed here; left alone"
   for f in /usr/bin/etwlua /usr/include/etwlua.h "/usr/$libdir/libetwlua.so"; do
-    [[ -e $f ]] && skip "$f exists; left alone"
+    [[ -e $f ]] && skip_all "$f exists; left alone"
   done
   make_deb
   installed=1
@@ -116,5 +117,4 @@ case $mode in
   apt) apt_install ;;
   *) echo "deb_test.sh: MODE must be contents or apt"; exit 2 ;;
 esac
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 && $pass -gt 0 ]]
+finish

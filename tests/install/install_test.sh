@@ -74,5 +74,4 @@ check "find_package(etwlua 99.0) refused" 1 'etwlua.*version|version.*etwlua' \
   cmake -S "$src/tests/install/consumer" -B "$tmp/fp99" -DCMAKE_PREFIX_PATH="$P" \
   -DETWLUA_WANT_VERSION=99.0 -DNATIVE_PROVIDER_C="$src/examples/native_provider.c"
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 && $pass -gt 0 ]]
+finish

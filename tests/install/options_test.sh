@@ -28,5 +28,4 @@ no_busted() { cfg on -DBUSTED=BUSTED-NOTFOUND 2>&1 | tr -d '\n'; return "${PIPES
 check "tests on, no busted: a configure error naming BUILD_TESTING" 1 \
   'busted not found.*-DBUILD_TESTING=OFF' no_busted
 
-echo "$pass passed, $fail failed"
-[[ $fail -eq 0 && $pass -gt 0 ]]
+finish
