@@ -24,6 +24,7 @@
 #endif
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -237,7 +238,8 @@ static int l_spawn(lua_State *L) {
   char **argv = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *argv, 0);  /* freed by the GC */
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, 1, i);
-    argv[i - 1] = (char *)lua_tostring(L, -1);  /* kept alive by the table at 1 */
+    /* exec takes char *const[]; never written; kept alive by the table at 1 */
+    argv[i - 1] = (char *)(uintptr_t)lua_tostring(L, -1);
     lua_pop(L, 1);
   }
   argv[n] = NULL;
