@@ -286,12 +286,15 @@ end
 
 -- The hint printed when a command ends with lost events: which option
 -- sizes the rings, and how big they were.
-function M.loss_hint(cmd, lost, opts)
+-- A file session's rings are at least 1 MB whatever the options ask
+-- (src/engine/shm/shm_session.c), so its hint says so.
+function M.loss_hint(cmd, lost, opts, file_session)
   if not lost or lost == 0 then return end
   io.stderr:write(string.format(
     "etwlua %s: %d events lost; bigger rings lose fewer: --buffers N (now %d buffers of "
-    .. "%d KB per producer thread) or --buffer-kb N\n",
-    cmd, lost, opts.buffers or 32, opts["buffer-kb"] or 64))
+    .. "%d KB per producer thread%s) or --buffer-kb N\n",
+    cmd, lost, opts.buffers or 32, opts["buffer-kb"] or 64,
+    file_session and "; a file session's ring is at least 1 MB" or ""))
 end
 
 -- The hint for files whose headers count events lost while recording.

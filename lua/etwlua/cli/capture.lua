@@ -196,7 +196,7 @@ function M.run(args)
     return util.fail("capture", string.format("writing %s failed: %s; the file holds the %d "
       .. "events counted above, the others are counted lost", what, why, st.written))
   end
-  util.loss_hint("capture", st.lost, opts)
+  util.loss_hint("capture", st.lost, opts, true)
   return status
 end
 
