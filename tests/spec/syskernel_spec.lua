@@ -48,13 +48,13 @@ describe("etw.Session option 'kernel'", function()
   end)
 end)
 
+-- Linux only (under Wine ETW sessions are stubs; the alias itself is
+-- tested there by tests/unit/test_provider_resolve.c). Not `pending` on
+-- Windows: that would mark the checks above Skipped too.
+if windows then return end
+
 describe("Linux-Kernel-* names", function()
   it("are not hashed into a TraceLogging id on Linux", function()
-    if windows then
-      -- the alias itself is tested in tests/unit/test_provider_resolve.c
-      -- (ETW sessions are stubs under Wine)
-      return pending("Linux only")
-    end
     local s <close> = etw.Session("etwlua-kalias-" .. etw.pid(), { flush_ms = 10 })
     assert(s:start())
     local ok, err, code = s:enable("Linux-Kernel-Process", { any = 0x10 })
@@ -68,5 +68,51 @@ describe("Linux-Kernel-* names", function()
       assert.matches("Microsoft-Windows-Kernel-Process", err, 1, true)
     end
     s:stop()
+  end)
+end)
+
+describe("examples/process_monitor.lua", function()
+  local exe = os.getenv("ETWLUA_EXE")
+  local src = os.getenv("ETWLUA_SOURCE") or "."
+  local function run(args)
+    local out = os.tmpname()
+    local f = assert(io.popen(string.format("'%s' '%s/examples/process_monitor.lua' %s 2>'%s'",
+                                            exe, src, args, out)))
+    local stdout = f:read("a")
+    local _, _, code = f:close()
+    local e = assert(io.open(out))
+    local stderr = e:read("a")
+    e:close()
+    os.remove(out)
+    return code, stdout, stderr
+  end
+
+  it("refuses a bad duration with its usage (exit 2), before touching any session", function()
+    assert(exe and exe ~= "", "ETWLUA_EXE is not set")
+    for _, a in ipairs { "abc", "0", "-1", "inf", "1 2" } do
+      local code, out, err = run(a)
+      assert.equal(2, code, a)
+      assert.equal("", out)
+      assert.matches("^usage: etwlua examples/process_monitor.lua %[SECONDS%]", err)
+    end
+    local code, out = run("--help")
+    assert.equal(0, code)
+    assert.matches("^usage:", out)
+  end)
+
+  it("prints why it cannot enable the kernel source and exits 1", function()
+    local code, out, err = run("1")
+    if etw.kernel_sources then
+      -- Linux kernel sources built in: it runs for 1 s (root) or says why
+      -- it cannot read the kernel
+      assert.is_true((code == 0 and out:find("process starts per image (timeout):", 1, true) ~= nil)
+        or (code == 1 and err:find("^process_monitor: ACCESS") ~= nil), err)
+      return
+    end
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.equal("process_monitor: UNSUPPORTED: Linux-Kernel-Process is a kernel source, which "
+      .. "this build cannot read (no Linux kernel tracepoint support); on Windows it stands "
+      .. "for Microsoft-Windows-Kernel-Process\n", err)
   end)
 end)
