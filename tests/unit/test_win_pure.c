@@ -677,6 +677,13 @@ static void test_kernel_plan(void) {
   in.mode = WINP_REALTIME;
   check(winp_kernel_plan("nt kernel logger", 0, fresh, &in) == -1,
         "kernel logger without groups refused");
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_FILE;
+  in.newfile = 1;
+  check(winp_kernel_plan("NT Kernel Logger", 0x1, fresh, &in) == -1,
+        "kernel logger with NEWFILE rotation (max_mb) refused");
+  check(winp_kernel_plan("etwlua-kern-file", 0x1, fresh, &in) == 0,
+        "a system logger may rotate");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_REALTIME;

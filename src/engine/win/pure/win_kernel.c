@@ -16,7 +16,8 @@ int winp_kernel_plan(const char *name, uint32_t flags, const uint8_t fresh[16],
   in->system_logger = 0;
   in->guid = NULL;
   if (eng_is_kernel_logger(name)) {
-    if (!flags) return -1;
+    /* NEWFILE (max_mb rotation) is not for the kernel logger (Logging Mode Constants) */
+    if (!flags || in->newfile) return -1;
     in->guid = winp_system_trace_guid;   /* ETW forces it for this name anyway */
     return 0;
   }

@@ -110,13 +110,15 @@ extern const uint8_t winp_system_trace_guid[16];
 /* How a session named `name` gets the kernel groups `flags` (spec §3,
 ** README "System events on Windows"): "NT Kernel Logger" (any case) is
 ** the one kernel logger, Wnode.Guid = SystemTraceControlGuid, EnableFlags
-** = flags, which must not be 0 (ETW would pick its own default groups);
+** = flags, which must not be 0 (that leaves the groups to ETW),
+** and no NEWFILE rotation (the docs rule it out for this session);
 ** any other name with flags is a private system logger
 ** (SYSTEM_LOGGER_MODE, Windows 8+) with the same EnableFlags and a fresh
 ** Wnode.Guid from the caller (`fresh`, 16 bytes; never
 ** SystemTraceControlGuid, which ETW keeps for the kernel logger); flags 0
 ** leaves a normal session. Sets in->enable_flags, system_logger, guid.
-** Returns 0, or -1 (kernel logger without flags). */
+** Call after in->newfile is set. Returns 0, or -1 (kernel logger without
+** flags, or with NEWFILE). */
 int winp_kernel_plan(const char *name, uint32_t flags, const uint8_t fresh[16],
                      winp_props_in *in);
 
