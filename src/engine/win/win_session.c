@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "win_int.h"
+#include "../eng_detail.h"
 #include "../eng_sysprov.h"
 
 struct eng_session {
@@ -165,6 +166,8 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
     EventActivityIdControl(EVENT_ACTIVITY_CTRL_CREATE_ID, &fresh);
   if (winp_kernel_plan(name, o.kernel_flags, (const uint8_t *)&fresh, &in) < 0) {
     free(s);
+    eng_detail_set(ENG_E_ARG, "session '%s' (the NT kernel logger) needs kernel groups and "
+                   "cannot rotate files (max_mb): ETW rules out NEWFILE for it", name);
     return ENG_E_ARG;
   }
   uint8_t *block = malloc(WINP_PROPS_BLOCK);
