@@ -484,6 +484,8 @@ int etwlua_selftest(void) {
 #ifdef _WIN32
   if (session_ok) {
     win_selftest_manifest(report);
+    win_selftest_kernel_by_name(report);
+    win_selftest_kernel_logger(report);
     win_selftest_name_filter(report);
     win_selftest_restart(report);
     win_selftest_oversize(report);
@@ -496,6 +498,9 @@ int etwlua_selftest(void) {
 #else
   report("manifest decode (Microsoft-Windows-Kernel-Process)", -1,
          "no manifest providers outside Windows");
+  report("kernel provider by name (TdhEnumerateProviders)", -1,
+         "no manifest providers outside Windows");
+  report("NT kernel logger: process group, Process/Start", -1, "no NT kernel logger outside Windows");
   check_linux_enable_ex();
 #endif
 #ifndef _WIN32

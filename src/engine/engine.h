@@ -152,6 +152,17 @@ typedef struct eng_data {
 int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, size_t n, const eng_data *data);
 
+/* The id of the provider registered on this system under `name` (len
+** bytes of UTF-8), for enabling it by name. Windows: the Linux-Kernel-*
+** aliases of eng_sysprov.h, then the manifest and MOF providers
+** TdhEnumerateProviders lists (read once per process; names compare
+** ASCII-case-insensitively, as Windows does). Returns ENG_OK and *out;
+** ENG_E_NOTFOUND when no registered provider has that name (callers then
+** take the TraceLogging id, tlg_provider_id); ENG_E_UNSUPPORTED for a name
+** this backend reserves but cannot enable (shm: Linux-Kernel-* without a
+** kernel source), with eng_detail. Thread-safe. */
+int eng_provider_resolve(const char *name, size_t len, tlg_guid *out);
+
 /* Release the provider (not the sessions' enables of its id). NULL is a
 ** no-op. Not concurrently with writes on the same provider. */
 void eng_provider_unregister(eng_provider *p);
@@ -205,6 +216,10 @@ typedef struct eng_session_opts {
                               0: ENG_E_EXISTS unless that session is stale */
   uint32_t file_mode;      /* file modes, POSIX: permission bits of the files created
                               (before the umask; 0 = 0600); ignored by ETW */
+  uint32_t kernel_flags;   /* Windows: EVENT_TRACE_FLAG_* groups (eng_sysprov.h) for the
+                              NT kernel logger (session "NT Kernel Logger", which needs
+                              them) or, any other name, a private system logger; shm:
+                              must be 0 (ENG_E_UNSUPPORTED) */
 } eng_session_opts;
 
 typedef struct eng_session eng_session;

@@ -17,6 +17,7 @@
 #include "lauxetw.h"
 #include "lsignal.h"
 #include "../engine/engine.h"
+#include "../engine/eng_sysprov.h"
 #include "../tlg/tlg_guid.h"
 
 typedef struct lsession {
@@ -59,7 +60,7 @@ static const char *const mode_names[] = {"realtime", "file", "circular", NULL};
 
 static const char *const session_keys[] = {
   "mode", "file", "buffer_kb", "min_buffers", "max_buffers", "flush_ms", "max_mb", "replace",
-  "file_mode", NULL};
+  "file_mode", "kernel", NULL};
 
 static uint32_t opt_u32(lua_State *L, int idx, const char *key, lua_Integer lo, lua_Integer hi) {
   return (uint32_t)etwL_optinteger(L, idx, "etw.Session", key, lo, hi, 0);
@@ -81,6 +82,32 @@ static uint32_t opt_file_mode(lua_State *L, int idx) {
   }
   lua_pop(L, 1);
   return m;
+}
+
+/* Option kernel = {"process", ...}: the groups of the NT kernel logger or
+** of a private system logger (Windows; README "System events on Windows"). */
+static uint32_t read_kernel(lua_State *L, int idx) {
+  if (lua_getfield(L, idx, "kernel") == LUA_TNIL) { lua_pop(L, 1); return 0; }
+  if (!lua_istable(L, -1) || luaL_len(L, -1) < 1)
+    etwL_opterror(L, "etw.Session", "kernel", "must be a non-empty list of group names (%s)",
+                  eng_kernel_group_list());
+  uint32_t flags = 0;
+  for (lua_Integer i = 1, n = luaL_len(L, -1); i <= n; i++) {
+    lua_geti(L, -1, i);
+    uint32_t f = lua_type(L, -1) == LUA_TSTRING ? eng_kernel_group_flags(lua_tostring(L, -1)) : 0;
+    if (!f)
+      etwL_opterror(L, "etw.Session", "kernel", "unknown group %s (valid: %s)",
+                    luaL_tolstring(L, -1, NULL), eng_kernel_group_list());
+    flags |= f;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+#ifndef _WIN32
+  luaL_error(L, "etw.Session: option 'kernel' needs Windows (the NT kernel logger); on Linux "
+                "enable kernel sources by name instead: s:enable(\"Linux-Kernel-Process\"), "
+                "\"Linux-Kernel-File\", \"Linux-Kernel-Network\" or \"tracepoint:GROUP:NAME\"");
+#endif
+  return flags;
 }
 
 /* Read the options table at idx into o; unknown keys are errors. The file
@@ -105,6 +132,7 @@ static void read_opts(lua_State *L, int idx, eng_session_opts *o) {
   o->replace = lua_toboolean(L, -1);
   lua_pop(L, 1);
   o->file_mode = opt_file_mode(L, idx);
+  o->kernel_flags = read_kernel(L, idx);
   if (lua_getfield(L, idx, "file") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
     etwL_opterror(L, "etw.Session", "file", "must be a path (string), got %s", luaL_typename(L, -1));
   if (o->mode != ENG_MODE_REALTIME && lua_isnil(L, -1))
@@ -130,6 +158,9 @@ static int l_new(lua_State *L) {
   eng_session_opts opts;
   lua_settop(L, 2);
   read_opts(L, 2, &opts);                             /* stack: name opts file */
+  if (eng_is_kernel_logger(name) && !opts.kernel_flags)
+    return luaL_error(L, "etw.Session: session '%s' needs option 'kernel' (groups: %s)", name,
+                      eng_kernel_group_list());
   lsession *s = lua_newuserdatauv(L, sizeof *s, 2);   /* stack: name opts file s */
   memset(s, 0, sizeof *s);
   s->opts = opts;
@@ -178,19 +209,25 @@ static int l_start(lua_State *L) {
   return 1;
 }
 
-/* Provider argument: an etw.Provider, a GUID string, or a provider name. */
-static void check_provider_id(lua_State *L, int idx, tlg_guid *id) {
+/* Provider argument: an etw.Provider, a GUID string, or a provider name:
+** a provider registered on the system under that name (Windows: manifest
+** providers, Linux-Kernel-* aliases; eng_provider_resolve), else the
+** TraceLogging name hash. ENG_OK, or a status for nil, err, code
+** (ENG_E_UNSUPPORTED: a name this platform cannot enable). */
+static int check_provider_id(lua_State *L, int idx, tlg_guid *id) {
   eng_record rec;
   size_t len;
   if (lua_type(L, idx) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, idx, &len);
-    if (tlg_guid_parse(s, len, id) == TLG_OK) return;
+    if (tlg_guid_parse(s, len, id) == TLG_OK) return ENG_OK;
+    int st = eng_provider_resolve(s, len, id);
+    if (st == ENG_OK || st == ENG_E_UNSUPPORTED) return st;
     if (tlg_provider_id(s, len, id) != TLG_OK)
       luaL_argerror(L, idx, "provider name must be valid UTF-8");
-    return;
+    return ENG_OK;
   }
-  if (etwL_toprovider(L, idx, &rec)) { *id = rec.provider_id; return; }
-  luaL_typeerror(L, idx, "etw.Provider, provider name or GUID");
+  if (etwL_toprovider(L, idx, &rec)) { *id = rec.provider_id; return ENG_OK; }
+  return luaL_typeerror(L, idx, "etw.Provider, provider name or GUID");
 }
 
 /* Enable options (DESIGN §2, spec windows-etw §2.4). level defaults to 5
@@ -351,8 +388,9 @@ static int l_enable(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   tlg_guid id;
   enable_in e;
-  check_provider_id(L, 2, &id);
+  int rs = check_provider_id(L, 2, &id);
   read_enable(L, 3, &e);
+  if (rs != ENG_OK) return etwL_pushengfail(L, rs);
   int st = eng_session_enable_ex(s->h, &id, e.level, e.any, e.all, &e.o);
   if (st == ENG_E_UNSUPPORTED)
     return etwL_pushengfail_detail(L, st,
@@ -368,8 +406,8 @@ static int l_enable(lua_State *L) {
 static int l_disable(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   tlg_guid id;
-  check_provider_id(L, 2, &id);
-  int st = eng_session_disable(s->h, &id);
+  int st = check_provider_id(L, 2, &id);
+  if (st == ENG_OK) st = eng_session_disable(s->h, &id);
   if (st != ENG_OK) return etwL_pushengfail(L, st);
   lua_settop(L, 1);
   return 1;

@@ -103,7 +103,7 @@ describe_posix("etw.Session [#shm]", function()
   it("rejects bad options with the rule", function()
     assert.has_error(function() etw.Session("x", { bogus = 1 }) end,
       "etw.Session: unknown option 'bogus' (expected one of: mode, file, buffer_kb, min_buffers, "
-      .. "max_buffers, flush_ms, max_mb, replace, file_mode)")
+      .. "max_buffers, flush_ms, max_mb, replace, file_mode, kernel)")
     assert.has_error(function() etw.Session("x", { buffer_kb = 1 }) end,
       "etw.Session: bad option 'buffer_kb': must be an integer 4..16384, got 1")
     assert.has_error(function() etw.Session("") end)

@@ -13,11 +13,13 @@
 #include <string.h>
 
 #include "engine.h"
+#include "eng_sysprov.h"
 #include "win/pure/winp.h"
 #include "unit_check.h"
 
 #ifdef _WIN32
 #include <windows.h>
+#include <initguid.h>   /* SystemTraceControlGuid's storage: no import library has it */
 #include <evntrace.h>
 #include <evntprov.h>
 #include <tdh.h>
@@ -619,6 +621,157 @@ static void test_ctrl_plan(void) {
         "shutdown: stop at once");
 }
 
+
+/* ------------------------------------------- kernel groups and aliases */
+
+static void test_sysprov(void) {
+  /* EVENT_TRACE_FLAG_* values of Microsoft's EVENT_TRACE_PROPERTIES page */
+  check(eng_kernel_group_flags("process") == 0x1, "process = PROCESS 0x1");
+  check(eng_kernel_group_flags("thread") == 0x2, "thread = THREAD 0x2");
+  check(eng_kernel_group_flags("image_load") == 0x4, "image_load = IMAGE_LOAD 0x4");
+  check(eng_kernel_group_flags("cswitch") == 0x10, "cswitch = CSWITCH 0x10");
+  check(eng_kernel_group_flags("disk_io") == 0x300, "disk_io = DISK_IO | DISK_FILE_IO");
+  check(eng_kernel_group_flags("file_io") == 0x06000000, "file_io = FILE_IO | FILE_IO_INIT");
+  check(eng_kernel_group_flags("network") == 0x10000, "network = NETWORK_TCPIP 0x10000");
+  check(eng_kernel_group_flags("registry") == 0x20000, "registry = REGISTRY 0x20000");
+  check(eng_kernel_group_flags("Process") == 0, "group names are exact (lower case)");
+  check(eng_kernel_group_flags("bogus") == 0 && eng_kernel_group_flags(NULL) == 0, "unknown: 0");
+  int n = 0;
+  for (const eng_kernel_group *g = eng_kernel_groups; g->name; g++, n++)
+    check(strstr(eng_kernel_group_list(), g->name) != NULL, "group list names %s", g->name);
+  check(n == 8, "8 groups (got %d)", n);
+
+  const eng_kernel_alias *a = eng_kernel_alias_find("Linux-Kernel-Process", 20);
+  check(a && strcmp(a->windows_name, "Microsoft-Windows-Kernel-Process") == 0 &&
+            strcmp(a->windows_guid, "22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716") == 0,
+        "Linux-Kernel-Process -> Kernel-Process {22fb2cd6-...}");
+  a = eng_kernel_alias_find("linux-kernel-file", 17);
+  check(a && strcmp(a->windows_guid, "edd08927-9cc4-4e65-b970-c2560fb5c289") == 0,
+        "Linux-Kernel-File, any case -> Kernel-File {edd08927-...}");
+  a = eng_kernel_alias_find("Linux-Kernel-Network", 20);
+  check(a && strcmp(a->windows_guid, "7dd42a49-5329-4832-8dfd-43d979153a88") == 0,
+        "Linux-Kernel-Network -> Kernel-Network {7dd42a49-...}");
+  check(!eng_kernel_alias_find("Linux-Kernel-Process", 19), "a prefix is not an alias");
+  check(!eng_kernel_alias_find("Linux-Kernel-ProcessX", 21), "a longer name is not an alias");
+  check(eng_is_kernel_logger("NT Kernel Logger") && eng_is_kernel_logger("nt kernel logger"),
+        "kernel logger name, any case");
+  check(!eng_is_kernel_logger("NT Kernel Logger2") && !eng_is_kernel_logger(NULL),
+        "other names are not the kernel logger");
+}
+
+static void test_kernel_plan(void) {
+  static uint8_t b[WINP_PROPS_BLOCK];
+  static const uint8_t fresh[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  static const uint8_t stcg[16] = {0xad, 0x4a, 0x81, 0x9e, 0x04, 0x32, 0xd2, 0x11,
+                                   0x9a, 0x82, 0x00, 0x60, 0x08, 0xa8, 0x69, 0x39};
+  winp_props_in in;
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_REALTIME;
+  check(winp_kernel_plan("NT Kernel Logger", 0x1 | 0x10000, fresh, &in) == 0, "kernel logger plan");
+  check(winp_props_build(b, &in) == 0, "kernel logger props build");
+  check(memcmp(b + 24, stcg, 16) == 0, "Wnode.Guid @24 = SystemTraceControlGuid {9e814aad-...}");
+  check(winp_get32(b + 72) == 0x10001, "EnableFlags @72 = PROCESS | NETWORK_TCPIP");
+  check(winp_get32(b + 64) == (0x100 | 0x08000000), "kernel logger: no SYSTEM_LOGGER_MODE");
+
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_REALTIME;
+  check(winp_kernel_plan("nt kernel logger", 0, fresh, &in) == -1,
+        "kernel logger without groups refused");
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_FILE;
+  in.newfile = 1;
+  check(winp_kernel_plan("NT Kernel Logger", 0x1, fresh, &in) == -1,
+        "kernel logger with NEWFILE rotation (max_mb) refused");
+  check(winp_kernel_plan("etwlua-kern-file", 0x1, fresh, &in) == 0,
+        "a system logger may rotate");
+
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_REALTIME;
+  check(winp_kernel_plan("etwlua-kern", 0x1, fresh, &in) == 0, "system logger plan");
+  winp_props_build(b, &in);
+  check(winp_get32(b + 64) == (0x100 | 0x08000000 | 0x02000000),
+        "private name: LogFileMode adds SYSTEM_LOGGER_MODE 0x02000000");
+  check(memcmp(b + 24, fresh, 16) == 0, "system logger: its own fresh Wnode.Guid");
+  check(winp_get32(b + 72) == 0x1, "system logger EnableFlags = PROCESS");
+
+  memset(&in, 0, sizeof in);
+  in.mode = WINP_REALTIME;
+  check(winp_kernel_plan("etwlua-plain", 0, fresh, &in) == 0, "no groups: plan ok");
+  winp_props_build(b, &in);
+  check(winp_get32(b + 64) == (0x100 | 0x08000000) && winp_get32(b + 72) == 0 &&
+            winp_get32(b + 24) == 0,
+        "no groups: a normal session (no system mode, flags 0, GUID left to ETW)");
+}
+
+/* ------------------------------------------------ provider enumeration */
+
+typedef struct pei_b {
+  uint8_t b[1024];
+  uint32_t n, top;
+} pei_b;
+
+static void pei_init(pei_b *p, uint32_t n) {
+  memset(p, 0, sizeof *p);
+  p->n = n;
+  winp_put32(p->b, n);
+  p->top = WINP_PEI_HEAD + n * WINP_TPI_SIZE;
+}
+
+/* Entry i: GUID bytes all `tag`, SchemaSource, name (ASCII) appended. */
+static void pei_add(pei_b *p, uint32_t i, uint8_t tag, uint32_t source, const char *name) {
+  uint8_t *e = p->b + WINP_PEI_HEAD + i * WINP_TPI_SIZE;
+  memset(e, tag, 16);
+  winp_put32(e + 16, source);
+  winp_put32(e + 20, p->top);
+  for (size_t k = 0; name[k]; k++, p->top += 2) winp_put16(p->b + p->top, (uint8_t)name[k]);
+  winp_put16(p->b + p->top, 0);
+  p->top += 2;
+}
+
+static int find(const pei_b *p, size_t len, const char *name, uint8_t *tag) {
+  uint8_t g[16];
+  if (winp_provenum_find(p->b, len, name, strlen(name), g) < 0) return -1;
+  *tag = g[0];
+  return 0;
+}
+
+static void test_provenum(void) {
+  pei_b p;
+  uint8_t tag = 0;
+  pei_init(&p, 4);
+  pei_add(&p, 0, 0x11, 0, "Microsoft-Windows-Kernel-Process");
+  pei_add(&p, 1, 0x22, 1, "MSNT_SystemTrace");
+  pei_add(&p, 2, 0x33, 1, "Dup");
+  pei_add(&p, 3, 0x44, 0, "dup");
+  check(find(&p, p.top, "Microsoft-Windows-Kernel-Process", &tag) == 0 && tag == 0x11,
+        "exact name found");
+  check(find(&p, p.top, "microsoft-windows-kernel-PROCESS", &tag) == 0 && tag == 0x11,
+        "case-insensitive like Windows");
+  check(find(&p, p.top, "MSNT_SystemTrace", &tag) == 0 && tag == 0x22, "MOF provider found");
+  check(find(&p, p.top, "DUP", &tag) == 0 && tag == 0x44,
+        "two matches: the manifest one (SchemaSource 0) wins over the earlier MOF one");
+  check(find(&p, p.top, "Microsoft-Windows-Kernel-Proces", &tag) < 0, "prefix: not found");
+  check(find(&p, p.top, "Microsoft-Windows-Kernel-ProcessX", &tag) < 0, "longer: not found");
+  check(find(&p, p.top, "Nope", &tag) < 0, "unknown name: not found");
+
+  /* a blob cut short: entries or names past its end are never read */
+  check(find(&p, WINP_PEI_HEAD + WINP_TPI_SIZE, "MSNT_SystemTrace", &tag) < 0,
+        "count cut to the entries that fit");
+  uint32_t name0 = winp_get32(p.b + WINP_PEI_HEAD + 20);
+  check(find(&p, name0 + 10, "Microsoft-Windows-Kernel-Process", &tag) < 0,
+        "name running past the blob's end: no match");
+  pei_b q = p;
+  winp_put32(q.b + WINP_PEI_HEAD + 20, 0xFFFFFFF0u);
+  check(find(&q, q.top, "Microsoft-Windows-Kernel-Process", &tag) < 0,
+        "offset outside the blob: entry skipped");
+  winp_put32(q.b, 0xFFFFFFFFu);
+  check(find(&q, q.top, "MSNT_SystemTrace", &tag) == 0 && tag == 0x22,
+        "huge count: only the entries that fit are read");
+  check(winp_provenum_find(p.b, 4, "Dup", 3, (uint8_t[16]){0}) < 0, "blob shorter than its head");
+  check(winp_provenum_find(p.b, p.top, "\xff", 1, (uint8_t[16]){0}) < 0, "bad UTF-8 name");
+  check(winp_provenum_find(p.b, p.top, "", 0, (uint8_t[16]){0}) < 0, "empty name");
+}
+
 #ifdef _WIN32
 /* the byte offsets against mingw's own structures */
 static void test_mingw_layout(void) {
@@ -643,6 +796,13 @@ static void test_mingw_layout(void) {
   check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == WINP_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
   check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == WINP_TEI_OFF_PROPS, "EventPropertyInfoArray");
   check(sizeof(EVENT_PROPERTY_INFO) == WINP_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
+  check(sizeof(TRACE_PROVIDER_INFO) == WINP_TPI_SIZE, "sizeof TRACE_PROVIDER_INFO");
+  check(offsetof(TRACE_PROVIDER_INFO, SchemaSource) == WINP_TPI_OFF_SOURCE, "SchemaSource");
+  check(offsetof(TRACE_PROVIDER_INFO, ProviderNameOffset) == WINP_TPI_OFF_NAME, "ProviderNameOffset");
+  check(offsetof(PROVIDER_ENUMERATION_INFO, TraceProviderInfoArray) == WINP_PEI_HEAD,
+        "TraceProviderInfoArray");
+  check(memcmp(&SystemTraceControlGuid, winp_system_trace_guid, 16) == 0,
+        "SystemTraceControlGuid bytes");
 }
 #endif
 
@@ -657,6 +817,9 @@ int main(void) {
   test_newfile();
   test_ctrl_plan();
   test_schema_cache();
+  test_sysprov();
+  test_kernel_plan();
+  test_provenum();
 #ifdef _WIN32
   test_mingw_layout();
 #endif

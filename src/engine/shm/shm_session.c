@@ -265,6 +265,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
   if (st == ENG_OK) st = geometry(opts, &g);
   if (st == ENG_OK) st = check_mode(opts);
   if (st != ENG_OK) return st;
+  if (opts->kernel_flags) return ENG_E_UNSUPPORTED;  /* the NT kernel logger's groups */
   shm_reg *r;
   if ((st = shm_reg_get(&r)) != ENG_OK) return st;
   eng_session *s = calloc(1, sizeof *s);

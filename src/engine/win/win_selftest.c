@@ -43,8 +43,10 @@ static int start_rt(const char *purpose, eng_session **s, eng_consumer **c) {
   return st ? st : eng_consumer_open(name, c);
 }
 
+static int same_id_guid(const tlg_guid *a, const tlg_guid *b) { return memcmp(a->b, b->b, 16) == 0; }
+
 static int same_id(const eng_record *r, const tlg_guid *id) {
-  return memcmp(r->provider_id.b, id->b, 16) == 0;
+  return same_id_guid(&r->provider_id, id);
 }
 
 void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t first,
@@ -85,72 +87,135 @@ void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t
 
 /* ---- manifest decode ---- */
 
+/* The NT kernel logger's Process events (MOF class ProcessGuid): Start is opcode 1 */
+static const tlg_guid process_class = {{0xd0, 0xa8, 0x6f, 0x3d, 0x05, 0xfe, 0xd0, 0x11,
+                                        0x9d, 0xda, 0x00, 0xc0, 0x4f, 0xd7, 0xba, 0x7c}};
+
 typedef struct find_pid {
   uint32_t want;
+  const char *field;          /* ASCII: "ProcessID" (manifest), "ProcessId" (MOF) */
   int found, equal;
 } find_pid;
 
+static int field_is(const uint8_t *u16, const char *ascii) {
+  size_t i = 0;
+  for (; ascii[i]; i++)
+    if (u16[2 * i] != (uint8_t)ascii[i] || u16[2 * i + 1] != 0) return 0;
+  return u16[2 * i] == 0 && u16[2 * i + 1] == 0;
+}
+
 static int pid_visit(void *ctx, const winp_walk_item *it) {
   find_pid *f = ctx;
-  static const uint8_t name[] = {'P', 0, 'r', 0, 'o', 0, 'c', 0, 'e', 0, 's', 0, 's', 0,
-                                 'I', 0, 'D', 0, 0, 0};
   if (it->kind != WINP_W_VALUE || !it->name || it->depth != 0) return 0;
-  if (memcmp(it->name, name, sizeof name) != 0) return 0;
+  if (!field_is(it->name, f->field)) return 0;
   f->found = 1;
   f->equal = it->is_int && it->u == f->want;
   return 1;
 }
 
-void win_selftest_manifest(win_report_fn report) {
-  const char *check = "manifest decode (Microsoft-Windows-Kernel-Process)";
-  char why[300];
-  eng_session *s = NULL;
-  eng_consumer *c = NULL;
-  int st = start_rt("selftest-kp", &s, &c);
-  if (!st) st = eng_session_enable(s, &kernel_process, 4, 0x10, 0);
-  if (st) {
-    snprintf(why, sizeof why, "session / consumer / enable: %s", eng_strerror(st));
-    goto done;
-  }
+/* Start `cmd /c exit` and look in c's records for an event of provider
+** `id` with opcode `opcode` (or event id `event_id` when opcode < 0) whose
+** field `field` is its pid. 1 when seen; `why` says what was seen. */
+static int see_process_start(eng_session *s, eng_consumer *c, const tlg_guid *id, int event_id,
+                             int opcode, const char *field, char *why, size_t cap) {
   WCHAR cmd[] = L"cmd.exe /c exit";
   STARTUPINFOW si;
   PROCESS_INFORMATION pi;
   memset(&si, 0, sizeof si);
   si.cb = sizeof si;
   if (!CreateProcessW(NULL, cmd, NULL, NULL, FALSE, CREATE_NO_WINDOW, NULL, NULL, &si, &pi)) {
-    snprintf(why, sizeof why, "CreateProcess(cmd.exe): error %lu", GetLastError());
-    st = ENG_E_IO;
-    goto done;
+    snprintf(why, cap, "CreateProcess(cmd.exe): error %lu", GetLastError());
+    return 0;
   }
   WaitForSingleObject(pi.hProcess, 10000);
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
   eng_session_flush(s);
   int starts = 0, schemas = 0;
-  find_pid f = {pi.dwProcessId, 0, 0};
+  find_pid f = {pi.dwProcessId, field, 0, 0};
   ULONGLONG until = GetTickCount64() + 10000;
   eng_record rec;
   while (!f.equal && GetTickCount64() < until) {
     int r = eng_consumer_next(c, &rec, 200);
     if (r == ENG_E_TIMEOUT) { eng_session_flush(s); continue; }
     if (r) break;
-    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, &kernel_process) || rec.desc.id != 1) continue;
+    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, id)) continue;
+    if (opcode >= 0 ? rec.desc.opcode != opcode : rec.desc.id != event_id) continue;
     starts++;
     if (!rec.tdh_info) continue;
     schemas++;
     unsigned psize = rec.pointer_size ? rec.pointer_size : 8;
     winp_tdh_walk(rec.tdh_info, rec.tdh_info_len, rec.data, rec.data_len, psize, pid_visit, &f);
   }
-  snprintf(why, sizeof why, "%d ProcessStart events, %d with a TDH schema, ProcessID %s pid %lu",
-           starts, schemas, f.found ? (f.equal ? "equal to" : "never equal to") : "not found for",
+  snprintf(why, cap, "%d start events, %d with a TDH schema, %s %s pid %lu", starts, schemas,
+           field, f.found ? (f.equal ? "equal to" : "never equal to") : "not found for",
            (unsigned long)pi.dwProcessId);
-  report(check, f.equal, why);
-  eng_consumer_close(c);
-  eng_session_stop(s);
-  eng_session_close(s);
-  return;
-done:
-  report(check, 0, why);
+  return f.equal;
+}
+
+/* Microsoft-Windows-Kernel-Process enabled by `id`: its ProcessStart
+** (event 1, keyword 0x10) of a process we start carries that pid. */
+static void kernel_process_check(const char *check, const char *purpose, const tlg_guid *id,
+                                 win_report_fn report) {
+  char why[300];
+  eng_session *s = NULL;
+  eng_consumer *c = NULL;
+  int st = start_rt(purpose, &s, &c);
+  if (!st) st = eng_session_enable(s, id, 4, 0x10, 0);
+  if (st) {
+    snprintf(why, sizeof why, "session / consumer / enable: %s", eng_strerror(st));
+    report(check, 0, why);
+  } else {
+    report(check, see_process_start(s, c, id, 1, -1, "ProcessID", why, sizeof why), why);
+  }
+  if (c) eng_consumer_close(c);
+  if (s) { eng_session_stop(s); eng_session_close(s); }
+}
+
+void win_selftest_manifest(win_report_fn report) {
+  kernel_process_check("manifest decode (Microsoft-Windows-Kernel-Process)", "selftest-kp",
+                       &kernel_process, report);
+}
+
+void win_selftest_kernel_by_name(win_report_fn report) {
+  const char *check = "kernel provider by name (TdhEnumerateProviders)";
+  static const char name[] = "Microsoft-Windows-Kernel-Process";
+  char why[300], text[TLG_GUID_TEXT];
+  tlg_guid id;
+  memset(&id, 0, sizeof id);
+  int st = eng_provider_resolve(name, sizeof name - 1, &id);
+  if (st || !same_id_guid(&id, &kernel_process)) {
+    tlg_guid_format(&id, text);
+    snprintf(why, sizeof why, "%s resolved to %s (%s), want 22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716",
+             name, st ? "nothing" : text, eng_strerror(st));
+    report(check, 0, why);
+    return;
+  }
+  kernel_process_check(check, "selftest-kpn", &id, report);
+}
+
+void win_selftest_kernel_logger(win_report_fn report) {
+  const char *check = "NT kernel logger: process group, Process/Start";
+  char why[300];
+  eng_session *s = NULL;
+  eng_consumer *c = NULL;
+  eng_session_opts o;
+  memset(&o, 0, sizeof o);
+  o.flush_ms = 1000;
+  o.kernel_flags = EVENT_TRACE_FLAG_PROCESS;
+  int st = eng_session_start("NT Kernel Logger", &o, &s);
+  if (st == ENG_E_EXISTS) {
+    /* one per machine, shared by every tool: never taken from its owner */
+    report(check, -1, "the NT Kernel Logger is running for another tool (xperf, procmon ...)");
+    return;
+  }
+  if (!st) st = eng_consumer_open("NT Kernel Logger", &c);
+  if (st) {
+    snprintf(why, sizeof why, "start / consumer: %s", eng_strerror(st));
+    report(check, 0, why);
+  } else {
+    report(check, see_process_start(s, c, &process_class, 0, 1, "ProcessId", why, sizeof why), why);
+  }
   if (c) eng_consumer_close(c);
   if (s) { eng_session_stop(s); eng_session_close(s); }
 }
@@ -457,6 +522,8 @@ void win_selftest_skip_all(win_report_fn report, const char *why) {
   static const char *const names[] = {
     "ETL read back (OpenTraceW) matches src/etl",
     "manifest decode (Microsoft-Windows-Kernel-Process)",
+    "kernel provider by name (TdhEnumerateProviders)",
+    "NT kernel logger: process group, Process/Start",
     "event-name filter, keyword 1 and keyword 0",
     "taken name: EXISTS, replace = true takes it",
     "oversize write: refused and counted lost",

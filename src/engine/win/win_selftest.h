@@ -23,6 +23,12 @@ void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t
 /* Microsoft-Windows-Kernel-Process ProcessStart of `cmd /c exit`, decoded
 ** through TDH: its ProcessID equals CreateProcess's. */
 void win_selftest_manifest(win_report_fn report);
+/* Issue 12: the same, with the provider enabled by its name (resolved by
+** eng_provider_resolve through TdhEnumerateProviders); and the NT kernel
+** logger with the process group: Process/Start (MOF, opcode 1) of `cmd /c
+** exit` with its ProcessId (skipped when another tool holds the logger). */
+void win_selftest_kernel_by_name(win_report_fn report);
+void win_selftest_kernel_logger(win_report_fn report);
 /* EVENT_NAME filter (Windows 10 1709+) keeps "Keep", drops "Drop". */
 void win_selftest_name_filter(win_report_fn report);
 /* Starting a live session's name again: ENG_E_EXISTS; with replace: ok. */

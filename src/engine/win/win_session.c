@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "win_int.h"
+#include "../eng_detail.h"
+#include "../eng_sysprov.h"
 
 struct eng_session {
   WCHAR wname[WINP_SESSION_NAME_MAX + 1];
@@ -156,6 +158,18 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
     free(s);
     return ENG_E_ARG;
   }
+  /* kernel groups: the NT kernel logger, or a private system logger with
+  ** a fresh Wnode.Guid (locally unique until reboot; advapi32 only) */
+  GUID fresh;
+  memset(&fresh, 0, sizeof fresh);
+  if (o.kernel_flags && !eng_is_kernel_logger(name))
+    EventActivityIdControl(EVENT_ACTIVITY_CTRL_CREATE_ID, &fresh);
+  if (winp_kernel_plan(name, o.kernel_flags, (const uint8_t *)&fresh, &in) < 0) {
+    free(s);
+    eng_detail_set(ENG_E_ARG, "session '%s' (the NT kernel logger) needs kernel groups and "
+                   "cannot rotate files (max_mb): ETW rules out NEWFILE for it", name);
+    return ENG_E_ARG;
+  }
   uint8_t *block = malloc(WINP_PROPS_BLOCK);
   if (!block) { free(s); return ENG_E_NOMEM; }
 
@@ -186,6 +200,16 @@ int eng_session_open(const char *name, eng_session **out) {
   *out = s;
   return ENG_OK;
 }
+
+/* eng_sysprov.h's kernel groups are EVENT_TRACE_FLAG_* bits */
+_Static_assert(EVENT_TRACE_FLAG_PROCESS == 0x1 && EVENT_TRACE_FLAG_THREAD == 0x2 &&
+                   EVENT_TRACE_FLAG_IMAGE_LOAD == 0x4 && EVENT_TRACE_FLAG_CSWITCH == 0x10 &&
+                   EVENT_TRACE_FLAG_DISK_IO == 0x100 && EVENT_TRACE_FLAG_DISK_FILE_IO == 0x200 &&
+                   EVENT_TRACE_FLAG_NETWORK_TCPIP == 0x10000 &&
+                   EVENT_TRACE_FLAG_REGISTRY == 0x20000 && EVENT_TRACE_FLAG_FILE_IO == 0x02000000 &&
+                   EVENT_TRACE_FLAG_FILE_IO_INIT == 0x04000000 &&
+                   EVENT_TRACE_SYSTEM_LOGGER_MODE == WINP_MODE_SYSTEM_LOGGER,
+               "kernel group flags");
 
 /* engine.h's property bits are ETW's own (EVENT_ENABLE_PROPERTY_*) */
 _Static_assert(ENG_PROP_SID == WINP_PROP_SID && ENG_PROP_TS_ID == WINP_PROP_TS_ID &&

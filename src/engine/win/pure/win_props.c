@@ -139,6 +139,7 @@ uint32_t winp_logfile_mode(const winp_props_in *in) {
     default: return 0;
   }
   if (in->no_per_processor) m |= WINP_MODE_NO_PER_PROCESSOR;
+  if (in->system_logger) m |= WINP_MODE_SYSTEM_LOGGER;
   return m;
 }
 
@@ -177,6 +178,8 @@ int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
   winp_put32(out + WINP_OFF_FLUSHTIMER,
              winp_flush_seconds(in->flush_ms, !has_file || in->realtime_too));
   winp_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
+  winp_put32(out + WINP_OFF_ENABLEFLAGS, in->enable_flags);
+  if (in->guid) memcpy(out + WINP_OFF_WNODE_GUID, in->guid, 16);
   if (has_file) {
     uint8_t *dst = out + WINP_PROPS_SIZE + WINP_NAME_BYTES;
     int n = winp_utf8_to_utf16le(in->file, strlen(in->file), dst, 1023);

@@ -97,7 +97,49 @@ typedef struct winp_props_in {
   uint32_t flush_ms;        /* -> FlushTimer seconds, rounded up (winp_flush_seconds) */
   uint32_t max_file_mb;     /* 0 -> unlimited (sequential) or WINP_DEFAULT_FILE_MB */
   int no_per_processor;     /* opt-in: EVENT_TRACE_NO_PER_PROCESSOR_BUFFERING */
+  /* kernel events (spec §3; winp_kernel_plan fills these) */
+  uint32_t enable_flags;    /* EVENT_TRACE_FLAG_* -> EnableFlags; 0 = a normal session */
+  int system_logger;        /* EVENT_TRACE_SYSTEM_LOGGER_MODE (a private kernel session) */
+  const uint8_t *guid;      /* 16 bytes for Wnode.Guid, or NULL (ETW makes one) */
 } winp_props_in;
+
+/* SystemTraceControlGuid {9e814aad-3204-11d2-9a82-006008a86939}, in
+** memory order: the NT kernel logger's Wnode.Guid. */
+extern const uint8_t winp_system_trace_guid[16];
+
+/* How a session named `name` gets the kernel groups `flags` (spec §3,
+** README "System events on Windows"): "NT Kernel Logger" (any case) is
+** the one kernel logger, Wnode.Guid = SystemTraceControlGuid, EnableFlags
+** = flags, which must not be 0 (that leaves the groups to ETW),
+** and no NEWFILE rotation (the docs rule it out for this session);
+** any other name with flags is a private system logger
+** (SYSTEM_LOGGER_MODE, Windows 8+) with the same EnableFlags and a fresh
+** Wnode.Guid from the caller (`fresh`, 16 bytes; never
+** SystemTraceControlGuid, which ETW keeps for the kernel logger); flags 0
+** leaves a normal session. Sets in->enable_flags, system_logger, guid.
+** Call after in->newfile is set. Returns 0, or -1 (kernel logger without
+** flags, or with NEWFILE). */
+int winp_kernel_plan(const char *name, uint32_t flags, const uint8_t fresh[16],
+                     winp_props_in *in);
+
+/* ---------------------------------------------- provider enumeration */
+
+/* TdhEnumerateProviders' PROVIDER_ENUMERATION_INFO (x64 == x86):
+** {u32 NumberOfProviders, u32 Reserved, TRACE_PROVIDER_INFO[n]}, each
+** {GUID ProviderGuid, u32 SchemaSource (0 manifest, 1 MOF), u32
+** ProviderNameOffset} = 24 bytes; names are NUL-terminated UTF-16LE at
+** their offset from the start of the blob. */
+enum { WINP_PEI_HEAD = 8, WINP_TPI_SIZE = 24, WINP_TPI_OFF_SOURCE = 16, WINP_TPI_OFF_NAME = 20 };
+
+/* Find provider `name` (UTF-8, len bytes) in the blob: names compare
+** case-insensitively for ASCII letters (how Windows matches provider
+** names; provider names are ASCII in practice), other characters
+** exactly. Several matches: the first manifest one (SchemaSource 0), else
+** the first. Entries whose offsets fall outside the blob are skipped; a
+** count larger than the blob holds is cut to what fits. Returns 0 and the
+** GUID's 16 bytes in out, or -1 (not found, bad UTF-8, blob too short). */
+int winp_provenum_find(const uint8_t *blob, size_t len, const char *name, size_t name_len,
+                       uint8_t out[16]);
 
 /* FlushTimer seconds for flush_ms (spec §2.2): real time max(1, ceil(ms/1000));
 ** files 0 stays 0 (flush when full or at stop), else the same rounding. */
