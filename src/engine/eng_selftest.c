@@ -198,11 +198,11 @@ static void check_realtime(int *session_ok) {
   eng_session_flush(r.s);
   uint32_t seen = 0, with_rel = 0, bad = 0;
   for (int tries = 0; seen < N_EVENTS && tries < 100; tries++) {
-    eng_record rec;
+    rec_record rec;
     st = eng_consumer_next(r.c, &rec, 100);
     if (st == ENG_E_TIMEOUT) { eng_session_flush(r.s); continue; }
     if (st) break;
-    if (rec.kind != ENG_KIND_EVENT || memcmp(rec.provider_id.b, r.sp.id.b, 16)) continue;
+    if (rec.kind != REC_KIND_EVENT || memcmp(rec.provider_id.b, r.sp.id.b, 16)) continue;
     tlg_desc d;
     build_event(&b, seen, &d);
     size_t ml2, dl2;
@@ -211,8 +211,8 @@ static void check_realtime(int *session_ok) {
     if (!rec.meta || rec.meta_len != ml2 || memcmp(rec.meta, m2, ml2) || rec.data_len != dl2 ||
         memcmp(rec.data, d2, dl2) || rec.desc.level != 4 || rec.desc.keyword != 1)
       bad++;
-    if ((rec.flags & ENG_REC_RELATED) && !memcmp(rec.related_activity_id.b, rel.b, 16) &&
-        (rec.flags & ENG_REC_ACTIVITY) && !memcmp(rec.activity_id.b, act.b, 16))
+    if ((rec.flags & REC_RELATED) && !memcmp(rec.related_activity_id.b, rel.b, 16) &&
+        (rec.flags & REC_ACTIVITY) && !memcmp(rec.activity_id.b, act.b, 16))
       with_rel++;
     seen++;
   }
@@ -240,7 +240,7 @@ static void check_realtime(int *session_ok) {
   eng_session_stop(r.s);
   int end = 0;
   for (int tries = 0; tries < 150; tries++) {
-    eng_record rec;
+    rec_record rec;
     st = eng_consumer_next(r.c, &rec, 100);
     if (st == ENG_E_STOPPED) { end = 1; break; }
     if (st != ENG_OK && st != ENG_E_TIMEOUT) break;
@@ -285,9 +285,9 @@ static void check_loss(void) {
   eng_session_query(r.s, &stats);
   uint64_t inband = 0;
   for (int k = 0; k < 100000; k++) {
-    eng_record rec;
+    rec_record rec;
     if (eng_consumer_next(r.c, &rec, 0) != ENG_OK) break;
-    if (rec.kind == ENG_KIND_LOST) inband += rec.lost;
+    if (rec.kind == REC_KIND_LOST) inband += rec.lost;
   }
   /* ring records notices when the writer next gets room: write once more */
   /* every dropped write is counted in the stats, exactly */
@@ -317,11 +317,11 @@ static int read_back(const char *path, const tlg_guid *id, int64_t *first, int64
     return 0;
   }
   uint32_t got = 0, bad = 0, errors = 0;
-  eng_record rec;
+  rec_record rec;
   int st;
   while ((st = etl_next(r, &rec, &err)) != ETL_END) {
     if (st != ETL_OK) { errors++; if (st != ETL_ERR_DATA) break; continue; }
-    if (rec.kind != ENG_KIND_EVENT || memcmp(rec.provider_id.b, id->b, 16) != 0) continue;
+    if (rec.kind != REC_KIND_EVENT || memcmp(rec.provider_id.b, id->b, 16) != 0) continue;
     tlg_decoder d;
     tlg_item it;
     int ok_i = 0;

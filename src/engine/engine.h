@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "../tlg/tlg_types.h"
-#include "record.h"
+#include "rec_record.h"
 
 /* ---------------------------------------------------------------- status */
 
@@ -357,7 +357,7 @@ typedef struct eng_consumer eng_consumer;
 ** consumer's place is taken over; a file-mode session's consumer is its
 ** owner's file writer). Returns ENG_E_NOTFOUND, ENG_E_BUSY,
 ** ENG_E_ACCESS, ENG_E_NOMEM, ... (.etl files will be a second record source
-** behind the same next(), yielding the same eng_record.) */
+** behind the same next(), yielding the same rec_record.) */
 int eng_consumer_open(const char *name, eng_consumer **out);
 
 /* Consume .etl files through the backend: Windows reads them with
@@ -382,9 +382,9 @@ typedef struct eng_file_info {
 int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 
 /* Next record into *rec; its pointers borrow shared memory and stay valid
-** until the next call on `c`. kind ENG_KIND_EVENT is an event; ENG_KIND_LOST
+** until the next call on `c`. kind REC_KIND_EVENT is an event; REC_KIND_LOST
 ** says rec->lost events of that producer thread were dropped here;
-** ENG_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
+** REC_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
 ** Records of one producer thread arrive in order; threads interleave.
 ** timeout_ms < 0 waits forever, 0 polls. Returns ENG_OK, ENG_E_TIMEOUT,
 ** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED, or, once
@@ -392,7 +392,7 @@ int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 ** or file-only session ENG_E_NOTFOUND, ENG_E_ACCESS, ENG_E_IO). Not
 ** thread-safe: one thread calls next. A consumer belongs to the process that
 ** opened it: in a fork() child, next on an inherited one returns ENG_E_BUSY. */
-int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
+int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms);
 
 /* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe
 ** (Windows: takes the consumer's lock, so a stop is never lost between

@@ -755,7 +755,7 @@ static wbuf *cpu_buf(etl_writer *w, uint32_t cpu) {
 }
 
 /* Bytes of the extended items the record will carry. */
-static uint32_t ext_bytes(const eng_record *rec, int *ok) {
+static uint32_t ext_bytes(const rec_record *rec, int *ok) {
   uint32_t n = 0;
   *ok = 1;
   if (rec->ext_count) {
@@ -763,7 +763,7 @@ static uint32_t ext_bytes(const eng_record *rec, int *ok) {
     for (uint32_t i = 0; i < rec->ext_count; i++) n += ETL_EXT_HDR_SIZE + align8(rec->ext[i].size);
     return n;
   }
-  if (rec->flags & ENG_REC_RELATED) n += ETL_EXT_HDR_SIZE + 16;
+  if (rec->flags & REC_RELATED) n += ETL_EXT_HDR_SIZE + 16;
   if (rec->traits && rec->traits_len) n += ETL_EXT_HDR_SIZE + align8(rec->traits_len);
   if (rec->meta && rec->meta_len) n += ETL_EXT_HDR_SIZE + align8(rec->meta_len);
   return n;
@@ -784,15 +784,15 @@ static uint32_t put_ext(uint8_t *p, uint16_t type, const void *data, uint32_t le
 }
 
 /* EVENT_HEADER record (spec §3.2, §12) of `size` bytes at p. */
-static void put_event(uint8_t *p, const eng_record *rec, uint32_t size, uint32_t ext) {
+static void put_event(uint8_t *p, const rec_record *rec, uint32_t size, uint32_t ext) {
   put64(p + align8(size) - 8, 0);             /* padding: zero (spec §2, §12) */
-  uint16_t flags = rec->header_kind == ENG_HDR_EVENT ? rec->header_flags : 0;
+  uint16_t flags = rec->header_kind == REC_HDR_EVENT ? rec->header_flags : 0;
   flags = (uint16_t)((flags & ~ETL_EVF_EXTENDED_INFO) | (ext ? ETL_EVF_EXTENDED_INFO : 0));
   put16(p, (uint16_t)size);
   p[2] = rec->pointer_size == 4 ? ETL_HT_EVENT32 : ETL_HT_EVENT64;
   p[3] = 0xC0;
   put16(p + 4, flags);
-  put16(p + 6, rec->header_kind == ENG_HDR_EVENT ? rec->event_property : 0);
+  put16(p + 6, rec->header_kind == REC_HDR_EVENT ? rec->event_property : 0);
   put32(p + 0x08, rec->tid);
   put32(p + 0x0C, rec->pid);
   put64(p + 0x10, (uint64_t)rec->timestamp);
@@ -800,18 +800,18 @@ static void put_event(uint8_t *p, const eng_record *rec, uint32_t size, uint32_t
   desc_pack(&rec->desc, p + 0x28);
   put32(p + 0x38, rec->kernel_time);
   put32(p + 0x3C, rec->user_time);
-  if (rec->flags & ENG_REC_ACTIVITY) memcpy(p + 0x40, rec->activity_id.b, 16);
+  if (rec->flags & REC_ACTIVITY) memcpy(p + 0x40, rec->activity_id.b, 16);
   else memset(p + 0x40, 0, 16);
   uint8_t *q = p + ETL_EVENT_HDR_SIZE;
   if (rec->ext_count) {
     for (uint32_t i = 0; i < rec->ext_count; i++)
       q += put_ext(q, rec->ext[i].type, rec->ext[i].data, rec->ext[i].size, i + 1 < rec->ext_count);
   } else if (ext) {
-    int rel = (rec->flags & ENG_REC_RELATED) != 0;
+    int rel = (rec->flags & REC_RELATED) != 0;
     int tr = rec->traits && rec->traits_len, me = rec->meta && rec->meta_len;
-    if (rel) q += put_ext(q, ETL_EXT_RELATED_ACTIVITYID, rec->related_activity_id.b, 16, tr || me);
-    if (tr) q += put_ext(q, ETL_EXT_PROV_TRAITS, rec->traits, rec->traits_len, me);
-    if (me) q += put_ext(q, ETL_EXT_EVENT_SCHEMA_TL, rec->meta, rec->meta_len, 0);
+    if (rel) q += put_ext(q, REC_EXT_RELATED_ACTIVITYID, rec->related_activity_id.b, 16, tr || me);
+    if (tr) q += put_ext(q, REC_EXT_PROV_TRAITS, rec->traits, rec->traits_len, me);
+    if (me) q += put_ext(q, REC_EXT_EVENT_SCHEMA_TL, rec->meta, rec->meta_len, 0);
   }
   if (rec->data_len) memcpy(q, rec->data, rec->data_len);
 }
@@ -821,14 +821,14 @@ static int buf_full(etl_writer *w, wbuf *b) {
   return w->o.circular ? circ_push(w, b) : seq_write(w, b, 0);
 }
 
-int etl_writer_append(etl_writer *w, const eng_record *rec) {
+int etl_writer_append(etl_writer *w, const rec_record *rec) {
   if (!w || !rec) return ETL_ERR_ARG;
   if (w->io_error) { w->dropped++; return ETL_ERR_IO; }
   int ok;
   uint32_t ext = ext_bytes(rec, &ok);
   uint64_t size = (uint64_t)ETL_EVENT_HDR_SIZE + ext + rec->data_len;
-  if (!ok || rec->kind != ENG_KIND_EVENT || (rec->data_len && !rec->data) ||
-      (rec->header_kind != ENG_HDR_NONE && rec->header_kind != ENG_HDR_EVENT) ||
+  if (!ok || rec->kind != REC_KIND_EVENT || (rec->data_len && !rec->data) ||
+      (rec->header_kind != REC_HDR_NONE && rec->header_kind != REC_HDR_EVENT) ||
       size > W_MAX_RECORD || ETL_BUF_HDR_SIZE + align8((uint32_t)size) > w->bufsize) {
     w->dropped++;
     return ETL_ERR_DATA;

@@ -131,7 +131,7 @@ static void free_filter(cfilter *f) {
 
 /* What a record offers the filters; names parsed at most once per record. */
 typedef struct rec_view {
-  const eng_record *rec;
+  const rec_record *rec;
   int parsed_name, parsed_provider;
   const char *name, *pname;
   size_t name_len, pname_len;
@@ -162,7 +162,7 @@ static int provider_matches(const cfilter *f, rec_view *v) {
 
 /* Header part of a filter; a function filter is applied afterwards in Lua. */
 static int header_matches(const cfilter *f, rec_view *v) {
-  const eng_record *r = v->rec;
+  const rec_record *r = v->rec;
   if ((f->has & F_ID) && r->desc.id != f->id) return 0;
   if ((f->has & F_LEVEL) && r->desc.level > f->level) return 0;
   if ((f->has & F_OPCODE) && r->desc.opcode != f->opcode) return 0;
@@ -257,8 +257,8 @@ static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
 }
 
 /* A loss or corruption notice; consumer at index 1. */
-static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
-  if (r->kind == ENG_KIND_LOST) {
+static void deliver_notice(lua_State *L, lconsumer *c, const rec_record *r) {
+  if (r->kind == REC_KIND_LOST) {
     c->lost += r->lost;
     if (lua_getiuservalue(L, 1, UV_ON_LOST) != LUA_TFUNCTION) {
       lua_pop(L, 1);
@@ -292,7 +292,7 @@ static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
 }
 
 /* Run the matching handlers for one event; consumer at index 1. */
-static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
+static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   rec_view v = {r, 0, 0, NULL, NULL, 0, 0};
   int have_ev = 0;                       /* the etw.Event, made on the first match */
   c->events++;
@@ -360,12 +360,12 @@ static int run_body(lua_State *L) {
   const char *reason = NULL;
   lua_settop(L, 1);
   while (!reason) {
-    eng_record r;
+    rec_record r;
     if (!c->open) { reason = "stopped"; break; }           /* c:close() in a handler */
     if (etwL_signal_pending() && interrupted(c)) { reason = "interrupted"; break; }
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
     int st = c->src.next(c->src.ctx, &r, etwL_wait_ms(deadline));
-    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
+    if (st == ENG_OK && r.kind == REC_KIND_EVENT) dispatch(L, c, &r);
     else if (st == ENG_OK) deliver_notice(L, c, &r);
     else if (st == ENG_E_STOPPED) reason = "stopped";
     else if (st == ENG_E_INTERRUPTED) reason = interrupted(c) ? "interrupted" : "stopped";
@@ -408,7 +408,7 @@ static int l_run(lua_State *L) {
 
 /* The next record for c:events: a poll first, so a busy stream costs no
 ** system call; only a real wait opens a signal scope. */
-static int events_next(lconsumer *c, eng_record *r, int64_t deadline) {
+static int events_next(lconsumer *c, rec_record *r, int64_t deadline) {
   int st = c->src.next(c->src.ctx, r, 0);
   if (st != ENG_E_TIMEOUT || etwL_wait_ms(deadline) == 0) return st;
   etwL_sigscope sc;
@@ -432,11 +432,11 @@ static int events_step(lua_State *L) {
   check_idle(L, c, "c:events");
   int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
   for (;;) {
-    eng_record r;
+    rec_record r;
     if (c->signal || (etwL_signal_pending() && interrupted(c))) return 0;
     if (deadline >= 0 && etwL_now_ms() >= deadline) return 0;
     int st = events_next(c, &r, deadline);
-    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) {
+    if (st == ENG_OK && r.kind == REC_KIND_EVENT) {
       c->events++;
       c->delivered++;
       etwL_pushevent(L, &r, NULL);
@@ -528,7 +528,7 @@ static void l_close_source(lconsumer *c) {
   memset(&c->src, 0, sizeof c->src);
 }
 
-static int live_next(void *ctx, eng_record *r, int timeout_ms) {
+static int live_next(void *ctx, rec_record *r, int timeout_ms) {
   return eng_consumer_next(ctx, r, timeout_ms);
 }
 static void live_stop(void *ctx) { eng_consumer_stop(ctx); }

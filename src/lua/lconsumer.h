@@ -7,18 +7,18 @@
 
 #include <lua.h>
 
-#include "../engine/record.h"
+#include "rec_record.h"
 
 typedef struct etwL_source {
   /* Next record; returns ENG_OK, ENG_E_TIMEOUT, ENG_E_STOPPED (no more),
   ** ENG_E_INTERRUPTED (stop was called) or another eng_status. An ENG_OK
-  ** record may be an ENG_KIND_LOST or ENG_KIND_CORRUPT notice. */
-  int (*next)(void *ctx, eng_record *rec, int timeout_ms);
+  ** record may be an REC_KIND_LOST or REC_KIND_CORRUPT notice. */
+  int (*next)(void *ctx, rec_record *rec, int timeout_ms);
   void (*stop)(void *ctx);   /* async-signal-safe */
   void (*close)(void *ctx);
   void *ctx;
   /* Optional (NULL when the source has nothing to say):
-  ** the ENG_KIND_CORRUPT record next() just returned: message (names the
+  ** the REC_KIND_CORRUPT record next() just returned: message (names the
   ** offset), *file (or NULL) and *offset; pointers valid until next(). */
   const char *(*corrupt_detail)(void *ctx, const char **file, uint64_t *offset);
   /* push the value of c:info(); returns the number of values pushed */

@@ -12,7 +12,7 @@
 
 /* ---- the source ---- */
 
-static int files_next(void *ctx, eng_record *rec, int timeout_ms) {
+static int files_next(void *ctx, rec_record *rec, int timeout_ms) {
   (void)timeout_ms;
   return eng_files_next(ctx, rec);
 }

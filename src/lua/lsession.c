@@ -180,7 +180,7 @@ static int l_start(lua_State *L) {
 
 /* Provider argument: an etw.Provider, a GUID string, or a provider name. */
 static void check_provider_id(lua_State *L, int idx, tlg_guid *id) {
-  eng_record rec;
+  rec_record rec;
   size_t len;
   if (lua_type(L, idx) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, idx, &len);

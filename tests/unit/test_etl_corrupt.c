@@ -44,7 +44,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-static uint64_t rec_hash(const eng_record *r) {
+static uint64_t rec_hash(const rec_record *r) {
   uint64_t h = fnv(1469598103934665603ULL, r->raw_header, r->raw_header_len);
   h = fnv(h, r->data, r->data_len);
   h = fnv(h, &r->provider_id, 16);
@@ -61,7 +61,7 @@ static int well_formed(const etl_error *e) {
   return strncmp(e->message, want, strlen(want)) == 0;
 }
 
-static void add_rec(run *x, const eng_record *r) {
+static void add_rec(run *x, const rec_record *r) {
   if (x->n == x->cap) {
     size_t cap = x->cap ? x->cap * 2 : 64;
     rec_id *nr = realloc(x->recs, cap * sizeof *nr);
@@ -82,7 +82,7 @@ static void read_file(const uint8_t *f, size_t len, run *x) {
 
 static void read_with(const uint8_t *f, size_t len, const etl_options *opt, run *x) {
   etl_reader *r;
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   memset(x, 0, sizeof *x);
@@ -333,7 +333,7 @@ static void test_limits(void) {
   etl_options few = {.max_decompressed = 100, .max_errors = 1};
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   int st, n = 0;
   char last[200] = "";
   if (etl_open_memory(f, len, &few, &r, &e) == ETL_OK) {

@@ -54,7 +54,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 }
 
 static void drain(etl_reader *r, outcome *o) {
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   int64_t last = INT64_MIN;

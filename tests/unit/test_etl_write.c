@@ -109,9 +109,9 @@ static void msink_free(msink *m) {
 
 #define START_FT 132539328000000000LL   /* 2021-01-01T00:00:00Z */
 
-/* An owned record: the eng_record points into its own arrays. */
+/* An owned record: the rec_record points into its own arrays. */
 typedef struct orec {
-  eng_record r;
+  rec_record r;
   uint8_t traits[64], meta[64], data[8192];
 } orec;
 
@@ -130,7 +130,7 @@ static tlg_guid guid_n(uint32_t n) {
 ** out of order inside a CPU (batches of producer threads interleave). */
 static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
   memset(o, 0, sizeof *o);
-  eng_record *r = &o->r;
+  rec_record *r = &o->r;
   int kind = (int)(i % 5);
   r->provider_id = guid_n(kind == 4 ? 9 : 1);
   r->desc.id = (uint16_t)(i % 7);
@@ -140,14 +140,14 @@ static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
   r->desc.opcode = (uint8_t)(i % 4);
   r->desc.task = (uint16_t)(i % 11);
   r->desc.keyword = 0x8000000000000001ull | (uint64_t)i << 8;
-  r->flags = ENG_REC_HEADER;
+  r->flags = REC_HEADER;
   r->pid = 1000 + i % 3;
   r->tid = 2000 + i % 13;
   r->cpu = ncpu ? (i * 7) % ncpu : 0;
   /* unique: i*16 plus a shuffle inside groups of 8 */
   r->timestamp = START_FT + 1000 + (int64_t)(i / 8 * 8 + (7 - i % 8)) * 16;
-  if (kind == 1 || kind == 3) { r->activity_id = guid_n(100 + i); r->flags |= ENG_REC_ACTIVITY; }
-  if (kind == 3) { r->related_activity_id = guid_n(200 + i); r->flags |= ENG_REC_RELATED; }
+  if (kind == 1 || kind == 3) { r->activity_id = guid_n(100 + i); r->flags |= REC_ACTIVITY; }
+  if (kind == 3) { r->related_activity_id = guid_n(200 + i); r->flags |= REC_RELATED; }
   if (kind == 2) r->pointer_size = 4;
   static const char name[] = "My.Provider";
   o->traits[0] = (uint8_t)(2 + sizeof name);
@@ -160,7 +160,7 @@ static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
     for (uint32_t k = 2; k < ml; k++) o->meta[k] = (uint8_t)(k * 3 + i);
     r->meta = o->meta;
     r->meta_len = ml;
-    r->flags |= ENG_REC_TRACELOGGING;
+    r->flags |= REC_TRACELOGGING;
   }
   uint32_t dl = max_data ? rnd() % (max_data + 1) : 0;
   if (i % 97 == 0) dl = max_data;
@@ -174,22 +174,22 @@ static int bytes_eq(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl
 }
 
 /* What the reader gives back equals what was written. */
-static int rec_equal(const eng_record *got, const eng_record *want, char *why, size_t cap) {
-  uint32_t wflags = want->flags & (ENG_REC_ACTIVITY | ENG_REC_RELATED | ENG_REC_TRACELOGGING);
+static int rec_equal(const rec_record *got, const rec_record *want, char *why, size_t cap) {
+  uint32_t wflags = want->flags & (REC_ACTIVITY | REC_RELATED | REC_TRACELOGGING);
 #define NEQ(cond, what) if (cond) { snprintf(why, cap, "%s", what); return 0; }
-  NEQ(got->kind != ENG_KIND_EVENT || got->header_kind != ENG_HDR_EVENT, "kind");
+  NEQ(got->kind != REC_KIND_EVENT || got->header_kind != REC_HDR_EVENT, "kind");
   NEQ(memcmp(&got->provider_id, &want->provider_id, 16), "provider id");
   NEQ(got->desc.id != want->desc.id || got->desc.version != want->desc.version ||
       got->desc.channel != want->desc.channel || got->desc.level != want->desc.level ||
       got->desc.opcode != want->desc.opcode || got->desc.task != want->desc.task ||
       got->desc.keyword != want->desc.keyword, "descriptor");
-  NEQ((got->flags & ~(uint32_t)ENG_REC_HEADER) != wflags, "flags");
+  NEQ((got->flags & ~(uint32_t)REC_HEADER) != wflags, "flags");
   NEQ(got->pid != want->pid || got->tid != want->tid, "pid/tid");
   NEQ(got->cpu != want->cpu, "cpu");
   NEQ(got->timestamp != want->timestamp || got->raw_timestamp != want->timestamp, "timestamp");
-  NEQ((wflags & ENG_REC_ACTIVITY) && memcmp(&got->activity_id, &want->activity_id, 16),
+  NEQ((wflags & REC_ACTIVITY) && memcmp(&got->activity_id, &want->activity_id, 16),
       "activity id");
-  NEQ((wflags & ENG_REC_RELATED) &&
+  NEQ((wflags & REC_RELATED) &&
       memcmp(&got->related_activity_id, &want->related_activity_id, 16), "related id");
   NEQ(!bytes_eq(got->traits, got->traits_len, want->traits, want->traits_len), "traits");
   NEQ(!bytes_eq(got->meta, got->meta_len, want->meta, want->meta_len), "meta");
@@ -199,9 +199,9 @@ static int rec_equal(const eng_record *got, const eng_record *want, char *why, s
   /* item order: related (1), traits (12), schema (11) */
   uint16_t order[3];
   uint32_t n = 0;
-  if (wflags & ENG_REC_RELATED) order[n++] = ETL_EXT_RELATED_ACTIVITYID;
-  if (want->traits_len) order[n++] = ETL_EXT_PROV_TRAITS;
-  if (want->meta_len) order[n++] = ETL_EXT_EVENT_SCHEMA_TL;
+  if (wflags & REC_RELATED) order[n++] = REC_EXT_RELATED_ACTIVITYID;
+  if (want->traits_len) order[n++] = REC_EXT_PROV_TRAITS;
+  if (want->meta_len) order[n++] = REC_EXT_EVENT_SCHEMA_TL;
   NEQ(got->ext_count != n, "ext count");
   for (uint32_t k = 0; k < n; k++) NEQ(got->ext[k].type != order[k], "ext order");
 #undef NEQ
@@ -235,7 +235,7 @@ static void read_back(const uint8_t *file, size_t len, orec *tmp, uint32_t nrec,
     printf("  open: %s\n", e.message);
     return;
   }
-  eng_record rec;
+  rec_record rec;
   int st;
   char why[64];
   while ((st = etl_next(r, &rec, &e)) != ETL_END) {
@@ -244,7 +244,7 @@ static void read_back(const uint8_t *file, size_t len, orec *tmp, uint32_t nrec,
       rb->errors++;
       continue;
     }
-    if (rec.header_kind != ENG_HDR_EVENT) { rb->others++; continue; }
+    if (rec.header_kind != REC_HDR_EVENT) { rb->others++; continue; }
     rb->events++;
     if (rec.raw_timestamp < rb->last_ts) rb->ordered = 0;
     rb->last_ts = rec.raw_timestamp;
@@ -742,15 +742,15 @@ static void test_errors(void) {
   s = sink_of(&m);
   if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); free(rec); return; }
   make_rec(rec, 1, 1, 10);
-  rec->r.kind = ENG_KIND_LOST;
+  rec->r.kind = REC_KIND_LOST;
   check(etl_writer_append(w, &rec->r) == ETL_ERR_DATA, "a loss notice is not an event");
   make_rec(rec, 1, 1, 10);
-  rec->r.header_kind = ENG_HDR_SYSTEM;
+  rec->r.header_kind = REC_HDR_SYSTEM;
   check(etl_writer_append(w, &rec->r) == ETL_ERR_DATA, "a kernel record is refused");
   make_rec(rec, 1, 1, 0);
   static uint8_t big[4096];
   rec->r.data = big;
-  rec->r.flags &= ~(uint32_t)(ENG_REC_ACTIVITY | ENG_REC_RELATED);
+  rec->r.flags &= ~(uint32_t)(REC_ACTIVITY | REC_RELATED);
   rec->r.meta_len = 30;                                    /* item 40 */
   rec->r.traits_len = 14;                                  /* item 24 */
   rec->r.data_len = 4096 - 0x48 - 0x50 - 40 - 24 + 1;
@@ -760,7 +760,7 @@ static void test_errors(void) {
   check(etl_writer_close(w, 0, &ws) == ETL_OK && ws.dropped == 3 && ws.events == 1 &&
         etl_u32(m.f[0].p + 0x68 + 0x30) == 3, "refused records count in EventsLost");
   etl_reader *r;
-  eng_record got;
+  rec_record got;
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     etl_next(r, &got, NULL);
     check(etl_next(r, &got, NULL) == ETL_OK && got.data_len == 4096 - 0x48 - 0x50 - 64 &&
@@ -1060,7 +1060,7 @@ static void test_file_safety(void) {
 /* Relog the EVENT_HEADER records of the shared samples: what the reader
 ** gives back from the new file equals the original records (ext items
 ** kept as they were: stack traces, TL schema, traits, related ids). */
-static uint64_t rec_hash(const eng_record *r) {
+static uint64_t rec_hash(const rec_record *r) {
   uint64_t h = 1469598103934665603ull;
 #define MIX(p, n) for (size_t k_ = 0; k_ < (n); k_++) h = (h ^ ((const uint8_t *)(p))[k_]) * 1099511628211ull;
   MIX(&r->provider_id, 16);
@@ -1088,11 +1088,11 @@ static void relog_sample(const char *shared, const char *name) {
   if (etl_writer_open(&s, &o, &w) != ETL_OK) { etl_close(r); check(0, "open writer"); return; }
   size_t cap = 1024, n = 0;
   uint64_t *a = malloc(cap * sizeof *a);
-  eng_record rec;
+  rec_record rec;
   int st;
   uint32_t refused = 0;
   while ((st = etl_next(r, &rec, NULL)) != ETL_END) {
-    if (st != ETL_OK || rec.header_kind != ENG_HDR_EVENT || rec.timestamp < in->start_time) continue;
+    if (st != ETL_OK || rec.header_kind != REC_HDR_EVENT || rec.timestamp < in->start_time) continue;
     if (etl_writer_append(w, &rec) != ETL_OK) { refused++; continue; }
     if (n == cap) a = realloc(a, (cap *= 2) * sizeof *a);
     a[n++] = rec_hash(&rec);
@@ -1104,7 +1104,7 @@ static void relog_sample(const char *shared, const char *name) {
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     while ((st = etl_next(r, &rec, NULL)) != ETL_END) {
       if (st != ETL_OK) { errors++; continue; }
-      if (rec.header_kind != ENG_HDR_EVENT) continue;
+      if (rec.header_kind != REC_HDR_EVENT) continue;
       if (nb <= n) b[nb] = rec_hash(&rec);
       nb++;
     }

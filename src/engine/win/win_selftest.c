@@ -43,7 +43,7 @@ static int start_rt(const char *purpose, eng_session **s, eng_consumer **c) {
   return st ? st : eng_consumer_open(name, c);
 }
 
-static int same_id(const eng_record *r, const tlg_guid *id) {
+static int same_id(const rec_record *r, const tlg_guid *id) {
   return memcmp(r->provider_id.b, id->b, 16) == 0;
 }
 
@@ -63,9 +63,9 @@ void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t
   eng_consumer_file_info(c, 0, &fi);
   int got = 0;
   int64_t worst = 0;   /* largest |OpenTraceW - src/etl| in FILETIME ticks */
-  eng_record rec;
+  rec_record rec;
   while ((st = eng_consumer_next(c, &rec, 15000)) == ENG_OK) {
-    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, id)) continue;
+    if (rec.kind != REC_KIND_EVENT || !same_id(&rec, id)) continue;
     int64_t want = got == 0 ? first : got == n - 1 ? last : rec.timestamp;
     int64_t d = rec.timestamp > want ? rec.timestamp - want : want - rec.timestamp;
     if (d > worst) worst = d;
@@ -129,12 +129,12 @@ void win_selftest_manifest(win_report_fn report) {
   int starts = 0, schemas = 0;
   find_pid f = {pi.dwProcessId, 0, 0};
   ULONGLONG until = GetTickCount64() + 10000;
-  eng_record rec;
+  rec_record rec;
   while (!f.equal && GetTickCount64() < until) {
     int r = eng_consumer_next(c, &rec, 200);
     if (r == ENG_E_TIMEOUT) { eng_session_flush(s); continue; }
     if (r) break;
-    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, &kernel_process) || rec.desc.id != 1) continue;
+    if (rec.kind != REC_KIND_EVENT || !same_id(&rec, &kernel_process) || rec.desc.id != 1) continue;
     starts++;
     if (!rec.tdh_info) continue;
     schemas++;
@@ -213,12 +213,12 @@ void win_selftest_name_filter(win_report_fn report) {
     tlg_build_free(&b);
     eng_session_flush(s);
     ULONGLONG until = GetTickCount64() + 5000;
-    eng_record rec;
+    rec_record rec;
     while (GetTickCount64() < until && kept[0] + kept[1] + dropped[0] + dropped[1] < 12) {
       int r = eng_consumer_next(c, &rec, 200);
       if (r == ENG_E_TIMEOUT) continue;
       if (r) break;
-      if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, &id) || !rec.meta) continue;
+      if (rec.kind != REC_KIND_EVENT || !same_id(&rec, &id) || !rec.meta) continue;
       tlg_decoder d;
       tlg_decode_start(&d, rec.meta, rec.meta_len, rec.data, rec.data_len);
       int k0 = rec.desc.keyword == 0;
@@ -376,7 +376,7 @@ void win_selftest_missing_session(win_report_fn report) {
   int raw = win_consumer_open_unchecked(name, &c);
   int end = raw;
   if (!raw) {
-    eng_record rec;
+    rec_record rec;
     end = eng_consumer_next(c, &rec, 10000);
     eng_consumer_close(c);
     c = NULL;
