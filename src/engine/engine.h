@@ -253,6 +253,12 @@ enum eng_enable_property {
 };
 #define ENG_FILTER_MAX_PIDS 8
 #define ENG_FILTER_MAX_IDS 64
+/* exe_names: the UTF-16 string, NUL included, stays below this many bytes */
+#define ENG_FILTER_MAX_EXE_BYTES 1024
+/* event_names: a 20-byte header, then each name and its NUL, together at
+** most ENG_FILTER_MAX_NAMES_BYTES */
+#define ENG_FILTER_NAMES_HEADER 20
+#define ENG_FILTER_MAX_NAMES_BYTES 4096
 typedef struct eng_enable_opts {
   uint32_t properties;                /* eng_enable_property bits */
   const uint32_t *pids;               /* only these processes (alive at enable time) */

@@ -159,6 +159,10 @@ typedef struct etl_clock {
   uint32_t cpu_mhz;            /* CPU cycle clock */
 } etl_clock;
 
+/* The name of a clock type (etl_info.clock_type): "QPC", "system time",
+** "CPU cycles", else "unknown". */
+const char *etl_clock_name(uint32_t type);
+
 /* Fill `c` from a file's header facts. A QPC clock without a usable
 ** frequency falls back to 10 MHz (ticks taken as 100 ns). */
 void etl_clock_init(etl_clock *c, const etl_info *info);

@@ -28,15 +28,6 @@ static void set_time(lua_State *L, const char *k, int64_t filetime) {
   set_str(L, k, iso);
 }
 
-static const char *clock_name(uint32_t type) {
-  switch (type) {
-  case 1: return "QPC";
-  case 2: return "system time";
-  case 3: return "CPU cycles";
-  default: return "unknown";
-  }
-}
-
 static void push_file_info(lua_State *L, const etl_info *in, const etl_stats *st,
                            const char *path) {
   lua_createtable(L, 0, 40);
@@ -55,7 +46,7 @@ static void push_file_info(lua_State *L, const etl_info *in, const etl_stats *st
   set_int(L, "num_processors", in->num_processors);
   set_int(L, "cpu_speed_mhz", in->cpu_speed_mhz);
   set_int(L, "clock_type", in->clock_type);
-  set_str(L, "clock", clock_name(in->clock_type));
+  set_str(L, "clock", etl_clock_name(in->clock_type));
   set_int(L, "perf_freq", in->perf_freq);
   set_int(L, "timer_resolution", in->timer_resolution);
   set_time(L, "start_time", in->start_time);

@@ -286,6 +286,15 @@ static void test_clock(void) {
   check(c.freq == 10000000, "QPC without frequency: 10 MHz");
 }
 
+/* c:info().clock names (etl_clock_name, the one home of these texts) */
+static void test_clock_names(void) {
+  check(strcmp(etl_clock_name(1), "QPC") == 0, "clock 1: QPC");
+  check(strcmp(etl_clock_name(2), "system time") == 0, "clock 2: system time");
+  check(strcmp(etl_clock_name(3), "CPU cycles") == 0, "clock 3: CPU cycles");
+  check(strcmp(etl_clock_name(0), "unknown") == 0 && strcmp(etl_clock_name(7), "unknown") == 0,
+        "other clocks: unknown");
+}
+
 static void test_open_errors(void) {
   etl_reader *r = (etl_reader *)1;
   etl_error e;
@@ -358,6 +367,7 @@ int main(void) {
   test_win7();
   test_iso();
   test_clock();
+  test_clock_names();
   test_open_errors();
   test_file_io();
   test_header_warnings();

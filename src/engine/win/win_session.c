@@ -195,8 +195,6 @@ _Static_assert(ENG_PROP_SID == WINP_PROP_SID && ENG_PROP_TS_ID == WINP_PROP_TS_I
                    ENG_PROP_SID == EVENT_ENABLE_PROPERTY_SID &&
                    ENG_PROP_STACK == EVENT_ENABLE_PROPERTY_STACK_TRACE,
                "enable property bits");
-_Static_assert(ENG_FILTER_MAX_PIDS == WINP_MAX_PIDS && ENG_FILTER_MAX_IDS == WINP_MAX_EVENT_IDS,
-               "filter limits");
 
 static ULONG enable_timeout_ms = 10000;  /* spec §2.4 Decide: events right after enable land */
 

@@ -4,31 +4,32 @@
 */
 #include <string.h>
 
+#include "engine.h"
 #include "winp.h"
 
 int winp_filter_pids(uint8_t *out, size_t cap, const uint32_t *pids, size_t n) {
   /* array of 32-bit PIDs (not u16: ferrisetw's never worked), <= 8 */
-  if (n == 0 || n > WINP_MAX_PIDS || cap < 4 * n) return -1;
+  if (n == 0 || n > ENG_FILTER_MAX_PIDS || cap < 4 * n) return -1;
   for (size_t i = 0; i < n; i++) winp_put32(out + 4 * i, pids[i]);
   return (int)(4 * n);
 }
 
 int winp_filter_exe(uint8_t *out, size_t cap, const char *names) {
-  /* one UTF-16LE string, names joined by ';', NUL-terminated; Size < 1024 */
+  /* one UTF-16LE string, names joined by ';', NUL-terminated; Size < 1,024 */
   size_t len = strlen(names);
   if (len == 0) return -1;
-  size_t units = (cap / 2 < WINP_MAX_EXE_BYTES / 2 ? cap / 2 : WINP_MAX_EXE_BYTES / 2);
+  size_t units = (cap / 2 < ENG_FILTER_MAX_EXE_BYTES / 2 ? cap / 2 : ENG_FILTER_MAX_EXE_BYTES / 2);
   if (units < 2) return -1;
   int n = winp_utf8_to_utf16le(names, len, out, units - 1);
   if (n <= 0) return -1;
   winp_put16(out + 2 * n, 0);
   int size = 2 * n + 2;
-  return size < WINP_MAX_EXE_BYTES ? size : -1;
+  return size < ENG_FILTER_MAX_EXE_BYTES ? size : -1;
 }
 
 int winp_filter_event_ids(uint8_t *out, size_t cap, const uint16_t *ids, size_t n, int filter_in) {
   /* {u8 FilterIn, u8 Reserved, u16 Count, u16 Ids[Count]}, Size = 4 + 2n */
-  if (n == 0 || n > WINP_MAX_EVENT_IDS || cap < 4 + 2 * n) return -1;
+  if (n == 0 || n > ENG_FILTER_MAX_IDS || cap < 4 + 2 * n) return -1;
   out[0] = filter_in ? 1 : 0;
   out[1] = 0;
   winp_put16(out + 2, (uint16_t)n);
@@ -40,19 +41,19 @@ int winp_filter_event_names(uint8_t *out, size_t cap, const char *const *names, 
                             int filter_in, uint8_t level, uint64_t any, uint64_t all) {
   /* {u64 Any, u64 All, u8 Level, u8 FilterIn, u16 NameCount, UTF-8 NUL-terminated names} */
   if (n == 0 || n > 0xFFFF) return -1;
-  size_t size = 20;
+  size_t size = ENG_FILTER_NAMES_HEADER;
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(names[i]);
     if (l == 0) return -1;
     size += l + 1;
   }
-  if (size > WINP_MAX_NAME_FILTER || size > cap) return -1;
+  if (size > ENG_FILTER_MAX_NAMES_BYTES || size > cap) return -1;
   winp_put64(out, any);
   winp_put64(out + 8, all);
   out[16] = level;
   out[17] = filter_in ? 1 : 0;
   winp_put16(out + 18, (uint16_t)n);
-  size_t o = 20;
+  size_t o = ENG_FILTER_NAMES_HEADER;
   for (size_t i = 0; i < n; i++) {
     size_t l = strlen(names[i]) + 1;
     memcpy(out + o, names[i], l);

@@ -145,11 +145,8 @@ uint32_t winp_name_pid(const char *name);
 #define WINP_FILTER_PAYLOAD      0x80000100u
 #define WINP_FILTER_EVENT_ID     0x80000200u
 #define WINP_FILTER_EVENT_NAME   0x80000400u
-#define WINP_MAX_PIDS            8
-#define WINP_MAX_EVENT_IDS       64
 #define WINP_MAX_FILTERS         8
-#define WINP_MAX_EXE_BYTES       1024    /* Size incl. NUL must stay below */
-#define WINP_MAX_NAME_FILTER     4096
+/* the payload limits are engine.h's (ENG_FILTER_MAX_*): callers check them */
 
 #define WINP_PROP_SID                0x001u
 #define WINP_PROP_TS_ID              0x002u
