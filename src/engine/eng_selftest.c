@@ -51,7 +51,7 @@ static int make_provider(st_provider *sp, char *why, size_t n) {
   size_t len = strlen(name);
   tlg_provider_id(name, len, &sp->id);
   sp->traits_len = 2 + len + 1;
-  winp_put16(sp->traits, (uint16_t)sp->traits_len);
+  tlg_put16(sp->traits, (uint16_t)sp->traits_len);
   memcpy(sp->traits + 2, name, len + 1);
   int st = eng_provider_register(&sp->id, sp->traits, sp->traits_len, &sp->p);
   if (st) snprintf(why, n, "eng_provider_register: %s", eng_strerror(st));

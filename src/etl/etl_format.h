@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../tlg/tlg_types.h"
+#include "tlg_le.h"
 
 /*
 ** File (spec §1)
@@ -172,20 +173,6 @@ enum etl_hdr_type {
 enum etl_clock_type { ETL_CLOCK_RAW = 0, ETL_CLOCK_QPC = 1,
                       ETL_CLOCK_SYSTEM = 2, ETL_CLOCK_CPU_CYCLE = 3 };
 
-/* Little-endian loaders; `p` needs no alignment. */
-static inline uint16_t etl_u16(const uint8_t *p) {
-  return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t etl_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-static inline uint64_t etl_u64(const uint8_t *p) {
-  return (uint64_t)etl_u32(p) | (uint64_t)etl_u32(p + 4) << 32;
-}
-static inline int64_t etl_i64(const uint8_t *p) {
-  return (int64_t)etl_u64(p);
-}
 static inline void etl_guid_at(const uint8_t *p, tlg_guid *g) {
   memcpy(g->b, p, 16);
 }

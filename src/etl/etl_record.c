@@ -77,19 +77,19 @@ static uint32_t header_size(const uint8_t *p, uint32_t marker, uint32_t *ts_at,
   hdr_shape s;
   if (is_message(marker)) {
     *size = marker & 0xFFFF;
-    return message_header_size(etl_u16(p + 6), ts_at);
+    return message_header_size(tlg_le16(p + 6), ts_at);
   }
   if (!is_typed(marker) || !shape_of(marker >> 16 & 0xFF, &s)) return 0;
   *ts_at = s.ts_at;
   if (s.size_at == 0) { *size = marker & 0xFFFF; return s.fixed; }
-  *size = etl_u16(p + 4);
-  return s.fixed + kernel_inline_bytes(etl_u16(p));
+  *size = tlg_le16(p + 4);
+  return s.fixed + kernel_inline_bytes(tlg_le16(p));
 }
 
 int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
                      uint32_t *size, int64_t *ts, char *why, size_t why_len) {
   if (avail < 4) return ETL_FRAME_END;
-  uint32_t marker = etl_u32(p), ts_at = 0, hs;
+  uint32_t marker = tlg_le32(p), ts_at = 0, hs;
   if (marker == ETL_MARKER_END) return ETL_FRAME_END;
   if (avail < 8) return ETL_FRAME_END;  /* spec §9.4: fewer than 8 bytes left */
   if (is_typed(marker) && (marker >> 16 & 0xFF) == ETL_HT_ERROR) {
@@ -111,7 +111,7 @@ int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
              avail, marker);
     return ETL_FRAME_BAD;
   }
-  *ts = ts_at ? etl_i64(p + ts_at) : prev_ts;
+  *ts = ts_at ? tlg_le_i64(p + ts_at) : prev_ts;
   return ETL_FRAME_OK;
 }
 
@@ -137,7 +137,7 @@ static int parse_ext(etl_reader *r, const uint8_t *p, uint32_t size, uint32_t *p
       snprintf(why, why_len, "extended item header past the record end (size %u)", size);
       return -1;
     }
-    uint16_t item = etl_u16(p + at), dlen = etl_u16(p + at + 6);
+    uint16_t item = tlg_le16(p + at), dlen = tlg_le16(p + at + 6);
     if (item < ETL_EXT_HDR_SIZE || item > size - at || dlen > item - ETL_EXT_HDR_SIZE) {
       *bad_at = at;
       snprintf(why, why_len, "extended item size %u / data size %u does not fit", item, dlen);
@@ -145,10 +145,10 @@ static int parse_ext(etl_reader *r, const uint8_t *p, uint32_t size, uint32_t *p
     }
     if (ext_reserve(r, n + 1)) return -2;
     rec_ext_item *it = &r->ext[n++];
-    it->type = etl_u16(p + at + 2);
+    it->type = tlg_le16(p + at + 2);
     it->size = dlen;
     it->data = p + at + ETL_EXT_HDR_SIZE;
-    more = etl_u16(p + at + 4) & 1;
+    more = tlg_le16(p + at + 4) & 1;
     at += item;
   }
   for (uint32_t i = 0; i < n; i++) rec_ext_apply(out, &r->ext[i]);
@@ -164,14 +164,14 @@ static int nonzero(const tlg_guid *g) {
 }
 
 static void decode_event(const uint8_t *p, rec_record *out) {
-  out->header_flags = etl_u16(p + 4);
-  out->event_property = etl_u16(p + 6);
-  out->tid = etl_u32(p + 8);
-  out->pid = etl_u32(p + 0x0C);
+  out->header_flags = tlg_le16(p + 4);
+  out->event_property = tlg_le16(p + 6);
+  out->tid = tlg_le32(p + 8);
+  out->pid = tlg_le32(p + 0x0C);
   etl_guid_at(p + 0x18, &out->provider_id);
   tlg_desc_unpack(p + 0x28, &out->desc);
-  out->kernel_time = etl_u32(p + 0x38);
-  out->user_time = etl_u32(p + 0x3C);
+  out->kernel_time = tlg_le32(p + 0x38);
+  out->user_time = tlg_le32(p + 0x3C);
   etl_guid_at(p + 0x40, &out->activity_id);
   if (nonzero(&out->activity_id)) out->flags |= REC_ACTIVITY;
 }
@@ -179,60 +179,60 @@ static void decode_event(const uint8_t *p, rec_record *out) {
 static void decode_classic(const uint8_t *p, rec_record *out) {
   out->desc.opcode = p[4];
   out->desc.level = p[5];
-  out->mof_version = etl_u16(p + 6);
+  out->mof_version = tlg_le16(p + 6);
   out->desc.version = (uint8_t)out->mof_version;
-  out->tid = etl_u32(p + 8);
-  out->pid = etl_u32(p + 0x0C);
+  out->tid = tlg_le32(p + 8);
+  out->pid = tlg_le32(p + 0x0C);
   etl_guid_at(p + 0x18, &out->provider_id);
-  out->kernel_time = etl_u32(p + 0x28);
-  out->user_time = etl_u32(p + 0x2C);
+  out->kernel_time = tlg_le32(p + 0x28);
+  out->user_time = tlg_le32(p + 0x2C);
   if (out->header_kind == REC_HDR_INSTANCE) {
-    out->instance_id = etl_u32(p + 0x30);
-    out->parent_instance_id = etl_u32(p + 0x34);
+    out->instance_id = tlg_le32(p + 0x30);
+    out->parent_instance_id = tlg_le32(p + 0x34);
     etl_guid_at(p + 0x38, &out->parent_guid);
   }
 }
 
 static void decode_kernel(const uint8_t *p, rec_record *out) {
-  out->mof_version = etl_u16(p);
+  out->mof_version = tlg_le16(p);
   out->desc.version = (uint8_t)out->mof_version;
-  out->hook_id = etl_u16(p + 6);
+  out->hook_id = tlg_le16(p + 6);
   out->desc.opcode = (uint8_t)out->hook_id;
   etl_kernel_provider(out->hook_id, &out->provider_id);
   if (out->header_kind == REC_HDR_PERFINFO) {
     out->tid = out->pid = 0xFFFFFFFFu;
     return;
   }
-  out->tid = etl_u32(p + 8);
-  out->pid = etl_u32(p + 0x0C);
+  out->tid = tlg_le32(p + 8);
+  out->pid = tlg_le32(p + 0x0C);
   if (out->header_kind == REC_HDR_SYSTEM) {
-    out->kernel_time = etl_u32(p + 0x18);
-    out->user_time = etl_u32(p + 0x1C);
+    out->kernel_time = tlg_le32(p + 0x18);
+    out->user_time = tlg_le32(p + 0x1C);
   }
 }
 
 static void decode_message(const uint8_t *p, uint32_t file_ptr, rec_record *out) {
-  uint16_t opt = etl_u16(p + 6);
+  uint16_t opt = tlg_le16(p + 6);
   uint32_t at = ETL_MESSAGE_HDR_SIZE;
   out->header_flags = opt;
-  out->hook_id = etl_u16(p + 4);
+  out->hook_id = tlg_le16(p + 4);
   out->desc.id = out->hook_id;
   out->tid = out->pid = 0xFFFFFFFFu;
   out->pointer_size = (opt & ETL_MSG_POINTER64) ? 8 : (opt & ETL_MSG_POINTER32) ? 4
                                                   : (uint8_t)file_ptr;
-  if (opt & ETL_MSG_SEQUENCE) { out->instance_id = etl_u32(p + at); at += 4; }
+  if (opt & ETL_MSG_SEQUENCE) { out->instance_id = tlg_le32(p + at); at += 4; }
   if (opt & ETL_MSG_GUID) { etl_guid_at(p + at, &out->provider_id); at += 16; }
-  else if (opt & ETL_MSG_COMPONENTID) { out->parent_instance_id = etl_u32(p + at); at += 4; }
+  else if (opt & ETL_MSG_COMPONENTID) { out->parent_instance_id = tlg_le32(p + at); at += 4; }
   if (opt & ETL_MSG_TIMESTAMP) at += 8;
   if (opt & ETL_MSG_SYSTEMINFO) {
-    out->tid = etl_u32(p + at);
-    out->pid = etl_u32(p + at + 4);
+    out->tid = tlg_le32(p + at);
+    out->pid = tlg_le32(p + at + 4);
   }
 }
 
 /* Kind, pointer size and header length of a framed record. */
 static void classify(const uint8_t *p, rec_record *out) {
-  uint32_t marker = etl_u32(p), ts_at, size;
+  uint32_t marker = tlg_le32(p), ts_at, size;
   hdr_shape s = {0, 0, 0, 0, 0};
   out->raw_header_len = header_size(p, marker, &ts_at, &size);
   if (is_message(marker)) { out->header_kind = REC_HDR_MESSAGE; return; }

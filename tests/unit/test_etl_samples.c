@@ -72,7 +72,7 @@ static int64_t expected_filetime(const jm_value *h, int64_t ts) {
 static uint32_t record_size(const rec_record *r) {
   int kernel = r->header_kind == REC_HDR_SYSTEM || r->header_kind == REC_HDR_COMPACT ||
                r->header_kind == REC_HDR_PERFINFO;
-  return etl_u16(r->raw_header + (kernel ? 4 : 0));
+  return tlg_le16(r->raw_header + (kernel ? 4 : 0));
 }
 
 static uint32_t expected_cpu(const ref_rec *x) {

@@ -294,7 +294,7 @@ static int all_zero(const uint8_t *p, size_t n) {
 static size_t utf16_is(const uint8_t *p, const char *s, int *ok) {
   size_t n = strlen(s);
   for (size_t i = 0; i <= n; i++)
-    if (etl_u16(p + 2 * i) != (uint16_t)(unsigned char)s[i]) *ok = 0;
+    if (tlg_le16(p + 2 * i) != (uint16_t)(unsigned char)s[i]) *ok = 0;
   return 2 * (n + 1);
 }
 
@@ -309,47 +309,47 @@ typedef struct expect_hdr {
 /* Check buffer 0 and the logfile header field by field (spec §2, §6, §12). */
 static void check_header_buffer(const uint8_t *f, size_t len, const expect_hdr *x) {
   const uint8_t *b = f, *r = f + 0x48, *h = f + 0x68;
-  uint32_t used = etl_u32(b + 0x30);
+  uint32_t used = tlg_le32(b + 0x30);
   check(len % x->bufsize == 0 && len >= x->bufsize, "file length %zu is a multiple of %u", len,
         x->bufsize);
-  check(etl_u32(b) == x->bufsize && etl_u32(b + 4) == used && etl_u32(b + 8) == used &&
-        etl_u32(b + 0x0C) == 0, "header buffer: BufferSize, Saved/Current/Offset, RefCount");
-  check(etl_u64(b + 0x10) == 0 && etl_u64(b + 0x18) == 0 && etl_u64(b + 0x20) == 0,
+  check(tlg_le32(b) == x->bufsize && tlg_le32(b + 4) == used && tlg_le32(b + 8) == used &&
+        tlg_le32(b + 0x0C) == 0, "header buffer: BufferSize, Saved/Current/Offset, RefCount");
+  check(tlg_le64(b + 0x10) == 0 && tlg_le64(b + 0x18) == 0 && tlg_le64(b + 0x20) == 0,
         "header buffer: TimeStamp 0, SequenceNumber 0, clock word 0");
-  check(etl_u16(b + 0x28) == 0 && etl_u16(b + 0x2A) == 0x10 && etl_u32(b + 0x2C) == 3,
+  check(tlg_le16(b + 0x28) == 0 && tlg_le16(b + 0x2A) == 0x10 && tlg_le32(b + 0x2C) == 3,
         "header buffer: ProcessorIndex 0, LoggerId 0x10, State 3");
-  check(etl_u16(b + 0x34) == 0x21 && etl_u16(b + 0x36) == 4 && all_zero(b + 0x38, 16),
+  check(tlg_le16(b + 0x34) == 0x21 && tlg_le16(b + 0x36) == 4 && all_zero(b + 0x38, 16),
         "header buffer: BufferFlag 0x21 (0x%x), BufferType 4, trailing zeros",
-        etl_u16(b + 0x34));
+        tlg_le16(b + 0x34));
   /* record 1: SYSTEM64 EventTrace/Header */
-  uint32_t size = etl_u16(r + 4);
-  check(etl_u32(r) == 0xC0020002u && etl_u16(r + 6) == 0, "marker 0xC0020002, hook 0");
-  check(etl_i64(r + 0x10) == x->start && etl_u32(r + 0x18) == 0 && etl_u32(r + 0x1C) == 0,
+  uint32_t size = tlg_le16(r + 4);
+  check(tlg_le32(r) == 0xC0020002u && tlg_le16(r + 6) == 0, "marker 0xC0020002, hook 0");
+  check(tlg_le_i64(r + 0x10) == x->start && tlg_le32(r + 0x18) == 0 && tlg_le32(r + 0x1C) == 0,
         "SystemTime = T0 = StartTime, Kernel/UserTime 0");
-  check(etl_u32(h) == x->bufsize && etl_u32(h + 4) == 0x0501000Au && etl_u32(h + 8) == 19041,
+  check(tlg_le32(h) == x->bufsize && tlg_le32(h + 4) == 0x0501000Au && tlg_le32(h + 8) == 19041,
         "LFH: BufferSize, Version 0x0501000A, ProviderVersion");
-  check(etl_u32(h + 0x0C) == x->ncpu, "LFH: NumberOfProcessors %u (want %u)", etl_u32(h + 0x0C),
+  check(tlg_le32(h + 0x0C) == x->ncpu, "LFH: NumberOfProcessors %u (want %u)", tlg_le32(h + 0x0C),
         x->ncpu);
-  check(etl_i64(h + 0x10) == x->end, "LFH: EndTime %lld (want %lld)",
-        (long long)etl_i64(h + 0x10), (long long)x->end);
-  check(etl_u32(h + 0x18) == 156250 && etl_u32(h + 0x1C) == x->max_mb &&
-        etl_u32(h + 0x20) == x->logmode, "LFH: TimerResolution, MaximumFileSize, LogFileMode %u (want %u)",
-        etl_u32(h + 0x20), x->logmode);
-  check(etl_u32(h + 0x24) == len / x->bufsize, "LFH: BuffersWritten %u (file has %zu)",
-        etl_u32(h + 0x24), len / x->bufsize);
-  check(etl_u32(h + 0x28) == 1 && etl_u32(h + 0x2C) == 8, "LFH: StartBuffers 1, PointerSize 8");
-  check(etl_u32(h + 0x30) == x->events_lost, "LFH: EventsLost %u (want %u)", etl_u32(h + 0x30),
+  check(tlg_le_i64(h + 0x10) == x->end, "LFH: EndTime %lld (want %lld)",
+        (long long)tlg_le_i64(h + 0x10), (long long)x->end);
+  check(tlg_le32(h + 0x18) == 156250 && tlg_le32(h + 0x1C) == x->max_mb &&
+        tlg_le32(h + 0x20) == x->logmode, "LFH: TimerResolution, MaximumFileSize, LogFileMode %u (want %u)",
+        tlg_le32(h + 0x20), x->logmode);
+  check(tlg_le32(h + 0x24) == len / x->bufsize, "LFH: BuffersWritten %u (file has %zu)",
+        tlg_le32(h + 0x24), len / x->bufsize);
+  check(tlg_le32(h + 0x28) == 1 && tlg_le32(h + 0x2C) == 8, "LFH: StartBuffers 1, PointerSize 8");
+  check(tlg_le32(h + 0x30) == x->events_lost, "LFH: EventsLost %u (want %u)", tlg_le32(h + 0x30),
         x->events_lost);
-  check(etl_u32(h + 0x34) == 1000 && etl_u64(h + 0x38) == 0 && etl_u64(h + 0x40) == 0,
+  check(tlg_le32(h + 0x34) == 1000 && tlg_le64(h + 0x38) == 0 && tlg_le64(h + 0x40) == 0,
         "LFH: CpuSpeedInMHz, LoggerName 0, LogFileName 0");
   int ok = 1;
-  check(etl_u32(h + 0x48) == 0, "LFH: time-zone Bias 0");
+  check(tlg_le32(h + 0x48) == 0, "LFH: time-zone Bias 0");
   utf16_is(h + 0x4C, "UTC", &ok);
   utf16_is(h + 0x48 + 88, "UTC", &ok);
   check(ok, "LFH: time-zone names UTC");
-  check(etl_u32(h + 0xF4) == 0 && etl_i64(h + 0xF8) <= x->start && etl_i64(h + 0x100) == 10000000 &&
-        etl_i64(h + 0x108) == x->start, "LFH: BootTime <= StartTime, PerfFreq 10 MHz, StartTime");
-  check(etl_u32(h + 0x110) == 1 && etl_u32(h + 0x114) == 0, "LFH: ReservedFlags 1 (QPC), BuffersLost 0");
+  check(tlg_le32(h + 0xF4) == 0 && tlg_le_i64(h + 0xF8) <= x->start && tlg_le_i64(h + 0x100) == 10000000 &&
+        tlg_le_i64(h + 0x108) == x->start, "LFH: BootTime <= StartTime, PerfFreq 10 MHz, StartTime");
+  check(tlg_le32(h + 0x110) == 1 && tlg_le32(h + 0x114) == 0, "LFH: ReservedFlags 1 (QPC), BuffersLost 0");
   ok = 1;
   size_t n1 = utf16_is(h + 0x118, x->logger, &ok);
   size_t n2 = utf16_is(h + 0x118 + n1, x->file, &ok);
@@ -368,15 +368,15 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
   *lost_bufs = 0;
   for (uint32_t k = 1; k < nbuf; k++) {
     const uint8_t *b = f + (size_t)k * bufsize;
-    uint32_t used = etl_u32(b + 0x30);
-    uint16_t flag = etl_u16(b + 0x34);
-    uint64_t seq = etl_u64(b + 0x18);
-    if (etl_u32(b) != bufsize || etl_u32(b + 4) != used || etl_u32(b + 8) != used ||
-        used < 0x48 || used > bufsize || etl_u32(b + 0x2C) != 3 || etl_u16(b + 0x2A) != 0x10 ||
-        etl_u16(b + 0x36) != 0 || !all_zero(b + 0x38, 16) || etl_u64(b + 0x20) != 0 ||
-        etl_u16(b + 0x28) >= ncpu || (flag & ~0x03u) != 0x20 || seq == 0) {
+    uint32_t used = tlg_le32(b + 0x30);
+    uint16_t flag = tlg_le16(b + 0x34);
+    uint64_t seq = tlg_le64(b + 0x18);
+    if (tlg_le32(b) != bufsize || tlg_le32(b + 4) != used || tlg_le32(b + 8) != used ||
+        used < 0x48 || used > bufsize || tlg_le32(b + 0x2C) != 3 || tlg_le16(b + 0x2A) != 0x10 ||
+        tlg_le16(b + 0x36) != 0 || !all_zero(b + 0x38, 16) || tlg_le64(b + 0x20) != 0 ||
+        tlg_le16(b + 0x28) >= ncpu || (flag & ~0x03u) != 0x20 || seq == 0) {
       if (bad++ < 3) printf("  buffer %u header: used %u flag 0x%x seq %llu cpu %u\n", k, used, flag,
-                            (unsigned long long)seq, etl_u16(b + 0x28));
+                            (unsigned long long)seq, tlg_le16(b + 0x28));
       continue;
     }
     seqs[nseq++] = seq;
@@ -386,16 +386,16 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
     int64_t prev = INT64_MIN, max = INT64_MIN;
     for (uint32_t off = 0x48; off < used;) {
       const uint8_t *p = b + off;
-      uint32_t size = etl_u16(p), al = (size + 7) & ~7u;
-      int ok = (off & 7) == 0 && (etl_u32(p) >> 16 == 0xC013 || etl_u32(p) >> 16 == 0xC012) &&
+      uint32_t size = tlg_le16(p), al = (size + 7) & ~7u;
+      int ok = (off & 7) == 0 && (tlg_le32(p) >> 16 == 0xC013 || tlg_le32(p) >> 16 == 0xC012) &&
                size >= 0x50 && off + al <= used && all_zero(p + size, al - size);
-      int64_t ts = etl_i64(p + 0x10);
-      ok = ok && ts >= prev && etl_u16(p + 6) == 0 && (etl_u16(p + 4) & ~1u) == 0;
-      if (ok && (etl_u16(p + 4) & 1)) {   /* ext items: ItemSize = 8 + align8(DataSize), linkage */
+      int64_t ts = tlg_le_i64(p + 0x10);
+      ok = ok && ts >= prev && tlg_le16(p + 6) == 0 && (tlg_le16(p + 4) & ~1u) == 0;
+      if (ok && (tlg_le16(p + 4) & 1)) {   /* ext items: ItemSize = 8 + align8(DataSize), linkage */
         uint32_t at = 0x50, more = 1;
         while (more && ok) {
-          uint32_t item = etl_u16(p + at), dl = etl_u16(p + at + 6);
-          more = etl_u16(p + at + 4);
+          uint32_t item = tlg_le16(p + at), dl = tlg_le16(p + at + 6);
+          more = tlg_le16(p + at + 4);
           ok = item == 8 + ((dl + 7) & ~7u) && (more & ~1u) == 0 && at + item <= size &&
                all_zero(p + at + 8 + dl, item - 8 - dl);
           at += item;
@@ -407,7 +407,7 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
       nrec++;
       off += al;
     }
-    if (used > 0x48 && etl_i64(b + 0x10) != max) {
+    if (used > 0x48 && tlg_le_i64(b + 0x10) != max) {
       bad++;
       printf("  buffer %u TimeStamp is not its largest record time\n", k);
     }
@@ -509,14 +509,14 @@ static void test_flush_and_kill(void) {
   check(etl_writer_flush(w) == ETL_OK && !etl_writer_dirty(w), "flush");
   size_t len1 = m.f[0].len;
   check(len1 == 3 * (size_t)bufsize, "flush writes the two partial CPU buffers (%zu)", len1);
-  int64_t t_flush = etl_i64(m.f[0].p + 0x68 + 0x10);
-  check(etl_u32(m.f[0].p + 0x68 + 0x24) == 3 && t_flush > START_FT && t_flush <= etl_filetime_now(),
+  int64_t t_flush = tlg_le_i64(m.f[0].p + 0x68 + 0x10);
+  check(tlg_le32(m.f[0].p + 0x68 + 0x24) == 3 && t_flush > START_FT && t_flush <= etl_filetime_now(),
         "flush patches BuffersWritten and EndTime (the time of the flush)");
   check(!etl_writer_dirty(w), "nothing to flush after a flush");
   etl_writer_lost(w, 2);
   check(etl_writer_dirty(w), "a loss alone makes a flush due (the header's EventsLost)");
-  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x30) == 2 && !etl_writer_dirty(w),
-        "the flush patches EventsLost 2 (%u)", etl_u32(m.f[0].p + 0x68 + 0x30));
+  check(etl_writer_flush(w) == ETL_OK && tlg_le32(m.f[0].p + 0x68 + 0x30) == 2 && !etl_writer_dirty(w),
+        "the flush patches EventsLost 2 (%u)", tlg_le32(m.f[0].p + 0x68 + 0x30));
   uint32_t lb;
   check(check_event_buffers(m.f[0].p, len1, bufsize, 4, &lb) == n1, "flushed buffers check out");
   append_range(w, rec, n1, n1 + n2, 2, 16);
@@ -535,7 +535,7 @@ static void test_flush_and_kill(void) {
   uint8_t *snap = malloc(m.f[0].len);
   size_t snap_len = m.f[0].len;
   memcpy(snap, m.f[0].p, snap_len);
-  check(etl_u32(snap + 0x68 + 0x24) == 3 && snap_len > 3 * bufsize,
+  check(tlg_le32(snap + 0x68 + 0x24) == 3 && snap_len > 3 * bufsize,
         "killed later: BuffersWritten still 3 while the file has %zu buffers", snap_len / bufsize);
   memset(seen, 0, n3);
   read_back(snap, snap_len, rec, n3, seen, 16, 2, &rb);
@@ -543,9 +543,9 @@ static void test_flush_and_kill(void) {
         "the reader copes with the unpatched header: %u records, no error", rb.matched);
   /* full buffers alone (no partial one changed) still make the header due */
   check(etl_writer_dirty(w), "full buffers written since the flush: a flush is due");
-  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x24) == m.f[0].len / bufsize,
+  check(etl_writer_flush(w) == ETL_OK && tlg_le32(m.f[0].p + 0x68 + 0x24) == m.f[0].len / bufsize,
         "and the flush patches BuffersWritten %u = the file's %zu buffers",
-        etl_u32(m.f[0].p + 0x68 + 0x24), m.f[0].len / bufsize);
+        tlg_le32(m.f[0].p + 0x68 + 0x24), m.f[0].len / bufsize);
   /* a file cut inside a buffer (killed mid-write): the records before stay readable */
   memset(seen, 0, n3);
   quiet = 1;
@@ -559,7 +559,7 @@ static void test_flush_and_kill(void) {
   memset(seen, 0, n3);
   read_back(m.f[0].p, m.f[0].len, rec, n3, seen, 16, 2, &rb);
   check(rb.errors == 0 && rb.matched == n3 && rb.ordered, "after close: all %u records", rb.matched);
-  check(etl_i64(m.f[0].p + 0x68 + 0x10) > START_FT, "close sets EndTime (now)");
+  check(tlg_le_i64(m.f[0].p + 0x68 + 0x10) > START_FT, "close sets EndTime (now)");
   free(seen);
   free(rec);
   msink_free(&m);
@@ -593,9 +593,9 @@ static void test_rotation(void) {
     if (f->len > 5 * bufsize || f->len % bufsize) bad++;
     char name[32];
     snprintf(name, sizeof name, "mem%u.etl", i);
-    uint32_t lost = etl_u32(f->p + 0x68 + 0x30);
+    uint32_t lost = tlg_le32(f->p + 0x68 + 0x30);
     expect_hdr x = {bufsize, 3, lost, START_FT,
-                    i + 1 == ws.files ? START_FT + 5 : etl_i64(f->p + 0x68 + 0x10), "Rot", name, 0, 1};
+                    i + 1 == ws.files ? START_FT + 5 : tlg_le_i64(f->p + 0x68 + 0x10), "Rot", name, 0, 1};
     if (i == 0 || i + 1 == ws.files) check_header_buffer(f->p, f->len, &x);
     uint32_t lb;
     check_event_buffers(f->p, f->len, bufsize, 3, &lb);
@@ -606,9 +606,9 @@ static void test_rotation(void) {
   check(bad == 0 && total == n, "every file is a valid ETL; together they hold all %u (%u)", n,
         total);
   check(bytes == ws.bytes && buffers == ws.buffers, "stats count every file");
-  check(etl_u32(m.f[ws.files - 1].p + 0x68 + 0x30) == 2 && etl_u32(m.f[0].p + 0x68 + 0x30) == 0,
+  check(tlg_le32(m.f[ws.files - 1].p + 0x68 + 0x30) == 2 && tlg_le32(m.f[0].p + 0x68 + 0x30) == 0,
         "EventsLost counts the session so far");
-  check(etl_u64(m.f[1].p + 0x18 + 4096) > 1, "SequenceNumber continues across files");
+  check(tlg_le64(m.f[1].p + 0x18 + 4096) > 1, "SequenceNumber continues across files");
   free(seen);
   free(rec);
   msink_free(&m);
@@ -659,7 +659,7 @@ static void test_circular(void) {
   check(ws.events == n / 2 && ws.events_kept == rb.matched && ws.bytes == 4 * bufsize,
         "stats: events %llu kept %llu", (unsigned long long)ws.events,
         (unsigned long long)ws.events_kept);
-  expect_hdr x = {bufsize, 1, 0, START_FT, etl_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0, 2};
+  expect_hdr x = {bufsize, 1, 0, START_FT, tlg_le_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0, 2};
   check(x.end > START_FT, "a circular snapshot has an EndTime");
   check_header_buffer(m.f[0].p, m.f[0].len, &x);
   uint32_t lb;
@@ -690,7 +690,7 @@ static void test_lost_flag(void) {
   uint32_t lb;
   check_event_buffers(m.f[0].p, m.f[0].len, 4096, 1, &lb);
   check(lb == 1, "one buffer carries EVENTS_LOST (%u)", lb);
-  check(etl_u32(m.f[0].p + 0x68 + 0x30) == 7, "EventsLost 7");
+  check(tlg_le32(m.f[0].p + 0x68 + 0x30) == 7, "EventsLost 7");
   etl_reader *r;
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     check(etl_get_stats(r)->buffers_events_lost == 1 && etl_get_info(r)->events_lost == 7,
@@ -758,13 +758,13 @@ static void test_errors(void) {
   rec->r.data_len = 4096 - 0x48 - 0x50 - 40 - 24;         /* exactly fills one buffer */
   check(etl_writer_append(w, &rec->r) == ETL_OK, "a record filling a whole buffer");
   check(etl_writer_close(w, 0, &ws) == ETL_OK && ws.dropped == 3 && ws.events == 1 &&
-        etl_u32(m.f[0].p + 0x68 + 0x30) == 3, "refused records count in EventsLost");
+        tlg_le32(m.f[0].p + 0x68 + 0x30) == 3, "refused records count in EventsLost");
   etl_reader *r;
   rec_record got;
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     etl_next(r, &got, NULL);
     check(etl_next(r, &got, NULL) == ETL_OK && got.data_len == 4096 - 0x48 - 0x50 - 64 &&
-          etl_u32(m.f[0].p + 4096 + 0x30) == 4096, "and reads back (Offset = BufferSize)");
+          tlg_le32(m.f[0].p + 4096 + 0x30) == 4096, "and reads back (Offset = BufferSize)");
     etl_close(r);
   }
   free(rec);
@@ -778,9 +778,9 @@ static uint32_t check_full_file(const mfile *f, uint32_t bufsize, orec *rec, uin
                                 uint8_t *seen, uint32_t ncpu, uint32_t max_data, const char *what) {
   readback rb;
   check(f->len % bufsize == 0 && f->len >= bufsize, "%s: length %zu is whole buffers", what, f->len);
-  check(etl_u32(f->p + 0x68 + 0x24) == f->len / bufsize, "%s: BuffersWritten %u = %zu buffers",
-        what, etl_u32(f->p + 0x68 + 0x24), f->len / bufsize);
-  check(etl_i64(f->p + 0x68 + 0x10) > START_FT, "%s: EndTime set", what);
+  check(tlg_le32(f->p + 0x68 + 0x24) == f->len / bufsize, "%s: BuffersWritten %u = %zu buffers",
+        what, tlg_le32(f->p + 0x68 + 0x24), f->len / bufsize);
+  check(tlg_le_i64(f->p + 0x68 + 0x10) > START_FT, "%s: EndTime set", what);
   read_back(f->p, f->len, rec, n, seen, max_data, ncpu, &rb);
   check(rb.errors == 0 && rb.mismatches == 0, "%s: reads back clean (%u errors)", what, rb.errors);
   return rb.matched;
@@ -813,8 +813,8 @@ static void test_disk_full(void) {
   check(got == ws.events && ws.events + ws.dropped == n && ws.lost == 4,
         "counts = the file: %u records, events %llu, dropped %llu", got,
         (unsigned long long)ws.events, (unsigned long long)ws.dropped);
-  check(etl_u32(m.f[0].p + 0x68 + 0x30) == ws.dropped + ws.lost && ws.bytes == m.f[0].len,
-        "EventsLost %u = dropped + lost; bytes %llu", etl_u32(m.f[0].p + 0x68 + 0x30),
+  check(tlg_le32(m.f[0].p + 0x68 + 0x30) == ws.dropped + ws.lost && ws.bytes == m.f[0].len,
+        "EventsLost %u = dropped + lost; bytes %llu", tlg_le32(m.f[0].p + 0x68 + 0x30),
         (unsigned long long)ws.bytes);
   msink_free(&m);
   /* rotation: the disk fills exactly where the third file's header goes */
@@ -898,7 +898,7 @@ static void test_circular_bound(void) {
         m.f[0].len);
   check(rb.errors == 0 && rb.mismatches == 0 && seen[n - 8] && rb.matched == ws.events_kept &&
         rb.matched < n, "the newest buffers are kept (the newest record; %u records)", rb.matched);
-  check(etl_u32(m.f[0].p + 0x68 + 0x20) == 2 && etl_u32(m.f[0].p + 0x68 + 0x24) == 4,
+  check(tlg_le32(m.f[0].p + 0x68 + 0x20) == 2 && tlg_le32(m.f[0].p + 0x68 + 0x24) == 4,
         "LogFileMode 2 (circular), BuffersWritten 4");
   msink_free(&m);
   s = sink_of(&m);

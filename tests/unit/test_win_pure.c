@@ -29,8 +29,8 @@
 
 static int u16eq(const uint8_t *p, const char *ascii) {
   for (size_t i = 0; ascii[i]; i++)
-    if (winp_get16(p + 2 * i) != (uint8_t)ascii[i]) return 0;
-  return winp_get16(p + 2 * strlen(ascii)) == 0;
+    if (tlg_le16(p + 2 * i) != (uint8_t)ascii[i]) return 0;
+  return tlg_le16(p + 2 * strlen(ascii)) == 0;
 }
 
 static void test_props(void) {
@@ -41,22 +41,22 @@ static void test_props(void) {
   in.cpus = 4;
   check(winp_props_build(b, &in) == 0, "realtime props build");
   check(WINP_PROPS_BLOCK == 4216, "block is 120 + 2048 + 2048");
-  check(winp_get32(b + 0) == 4216, "Wnode.BufferSize @0 = whole block");
-  check(winp_get32(b + 44) == 0x00020000, "Wnode.Flags @44 = TRACED_GUID");
-  check(winp_get32(b + 40) == 1, "Wnode.ClientContext @40 = 1 (QPC)");
-  check(winp_get32(b + 48) == 64, "BufferSize @48 default 64 KB");
-  check(winp_get32(b + 52) == 0, "MinimumBuffers @52 default 0 (ETW chooses)");
-  check(winp_get32(b + 56) == 64, "MaximumBuffers @56 = max(64, 4 x cpus)");
-  check(winp_get32(b + 64) == (0x100 | 0x08000000), "LogFileMode @64 = REAL_TIME | INDEPENDENT");
-  check(winp_get32(b + 68) == 1, "FlushTimer @68 real-time default 1 s");
-  check(winp_get32(b + 116) == 120, "LoggerNameOffset @116 = 120");
-  check(winp_get32(b + 112) == 0, "LogFileNameOffset @112 = 0 without a file");
-  check(winp_get32(b + 120) == 0, "name left for StartTraceW to copy");
-  check(winp_get64(b + 8) == 0 && winp_get32(b + 24) == 0, "handle and GUID zero");
+  check(tlg_le32(b + 0) == 4216, "Wnode.BufferSize @0 = whole block");
+  check(tlg_le32(b + 44) == 0x00020000, "Wnode.Flags @44 = TRACED_GUID");
+  check(tlg_le32(b + 40) == 1, "Wnode.ClientContext @40 = 1 (QPC)");
+  check(tlg_le32(b + 48) == 64, "BufferSize @48 default 64 KB");
+  check(tlg_le32(b + 52) == 0, "MinimumBuffers @52 default 0 (ETW chooses)");
+  check(tlg_le32(b + 56) == 64, "MaximumBuffers @56 = max(64, 4 x cpus)");
+  check(tlg_le32(b + 64) == (0x100 | 0x08000000), "LogFileMode @64 = REAL_TIME | INDEPENDENT");
+  check(tlg_le32(b + 68) == 1, "FlushTimer @68 real-time default 1 s");
+  check(tlg_le32(b + 116) == 120, "LoggerNameOffset @116 = 120");
+  check(tlg_le32(b + 112) == 0, "LogFileNameOffset @112 = 0 without a file");
+  check(tlg_le32(b + 120) == 0, "name left for StartTraceW to copy");
+  check(tlg_le64(b + 8) == 0 && tlg_le32(b + 24) == 0, "handle and GUID zero");
 
   in.cpus = 32;
   winp_props_build(b, &in);
-  check(winp_get32(b + 56) == 128, "MaximumBuffers = 4 x 32 cpus");
+  check(tlg_le32(b + 56) == 128, "MaximumBuffers = 4 x 32 cpus");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_FILE;
@@ -65,26 +65,26 @@ static void test_props(void) {
   in.min_buffers = 8;
   in.max_buffers = 4;
   check(winp_props_build(b, &in) == 0, "file props build");
-  check(winp_get32(b + 64) == (0x1 | 0x08000000), "file: SEQUENTIAL | INDEPENDENT");
-  check(winp_get32(b + 68) == 0, "file: FlushTimer 0 (flush when full)");
-  check(winp_get32(b + 112) == 120 + 2048, "LogFileNameOffset = 120 + 2048");
+  check(tlg_le32(b + 64) == (0x1 | 0x08000000), "file: SEQUENTIAL | INDEPENDENT");
+  check(tlg_le32(b + 68) == 0, "file: FlushTimer 0 (flush when full)");
+  check(tlg_le32(b + 112) == 120 + 2048, "LogFileNameOffset = 120 + 2048");
   check(u16eq(b + 2168, "C:\\t\\x.etl"), "file name UTF-16LE after the name slot");
-  check(winp_get32(b + 48) == 128 && winp_get32(b + 52) == 8, "buffer kb / min");
-  check(winp_get32(b + 56) == 8, "max raised to min");
-  check(winp_get32(b + 60) == 0, "sequential: MaximumFileSize 0 = unlimited");
+  check(tlg_le32(b + 48) == 128 && tlg_le32(b + 52) == 8, "buffer kb / min");
+  check(tlg_le32(b + 56) == 8, "max raised to min");
+  check(tlg_le32(b + 60) == 0, "sequential: MaximumFileSize 0 = unlimited");
 
   in.realtime_too = 1;
   in.flush_ms = 1500;
   winp_props_build(b, &in);
-  check(winp_get32(b + 64) == (0x1 | 0x100 | 0x08000000), "file + real time");
-  check(winp_get32(b + 68) == 2, "1500 ms -> 2 s");
+  check(tlg_le32(b + 64) == (0x1 | 0x100 | 0x08000000), "file + real time");
+  check(tlg_le32(b + 68) == 2, "1500 ms -> 2 s");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_CIRCULAR;
   in.file = "c.etl";
   check(winp_props_build(b, &in) == 0, "circular build");
-  check(winp_get32(b + 64) == (0x2 | 0x08000000), "CIRCULAR | INDEPENDENT");
-  check(winp_get32(b + 60) == WINP_DEFAULT_FILE_MB, "circular needs a size: default");
+  check(tlg_le32(b + 64) == (0x2 | 0x08000000), "CIRCULAR | INDEPENDENT");
+  check(tlg_le32(b + 60) == WINP_DEFAULT_FILE_MB, "circular needs a size: default");
   in.newfile = 1;
   check(winp_props_build(b, &in) == -1, "circular + newfile refused");
   memset(&in, 0, sizeof in);
@@ -94,8 +94,8 @@ static void test_props(void) {
   check(winp_props_build(b, &in) == -1, "newfile without %%d refused");
   in.file = "n%d.etl";
   in.max_file_mb = 10;
-  check(winp_props_build(b, &in) == 0 && winp_get32(b + 64) == (0x8 | 0x08000000) &&
-        winp_get32(b + 60) == 10, "NEWFILE rotation");
+  check(winp_props_build(b, &in) == 0 && tlg_le32(b + 64) == (0x8 | 0x08000000) &&
+        tlg_le32(b + 60) == 10, "NEWFILE rotation");
   in.mode = WINP_FILE; in.newfile = 0; in.file = NULL;
   check(winp_props_build(b, &in) == -1, "file mode without a path refused");
   memset(&in, 0, sizeof in);
@@ -104,22 +104,22 @@ static void test_props(void) {
   in.buffer_kb = 16385;
   check(winp_props_build(b, &in) == -1, "buffer_kb > 16384 refused");
   in.buffer_kb = 16384; in.no_per_processor = 1;
-  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x10000000), "no-per-processor opt-in");
+  check(winp_props_build(b, &in) == 0 && (tlg_le32(b + 64) & 0x10000000), "no-per-processor opt-in");
 
   check(winp_flush_seconds(0, 1) == 1 && winp_flush_seconds(0, 0) == 0, "flush 0");
   check(winp_flush_seconds(1, 1) == 1 && winp_flush_seconds(1000, 1) == 1 &&
         winp_flush_seconds(1001, 0) == 2 && winp_flush_seconds(100, 0) == 1, "flush rounds up");
 
   winp_props_query(b);
-  check(winp_get32(b) == 4216 && winp_get32(b + 116) == 120 && winp_get32(b + 112) == 2168 &&
-        winp_get32(b + 64) == 0 && winp_get32(b + 44) == 0, "query block");
+  check(tlg_le32(b) == 4216 && tlg_le32(b + 116) == 120 && tlg_le32(b + 112) == 2168 &&
+        tlg_le32(b + 64) == 0 && tlg_le32(b + 44) == 0, "query block");
 
   /* a block as ControlTraceW(QUERY) fills it */
-  winp_put64(b + 8, 0x1234);
-  winp_put32(b + 88, 7);
-  winp_put32(b + 100, 3);
-  winp_put32(b + 80, 40);
-  winp_put32(b + 92, 11);
+  tlg_put64(b + 8, 0x1234);
+  tlg_put32(b + 88, 7);
+  tlg_put32(b + 100, 3);
+  tlg_put32(b + 80, 40);
+  tlg_put32(b + 92, 11);
   winp_utf8_to_utf16le("etwlua-x-12", 11, b + 120, 1024);
   winp_utf8_to_utf16le("C:\\a.etl", 8, b + 2168, 1024);
   winp_props_stats st;
@@ -144,10 +144,10 @@ static void test_names(void) {
   check(!winp_name_valid("\xff", 1), "name must be UTF-8");
 
   uint8_t u[16];
-  check(winp_utf8_to_utf16le("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8) == 3 && winp_get16(u) == 0xE9 &&
-        winp_get16(u + 2) == 0xD83D && winp_get16(u + 4) == 0xDE00, "UTF-16 with surrogates");
+  check(winp_utf8_to_utf16le("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8) == 3 && tlg_le16(u) == 0xE9 &&
+        tlg_le16(u + 2) == 0xD83D && tlg_le16(u + 4) == 0xDE00, "UTF-16 with surrogates");
   char back[16];
-  winp_put16(u + 6, 0);
+  tlg_put16(u + 6, 0);
   check(winp_utf16le_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
         "UTF-16 back to UTF-8");
 }
@@ -157,20 +157,20 @@ static void test_names(void) {
 static void test_filters(void) {
   uint8_t p[64];
   uint32_t pids[] = {4, 0x12345678};
-  check(winp_filter_pids(p, sizeof p, pids, 2) == 8 && winp_get32(p) == 4 &&
-        winp_get32(p + 4) == 0x12345678, "PID filter: 32-bit PIDs, Size 4n");
+  check(winp_filter_pids(p, sizeof p, pids, 2) == 8 && tlg_le32(p) == 4 &&
+        tlg_le32(p + 4) == 0x12345678, "PID filter: 32-bit PIDs, Size 4n");
   uint32_t nine[9] = {0};
   check(winp_filter_pids(p, sizeof p, nine, 9) == -1, "at most 8 PIDs");
   uint16_t ids[] = {1, 300};
   check(winp_filter_event_ids(p, sizeof p, ids, 2, 1) == 8 && p[0] == 1 && p[1] == 0 &&
-        winp_get16(p + 2) == 2 && winp_get16(p + 4) == 1 && winp_get16(p + 6) == 300,
+        tlg_le16(p + 2) == 2 && tlg_le16(p + 4) == 1 && tlg_le16(p + 6) == 300,
         "EVENT_ID filter {FilterIn, 0, Count, Ids}");
   check(winp_filter_exe(p, sizeof p, "a.exe;b.exe") == 24 && u16eq(p, "a.exe;b.exe"),
         "EXE filter: UTF-16, ';'-joined, Size incl. NUL");
   const char *names[] = {"Ev1", "Ev22"};
   check(winp_filter_event_names(p, sizeof p, names, 2, 1, 5, 0xF0, 0x10) == 20 + 4 + 5 &&
-        winp_get64(p) == 0xF0 && winp_get64(p + 8) == 0x10 && p[16] == 5 && p[17] == 1 &&
-        winp_get16(p + 18) == 2 && memcmp(p + 20, "Ev1\0Ev22\0", 9) == 0,
+        tlg_le64(p) == 0xF0 && tlg_le64(p + 8) == 0x10 && p[16] == 5 && p[17] == 1 &&
+        tlg_le16(p + 18) == 2 && memcmp(p + 20, "Ev1\0Ev22\0", 9) == 0,
         "EVENT_NAME filter: 20-byte head + names");
 
   static winp_enable_block eb;
@@ -185,19 +185,19 @@ static void test_filters(void) {
   in.exe_names = "x.exe";
   check(winp_enable_build(&eb, &in) == 0, "enable block build");
   uint8_t *e = eb.buf;
-  check(winp_get32(e) == 2 && winp_get32(e + 4) == 0x81 && winp_get32(e + 8) == 0 &&
+  check(tlg_le32(e) == 2 && tlg_le32(e + 4) == 0x81 && tlg_le32(e + 8) == 0 &&
         memcmp(e + 12, src, 16) == 0, "ENABLE_TRACE_PARAMETERS v2, property, SourceId @12");
-  check(winp_get32(e + 40) == 3 && eb.nfilters == 3, "FilterDescCount @40");
-  uint8_t *d = (uint8_t *)(uintptr_t)winp_get64(e + 32);
+  check(tlg_le32(e + 40) == 3 && eb.nfilters == 3, "FilterDescCount @40");
+  uint8_t *d = (uint8_t *)(uintptr_t)tlg_le64(e + 32);
   check(d == e + 48, "EnableFilterDesc @32 points at the array after the 48 bytes");
-  check(winp_get32(d + 12) == 0x80000004 && winp_get32(d + 8) == 8 &&
-        winp_get32((uint8_t *)(uintptr_t)winp_get64(d) + 4) == 0x12345678, "desc 0: PID");
-  check(winp_get32(d + 16 + 12) == 0x80000008 && winp_get32(d + 16 + 8) == 12, "desc 1: EXE");
-  check(winp_get32(d + 32 + 12) == 0x80000200 && winp_get32(d + 32 + 8) == 8 &&
-        ((uintptr_t)winp_get64(d + 32) & 7) == 0, "desc 2: EVENT_ID, aligned");
+  check(tlg_le32(d + 12) == 0x80000004 && tlg_le32(d + 8) == 8 &&
+        tlg_le32((uint8_t *)(uintptr_t)tlg_le64(d) + 4) == 0x12345678, "desc 0: PID");
+  check(tlg_le32(d + 16 + 12) == 0x80000008 && tlg_le32(d + 16 + 8) == 12, "desc 1: EXE");
+  check(tlg_le32(d + 32 + 12) == 0x80000200 && tlg_le32(d + 32 + 8) == 8 &&
+        ((uintptr_t)tlg_le64(d + 32) & 7) == 0, "desc 2: EVENT_ID, aligned");
   memset(&in, 0, sizeof in);
-  check(winp_enable_build(&eb, &in) == 0 && winp_get32(eb.buf + 40) == 0 &&
-        winp_get64(eb.buf + 32) == 0, "no filters: NULL / 0");
+  check(winp_enable_build(&eb, &in) == 0 && tlg_le32(eb.buf + 40) == 0 &&
+        tlg_le64(eb.buf + 32) == 0, "no filters: NULL / 0");
 }
 
 /* ------------------------------------------------------------- time */
@@ -233,15 +233,15 @@ typedef struct tei_b {
 static void tei_init(tei_b *t, uint32_t nprops, uint32_t top) {
   memset(t, 0, sizeof *t);
   t->n = nprops;
-  winp_put32(t->buf + 100, nprops);
-  winp_put32(t->buf + 104, top);
+  tlg_put32(t->buf + 100, nprops);
+  tlg_put32(t->buf + 104, top);
   t->strs = 112 + 24 * nprops;
 }
 
 static uint32_t tei_str(tei_b *t, const char *s) {
   uint32_t off = (uint32_t)t->strs;
   int n = winp_utf8_to_utf16le(s, strlen(s), t->buf + off, 200);
-  winp_put16(t->buf + off + 2 * n, 0);
+  tlg_put16(t->buf + off + 2 * n, 0);
   t->strs += 2 * (size_t)n + 2;
   return off;
 }
@@ -249,12 +249,12 @@ static uint32_t tei_str(tei_b *t, const char *s) {
 static void tei_prop(tei_b *t, uint32_t i, const char *name, uint32_t flags, uint16_t in, uint16_t out,
                      uint16_t count, uint16_t length) {
   uint8_t *p = t->buf + 112 + 24 * i;
-  winp_put32(p, flags);
-  winp_put32(p + 4, tei_str(t, name));
-  winp_put16(p + 8, in);
-  winp_put16(p + 10, out);
-  winp_put16(p + 16, count);
-  winp_put16(p + 18, length);
+  tlg_put32(p, flags);
+  tlg_put32(p + 4, tei_str(t, name));
+  tlg_put16(p + 8, in);
+  tlg_put16(p + 10, out);
+  tlg_put16(p + 16, count);
+  tlg_put16(p + 18, length);
 }
 
 typedef struct rec { int n; winp_walk_item it[64]; char names[64][32]; } rec;
@@ -362,9 +362,9 @@ static void test_walk(void) {
 
   /* malformed schemas */
   check(winp_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
-  winp_put32(t.buf + 100, 60);
+  tlg_put32(t.buf + 100, 60);
   check(winp_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
-  winp_put32(t.buf + 100, 8);
+  tlg_put32(t.buf + 100, 8);
   check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
   tei_init(&t, 1, 1);
   tei_prop(&t, 0, "Self", WINP_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
@@ -394,9 +394,9 @@ static void test_walk(void) {
   /* names out of the blob */
   tei_init(&t, 0, 0);
   uint32_t off = tei_str(&t, "Microsoft-Windows-Kernel-Process");
-  winp_put32(t.buf + WINP_TEI_OFF_PROVIDER_NAME, off);
+  tlg_put32(t.buf + WINP_TEI_OFF_PROVIDER_NAME, off);
   char s[64];
-  winp_tei_string(t.buf, sizeof t.buf, winp_get32(t.buf + 52), s, sizeof s);
+  winp_tei_string(t.buf, sizeof t.buf, tlg_le32(t.buf + 52), s, sizeof s);
   check(strcmp(s, "Microsoft-Windows-Kernel-Process") == 0, "provider name @52");
 
   winp_schema_key a, b;
@@ -515,7 +515,7 @@ static void test_newfile(void) {
   in.max_file_mb = 5;
   winp_newfile_pattern("C:\\t\\out.etl", o, sizeof o);
   in.file = o;
-  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x9) == 0x8 && winp_get32(b + 60) == 5 &&
+  check(winp_props_build(b, &in) == 0 && (tlg_le32(b + 64) & 0x9) == 0x8 && tlg_le32(b + 60) == 5 &&
         u16eq(b + 2168, "C:\\t\\out_%d.etl"), "rotating file: NEWFILE, size, generated pattern");
 }
 
@@ -539,7 +539,7 @@ static void test_schema_cache(void) {
     uint8_t *blob = NULL;
     if (i % 7) {   /* every 7th kind: "TDH has no schema" */
       blob = malloc(8);
-      if (blob) winp_put32(blob, (uint32_t)i);
+      if (blob) tlg_put32(blob, (uint32_t)i);
     }
     first[i] = blob;
     put_ok &= winp_schema_cache_put(c, &k, blob, 8) == 0;
@@ -555,7 +555,7 @@ static void test_schema_cache(void) {
     const uint8_t *b = NULL;
     uint32_t len = 99;
     if (!winp_schema_cache_find(c, &k, &b, &len) || b != first[i] || len != (first[i] ? 8u : 0u) ||
-        (b && winp_get32(b) != (uint32_t)i))
+        (b && tlg_le32(b) != (uint32_t)i))
       all = 0;
   }
   check(all, "every kind found, blobs at their first address after growing");

@@ -246,7 +246,7 @@ static int open_realtime(const char *name, int precheck, eng_consumer **out) {
   if (precheck && !win_is_wine()) {
     uint8_t block[WINP_PROPS_BLOCK];
     ULONG q = win_control(c->name, EVENT_TRACE_CONTROL_QUERY, block);
-    int pre = winp_consumer_precheck(q, winp_get32(block + WINP_OFF_LOGFILEMODE));
+    int pre = winp_consumer_precheck(q, tlg_le32(block + WINP_OFF_LOGFILEMODE));
     if (pre) { consumer_free(c); return pre; }
   }
   c->lf[0].LoggerName = c->name;

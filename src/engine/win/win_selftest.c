@@ -187,7 +187,7 @@ void win_selftest_name_filter(win_report_fn report) {
   const char *traits_name = "etwlua.SelfTest";
   uint8_t traits[32];
   size_t tl = 2 + strlen(traits_name) + 1;
-  winp_put16(traits, (uint16_t)tl);
+  tlg_put16(traits, (uint16_t)tl);
   memcpy(traits + 2, traits_name, tl - 2);
   tlg_guid id;
   tlg_provider_id(traits_name, strlen(traits_name), &id);
@@ -274,7 +274,7 @@ static int st_provider(tlg_guid *id, eng_provider **p) {
   static const char nm[] = "etwlua.SelfTest";
   uint8_t traits[32];
   size_t tl = 2 + sizeof nm;
-  winp_put16(traits, (uint16_t)tl);
+  tlg_put16(traits, (uint16_t)tl);
   memcpy(traits + 2, nm, sizeof nm);
   tlg_provider_id(nm, sizeof nm - 1, id);
   return eng_provider_register(id, traits, tl, p);

@@ -182,7 +182,7 @@ int eng_session_open(const char *name, eng_session **out) {
   uint8_t block[WINP_PROPS_BLOCK];
   ULONG rc = win_control(s->wname, EVENT_TRACE_CONTROL_QUERY, block);
   if (rc != ERROR_SUCCESS && rc != ERROR_MORE_DATA) { free(s); return win_status(rc); }
-  s->h = winp_get64(block + WINP_OFF_WNODE_HISTCTX);
+  s->h = tlg_le64(block + WINP_OFF_WNODE_HISTCTX);
   *out = s;
   return ENG_OK;
 }

@@ -99,7 +99,7 @@ int winp_tdh_run(const winp_tdh_event *t, winp_walk_fn fn, void *ctx, uint32_t *
 static size_t tei_str(const winp_tdh_event *t, uint32_t off_at, char *out, size_t cap) {
   out[0] = 0;
   if (!t->tei || t->tei_len < WINP_TEI_OFF_PROPS) return 0;
-  winp_tei_string(t->tei, t->tei_len, winp_get32(t->tei + off_at), out, cap);
+  winp_tei_string(t->tei, t->tei_len, tlg_le32(t->tei + off_at), out, cap);
   return strlen(out);
 }
 
@@ -109,7 +109,7 @@ size_t winp_tdh_event_name(const winp_tdh_event *t, char *out, size_t cap) {
   n = tei_str(t, WINP_TEI_OFF_TASK_NAME, out, cap);
   /* MOF classes (DecodingSource 1, Wbem) name their events Task/Opcode */
   if (t->tei && t->tei_len >= WINP_TEI_OFF_PROPS &&
-      winp_get32(t->tei + WINP_TEI_OFF_DECODING_SOURCE) == 1 && n + 2 < cap) {
+      tlg_le32(t->tei + WINP_TEI_OFF_DECODING_SOURCE) == 1 && n + 2 < cap) {
     char op[WINP_TDH_NAME_MAX];
     size_t k = tei_str(t, WINP_TEI_OFF_OPCODE_NAME, op, sizeof op);
     if (k && n) snprintf(out + n, cap - n, "/%s", op);
@@ -199,7 +199,7 @@ void winp_tdh_error(const winp_tdh_event *t, int status, uint32_t prop, char *ou
     char name[WINP_TDH_NAME_MAX] = "";
     if (t->tei_len >= WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * (prop + 1))
       winp_tei_string(t->tei, t->tei_len,
-                      winp_get32(t->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * prop + 4),
+                      tlg_le32(t->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * prop + 4),
                       name, sizeof name);
     snprintf(out, cap, "TDH_E_SHORT: the payload does not hold property %lu (\"%s\"); "
              "ev.payload has the bytes", (unsigned long)prop + 1, name);

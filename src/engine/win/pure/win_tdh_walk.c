@@ -36,13 +36,13 @@ typedef struct epi {
 
 static void read_epi(const walker *w, uint32_t i, epi *e) {
   const uint8_t *p = w->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * i;
-  e->flags = winp_get32(p);
-  e->name_off = winp_get32(p + 4);
-  e->intype = winp_get16(p + 8);
-  e->outtype = winp_get16(p + 10);
-  e->map_off = winp_get32(p + 12);
-  e->count = winp_get16(p + 16);
-  e->length = winp_get16(p + 18);
+  e->flags = tlg_le32(p);
+  e->name_off = tlg_le32(p + 4);
+  e->intype = tlg_le16(p + 8);
+  e->outtype = tlg_le16(p + 10);
+  e->map_off = tlg_le32(p + 12);
+  e->count = tlg_le16(p + 16);
+  e->length = tlg_le16(p + 18);
 }
 
 static const uint8_t *tei_name(const walker *w, uint32_t off) {
@@ -96,7 +96,7 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
       break;
     case WINP_IN_WBEMSID:
       if (r < 4) return -1;
-      if (winp_get32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
+      if (tlg_le32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
       if (r < 2 * (size_t)w->ptr_size + 8) return -1;
       n = 2 * (size_t)w->ptr_size + 8 + 4 * (size_t)p[2 * w->ptr_size + 1];
       if (n > r) return -1;
@@ -104,7 +104,7 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
       return 0;
     case WINP_IN_COUNTEDSTRING: case WINP_IN_COUNTEDANSISTRING:
       if (r < 2) return -1;
-      n = 2 + (size_t)winp_get16(p);
+      n = 2 + (size_t)tlg_le16(p);
       if (n > r) return -1;
       *total = n; *vo = 2; *vl = n - 2;
       return 0;
@@ -119,8 +119,8 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
       return 0;
     case WINP_IN_HEXDUMP:
       if (r < 4) return -1;
-      if (winp_get32(p) > r - 4) return -1;
-      n = 4 + (size_t)winp_get32(p);
+      if (tlg_le32(p) > r - 4) return -1;
+      n = 4 + (size_t)tlg_le32(p);
       *total = n; *vo = 4; *vl = n - 4;
       return 0;
     default: return -1;   /* unknown InType: cannot size it */
@@ -225,8 +225,8 @@ int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_
                   unsigned ptr_size, winp_walk_fn fn, void *ctx) {
   if (!tei || tei_len < WINP_TEI_OFF_PROPS || (ptr_size != 4 && ptr_size != 8) || !fn) return -1;
   if (!data) data_len = 0;
-  uint32_t nprops = winp_get32(tei + WINP_TEI_OFF_PROPERTY_COUNT);
-  uint32_t top = winp_get32(tei + WINP_TEI_OFF_TOP_COUNT);
+  uint32_t nprops = tlg_le32(tei + WINP_TEI_OFF_PROPERTY_COUNT);
+  uint32_t top = tlg_le32(tei + WINP_TEI_OFF_TOP_COUNT);
   if (nprops > 65535 || top > nprops ||
       (size_t)WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * nprops > tei_len)
     return -1;
@@ -250,7 +250,7 @@ uint64_t winp_schema_key_hash(const winp_schema_key *k) {
   /* FNV-1a over the key fields in a fixed order */
   uint8_t b[22];
   memcpy(b, k->provider, 16);
-  winp_put16(b + 16, k->id);
+  tlg_put16(b + 16, k->id);
   b[18] = k->version; b[19] = k->opcode; b[20] = k->level; b[21] = k->classic;
   uint64_t h = 1469598103934665603ULL;
   for (size_t i = 0; i < sizeof b; i++) { h ^= b[i]; h *= 1099511628211ULL; }

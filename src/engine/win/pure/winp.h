@@ -12,22 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ------------------------------------------------ little-endian helpers */
-
-static inline void winp_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void winp_put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void winp_put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint16_t winp_get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t winp_get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t winp_get64(const uint8_t *p) {
-  return (uint64_t)winp_get32(p) | (uint64_t)winp_get32(p + 4) << 32;
-}
+#include "tlg_le.h"   /* little-endian access: tlg_le32, tlg_put32, ... */
 
 /* UTF-8 -> UTF-16LE bytes (no NUL written). Returns the number of UTF-16
 ** units, or -1 on invalid UTF-8 or when more than `cap_units` are needed. */
