@@ -8,38 +8,11 @@
 #include <string.h>
 
 #include "etl_int.h"
-
-/* Append code point `cp` as UTF-8; returns the new end. */
-static char *put_utf8(char *o, uint32_t cp) {
-  if (cp < 0x80) { *o++ = (char)cp; }
-  else if (cp < 0x800) { *o++ = (char)(0xC0 | cp >> 6); *o++ = (char)(0x80 | (cp & 0x3F)); }
-  else if (cp < 0x10000) {
-    *o++ = (char)(0xE0 | cp >> 12); *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-    *o++ = (char)(0x80 | (cp & 0x3F));
-  } else {
-    *o++ = (char)(0xF0 | cp >> 18); *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
-    *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F));
-  }
-  return o;
-}
+#include "tlg_utf16.h"
 
 char *etl_utf16_to_utf8(const uint8_t *p, size_t n) {
-  char *s = malloc(n * 3 + 1), *o = s;  /* a unit never needs more than 3 bytes */
-  if (!s) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u = tlg_le16(p + 2 * i);
-    if (u == 0) break;
-    if (u >= 0xD800 && u < 0xDC00 && i + 1 < n) {
-      uint32_t lo = tlg_le16(p + 2 * i + 2);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        i++;
-      }
-    }
-    if (u >= 0xD800 && u < 0xE000) u = 0xFFFD;
-    o = put_utf8(o, u);
-  }
-  *o = '\0';
+  char *s = malloc(n * 3 + 1);  /* a unit never needs more than 3 bytes */
+  if (s) tlg_utf16_to_utf8(p, n, s, n * 3 + 1);
   return s;
 }
 

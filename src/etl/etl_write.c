@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "etl_int.h"
-#include "tlg_utf8.h"
+#include "tlg_utf16.h"
 #include "etl_write.h"
 #include "tlg_guid.h"
 
@@ -158,28 +158,16 @@ static int sink_sync(etl_writer *w) {
 
 /* ====================================================== header buffer */
 
-/* UTF-8 -> UTF-16LE at p (room for `cap` units incl. the NUL); invalid
-** bytes become U+FFFD. Returns the units written, NUL included. */
+/* UTF-8 -> UTF-16LE at p (room for `cap` >= 1 units incl. the NUL), cut
+** at whole code points to fit. A name that is not UTF-8 is written empty:
+** encoding rejects invalid UTF-8 (tlg_utf16.h) and the name is only
+** informative. Returns the units written, NUL included. */
 static uint32_t utf16_from_utf8(const char *s, uint8_t *p, uint32_t cap) {
-  const uint8_t *u = (const uint8_t *)(s ? s : "");
-  size_t left = strlen((const char *)u);
-  uint32_t n = 0;
-  while (left > 0 && n + 3 <= cap) {
-    uint32_t c;
-    size_t len = tlg_utf8_next(u, left, &c);
-    if (len == 0) { c = 0xFFFD; len = 1; }     /* skip one bad byte */
-    u += len;
-    left -= len;
-    if (c >= 0x10000) {
-      c -= 0x10000;
-      tlg_put16(p + 2 * n++, (uint16_t)(0xD800 | c >> 10));
-      tlg_put16(p + 2 * n++, (uint16_t)(0xDC00 | (c & 0x3FF)));
-    } else {
-      tlg_put16(p + 2 * n++, (uint16_t)c);
-    }
-  }
-  tlg_put16(p + 2 * n++, 0);
-  return n;
+  size_t used;
+  long n = s ? tlg_utf8_to_utf16(s, strlen(s), p, cap - 1, &used) : 0;
+  if (n < 0) n = 0;
+  tlg_put16(p + 2 * n, 0);
+  return (uint32_t)n + 1;
 }
 
 /* WMI_BUFFER_HEADER (spec §2, §12) at p. */

@@ -487,6 +487,46 @@ static void test_round_trip(uint32_t bufsize, uint32_t n, uint32_t ncpu, uint32_
   msink_free(&m);
 }
 
+/* Header names go through the one UTF-8 -> UTF-16 encoder (tlg_utf16.h):
+** a name that is not UTF-8 is written empty (encoding rejects, never
+** repairs); a name longer than the header's room is cut at a whole code
+** point and the next name still follows it intact. */
+static void test_header_names(const char *logger, const char *want_prefix, int want_empty) {
+  msink m = {0};
+  etl_sink s = sink_of(&m);
+  etl_write_opts o = {.buffer_size = 4096, .start_time = START_FT, .logger_name = logger};
+  etl_writer *w;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) {
+    check(0, "open with logger name of %zu bytes", strlen(logger));
+    msink_free(&m);
+    return;
+  }
+  etl_writer_close(w, START_FT + 1, NULL);
+  etl_reader *r;
+  if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
+    const etl_info *in = etl_get_info(r);
+    size_t got = strlen(in->logger_name);
+    if (want_empty)
+      check(got == 0, "invalid UTF-8 logger name written empty (got %zu bytes)", got);
+    else
+      check(got > 0 && got < strlen(logger) && strncmp(in->logger_name, want_prefix, got) == 0,
+            "long logger name cut to a prefix (%zu of %zu bytes)", got, strlen(logger));
+    check(strcmp(in->log_file_name, "mem0.etl") == 0, "log file name after it intact");
+    etl_close(r);
+  } else {
+    check(0, "reader opens the file");
+  }
+  msink_free(&m);
+}
+
+static void test_header_name_cases(void) {
+  test_header_names("caf\xe9", NULL, 1);
+  static char long_name[9000];
+  for (size_t i = 0; i + 4 < sizeof long_name; i += 4) memcpy(long_name + i, "\xf0\x9f\x98\x80", 4);
+  long_name[sizeof long_name - 4] = 0;
+  test_header_names(long_name, long_name, 0);
+}
+
 /* A file is readable after every flush, and between flushes holds exactly
 ** what the last flush (or a full buffer) put there: what a process killed
 ** at that moment leaves behind, its header not patched since. */
@@ -1142,6 +1182,7 @@ int main(void) {
   test_round_trip(4096, 3000, 3, 2000);
   test_round_trip(4096, 0, 0, 0);
   test_round_trip(8192, 1, 1, 0);
+  test_header_name_cases();
   test_flush_and_kill();
   test_rotation();
   test_rotated_names();

@@ -120,8 +120,8 @@ static void test_props(void) {
   tlg_put32(b + 100, 3);
   tlg_put32(b + 80, 40);
   tlg_put32(b + 92, 11);
-  winp_utf8_to_utf16le("etwlua-x-12", 11, b + 120, 1024);
-  winp_utf8_to_utf16le("C:\\a.etl", 8, b + 2168, 1024);
+  tlg_utf8_to_utf16("etwlua-x-12", 11, b + 120, 1024, NULL);
+  tlg_utf8_to_utf16("C:\\a.etl", 8, b + 2168, 1024, NULL);
   winp_props_stats st;
   winp_props_read(b, sizeof b, &st);
   check(st.handle == 0x1234 && st.events_lost == 7 && st.rt_buffers_lost == 3 &&
@@ -144,11 +144,11 @@ static void test_names(void) {
   check(!winp_name_valid("\xff", 1), "name must be UTF-8");
 
   uint8_t u[16];
-  check(winp_utf8_to_utf16le("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8) == 3 && tlg_le16(u) == 0xE9 &&
+  check(tlg_utf8_to_utf16("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8, NULL) == 3 && tlg_le16(u) == 0xE9 &&
         tlg_le16(u + 2) == 0xD83D && tlg_le16(u + 4) == 0xDE00, "UTF-16 with surrogates");
   char back[16];
   tlg_put16(u + 6, 0);
-  check(winp_utf16le_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
+  check(tlg_utf16_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
         "UTF-16 back to UTF-8");
 }
 
@@ -240,7 +240,7 @@ static void tei_init(tei_b *t, uint32_t nprops, uint32_t top) {
 
 static uint32_t tei_str(tei_b *t, const char *s) {
   uint32_t off = (uint32_t)t->strs;
-  int n = winp_utf8_to_utf16le(s, strlen(s), t->buf + off, 200);
+  int n = (int)tlg_utf8_to_utf16(s, strlen(s), t->buf + off, 200, NULL);
   tlg_put16(t->buf + off + 2 * n, 0);
   t->strs += 2 * (size_t)n + 2;
   return off;
@@ -264,7 +264,7 @@ static int collect(void *ctx, const winp_walk_item *it) {
   if (r->n < 64) {
     r->it[r->n] = *it;
     r->names[r->n][0] = 0;
-    if (it->name) winp_utf16le_to_utf8(it->name, 31, r->names[r->n], 32);
+    if (it->name) tlg_utf16_to_utf8(it->name, 31, r->names[r->n], 32);
     r->n++;
   }
   return 0;

@@ -40,7 +40,7 @@ int win_is_wine(void) {
 }
 
 int win_wide(const char *s, WCHAR *out, size_t cap) {
-  int n = winp_utf8_to_utf16le(s, strlen(s), (uint8_t *)out, cap - 1);
+  int n = (int)tlg_utf8_to_utf16(s, strlen(s), (uint8_t *)out, cap - 1, NULL);
   if (n < 0) return -1;
   out[n] = 0;
   return 0;
@@ -136,7 +136,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
     if (!path || win_wide(path, wfile, 1024) < 0) { free(s); return ENG_E_ARG; }
     DWORD n = GetFullPathNameW(wfile, 1024, wfull, NULL);
     if (n == 0 || n >= 1024) { free(s); return ENG_E_ARG; }
-    winp_utf16le_to_utf8((const uint8_t *)wfull, n, full8, sizeof full8);
+    tlg_utf16_to_utf8((const uint8_t *)wfull, n, full8, sizeof full8);
     in.file = full8;
   }
   SYSTEM_INFO si;

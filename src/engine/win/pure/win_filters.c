@@ -20,7 +20,7 @@ int winp_filter_exe(uint8_t *out, size_t cap, const char *names) {
   if (len == 0) return -1;
   size_t units = (cap / 2 < ENG_FILTER_MAX_EXE_BYTES / 2 ? cap / 2 : ENG_FILTER_MAX_EXE_BYTES / 2);
   if (units < 2) return -1;
-  int n = winp_utf8_to_utf16le(names, len, out, units - 1);
+  int n = (int)tlg_utf8_to_utf16(names, len, out, units - 1, NULL);
   if (n <= 0) return -1;
   tlg_put16(out + 2 * n, 0);
   int size = 2 * n + 2;

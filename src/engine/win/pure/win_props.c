@@ -1,6 +1,7 @@
 /*
 ** win_props.c: EVENT_TRACE_PROPERTIES blocks as bytes (spec windows-etw §2.1,
-** §2.2, §2.5), session-name rules (§2.1, §6) and UTF-8 <-> UTF-16LE.
+** §2.2, §2.5) and session-name rules (§2.1, §6); UTF-16 is src/tlg's
+** (tlg_utf16.h).
 ** Pure: compiled and tested on every platform.
 */
 #include <ctype.h>
@@ -9,78 +10,13 @@
 
 #include "winp.h"
 
-/* ------------------------------------------------------------ UTF-16 */
-
-int winp_utf8_to_utf16le(const char *s, size_t len, uint8_t *out, size_t cap_units) {
-  const unsigned char *p = (const unsigned char *)s, *e = p + len;
-  size_t n = 0;
-  while (p < e) {
-    uint32_t c = *p++;
-    int more = 0;
-    if (c < 0x80) more = 0;
-    else if ((c & 0xE0) == 0xC0) { c &= 0x1F; more = 1; }
-    else if ((c & 0xF0) == 0xE0) { c &= 0x0F; more = 2; }
-    else if ((c & 0xF8) == 0xF0) { c &= 0x07; more = 3; }
-    else return -1;
-    if (e - p < more) return -1;
-    for (int i = 0; i < more; i++) {
-      if ((p[i] & 0xC0) != 0x80) return -1;
-      c = c << 6 | (p[i] & 0x3F);
-    }
-    p += more;
-    if ((more == 1 && c < 0x80) || (more == 2 && c < 0x800) || (more == 3 && c < 0x10000) ||
-        c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-      return -1;
-    if (c >= 0x10000) {
-      if (n + 2 > cap_units) return -1;
-      c -= 0x10000;
-      tlg_put16(out + 2 * n++, (uint16_t)(0xD800 | c >> 10));
-      tlg_put16(out + 2 * n++, (uint16_t)(0xDC00 | (c & 0x3FF)));
-    } else {
-      if (n + 1 > cap_units) return -1;
-      tlg_put16(out + 2 * n++, (uint16_t)c);
-    }
-  }
-  return (int)n;
-}
-
-size_t winp_utf16le_to_utf8(const uint8_t *in, size_t units, char *out, size_t cap) {
-  size_t o = 0;
-  if (cap == 0) return 0;
-  for (size_t i = 0; i < units; i++) {
-    uint32_t c = tlg_le16(in + 2 * i);
-    if (c == 0) break;
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units) {
-      uint32_t d = tlg_le16(in + 2 * (i + 1));
-      if (d >= 0xDC00 && d <= 0xDFFF) { c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00); i++; }
-      else c = 0xFFFD;
-    } else if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
-    char buf[4];
-    size_t n;
-    if (c < 0x80) { buf[0] = (char)c; n = 1; }
-    else if (c < 0x800) { buf[0] = (char)(0xC0 | c >> 6); buf[1] = (char)(0x80 | (c & 0x3F)); n = 2; }
-    else if (c < 0x10000) {
-      buf[0] = (char)(0xE0 | c >> 12); buf[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-      buf[2] = (char)(0x80 | (c & 0x3F)); n = 3;
-    } else {
-      buf[0] = (char)(0xF0 | c >> 18); buf[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-      buf[2] = (char)(0x80 | ((c >> 6) & 0x3F)); buf[3] = (char)(0x80 | (c & 0x3F)); n = 4;
-    }
-    if (o + n > cap - 1) break;
-    memcpy(out + o, buf, n);
-    o += n;
-  }
-  out[o] = 0;
-  return o;
-}
-
 /* ------------------------------------------------------------- names */
 
 int winp_name_valid(const char *name, size_t len) {
   if (!name || len == 0 || len > WINP_SESSION_NAME_MAX) return 0;
   if (memchr(name, 0, len)) return 0;
   uint8_t tmp[WINP_SESSION_NAME_MAX * 2];
-  return winp_utf8_to_utf16le(name, len, tmp, WINP_SESSION_NAME_MAX) > 0;
+  return tlg_utf8_to_utf16(name, len, tmp, WINP_SESSION_NAME_MAX, NULL) > 0;
 }
 
 int winp_name_is_ours(const char *name) {
@@ -179,7 +115,7 @@ int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
   tlg_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
   if (has_file) {
     uint8_t *dst = out + WINP_PROPS_SIZE + WINP_NAME_BYTES;
-    int n = winp_utf8_to_utf16le(in->file, strlen(in->file), dst, 1023);
+    int n = (int)tlg_utf8_to_utf16(in->file, strlen(in->file), dst, 1023, NULL);
     if (n <= 0) { memset(out, 0, WINP_PROPS_BLOCK); return -1; }
     tlg_put16(dst + 2 * n, 0);
     tlg_put32(out + WINP_OFF_LOGFILENAMEOFF, WINP_PROPS_SIZE + WINP_NAME_BYTES);
@@ -190,7 +126,7 @@ int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
 static void read_name(const uint8_t *block, size_t len, uint32_t off, char *out, size_t cap) {
   out[0] = 0;
   if (off < WINP_PROPS_SIZE || off >= len) return;
-  winp_utf16le_to_utf8(block + off, (len - off) / 2, out, cap);
+  tlg_utf16_to_utf8(block + off, (len - off) / 2, out, cap);
 }
 
 void winp_props_read(const uint8_t *block, size_t len, winp_props_stats *st) {

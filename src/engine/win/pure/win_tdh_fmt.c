@@ -64,7 +64,7 @@ void winp_tdh_item(const winp_tdh_event *t, const winp_walk_item *w, int in_arra
   name[0] = 0;
   if (w->name) {
     size_t off = (size_t)(w->name - t->tei);
-    winp_utf16le_to_utf8(w->name, (t->tei_len - off) / 2, name, WINP_TDH_NAME_MAX);
+    tlg_utf16_to_utf8(w->name, (t->tei_len - off) / 2, name, WINP_TDH_NAME_MAX);
   }
   it->field.name = name;
   it->field.name_len = (uint32_t)strlen(name);

@@ -243,7 +243,7 @@ int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_
 void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap) {
   if (cap) out[0] = 0;
   if (!tei || off == 0 || off >= tei_len || tei_len - off < 2 || cap == 0) return;
-  winp_utf16le_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
+  tlg_utf16_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
 }
 
 uint64_t winp_schema_key_hash(const winp_schema_key *k) {

@@ -12,14 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tlg_le.h"   /* little-endian access: tlg_le32, tlg_put32, ... */
+#include "tlg_le.h"      /* little-endian access: tlg_le32, tlg_put32, ... */
+#include "tlg_utf16.h"   /* the one UTF-16 <-> UTF-8 conversion */
 
-/* UTF-8 -> UTF-16LE bytes (no NUL written). Returns the number of UTF-16
-** units, or -1 on invalid UTF-8 or when more than `cap_units` are needed. */
-int winp_utf8_to_utf16le(const char *s, size_t len, uint8_t *out, size_t cap_units);
-/* UTF-16LE (units, stops at a NUL unit) -> UTF-8, NUL-terminated, truncated
-** to cap-1 bytes; unpaired surrogates become U+FFFD. Returns the length. */
-size_t winp_utf16le_to_utf8(const uint8_t *in, size_t units, char *out, size_t cap);
 
 /* ------------------------------------- EVENT_TRACE_PROPERTIES (spec §2.1) */
 
