@@ -256,7 +256,7 @@ static int run_decoder(levent *ev, tlg_decoder *d) {
 
 /* The TDH view of a manifest / MOF event (a schema, no TraceLogging
 ** metadata); 0 when it has none. */
-static int tdh_of(const levent *ev, winp_tdh_event *t) {
+static int tdh_of(const levent *ev, sch_tdh_event *t) {
   const lrec *r = &ev->rec;
   if (r->meta || !r->tdh) return 0;
   t->tei = r->tdh;
@@ -579,11 +579,11 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
 /* Push ev.fields: cached in UV_FIELDS, made on first access. */
 static int push_fields(lua_State *L, levent *ev) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   if (tdh_of(ev, &t)) {
-    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == WINP_TDH_OK ? DEC_OK : DEC_ERROR;
+    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
   } else if (!start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
     lua_createtable(L, 0, 0);
     lua_pushvalue(L, UP_EMPTY);
@@ -709,15 +709,15 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
 
 static int push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (ev->decoded == DEC_OK) return 0;
   if (tdh_of(ev, &t)) {
     uint32_t prop;
-    int st = winp_tdh_run(&t, NULL, NULL, &prop);
-    ev->decoded = st == WINP_TDH_OK ? DEC_OK : DEC_ERROR;
-    if (st == WINP_TDH_OK) return 0;
+    int st = sch_tdh_run(&t, NULL, NULL, &prop);
+    ev->decoded = st == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
+    if (st == SCH_TDH_OK) return 0;
     char msg[400];
-    winp_tdh_error(&t, st, prop, msg, sizeof msg);
+    sch_tdh_error(&t, st, prop, msg, sizeof msg);
     lua_pushstring(L, msg);
     return 1;
   }
@@ -820,19 +820,19 @@ static int push_provider(lua_State *L, const levent *ev) {
     lua_pushlstring(L, name, len);
     return 1;
   }
-  winp_tdh_event t;
+  sch_tdh_event t;
   char buf[512];
-  if (!tdh_of(ev, &t) || !(len = winp_tdh_provider_name(&t, buf, sizeof buf))) return 0;
+  if (!tdh_of(ev, &t) || !(len = sch_tdh_provider_name(&t, buf, sizeof buf))) return 0;
   lua_pushlstring(L, buf, len);
   return 1;
 }
 
 static int push_name_or_tag(lua_State *L, const levent *ev, int tag) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   char buf[512];
   size_t n;
-  if (!tag && tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, buf, sizeof buf))) {
+  if (!tag && tdh_of(ev, &t) && (n = sch_tdh_event_name(&t, buf, sizeof buf))) {
     lua_pushlstring(L, buf, n);
     return 1;
   }
@@ -1021,13 +1021,13 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     tlg_fmt_json_string(&w->sink, prov, plen);
   }
   jw_guid(w, "provider_id", &r->provider_id);
-  winp_tdh_event t;
+  sch_tdh_event t;
   char name[512];
   size_t n;
   if (d && d->event_name) {
     jw_key(w, "name");
     tlg_fmt_json_string(&w->sink, d->event_name, d->event_name_len);
-  } else if (tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, name, sizeof name))) {
+  } else if (tdh_of(ev, &t) && (n = sch_tdh_event_name(&t, name, sizeof name))) {
     jw_key(w, "name");
     tlg_fmt_json_string(&w->sink, name, n);
   }
@@ -1123,24 +1123,24 @@ static void json_details(jw *w, const levent *ev) {
 ** schema (copied to buf); NULL when there is none. */
 static const char *provider_name(const levent *ev, size_t *len, char *buf, size_t cap) {
   const char *name = NULL;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (ev->pname) {
     *len = ev->pname_len;
     return ev->pname;
   }
   if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
-  if (tdh_of(ev, &t) && (*len = winp_tdh_provider_name(&t, buf, cap))) return buf;
+  if (tdh_of(ev, &t) && (*len = sch_tdh_provider_name(&t, buf, cap))) return buf;
   return NULL;
 }
 
 /* The TDH fields (JSON or text) and, on an error, its message in *err. */
 static int tdh_fields(const levent *ev, const tlg_sink *o, int mode, char *err, size_t cap) {
-  winp_tdh_event t;
+  sch_tdh_event t;
   uint32_t prop;
   if (!tdh_of(ev, &t)) return 0;
-  int st = winp_tdh_fmt_fields(o, &t, mode, &prop);
+  int st = sch_tdh_fmt_fields(o, &t, mode, &prop);
   err[0] = 0;
-  if (st != WINP_TDH_OK) winp_tdh_error(&t, st, prop, err, cap);
+  if (st != SCH_TDH_OK) sch_tdh_error(&t, st, prop, err, cap);
   return 1;
 }
 
@@ -1212,7 +1212,7 @@ static int ev_tostring(lua_State *L) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
-  winp_tdh_event t;
+  sch_tdh_event t;
   int tdh = tdh_of(ev, &t);
   char tmp[TLG_GUID_TEXT + 64];
   tlg_decoder d;
@@ -1229,7 +1229,7 @@ static int ev_tostring(lua_State *L) {
   luaL_addchar(&b, '/');
   if (has_meta && d.event_name)
     luaL_addlstring(&b, d.event_name, d.event_name_len);
-  else if (tdh && winp_tdh_event_name(&t, name, sizeof name))
+  else if (tdh && sch_tdh_event_name(&t, name, sizeof name))
     luaL_addstring(&b, name);
   else
     luaL_addchar(&b, '?');

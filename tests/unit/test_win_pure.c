@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "win/pure/winp.h"
+#include "sch_tdh.h"
 #include "unit_check.h"
 
 #ifdef _WIN32
@@ -257,9 +258,9 @@ static void tei_prop(tei_b *t, uint32_t i, const char *name, uint32_t flags, uin
   tlg_put16(p + 18, length);
 }
 
-typedef struct rec { int n; winp_walk_item it[64]; char names[64][32]; } rec;
+typedef struct rec { int n; sch_walk_item it[64]; char names[64][32]; } rec;
 
-static int collect(void *ctx, const winp_walk_item *it) {
+static int collect(void *ctx, const sch_walk_item *it) {
   rec *r = ctx;
   if (r->n < 64) {
     r->it[r->n] = *it;
@@ -276,17 +277,17 @@ static void test_walk(void) {
      UNICODESTRING; 4 Tag ANSISTRING length 3; 5 Flag BOOLEAN; 6 Pair struct
      {7 A u8, 8 B u16} x2; 9 Blob BINARY length=Count (ParamLength); 10 Sid SID */
   tei_init(&t, 11, 7);
-  tei_prop(&t, 0, "Count", 0, WINP_IN_UINT32, 0, 1, 0);
-  tei_prop(&t, 1, "Items", WINP_PF_PARAM_COUNT, WINP_IN_UINT16, 0, 0, 0);
-  tei_prop(&t, 2, "Ptr", 0, WINP_IN_POINTER, 0, 1, 99);
-  tei_prop(&t, 3, "Name", 0, WINP_IN_UNICODESTRING, 0, 1, 0);
-  tei_prop(&t, 4, "Tag", 0, WINP_IN_ANSISTRING, 0, 1, 3);
-  tei_prop(&t, 5, "Flag", 0, WINP_IN_BOOLEAN, 0, 1, 0);
-  tei_prop(&t, 6, "Pair", WINP_PF_STRUCT, 7, 2, 2, 0);
-  tei_prop(&t, 7, "A", 0, WINP_IN_UINT8, 0, 1, 0);
-  tei_prop(&t, 8, "B", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 9, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
-  tei_prop(&t, 10, "Sid", 0, WINP_IN_SID, 0, 1, 0);
+  tei_prop(&t, 0, "Count", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 1, "Items", SCH_PF_PARAM_COUNT, SCH_IN_UINT16, 0, 0, 0);
+  tei_prop(&t, 2, "Ptr", 0, SCH_IN_POINTER, 0, 1, 99);
+  tei_prop(&t, 3, "Name", 0, SCH_IN_UNICODESTRING, 0, 1, 0);
+  tei_prop(&t, 4, "Tag", 0, SCH_IN_ANSISTRING, 0, 1, 3);
+  tei_prop(&t, 5, "Flag", 0, SCH_IN_BOOLEAN, 0, 1, 0);
+  tei_prop(&t, 6, "Pair", SCH_PF_STRUCT, 7, 2, 2, 0);
+  tei_prop(&t, 7, "A", 0, SCH_IN_UINT8, 0, 1, 0);
+  tei_prop(&t, 8, "B", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 9, "Blob", SCH_PF_PARAM_LENGTH, SCH_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 10, "Sid", 0, SCH_IN_SID, 0, 1, 0);
   /* top-level = 0..6 only; make 9 and 10 reachable by bumping top to 7 and
      reordering is not needed: walk 0..6 first */
   static const uint8_t data64[] = {
@@ -300,44 +301,44 @@ static void test_walk(void) {
   };
   rec r;
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, sizeof data64, 8, collect, &r) == 0, "walk ok (8-byte pointers)");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data64, sizeof data64, 8, collect, &r) == 0, "walk ok (8-byte pointers)");
   check(r.n == 19, "walk item count");
-  check(r.it[0].kind == WINP_W_VALUE && r.it[0].is_int && r.it[0].u == 2 && strcmp(r.names[0], "Count") == 0,
+  check(r.it[0].kind == SCH_W_VALUE && r.it[0].is_int && r.it[0].u == 2 && strcmp(r.names[0], "Count") == 0,
         "Count = 2");
-  check(r.it[1].kind == WINP_W_ARRAY_BEGIN && r.it[1].count == 2 && r.it[2].u == 0x11 &&
-        r.it[3].u == 0x22 && r.it[3].index == 1 && r.it[4].kind == WINP_W_ARRAY_END, "ParamCount array");
+  check(r.it[1].kind == SCH_W_ARRAY_BEGIN && r.it[1].count == 2 && r.it[2].u == 0x11 &&
+        r.it[3].u == 0x22 && r.it[3].index == 1 && r.it[4].kind == SCH_W_ARRAY_END, "ParamCount array");
   check(r.it[5].len == 8 && r.it[5].u == 0x0807060504030201ULL, "pointer = 8 bytes, not length");
   check(r.it[6].len == 4 && memcmp(r.it[6].ptr, "h\0i\0", 4) == 0, "NUL-terminated UTF-16");
   check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "abc", 3) == 0, "fixed-length ANSI");
   check(r.it[8].len == 4 && r.it[8].u == 1, "BOOLEAN is 4 bytes");
-  check(r.it[9].kind == WINP_W_ARRAY_BEGIN && r.it[9].count == 2 && r.it[10].kind == WINP_W_STRUCT_BEGIN &&
-        r.it[11].u == 9 && r.it[11].depth == 1 && r.it[12].u == 0x1234 && r.it[13].kind == WINP_W_STRUCT_END &&
-        r.it[15].u == 8 && r.it[17].kind == WINP_W_STRUCT_END && r.it[18].kind == WINP_W_ARRAY_END, "struct repeated count times");
+  check(r.it[9].kind == SCH_W_ARRAY_BEGIN && r.it[9].count == 2 && r.it[10].kind == SCH_W_STRUCT_BEGIN &&
+        r.it[11].u == 9 && r.it[11].depth == 1 && r.it[12].u == 0x1234 && r.it[13].kind == SCH_W_STRUCT_END &&
+        r.it[15].u == 8 && r.it[17].kind == SCH_W_STRUCT_END && r.it[18].kind == SCH_W_ARRAY_END, "struct repeated count times");
 
   /* the same event from a 32-bit process: 4-byte pointer */
   static const uint8_t data32[] = {
     1, 0, 0, 0, 0x33, 0, 0xAA, 0xBB, 0xCC, 0xDD, 0, 0, 'x', 'y', 'z', 0, 0, 0, 0,
     1, 2, 0, 3, 4, 0};
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data32, sizeof data32, 4, collect, &r) == 0, "walk ok (4-byte pointers)");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data32, sizeof data32, 4, collect, &r) == 0, "walk ok (4-byte pointers)");
   check(r.it[4].len == 4 && r.it[4].u == 0xDDCCBBAA, "pointer = 4 bytes from header flags");
 
   /* overrun: data cut inside Tag -> rest emitted raw, -2 */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, 23, 8, collect, &r) == -2, "overrun -> -2");
-  check(r.n > 0 && r.it[r.n - 1].kind == WINP_W_REST && r.it[r.n - 1].len == 1, "rest handed up raw");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data64, 23, 8, collect, &r) == -2, "overrun -> -2");
+  check(r.n > 0 && r.it[r.n - 1].kind == SCH_W_REST && r.it[r.n - 1].len == 1, "rest handed up raw");
 
   /* properties 9 and 10 as top level of another schema: ParamLength, SID,
      unterminated string at the end, IPv6 binary, counted strings, WBEMSID */
   tei_init(&t, 8, 8);
-  tei_prop(&t, 0, "Len", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 1, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
-  tei_prop(&t, 2, "Sid", 0, WINP_IN_SID, 0, 1, 0);
-  tei_prop(&t, 3, "Ip", 0, WINP_IN_BINARY, WINP_OUT_IPV6, 1, 0);
-  tei_prop(&t, 4, "Cs", 0, WINP_IN_COUNTEDSTRING, 0, 1, 0);
-  tei_prop(&t, 5, "Rc", 0, WINP_IN_REVERSEDCOUNTEDANSISTRING, 0, 1, 0);
-  tei_prop(&t, 6, "W", 0, WINP_IN_WBEMSID, 0, 1, 0);
-  tei_prop(&t, 7, "Tail", 0, WINP_IN_ANSISTRING, 0, 1, 0);
+  tei_prop(&t, 0, "Len", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 1, "Blob", SCH_PF_PARAM_LENGTH, SCH_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 2, "Sid", 0, SCH_IN_SID, 0, 1, 0);
+  tei_prop(&t, 3, "Ip", 0, SCH_IN_BINARY, SCH_OUT_IPV6, 1, 0);
+  tei_prop(&t, 4, "Cs", 0, SCH_IN_COUNTEDSTRING, 0, 1, 0);
+  tei_prop(&t, 5, "Rc", 0, SCH_IN_REVERSEDCOUNTEDANSISTRING, 0, 1, 0);
+  tei_prop(&t, 6, "W", 0, SCH_IN_WBEMSID, 0, 1, 0);
+  tei_prop(&t, 7, "Tail", 0, SCH_IN_ANSISTRING, 0, 1, 0);
   uint8_t d2[128];
   size_t o = 0;
   d2[o++] = 3; d2[o++] = 0;                          /* Len 3 */
@@ -350,7 +351,7 @@ static void test_walk(void) {
   d2[o++] = 0; d2[o++] = 0; d2[o++] = 0; d2[o++] = 0;                               /* W: NULL */
   d2[o++] = 'e'; d2[o++] = 'n'; d2[o++] = 'd';                                      /* Tail, no NUL */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == 0, "second schema walks");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == 0, "second schema walks");
   check(r.n == 8, "second schema item count");
   check(r.it[1].len == 3 && r.it[1].ptr[2] == 0xC, "ParamLength from an earlier property");
   check(r.it[2].len == 16, "SID = 8 + 4 x SubAuthorityCount");
@@ -361,14 +362,14 @@ static void test_walk(void) {
   check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "end", 3) == 0, "unterminated string runs to the end");
 
   /* malformed schemas */
-  check(winp_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
+  check(sch_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
   tlg_put32(t.buf + 100, 60);
-  check(winp_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
+  check(sch_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
   tlg_put32(t.buf + 100, 8);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
   tei_init(&t, 1, 1);
-  tei_prop(&t, 0, "Self", WINP_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
+  tei_prop(&t, 0, "Self", SCH_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
 
   /* fixed-length UNICODESTRING: `length` counts WCHARs. The EVENT_PROPERTY_INFO
      page says "size in bytes" for every type, but the SDK's tdh.h documents
@@ -376,16 +377,16 @@ static void test_walk(void) {
      lengthPropertyIndex property) "contains number of WCHARs in the string";
      for ANSISTRING and BINARY a number of bytes. */
   tei_init(&t, 4, 4);
-  tei_prop(&t, 0, "Fix", WINP_PF_PARAM_FIXED_LEN, WINP_IN_UNICODESTRING, 0, 1, 3);
-  tei_prop(&t, 1, "N", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 2, "Var", WINP_PF_PARAM_LENGTH, WINP_IN_UNICODESTRING, 0, 1, 1);
-  tei_prop(&t, 3, "After", 0, WINP_IN_UINT8, 0, 1, 0);
+  tei_prop(&t, 0, "Fix", SCH_PF_PARAM_FIXED_LEN, SCH_IN_UNICODESTRING, 0, 1, 3);
+  tei_prop(&t, 1, "N", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 2, "Var", SCH_PF_PARAM_LENGTH, SCH_IN_UNICODESTRING, 0, 1, 1);
+  tei_prop(&t, 3, "After", 0, SCH_IN_UINT8, 0, 1, 0);
   static const uint8_t d3[] = {'a', 0, 'b', 0, 'c', 0,   /* Fix: 3 WCHARs = 6 bytes, no NUL */
                                2, 0,                     /* N = 2 */
                                'x', 0, 'y', 0,           /* Var: N WCHARs */
                                0x5A};                    /* After */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d3, sizeof d3, 8, collect, &r) == 0 && r.n == 4,
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d3, sizeof d3, 8, collect, &r) == 0 && r.n == 4,
         "fixed-length strings walk");
   check(r.it[0].len == 6 && memcmp(r.it[0].ptr, "a\0b\0c\0", 6) == 0, "UNICODESTRING length 3 = 3 WCHARs");
   check(r.it[2].len == 4 && memcmp(r.it[2].ptr, "x\0y\0", 4) == 0, "ParamLength UNICODESTRING in WCHARs");
@@ -394,9 +395,9 @@ static void test_walk(void) {
   /* names out of the blob */
   tei_init(&t, 0, 0);
   uint32_t off = tei_str(&t, "Microsoft-Windows-Kernel-Process");
-  tlg_put32(t.buf + WINP_TEI_OFF_PROVIDER_NAME, off);
+  tlg_put32(t.buf + SCH_TEI_OFF_PROVIDER_NAME, off);
   char s[64];
-  winp_tei_string(t.buf, sizeof t.buf, tlg_le32(t.buf + 52), s, sizeof s);
+  sch_tei_string(t.buf, sizeof t.buf, tlg_le32(t.buf + 52), s, sizeof s);
   check(strcmp(s, "Microsoft-Windows-Kernel-Process") == 0, "provider name @52");
 
   winp_schema_key a, b;
@@ -638,11 +639,11 @@ static void test_mingw_layout(void) {
   check(offsetof(ENABLE_TRACE_PARAMETERS, EnableFilterDesc) == WINP_ETP_OFF_FILTERDESC, "EnableFilterDesc");
   check(offsetof(ENABLE_TRACE_PARAMETERS, FilterDescCount) == WINP_ETP_OFF_FILTERCOUNT, "FilterDescCount");
   check(sizeof(EVENT_FILTER_DESCRIPTOR) == WINP_EFD_SIZE, "sizeof EVENT_FILTER_DESCRIPTOR");
-  check(offsetof(TRACE_EVENT_INFO, DecodingSource) == WINP_TEI_OFF_DECODING_SOURCE, "DecodingSource");
-  check(offsetof(TRACE_EVENT_INFO, PropertyCount) == WINP_TEI_OFF_PROPERTY_COUNT, "PropertyCount");
-  check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == WINP_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
-  check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == WINP_TEI_OFF_PROPS, "EventPropertyInfoArray");
-  check(sizeof(EVENT_PROPERTY_INFO) == WINP_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
+  check(offsetof(TRACE_EVENT_INFO, DecodingSource) == SCH_TEI_OFF_DECODING_SOURCE, "DecodingSource");
+  check(offsetof(TRACE_EVENT_INFO, PropertyCount) == SCH_TEI_OFF_PROPERTY_COUNT, "PropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == SCH_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == SCH_TEI_OFF_PROPS, "EventPropertyInfoArray");
+  check(sizeof(EVENT_PROPERTY_INFO) == SCH_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
 }
 #endif
 

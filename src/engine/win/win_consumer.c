@@ -9,7 +9,7 @@
 ** RT_LostEvent becomes REC_KIND_LOST; the synthetic EventTrace header is
 ** swallowed (§4.4). Timestamps stay FILETIME (no RAW_TIMESTAMP).
 ** Manifest and MOF events get their TDH schema attached (win_tdh_cache.c,
-** §5.1 order), which Lua walks (engine/win/pure/win_tdh_walk.c).
+** §5.1 order), which Lua walks (src/schema/sch_tdh_walk.c).
 ** .etl files: one OpenTraceW per file, one ProcessTrace over all of them
 ** (merged by time); BufferCallback returning FALSE ends it early.
 ** Stop order (§4.3): whoever owns the session stops it first (ProcessTrace

@@ -10,6 +10,7 @@
 
 #include "win_int.h"
 #include "win_selftest.h"
+#include "sch_tdh.h"
 #include "../../tlg/tlg_build.h"
 #include "../../tlg/tlg_decode.h"
 #include "../../tlg/tlg_guid.h"
@@ -90,11 +91,11 @@ typedef struct find_pid {
   int found, equal;
 } find_pid;
 
-static int pid_visit(void *ctx, const winp_walk_item *it) {
+static int pid_visit(void *ctx, const sch_walk_item *it) {
   find_pid *f = ctx;
   static const uint8_t name[] = {'P', 0, 'r', 0, 'o', 0, 'c', 0, 'e', 0, 's', 0, 's', 0,
                                  'I', 0, 'D', 0, 0, 0};
-  if (it->kind != WINP_W_VALUE || !it->name || it->depth != 0) return 0;
+  if (it->kind != SCH_W_VALUE || !it->name || it->depth != 0) return 0;
   if (memcmp(it->name, name, sizeof name) != 0) return 0;
   f->found = 1;
   f->equal = it->is_int && it->u == f->want;
@@ -139,7 +140,7 @@ void win_selftest_manifest(win_report_fn report) {
     if (!rec.tdh_info) continue;
     schemas++;
     unsigned psize = rec.pointer_size ? rec.pointer_size : 8;
-    winp_tdh_walk(rec.tdh_info, rec.tdh_info_len, rec.data, rec.data_len, psize, pid_visit, &f);
+    sch_tdh_walk(rec.tdh_info, rec.tdh_info_len, rec.data, rec.data_len, psize, pid_visit, &f);
   }
   snprintf(why, sizeof why, "%d ProcessStart events, %d with a TDH schema, ProcessID %s pid %lu",
            starts, schemas, f.found ? (f.equal ? "equal to" : "never equal to") : "not found for",
