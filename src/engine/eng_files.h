@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "../etl/etl.h"
+#include "etl.h"
 
 typedef struct eng_files eng_files;
 

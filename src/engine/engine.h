@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../tlg/tlg_types.h"
+#include "tlg_types.h"
 #include "rec_record.h"
 
 /* ---------------------------------------------------------------- status */

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../tlg/tlg_types.h"
+#include "tlg_types.h"
 #include "tlg_le.h"
 
 /*

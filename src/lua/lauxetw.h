@@ -8,7 +8,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "../tlg/tlg_types.h"
+#include "tlg_types.h"
 #include "rec_record.h"
 
 /* Metatable names, which Lua shows in errors ("etw.Provider expected"). */

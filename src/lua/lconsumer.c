@@ -10,9 +10,9 @@
 #include "lauxetw.h"
 #include "lconsumer.h"
 #include "lsignal.h"
-#include "../engine/engine.h"
-#include "../tlg/tlg_decode.h"
-#include "../tlg/tlg_guid.h"
+#include "engine.h"
+#include "tlg_decode.h"
+#include "tlg_guid.h"
 
 /* Filter fields present in a table filter (bit set). */
 enum {

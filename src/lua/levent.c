@@ -9,9 +9,9 @@
 
 #include "lauxetw.h"
 #include "levent_tdh.h"
-#include "../tlg/tlg_decode.h"
-#include "../tlg/tlg_format.h"
-#include "../tlg/tlg_guid.h"
+#include "tlg_decode.h"
+#include "tlg_format.h"
+#include "tlg_guid.h"
 
 /*
 ** ev.fields: the event's fields in metadata order, as one table that is

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "lauxetw.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_guid.h"
+#include "tlg_build.h"
+#include "tlg_guid.h"
 
 /* add_scalar stays one shared function (a copy per method measured slower);
 ** the value helpers are folded into it. */

@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "lauxetw.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_guid.h"
-#include "../engine/engine.h"
+#include "tlg_build.h"
+#include "tlg_guid.h"
+#include "engine.h"
 
 /* Longest name whose traits blob (with a group) still fits its u16 size. */
 #define MAX_NAME (0xFFFF - 3 - 19)

@@ -17,8 +17,8 @@
 
 #include "lauxetw.h"
 #include "lsignal.h"
-#include "../engine/engine.h"
-#include "../tlg/tlg_guid.h"
+#include "engine.h"
+#include "tlg_guid.h"
 
 typedef struct lsession {
   eng_session *h;        /* NULL until started or after close */

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine.h"
 #include "unit_check.h"
 
 static char test_dir[256];

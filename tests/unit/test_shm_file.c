@@ -12,8 +12,8 @@
 #include <pthread.h>
 
 #include "engine/shm/shm_layout.h"
-#include "etl/etl.h"
-#include "etl/etl_format.h"
+#include "etl.h"
+#include "etl_format.h"
 
 #define THREADS 3
 #define EVENTS 20000

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "shm_int.h"
-#include "../../etl/etl_write.h"
+#include "etl_write.h"
 
 #define FLUSH_WAIT_MS 10000         /* eng_session_flush waits at most this */
 #define FLUSH_DRAIN_NS 200000000LL  /* a flush drains at most this long first */

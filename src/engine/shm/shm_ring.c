@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "shm_int.h"
-#include "../../tlg/tlg_guid.h"
+#include "tlg_guid.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define desc_unpack(in, d) memcpy((d), (in), 16)     /* tlg_desc is the LE layout */

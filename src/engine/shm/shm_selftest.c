@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../eng_selftest_os.h"
+#include "eng_selftest_os.h"
 #include "tlg_guid.h"
-#include "../win/pure/winp.h"
+#include "win/pure/winp.h"
 
 uint32_t eng_st_pid(void) { return (uint32_t)getpid(); }
 

@@ -16,7 +16,7 @@
 #include <tdh.h>
 
 #include "win_compat.h"
-#include "../engine.h"
+#include "engine.h"
 #include "pure/winp.h"
 
 /* 1 under Wine (ntdll!wine_get_version); ETW calls are stubs there and TDH

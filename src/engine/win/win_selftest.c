@@ -11,9 +11,9 @@
 #include "win_int.h"
 #include "win_selftest.h"
 #include "sch_tdh.h"
-#include "../../tlg/tlg_build.h"
-#include "../../tlg/tlg_decode.h"
-#include "../../tlg/tlg_guid.h"
+#include "tlg_build.h"
+#include "tlg_decode.h"
+#include "tlg_guid.h"
 
 /* Microsoft-Windows-Kernel-Process; keyword 0x10 = WINEVENT_KEYWORD_PROCESS */
 static const tlg_guid kernel_process = {{0xd6, 0x2c, 0xfb, 0x22, 0x7b, 0x0e, 0x2b, 0x42,

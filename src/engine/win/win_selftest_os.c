@@ -9,7 +9,7 @@
 
 #include "win_int.h"
 #include "win_selftest.h"
-#include "../eng_selftest_os.h"
+#include "eng_selftest_os.h"
 
 uint32_t eng_st_pid(void) { return (uint32_t)GetCurrentProcessId(); }
 
