@@ -37,13 +37,13 @@ typedef struct drain_arg {
 
 static void *drain_thread(void *arg) {
   drain_arg *a = arg;
-  eng_record rec;
+  rec_record rec;
   long ev = 0, lost = 0;
   for (;;) {
     int st = eng_consumer_next(a->c, &rec, 1000);
     if (st == ENG_OK) {
-      if (rec.kind == ENG_KIND_EVENT) ev++;
-      else if (rec.kind == ENG_KIND_LOST) lost += (long)rec.lost;
+      if (rec.kind == REC_KIND_EVENT) ev++;
+      else if (rec.kind == REC_KIND_LOST) lost += (long)rec.lost;
     } else if (st != ENG_E_TIMEOUT) {
       break;
     }
@@ -71,7 +71,7 @@ static void bench_write(eng_provider *p, const char *name) {
   eng_consumer *c;
   eng_consumer_open(name, &c);
   tlg_desc d = {.level = 4, .keyword = 0x10, .channel = 11};
-  eng_record rec;
+  rec_record rec;
   double best = 1e9;
   long dropped = 0;
   for (int round = 0; round < 300; round++) {
@@ -116,14 +116,14 @@ static void bench_drain(eng_provider *p, const char *name) {
   eng_consumer *c;
   eng_consumer_open(name, &c);
   tlg_desc d = {.level = 4, .keyword = 0x10, .channel = 11};
-  eng_record rec;
+  rec_record rec;
   long got = 0;
   double t = 0;
   for (int round = 0; round < 200; round++) {
     long n = 0;
     while (write_one(p, &d, (int32_t)n) == ENG_OK) n++;
     double t0 = now_s();
-    while (eng_consumer_next(c, &rec, 0) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+    while (eng_consumer_next(c, &rec, 0) == ENG_OK) got += rec.kind == REC_KIND_EVENT;
     t += now_s() - t0;
   }
   printf("consumer drain (raw): %.1f M events/s  (%ld events, 2 MB ring refilled 200 times)\n",

@@ -1,6 +1,6 @@
 /*
 ** bench_etl.c: ETL reader throughput: open (read file + scan every buffer,
-** decompressing compressed ones) and deliver every record as an eng_record
+** decompressing compressed ones) and deliver every record as an rec_record
 ** in timestamp order. Prints records/s and MB/s per file.
 ** Usage: bench_etl [-n ITER] [file.etl ...]; without files it reads
 ** ShutdownPerfDiagLogger.etl (largest uncompressed sample) and
@@ -34,7 +34,7 @@ static double now(void) {
 static long one_pass(const char *path, double *t_open, double *t_next, uint64_t *bytes) {
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   double t0 = now();
   if (etl_open_file(path, NULL, &r, &e) != ETL_OK) {
     fprintf(stderr, "%s: %s\n", path, e.message);

@@ -27,12 +27,12 @@ static int null_write(void *c, uint64_t o, const void *p, size_t n) { (void)c; (
 
 static void bench_writer(const char *file) {
   struct { int32_t a, b, c, d; char s[8]; } payload = {1, 2, 3, 4, "hello"};
-  eng_record rec;
+  rec_record rec;
   memset(&rec, 0, sizeof rec);
   rec.provider_id = prov_id;
   rec.desc.level = 4;
   rec.desc.channel = 11;
-  rec.flags = ENG_REC_HEADER | ENG_REC_TRACELOGGING;
+  rec.flags = REC_HEADER | REC_TRACELOGGING;
   rec.pid = rec.tid = 1234;
   rec.traits = traits;
   rec.traits_len = sizeof traits;

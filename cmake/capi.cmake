@@ -10,7 +10,8 @@ target_include_directories(etwlua_capi_obj PUBLIC include ${PROJECT_BINARY_DIR}/
 target_link_libraries(etwlua_capi_obj PUBLIC etwlua_engine etwlua_tlg)
 
 set(ETWLUA_CAPI_OBJECTS $<TARGET_OBJECTS:etwlua_capi_obj> $<TARGET_OBJECTS:etwlua_engine_obj>
-    $<TARGET_OBJECTS:etwlua_etl_obj> $<TARGET_OBJECTS:etwlua_tlg_obj>)
+    $<TARGET_OBJECTS:etwlua_etl_obj> $<TARGET_OBJECTS:etwlua_record_obj>
+    $<TARGET_OBJECTS:etwlua_schema_obj> $<TARGET_OBJECTS:etwlua_tlg_obj>)
 set(ETWLUA_PUBLIC_HEADERS ${PROJECT_SOURCE_DIR}/include/etwlua.h
     ${PROJECT_BINARY_DIR}/include/etwlua_version.h)
 

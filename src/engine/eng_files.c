@@ -12,7 +12,7 @@
 ** pending records of the other readers are never copied.
 **
 ** Corrupt input does not end the stream: each ETL_ERR_DATA of a reader comes
-** out as an ENG_KIND_CORRUPT record, at the point of that reader's stream
+** out as an REC_KIND_CORRUPT record, at the point of that reader's stream
 ** where the reader reported it (header warnings first, a buffer's errors
 ** after its last good record); eng_files_corrupt_detail tells the file,
 ** offset and message of the last one.
@@ -28,7 +28,7 @@
 typedef struct freader {
   etl_reader *r;
   char *path;
-  eng_record rec;               /* the pending record, while in the heap */
+  rec_record rec;               /* the pending record, while in the heap */
 } freader;
 
 struct eng_files {
@@ -79,14 +79,14 @@ static size_t heap_pop(eng_files *s) {
 
 /* One etl_next on reader i. Returns ENG_OK (pending or done), ENG_E_CORRUPT
 ** (*rec is a corrupt notice; call again), or ENG_E_NOMEM (call again). */
-static int advance(eng_files *s, size_t i, eng_record *rec) {
+static int advance(eng_files *s, size_t i, rec_record *rec) {
   freader *f = &s->f[i];
   int st = etl_next(f->r, &f->rec, &s->err);
   if (st == ETL_OK) heap_push(s, i);
   if (st == ETL_OK || st == ETL_END) return ENG_OK;
   if (st == ETL_ERR_DATA) {
     memset(rec, 0, sizeof *rec);
-    rec->kind = ENG_KIND_CORRUPT;
+    rec->kind = REC_KIND_CORRUPT;
     rec->src_offset = s->err.offset;
     rec->src_record_offset = s->err.inner;
     s->err_file = i;
@@ -95,7 +95,7 @@ static int advance(eng_files *s, size_t i, eng_record *rec) {
   return ENG_E_NOMEM;  /* ETL_ERR_NOMEM (ETL_ERR_ARG cannot happen) */
 }
 
-int eng_files_next(eng_files *s, eng_record *rec) {
+int eng_files_next(eng_files *s, rec_record *rec) {
   int st;
   if (s->stop) {
     s->stop = 0;  /* a stop pauses: the next run goes on from here */

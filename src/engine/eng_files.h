@@ -4,7 +4,7 @@
 ** etw.Consumer{files=...} reads unless the backend's own reader is asked
 ** for (eng_consumer_open_files: Windows' OpenTraceW). Damage never ends the
 ** stream: each bad record, or bad rest of a buffer, comes as an
-** ENG_KIND_CORRUPT record at its place.
+** REC_KIND_CORRUPT record at its place.
 */
 #ifndef ENG_FILES_H
 #define ENG_FILES_H
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "engine.h"
-#include "../etl/etl.h"
+#include "etl.h"
 
 typedef struct eng_files eng_files;
 
@@ -23,10 +23,10 @@ typedef struct eng_files eng_files;
 int eng_files_open(const char *const *paths, size_t n, eng_files **out, char *why, size_t cap);
 
 /* Next record; its pointers stay valid until the next call. ENG_OK (an
-** event, or an ENG_KIND_CORRUPT notice with src_offset set), ENG_E_STOPPED
+** event, or an REC_KIND_CORRUPT notice with src_offset set), ENG_E_STOPPED
 ** at the end (and after), ENG_E_INTERRUPTED once after eng_files_stop (a
 ** pause: the next call goes on), ENG_E_NOMEM (call again). */
-int eng_files_next(eng_files *f, eng_record *rec);
+int eng_files_next(eng_files *f, rec_record *rec);
 
 /* Async-signal-safe. */
 void eng_files_stop(eng_files *f);

@@ -7,41 +7,25 @@
 ** failures.
 ** Windows: under Wine the ETW checks are skipped (its ETW calls are stubs);
 ** not elevated, the session checks are skipped with the reason, after
-** checking that StartTraceW is refused with "access denied".
+** checking that StartTraceW is refused with "access denied". What differs
+** per backend is behind eng_selftest_os.h (shm/shm_selftest.c,
+** win/win_selftest_os.c); this file has no platform code.
 */
-#ifndef _WIN32
-#define _POSIX_C_SOURCE 200809L
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "engine.h"
 #include "eng_selftest.h"
+#include "eng_selftest_os.h"
 #include "etl.h"
 #include "tlg_build.h"
 #include "tlg_decode.h"
 #include "tlg_guid.h"
 #include "win/pure/winp.h"
 
-#ifdef _WIN32
-#include "win/win_int.h"
-#include "win/win_selftest.h"
-uint32_t win_provider_enable_calls(const eng_provider *p);
-int win_provider_traits_status(const eng_provider *p);
-int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw);
-#define getpid_() ((uint32_t)GetCurrentProcessId())
-static void sleep_ms(unsigned ms) { Sleep(ms); }
-#else
-#include <dirent.h>
-#include <unistd.h>
-#define getpid_() ((uint32_t)getpid())
-static void sleep_ms(unsigned ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-#endif
+#define getpid_() eng_st_pid()
+#define sleep_ms(ms) eng_st_sleep_ms(ms)
 
 static int npassed, nfailed, nskipped;
 
@@ -67,7 +51,7 @@ static int make_provider(st_provider *sp, char *why, size_t n) {
   size_t len = strlen(name);
   tlg_provider_id(name, len, &sp->id);
   sp->traits_len = 2 + len + 1;
-  winp_put16(sp->traits, (uint16_t)sp->traits_len);
+  tlg_put16(sp->traits, (uint16_t)sp->traits_len);
   memcpy(sp->traits + 2, name, len + 1);
   int st = eng_provider_register(&sp->id, sp->traits, sp->traits_len, &sp->p);
   if (st) snprintf(why, n, "eng_provider_register: %s", eng_strerror(st));
@@ -108,11 +92,7 @@ static void check_provider_alone(void) {
   int en = eng_enabled_any(sp.p);
   int wr = write_event(&sp, &b, 1, NULL, NULL);
   tlg_build_free(&b);
-#ifdef _WIN32
-  int etw = win_provider_etw_enabled(sp.p, 5, 0);
-#else
-  int etw = 0;
-#endif
+  int etw = eng_st_os_enabled(sp.p, 5, 0) > 0;
   eng_provider_unregister(sp.p);
   if (en) report(name, 0, "enabled with no session listening");
   else if (etw) report(name, 0, "EventProviderEnabled says enabled");
@@ -173,12 +153,10 @@ static void check_realtime(int *session_ok) {
     goto fail;
   }
   if (!wait_enabled(r.sp.p, 1)) { snprintf(why, sizeof why, "provider not enabled after enable"); goto fail; }
-#ifdef _WIN32
-  if (!win_provider_etw_enabled(r.sp.p, 5, 1)) {
+  if (eng_st_os_enabled(r.sp.p, 5, 1) == 0) {
     snprintf(why, sizeof why, "EventProviderEnabled disagrees with the callback state");
     goto fail;
   }
-#endif
   tlg_builder b;
   tlg_build_init(&b, 0, 0);
   tlg_guid act, rel;
@@ -198,11 +176,11 @@ static void check_realtime(int *session_ok) {
   eng_session_flush(r.s);
   uint32_t seen = 0, with_rel = 0, bad = 0;
   for (int tries = 0; seen < N_EVENTS && tries < 100; tries++) {
-    eng_record rec;
+    rec_record rec;
     st = eng_consumer_next(r.c, &rec, 100);
     if (st == ENG_E_TIMEOUT) { eng_session_flush(r.s); continue; }
     if (st) break;
-    if (rec.kind != ENG_KIND_EVENT || memcmp(rec.provider_id.b, r.sp.id.b, 16)) continue;
+    if (rec.kind != REC_KIND_EVENT || memcmp(rec.provider_id.b, r.sp.id.b, 16)) continue;
     tlg_desc d;
     build_event(&b, seen, &d);
     size_t ml2, dl2;
@@ -211,8 +189,8 @@ static void check_realtime(int *session_ok) {
     if (!rec.meta || rec.meta_len != ml2 || memcmp(rec.meta, m2, ml2) || rec.data_len != dl2 ||
         memcmp(rec.data, d2, dl2) || rec.desc.level != 4 || rec.desc.keyword != 1)
       bad++;
-    if ((rec.flags & ENG_REC_RELATED) && !memcmp(rec.related_activity_id.b, rel.b, 16) &&
-        (rec.flags & ENG_REC_ACTIVITY) && !memcmp(rec.activity_id.b, act.b, 16))
+    if ((rec.flags & REC_RELATED) && !memcmp(rec.related_activity_id.b, rel.b, 16) &&
+        (rec.flags & REC_ACTIVITY) && !memcmp(rec.activity_id.b, act.b, 16))
       with_rel++;
     seen++;
   }
@@ -221,12 +199,9 @@ static void check_realtime(int *session_ok) {
   if (bad) { snprintf(why, sizeof why, "%u events differ from what was written", bad); goto fail; }
   if (with_rel != 1) { snprintf(why, sizeof why, "activity / related activity id not seen"); goto fail; }
   report("real-time round trip", 1, NULL);
-#ifdef _WIN32
-  report("event above 64 KB refused", bst == ENG_E_TOOBIG, eng_strerror(bst));
-#else
-  (void)bst;
-  report("event above 64 KB refused", -1, "an ETW limit (ERROR_ARITHMETIC_OVERFLOW)");
-#endif
+  const char *no_oversize = eng_st_oversize_skip();
+  if (no_oversize) report("event above 64 KB refused", -1, no_oversize);
+  else report("event above 64 KB refused", bst == ENG_E_TOOBIG, eng_strerror(bst));
 
   eng_session_stats stats;
   st = eng_session_query(r.s, &stats);
@@ -240,7 +215,7 @@ static void check_realtime(int *session_ok) {
   eng_session_stop(r.s);
   int end = 0;
   for (int tries = 0; tries < 150; tries++) {
-    eng_record rec;
+    rec_record rec;
     st = eng_consumer_next(r.c, &rec, 100);
     if (st == ENG_E_STOPPED) { end = 1; break; }
     if (st != ENG_OK && st != ENG_E_TIMEOUT) break;
@@ -259,9 +234,11 @@ fail:
 }
 
 static void check_loss(void) {
-#ifdef _WIN32
-  report("loss is counted", -1, "not provoked against ETW yet");
-#else
+  const char *no_loss = eng_st_loss_skip();
+  if (no_loss) {
+    report("loss is counted", -1, no_loss);
+    return;
+  }
   rt_ctx r;
   memset(&r, 0, sizeof r);
   char why[160];
@@ -285,9 +262,9 @@ static void check_loss(void) {
   eng_session_query(r.s, &stats);
   uint64_t inband = 0;
   for (int k = 0; k < 100000; k++) {
-    eng_record rec;
+    rec_record rec;
     if (eng_consumer_next(r.c, &rec, 0) != ENG_OK) break;
-    if (rec.kind == ENG_KIND_LOST) inband += rec.lost;
+    if (rec.kind == REC_KIND_LOST) inband += rec.lost;
   }
   /* ring records notices when the writer next gets room: write once more */
   /* every dropped write is counted in the stats, exactly */
@@ -302,7 +279,6 @@ static void check_loss(void) {
 fail:
   report("loss is counted", 0, why);
   rt_cleanup(&r);
-#endif
 }
 
 /* Read `path` with src/etl and require the N_EVENTS SelfTest events of
@@ -317,11 +293,11 @@ static int read_back(const char *path, const tlg_guid *id, int64_t *first, int64
     return 0;
   }
   uint32_t got = 0, bad = 0, errors = 0;
-  eng_record rec;
+  rec_record rec;
   int st;
   while ((st = etl_next(r, &rec, &err)) != ETL_END) {
     if (st != ETL_OK) { errors++; if (st != ETL_ERR_DATA) break; continue; }
-    if (rec.kind != ENG_KIND_EVENT || memcmp(rec.provider_id.b, id->b, 16) != 0) continue;
+    if (rec.kind != REC_KIND_EVENT || memcmp(rec.provider_id.b, id->b, 16) != 0) continue;
     tlg_decoder d;
     tlg_item it;
     int ok_i = 0;
@@ -345,13 +321,7 @@ static void check_file(void) {
   eng_session *s = NULL;
   char name[64], path[512];
   winp_name_make(name, sizeof name, "selftest-file", getpid_());
-#ifdef _WIN32
-  char tmp[MAX_PATH];
-  DWORD n = GetTempPathA(sizeof tmp, tmp);
-  snprintf(path, sizeof path, "%s%s.etl", n ? tmp : "", name);
-#else
-  snprintf(path, sizeof path, "/tmp/%s.etl", name);
-#endif
+  eng_st_temp_etl(path, sizeof path, name);
   eng_session_opts o;
   memset(&o, 0, sizeof o);
   o.mode = ENG_MODE_FILE;
@@ -382,130 +352,34 @@ static void check_file(void) {
   int ok = size > 0 && read_back(path, &sp.id, &first, &last, why, sizeof why);
   report("ETL read back (src/etl): every event, in order", size > 0 ? ok : -1,
          size > 0 ? why : "no file");
-#ifdef _WIN32
-  /* the system's reader must see the same events at the same times */
-  if (ok) win_selftest_opentrace(path, &sp.id, N_EVENTS, first, last, report);
-  else report("ETL read back (OpenTraceW) matches src/etl", -1, "needs the file above");
-#endif
+  eng_st_file_more(path, &sp.id, N_EVENTS, first, last, ok, report);
   remove(path);
 }
 
-#ifndef _WIN32
-/* provider-side filters are ETW's: the shm engine must refuse them clearly */
-static void check_linux_enable_ex(void) {
-  eng_session *s = NULL;
-  char name[64];
-  winp_name_make(name, sizeof name, "selftest-filter", getpid_());
-  if (eng_session_start(name, NULL, &s)) {
-    report("enable filters refused by the shm engine", -1, "no session");
-    return;
-  }
-  tlg_guid id;
-  tlg_provider_id("etwlua.SelfTest", 15, &id);
-  const char *names[1] = {"SelfTest"};
-  eng_enable_opts o;
-  memset(&o, 0, sizeof o);
-  o.event_names = names;
-  o.nnames = 1;
-  int st = eng_session_enable_ex(s, &id, 5, 0, 0, &o);
-  int plain = eng_session_enable_ex(s, &id, 5, 0, 0, NULL);
-  eng_session_stop(s);
-  eng_session_close(s);
-  report("enable filters refused by the shm engine", st == ENG_E_UNSUPPORTED && plain == ENG_OK,
-         "enable_ex did not answer UNSUPPORTED / OK");
-}
-
-static char rtdir[256];
-static void private_runtime_dir(void) {
-  snprintf(rtdir, sizeof rtdir, "/tmp/etwlua-selftest-XXXXXX");
-  if (mkdtemp(rtdir)) setenv("ETWLUA_RUNTIME_DIR", rtdir, 1);
-  else rtdir[0] = 0;
-}
-static void remove_runtime_dir(void) {
-  if (!rtdir[0]) return;
-  DIR *d = opendir(rtdir);
-  if (d) {
-    struct dirent *e;
-    char p[600];
-    while ((e = readdir(d)))
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-        snprintf(p, sizeof p, "%s/%s", rtdir, e->d_name);
-        remove(p);
-      }
-    closedir(d);
-  }
-  rmdir(rtdir);
-}
-#endif
-
 int etwlua_selftest(void) {
   npassed = nfailed = nskipped = 0;
-#ifdef _WIN32
-  uint32_t major, minor, build;
-  win_os_version(&major, &minor, &build);
-  int elevated = 0;
-  HANDLE tok;
-  if (OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) {
-    TOKEN_ELEVATION te;
-    DWORD got = 0;
-    if (GetTokenInformation(tok, TokenElevation, &te, sizeof te, &got)) elevated = te.TokenIsElevated != 0;
-    CloseHandle(tok);
-  }
-  printf("etwlua self-test: Windows %lu.%lu build %lu, %s%s\n", (unsigned long)major,
-         (unsigned long)minor, (unsigned long)build, elevated ? "elevated" : "not elevated", win_is_wine() ? ", under Wine" : "");
-  if (win_is_wine()) {
-    /* Wine's ETW calls are stubs (no callbacks, no events, TDH kills the process) */
-    check_provider_alone();
-    const char *w = "Wine: ETW is stubbed, run on real Windows";
-    report("real-time round trip", -1, w);
-    report("session statistics, nothing lost", -1, w);
-    report("stop ends the consumer", -1, w);
-    report("file session -> ETL", -1, w);
-    report("ETL read back (src/etl): every event, in order", -1, w);
-    report("loss is counted", -1, w);
-    win_selftest_skip_all(report, w);
-    printf("%d passed, %d failed, %d skipped\n", npassed, nfailed, nskipped);
-    return nfailed;
-  }
-#else
-  printf("etwlua self-test: shared-memory engine (private runtime directory)\n");
-  private_runtime_dir();
-#endif
+  const char *stubbed = eng_st_begin();
   check_provider_alone();
-  int session_ok = 0;
-  check_realtime(&session_ok);
-  if (session_ok) {
-    check_file();
-    check_loss();
+  if (stubbed) {
+    static const char *const checks[] = {
+      "real-time round trip", "session statistics, nothing lost", "stop ends the consumer",
+      "file session -> ETL", "ETL read back (src/etl): every event, in order",
+      "loss is counted"};
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) report(checks[i], -1, stubbed);
+    eng_st_backend_checks(stubbed, report);
   } else {
-    report("file session -> ETL", -1, "needs a session (see above)");
-    report("loss is counted", -1, "needs a session (see above)");
+    int session_ok = 0;
+    check_realtime(&session_ok);
+    if (session_ok) {
+      check_file();
+      check_loss();
+    } else {
+      report("file session -> ETL", -1, "needs a session (see above)");
+      report("loss is counted", -1, "needs a session (see above)");
+    }
+    eng_st_backend_checks(session_ok ? NULL : "needs a session (see above)", report);
   }
-#ifdef _WIN32
-  if (session_ok) {
-    win_selftest_manifest(report);
-    win_selftest_kernel_by_name(report);
-    win_selftest_kernel_logger(report);
-    win_selftest_name_filter(report);
-    win_selftest_restart(report);
-    win_selftest_oversize(report);
-    win_selftest_stats_after_stop(report);
-    win_selftest_missing_session(report);
-    win_selftest_rotation(report);
-  } else {
-    win_selftest_skip_all(report, "needs a session (see above)");
-  }
-#else
-  report("manifest decode (Microsoft-Windows-Kernel-Process)", -1,
-         "no manifest providers outside Windows");
-  report("kernel provider by name (TdhEnumerateProviders)", -1,
-         "no manifest providers outside Windows");
-  report("NT kernel logger: process group, Process/Start", -1, "no NT kernel logger outside Windows");
-  check_linux_enable_ex();
-#endif
-#ifndef _WIN32
-  remove_runtime_dir();
-#endif
+  eng_st_end();
   printf("%d passed, %d failed, %d skipped\n", npassed, nfailed, nskipped);
   fflush(stdout);
   return nfailed;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../tlg/tlg_types.h"
+#include "tlg_types.h"
 
 /* Keywords of Microsoft-Windows-Kernel-Process (WINEVENT_KEYWORD_*), which
 ** Linux-Kernel-Process uses too, so one `any` selects on both. */

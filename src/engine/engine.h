@@ -5,6 +5,8 @@
 **   eng_provider  register / enabled / write / unregister    (EventRegister...)
 **   eng_session   start / open / enable / disable / flush / query / stop / list
 **   eng_consumer  open on a session / next record / stop / close
+**   eng_source    what a consumer reads: a live session or .etl files, one
+**                 interface for both (eng_source.c)
 ** Every function returns 0 (ENG_OK) or an eng_status; eng_strerror names it.
 ** Nothing here raises, longjmps, allocates on the write path, or calls Lua.
 */
@@ -15,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../tlg/tlg_types.h"
-#include "record.h"
+#include "tlg_types.h"
+#include "rec_record.h"
 
 /* ---------------------------------------------------------------- status */
 
@@ -266,6 +268,12 @@ enum eng_enable_property {
 };
 #define ENG_FILTER_MAX_PIDS 8
 #define ENG_FILTER_MAX_IDS 64
+/* exe_names: the UTF-16 string, NUL included, stays below this many bytes */
+#define ENG_FILTER_MAX_EXE_BYTES 1024
+/* event_names: a 20-byte header, then each name and its NUL, together at
+** most ENG_FILTER_MAX_NAMES_BYTES */
+#define ENG_FILTER_NAMES_HEADER 20
+#define ENG_FILTER_MAX_NAMES_BYTES 4096
 typedef struct eng_enable_opts {
   uint32_t properties;                /* eng_enable_property bits */
   const uint32_t *pids;               /* only these processes (alive at enable time) */
@@ -372,7 +380,7 @@ typedef struct eng_consumer eng_consumer;
 ** consumer's place is taken over; a file-mode session's consumer is its
 ** owner's file writer). Returns ENG_E_NOTFOUND, ENG_E_BUSY,
 ** ENG_E_ACCESS, ENG_E_NOMEM, ... (.etl files will be a second record source
-** behind the same next(), yielding the same eng_record.) */
+** behind the same next(), yielding the same rec_record.) */
 int eng_consumer_open(const char *name, eng_consumer **out);
 
 /* Consume .etl files through the backend: Windows reads them with
@@ -397,9 +405,9 @@ typedef struct eng_file_info {
 int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 
 /* Next record into *rec; its pointers borrow shared memory and stay valid
-** until the next call on `c`. kind ENG_KIND_EVENT is an event; ENG_KIND_LOST
+** until the next call on `c`. kind REC_KIND_EVENT is an event; REC_KIND_LOST
 ** says rec->lost events of that producer thread were dropped here;
-** ENG_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
+** REC_KIND_CORRUPT says rec->lost bytes of that thread's ring were rejected.
 ** Records of one producer thread arrive in order; threads interleave.
 ** timeout_ms < 0 waits forever, 0 polls. Returns ENG_OK, ENG_E_TIMEOUT,
 ** ENG_E_STOPPED (session stopped and drained), ENG_E_INTERRUPTED, or, once
@@ -407,7 +415,7 @@ int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out);
 ** or file-only session ENG_E_NOTFOUND, ENG_E_ACCESS, ENG_E_IO). Not
 ** thread-safe: one thread calls next. A consumer belongs to the process that
 ** opened it: in a fork() child, next on an inherited one returns ENG_E_BUSY. */
-int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms);
+int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms);
 
 /* Make a blocked or later next() return ENG_E_INTERRUPTED. Async-signal-safe
 ** (Windows: takes the consumer's lock, so a stop is never lost between
@@ -420,5 +428,53 @@ void eng_consumer_stop(eng_consumer *c);
 ** child an inherited consumer is only unmapped: the parent's read position
 ** and its consumer place are left as they are. */
 void eng_consumer_close(eng_consumer *c);
+
+/* ---------------------------------------------------------------- source */
+
+/* A record source: a live session (eng_consumer), .etl files through the
+** backend (eng_consumer_open_files) or .etl files read by src/etl
+** (eng_files.h). All three hand up rec_record the same way, so the Lua
+** binding has one code path for live and file input. */
+typedef struct eng_source eng_source;
+
+/* Who reads .etl files: the system's reader where there is one (Windows
+** OpenTraceW) else src/etl (AUTO); only the system's (SYSTEM: else
+** ENG_E_UNSUPPORTED); only src/etl (ETWLUA). */
+typedef enum eng_reader { ENG_READER_AUTO = 0, ENG_READER_SYSTEM, ENG_READER_ETWLUA } eng_reader;
+
+/* Live session `name`: eng_consumer_open's statuses. */
+int eng_source_open_session(const char *name, eng_source **out);
+
+/* .etl files, merged by timestamp (equal times in the order given).
+** Returns ENG_OK and *out, or an eng_status with `why` set to a message
+** ("path: why") when the reason is more than the status says (else ""). */
+int eng_source_open_files(const char *const *paths, size_t n, eng_reader reader,
+                          eng_source **out, char *why, size_t cap);
+
+/* eng_consumer_next's contract (timeout_ms is ignored by file readers,
+** which never wait). */
+int eng_source_next(eng_source *s, rec_record *rec, int timeout_ms);
+void eng_source_stop(eng_source *s);      /* async-signal-safe */
+void eng_source_close(eng_source *s);     /* NULL ok */
+
+/* The REC_KIND_CORRUPT record next() just returned: message (names the
+** offset), *file (or NULL) and *offset; NULL when the source has no
+** details (live sessions). Pointers valid until next(). */
+const char *eng_source_corrupt_detail(eng_source *s, const char **file, uint64_t *offset);
+
+/* What a source knows about file i (0-based) of its files. */
+struct etl_info;
+struct etl_stats;
+typedef struct eng_source_file {
+  const char *reader;             /* "etw" (the system's) or "etwlua" (src/etl) */
+  const char *path;               /* etwlua: the path given; etw: NULL */
+  const struct etl_info *etl;     /* etwlua: the file's header facts, else NULL */
+  const struct etl_stats *stats;  /* etwlua: what the reader met so far, else NULL */
+  eng_file_info sys;              /* etw: what the system reported (etl == NULL) */
+} eng_source_file;
+
+/* ENG_OK, or ENG_E_ARG past the last file / for a live session (which has
+** none). Pointers valid until the source is closed. */
+int eng_source_file_at(eng_source *s, size_t i, eng_source_file *out);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/record.h"
+#include "rec_record.h"
 
 /* Return codes of etl_open_* and etl_next. */
 typedef enum etl_status {
@@ -134,7 +134,7 @@ const etl_stats *etl_get_stats(const etl_reader *r);
 ** first; a buffer's errors right after its last good record; errors of
 ** buffers with no good record, and of the file tail, last (in file order).
 ** Records' raw timestamps never decrease. */
-int etl_next(etl_reader *r, eng_record *out, etl_error *err);
+int etl_next(etl_reader *r, rec_record *out, etl_error *err);
 
 /* Free the reader (and close its file). NULL is a no-op. */
 void etl_close(etl_reader *r);
@@ -142,11 +142,11 @@ void etl_close(etl_reader *r);
 /* EVENT_HEADER.Flags as a Windows consumer reports them: the stored flags
 ** plus 32/64_BIT_HEADER, CLASSIC_HEADER, TRACE_MESSAGE and PROCESSOR_INDEX,
 ** synthesized from the header kind and buffer flags [spec §3.2: belief]. */
-uint16_t etl_consumer_flags(const eng_record *rec);
+uint16_t etl_consumer_flags(const rec_record *rec);
 
 /* Text name of a header kind ("EVENT_HEADER64", "SYSTEM32", "PERFINFO64",
 ** "FULL_HEADER64", "INSTANCE32", "MESSAGE" ...); never NULL. */
-const char *etl_header_name(const eng_record *rec);
+const char *etl_header_name(const rec_record *rec);
 
 /* ---- clock (etl_clock.c) ---- */
 
@@ -158,6 +158,10 @@ typedef struct etl_clock {
   int64_t freq;                /* ticks per second (QPC) */
   uint32_t cpu_mhz;            /* CPU cycle clock */
 } etl_clock;
+
+/* The name of a clock type (etl_info.clock_type): "QPC", "system time",
+** "CPU cycles", else "unknown". */
+const char *etl_clock_name(uint32_t type);
 
 /* Fill `c` from a file's header facts. A QPC clock without a usable
 ** frequency falls back to 10 MHz (ticks taken as 100 ns). */

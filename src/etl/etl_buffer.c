@@ -50,16 +50,16 @@ static void tail_error(etl_reader *r, uint64_t off, const char *what, uint64_t b
 
 /* CPU number from ProcessorIndex (spec §2: Windows 7 uses the low byte). */
 static uint16_t buffer_cpu(const uint8_t *h) {
-  uint16_t idx = etl_u16(h + ETL_BUF_PROC_INDEX);
-  if (etl_u16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_PROC_INDEX) return idx & ETL_PROC_INDEX_MASK;
+  uint16_t idx = tlg_le16(h + ETL_BUF_PROC_INDEX);
+  if (tlg_le16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_PROC_INDEX) return idx & ETL_PROC_INDEX_MASK;
   return idx & 0xFF;
 }
 
 /* On-disk size of the buffer at `off`, or 0 when it cannot be trusted and
 ** there is no stride to resync with. Reports what is wrong. */
 static uint32_t disk_size(etl_reader *r, uint64_t off, const uint8_t *h) {
-  uint32_t bsize = etl_u32(h + ETL_BUF_SIZE), max = r->opt.max_buffer_size;
-  int compressed = (etl_u16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) != 0;
+  uint32_t bsize = tlg_le32(h + ETL_BUF_SIZE), max = r->opt.max_buffer_size;
+  int compressed = (tlg_le16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) != 0;
   if (!compressed && r->stride) {
     if (bsize != r->stride)
       etl_add_error(r, off, 0, 0, "BufferSize %u differs from the session's %u; using %u",
@@ -72,7 +72,7 @@ static uint32_t disk_size(etl_reader *r, uint64_t off, const uint8_t *h) {
 
 /* End of the record area in buffer coordinates (Offset = FilledBytes). */
 static uint32_t fill_level(etl_reader *r, etl_buf *b, const uint8_t *h, uint32_t full) {
-  uint32_t fill = etl_u32(h + ETL_BUF_OFFSET), session = r->info.buffer_size;
+  uint32_t fill = tlg_le32(h + ETL_BUF_OFFSET), session = r->info.buffer_size;
   int compressed = (b->flags & ETL_BUF_FLAG_COMPRESSED) != 0;
   uint32_t max = compressed ? r->opt.max_buffer_size : full;
   /* a decompressed buffer is at most a session buffer */
@@ -133,13 +133,13 @@ uint64_t etl_buffer_scan(etl_reader *r, uint64_t off) {
   }
   etl_buf *b = new_buf(r, off);
   if (!b) return r->len;
-  b->hdr_ts = etl_i64(h + ETL_BUF_TIMESTAMP);
-  b->flags = etl_u16(h + ETL_BUF_FLAG);
+  b->hdr_ts = tlg_le_i64(h + ETL_BUF_TIMESTAMP);
+  b->flags = tlg_le16(h + ETL_BUF_FLAG);
   b->cpu = buffer_cpu(h);
   uint32_t full = disk_size(r, off, h);
   if (full == 0) {
     etl_add_error(r, off, 0, 0, "BufferSize %u outside 0x48..%u; the rest of the file "
-                  "(%llu bytes) is skipped", etl_u32(h), r->opt.max_buffer_size,
+                  "(%llu bytes) is skipped", tlg_le32(h), r->opt.max_buffer_size,
                   (unsigned long long)avail);
     b->err_count = r->nerrs - b->err_first;
     b->pseudo = 1;

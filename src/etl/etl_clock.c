@@ -11,6 +11,15 @@
 #define TICKS_PER_DAY 864000000000LL
 #define DAYS_1601_TO_1970 134774LL
 
+const char *etl_clock_name(uint32_t type) {
+  switch (type) {
+  case ETL_CLOCK_QPC: return "QPC";
+  case ETL_CLOCK_SYSTEM: return "system time";
+  case ETL_CLOCK_CPU_CYCLE: return "CPU cycles";
+  default: return "unknown";
+  }
+}
+
 void etl_clock_init(etl_clock *c, const etl_info *info) {
   c->type = info->clock_type;
   c->start_time = info->start_time;

@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../tlg/tlg_types.h"
+#include "tlg_types.h"
+#include "tlg_le.h"
 
 /*
 ** File (spec §1)
@@ -148,16 +149,7 @@ enum etl_hdr_type {
 ** +4 u16 bit 0 = another item follows, +6 u16 DataSize, +8 data, padding.
 */
 #define ETL_EXT_HDR_SIZE 8u
-enum etl_ext_type {
-  ETL_EXT_RELATED_ACTIVITYID = 1, ETL_EXT_SID = 2, ETL_EXT_TS_ID = 3,
-  ETL_EXT_INSTANCE_INFO = 4, ETL_EXT_STACK_TRACE32 = 5,
-  ETL_EXT_STACK_TRACE64 = 6, ETL_EXT_PEBS_INDEX = 7,
-  ETL_EXT_PMC_COUNTERS = 8, ETL_EXT_PSM_KEY = 9, ETL_EXT_EVENT_KEY = 10,
-  ETL_EXT_EVENT_SCHEMA_TL = 11, ETL_EXT_PROV_TRAITS = 12,
-  ETL_EXT_PROCESS_START_KEY = 13, ETL_EXT_CONTROL_GUID = 14,
-  ETL_EXT_QPC_DELTA = 15, ETL_EXT_CONTAINER_ID = 16,
-  ETL_EXT_STACK_KEY32 = 17, ETL_EXT_STACK_KEY64 = 18
-};
+/* item types: enum rec_ext_type (src/record/rec_record.h) */
 
 /*
 ** TRACE_LOGFILE_HEADER (spec §6): payload of the first record, right after
@@ -181,20 +173,6 @@ enum etl_ext_type {
 enum etl_clock_type { ETL_CLOCK_RAW = 0, ETL_CLOCK_QPC = 1,
                       ETL_CLOCK_SYSTEM = 2, ETL_CLOCK_CPU_CYCLE = 3 };
 
-/* Little-endian loaders; `p` needs no alignment. */
-static inline uint16_t etl_u16(const uint8_t *p) {
-  return (uint16_t)(p[0] | p[1] << 8);
-}
-static inline uint32_t etl_u32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-static inline uint64_t etl_u64(const uint8_t *p) {
-  return (uint64_t)etl_u32(p) | (uint64_t)etl_u32(p + 4) << 32;
-}
-static inline int64_t etl_i64(const uint8_t *p) {
-  return (int64_t)etl_u64(p);
-}
 static inline void etl_guid_at(const uint8_t *p, tlg_guid *g) {
   memcpy(g->b, p, 16);
 }

@@ -8,45 +8,18 @@
 #include <string.h>
 
 #include "etl_int.h"
-
-/* Append code point `cp` as UTF-8; returns the new end. */
-static char *put_utf8(char *o, uint32_t cp) {
-  if (cp < 0x80) { *o++ = (char)cp; }
-  else if (cp < 0x800) { *o++ = (char)(0xC0 | cp >> 6); *o++ = (char)(0x80 | (cp & 0x3F)); }
-  else if (cp < 0x10000) {
-    *o++ = (char)(0xE0 | cp >> 12); *o++ = (char)(0x80 | (cp >> 6 & 0x3F));
-    *o++ = (char)(0x80 | (cp & 0x3F));
-  } else {
-    *o++ = (char)(0xF0 | cp >> 18); *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
-    *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F));
-  }
-  return o;
-}
+#include "tlg_utf16.h"
 
 char *etl_utf16_to_utf8(const uint8_t *p, size_t n) {
-  char *s = malloc(n * 3 + 1), *o = s;  /* a unit never needs more than 3 bytes */
-  if (!s) return NULL;
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u = etl_u16(p + 2 * i);
-    if (u == 0) break;
-    if (u >= 0xD800 && u < 0xDC00 && i + 1 < n) {
-      uint32_t lo = etl_u16(p + 2 * i + 2);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-        i++;
-      }
-    }
-    if (u >= 0xD800 && u < 0xE000) u = 0xFFFD;
-    o = put_utf8(o, u);
-  }
-  *o = '\0';
+  char *s = malloc(n * 3 + 1);  /* a unit never needs more than 3 bytes */
+  if (s) tlg_utf16_to_utf8(p, n, s, n * 3 + 1);
   return s;
 }
 
 /* Number of UTF-16 units before the first NUL (or n). */
 static size_t units_to_nul(const uint8_t *p, size_t n) {
   size_t i = 0;
-  while (i < n && etl_u16(p + 2 * i) != 0) i++;
+  while (i < n && tlg_le16(p + 2 * i) != 0) i++;
   return i;
 }
 
@@ -65,30 +38,30 @@ static int parse_names(etl_reader *r, const uint8_t *p, size_t bytes) {
 /* TRACE_LOGFILE_HEADER at `h`; `is64` picks the layout (spec §6 table). */
 static void parse_fields(etl_info *in, const uint8_t *h, int is64) {
   uint32_t d = is64 ? 0 : 8;  /* 32-bit layout: fields after the names move down */
-  in->buffer_size = etl_u32(h);
-  in->version = etl_u32(h + 0x04);
+  in->buffer_size = tlg_le32(h);
+  in->version = tlg_le32(h + 0x04);
   in->os_major = h[4]; in->os_minor = h[5];
   in->layout_major = h[6]; in->layout_minor = h[7];
-  in->os_build = etl_u32(h + 0x08);
-  in->num_processors = etl_u32(h + 0x0C);
-  in->end_time = etl_i64(h + 0x10);
-  in->timer_resolution = etl_u32(h + 0x18);
-  in->max_file_size = etl_u32(h + 0x1C);
-  in->log_file_mode = etl_u32(h + 0x20);
-  in->buffers_written = etl_u32(h + 0x24);
-  in->start_buffers = etl_u32(h + 0x28);
-  in->pointer_size = etl_u32(h + 0x2C);
-  in->events_lost = etl_u32(h + 0x30);
-  in->cpu_speed_mhz = etl_u32(h + 0x34);
-  in->logger_name_ptr = is64 ? etl_u64(h + 0x38) : etl_u32(h + 0x38);
-  in->log_file_name_ptr = is64 ? etl_u64(h + 0x40) : etl_u32(h + 0x3C);
+  in->os_build = tlg_le32(h + 0x08);
+  in->num_processors = tlg_le32(h + 0x0C);
+  in->end_time = tlg_le_i64(h + 0x10);
+  in->timer_resolution = tlg_le32(h + 0x18);
+  in->max_file_size = tlg_le32(h + 0x1C);
+  in->log_file_mode = tlg_le32(h + 0x20);
+  in->buffers_written = tlg_le32(h + 0x24);
+  in->start_buffers = tlg_le32(h + 0x28);
+  in->pointer_size = tlg_le32(h + 0x2C);
+  in->events_lost = tlg_le32(h + 0x30);
+  in->cpu_speed_mhz = tlg_le32(h + 0x34);
+  in->logger_name_ptr = is64 ? tlg_le64(h + 0x38) : tlg_le32(h + 0x38);
+  in->log_file_name_ptr = is64 ? tlg_le64(h + 0x40) : tlg_le32(h + 0x3C);
   in->time_zone = h + 0x48 - d;
-  in->tz_bias = (int32_t)etl_u32(h + 0x48 - d);
-  in->boot_time = etl_i64(h + 0xF8 - d);
-  in->perf_freq = etl_i64(h + 0x100 - d);
-  in->start_time = etl_i64(h + 0x108 - d);
-  in->clock_type = etl_u32(h + 0x110 - d);
-  in->buffers_lost = etl_u32(h + 0x114 - d);
+  in->tz_bias = (int32_t)tlg_le32(h + 0x48 - d);
+  in->boot_time = tlg_le_i64(h + 0xF8 - d);
+  in->perf_freq = tlg_le_i64(h + 0x100 - d);
+  in->start_time = tlg_le_i64(h + 0x108 - d);
+  in->clock_type = tlg_le32(h + 0x110 - d);
+  in->buffers_lost = tlg_le32(h + 0x114 - d);
 }
 
 /* Find the header record in buffer 0; returns it or NULL with `err` set. */
@@ -99,23 +72,23 @@ static const uint8_t *find_header_record(etl_reader *r, uint32_t *size, etl_erro
              (unsigned long long)r->len);
     return NULL;
   }
-  if (etl_u16(b + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) {
+  if (tlg_le16(b + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) {
     etl_fail(err, ETL_ERR_DATA, 0, "the header buffer is compressed");
     return NULL;
   }
-  uint64_t end = etl_u32(b + ETL_BUF_OFFSET);
-  if (end > etl_u32(b + ETL_BUF_SIZE)) end = etl_u32(b + ETL_BUF_SIZE);
+  uint64_t end = tlg_le32(b + ETL_BUF_OFFSET);
+  if (end > tlg_le32(b + ETL_BUF_SIZE)) end = tlg_le32(b + ETL_BUF_SIZE);
   if (end > r->head_len) end = r->head_len;  /* head_len: min(len, the largest record) */
   const uint8_t *p = b + ETL_BUF_HDR_SIZE;
-  uint32_t marker = etl_u32(p), type = marker >> 16 & 0xFF;
+  uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF;
   if ((marker >> 24) != 0xC0 || (type != ETL_HT_SYSTEM32 && type != ETL_HT_SYSTEM64) ||
-      etl_u16(p + 6) != 0) {
+      tlg_le16(p + 6) != 0) {
     etl_fail(err, ETL_ERR_DATA, ETL_BUF_HDR_SIZE,
              "not an ETL file (first record is not EventTrace/Header: "
-             "marker 0x%08x, hook 0x%04x)", marker, etl_u16(p + 6));
+             "marker 0x%08x, hook 0x%04x)", marker, tlg_le16(p + 6));
     return NULL;
   }
-  *size = etl_u16(p + 4);
+  *size = tlg_le16(p + 4);
   uint32_t need = ETL_SYSTEM_HDR_SIZE + (type == ETL_HT_SYSTEM64 ? ETL_LFH_SIZE64 : ETL_LFH_SIZE32);
   if (*size < need || ETL_BUF_HDR_SIZE + (uint64_t)*size > end) {
     etl_fail(err, ETL_ERR_DATA, ETL_BUF_HDR_SIZE,
@@ -154,14 +127,14 @@ static int stride_fits(etl_reader *r, uint32_t c) {
   if (!stride_valid(r, c)) return 0;
   if (c + (uint64_t)ETL_BUF_HDR_SIZE > r->len) return c == r->len;
   const uint8_t *p = etl_input(r, c + ETL_BUF_SIZE, 4, tmp);
-  return p && etl_u32(p) == c;
+  return p && tlg_le32(p) == c;
 }
 
 /* The stride used to step over (and resync past) uncompressed buffers:
 ** buffer 0's BufferSize or the logfile header's, whichever the file agrees
 ** with, so that one damaged copy does not misalign every buffer. */
 static void choose_stride(etl_reader *r) {
-  uint32_t own = etl_u32(r->head + ETL_BUF_SIZE), lfh = r->info.buffer_size;
+  uint32_t own = tlg_le32(r->head + ETL_BUF_SIZE), lfh = r->info.buffer_size;
   r->stride = 0;
   if (r->info.log_file_mode & ETL_LOGMODE_COMPRESSED) return;
   if (stride_fits(r, own)) r->stride = own;
@@ -174,12 +147,12 @@ int etl_header_parse(etl_reader *r, etl_error *err) {
   uint32_t size;
   const uint8_t *p = find_header_record(r, &size, err);
   if (!p) return ETL_ERR_DATA;
-  int is64 = (etl_u32(p) >> 16 & 0xFF) == ETL_HT_SYSTEM64;
+  int is64 = (tlg_le32(p) >> 16 & 0xFF) == ETL_HT_SYSTEM64;
   uint32_t fixed = is64 ? ETL_LFH_SIZE64 : ETL_LFH_SIZE32;
   etl_info *in = &r->info;
   parse_fields(in, p + ETL_SYSTEM_HDR_SIZE, is64);
   in->header_pointer_size = is64 ? 8 : 4;
-  in->header_timestamp = etl_i64(p + 0x10);
+  in->header_timestamp = tlg_le_i64(p + 0x10);
   in->file_size = r->len;
   if (parse_names(r, p + ETL_SYSTEM_HDR_SIZE + fixed, size - ETL_SYSTEM_HDR_SIZE - fixed))
     return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");

@@ -1,7 +1,7 @@
 /*
 ** etl_int.h: internals shared by the ETL reader's files (not a public API).
 ** etl_read.c: open, scan, merge, etl_next; etl_buffer.c: buffer headers,
-** decompression, record walking; etl_record.c: one record -> eng_record;
+** decompression, record walking; etl_record.c: one record -> rec_record;
 ** etl_header.c: the EventTrace/Header record; etl_file.c: file input;
 ** etl_cache.c: the memory budget of loaded buffers.
 */
@@ -91,7 +91,7 @@ struct etl_reader {
   uint32_t nheap;
   size_t cache_used;       /* bytes held by loaded buffers (data + idx) */
   uint32_t lru_first, lru_last; /* loaded buffers, least recently loaded first */
-  eng_ext_item *ext;
+  rec_ext_item *ext;
   uint32_t ext_cap;
   uint32_t release;        /* buffer to free on the next call, or ETL_NONE */
   uint64_t decompressed;    /* bytes the scan decompressed so far */
@@ -204,7 +204,7 @@ int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
 ** `out`. Extended items go to r->ext. Returns 0, or -1 with `why` filled
 ** (and *bad_at = offset inside the record), or -2 when out of memory. */
 int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint32_t size,
-                      int64_t ts_hint, eng_record *out, char *why, size_t why_len,
+                      int64_t ts_hint, rec_record *out, char *why, size_t why_len,
                       uint32_t *bad_at);
 
 /* etl_write.c: the writer frees `ctx` with `release` when it is closed

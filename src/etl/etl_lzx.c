@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "etl_lzx.h"
+#include "tlg_le.h"
 
 typedef struct lzx_in {
   const uint8_t *p;
@@ -35,12 +36,11 @@ static size_t read_length(lzx_in *s) {
     len = s->p[s->pos++];
     if (len == 255) {
       if (!need(s, 2)) return 0;
-      len = (size_t)s->p[s->pos] | (size_t)s->p[s->pos + 1] << 8;
+      len = tlg_le16(s->p + s->pos);
       s->pos += 2;
       if (len == 0) {
         if (!need(s, 4)) return 0;
-        len = (size_t)s->p[s->pos] | (size_t)s->p[s->pos + 1] << 8 |
-              (size_t)s->p[s->pos + 2] << 16 | (size_t)s->p[s->pos + 3] << 24;
+        len = tlg_le32(s->p + s->pos);
         s->pos += 4;
       }
       if (len < 15 + 7) return (size_t)-1;
@@ -76,8 +76,7 @@ etl_lzx_status etl_lzx_decompress(const uint8_t *in, size_t in_len, uint8_t *out
     tok = s.pos;
     if (nflags == 0) {
       if (!need(&s, 4)) { st = ETL_LZX_TRUNCATED; break; }
-      flags = (uint32_t)in[s.pos] | (uint32_t)in[s.pos + 1] << 8 |
-              (uint32_t)in[s.pos + 2] << 16 | (uint32_t)in[s.pos + 3] << 24;
+      flags = tlg_le32(in + s.pos);
       s.pos += 4;
       nflags = 32;
       continue;

@@ -207,7 +207,7 @@ static int64_t activate(etl_reader *r, etl_buf *b) {
 }
 
 /* Decode record `ri` of buffer `b` into `out`. */
-static int deliver(etl_reader *r, etl_buf *b, etl_recidx ri, eng_record *out, etl_error *err) {
+static int deliver(etl_reader *r, etl_buf *b, etl_recidx ri, rec_record *out, etl_error *err) {
   etl_ctx ctx = {&r->clock, r->info.pointer_size, b->cpu, b->flags, b->file_off,
                  (b->flags & ETL_BUF_FLAG_COMPRESSED) != 0};
   char why[128];
@@ -236,7 +236,7 @@ static int next_error(etl_reader *r, etl_buf *b, etl_error *err) {
   return ETL_ERR_DATA;
 }
 
-int etl_next(etl_reader *r, eng_record *out, etl_error *err) {
+int etl_next(etl_reader *r, rec_record *out, etl_error *err) {
   if (!r || !out) return etl_fail(err, ETL_ERR_ARG, 0, "no reader or output record");
   if (r->release != ETL_NONE) { etl_buffer_release(r, &r->bufs[r->release]); r->release = ETL_NONE; }
   if (r->early_next < r->early_count) {

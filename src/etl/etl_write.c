@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "etl_int.h"
-#include "tlg_utf8.h"
+#include "tlg_utf16.h"
 #include "etl_write.h"
 #include "tlg_guid.h"
 
@@ -95,22 +95,10 @@ struct etl_writer {
 
 static uint32_t align8(uint32_t v) { return (v + 7u) & ~7u; }
 
-/* Little-endian stores; on a little-endian machine plain (unaligned) stores. */
+/* tlg_desc is the little-endian EVENT_DESCRIPTOR layout: copied as is there */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-#define desc_pack(d, out) memcpy((out), (d), 16)   /* tlg_desc is the LE layout */
+#define desc_pack(d, out) memcpy((out), (d), 16)
 #else
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) {
-  put16(p, (uint16_t)v);
-  put16(p + 2, (uint16_t)(v >> 16));
-}
-static void put64(uint8_t *p, uint64_t v) {
-  put32(p, (uint32_t)v);
-  put32(p + 4, (uint32_t)(v >> 32));
-}
 #define desc_pack(d, out) tlg_desc_pack((d), (out))
 #endif
 _Static_assert(sizeof(tlg_desc) == 16, "tlg_desc is the 16-byte EVENT_DESCRIPTOR");
@@ -170,45 +158,33 @@ static int sink_sync(etl_writer *w) {
 
 /* ====================================================== header buffer */
 
-/* UTF-8 -> UTF-16LE at p (room for `cap` units incl. the NUL); invalid
-** bytes become U+FFFD. Returns the units written, NUL included. */
+/* UTF-8 -> UTF-16LE at p (room for `cap` >= 1 units incl. the NUL), cut
+** at whole code points to fit. A name that is not UTF-8 is written empty:
+** encoding rejects invalid UTF-8 (tlg_utf16.h) and the name is only
+** informative. Returns the units written, NUL included. */
 static uint32_t utf16_from_utf8(const char *s, uint8_t *p, uint32_t cap) {
-  const uint8_t *u = (const uint8_t *)(s ? s : "");
-  size_t left = strlen((const char *)u);
-  uint32_t n = 0;
-  while (left > 0 && n + 3 <= cap) {
-    uint32_t c;
-    size_t len = tlg_utf8_next(u, left, &c);
-    if (len == 0) { c = 0xFFFD; len = 1; }     /* skip one bad byte */
-    u += len;
-    left -= len;
-    if (c >= 0x10000) {
-      c -= 0x10000;
-      put16(p + 2 * n++, (uint16_t)(0xD800 | c >> 10));
-      put16(p + 2 * n++, (uint16_t)(0xDC00 | (c & 0x3FF)));
-    } else {
-      put16(p + 2 * n++, (uint16_t)c);
-    }
-  }
-  put16(p + 2 * n++, 0);
-  return n;
+  size_t used;
+  long n = s ? tlg_utf8_to_utf16(s, strlen(s), p, cap - 1, &used) : 0;
+  if (n < 0) n = 0;
+  tlg_put16(p + 2 * n, 0);
+  return (uint32_t)n + 1;
 }
 
 /* WMI_BUFFER_HEADER (spec §2, §12) at p. */
 static void put_bufhdr(const etl_writer *w, uint8_t *p, uint32_t used, int64_t ts, uint64_t seq,
                        uint16_t cpu, uint16_t flags, uint16_t type) {
   memset(p, 0, ETL_BUF_HDR_SIZE);
-  put32(p + ETL_BUF_SIZE, w->bufsize);
-  put32(p + 0x04, used);                        /* SavedOffset */
-  put32(p + 0x08, used);                        /* CurrentOffset */
-  put64(p + ETL_BUF_TIMESTAMP, (uint64_t)ts);
-  put64(p + ETL_BUF_SEQUENCE, seq);
-  put16(p + ETL_BUF_PROC_INDEX, cpu);
-  put16(p + ETL_BUF_LOGGER_ID, w->o.logger_id);
-  put32(p + 0x2C, W_BUF_STATE_FLUSH);
-  put32(p + ETL_BUF_OFFSET, used);
-  put16(p + ETL_BUF_FLAG, flags);
-  put16(p + ETL_BUF_TYPE, type);
+  tlg_put32(p + ETL_BUF_SIZE, w->bufsize);
+  tlg_put32(p + 0x04, used);                        /* SavedOffset */
+  tlg_put32(p + 0x08, used);                        /* CurrentOffset */
+  tlg_put64(p + ETL_BUF_TIMESTAMP, (uint64_t)ts);
+  tlg_put64(p + ETL_BUF_SEQUENCE, seq);
+  tlg_put16(p + ETL_BUF_PROC_INDEX, cpu);
+  tlg_put16(p + ETL_BUF_LOGGER_ID, w->o.logger_id);
+  tlg_put32(p + 0x2C, W_BUF_STATE_FLUSH);
+  tlg_put32(p + ETL_BUF_OFFSET, used);
+  tlg_put16(p + ETL_BUF_FLAG, flags);
+  tlg_put16(p + ETL_BUF_TYPE, type);
 }
 
 #define LFH (ETL_BUF_HDR_SIZE + ETL_SYSTEM_HDR_SIZE) /* TRACE_LOGFILE_HEADER in buffer 0 */
@@ -234,42 +210,42 @@ static void build_header(etl_writer *w, const char *name) {
   uint32_t n2 = utf16_from_utf8(name && *name ? name : w->o.logfile_name, names + 2 * n1, units);
   uint32_t size = ETL_SYSTEM_HDR_SIZE + ETL_LFH_SIZE64 + 2 * (n1 + n2);
   /* SYSTEM64 header: Version 2, type 0x02, 0xC0, Size, HookId 0 */
-  put16(r, 2);
+  tlg_put16(r, 2);
   r[2] = ETL_HT_SYSTEM64;
   r[3] = 0xC0;
-  put16(r + 4, (uint16_t)size);
-  put16(r + 6, 0);
-  put32(r + 0x08, w->o.tid);
-  put32(r + 0x0C, w->o.pid);
-  put64(r + 0x10, (uint64_t)w->o.start_time);   /* T0 = StartTime (spec §12 clock) */
-  put32(h + 0x00, w->bufsize);
-  put32(h + 0x04, W_LFH_VERSION);
-  put32(h + 0x08, w->o.os_build);
-  put32(h + 0x0C, w->num_processors);
-  put32(h + 0x18, W_TIMER_RESOLUTION);
-  put32(h + 0x1C, (uint32_t)((w->o.circular ? w->o.circular_bytes : w->o.max_file_bytes) >> 20));
-  put32(h + 0x20, w->o.circular ? W_LOGMODE_CIRCULAR : W_LOGMODE_SEQUENTIAL);
-  put32(h + 0x28, 1);                           /* StartBuffers */
-  put32(h + 0x2C, 8);                           /* PointerSize */
-  put32(h + 0x34, w->o.cpu_mhz);
+  tlg_put16(r + 4, (uint16_t)size);
+  tlg_put16(r + 6, 0);
+  tlg_put32(r + 0x08, w->o.tid);
+  tlg_put32(r + 0x0C, w->o.pid);
+  tlg_put64(r + 0x10, (uint64_t)w->o.start_time);   /* T0 = StartTime (spec §12 clock) */
+  tlg_put32(h + 0x00, w->bufsize);
+  tlg_put32(h + 0x04, W_LFH_VERSION);
+  tlg_put32(h + 0x08, w->o.os_build);
+  tlg_put32(h + 0x0C, w->num_processors);
+  tlg_put32(h + 0x18, W_TIMER_RESOLUTION);
+  tlg_put32(h + 0x1C, (uint32_t)((w->o.circular ? w->o.circular_bytes : w->o.max_file_bytes) >> 20));
+  tlg_put32(h + 0x20, w->o.circular ? W_LOGMODE_CIRCULAR : W_LOGMODE_SEQUENTIAL);
+  tlg_put32(h + 0x28, 1);                           /* StartBuffers */
+  tlg_put32(h + 0x2C, 8);                           /* PointerSize */
+  tlg_put32(h + 0x34, w->o.cpu_mhz);
   put_timezone(h + 0x48);
-  put64(h + 0xF8, (uint64_t)w->o.boot_time);
-  put64(h + 0x100, W_PERF_FREQ);
-  put64(h + 0x108, (uint64_t)w->o.start_time);
-  put32(h + 0x110, ETL_CLOCK_QPC);
+  tlg_put64(h + 0xF8, (uint64_t)w->o.boot_time);
+  tlg_put64(h + 0x100, W_PERF_FREQ);
+  tlg_put64(h + 0x108, (uint64_t)w->o.start_time);
+  tlg_put32(h + 0x110, ETL_CLOCK_QPC);
   uint32_t used = ETL_BUF_HDR_SIZE + align8(size);
   memset(r + size, 0, align8(size) - size);
   if (w->o.partition_info) {                    /* SYSTEM64 hook 0x0050, 48 zero bytes */
     uint8_t *q = b + used;
     memset(q, 0, 0x50);
-    put16(q, 2);
+    tlg_put16(q, 2);
     q[2] = ETL_HT_SYSTEM64;
     q[3] = 0xC0;
-    put16(q + 4, 0x50);
-    put16(q + 6, W_HOOK_PARTITION_INFO);
-    put32(q + 0x08, w->o.tid);
-    put32(q + 0x0C, w->o.pid);
-    put64(q + 0x10, (uint64_t)w->o.start_time);
+    tlg_put16(q + 4, 0x50);
+    tlg_put16(q + 6, W_HOOK_PARTITION_INFO);
+    tlg_put32(q + 0x08, w->o.tid);
+    tlg_put32(q + 0x0C, w->o.pid);
+    tlg_put64(q + 0x10, (uint64_t)w->o.start_time);
     used += 0x50;
   }
   w->hdr_used = used;
@@ -280,11 +256,11 @@ static void build_header(etl_writer *w, const char *name) {
 /* The fields that change while logging (spec §12 "At close"). */
 static void patch_header(etl_writer *w, int64_t end_time, uint32_t buffers) {
   uint8_t *h = w->hdr + LFH;
-  put32(h + 0x0C, w->num_processors);
-  put64(h + 0x10, (uint64_t)end_time);
-  put32(h + 0x24, buffers);
-  put32(h + 0x30, sat32(w->lost + w->dropped));
-  put32(h + 0x114, 0);                          /* BuffersLost: the writer never drops a buffer */
+  tlg_put32(h + 0x0C, w->num_processors);
+  tlg_put64(h + 0x10, (uint64_t)end_time);
+  tlg_put32(h + 0x24, buffers);
+  tlg_put32(h + 0x30, sat32(w->lost + w->dropped));
+  tlg_put32(h + 0x114, 0);                          /* BuffersLost: the writer never drops a buffer */
 }
 
 static int write_header(etl_writer *w, int64_t end_time) {
@@ -347,8 +323,8 @@ static void buf_sort(etl_writer *w, wbuf *b) {
   if (b->sorted) return;
   uint32_t n = 0;
   for (uint32_t off = ETL_BUF_HDR_SIZE; off < b->used; n++) {
-    uint32_t len = align8(etl_u16(b->p + off));
-    w->idx[n].ts = etl_i64(b->p + off + 0x10);
+    uint32_t len = align8(tlg_le16(b->p + off));
+    w->idx[n].ts = tlg_le_i64(b->p + off + 0x10);
     w->idx[n].off = off;
     w->idx[n].len = len;
     off += len;
@@ -443,7 +419,7 @@ static int fix_tail(etl_writer *w) {
   uint8_t f[2];
   w->tail_flags = want;
   w->pending_lost = 0;
-  put16(f, w->tail_flags);
+  tlg_put16(f, w->tail_flags);
   return sink_patch(w, w->tail_off + ETL_BUF_FLAG, f, 2);
 }
 
@@ -755,7 +731,7 @@ static wbuf *cpu_buf(etl_writer *w, uint32_t cpu) {
 }
 
 /* Bytes of the extended items the record will carry. */
-static uint32_t ext_bytes(const eng_record *rec, int *ok) {
+static uint32_t ext_bytes(const rec_record *rec, int *ok) {
   uint32_t n = 0;
   *ok = 1;
   if (rec->ext_count) {
@@ -763,7 +739,7 @@ static uint32_t ext_bytes(const eng_record *rec, int *ok) {
     for (uint32_t i = 0; i < rec->ext_count; i++) n += ETL_EXT_HDR_SIZE + align8(rec->ext[i].size);
     return n;
   }
-  if (rec->flags & ENG_REC_RELATED) n += ETL_EXT_HDR_SIZE + 16;
+  if (rec->flags & REC_RELATED) n += ETL_EXT_HDR_SIZE + 16;
   if (rec->traits && rec->traits_len) n += ETL_EXT_HDR_SIZE + align8(rec->traits_len);
   if (rec->meta && rec->meta_len) n += ETL_EXT_HDR_SIZE + align8(rec->meta_len);
   return n;
@@ -773,45 +749,45 @@ static uint32_t ext_bytes(const eng_record *rec, int *ok) {
 static uint32_t put_ext(uint8_t *p, uint16_t type, const void *data, uint32_t len, int more) {
   uint32_t item = ETL_EXT_HDR_SIZE + align8(len);
   if (len) {
-    put64(p + item - 8, 0);       /* the padding: zeros (the data then covers its part) */
+    tlg_put64(p + item - 8, 0);       /* the padding: zeros (the data then covers its part) */
     memcpy(p + ETL_EXT_HDR_SIZE, data, len);
   }
-  put16(p, (uint16_t)item);
-  put16(p + 2, type);
-  put16(p + 4, more ? 1 : 0);
-  put16(p + 6, (uint16_t)len);
+  tlg_put16(p, (uint16_t)item);
+  tlg_put16(p + 2, type);
+  tlg_put16(p + 4, more ? 1 : 0);
+  tlg_put16(p + 6, (uint16_t)len);
   return item;
 }
 
 /* EVENT_HEADER record (spec §3.2, §12) of `size` bytes at p. */
-static void put_event(uint8_t *p, const eng_record *rec, uint32_t size, uint32_t ext) {
-  put64(p + align8(size) - 8, 0);             /* padding: zero (spec §2, §12) */
-  uint16_t flags = rec->header_kind == ENG_HDR_EVENT ? rec->header_flags : 0;
+static void put_event(uint8_t *p, const rec_record *rec, uint32_t size, uint32_t ext) {
+  tlg_put64(p + align8(size) - 8, 0);             /* padding: zero (spec §2, §12) */
+  uint16_t flags = rec->header_kind == REC_HDR_EVENT ? rec->header_flags : 0;
   flags = (uint16_t)((flags & ~ETL_EVF_EXTENDED_INFO) | (ext ? ETL_EVF_EXTENDED_INFO : 0));
-  put16(p, (uint16_t)size);
+  tlg_put16(p, (uint16_t)size);
   p[2] = rec->pointer_size == 4 ? ETL_HT_EVENT32 : ETL_HT_EVENT64;
   p[3] = 0xC0;
-  put16(p + 4, flags);
-  put16(p + 6, rec->header_kind == ENG_HDR_EVENT ? rec->event_property : 0);
-  put32(p + 0x08, rec->tid);
-  put32(p + 0x0C, rec->pid);
-  put64(p + 0x10, (uint64_t)rec->timestamp);
+  tlg_put16(p + 4, flags);
+  tlg_put16(p + 6, rec->header_kind == REC_HDR_EVENT ? rec->event_property : 0);
+  tlg_put32(p + 0x08, rec->tid);
+  tlg_put32(p + 0x0C, rec->pid);
+  tlg_put64(p + 0x10, (uint64_t)rec->timestamp);
   memcpy(p + 0x18, rec->provider_id.b, 16);
   desc_pack(&rec->desc, p + 0x28);
-  put32(p + 0x38, rec->kernel_time);
-  put32(p + 0x3C, rec->user_time);
-  if (rec->flags & ENG_REC_ACTIVITY) memcpy(p + 0x40, rec->activity_id.b, 16);
+  tlg_put32(p + 0x38, rec->kernel_time);
+  tlg_put32(p + 0x3C, rec->user_time);
+  if (rec->flags & REC_ACTIVITY) memcpy(p + 0x40, rec->activity_id.b, 16);
   else memset(p + 0x40, 0, 16);
   uint8_t *q = p + ETL_EVENT_HDR_SIZE;
   if (rec->ext_count) {
     for (uint32_t i = 0; i < rec->ext_count; i++)
       q += put_ext(q, rec->ext[i].type, rec->ext[i].data, rec->ext[i].size, i + 1 < rec->ext_count);
   } else if (ext) {
-    int rel = (rec->flags & ENG_REC_RELATED) != 0;
+    int rel = (rec->flags & REC_RELATED) != 0;
     int tr = rec->traits && rec->traits_len, me = rec->meta && rec->meta_len;
-    if (rel) q += put_ext(q, ETL_EXT_RELATED_ACTIVITYID, rec->related_activity_id.b, 16, tr || me);
-    if (tr) q += put_ext(q, ETL_EXT_PROV_TRAITS, rec->traits, rec->traits_len, me);
-    if (me) q += put_ext(q, ETL_EXT_EVENT_SCHEMA_TL, rec->meta, rec->meta_len, 0);
+    if (rel) q += put_ext(q, REC_EXT_RELATED_ACTIVITYID, rec->related_activity_id.b, 16, tr || me);
+    if (tr) q += put_ext(q, REC_EXT_PROV_TRAITS, rec->traits, rec->traits_len, me);
+    if (me) q += put_ext(q, REC_EXT_EVENT_SCHEMA_TL, rec->meta, rec->meta_len, 0);
   }
   if (rec->data_len) memcpy(q, rec->data, rec->data_len);
 }
@@ -821,14 +797,14 @@ static int buf_full(etl_writer *w, wbuf *b) {
   return w->o.circular ? circ_push(w, b) : seq_write(w, b, 0);
 }
 
-int etl_writer_append(etl_writer *w, const eng_record *rec) {
+int etl_writer_append(etl_writer *w, const rec_record *rec) {
   if (!w || !rec) return ETL_ERR_ARG;
   if (w->io_error) { w->dropped++; return ETL_ERR_IO; }
   int ok;
   uint32_t ext = ext_bytes(rec, &ok);
   uint64_t size = (uint64_t)ETL_EVENT_HDR_SIZE + ext + rec->data_len;
-  if (!ok || rec->kind != ENG_KIND_EVENT || (rec->data_len && !rec->data) ||
-      (rec->header_kind != ENG_HDR_NONE && rec->header_kind != ENG_HDR_EVENT) ||
+  if (!ok || rec->kind != REC_KIND_EVENT || (rec->data_len && !rec->data) ||
+      (rec->header_kind != REC_HDR_NONE && rec->header_kind != REC_HDR_EVENT) ||
       size > W_MAX_RECORD || ETL_BUF_HDR_SIZE + align8((uint32_t)size) > w->bufsize) {
     w->dropped++;
     return ETL_ERR_DATA;

@@ -74,7 +74,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "etl.h"                    /* etl_status codes, eng_record */
+#include "etl.h"                    /* etl_status codes, rec_record */
 
 /* Where bytes go. Every callback returns 0, or an errno value on failure
 ** (which makes the writer fail with ETL_ERR_IO for good). */
@@ -161,12 +161,12 @@ int etl_writer_open_file(const char *path, const etl_write_opts *opt, etl_writer
 ** "out2.etl", ...). Returns the length, or 0 when it does not fit `cap`. */
 size_t etl_rotated_path(const char *path, uint32_t index, char *out, size_t cap);
 
-/* Append one event (kind ENG_KIND_EVENT; header_kind NONE or EVENT). Its
+/* Append one event (kind REC_KIND_EVENT; header_kind NONE or EVENT). Its
 ** bytes are copied. Returns ETL_OK; ETL_ERR_DATA when the record cannot be
 ** written (larger than 65,535 bytes or a buffer, or not an event: counted
 ** in `dropped` and EventsLost, the writer goes on); ETL_ERR_IO after a sink
 ** failure (the record is dropped and counted); ETL_ERR_NOMEM. */
-int etl_writer_append(etl_writer *w, const eng_record *rec);
+int etl_writer_append(etl_writer *w, const rec_record *rec);
 
 /* Count n events lost upstream (EventsLost; the next buffer to take a
 ** record gets EVENTS_LOST). */

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "lauxetw.h"
-#include "../tlg/tlg_guid.h"
-#include "../engine/engine.h"
+#include "tlg_guid.h"
+#include "engine.h"
 
 void etwL_checkguid(lua_State *L, int idx, tlg_guid *g) {
   size_t len;

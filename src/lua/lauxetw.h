@@ -8,8 +8,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-#include "../tlg/tlg_types.h"
-#include "../engine/record.h"
+#include "tlg_types.h"
+#include "rec_record.h"
 
 /* Metatable names, which Lua shows in errors ("etw.Provider expected"). */
 #define ETWL_PROVIDER     "etw.Provider"
@@ -44,7 +44,7 @@ uint64_t etwL_checku64(lua_State *L, int idx);
 /* Push an etw.Event built from a record; the record's bytes are copied, so
 ** the record may be reused as soon as this returns. `provider_name` may be
 ** NULL: the name then comes from the traits blob, if any. (levent.c) */
-void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_name);
+void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name);
 
 /* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
 ** expected" otherwise. (leventbuilder.c) */
@@ -57,7 +57,7 @@ void etwL_checkcomplete(lua_State *L, struct tlg_builder *b, const char *fname);
 /* If idx holds an etw.Provider (open or closed), set rec->provider_id,
 ** rec->traits and rec->traits_len (borrowed from the provider) and return its
 ** NUL-terminated name; otherwise return NULL and leave rec alone. (lprovider.c) */
-const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec);
+const char *etwL_toprovider(lua_State *L, int idx, rec_record *rec);
 
 /* Milliseconds of a monotonic clock (for timeouts). */
 int64_t etwL_now_ms(void);

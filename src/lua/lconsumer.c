@@ -1,6 +1,6 @@
 /*
 ** lconsumer.c: etw.Consumer, per-event Lua handlers over a record source
-** (a live session, or ETL files through lfiles.c: same interface). Filters
+** (engine.h eng_source: a live session or ETL files, one interface). Filters
 ** given as tables are matched in C on the record header, so events no
 ** handler wants never become Lua objects.
 */
@@ -10,9 +10,9 @@
 #include "lauxetw.h"
 #include "lconsumer.h"
 #include "lsignal.h"
-#include "../engine/engine.h"
-#include "../tlg/tlg_decode.h"
-#include "../tlg/tlg_guid.h"
+#include "engine.h"
+#include "tlg_decode.h"
+#include "tlg_guid.h"
 
 /* Filter fields present in a table filter (bit set). */
 enum {
@@ -32,7 +32,8 @@ typedef struct cfilter {
 } cfilter;
 
 typedef struct lconsumer {
-  etwL_source src;
+  eng_source *src;                  /* NULL once released */
+  int files;                        /* a files source: c:info() lists them */
   int on_error_continue;
   int open;
   int running;                      /* inside c:run: a close is deferred to its end */
@@ -62,11 +63,8 @@ static void free_filter(struct cfilter *f);
 
 /* Free the source and the filters (the close itself, once nothing uses them). */
 static void release(lconsumer *c) {
-  if (c->src.close && c->src.ctx) {  /* also a source whose opening failed midway */
-    c->src.close(c->src.ctx);
-    c->src.close = NULL;
-  }
-  c->src.ctx = NULL;
+  eng_source_close(c->src);
+  c->src = NULL;
   c->closing = 0;
   for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
   free(c->filters);
@@ -131,7 +129,7 @@ static void free_filter(cfilter *f) {
 
 /* What a record offers the filters; names parsed at most once per record. */
 typedef struct rec_view {
-  const eng_record *rec;
+  const rec_record *rec;
   int parsed_name, parsed_provider;
   const char *name, *pname;
   size_t name_len, pname_len;
@@ -162,7 +160,7 @@ static int provider_matches(const cfilter *f, rec_view *v) {
 
 /* Header part of a filter; a function filter is applied afterwards in Lua. */
 static int header_matches(const cfilter *f, rec_view *v) {
-  const eng_record *r = v->rec;
+  const rec_record *r = v->rec;
   if ((f->has & F_ID) && r->desc.id != f->id) return 0;
   if ((f->has & F_LEVEL) && r->desc.level > f->level) return 0;
   if ((f->has & F_OPCODE) && r->desc.opcode != f->opcode) return 0;
@@ -257,8 +255,8 @@ static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
 }
 
 /* A loss or corruption notice; consumer at index 1. */
-static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
-  if (r->kind == ENG_KIND_LOST) {
+static void deliver_notice(lua_State *L, lconsumer *c, const rec_record *r) {
+  if (r->kind == REC_KIND_LOST) {
     c->lost += r->lost;
     if (lua_getiuservalue(L, 1, UV_ON_LOST) != LUA_TFUNCTION) {
       lua_pop(L, 1);
@@ -272,7 +270,7 @@ static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
   }
   const char *file = NULL;
   uint64_t offset = 0;
-  const char *msg = c->src.corrupt_detail ? c->src.corrupt_detail(c->src.ctx, &file, &offset) : NULL;
+  const char *msg = eng_source_corrupt_detail(c->src, &file, &offset);
   c->corrupt++;
   if (msg)
     lua_pushstring(L, msg);
@@ -292,7 +290,7 @@ static void deliver_notice(lua_State *L, lconsumer *c, const eng_record *r) {
 }
 
 /* Run the matching handlers for one event; consumer at index 1. */
-static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
+static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   rec_view v = {r, 0, 0, NULL, NULL, 0, 0};
   int have_ev = 0;                       /* the etw.Event, made on the first match */
   c->events++;
@@ -326,7 +324,7 @@ static void dispatch(lua_State *L, lconsumer *c, const eng_record *r) {
 ** the scope (a close inside a handler is finished after run returns). */
 static void wake_consumer(void *ctx) {
   lconsumer *c = ctx;
-  if (c->src.stop && c->src.ctx) c->src.stop(c->src.ctx);
+  if (c->src) eng_source_stop(c->src);
 }
 
 static void check_idle(lua_State *L, lconsumer *c, const char *what) {
@@ -360,12 +358,12 @@ static int run_body(lua_State *L) {
   const char *reason = NULL;
   lua_settop(L, 1);
   while (!reason) {
-    eng_record r;
+    rec_record r;
     if (!c->open) { reason = "stopped"; break; }           /* c:close() in a handler */
     if (etwL_signal_pending() && interrupted(c)) { reason = "interrupted"; break; }
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
-    int st = c->src.next(c->src.ctx, &r, etwL_wait_ms(deadline));
-    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) dispatch(L, c, &r);
+    int st = eng_source_next(c->src, &r, etwL_wait_ms(deadline));
+    if (st == ENG_OK && r.kind == REC_KIND_EVENT) dispatch(L, c, &r);
     else if (st == ENG_OK) deliver_notice(L, c, &r);
     else if (st == ENG_E_STOPPED) reason = "stopped";
     else if (st == ENG_E_INTERRUPTED) reason = interrupted(c) ? "interrupted" : "stopped";
@@ -408,12 +406,12 @@ static int l_run(lua_State *L) {
 
 /* The next record for c:events: a poll first, so a busy stream costs no
 ** system call; only a real wait opens a signal scope. */
-static int events_next(lconsumer *c, eng_record *r, int64_t deadline) {
-  int st = c->src.next(c->src.ctx, r, 0);
+static int events_next(lconsumer *c, rec_record *r, int64_t deadline) {
+  int st = eng_source_next(c->src, r, 0);
   if (st != ENG_E_TIMEOUT || etwL_wait_ms(deadline) == 0) return st;
   etwL_sigscope sc;
   etwL_signal_enter(&sc, wake_consumer, c);
-  if (!etwL_signal_pending()) st = c->src.next(c->src.ctx, r, etwL_wait_ms(deadline));
+  if (!etwL_signal_pending()) st = eng_source_next(c->src, r, etwL_wait_ms(deadline));
   /* taken here, or leave would hand it on; a record that came with it is
   ** still delivered, and the next step ends the loop (c->signal is set) */
   if (etwL_signal_pending() && interrupted(c) && st != ENG_OK) st = ENG_E_INTERRUPTED;
@@ -432,11 +430,11 @@ static int events_step(lua_State *L) {
   check_idle(L, c, "c:events");
   int64_t deadline = (int64_t)lua_tointeger(L, lua_upvalueindex(2));
   for (;;) {
-    eng_record r;
+    rec_record r;
     if (c->signal || (etwL_signal_pending() && interrupted(c))) return 0;
     if (deadline >= 0 && etwL_now_ms() >= deadline) return 0;
     int st = events_next(c, &r, deadline);
-    if (st == ENG_OK && r.kind == ENG_KIND_EVENT) {
+    if (st == ENG_OK && r.kind == REC_KIND_EVENT) {
       c->events++;
       c->delivered++;
       etwL_pushevent(L, &r, NULL);
@@ -471,7 +469,7 @@ static int l_events(lua_State *L) {
 /* c:stop(): make run() / the events() iterator return; callable from a handler. */
 static int l_stop(lua_State *L) {
   lconsumer *c = checkconsumer(L, 1);
-  if (c->open) c->src.stop(c->src.ctx);
+  if (c->open) eng_source_stop(c->src);
   return 0;
 }
 
@@ -501,8 +499,8 @@ static int l_stats(lua_State *L) {
 ** per-file header tables (lfiles.c); nil for live sessions. */
 static int l_info(lua_State *L) {
   lconsumer *c = checkopen(L, 1);
-  if (!c->src.info) return 0;
-  return c->src.info(c->src.ctx, L);
+  if (!c->files) return 0;
+  return etwL_push_files_info(L, c->src);
 }
 
 /* c:close() / __gc / __close. Inside a handler of c:run the source and
@@ -522,74 +520,6 @@ static int l_tostring(lua_State *L) {
 }
 
 /* --- sources --------------------------------------------------------------- */
-
-static void l_close_source(lconsumer *c) {
-  if (c->src.close && c->src.ctx) c->src.close(c->src.ctx);
-  memset(&c->src, 0, sizeof c->src);
-}
-
-static int live_next(void *ctx, eng_record *r, int timeout_ms) {
-  return eng_consumer_next(ctx, r, timeout_ms);
-}
-static void live_stop(void *ctx) { eng_consumer_stop(ctx); }
-static void live_close(void *ctx) { eng_consumer_close(ctx); }
-
-/* c:info() of files the backend reads (Windows: what OpenTraceW put in each
-** file's TRACE_LOGFILE_HEADER); the keys lfiles.c also uses. */
-static int engfiles_info(void *ctx, lua_State *L) {
-  eng_file_info fi;
-  lua_newtable(L);
-  for (size_t i = 0; eng_consumer_file_info(ctx, i, &fi) == ENG_OK; i++) {
-    lua_createtable(L, 0, 16);
-    static const char *const keys[] = {"events_lost", "buffers_lost", "buffers_written",
-                                       "buffer_size", "pointer_size", "num_processors",
-                                       "clock_type", "log_file_mode", "max_file_size",
-                                       "os_major", "os_minor", "os_build"};
-    const uint32_t vals[] = {fi.events_lost, fi.buffers_lost, fi.buffers_written,
-                             fi.buffer_size, fi.pointer_size, fi.num_processors, fi.clock_type,
-                             fi.log_file_mode, fi.max_file_size, fi.os_major, fi.os_minor,
-                             fi.os_build};
-    for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) {
-      lua_pushinteger(L, vals[k]);
-      lua_setfield(L, -2, keys[k]);
-    }
-    lua_pushinteger(L, fi.start_time);
-    lua_setfield(L, -2, "start_filetime");
-    lua_pushinteger(L, fi.end_time);
-    lua_setfield(L, -2, "end_filetime");
-    lua_pushinteger(L, fi.perf_freq);
-    lua_setfield(L, -2, "perf_freq");
-    lua_pushliteral(L, "etw");
-    lua_setfield(L, -2, "reader");
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
-  return 1;
-}
-
-/* Files through the backend (Windows: OpenTraceW, so manifest events get
-** TDH schemas). ENG_E_UNSUPPORTED where src/etl reads them (lfiles.c). */
-static int open_engine_files(lua_State *L, int idx, etwL_source *src) {
-  const char *paths[64];
-  size_t n = 0;
-  if (lua_type(L, idx) == LUA_TSTRING) {
-    paths[n++] = lua_tostring(L, idx);
-  } else if (lua_istable(L, idx)) {
-    lua_Integer len = luaL_len(L, idx);
-    if (len < 1 || len > 64) return ENG_E_UNSUPPORTED;   /* lfiles.c says why */
-    for (lua_Integer i = 1; i <= len; i++) {
-      lua_geti(L, idx, i);                                /* kept by the list */
-      if (lua_type(L, -1) != LUA_TSTRING) { lua_pop(L, 1); return ENG_E_UNSUPPORTED; }
-      paths[n++] = lua_tostring(L, -1);
-      lua_pop(L, 1);
-    }
-  } else {
-    return ENG_E_UNSUPPORTED;
-  }
-  eng_consumer *ec = NULL;
-  int st = eng_consumer_open_files(paths, n, &ec);
-  if (st == ENG_OK) *src = (etwL_source){live_next, live_stop, live_close, ec, NULL, engfiles_info};
-  return st;
-}
 
 /* etw.Consumer{session=NAME | files=PATH or {PATH, ...}, on_error="stop"|"continue",
 **              reader="etw"|"etwlua"}
@@ -622,32 +552,20 @@ static int l_new(lua_State *L) {
   if (!lua_isnil(L, -3)) {
     if (lua_type(L, -3) != LUA_TSTRING)
       return etwL_opterror(L, "etw.Consumer", "session", "must be a session name (string)");
-    eng_consumer *ec = NULL;
-    st = eng_consumer_open(lua_tostring(L, -3), &ec);
-    c->src = (etwL_source){live_next, live_stop, live_close, ec, NULL, NULL};
+    st = eng_source_open_session(lua_tostring(L, -3), &c->src);
+    if (st != ENG_OK) return etwL_pushengfail(L, st);
   } else {
     /* reader: "etw" = the system's (Windows), "etwlua" = src/etl, default:
-    ** the system's where it reads files, else ours */
-    st = reader == 2 ? ENG_E_UNSUPPORTED : open_engine_files(L, lua_gettop(L) - 1, &c->src);
+    ** the system's where it reads files, else ours (engine policy) */
+    size_t n;
+    const char **paths = etwL_check_paths(L, lua_gettop(L) - 1, &n);
+    char why[600];
+    st = eng_source_open_files(paths, n, (eng_reader)reader, &c->src, why, sizeof why);
+    lua_pop(L, 1);                    /* the paths array */
     if (st == ENG_E_UNSUPPORTED && reader == 1)
       return etwL_pushengfail_detail(L, st, "reader 'etw' needs ETW (Windows, not Wine)");
-    if (st == ENG_OK) {
-      c->open = 1;
-      return 1;
-    }
-    if (st != ENG_E_UNSUPPORTED) {
-      l_close_source(c);
-      return etwL_pushengfail(L, st);
-    }
-    st = etwL_open_files(L, -2, &c->src);
-    if (st != ENG_OK) {              /* stack: ... consumer why */
-      l_close_source(c);
-      return etwL_pushengfail_detail(L, st, lua_tostring(L, -1));
-    }
-  }
-  if (st != ENG_OK) {
-    l_close_source(c);
-    return etwL_pushengfail(L, st);
+    if (st != ENG_OK) return why[0] ? etwL_pushengfail_detail(L, st, why) : etwL_pushengfail(L, st);
+    c->files = 1;
   }
   c->open = 1;
   return 1;

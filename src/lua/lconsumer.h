@@ -1,34 +1,24 @@
 /*
-** lconsumer.h: the record source behind an etw.Consumer (STYLE: an ops
-** struct only where the implementation varies at run time).
+** lconsumer.h: what lconsumer.c (etw.Consumer) takes from lfiles.c: the
+** checking of a files= argument and the Lua form of c:info(). The record
+** source itself is the engine's (engine.h eng_source).
 */
 #ifndef LCONSUMER_H
 #define LCONSUMER_H
 
+#include <stddef.h>
+
 #include <lua.h>
 
-#include "../engine/record.h"
+#include "engine.h"
 
-typedef struct etwL_source {
-  /* Next record; returns ENG_OK, ENG_E_TIMEOUT, ENG_E_STOPPED (no more),
-  ** ENG_E_INTERRUPTED (stop was called) or another eng_status. An ENG_OK
-  ** record may be an ENG_KIND_LOST or ENG_KIND_CORRUPT notice. */
-  int (*next)(void *ctx, eng_record *rec, int timeout_ms);
-  void (*stop)(void *ctx);   /* async-signal-safe */
-  void (*close)(void *ctx);
-  void *ctx;
-  /* Optional (NULL when the source has nothing to say):
-  ** the ENG_KIND_CORRUPT record next() just returned: message (names the
-  ** offset), *file (or NULL) and *offset; pointers valid until next(). */
-  const char *(*corrupt_detail)(void *ctx, const char **file, uint64_t *offset);
-  /* push the value of c:info(); returns the number of values pushed */
-  int (*info)(void *ctx, lua_State *L);
-} etwL_source;
+/* The .etl paths at idx, a path or a list of paths: pushes a userdata
+** holding the array (the strings stay alive while the list at idx does)
+** and returns it with *n. Raises a Lua error for misuse (not a path or a
+** list of paths, an empty list). */
+const char **etwL_check_paths(lua_State *L, int idx, size_t *n);
 
-/* Source over the .etl files at idx, a path or a list of paths, read by
-** etwlua's own reader (lfiles.c over engine/eng_files). Returns ENG_OK, or
-** an eng_status with the reason ("path: why") pushed and *src untouched.
-** Raises a Lua error for misuse (not a path or list of paths). */
-int etwL_open_files(lua_State *L, int idx, etwL_source *src);
+/* c:info() of a files source: one table per file; returns 1. */
+int etwL_push_files_info(lua_State *L, eng_source *s);
 
 #endif

@@ -15,8 +15,8 @@
 #include "etwlua_lua.h"
 #include "lauxetw.h"
 #include "lembed.h"
-#include "../tlg/tlg_guid.h"
-#include "../etl/etl.h"
+#include "tlg_guid.h"
+#include "etl.h"
 
 #ifdef _WIN32
 #include <stdlib.h>

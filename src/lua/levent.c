@@ -9,9 +9,9 @@
 
 #include "lauxetw.h"
 #include "levent_tdh.h"
-#include "../tlg/tlg_decode.h"
-#include "../tlg/tlg_format.h"
-#include "../tlg/tlg_guid.h"
+#include "tlg_decode.h"
+#include "tlg_format.h"
+#include "tlg_guid.h"
 
 /*
 ** ev.fields: the event's fields in metadata order, as one table that is
@@ -39,7 +39,7 @@
 ** the bytes did not decode; the fields decoded before the error are kept.
 ** ev.name and ev.tags are nil when the metadata header is unreadable (or the
 ** event has no metadata); ev.pid/tid/cpu/timestamp are nil for events that
-** never went through a session (flags lack ENG_REC_HEADER).
+** never went through a session (flags lack REC_HEADER).
 **
 ** Events without TraceLogging metadata (manifest, classic MOF, kernel, WPP
 ** records from ETL files) have ev.name nil, ev.fields an empty table and no
@@ -77,14 +77,14 @@
 **   - ev.schema is built only when read.
 */
 
-/* What an Event keeps of its eng_record: what Lua can see (the smaller the
+/* What an Event keeps of its rec_record: what Lua can see (the smaller the
 ** userdata, the less the garbage collector has to do per event). */
 typedef struct lrec {
   tlg_guid provider_id, activity_id, related_activity_id;
   tlg_desc desc;
   int64_t timestamp;
   const uint8_t *traits, *meta, *data, *tdh;
-  const eng_ext_item *ext;
+  const rec_ext_item *ext;
   uint32_t traits_len, meta_len, data_len, ext_count, tdh_len;
   uint32_t flags, pid, tid, cpu, kernel_time, user_time;
   uint16_t header_flags;
@@ -96,7 +96,7 @@ typedef struct levent {
   const char *pname;      /* provider name given at push time (in the tail), or NULL */
   size_t pname_len;
   int decoded;            /* DEC_*: the outcome of decoding, once known */
-  eng_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
+  rec_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
 } levent;
 
 enum { DEC_UNKNOWN = 0, DEC_OK, DEC_ERROR };
@@ -135,17 +135,12 @@ static const char *const intype_names[32] = {
   "guid", "pointer", "filetime", "systemtime", "sid", "hexint32", "hexint64",
   "countedstring", "countedansistring", "struct", "countedbinary"};
 
-/* eng_header_kind -> ev.header_kind (ENG_HDR_NONE: nil). */
+/* rec_header_kind -> ev.header_kind (REC_HDR_NONE: nil). */
 static const char *const header_kinds[] = {
   NULL, "event_header", "classic", "instance", "system", "compact", "perfinfo", "wpp"};
 #define N_HEADER_KINDS (sizeof header_kinds / sizeof header_kinds[0])
 
-/* EVENT_HEADER_EXT_TYPE_* -> name. */
-enum {
-  EXT_RELATED_ACTIVITYID = 1, EXT_SID = 2, EXT_TS_ID = 3, EXT_STACK_TRACE32 = 5,
-  EXT_STACK_TRACE64 = 6, EXT_EVENT_KEY = 10, EXT_EVENT_SCHEMA_TL = 11,
-  EXT_PROV_TRAITS = 12, EXT_PROCESS_START_KEY = 13
-};
+/* rec_ext_type -> name. */
 static const char *const ext_names[] = {
   NULL, "related_activity_id", "sid", "ts_id", "instance_info", "stack_trace32",
   "stack_trace64", "pebs_index", "pmc_counters", "psm_key", "event_key",
@@ -164,7 +159,7 @@ static void buf_write(void *ctx, const char *s, size_t n) { luaL_addlstring(ctx,
 /* ---- etwL_pushevent ---- */
 
 /* Index of the ext item whose bytes hold all of [p, p + len), or -1. */
-static int64_t inside_ext(const eng_record *r, const uint8_t *p, uint32_t len) {
+static int64_t inside_ext(const rec_record *r, const uint8_t *p, uint32_t len) {
   uintptr_t a = (uintptr_t)p;
   if (!p || !r->ext) return -1;
   for (uint32_t i = 0; i < r->ext_count; i++) {
@@ -178,7 +173,7 @@ static int64_t inside_ext(const eng_record *r, const uint8_t *p, uint32_t len) {
 /* Set *to / *to_len to the copy of a blob: inside the copied ext item `in`,
 ** or copied at *p (which advances). A NULL blob stays NULL; an empty one
 ** stays non-NULL (empty metadata is "bad metadata", not "no metadata"). */
-static void place_blob(uint8_t **p, const eng_record *src, const levent *ev, int64_t in,
+static void place_blob(uint8_t **p, const rec_record *src, const levent *ev, int64_t in,
                        const uint8_t *blob, uint32_t len, const uint8_t **to, uint32_t *to_len) {
   *to_len = blob ? len : 0;
   if (!blob) {
@@ -192,12 +187,12 @@ static void place_blob(uint8_t **p, const eng_record *src, const levent *ev, int
   }
 }
 
-void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_name) {
+void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name) {
   uint32_t next = rec->ext ? rec->ext_count : 0;
   int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
   int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
   size_t plen = provider_name ? strlen(provider_name) : 0;
-  size_t total = next * sizeof(eng_ext_item) + plen +
+  size_t total = next * sizeof(rec_ext_item) + plen +
                  (rec->traits && tin < 0 ? rec->traits_len : 0) +
                  (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
                  (rec->tdh_info ? rec->tdh_info_len : 0);
@@ -223,9 +218,9 @@ void etwL_pushevent(lua_State *L, const eng_record *rec, const char *provider_na
   ev->rec.ext_count = next;
   ev->decoded = DEC_UNKNOWN;
   for (uint32_t i = 0; i < next; i++) {
-    const eng_ext_item *it = &rec->ext[i];
+    const rec_ext_item *it = &rec->ext[i];
     uint16_t size = it->data ? it->size : 0;
-    ev->ext[i] = (eng_ext_item){it->type, size, p};
+    ev->ext[i] = (rec_ext_item){it->type, size, p};
     if (size) memcpy(p, it->data, size);
     p += size;
   }
@@ -261,7 +256,7 @@ static int run_decoder(levent *ev, tlg_decoder *d) {
 
 /* The TDH view of a manifest / MOF event (a schema, no TraceLogging
 ** metadata); 0 when it has none. */
-static int tdh_of(const levent *ev, winp_tdh_event *t) {
+static int tdh_of(const levent *ev, sch_tdh_event *t) {
   const lrec *r = &ev->rec;
   if (r->meta || !r->tdh) return 0;
   t->tei = r->tdh;
@@ -584,11 +579,11 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
 /* Push ev.fields: cached in UV_FIELDS, made on first access. */
 static int push_fields(lua_State *L, levent *ev) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   if (tdh_of(ev, &t)) {
-    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == WINP_TDH_OK ? DEC_OK : DEC_ERROR;
+    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
   } else if (!start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
     lua_createtable(L, 0, 0);
     lua_pushvalue(L, UP_EMPTY);
@@ -714,15 +709,15 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
 
 static int push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (ev->decoded == DEC_OK) return 0;
   if (tdh_of(ev, &t)) {
     uint32_t prop;
-    int st = winp_tdh_run(&t, NULL, NULL, &prop);
-    ev->decoded = st == WINP_TDH_OK ? DEC_OK : DEC_ERROR;
-    if (st == WINP_TDH_OK) return 0;
+    int st = sch_tdh_run(&t, NULL, NULL, &prop);
+    ev->decoded = st == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
+    if (st == SCH_TDH_OK) return 0;
     char msg[400];
-    winp_tdh_error(&t, st, prop, msg, sizeof msg);
+    sch_tdh_error(&t, st, prop, msg, sizeof msg);
     lua_pushstring(L, msg);
     return 1;
   }
@@ -734,25 +729,25 @@ static int push_decode_error(lua_State *L, levent *ev) {
 /* ---- record details and extended data items ---- */
 
 /* The first ext item of type t1 or t2 with at least `min` bytes, or NULL. */
-static const eng_ext_item *find_ext(const levent *ev, unsigned t1, unsigned t2, unsigned min) {
+static const rec_ext_item *find_ext(const levent *ev, unsigned t1, unsigned t2, unsigned min) {
   for (uint32_t i = 0; i < ev->rec.ext_count; i++) {
-    const eng_ext_item *it = &ev->rec.ext[i];
+    const rec_ext_item *it = &ev->rec.ext[i];
     if ((it->type == t1 || it->type == t2) && it->size >= min) return it;
   }
   return NULL;
 }
 
-static const eng_ext_item *find_stack(const levent *ev) {
-  return find_ext(ev, EXT_STACK_TRACE32, EXT_STACK_TRACE64, 8);
+static const rec_ext_item *find_stack(const levent *ev) {
+  return find_ext(ev, REC_EXT_STACK_TRACE32, REC_EXT_STACK_TRACE64, 8);
 }
 
 /* Bytes per address of a stack item. */
-static unsigned stack_width(const eng_ext_item *it) {
-  return it->type == EXT_STACK_TRACE64 ? 8 : 4;
+static unsigned stack_width(const rec_ext_item *it) {
+  return it->type == REC_EXT_STACK_TRACE64 ? 8 : 4;
 }
 
 static int push_stack(lua_State *L, const levent *ev) {
-  const eng_ext_item *it = find_stack(ev);
+  const rec_ext_item *it = find_stack(ev);
   if (!it) return 0;
   if (more_get(L, MORE_STACK)) return 1;
   unsigned w = stack_width(it), n = (it->size - 8u) / w;
@@ -773,7 +768,7 @@ static int push_ext(lua_State *L, const levent *ev) {
   if (more_get(L, MORE_EXT)) return 1;
   lua_createtable(L, (int)ev->rec.ext_count, 0);
   for (uint32_t i = 0; i < ev->rec.ext_count; i++) {
-    const eng_ext_item *it = &ev->rec.ext[i];
+    const rec_ext_item *it = &ev->rec.ext[i];
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, it->type);
     lua_setfield(L, -2, "type");
@@ -787,13 +782,13 @@ static int push_ext(lua_State *L, const levent *ev) {
 }
 
 /* The SID item if it holds a whole SID (8 + 4 * SubAuthorityCount bytes). */
-static const eng_ext_item *find_sid(const levent *ev) {
-  const eng_ext_item *it = find_ext(ev, EXT_SID, EXT_SID, 8);
+static const rec_ext_item *find_sid(const levent *ev) {
+  const rec_ext_item *it = find_ext(ev, REC_EXT_SID, REC_EXT_SID, 8);
   return it && it->size >= 8u + 4u * it->data[1] ? it : NULL;
 }
 
 static int push_ext_uint(lua_State *L, const levent *ev, unsigned type, unsigned n) {
-  const eng_ext_item *it = find_ext(ev, type, type, n);
+  const rec_ext_item *it = find_ext(ev, type, type, n);
   if (!it) return 0;
   lua_pushinteger(L, (lua_Integer)tlg_get_le(it->data, n));
   return 1;
@@ -802,8 +797,8 @@ static int push_ext_uint(lua_State *L, const levent *ev, unsigned type, unsigned
 /* 1 if the header kind carries KernelTime/UserTime. */
 static int has_cpu_times(const lrec *r) {
   switch (r->header_kind) {
-  case ENG_HDR_EVENT: return !(r->header_flags & (EVF_NO_CPUTIME | EVF_PRIVATE_SESSION));
-  case ENG_HDR_CLASSIC: case ENG_HDR_INSTANCE: case ENG_HDR_SYSTEM: return 1;
+  case REC_HDR_EVENT: return !(r->header_flags & (EVF_NO_CPUTIME | EVF_PRIVATE_SESSION));
+  case REC_HDR_CLASSIC: case REC_HDR_INSTANCE: case REC_HDR_SYSTEM: return 1;
   default: return 0;
   }
 }
@@ -825,19 +820,19 @@ static int push_provider(lua_State *L, const levent *ev) {
     lua_pushlstring(L, name, len);
     return 1;
   }
-  winp_tdh_event t;
+  sch_tdh_event t;
   char buf[512];
-  if (!tdh_of(ev, &t) || !(len = winp_tdh_provider_name(&t, buf, sizeof buf))) return 0;
+  if (!tdh_of(ev, &t) || !(len = sch_tdh_provider_name(&t, buf, sizeof buf))) return 0;
   lua_pushlstring(L, buf, len);
   return 1;
 }
 
 static int push_name_or_tag(lua_State *L, const levent *ev, int tag) {
   tlg_decoder d;
-  winp_tdh_event t;
+  sch_tdh_event t;
   char buf[512];
   size_t n;
-  if (!tag && tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, buf, sizeof buf))) {
+  if (!tag && tdh_of(ev, &t) && (n = sch_tdh_event_name(&t, buf, sizeof buf))) {
     lua_pushlstring(L, buf, n);
     return 1;
   }
@@ -850,16 +845,16 @@ static int push_name_or_tag(lua_State *L, const levent *ev, int tag) {
 }
 
 static int push_header_only(lua_State *L, const levent *ev, lua_Integer v) {
-  if (!(ev->rec.flags & ENG_REC_HEADER)) return 0;
+  if (!(ev->rec.flags & REC_HEADER)) return 0;
   lua_pushinteger(L, v);
   return 1;
 }
 
 /* 1 if the record carries process/thread id `v`. ETL headers without one
 ** (PERFINFO, WPP messages without SYSTEMINFO) come from the reader as
-** 0xFFFFFFFF (record.h); no real Windows pid/tid has that value. */
+** 0xFFFFFFFF (rec_record.h); no real Windows pid/tid has that value. */
 static int has_id(const lrec *r, uint32_t v) {
-  return (r->flags & ENG_REC_HEADER) && !(r->header_kind != ENG_HDR_NONE && v == 0xFFFFFFFFu);
+  return (r->flags & REC_HEADER) && !(r->header_kind != REC_HDR_NONE && v == 0xFFFFFFFFu);
 }
 
 static int push_id(lua_State *L, const levent *ev, uint32_t v) {
@@ -882,7 +877,7 @@ static int push_cpu_time(lua_State *L, const levent *ev, uint32_t v) {
 
 static int push_prop(lua_State *L, levent *ev, int p) {
   const lrec *r = &ev->rec;
-  const eng_ext_item *it;
+  const rec_ext_item *it;
   switch (p) {
   case P_PROVIDER: return push_provider(L, ev);
   case P_PROVIDER_ID: etwL_pushguid(L, &r->provider_id); return 1;
@@ -899,8 +894,8 @@ static int push_prop(lua_State *L, levent *ev, int p) {
   case P_TID: return push_id(L, ev, r->tid);
   case P_CPU: return push_header_only(L, ev, r->cpu);
   case P_TIMESTAMP: return push_header_only(L, ev, r->timestamp);
-  case P_ACTIVITY: return push_opt_guid(L, ev, ENG_REC_ACTIVITY, &r->activity_id);
-  case P_RELATED: return push_opt_guid(L, ev, ENG_REC_RELATED, &r->related_activity_id);
+  case P_ACTIVITY: return push_opt_guid(L, ev, REC_ACTIVITY, &r->activity_id);
+  case P_RELATED: return push_opt_guid(L, ev, REC_RELATED, &r->related_activity_id);
   case P_FIELDS: return push_fields(L, ev);
   case P_SCHEMA: return push_schema(L, ev);
   case P_DECODE_ERROR: return push_decode_error(L, ev);
@@ -922,9 +917,9 @@ static int push_prop(lua_State *L, levent *ev, int p) {
     if (!(it = find_sid(ev))) return 0;
     push_sid(L, it->data, it->size);
     return 1;
-  case P_SESSION_ID: return push_ext_uint(L, ev, EXT_TS_ID, 4);
-  case P_PROCESS_START_KEY: return push_ext_uint(L, ev, EXT_PROCESS_START_KEY, 8);
-  case P_EVENT_KEY: return push_ext_uint(L, ev, EXT_EVENT_KEY, 8);
+  case P_SESSION_ID: return push_ext_uint(L, ev, REC_EXT_TS_ID, 4);
+  case P_PROCESS_START_KEY: return push_ext_uint(L, ev, REC_EXT_PROCESS_START_KEY, 8);
+  case P_EVENT_KEY: return push_ext_uint(L, ev, REC_EXT_EVENT_KEY, 8);
   case P_EXT: return push_ext(L, ev);
   default: return 0;
   }
@@ -1026,13 +1021,13 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     tlg_fmt_json_string(&w->sink, prov, plen);
   }
   jw_guid(w, "provider_id", &r->provider_id);
-  winp_tdh_event t;
+  sch_tdh_event t;
   char name[512];
   size_t n;
   if (d && d->event_name) {
     jw_key(w, "name");
     tlg_fmt_json_string(&w->sink, d->event_name, d->event_name_len);
-  } else if (tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, name, sizeof name))) {
+  } else if (tdh_of(ev, &t) && (n = sch_tdh_event_name(&t, name, sizeof name))) {
     jw_key(w, "name");
     tlg_fmt_json_string(&w->sink, name, n);
   }
@@ -1044,7 +1039,7 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   jw_u64(w, "task", r->desc.task);
   jw_u64(w, "keyword", r->desc.keyword);
   if (d && d->event_name) jw_u64(w, "tags", d->event_tag);
-  if (r->flags & ENG_REC_HEADER) {
+  if (r->flags & REC_HEADER) {
     jw_id(w, "pid", r, r->pid);
     jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
@@ -1053,19 +1048,19 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     tlg_fmt_filetime(&w->sink, r->timestamp);
     luaL_addchar(&w->b, '"');
   }
-  if (r->flags & ENG_REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
-  if (r->flags & ENG_REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
+  if (r->flags & REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
+  if (r->flags & REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
 }
 
 /* 1 if ev:json() shows item `it` under its own key (or as the metadata). */
-static int ext_shown(const levent *ev, const eng_ext_item *it) {
+static int ext_shown(const levent *ev, const rec_ext_item *it) {
   switch (it->type) {
-  case EXT_RELATED_ACTIVITYID: return (ev->rec.flags & ENG_REC_RELATED) != 0;
-  case EXT_SID: return it == find_sid(ev);
-  case EXT_TS_ID: return it == find_ext(ev, EXT_TS_ID, EXT_TS_ID, 4);
-  case EXT_STACK_TRACE32: case EXT_STACK_TRACE64: return it == find_stack(ev);
-  case EXT_EVENT_KEY: case EXT_PROCESS_START_KEY: return it == find_ext(ev, it->type, it->type, 8);
-  case EXT_EVENT_SCHEMA_TL: case EXT_PROV_TRAITS: return 1;
+  case REC_EXT_RELATED_ACTIVITYID: return (ev->rec.flags & REC_RELATED) != 0;
+  case REC_EXT_SID: return it == find_sid(ev);
+  case REC_EXT_TS_ID: return it == find_ext(ev, REC_EXT_TS_ID, REC_EXT_TS_ID, 4);
+  case REC_EXT_STACK_TRACE32: case REC_EXT_STACK_TRACE64: return it == find_stack(ev);
+  case REC_EXT_EVENT_KEY: case REC_EXT_PROCESS_START_KEY: return it == find_ext(ev, it->type, it->type, 8);
+  case REC_EXT_EVENT_SCHEMA_TL: case REC_EXT_PROV_TRAITS: return 1;
   default: return 0;
   }
 }
@@ -1073,7 +1068,7 @@ static int ext_shown(const levent *ev, const eng_ext_item *it) {
 /* The record details and ext items, after the header fields. */
 static void json_details(jw *w, const levent *ev) {
   const lrec *r = &ev->rec;
-  const eng_ext_item *it;
+  const rec_ext_item *it;
   char tmp[24];
   if (header_kind_name(r)) {
     jw_key(w, "header_kind");
@@ -1083,7 +1078,7 @@ static void json_details(jw *w, const levent *ev) {
     jw_u64(w, "kernel_time", r->kernel_time);
     jw_u64(w, "user_time", r->user_time);
   }
-  if ((it = find_ext(ev, EXT_TS_ID, EXT_TS_ID, 4)))
+  if ((it = find_ext(ev, REC_EXT_TS_ID, REC_EXT_TS_ID, 4)))
     jw_u64(w, "session_id", tlg_get_le(it->data, 4));
   if ((it = find_sid(ev))) {
     jw_key(w, "sid");
@@ -1091,9 +1086,9 @@ static void json_details(jw *w, const levent *ev) {
     tlg_fmt_sid(&w->sink, it->data, it->size);
     luaL_addchar(&w->b, '"');
   }
-  if ((it = find_ext(ev, EXT_PROCESS_START_KEY, EXT_PROCESS_START_KEY, 8)))
+  if ((it = find_ext(ev, REC_EXT_PROCESS_START_KEY, REC_EXT_PROCESS_START_KEY, 8)))
     jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
-  if ((it = find_ext(ev, EXT_EVENT_KEY, EXT_EVENT_KEY, 8)))
+  if ((it = find_ext(ev, REC_EXT_EVENT_KEY, REC_EXT_EVENT_KEY, 8)))
     jw_u64(w, "event_key", tlg_get_le(it->data, 8));
   if ((it = find_stack(ev))) {
     unsigned wd = stack_width(it), n = (it->size - 8u) / wd;
@@ -1128,24 +1123,24 @@ static void json_details(jw *w, const levent *ev) {
 ** schema (copied to buf); NULL when there is none. */
 static const char *provider_name(const levent *ev, size_t *len, char *buf, size_t cap) {
   const char *name = NULL;
-  winp_tdh_event t;
+  sch_tdh_event t;
   if (ev->pname) {
     *len = ev->pname_len;
     return ev->pname;
   }
   if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
-  if (tdh_of(ev, &t) && (*len = winp_tdh_provider_name(&t, buf, cap))) return buf;
+  if (tdh_of(ev, &t) && (*len = sch_tdh_provider_name(&t, buf, cap))) return buf;
   return NULL;
 }
 
 /* The TDH fields (JSON or text) and, on an error, its message in *err. */
 static int tdh_fields(const levent *ev, const tlg_sink *o, int mode, char *err, size_t cap) {
-  winp_tdh_event t;
+  sch_tdh_event t;
   uint32_t prop;
   if (!tdh_of(ev, &t)) return 0;
-  int st = winp_tdh_fmt_fields(o, &t, mode, &prop);
+  int st = sch_tdh_fmt_fields(o, &t, mode, &prop);
   err[0] = 0;
-  if (st != WINP_TDH_OK) winp_tdh_error(&t, st, prop, err, cap);
+  if (st != SCH_TDH_OK) sch_tdh_error(&t, st, prop, err, cap);
   return 1;
 }
 
@@ -1217,7 +1212,7 @@ static int ev_tostring(lua_State *L) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
-  winp_tdh_event t;
+  sch_tdh_event t;
   int tdh = tdh_of(ev, &t);
   char tmp[TLG_GUID_TEXT + 64];
   tlg_decoder d;
@@ -1234,7 +1229,7 @@ static int ev_tostring(lua_State *L) {
   luaL_addchar(&b, '/');
   if (has_meta && d.event_name)
     luaL_addlstring(&b, d.event_name, d.event_name_len);
-  else if (tdh && winp_tdh_event_name(&t, name, sizeof name))
+  else if (tdh && sch_tdh_event_name(&t, name, sizeof name))
     luaL_addstring(&b, name);
   else
     luaL_addchar(&b, '?');
@@ -1290,7 +1285,7 @@ static void header_guid(lua_State *L, const char *key, tlg_guid *g) {
 }
 
 /* header.header_kind: a name of ev.header_kind, or its number 0..7. */
-static void header_kind(lua_State *L, eng_record *r) {
+static void header_kind(lua_State *L, rec_record *r) {
   lua_Integer v = 0;
   if (lua_type(L, -1) == LUA_TSTRING) {
     const char *s = lua_tostring(L, -1);
@@ -1306,7 +1301,7 @@ static void header_kind(lua_State *L, eng_record *r) {
 }
 
 /* Returns 1 for "ext", which the caller reads after the walk. */
-static int header_field(lua_State *L, eng_record *r, const char *k) {
+static int header_field(lua_State *L, rec_record *r, const char *k) {
   lua_Integer v = 0;
   static const char *const keys[] = {
     "provider_id", "activity_id", "related_activity_id", "id", "version", "channel",
@@ -1316,8 +1311,8 @@ static int header_field(lua_State *L, eng_record *r, const char *k) {
   while (keys[i] && strcmp(keys[i], k) != 0) i++;
   switch (i) {
   case 0: header_guid(L, k, &r->provider_id); break;
-  case 1: header_guid(L, k, &r->activity_id); r->flags |= ENG_REC_ACTIVITY; break;
-  case 2: header_guid(L, k, &r->related_activity_id); r->flags |= ENG_REC_RELATED; break;
+  case 1: header_guid(L, k, &r->activity_id); r->flags |= REC_ACTIVITY; break;
+  case 2: header_guid(L, k, &r->related_activity_id); r->flags |= REC_RELATED; break;
   case 3: header_int(L, k, 0, 0xFFFF, &v); r->desc.id = (uint16_t)v; break;
   case 4: header_int(L, k, 0, 0xFF, &v); r->desc.version = (uint8_t)v; break;
   case 5: header_int(L, k, 0, 0xFF, &v); r->desc.channel = (uint8_t)v; break;
@@ -1348,18 +1343,18 @@ static int header_field(lua_State *L, eng_record *r, const char *k) {
     break;
   default: luaL_error(L, "decode_blobs: unknown header field '%s'", k);
   }
-  if (i >= 10 && i <= 13) r->flags |= ENG_REC_HEADER;
+  if (i >= 10 && i <= 13) r->flags |= REC_HEADER;
   return 0;
 }
 
 /* header.ext at the top: a sequence of {type=, data=}; the items go into a
 ** userdata pushed above it (their data strings stay in the ext table). */
-static void header_ext(lua_State *L, eng_record *r) {
+static void header_ext(lua_State *L, rec_record *r) {
   if (!lua_istable(L, -1))
     luaL_error(L, "decode_blobs: header.ext must be a list of {type=, data=}");
   lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
   if (n > 0xFFFF) luaL_error(L, "decode_blobs: header.ext has too many items");
-  eng_ext_item *items = lua_newuserdatauv(L, (size_t)n * sizeof *items + 1, 0);
+  rec_ext_item *items = lua_newuserdatauv(L, (size_t)n * sizeof *items + 1, 0);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_Integer type = 0;
     size_t len = 0;
@@ -1376,7 +1371,7 @@ static void header_ext(lua_State *L, eng_record *r) {
     if (!s || len > 0xFFFF)
       luaL_error(L, "decode_blobs: header.ext[%d].data must be a string of at most 65535 bytes",
                  (int)i);
-    items[i - 1] = (eng_ext_item){(uint16_t)type, (uint16_t)len, (const uint8_t *)s};
+    items[i - 1] = (rec_ext_item){(uint16_t)type, (uint16_t)len, (const uint8_t *)s};
     lua_pop(L, 3); /* the string stays referenced by the ext table */
   }
   r->ext = n ? items : NULL;
@@ -1400,7 +1395,7 @@ static int l_decode_blobs(lua_State *L) {
   const char *meta = lua_isnil(L, 1) ? NULL : luaL_checklstring(L, 1, &ml);
   const char *data = luaL_optlstring(L, 2, "", &dl);
   const char *traits = luaL_optlstring(L, 3, NULL, &tl);
-  eng_record rec;
+  rec_record rec;
   int has_ext = 0;
   memset(&rec, 0, sizeof rec);
   luaL_argcheck(L, ml <= 0xFFFFFFFFu, 1, "metadata too long");
@@ -1410,7 +1405,7 @@ static int l_decode_blobs(lua_State *L) {
   rec.meta_len = (uint32_t)ml;
   rec.data = (const uint8_t *)data;
   rec.data_len = (uint32_t)dl;
-  rec.flags = meta ? ENG_REC_TRACELOGGING : 0;
+  rec.flags = meta ? REC_TRACELOGGING : 0;
   const char *name;
   size_t nlen;
   if (traits) {

@@ -1,7 +1,7 @@
 /*
 ** levent_tdh.c: ev.fields of manifest and MOF events: the walk of their
-** TDH schema (engine/win/pure/win_tdh_walk.c), each value converted by
-** win_tdh_fmt.c and pushed as levent.c pushes TraceLogging values, into the
+** TDH schema (src/schema/sch_tdh_walk.c), each value converted by
+** sch_tdh_fmt.c and pushed as levent.c pushes TraceLogging values, into the
 ** same table shape (sequence, record, ordered pairs).
 */
 #include <string.h>
@@ -16,17 +16,17 @@ typedef struct lframe {
   lua_Integer n;        /* values added (struct) */
   int in_array;         /* this container is an element of the parent array */
   uint32_t index;
-  char name[WINP_TDH_NAME_MAX];
+  char name[SCH_TDH_NAME_MAX];
 } lframe;
 
 typedef struct lctx {
   lua_State *L;
-  const winp_tdh_event *t;
+  const sch_tdh_event *t;
   lframe f[MAX_FRAMES];
   int top;
 } lctx;
 
-static void open_container(lctx *x, int is_array, const winp_walk_item *w) {
+static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
   lua_State *L = x->L;
   lframe *f = &x->f[++x->top];
   f->n = 0;
@@ -35,7 +35,7 @@ static void open_container(lctx *x, int is_array, const winp_walk_item *w) {
   f->name[0] = 0;
   if (w) {
     tlg_item tmp;
-    winp_tdh_item(x->t, w, 0, &tmp, f->name);
+    sch_tdh_item(x->t, w, 0, &tmp, f->name);
   }
   if (is_array) {
     lua_createtable(L, w->count < 256 ? (int)w->count : 256, 0);
@@ -85,24 +85,24 @@ static void close_container(lctx *x) {
   add(L, &x->f[x->top], f->name, f->in_array, f->index);
 }
 
-static int lua_visit(void *ctx, const winp_walk_item *w) {
+static int lua_visit(void *ctx, const sch_walk_item *w) {
   lctx *x = ctx;
   lua_State *L = x->L;
   switch (w->kind) {
-    case WINP_W_VALUE: {
+    case SCH_W_VALUE: {
       tlg_item it;
-      char name[WINP_TDH_NAME_MAX];
+      char name[SCH_TDH_NAME_MAX];
       int in_array = x->f[x->top].mt == 0;
-      winp_tdh_item(x->t, w, in_array, &it, name);
+      sch_tdh_item(x->t, w, in_array, &it, name);
       etwL_push_value(L, &it);
       add(L, &x->f[x->top], name, in_array, w->index);
       return 0;
     }
-    case WINP_W_ARRAY_BEGIN: case WINP_W_STRUCT_BEGIN:
+    case SCH_W_ARRAY_BEGIN: case SCH_W_STRUCT_BEGIN:
       if (x->top + 1 >= MAX_FRAMES || !lua_checkstack(L, 8)) return 1;
-      open_container(x, w->kind == WINP_W_ARRAY_BEGIN, w);
+      open_container(x, w->kind == SCH_W_ARRAY_BEGIN, w);
       return 0;
-    case WINP_W_ARRAY_END: case WINP_W_STRUCT_END:
+    case SCH_W_ARRAY_END: case SCH_W_STRUCT_END:
       if (x->top > 0) close_container(x);
       return 0;
     default:
@@ -110,14 +110,14 @@ static int lua_visit(void *ctx, const winp_walk_item *w) {
   }
 }
 
-int etwL_tdh_push_fields(lua_State *L, const winp_tdh_event *t, uint32_t *prop) {
+int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop) {
   lctx x;
   x.L = L;
   x.t = t;
   x.top = -1;
   luaL_checkstack(L, 16, "event fields");
   open_container(&x, 0, NULL);
-  int st = winp_tdh_run(t, lua_visit, &x, prop);
+  int st = sch_tdh_run(t, lua_visit, &x, prop);
   while (x.top > 0) close_container(&x);              /* after an error: keep what we have */
   lua_pushinteger(L, x.f[0].n * 2 + 1);
   lua_rawseti(L, x.f[0].mt, 0);

@@ -1,19 +1,19 @@
 /*
 ** levent_tdh.h: ev.fields of manifest / MOF events from their TDH schema,
 ** for levent.c (levent_tdh.c); names, text and errors come from
-** engine/win/pure/win_tdh_fmt.h.
+** src/schema/sch_tdh.h.
 */
 #ifndef LEVENT_TDH_H
 #define LEVENT_TDH_H
 
 #include <lua.h>
 
-#include "../engine/win/pure/win_tdh_fmt.h"
+#include "sch_tdh.h"
 
 /* Push the fields table (same shape as TraceLogging fields: sequence,
-** record, ordered pairs). Returns WINP_TDH_*; what decoded before an error
+** record, ordered pairs). Returns SCH_TDH_*; what decoded before an error
 ** is kept. */
-int etwL_tdh_push_fields(lua_State *L, const winp_tdh_event *t, uint32_t *prop);
+int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop);
 
 /* From levent.c: push one decoded value as ev.fields holds it; set the
 ** __pairs / __name of a fields metatable (on top). */

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "lauxetw.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_guid.h"
+#include "tlg_build.h"
+#include "tlg_guid.h"
 
 /* add_scalar stays one shared function (a copy per method measured slower);
 ** the value helpers are folded into it. */
@@ -492,7 +492,7 @@ static int l_bytes(lua_State *L) {
 ** at pidx (an etw.Provider, a provider name, or nil). */
 static int push_decoded(lua_State *L, int bidx, int pidx, const char *fname) {
   tlg_builder *b = check_ready(L, bidx, fname);
-  eng_record rec;
+  rec_record rec;
   const char *pname = NULL;
   size_t mlen, dlen;
   memset(&rec, 0, sizeof rec);
@@ -505,7 +505,7 @@ static int push_decoded(lua_State *L, int bidx, int pidx, const char *fname) {
     luaL_typeerror(L, pidx, "etw.Provider or provider name");
   }
   rec.desc = b->desc;
-  rec.flags = ENG_REC_TRACELOGGING;
+  rec.flags = REC_TRACELOGGING;
   rec.meta = tlg_build_meta(b, &mlen);
   rec.meta_len = (uint32_t)mlen;
   rec.data = tlg_build_data(b, &dlen);

@@ -1,26 +1,13 @@
 /*
-** lfiles.c: etw.Consumer{files=...} with etwlua's own reader: checks the
-** paths, wraps engine/eng_files (the time-merged src/etl readers) as the
-** consumer's record source, and makes c:info() of the file headers.
+** lfiles.c: etw.Consumer{files=...}: checks the paths argument and turns
+** what the engine's file source knows of each file (eng_source_file) into
+** the tables of c:info(). Which reader opens the files is the engine's
+** choice (eng_source_open_files).
 */
-#include <stdlib.h>
-
 #include <lauxlib.h>
 
 #include "lconsumer.h"
-#include "../engine/eng_files.h"
-
-/* ---- the source ---- */
-
-static int files_next(void *ctx, eng_record *rec, int timeout_ms) {
-  (void)timeout_ms;
-  return eng_files_next(ctx, rec);
-}
-static void files_stop(void *ctx) { eng_files_stop(ctx); }
-static void files_close(void *ctx) { eng_files_close(ctx); }
-static const char *files_corrupt_detail(void *ctx, const char **file, uint64_t *offset) {
-  return eng_files_corrupt_detail(ctx, file, offset);
-}
+#include "etl.h"
 
 /* ---- c:info() ---- */
 
@@ -41,18 +28,8 @@ static void set_time(lua_State *L, const char *k, int64_t filetime) {
   set_str(L, k, iso);
 }
 
-static const char *clock_name(uint32_t type) {
-  switch (type) {
-  case 1: return "QPC";
-  case 2: return "system time";
-  case 3: return "CPU cycles";
-  default: return "unknown";
-  }
-}
-
-static void push_file_info(lua_State *L, const etl_reader *r, const char *path) {
-  const etl_info *in = etl_get_info(r);
-  const etl_stats *st = etl_get_stats(r);
+static void push_file_info(lua_State *L, const etl_info *in, const etl_stats *st,
+                           const char *path) {
   lua_createtable(L, 0, 40);
   set_str(L, "path", path);
   set_str(L, "reader", "etwlua");
@@ -69,7 +46,7 @@ static void push_file_info(lua_State *L, const etl_reader *r, const char *path) 
   set_int(L, "num_processors", in->num_processors);
   set_int(L, "cpu_speed_mhz", in->cpu_speed_mhz);
   set_int(L, "clock_type", in->clock_type);
-  set_str(L, "clock", clock_name(in->clock_type));
+  set_str(L, "clock", etl_clock_name(in->clock_type));
   set_int(L, "perf_freq", in->perf_freq);
   set_int(L, "timer_resolution", in->timer_resolution);
   set_time(L, "start_time", in->start_time);
@@ -93,42 +70,52 @@ static void push_file_info(lua_State *L, const etl_reader *r, const char *path) 
   set_int(L, "skipped", (lua_Integer)st->skipped);
 }
 
-static int files_info(void *ctx, lua_State *L) {
-  size_t n = eng_files_count(ctx);
-  lua_createtable(L, (int)n, 0);
-  for (size_t i = 0; i < n; i++) {
-    const char *path;
-    const etl_reader *r = eng_files_reader(ctx, i, &path);
-    push_file_info(L, r, path);
+/* The system's reader (Windows OpenTraceW): what it put in each file's
+** TRACE_LOGFILE_HEADER, under the keys the etwlua reader's table also uses. */
+static void push_sys_info(lua_State *L, const eng_file_info *fi) {
+  static const char *const keys[] = {"events_lost", "buffers_lost", "buffers_written",
+                                     "buffer_size", "pointer_size", "num_processors",
+                                     "clock_type", "log_file_mode", "max_file_size",
+                                     "os_major", "os_minor", "os_build"};
+  const uint32_t vals[] = {fi->events_lost, fi->buffers_lost, fi->buffers_written,
+                           fi->buffer_size, fi->pointer_size, fi->num_processors, fi->clock_type,
+                           fi->log_file_mode, fi->max_file_size, fi->os_major, fi->os_minor,
+                           fi->os_build};
+  lua_createtable(L, 0, 16);
+  for (size_t k = 0; k < sizeof vals / sizeof vals[0]; k++) set_int(L, keys[k], vals[k]);
+  set_int(L, "start_filetime", fi->start_time);
+  set_int(L, "end_filetime", fi->end_time);
+  set_int(L, "perf_freq", fi->perf_freq);
+  set_str(L, "reader", "etw");
+}
+
+int etwL_push_files_info(lua_State *L, eng_source *s) {
+  eng_source_file f;
+  lua_newtable(L);
+  for (size_t i = 0; eng_source_file_at(s, i, &f) == ENG_OK; i++) {
+    if (f.etl) push_file_info(L, f.etl, f.stats, f.path);
+    else push_sys_info(L, &f.sys);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   return 1;
 }
 
-/* ---- open ---- */
+/* ---- the files= argument ---- */
 
-int etwL_open_files(lua_State *L, int idx, etwL_source *src) {
+const char **etwL_check_paths(lua_State *L, int idx, size_t *np) {
   idx = lua_absindex(L, idx);
   int single = lua_type(L, idx) == LUA_TSTRING;
   if (!single && lua_type(L, idx) != LUA_TTABLE)
-    return luaL_error(L, "etw.Consumer: 'files' must be a path or a list of paths");
+    luaL_error(L, "etw.Consumer: 'files' must be a path or a list of paths");
   size_t n = single ? 1 : (size_t)lua_rawlen(L, idx);
-  if (n == 0) return luaL_error(L, "etw.Consumer: 'files' is an empty list");
+  if (n == 0) luaL_error(L, "etw.Consumer: 'files' is an empty list");
   const char **paths = lua_newuserdatauv(L, n * sizeof *paths, 0);   /* freed by the GC */
   for (size_t i = 0; i < n; i++) {
     if (!single && lua_rawgeti(L, idx, (lua_Integer)i + 1) != LUA_TSTRING)
-      return luaL_error(L, "etw.Consumer: files[%d] must be a path (string)", (int)i + 1);
+      luaL_error(L, "etw.Consumer: files[%d] must be a path (string)", (int)i + 1);
     paths[i] = single ? lua_tostring(L, idx) : lua_tostring(L, -1);   /* kept by the list */
     if (!single) lua_pop(L, 1);
   }
-  char why[600];
-  eng_files *f = NULL;
-  int st = eng_files_open(paths, n, &f, why, sizeof why);
-  lua_pop(L, 1);
-  if (st != ENG_OK) {
-    lua_pushstring(L, why);
-    return st;
-  }
-  *src = (etwL_source){files_next, files_stop, files_close, f, files_corrupt_detail, files_info};
-  return ENG_OK;
+  *np = n;
+  return paths;
 }

@@ -42,7 +42,7 @@ extern char **environ;
 
 #include "lauxetw.h"
 #include "lsignal.h"
-#include "../engine/engine.h"
+#include "engine.h"
 
 typedef struct lprocess {
   int reaped;

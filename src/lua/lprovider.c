@@ -15,9 +15,9 @@
 #include <string.h>
 
 #include "lauxetw.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_guid.h"
-#include "../engine/engine.h"
+#include "tlg_build.h"
+#include "tlg_guid.h"
+#include "engine.h"
 
 /* Longest name whose traits blob (with a group) still fits its u16 size. */
 #define MAX_NAME (0xFFFF - 3 - 19)
@@ -60,7 +60,7 @@ static lprovider *checkopen(lua_State *L, int idx) {
 
 static const char *name_of(const lprovider *p) { return (const char *)p->traits + 2; }
 
-const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec) {
+const char *etwL_toprovider(lua_State *L, int idx, rec_record *rec) {
   lprovider *p = testprovider(L, idx);
   if (!p) return NULL;
   rec->provider_id = p->id;
@@ -76,7 +76,7 @@ const char *etwL_toprovider(lua_State *L, int idx, eng_record *rec) {
 ** the Python module do: 0 written (or nobody listening), 8 dropped because
 ** a session's buffers were full (counted there), 234 too big for the
 ** session buffers, 87 invalid parameter. */
-static int provider_send(const lprovider *p, const eng_record *rec) {
+static int provider_send(const lprovider *p, const rec_record *rec) {
   if (!p->eng) return 0;
   eng_data d[3] = {
     {rec->traits, rec->traits_len, ENG_DATA_PROVIDER_META, {0}},
@@ -84,8 +84,8 @@ static int provider_send(const lprovider *p, const eng_record *rec) {
     {rec->data, rec->data_len, ENG_DATA_PAYLOAD, {0}},
   };
   int st = eng_provider_write(p->eng, &rec->desc,
-                              (rec->flags & ENG_REC_ACTIVITY) ? &rec->activity_id : NULL,
-                              (rec->flags & ENG_REC_RELATED) ? &rec->related_activity_id : NULL,
+                              (rec->flags & REC_ACTIVITY) ? &rec->activity_id : NULL,
+                              (rec->flags & REC_RELATED) ? &rec->related_activity_id : NULL,
                               3, d);
   switch (st) {
   case ENG_OK: return 0;
@@ -105,16 +105,16 @@ static inline int provider_enabled(const lprovider *p, unsigned level, uint64_t 
 static int l_write(lua_State *L) {
   lprovider *p = checkopen(L, 1);
   tlg_builder *b = etwL_checkbuilder(L, 2);
-  eng_record rec;
+  rec_record rec;
   size_t mlen, dlen;
   memset(&rec, 0, sizeof rec);
   if (!tlg_build_ready(b)) return etwL_tlgerror(L, "write", TLG_E_STATE);
   etwL_checkcomplete(L, b, "write");
   if (lua_gettop(L) > 2) {
-    if (etwL_optguid(L, 3, &rec.activity_id)) rec.flags |= ENG_REC_ACTIVITY;
-    if (etwL_optguid(L, 4, &rec.related_activity_id)) rec.flags |= ENG_REC_RELATED;
+    if (etwL_optguid(L, 3, &rec.activity_id)) rec.flags |= REC_ACTIVITY;
+    if (etwL_optguid(L, 4, &rec.related_activity_id)) rec.flags |= REC_RELATED;
   }
-  rec.flags |= ENG_REC_TRACELOGGING;
+  rec.flags |= REC_TRACELOGGING;
   rec.provider_id = p->id;
   rec.desc = b->desc;
   rec.traits = p->traits;

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L     /* nanosleep */
 #endif
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,9 +17,9 @@
 
 #include "lauxetw.h"
 #include "lsignal.h"
-#include "../engine/engine.h"
-#include "../engine/eng_sysprov.h"
-#include "../tlg/tlg_guid.h"
+#include "engine.h"
+#include "eng_sysprov.h"
+#include "tlg_guid.h"
 
 typedef struct lsession {
   eng_session *h;        /* NULL until started or after close */
@@ -215,7 +216,7 @@ static int l_start(lua_State *L) {
 ** TraceLogging name hash. ENG_OK, or a status for nil, err, code
 ** (ENG_E_UNSUPPORTED: a name this platform cannot enable). */
 static int check_provider_id(lua_State *L, int idx, tlg_guid *id) {
-  eng_record rec;
+  rec_record rec;
   size_t len;
   if (lua_type(L, idx) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, idx, &len);
@@ -244,7 +245,7 @@ typedef struct enable_in {
   uint32_t pids[ENG_FILTER_MAX_PIDS];
   uint16_t ids[ENG_FILTER_MAX_IDS];
   const char *names[MAX_NAME_FILTERS];
-  char exe[1024];
+  char exe[ENG_FILTER_MAX_EXE_BYTES];
 } enable_in;
 
 static const struct { const char *key; uint32_t bit; } enable_props[] = {
@@ -257,6 +258,13 @@ static const char *const enable_keys[] = {
   "level", "any", "all", "stack", "sid", "session_id", "process_start_key", "event_key",
   "ignore_keyword_0", "pids", "exe_names", "event_ids", "exclude_event_ids", "event_names",
   "exclude_event_names", NULL};
+
+/* v with thousands separators ("4,076"), as limits are written in messages. */
+static const char *grouped(char buf[16], unsigned v) {
+  if (v < 1000) snprintf(buf, 16, "%u", v);
+  else snprintf(buf, 16, "%u,%03u", v / 1000, v % 1000);
+  return buf;
+}
 
 /* The list at the top of the stack, checked: 1..max items. */
 static lua_Integer list_len(lua_State *L, const char *k, lua_Integer max, const char *what) {
@@ -308,6 +316,7 @@ static const char *list_str(lua_State *L, const char *k, lua_Integer i, int no_s
 }
 
 static void read_exe(lua_State *L, enable_in *e) {
+  char buf[16];
   size_t used = 0;
   int single = lua_type(L, -1) == LUA_TSTRING;
   lua_Integer n = single ? 1 : list_len(L, "exe_names", 64, "executable names");
@@ -316,7 +325,8 @@ static void read_exe(lua_State *L, enable_in *e) {
     const char *s = list_str(L, "exe_names", i, !single);
     size_t len = strlen(s);
     if (used + len + 2 > sizeof e->exe)
-      luaL_error(L, "enable: option 'exe_names' must be shorter than 1,024 bytes in all");
+      luaL_error(L, "enable: option 'exe_names' must be shorter than %s bytes in all",
+                 grouped(buf, ENG_FILTER_MAX_EXE_BYTES));
     if (used) e->exe[used++] = ';';
     memcpy(e->exe + used, s, len + 1);
     used += len;
@@ -328,14 +338,18 @@ static void read_exe(lua_State *L, enable_in *e) {
 static void read_names(lua_State *L, const char *k, enable_in *e, int exclude) {
   if (e->o.nnames) luaL_error(L, "enable: give 'event_names' or 'exclude_event_names', not both");
   lua_Integer n = list_len(L, k, MAX_NAME_FILTERS, "event names");
-  size_t bytes = 20;
+  size_t bytes = ENG_FILTER_NAMES_HEADER;
   for (lua_Integer i = 1; i <= n; i++) {
     lua_geti(L, -1, i);
     e->names[i - 1] = list_str(L, k, i, 0);   /* kept alive by the options table */
     bytes += strlen(e->names[i - 1]) + 1;
     lua_pop(L, 1);
   }
-  if (bytes > 4096) luaL_error(L, "enable: option '%s' must total at most 4,076 bytes of names", k);
+  if (bytes > ENG_FILTER_MAX_NAMES_BYTES) {
+    char buf[16];
+    luaL_error(L, "enable: option '%s' must total at most %s bytes of names", k,
+               grouped(buf, ENG_FILTER_MAX_NAMES_BYTES - ENG_FILTER_NAMES_HEADER));
+  }
   e->o.event_names = e->names;
   e->o.nnames = (size_t)n;
   e->o.names_exclude = exclude;

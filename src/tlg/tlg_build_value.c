@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "tlg_build_int.h"
+#include "tlg_le.h"
+#include "tlg_utf16.h"
 #include "tlg_utf8.h"
 
 /* Offset of the first 00 00 pair at an even offset, or n (spec §8.4). */
@@ -110,30 +112,22 @@ int tlgb_str16_size(unsigned intype, const char *s, size_t n, size_t *size) {
   return TLG_OK;
 }
 
-static uint8_t *put_unit(uint8_t *dst, uint32_t u) {
-  dst[0] = (uint8_t)u;
-  dst[1] = (uint8_t)(u >> 8);
-  return dst + 2;
-}
 
 /* Precondition: tlgb_str16_size accepted (intype, s, n) and gave `size`. */
 void tlgb_str16_write(uint8_t *dst, unsigned intype, const char *s, size_t n, size_t size) {
   const uint8_t *p = (const uint8_t *)s;
   uint8_t *out = dst;
-  if (intype == TLG_IN_COUNTEDSTRING) out = put_unit(out, (uint32_t)(size - 2));
+  if (intype == TLG_IN_COUNTEDSTRING) {
+    tlg_put16(out, (uint16_t)(size - 2));
+    out += 2;
+  }
   else n = ansi_cut(p, n);
   for (size_t i = 0; i < n;) {
     uint32_t cp = 0; /* set by tlg_utf8_next: the input was validated */
     i += tlg_utf8_next(p + i, n - i, &cp);
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      out = put_unit(out, 0xD800 | cp >> 10);
-      out = put_unit(out, 0xDC00 | (cp & 0x3FF));
-    } else {
-      out = put_unit(out, cp);
-    }
+    out += tlg_utf16_put(cp, out);
   }
-  if (intype == TLG_IN_UNICODESTRING) put_unit(out, 0);
+  if (intype == TLG_IN_UNICODESTRING) tlg_put16(out, 0);
 }
 
 /* --- scalar adds ------------------------------------------------------- */

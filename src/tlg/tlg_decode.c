@@ -9,11 +9,6 @@
 
 enum { FR_STRUCT = 1, FR_ARRAY = 2 };
 
-uint64_t tlg_get_le(const uint8_t *p, unsigned n) {
-  uint64_t v = 0;
-  while (n--) v = (v << 8) | p[n];
-  return v;
-}
 
 static int fail(tlg_decoder *d, int status, const tlg_field *f) {
   d->err.status = status;

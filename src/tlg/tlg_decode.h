@@ -7,6 +7,7 @@
 #define TLG_DECODE_H
 
 #include "tlg_types.h"
+#include "tlg_le.h"
 
 /* Fields may nest at most this deep (a field's depth is 0 at top level, +1
 ** per enclosing struct); deeper metadata gives TLG_E_DEPTH. Python can in
@@ -157,7 +158,5 @@ int tlg_decode_meta_end(const tlg_decoder *d, uint32_t pos);
 ** TLG_E_TRUNCATED. */
 int tlg_traits_name(const void *traits, size_t len, const char **name, size_t *name_len);
 
-/* Little-endian unsigned integer of n <= 8 bytes. */
-uint64_t tlg_get_le(const uint8_t *p, unsigned n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tlg_format.h"
+#include "tlg_utf16.h"
 #include "tlg_utf8.h"
 #include "tlg_guid.h"
 
@@ -60,7 +61,7 @@ static void putf(wr *w, const char *fmt, ...) {
 
 /* One code point as UTF-8; with `esc`, JSON-escaped. */
 static void put_cp(wr *w, uint32_t cp, int esc) {
-  char b[4];
+  uint8_t b[4];
   if (esc && (cp < 0x20 || cp == '"' || cp == '\\')) {
     static const char short_esc[] = "btn\0fr";
     if (cp == '"' || cp == '\\') {
@@ -72,41 +73,19 @@ static void put_cp(wr *w, uint32_t cp, int esc) {
     } else {
       putf(w, "\\u%04x", (unsigned)cp);
     }
-  } else if (cp < 0x80) {
-    putc_(w, (char)cp);
-  } else if (cp < 0x800) {
-    b[0] = (char)(0xC0 | (cp >> 6));
-    b[1] = (char)(0x80 | (cp & 0x3F));
-    put(w, b, 2);
-  } else if (cp < 0x10000) {
-    b[0] = (char)(0xE0 | (cp >> 12));
-    b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    b[2] = (char)(0x80 | (cp & 0x3F));
-    put(w, b, 3);
   } else {
-    b[0] = (char)(0xF0 | (cp >> 18));
-    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    b[3] = (char)(0x80 | (cp & 0x3F));
-    put(w, b, 4);
+    size_t n = tlg_utf8_put(cp, b);
+    put(w, (const char *)b, n);
   }
 }
 
+/* tlg_utf16.h's policy: unpaired surrogates and an odd last byte -> U+FFFD */
 static void put_utf16(wr *w, const uint8_t *p, size_t n, int esc) {
-  size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    uint32_t u = (uint32_t)(p[i] | p[i + 1] << 8);
-    if (u >= 0xD800 && u < 0xDC00 && i + 3 < n) {
-      uint32_t lo = (uint32_t)(p[i + 2] | p[i + 3] << 8);
-      if (lo >= 0xDC00 && lo < 0xE000) {
-        put_cp(w, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), esc);
-        i += 2;
-        continue;
-      }
-    }
-    put_cp(w, (u >= 0xD800 && u < 0xE000) ? 0xFFFD : u, esc);
+  for (size_t i = 0; i < n;) {
+    uint32_t cp;
+    i += tlg_utf16_next(p + i, n - i, &cp);
+    put_cp(w, cp, esc);
   }
-  if (i < n) put_cp(w, 0xFFFD, esc);
 }
 
 

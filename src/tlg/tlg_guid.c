@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tlg_guid.h"
+#include "tlg_le.h"
 #include "tlg_utf8.h"
 #include "tlg_upper_table.h"
 
@@ -95,16 +96,15 @@ int tlg_provider_id(const char *name, size_t len, tlg_guid *out) {
 }
 
 void tlg_desc_pack(const tlg_desc *d, uint8_t out[16]) {
-  out[0] = (uint8_t)d->id; out[1] = (uint8_t)(d->id >> 8);
+  tlg_put16(out, d->id);
   out[2] = d->version; out[3] = d->channel; out[4] = d->level; out[5] = d->opcode;
-  out[6] = (uint8_t)d->task; out[7] = (uint8_t)(d->task >> 8);
-  for (int i = 0; i < 8; i++) out[8 + i] = (uint8_t)(d->keyword >> (8 * i));
+  tlg_put16(out + 6, d->task);
+  tlg_put64(out + 8, d->keyword);
 }
 
 void tlg_desc_unpack(const uint8_t in[16], tlg_desc *d) {
-  d->id = (uint16_t)(in[0] | in[1] << 8);
+  d->id = tlg_le16(in);
   d->version = in[2]; d->channel = in[3]; d->level = in[4]; d->opcode = in[5];
-  d->task = (uint16_t)(in[6] | in[7] << 8);
-  d->keyword = 0;
-  for (int i = 0; i < 8; i++) d->keyword |= (uint64_t)in[8 + i] << (8 * i);
+  d->task = tlg_le16(in + 6);
+  d->keyword = tlg_le64(in + 8);
 }

@@ -32,7 +32,7 @@ static int names_offset(const etl_error *e) {
 }
 
 /* Every pointer of a record lies within its bytes [raw_header, data end). */
-static void check_record(const eng_record *r) {
+static void check_record(const rec_record *r) {
   const uint8_t *lo = r->raw_header, *hi = r->data + r->data_len;
   REQUIRE(lo && r->data >= lo + r->raw_header_len);
   REQUIRE(inside(r->meta, r->meta_len, lo, hi) && inside(r->traits, r->traits_len, lo, hi));
@@ -41,7 +41,7 @@ static void check_record(const eng_record *r) {
   volatile uint8_t sink = 0;
   if (r->data_len) sink ^= r->data[0] ^ r->data[r->data_len - 1];
   (void)sink;
-  if (r->flags & ENG_REC_TRACELOGGING) {
+  if (r->flags & REC_TRACELOGGING) {
     tlg_decoder d;
     tlg_item it;
     if (tlg_decode_start(&d, r->meta, r->meta_len, r->data, r->data_len) == TLG_OK)
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   if (size & 1) opt.cache_bytes = 256;  /* odd sizes: buffers unloaded and loaded again */
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   int st = etl_open_memory(in, size, &opt, &r, &e);
   if (st != ETL_OK) {
     REQUIRE(st == ETL_ERR_DATA && r == NULL && names_offset(&e));

@@ -1,15 +1,14 @@
 /*
 ** fuzz_tdh_walk.c: libFuzzer target for the TDH property walker
-** (engine/win/pure/win_tdh_walk.c) and the names, items and text built on
-** it (win_tdh_fmt.c). Input: u8 pointer-size selector (bit 0: 4 else 8),
+** (src/schema/sch_tdh_walk.c) and the names, items and text built on
+** it (sch_tdh_fmt.c). Input: u8 pointer-size selector (bit 0: 4 else 8),
 ** u16 LE schema length, the TRACE_EVENT_INFO bytes, then the payload.
 */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/engine/win/pure/winp.h"
-#include "../../src/engine/win/pure/win_tdh_fmt.h"
+#include "sch_tdh.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size);
 
@@ -22,14 +21,14 @@ typedef struct check {
   unsigned long items;
 } check;
 
-static int visit(void *ctx, const winp_walk_item *it) {
+static int visit(void *ctx, const sch_walk_item *it) {
   check *c = ctx;
   c->items++;
   REQUIRE(it->depth <= 16);
   if (it->len) REQUIRE(it->ptr >= c->data && it->ptr + it->len <= c->data + c->data_len);
   if (it->name) REQUIRE(it->name >= c->tei && it->name + 2 <= c->tei + c->tei_len);
-  if (it->kind == WINP_W_ARRAY_BEGIN || it->kind == WINP_W_STRUCT_BEGIN) c->open++;
-  if (it->kind == WINP_W_ARRAY_END || it->kind == WINP_W_STRUCT_END) REQUIRE(--c->open >= 0);
+  if (it->kind == SCH_W_ARRAY_BEGIN || it->kind == SCH_W_STRUCT_BEGIN) c->open++;
+  if (it->kind == SCH_W_ARRAY_END || it->kind == SCH_W_STRUCT_END) REQUIRE(--c->open >= 0);
   if (it->is_int) REQUIRE(it->len <= 8);
   return 0;
 }
@@ -51,20 +50,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   memcpy(tei, in + 3, tl);
   memcpy(data, in + 3 + tl, dl);
   check c = {tei, data, tl, dl, 0, 0};
-  int rc = winp_tdh_walk(tei, tl, data, dl, psize, visit, &c);
+  int rc = sch_tdh_walk(tei, tl, data, dl, psize, visit, &c);
   REQUIRE(rc >= -2 && rc <= 1);
   if (rc == 0) REQUIRE(c.open == 0);
 
-  winp_tdh_event t = {tei, (uint32_t)tl, data, (uint32_t)dl, psize};
+  sch_tdh_event t = {tei, (uint32_t)tl, data, (uint32_t)dl, psize};
   char name[512], err[400];
   size_t total = 0;
   uint32_t prop = 0;
   tlg_sink sink = {sink_write, &total};
-  REQUIRE(winp_tdh_event_name(&t, name, sizeof name) < sizeof name);
-  REQUIRE(winp_tdh_provider_name(&t, name, sizeof name) < sizeof name);
+  REQUIRE(sch_tdh_event_name(&t, name, sizeof name) < sizeof name);
+  REQUIRE(sch_tdh_provider_name(&t, name, sizeof name) < sizeof name);
   for (int mode = 0; mode < 2; mode++) {
-    int st = winp_tdh_fmt_fields(&sink, &t, mode ? TLG_FMT_JSON : TLG_FMT_TEXT, &prop);
-    if (st != WINP_TDH_OK) winp_tdh_error(&t, st, prop, err, sizeof err);
+    int st = sch_tdh_fmt_fields(&sink, &t, mode ? TLG_FMT_JSON : TLG_FMT_TEXT, &prop);
+    if (st != SCH_TDH_OK) sch_tdh_error(&t, st, prop, err, sizeof err);
   }
   free(tei);
   free(data);

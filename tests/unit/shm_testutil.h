@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/engine.h"
+#include "engine.h"
 #include "unit_check.h"
 
 static char test_dir[256];
@@ -93,8 +93,8 @@ static inline int t_write(eng_provider *p, uint8_t level, uint64_t kw, uint16_t 
   return eng_provider_write(p, &d, act, rel, 3, dd);
 }
 
-static inline int t_payload_of(const eng_record *r, t_payload *pl) {
-  if (r->kind != ENG_KIND_EVENT || r->data_len != sizeof *pl) return 0;
+static inline int t_payload_of(const rec_record *r, t_payload *pl) {
+  if (r->kind != REC_KIND_EVENT || r->data_len != sizeof *pl) return 0;
   memcpy(pl, r->data, sizeof *pl);
   return 1;
 }

@@ -44,7 +44,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   return h;
 }
 
-static uint64_t rec_hash(const eng_record *r) {
+static uint64_t rec_hash(const rec_record *r) {
   uint64_t h = fnv(1469598103934665603ULL, r->raw_header, r->raw_header_len);
   h = fnv(h, r->data, r->data_len);
   h = fnv(h, &r->provider_id, 16);
@@ -61,7 +61,7 @@ static int well_formed(const etl_error *e) {
   return strncmp(e->message, want, strlen(want)) == 0;
 }
 
-static void add_rec(run *x, const eng_record *r) {
+static void add_rec(run *x, const rec_record *r) {
   if (x->n == x->cap) {
     size_t cap = x->cap ? x->cap * 2 : 64;
     rec_id *nr = realloc(x->recs, cap * sizeof *nr);
@@ -82,7 +82,7 @@ static void read_file(const uint8_t *f, size_t len, run *x) {
 
 static void read_with(const uint8_t *f, size_t len, const etl_options *opt, run *x) {
   etl_reader *r;
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   memset(x, 0, sizeof *x);
@@ -115,7 +115,7 @@ typedef struct extent { uint64_t start, end; } extent;
 static size_t buffers_of(const uint8_t *f, size_t len, extent *ex, size_t max) {
   size_t n = 0;
   for (uint64_t off = 0; off + ETL_BUF_HDR_SIZE <= len && n < max;) {
-    uint32_t size = etl_u32(f + off);
+    uint32_t size = tlg_le32(f + off);
     if (size < ETL_BUF_HDR_SIZE) break;
     ex[n].start = off;
     ex[n++].end = off + size;
@@ -124,7 +124,7 @@ static size_t buffers_of(const uint8_t *f, size_t len, extent *ex, size_t max) {
   return n;
 }
 
-static uint64_t header_end(const uint8_t *f) { return ETL_BUF_HDR_SIZE + etl_u16(f + 0x4C); }
+static uint64_t header_end(const uint8_t *f) { return ETL_BUF_HDR_SIZE + tlg_le16(f + 0x4C); }
 
 /* ---- truncation ---- */
 
@@ -151,7 +151,7 @@ static void truncations(const char *name, const uint8_t *f, size_t len, size_t s
       const rec_id *id = &clean.recs[i];
       uint64_t end = id->buf + id->off + id->size;
       for (size_t b = 0; b < nb; b++)
-        if (ex[b].start == id->buf && ex[b].end <= c && etl_u16(f + id->buf + 0x34) & 0x40)
+        if (ex[b].start == id->buf && ex[b].end <= c && tlg_le16(f + id->buf + 0x34) & 0x40)
           end = ex[b].end;  /* compressed: the whole buffer must be present */
       if (end <= c && !has(&cut, id)) lost++;
     }
@@ -171,7 +171,7 @@ static void flips(const char *name, const uint8_t *f, size_t len, size_t step, u
   run clean, x;
   extent ex[4096];
   size_t nb = buffers_of(f, len, ex, 4096), lost = 0, bad_msg = 0, far = 0;
-  int compressed_mode = (etl_u32(f + 0x48 + 0x20 + 0x20) & ETL_LOGMODE_COMPRESSED) != 0;
+  int compressed_mode = (tlg_le32(f + 0x48 + 0x20 + 0x20) & ETL_LOGMODE_COMPRESSED) != 0;
   uint8_t *g = malloc(len);
   if (!g) return;
   read_file(f, len, &clean);
@@ -207,9 +207,9 @@ static void flips(const char *name, const uint8_t *f, size_t len, size_t step, u
 static uint64_t rec_at(const uint8_t *f, uint64_t b, int n) {
   uint32_t off = ETL_BUF_HDR_SIZE;
   for (int i = 0; i < n; i++) {
-    uint32_t m = etl_u32(f + b + off), type = m >> 16 & 0xFF;
+    uint32_t m = tlg_le32(f + b + off), type = m >> 16 & 0xFF;
     int kernel = (m >> 24) == 0xC0 && (type <= 4 || type == 0x10 || type == 0x11);
-    uint32_t size = kernel ? etl_u16(f + b + off + 4) : (m & 0xFFFF);
+    uint32_t size = kernel ? tlg_le16(f + b + off + 4) : (m & 0xFFFF);
     off = (off + size + 7) & ~7u;
   }
   return b + off;
@@ -333,7 +333,7 @@ static void test_limits(void) {
   etl_options few = {.max_decompressed = 100, .max_errors = 1};
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   int st, n = 0;
   char last[200] = "";
   if (etl_open_memory(f, len, &few, &r, &e) == ETL_OK) {

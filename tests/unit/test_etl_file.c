@@ -54,7 +54,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n) {
 }
 
 static void drain(etl_reader *r, outcome *o) {
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   int64_t last = INT64_MIN;
@@ -310,11 +310,11 @@ static void test_big_not_etl(void) {
 
 /* Shift every record time of an uncompressed buffer by `dt` (SYSTEM records). */
 static void shift_times(uint8_t *buf, int64_t dt) {
-  uint32_t fill = etl_u32(buf + ETL_BUF_OFFSET);
+  uint32_t fill = tlg_le32(buf + ETL_BUF_OFFSET);
   for (uint32_t off = ETL_BUF_HDR_SIZE; off + 0x18 <= fill;) {
-    uint32_t size = etl_u16(buf + off + 4);
+    uint32_t size = tlg_le16(buf + off + 4);
     if (size < 0x20) break;
-    int64_t ts = etl_i64(buf + off + 0x10) + dt;
+    int64_t ts = tlg_le_i64(buf + off + 0x10) + dt;
     for (int i = 0; i < 8; i++) buf[off + 0x10 + i] = (uint8_t)((uint64_t)ts >> (8 * i));
     off += (size + 7u) & ~7u;
   }
@@ -338,12 +338,12 @@ static int write_big_valid(const char *path, uint32_t groups) {
   uint8_t *f = synth_finish(&s, &len);
   int fd = f ? open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
   int ok = fd >= 0 && len == 5 * (size_t)MIB;
-  if (ok) ok = pwrite(fd, f, etl_u32(f + ETL_BUF_OFFSET), 0) > 0;
+  if (ok) ok = pwrite(fd, f, tlg_le32(f + ETL_BUF_OFFSET), 0) > 0;
   for (uint32_t g = 0; ok && g < groups; g++)
     for (uint32_t c = 0; ok && c < 4; c++) {
       uint8_t *b = f + (size_t)(1 + c) * MIB;
       if (g) shift_times(b, 1000);
-      uint32_t fill = etl_u32(b + ETL_BUF_OFFSET);
+      uint32_t fill = tlg_le32(b + ETL_BUF_OFFSET);
       ok = pwrite(fd, b, fill, (off_t)(1 + 4 * g + c) * MIB) == (ssize_t)fill;
     }
   if (ok) ok = ftruncate(fd, (off_t)(1 + 4 * groups) * MIB) == 0;

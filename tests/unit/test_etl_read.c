@@ -27,29 +27,29 @@ static tlg_guid guid_n(uint8_t n) {
 
 /* The standard file's delivery order: raw time offset from T0 and kind. */
 static const struct { int64_t dt; uint8_t kind; uint8_t ptr; uint16_t cpu; } order[] = {
-  {0, ENG_HDR_SYSTEM, 0, 0},        /* EventTrace/Header (pointer size of the session) */
-  {0, ENG_HDR_SYSTEM, 0, 0},        /* PartitionInfo */
-  {500, ENG_HDR_SYSTEM, 4, 2},      /* SYSTEM32 with 2 inline PMC counters */
-  {1500, ENG_HDR_EVENT, 4, 0},      /* EVENT_HEADER32, related activity + stack */
-  {2000, ENG_HDR_EVENT, 8, 1},      /* EVENT_HEADER64 TraceLogging */
-  {2100, ENG_HDR_SYSTEM, 8, 1},
-  {2150, ENG_HDR_CLASSIC, 8, 0},
-  {2200, ENG_HDR_PERFINFO, 8, 1},   /* tie with the instance record: buffer 1 first */
-  {2200, ENG_HDR_INSTANCE, 4, 0},
-  {2300, ENG_HDR_COMPACT, 8, 1},
-  {2500, ENG_HDR_MESSAGE, 8, 0},
-  {2500, ENG_HDR_MESSAGE, 0, 0},    /* no timestamp: takes the previous record's */
-  {3000, ENG_HDR_EVENT, 8, 2},
+  {0, REC_HDR_SYSTEM, 0, 0},        /* EventTrace/Header (pointer size of the session) */
+  {0, REC_HDR_SYSTEM, 0, 0},        /* PartitionInfo */
+  {500, REC_HDR_SYSTEM, 4, 2},      /* SYSTEM32 with 2 inline PMC counters */
+  {1500, REC_HDR_EVENT, 4, 0},      /* EVENT_HEADER32, related activity + stack */
+  {2000, REC_HDR_EVENT, 8, 1},      /* EVENT_HEADER64 TraceLogging */
+  {2100, REC_HDR_SYSTEM, 8, 1},
+  {2150, REC_HDR_CLASSIC, 8, 0},
+  {2200, REC_HDR_PERFINFO, 8, 1},   /* tie with the instance record: buffer 1 first */
+  {2200, REC_HDR_INSTANCE, 4, 0},
+  {2300, REC_HDR_COMPACT, 8, 1},
+  {2500, REC_HDR_MESSAGE, 8, 0},
+  {2500, REC_HDR_MESSAGE, 0, 0},    /* no timestamp: takes the previous record's */
+  {3000, REC_HDR_EVENT, 8, 2},
 };
 #define NREC (sizeof order / sizeof order[0])
 
-static void check_tl(const eng_record *r) {
+static void check_tl(const rec_record *r) {
   tlg_guid p1 = guid_n(1), a1 = guid_n(3);
   check(!memcmp(&r->provider_id, &p1, 16) && !memcmp(&r->activity_id, &a1, 16),
         "TL: provider and activity id");
   check(r->tid == 100 && r->pid == 200 && r->kernel_time == 3 && r->user_time == 5, "TL: ids, times");
   check(r->desc.channel == 11 && r->desc.level == 4 && r->desc.keyword == 0x10, "TL: descriptor");
-  check(r->flags == (ENG_REC_HEADER | ENG_REC_ACTIVITY | ENG_REC_TRACELOGGING), "TL: flags %x", r->flags);
+  check(r->flags == (REC_HEADER | REC_ACTIVITY | REC_TRACELOGGING), "TL: flags %x", r->flags);
   check(r->ext_count == 2 && r->ext[0].type == 12 && r->ext[1].type == 11, "TL: ext items");
   check(r->traits_len == 9 && memcmp(r->traits + 2, "MyProv", 7) == 0, "TL: traits blob");
   check(r->meta_len == 9 && memcmp(r->meta + 3, "Ev", 3) == 0, "TL: schema blob");
@@ -59,12 +59,12 @@ static void check_tl(const eng_record *r) {
         "TL: consumer flags %x", etl_consumer_flags(r));
 }
 
-static void check_manifest(const eng_record *r) {
+static void check_manifest(const rec_record *r) {
   tlg_guid p2 = guid_n(2);
   check(!memcmp(&r->provider_id, &p2, 16) && r->desc.id == 7 && r->desc.version == 1 &&
         r->desc.channel == 16 && r->desc.level == 2 && r->desc.opcode == 1 && r->desc.task == 3 &&
         r->desc.keyword == 0x8000000000000001ULL, "manifest: provider and descriptor");
-  check(r->flags == (ENG_REC_HEADER | ENG_REC_RELATED), "manifest: flags %x", r->flags);
+  check(r->flags == (REC_HEADER | REC_RELATED), "manifest: flags %x", r->flags);
   check(r->related_activity_id.b[0] == 0x11 && r->related_activity_id.b[15] == 0x01,
         "manifest: related activity id");
   check(r->ext_count == 2 && r->ext[1].type == 6 && r->ext[1].size == 24 &&
@@ -73,7 +73,7 @@ static void check_manifest(const eng_record *r) {
   check(strcmp(etl_header_name(r), "EVENT_HEADER32") == 0, "manifest: header name");
 }
 
-static void check_classic(const eng_record *r, const eng_record *inst) {
+static void check_classic(const rec_record *r, const rec_record *inst) {
   tlg_guid c1 = guid_n(4), c2 = guid_n(5);
   check(!memcmp(&r->provider_id, &c1, 16) && r->desc.opcode == 10 && r->desc.level == 4 &&
         r->mof_version == 2 && r->kernel_time == 11 && r->user_time == 13 &&
@@ -84,8 +84,8 @@ static void check_classic(const eng_record *r, const eng_record *inst) {
         inst->tid == 301 && inst->data_len == 3, "instance: fields");
 }
 
-static void check_kernel(const eng_record *sys, const eng_record *pi, const eng_record *cp,
-                         const eng_record *pmc) {
+static void check_kernel(const rec_record *sys, const rec_record *pi, const rec_record *cp,
+                         const rec_record *pmc) {
   static const uint8_t process_guid[16] = {0xd0, 0xa8, 0x6f, 0x3d, 0x05, 0xfe, 0xd0, 0x11,
                                            0x9d, 0xda, 0x00, 0xc0, 0x4f, 0xd7, 0xba, 0x7c};
   check(!memcmp(&sys->provider_id, process_guid, 16) && sys->hook_id == 0x0301 &&
@@ -99,7 +99,7 @@ static void check_kernel(const eng_record *sys, const eng_record *pi, const eng_
         pmc->mof_version == 0x0202 && pmc->pointer_size == 4, "SYSTEM32: inline PMC bytes");
 }
 
-static void check_wpp(const eng_record *m, const eng_record *m2) {
+static void check_wpp(const rec_record *m, const rec_record *m2) {
   tlg_guid m1 = guid_n(6);
   check(!memcmp(&m->provider_id, &m1, 16) && m->hook_id == 17 && m->desc.id == 17 &&
         m->instance_id == 99 && m->tid == 302 && m->pid == 400 && m->pointer_size == 8 &&
@@ -113,14 +113,14 @@ static void check_wpp(const eng_record *m, const eng_record *m2) {
 /* Deep copy of a record: its bytes (header .. end of data, contiguous in
 ** the buffer) and ext item list, since both are only valid until the next
 ** etl_next. Freed by free_copies. */
-static eng_ext_item ext_pool[64];
+static rec_ext_item ext_pool[64];
 static size_t pool_used;
 
 static const uint8_t *rebase(const uint8_t *p, const uint8_t *from, const uint8_t *to) {
   return p ? to + (p - from) : NULL;
 }
 
-static void deep_copy(eng_record *dst, const eng_record *src) {
+static void deep_copy(rec_record *dst, const rec_record *src) {
   size_t span = (size_t)(src->data + src->data_len - src->raw_header);
   uint8_t *copy = malloc(span ? span : 1);
   *dst = *src;
@@ -131,7 +131,7 @@ static void deep_copy(eng_record *dst, const eng_record *src) {
   dst->meta = rebase(src->meta, src->raw_header, copy);
   dst->traits = rebase(src->traits, src->raw_header, copy);
   if (src->ext_count && pool_used + src->ext_count <= 64) {
-    eng_ext_item *e = ext_pool + pool_used;
+    rec_ext_item *e = ext_pool + pool_used;
     for (uint32_t i = 0; i < src->ext_count; i++) {
       e[i] = src->ext[i];
       e[i].data = rebase(src->ext[i].data, src->raw_header, copy);
@@ -141,15 +141,15 @@ static void deep_copy(eng_record *dst, const eng_record *src) {
   }
 }
 
-static void free_copies(eng_record *recs, size_t n) {
+static void free_copies(rec_record *recs, size_t n) {
   for (size_t i = 0; i < n; i++) free((void *)(uintptr_t)recs[i].raw_header);  /* our deep copy */
   pool_used = 0;
 }
 
 /* Read a whole file into deep copies; returns the record count. */
-static size_t read_all(etl_reader *r, eng_record *recs, size_t max, int *errors) {
+static size_t read_all(etl_reader *r, rec_record *recs, size_t max, int *errors) {
   size_t n = 0;
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   *errors = 0;
@@ -181,7 +181,7 @@ static void test_standard(int ptr64, int compressed, uint32_t bufsize) {
         in->clock_type == 1 && in->header_timestamp == 1000000 && in->tz_bias == -60 &&
         in->buffer_size == bufsize && in->buffers_written == 4 && in->os_build == 19041,
         "header fields");
-  eng_record recs[NREC + 4];
+  rec_record recs[NREC + 4];
   int errors;
   size_t n = read_all(r, recs, NREC + 4, &errors);
   check(n == NREC && errors == 0, "standard: %zu records, %d errors", n, errors);
@@ -204,7 +204,7 @@ static void test_standard(int ptr64, int compressed, uint32_t bufsize) {
     check_kernel(&recs[5], &recs[7], &recs[9], &recs[2]);
     check_wpp(&recs[10], &recs[11]);
   }
-  eng_record after;
+  rec_record after;
   check(etl_next(r, &after, &e) == ETL_END, "END stays END");
   free_copies(recs, n < NREC + 4 ? n : NREC + 4);
   etl_close(r);
@@ -227,7 +227,7 @@ static void test_win7(void) {
   uint8_t *f = synth_finish(&s, &len);
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   if (!f || etl_open_memory(f, len, NULL, &r, &e) != ETL_OK) { check(0, "win7 file opens"); free(f); return; }
   etl_next(r, &rec, &e);                     /* header record */
   check(rec.cpu == 0, "win7: header buffer ProcessorIndex 0x0800 -> cpu 0");
@@ -286,6 +286,15 @@ static void test_clock(void) {
   check(c.freq == 10000000, "QPC without frequency: 10 MHz");
 }
 
+/* c:info().clock names (etl_clock_name, the one home of these texts) */
+static void test_clock_names(void) {
+  check(strcmp(etl_clock_name(1), "QPC") == 0, "clock 1: QPC");
+  check(strcmp(etl_clock_name(2), "system time") == 0, "clock 2: system time");
+  check(strcmp(etl_clock_name(3), "CPU cycles") == 0, "clock 3: CPU cycles");
+  check(strcmp(etl_clock_name(0), "unknown") == 0 && strcmp(etl_clock_name(7), "unknown") == 0,
+        "other clocks: unknown");
+}
+
 static void test_open_errors(void) {
   etl_reader *r = (etl_reader *)1;
   etl_error e;
@@ -321,7 +330,7 @@ static void test_file_io(void) {
   fclose(out);
   etl_reader *r;
   etl_error e;
-  eng_record recs[NREC + 1];
+  rec_record recs[NREC + 1];
   int errors;
   int st = etl_open_file(path, NULL, &r, &e);
   check(st == ETL_OK, "etl_open_file (%s)", st ? e.message : "ok");
@@ -342,7 +351,7 @@ static void test_header_warnings(void) {
   f[0x48 + 0x20 + 0x2C] = 4;  /* PointerSize 4 in a 64-bit header */
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   check(etl_open_memory(f, len, NULL, &r, &e) == ETL_OK, "PointerSize mismatch still opens");
   check(etl_next(r, &rec, &e) == ETL_ERR_DATA && e.offset == 0x48 + 0x20 + 0x2C &&
         strstr(e.message, "PointerSize"), "PointerSize warning first: %s", e.message);
@@ -358,6 +367,7 @@ int main(void) {
   test_win7();
   test_iso();
   test_clock();
+  test_clock_names();
   test_open_errors();
   test_file_io();
   test_header_warnings();

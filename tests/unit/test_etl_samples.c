@@ -69,10 +69,10 @@ static int64_t expected_filetime(const jm_value *h, int64_t ts) {
   return start + d / f * 10000000 + d % f * 10000000 / f;
 }
 
-static uint32_t record_size(const eng_record *r) {
-  int kernel = r->header_kind == ENG_HDR_SYSTEM || r->header_kind == ENG_HDR_COMPACT ||
-               r->header_kind == ENG_HDR_PERFINFO;
-  return etl_u16(r->raw_header + (kernel ? 4 : 0));
+static uint32_t record_size(const rec_record *r) {
+  int kernel = r->header_kind == REC_HDR_SYSTEM || r->header_kind == REC_HDR_COMPACT ||
+               r->header_kind == REC_HDR_PERFINFO;
+  return tlg_le16(r->raw_header + (kernel ? 4 : 0));
 }
 
 static uint32_t expected_cpu(const ref_rec *x) {
@@ -80,9 +80,9 @@ static uint32_t expected_cpu(const ref_rec *x) {
                                                      : x->proc_index & 0xFFu;
 }
 
-static const char *cmp_ext(const eng_record *r, const ref_rec *x) {
+static const char *cmp_ext(const rec_record *r, const ref_rec *x) {
   if (r->ext_count != x->next) return "ext item count";
-  const eng_ext_item *tl = NULL, *rel = NULL;
+  const rec_ext_item *tl = NULL, *rel = NULL;
   for (uint32_t i = 0; i < x->next; i++) {
     if (r->ext[i].type != x->ext[i].type || r->ext[i].size != x->ext[i].data_size)
       return "ext item type/size";
@@ -90,19 +90,19 @@ static const char *cmp_ext(const eng_record *r, const ref_rec *x) {
     if (x->ext[i].type == 11 && !tl) tl = &r->ext[i];
     if (x->ext[i].type == 1 && !rel) rel = &r->ext[i];
   }
-  if (!!(r->flags & ENG_REC_TRACELOGGING) != !!tl) return "TraceLogging flag";
+  if (!!(r->flags & REC_TRACELOGGING) != !!tl) return "TraceLogging flag";
   if (tl && (r->meta != tl->data || r->meta_len != tl->size)) return "TraceLogging meta";
-  if (rel && (!(r->flags & ENG_REC_RELATED) ||
+  if (rel && (!(r->flags & REC_RELATED) ||
               memcmp(r->related_activity_id.b, rel->data, 16)))
     return "related activity id";
   return NULL;
 }
 
 /* A TraceLogging record decodes to the end with the reference's event name. */
-static const char *cmp_tl(const eng_record *r, const ref_rec *x) {
+static const char *cmp_tl(const rec_record *r, const ref_rec *x) {
   tlg_decoder d;
   tlg_item it;
-  if (!x->tl_event[0]) return r->flags & ENG_REC_TRACELOGGING ? "TraceLogging flag" : NULL;
+  if (!x->tl_event[0]) return r->flags & REC_TRACELOGGING ? "TraceLogging flag" : NULL;
   if (tlg_decode_start(&d, r->meta, r->meta_len, r->data, r->data_len) != TLG_OK)
     return "TraceLogging metadata";
   if (strcmp(d.event_name, x->tl_event) != 0) return "TraceLogging event name";
@@ -110,7 +110,7 @@ static const char *cmp_tl(const eng_record *r, const ref_rec *x) {
   return tlg_decode_status(&d) == TLG_OK ? NULL : "TraceLogging field decode";
 }
 
-static const char *cmp_event(const eng_record *r, const ref_rec *x) {
+static const char *cmp_event(const rec_record *r, const ref_rec *x) {
   if (r->header_flags != x->evflags || r->event_property != x->evprop) return "flags/property";
   if (memcmp(&r->provider_id, &x->provider, 16)) return "provider id";
   if (memcmp(&r->activity_id, &x->activity, 16)) return "activity id";
@@ -127,11 +127,11 @@ static const char *cmp_event(const eng_record *r, const ref_rec *x) {
   return why ? why : cmp_tl(r, x);
 }
 
-static const char *cmp_kind(const eng_record *r, const ref_rec *x) {
+static const char *cmp_kind(const rec_record *r, const ref_rec *x) {
   switch (r->header_kind) {
-  case ENG_HDR_EVENT:
+  case REC_HDR_EVENT:
     return cmp_event(r, x);
-  case ENG_HDR_CLASSIC:
+  case REC_HDR_CLASSIC:
     if (r->desc.opcode != x->cls_type || r->desc.level != x->cls_level ||
         r->mof_version != x->cls_version)
       return "class type/level/version";
@@ -141,14 +141,14 @@ static const char *cmp_kind(const eng_record *r, const ref_rec *x) {
     if ((r->mof_version & 0xFF) != x->version || r->hook_id != (x->group << 8 | x->type))
       return "version/hook id";
     if (r->data_len != x->payload_len) return "payload length";
-    uint32_t fixed = r->header_kind == ENG_HDR_SYSTEM ? ETL_SYSTEM_HDR_SIZE
-                   : r->header_kind == ENG_HDR_COMPACT ? ETL_COMPACT_HDR_SIZE
+    uint32_t fixed = r->header_kind == REC_HDR_SYSTEM ? ETL_SYSTEM_HDR_SIZE
+                   : r->header_kind == REC_HDR_COMPACT ? ETL_COMPACT_HDR_SIZE
                    : ETL_PERFINFO_HDR_SIZE;
     return r->raw_header_len == fixed + x->inline_ext ? NULL : "header length";
   }
 }
 
-static const char *cmp_record(const eng_record *r, const ref_rec *x, const jm_value *h) {
+static const char *cmp_record(const rec_record *r, const ref_rec *x, const jm_value *h) {
   if (strcmp(etl_header_name(r), x->hdr) != 0) return "header type";
   if (record_size(r) != x->size) return "size";
   if (r->raw_timestamp != x->ts) return "raw timestamp";
@@ -156,7 +156,7 @@ static const char *cmp_record(const eng_record *r, const ref_rec *x, const jm_va
   if (r->tid != (x->has_ids ? x->tid : 0xFFFFFFFFu) || r->pid != (x->has_ids ? x->pid : 0xFFFFFFFFu))
     return "thread/process id";
   if (r->cpu != expected_cpu(x)) return "cpu";
-  if (!(r->flags & ENG_REC_HEADER)) return "header flag";
+  if (!(r->flags & REC_HEADER)) return "header flag";
   if (x->has_dissect && memcmp(&r->provider_id, &x->dprov, 16)) return "provider id (dissect)";
   uint32_t after = record_size(r) - r->raw_header_len;
   const uint8_t *tail = r->raw_header + r->raw_header_len;
@@ -215,7 +215,7 @@ static void run_records(const char *name, etl_reader *r, const ref_file *rf) {
   const jm_value *h = jm_get(rf->scan, "logfile_header");
   long *got = calloc(rf->n + 1, sizeof *got);
   size_t n = 0, errors = 0, mismatches = 0, unknown = 0;
-  eng_record rec;
+  rec_record rec;
   etl_error e;
   int st;
   if (!got) { check(0, "%s: out of memory", name); return; }
@@ -298,7 +298,7 @@ static int guid_attr(const char *blk, const char *end, const char *key, tlg_guid
 }
 
 /* Compare one EVTX <Event> block with a record; returns what differs. */
-static const char *cmp_evtx(const char *b, const char *end, const eng_record *r) {
+static const char *cmp_evtx(const char *b, const char *end, const rec_record *r) {
   char t[64], iso[ETL_ISO_SIZE];
   tlg_guid g;
   attr(b, end, "<TimeCreated SystemTime=\"", t, sizeof t);
@@ -319,7 +319,7 @@ static const char *cmp_evtx(const char *b, const char *end, const eng_record *r)
   guid_attr(b, end, "ActivityID=\"", &g);
   if (memcmp(&g, &r->activity_id, 16)) return "activity id";
   int rel = guid_attr(b, end, "RelatedActivityID=\"", &g);
-  if (rel != !!(r->flags & ENG_REC_RELATED) || (rel && memcmp(&g, &r->related_activity_id, 16)))
+  if (rel != !!(r->flags & REC_RELATED) || (rel && memcmp(&g, &r->related_activity_id, 16)))
     return "related activity id";
   return NULL;
 }
@@ -333,7 +333,7 @@ static void test_http_evtx(const char *shared) {
   snprintf(path, sizeof path, "%s/etl-samples/tx/HTTP_Server.etl", shared);
   etl_reader *r;
   etl_error e;
-  eng_record rec;
+  rec_record rec;
   if (etl_open_file(path, NULL, &r, &e) != ETL_OK) {
     check(0, "HTTP_Server.etl opens: %s", e.message);
     free(xml);
@@ -343,7 +343,7 @@ static void test_http_evtx(const char *shared) {
   const char *p = strstr(xml, "<Event ");
   int st;
   while ((st = etl_next(r, &rec, &e)) != ETL_END) {
-    if (st != ETL_OK || rec.header_kind != ENG_HDR_EVENT) continue;
+    if (st != ETL_OK || rec.header_kind != REC_HDR_EVENT) continue;
     if (!p) { bad++; break; }
     const char *end = strstr(p + 1, "</Event>");
     if (!end) end = xml + len;

@@ -109,9 +109,9 @@ static void msink_free(msink *m) {
 
 #define START_FT 132539328000000000LL   /* 2021-01-01T00:00:00Z */
 
-/* An owned record: the eng_record points into its own arrays. */
+/* An owned record: the rec_record points into its own arrays. */
 typedef struct orec {
-  eng_record r;
+  rec_record r;
   uint8_t traits[64], meta[64], data[8192];
 } orec;
 
@@ -130,7 +130,7 @@ static tlg_guid guid_n(uint32_t n) {
 ** out of order inside a CPU (batches of producer threads interleave). */
 static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
   memset(o, 0, sizeof *o);
-  eng_record *r = &o->r;
+  rec_record *r = &o->r;
   int kind = (int)(i % 5);
   r->provider_id = guid_n(kind == 4 ? 9 : 1);
   r->desc.id = (uint16_t)(i % 7);
@@ -140,14 +140,14 @@ static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
   r->desc.opcode = (uint8_t)(i % 4);
   r->desc.task = (uint16_t)(i % 11);
   r->desc.keyword = 0x8000000000000001ull | (uint64_t)i << 8;
-  r->flags = ENG_REC_HEADER;
+  r->flags = REC_HEADER;
   r->pid = 1000 + i % 3;
   r->tid = 2000 + i % 13;
   r->cpu = ncpu ? (i * 7) % ncpu : 0;
   /* unique: i*16 plus a shuffle inside groups of 8 */
   r->timestamp = START_FT + 1000 + (int64_t)(i / 8 * 8 + (7 - i % 8)) * 16;
-  if (kind == 1 || kind == 3) { r->activity_id = guid_n(100 + i); r->flags |= ENG_REC_ACTIVITY; }
-  if (kind == 3) { r->related_activity_id = guid_n(200 + i); r->flags |= ENG_REC_RELATED; }
+  if (kind == 1 || kind == 3) { r->activity_id = guid_n(100 + i); r->flags |= REC_ACTIVITY; }
+  if (kind == 3) { r->related_activity_id = guid_n(200 + i); r->flags |= REC_RELATED; }
   if (kind == 2) r->pointer_size = 4;
   static const char name[] = "My.Provider";
   o->traits[0] = (uint8_t)(2 + sizeof name);
@@ -160,7 +160,7 @@ static void make_rec(orec *o, uint32_t i, uint32_t ncpu, uint32_t max_data) {
     for (uint32_t k = 2; k < ml; k++) o->meta[k] = (uint8_t)(k * 3 + i);
     r->meta = o->meta;
     r->meta_len = ml;
-    r->flags |= ENG_REC_TRACELOGGING;
+    r->flags |= REC_TRACELOGGING;
   }
   uint32_t dl = max_data ? rnd() % (max_data + 1) : 0;
   if (i % 97 == 0) dl = max_data;
@@ -174,22 +174,22 @@ static int bytes_eq(const uint8_t *a, uint32_t al, const uint8_t *b, uint32_t bl
 }
 
 /* What the reader gives back equals what was written. */
-static int rec_equal(const eng_record *got, const eng_record *want, char *why, size_t cap) {
-  uint32_t wflags = want->flags & (ENG_REC_ACTIVITY | ENG_REC_RELATED | ENG_REC_TRACELOGGING);
+static int rec_equal(const rec_record *got, const rec_record *want, char *why, size_t cap) {
+  uint32_t wflags = want->flags & (REC_ACTIVITY | REC_RELATED | REC_TRACELOGGING);
 #define NEQ(cond, what) if (cond) { snprintf(why, cap, "%s", what); return 0; }
-  NEQ(got->kind != ENG_KIND_EVENT || got->header_kind != ENG_HDR_EVENT, "kind");
+  NEQ(got->kind != REC_KIND_EVENT || got->header_kind != REC_HDR_EVENT, "kind");
   NEQ(memcmp(&got->provider_id, &want->provider_id, 16), "provider id");
   NEQ(got->desc.id != want->desc.id || got->desc.version != want->desc.version ||
       got->desc.channel != want->desc.channel || got->desc.level != want->desc.level ||
       got->desc.opcode != want->desc.opcode || got->desc.task != want->desc.task ||
       got->desc.keyword != want->desc.keyword, "descriptor");
-  NEQ((got->flags & ~(uint32_t)ENG_REC_HEADER) != wflags, "flags");
+  NEQ((got->flags & ~(uint32_t)REC_HEADER) != wflags, "flags");
   NEQ(got->pid != want->pid || got->tid != want->tid, "pid/tid");
   NEQ(got->cpu != want->cpu, "cpu");
   NEQ(got->timestamp != want->timestamp || got->raw_timestamp != want->timestamp, "timestamp");
-  NEQ((wflags & ENG_REC_ACTIVITY) && memcmp(&got->activity_id, &want->activity_id, 16),
+  NEQ((wflags & REC_ACTIVITY) && memcmp(&got->activity_id, &want->activity_id, 16),
       "activity id");
-  NEQ((wflags & ENG_REC_RELATED) &&
+  NEQ((wflags & REC_RELATED) &&
       memcmp(&got->related_activity_id, &want->related_activity_id, 16), "related id");
   NEQ(!bytes_eq(got->traits, got->traits_len, want->traits, want->traits_len), "traits");
   NEQ(!bytes_eq(got->meta, got->meta_len, want->meta, want->meta_len), "meta");
@@ -199,9 +199,9 @@ static int rec_equal(const eng_record *got, const eng_record *want, char *why, s
   /* item order: related (1), traits (12), schema (11) */
   uint16_t order[3];
   uint32_t n = 0;
-  if (wflags & ENG_REC_RELATED) order[n++] = ETL_EXT_RELATED_ACTIVITYID;
-  if (want->traits_len) order[n++] = ETL_EXT_PROV_TRAITS;
-  if (want->meta_len) order[n++] = ETL_EXT_EVENT_SCHEMA_TL;
+  if (wflags & REC_RELATED) order[n++] = REC_EXT_RELATED_ACTIVITYID;
+  if (want->traits_len) order[n++] = REC_EXT_PROV_TRAITS;
+  if (want->meta_len) order[n++] = REC_EXT_EVENT_SCHEMA_TL;
   NEQ(got->ext_count != n, "ext count");
   for (uint32_t k = 0; k < n; k++) NEQ(got->ext[k].type != order[k], "ext order");
 #undef NEQ
@@ -235,7 +235,7 @@ static void read_back(const uint8_t *file, size_t len, orec *tmp, uint32_t nrec,
     printf("  open: %s\n", e.message);
     return;
   }
-  eng_record rec;
+  rec_record rec;
   int st;
   char why[64];
   while ((st = etl_next(r, &rec, &e)) != ETL_END) {
@@ -244,7 +244,7 @@ static void read_back(const uint8_t *file, size_t len, orec *tmp, uint32_t nrec,
       rb->errors++;
       continue;
     }
-    if (rec.header_kind != ENG_HDR_EVENT) { rb->others++; continue; }
+    if (rec.header_kind != REC_HDR_EVENT) { rb->others++; continue; }
     rb->events++;
     if (rec.raw_timestamp < rb->last_ts) rb->ordered = 0;
     rb->last_ts = rec.raw_timestamp;
@@ -294,7 +294,7 @@ static int all_zero(const uint8_t *p, size_t n) {
 static size_t utf16_is(const uint8_t *p, const char *s, int *ok) {
   size_t n = strlen(s);
   for (size_t i = 0; i <= n; i++)
-    if (etl_u16(p + 2 * i) != (uint16_t)(unsigned char)s[i]) *ok = 0;
+    if (tlg_le16(p + 2 * i) != (uint16_t)(unsigned char)s[i]) *ok = 0;
   return 2 * (n + 1);
 }
 
@@ -309,47 +309,47 @@ typedef struct expect_hdr {
 /* Check buffer 0 and the logfile header field by field (spec §2, §6, §12). */
 static void check_header_buffer(const uint8_t *f, size_t len, const expect_hdr *x) {
   const uint8_t *b = f, *r = f + 0x48, *h = f + 0x68;
-  uint32_t used = etl_u32(b + 0x30);
+  uint32_t used = tlg_le32(b + 0x30);
   check(len % x->bufsize == 0 && len >= x->bufsize, "file length %zu is a multiple of %u", len,
         x->bufsize);
-  check(etl_u32(b) == x->bufsize && etl_u32(b + 4) == used && etl_u32(b + 8) == used &&
-        etl_u32(b + 0x0C) == 0, "header buffer: BufferSize, Saved/Current/Offset, RefCount");
-  check(etl_u64(b + 0x10) == 0 && etl_u64(b + 0x18) == 0 && etl_u64(b + 0x20) == 0,
+  check(tlg_le32(b) == x->bufsize && tlg_le32(b + 4) == used && tlg_le32(b + 8) == used &&
+        tlg_le32(b + 0x0C) == 0, "header buffer: BufferSize, Saved/Current/Offset, RefCount");
+  check(tlg_le64(b + 0x10) == 0 && tlg_le64(b + 0x18) == 0 && tlg_le64(b + 0x20) == 0,
         "header buffer: TimeStamp 0, SequenceNumber 0, clock word 0");
-  check(etl_u16(b + 0x28) == 0 && etl_u16(b + 0x2A) == 0x10 && etl_u32(b + 0x2C) == 3,
+  check(tlg_le16(b + 0x28) == 0 && tlg_le16(b + 0x2A) == 0x10 && tlg_le32(b + 0x2C) == 3,
         "header buffer: ProcessorIndex 0, LoggerId 0x10, State 3");
-  check(etl_u16(b + 0x34) == 0x21 && etl_u16(b + 0x36) == 4 && all_zero(b + 0x38, 16),
+  check(tlg_le16(b + 0x34) == 0x21 && tlg_le16(b + 0x36) == 4 && all_zero(b + 0x38, 16),
         "header buffer: BufferFlag 0x21 (0x%x), BufferType 4, trailing zeros",
-        etl_u16(b + 0x34));
+        tlg_le16(b + 0x34));
   /* record 1: SYSTEM64 EventTrace/Header */
-  uint32_t size = etl_u16(r + 4);
-  check(etl_u32(r) == 0xC0020002u && etl_u16(r + 6) == 0, "marker 0xC0020002, hook 0");
-  check(etl_i64(r + 0x10) == x->start && etl_u32(r + 0x18) == 0 && etl_u32(r + 0x1C) == 0,
+  uint32_t size = tlg_le16(r + 4);
+  check(tlg_le32(r) == 0xC0020002u && tlg_le16(r + 6) == 0, "marker 0xC0020002, hook 0");
+  check(tlg_le_i64(r + 0x10) == x->start && tlg_le32(r + 0x18) == 0 && tlg_le32(r + 0x1C) == 0,
         "SystemTime = T0 = StartTime, Kernel/UserTime 0");
-  check(etl_u32(h) == x->bufsize && etl_u32(h + 4) == 0x0501000Au && etl_u32(h + 8) == 19041,
+  check(tlg_le32(h) == x->bufsize && tlg_le32(h + 4) == 0x0501000Au && tlg_le32(h + 8) == 19041,
         "LFH: BufferSize, Version 0x0501000A, ProviderVersion");
-  check(etl_u32(h + 0x0C) == x->ncpu, "LFH: NumberOfProcessors %u (want %u)", etl_u32(h + 0x0C),
+  check(tlg_le32(h + 0x0C) == x->ncpu, "LFH: NumberOfProcessors %u (want %u)", tlg_le32(h + 0x0C),
         x->ncpu);
-  check(etl_i64(h + 0x10) == x->end, "LFH: EndTime %lld (want %lld)",
-        (long long)etl_i64(h + 0x10), (long long)x->end);
-  check(etl_u32(h + 0x18) == 156250 && etl_u32(h + 0x1C) == x->max_mb &&
-        etl_u32(h + 0x20) == x->logmode, "LFH: TimerResolution, MaximumFileSize, LogFileMode %u (want %u)",
-        etl_u32(h + 0x20), x->logmode);
-  check(etl_u32(h + 0x24) == len / x->bufsize, "LFH: BuffersWritten %u (file has %zu)",
-        etl_u32(h + 0x24), len / x->bufsize);
-  check(etl_u32(h + 0x28) == 1 && etl_u32(h + 0x2C) == 8, "LFH: StartBuffers 1, PointerSize 8");
-  check(etl_u32(h + 0x30) == x->events_lost, "LFH: EventsLost %u (want %u)", etl_u32(h + 0x30),
+  check(tlg_le_i64(h + 0x10) == x->end, "LFH: EndTime %lld (want %lld)",
+        (long long)tlg_le_i64(h + 0x10), (long long)x->end);
+  check(tlg_le32(h + 0x18) == 156250 && tlg_le32(h + 0x1C) == x->max_mb &&
+        tlg_le32(h + 0x20) == x->logmode, "LFH: TimerResolution, MaximumFileSize, LogFileMode %u (want %u)",
+        tlg_le32(h + 0x20), x->logmode);
+  check(tlg_le32(h + 0x24) == len / x->bufsize, "LFH: BuffersWritten %u (file has %zu)",
+        tlg_le32(h + 0x24), len / x->bufsize);
+  check(tlg_le32(h + 0x28) == 1 && tlg_le32(h + 0x2C) == 8, "LFH: StartBuffers 1, PointerSize 8");
+  check(tlg_le32(h + 0x30) == x->events_lost, "LFH: EventsLost %u (want %u)", tlg_le32(h + 0x30),
         x->events_lost);
-  check(etl_u32(h + 0x34) == 1000 && etl_u64(h + 0x38) == 0 && etl_u64(h + 0x40) == 0,
+  check(tlg_le32(h + 0x34) == 1000 && tlg_le64(h + 0x38) == 0 && tlg_le64(h + 0x40) == 0,
         "LFH: CpuSpeedInMHz, LoggerName 0, LogFileName 0");
   int ok = 1;
-  check(etl_u32(h + 0x48) == 0, "LFH: time-zone Bias 0");
+  check(tlg_le32(h + 0x48) == 0, "LFH: time-zone Bias 0");
   utf16_is(h + 0x4C, "UTC", &ok);
   utf16_is(h + 0x48 + 88, "UTC", &ok);
   check(ok, "LFH: time-zone names UTC");
-  check(etl_u32(h + 0xF4) == 0 && etl_i64(h + 0xF8) <= x->start && etl_i64(h + 0x100) == 10000000 &&
-        etl_i64(h + 0x108) == x->start, "LFH: BootTime <= StartTime, PerfFreq 10 MHz, StartTime");
-  check(etl_u32(h + 0x110) == 1 && etl_u32(h + 0x114) == 0, "LFH: ReservedFlags 1 (QPC), BuffersLost 0");
+  check(tlg_le32(h + 0xF4) == 0 && tlg_le_i64(h + 0xF8) <= x->start && tlg_le_i64(h + 0x100) == 10000000 &&
+        tlg_le_i64(h + 0x108) == x->start, "LFH: BootTime <= StartTime, PerfFreq 10 MHz, StartTime");
+  check(tlg_le32(h + 0x110) == 1 && tlg_le32(h + 0x114) == 0, "LFH: ReservedFlags 1 (QPC), BuffersLost 0");
   ok = 1;
   size_t n1 = utf16_is(h + 0x118, x->logger, &ok);
   size_t n2 = utf16_is(h + 0x118 + n1, x->file, &ok);
@@ -368,15 +368,15 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
   *lost_bufs = 0;
   for (uint32_t k = 1; k < nbuf; k++) {
     const uint8_t *b = f + (size_t)k * bufsize;
-    uint32_t used = etl_u32(b + 0x30);
-    uint16_t flag = etl_u16(b + 0x34);
-    uint64_t seq = etl_u64(b + 0x18);
-    if (etl_u32(b) != bufsize || etl_u32(b + 4) != used || etl_u32(b + 8) != used ||
-        used < 0x48 || used > bufsize || etl_u32(b + 0x2C) != 3 || etl_u16(b + 0x2A) != 0x10 ||
-        etl_u16(b + 0x36) != 0 || !all_zero(b + 0x38, 16) || etl_u64(b + 0x20) != 0 ||
-        etl_u16(b + 0x28) >= ncpu || (flag & ~0x03u) != 0x20 || seq == 0) {
+    uint32_t used = tlg_le32(b + 0x30);
+    uint16_t flag = tlg_le16(b + 0x34);
+    uint64_t seq = tlg_le64(b + 0x18);
+    if (tlg_le32(b) != bufsize || tlg_le32(b + 4) != used || tlg_le32(b + 8) != used ||
+        used < 0x48 || used > bufsize || tlg_le32(b + 0x2C) != 3 || tlg_le16(b + 0x2A) != 0x10 ||
+        tlg_le16(b + 0x36) != 0 || !all_zero(b + 0x38, 16) || tlg_le64(b + 0x20) != 0 ||
+        tlg_le16(b + 0x28) >= ncpu || (flag & ~0x03u) != 0x20 || seq == 0) {
       if (bad++ < 3) printf("  buffer %u header: used %u flag 0x%x seq %llu cpu %u\n", k, used, flag,
-                            (unsigned long long)seq, etl_u16(b + 0x28));
+                            (unsigned long long)seq, tlg_le16(b + 0x28));
       continue;
     }
     seqs[nseq++] = seq;
@@ -386,16 +386,16 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
     int64_t prev = INT64_MIN, max = INT64_MIN;
     for (uint32_t off = 0x48; off < used;) {
       const uint8_t *p = b + off;
-      uint32_t size = etl_u16(p), al = (size + 7) & ~7u;
-      int ok = (off & 7) == 0 && (etl_u32(p) >> 16 == 0xC013 || etl_u32(p) >> 16 == 0xC012) &&
+      uint32_t size = tlg_le16(p), al = (size + 7) & ~7u;
+      int ok = (off & 7) == 0 && (tlg_le32(p) >> 16 == 0xC013 || tlg_le32(p) >> 16 == 0xC012) &&
                size >= 0x50 && off + al <= used && all_zero(p + size, al - size);
-      int64_t ts = etl_i64(p + 0x10);
-      ok = ok && ts >= prev && etl_u16(p + 6) == 0 && (etl_u16(p + 4) & ~1u) == 0;
-      if (ok && (etl_u16(p + 4) & 1)) {   /* ext items: ItemSize = 8 + align8(DataSize), linkage */
+      int64_t ts = tlg_le_i64(p + 0x10);
+      ok = ok && ts >= prev && tlg_le16(p + 6) == 0 && (tlg_le16(p + 4) & ~1u) == 0;
+      if (ok && (tlg_le16(p + 4) & 1)) {   /* ext items: ItemSize = 8 + align8(DataSize), linkage */
         uint32_t at = 0x50, more = 1;
         while (more && ok) {
-          uint32_t item = etl_u16(p + at), dl = etl_u16(p + at + 6);
-          more = etl_u16(p + at + 4);
+          uint32_t item = tlg_le16(p + at), dl = tlg_le16(p + at + 6);
+          more = tlg_le16(p + at + 4);
           ok = item == 8 + ((dl + 7) & ~7u) && (more & ~1u) == 0 && at + item <= size &&
                all_zero(p + at + 8 + dl, item - 8 - dl);
           at += item;
@@ -407,7 +407,7 @@ static uint32_t check_event_buffers(const uint8_t *f, size_t len, uint32_t bufsi
       nrec++;
       off += al;
     }
-    if (used > 0x48 && etl_i64(b + 0x10) != max) {
+    if (used > 0x48 && tlg_le_i64(b + 0x10) != max) {
       bad++;
       printf("  buffer %u TimeStamp is not its largest record time\n", k);
     }
@@ -487,6 +487,46 @@ static void test_round_trip(uint32_t bufsize, uint32_t n, uint32_t ncpu, uint32_
   msink_free(&m);
 }
 
+/* Header names go through the one UTF-8 -> UTF-16 encoder (tlg_utf16.h):
+** a name that is not UTF-8 is written empty (encoding rejects, never
+** repairs); a name longer than the header's room is cut at a whole code
+** point and the next name still follows it intact. */
+static void test_header_names(const char *logger, const char *want_prefix, int want_empty) {
+  msink m = {0};
+  etl_sink s = sink_of(&m);
+  etl_write_opts o = {.buffer_size = 4096, .start_time = START_FT, .logger_name = logger};
+  etl_writer *w;
+  if (etl_writer_open(&s, &o, &w) != ETL_OK) {
+    check(0, "open with logger name of %zu bytes", strlen(logger));
+    msink_free(&m);
+    return;
+  }
+  etl_writer_close(w, START_FT + 1, NULL);
+  etl_reader *r;
+  if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
+    const etl_info *in = etl_get_info(r);
+    size_t got = strlen(in->logger_name);
+    if (want_empty)
+      check(got == 0, "invalid UTF-8 logger name written empty (got %zu bytes)", got);
+    else
+      check(got > 0 && got < strlen(logger) && strncmp(in->logger_name, want_prefix, got) == 0,
+            "long logger name cut to a prefix (%zu of %zu bytes)", got, strlen(logger));
+    check(strcmp(in->log_file_name, "mem0.etl") == 0, "log file name after it intact");
+    etl_close(r);
+  } else {
+    check(0, "reader opens the file");
+  }
+  msink_free(&m);
+}
+
+static void test_header_name_cases(void) {
+  test_header_names("caf\xe9", NULL, 1);
+  static char long_name[9000];
+  for (size_t i = 0; i + 4 < sizeof long_name; i += 4) memcpy(long_name + i, "\xf0\x9f\x98\x80", 4);
+  long_name[sizeof long_name - 4] = 0;
+  test_header_names(long_name, long_name, 0);
+}
+
 /* A file is readable after every flush, and between flushes holds exactly
 ** what the last flush (or a full buffer) put there: what a process killed
 ** at that moment leaves behind, its header not patched since. */
@@ -509,14 +549,14 @@ static void test_flush_and_kill(void) {
   check(etl_writer_flush(w) == ETL_OK && !etl_writer_dirty(w), "flush");
   size_t len1 = m.f[0].len;
   check(len1 == 3 * (size_t)bufsize, "flush writes the two partial CPU buffers (%zu)", len1);
-  int64_t t_flush = etl_i64(m.f[0].p + 0x68 + 0x10);
-  check(etl_u32(m.f[0].p + 0x68 + 0x24) == 3 && t_flush > START_FT && t_flush <= etl_filetime_now(),
+  int64_t t_flush = tlg_le_i64(m.f[0].p + 0x68 + 0x10);
+  check(tlg_le32(m.f[0].p + 0x68 + 0x24) == 3 && t_flush > START_FT && t_flush <= etl_filetime_now(),
         "flush patches BuffersWritten and EndTime (the time of the flush)");
   check(!etl_writer_dirty(w), "nothing to flush after a flush");
   etl_writer_lost(w, 2);
   check(etl_writer_dirty(w), "a loss alone makes a flush due (the header's EventsLost)");
-  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x30) == 2 && !etl_writer_dirty(w),
-        "the flush patches EventsLost 2 (%u)", etl_u32(m.f[0].p + 0x68 + 0x30));
+  check(etl_writer_flush(w) == ETL_OK && tlg_le32(m.f[0].p + 0x68 + 0x30) == 2 && !etl_writer_dirty(w),
+        "the flush patches EventsLost 2 (%u)", tlg_le32(m.f[0].p + 0x68 + 0x30));
   uint32_t lb;
   check(check_event_buffers(m.f[0].p, len1, bufsize, 4, &lb) == n1, "flushed buffers check out");
   append_range(w, rec, n1, n1 + n2, 2, 16);
@@ -535,7 +575,7 @@ static void test_flush_and_kill(void) {
   uint8_t *snap = malloc(m.f[0].len);
   size_t snap_len = m.f[0].len;
   memcpy(snap, m.f[0].p, snap_len);
-  check(etl_u32(snap + 0x68 + 0x24) == 3 && snap_len > 3 * bufsize,
+  check(tlg_le32(snap + 0x68 + 0x24) == 3 && snap_len > 3 * bufsize,
         "killed later: BuffersWritten still 3 while the file has %zu buffers", snap_len / bufsize);
   memset(seen, 0, n3);
   read_back(snap, snap_len, rec, n3, seen, 16, 2, &rb);
@@ -543,9 +583,9 @@ static void test_flush_and_kill(void) {
         "the reader copes with the unpatched header: %u records, no error", rb.matched);
   /* full buffers alone (no partial one changed) still make the header due */
   check(etl_writer_dirty(w), "full buffers written since the flush: a flush is due");
-  check(etl_writer_flush(w) == ETL_OK && etl_u32(m.f[0].p + 0x68 + 0x24) == m.f[0].len / bufsize,
+  check(etl_writer_flush(w) == ETL_OK && tlg_le32(m.f[0].p + 0x68 + 0x24) == m.f[0].len / bufsize,
         "and the flush patches BuffersWritten %u = the file's %zu buffers",
-        etl_u32(m.f[0].p + 0x68 + 0x24), m.f[0].len / bufsize);
+        tlg_le32(m.f[0].p + 0x68 + 0x24), m.f[0].len / bufsize);
   /* a file cut inside a buffer (killed mid-write): the records before stay readable */
   memset(seen, 0, n3);
   quiet = 1;
@@ -559,7 +599,7 @@ static void test_flush_and_kill(void) {
   memset(seen, 0, n3);
   read_back(m.f[0].p, m.f[0].len, rec, n3, seen, 16, 2, &rb);
   check(rb.errors == 0 && rb.matched == n3 && rb.ordered, "after close: all %u records", rb.matched);
-  check(etl_i64(m.f[0].p + 0x68 + 0x10) > START_FT, "close sets EndTime (now)");
+  check(tlg_le_i64(m.f[0].p + 0x68 + 0x10) > START_FT, "close sets EndTime (now)");
   free(seen);
   free(rec);
   msink_free(&m);
@@ -593,9 +633,9 @@ static void test_rotation(void) {
     if (f->len > 5 * bufsize || f->len % bufsize) bad++;
     char name[32];
     snprintf(name, sizeof name, "mem%u.etl", i);
-    uint32_t lost = etl_u32(f->p + 0x68 + 0x30);
+    uint32_t lost = tlg_le32(f->p + 0x68 + 0x30);
     expect_hdr x = {bufsize, 3, lost, START_FT,
-                    i + 1 == ws.files ? START_FT + 5 : etl_i64(f->p + 0x68 + 0x10), "Rot", name, 0, 1};
+                    i + 1 == ws.files ? START_FT + 5 : tlg_le_i64(f->p + 0x68 + 0x10), "Rot", name, 0, 1};
     if (i == 0 || i + 1 == ws.files) check_header_buffer(f->p, f->len, &x);
     uint32_t lb;
     check_event_buffers(f->p, f->len, bufsize, 3, &lb);
@@ -606,9 +646,9 @@ static void test_rotation(void) {
   check(bad == 0 && total == n, "every file is a valid ETL; together they hold all %u (%u)", n,
         total);
   check(bytes == ws.bytes && buffers == ws.buffers, "stats count every file");
-  check(etl_u32(m.f[ws.files - 1].p + 0x68 + 0x30) == 2 && etl_u32(m.f[0].p + 0x68 + 0x30) == 0,
+  check(tlg_le32(m.f[ws.files - 1].p + 0x68 + 0x30) == 2 && tlg_le32(m.f[0].p + 0x68 + 0x30) == 0,
         "EventsLost counts the session so far");
-  check(etl_u64(m.f[1].p + 0x18 + 4096) > 1, "SequenceNumber continues across files");
+  check(tlg_le64(m.f[1].p + 0x18 + 4096) > 1, "SequenceNumber continues across files");
   free(seen);
   free(rec);
   msink_free(&m);
@@ -659,7 +699,7 @@ static void test_circular(void) {
   check(ws.events == n / 2 && ws.events_kept == rb.matched && ws.bytes == 4 * bufsize,
         "stats: events %llu kept %llu", (unsigned long long)ws.events,
         (unsigned long long)ws.events_kept);
-  expect_hdr x = {bufsize, 1, 0, START_FT, etl_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0, 2};
+  expect_hdr x = {bufsize, 1, 0, START_FT, tlg_le_i64(m.f[0].p + 0x68 + 0x10), "Circ", "mem0.etl", 0, 2};
   check(x.end > START_FT, "a circular snapshot has an EndTime");
   check_header_buffer(m.f[0].p, m.f[0].len, &x);
   uint32_t lb;
@@ -690,7 +730,7 @@ static void test_lost_flag(void) {
   uint32_t lb;
   check_event_buffers(m.f[0].p, m.f[0].len, 4096, 1, &lb);
   check(lb == 1, "one buffer carries EVENTS_LOST (%u)", lb);
-  check(etl_u32(m.f[0].p + 0x68 + 0x30) == 7, "EventsLost 7");
+  check(tlg_le32(m.f[0].p + 0x68 + 0x30) == 7, "EventsLost 7");
   etl_reader *r;
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     check(etl_get_stats(r)->buffers_events_lost == 1 && etl_get_info(r)->events_lost == 7,
@@ -742,15 +782,15 @@ static void test_errors(void) {
   s = sink_of(&m);
   if (etl_writer_open(&s, &o, &w) != ETL_OK) { check(0, "open"); free(rec); return; }
   make_rec(rec, 1, 1, 10);
-  rec->r.kind = ENG_KIND_LOST;
+  rec->r.kind = REC_KIND_LOST;
   check(etl_writer_append(w, &rec->r) == ETL_ERR_DATA, "a loss notice is not an event");
   make_rec(rec, 1, 1, 10);
-  rec->r.header_kind = ENG_HDR_SYSTEM;
+  rec->r.header_kind = REC_HDR_SYSTEM;
   check(etl_writer_append(w, &rec->r) == ETL_ERR_DATA, "a kernel record is refused");
   make_rec(rec, 1, 1, 0);
   static uint8_t big[4096];
   rec->r.data = big;
-  rec->r.flags &= ~(uint32_t)(ENG_REC_ACTIVITY | ENG_REC_RELATED);
+  rec->r.flags &= ~(uint32_t)(REC_ACTIVITY | REC_RELATED);
   rec->r.meta_len = 30;                                    /* item 40 */
   rec->r.traits_len = 14;                                  /* item 24 */
   rec->r.data_len = 4096 - 0x48 - 0x50 - 40 - 24 + 1;
@@ -758,13 +798,13 @@ static void test_errors(void) {
   rec->r.data_len = 4096 - 0x48 - 0x50 - 40 - 24;         /* exactly fills one buffer */
   check(etl_writer_append(w, &rec->r) == ETL_OK, "a record filling a whole buffer");
   check(etl_writer_close(w, 0, &ws) == ETL_OK && ws.dropped == 3 && ws.events == 1 &&
-        etl_u32(m.f[0].p + 0x68 + 0x30) == 3, "refused records count in EventsLost");
+        tlg_le32(m.f[0].p + 0x68 + 0x30) == 3, "refused records count in EventsLost");
   etl_reader *r;
-  eng_record got;
+  rec_record got;
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     etl_next(r, &got, NULL);
     check(etl_next(r, &got, NULL) == ETL_OK && got.data_len == 4096 - 0x48 - 0x50 - 64 &&
-          etl_u32(m.f[0].p + 4096 + 0x30) == 4096, "and reads back (Offset = BufferSize)");
+          tlg_le32(m.f[0].p + 4096 + 0x30) == 4096, "and reads back (Offset = BufferSize)");
     etl_close(r);
   }
   free(rec);
@@ -778,9 +818,9 @@ static uint32_t check_full_file(const mfile *f, uint32_t bufsize, orec *rec, uin
                                 uint8_t *seen, uint32_t ncpu, uint32_t max_data, const char *what) {
   readback rb;
   check(f->len % bufsize == 0 && f->len >= bufsize, "%s: length %zu is whole buffers", what, f->len);
-  check(etl_u32(f->p + 0x68 + 0x24) == f->len / bufsize, "%s: BuffersWritten %u = %zu buffers",
-        what, etl_u32(f->p + 0x68 + 0x24), f->len / bufsize);
-  check(etl_i64(f->p + 0x68 + 0x10) > START_FT, "%s: EndTime set", what);
+  check(tlg_le32(f->p + 0x68 + 0x24) == f->len / bufsize, "%s: BuffersWritten %u = %zu buffers",
+        what, tlg_le32(f->p + 0x68 + 0x24), f->len / bufsize);
+  check(tlg_le_i64(f->p + 0x68 + 0x10) > START_FT, "%s: EndTime set", what);
   read_back(f->p, f->len, rec, n, seen, max_data, ncpu, &rb);
   check(rb.errors == 0 && rb.mismatches == 0, "%s: reads back clean (%u errors)", what, rb.errors);
   return rb.matched;
@@ -813,8 +853,8 @@ static void test_disk_full(void) {
   check(got == ws.events && ws.events + ws.dropped == n && ws.lost == 4,
         "counts = the file: %u records, events %llu, dropped %llu", got,
         (unsigned long long)ws.events, (unsigned long long)ws.dropped);
-  check(etl_u32(m.f[0].p + 0x68 + 0x30) == ws.dropped + ws.lost && ws.bytes == m.f[0].len,
-        "EventsLost %u = dropped + lost; bytes %llu", etl_u32(m.f[0].p + 0x68 + 0x30),
+  check(tlg_le32(m.f[0].p + 0x68 + 0x30) == ws.dropped + ws.lost && ws.bytes == m.f[0].len,
+        "EventsLost %u = dropped + lost; bytes %llu", tlg_le32(m.f[0].p + 0x68 + 0x30),
         (unsigned long long)ws.bytes);
   msink_free(&m);
   /* rotation: the disk fills exactly where the third file's header goes */
@@ -898,7 +938,7 @@ static void test_circular_bound(void) {
         m.f[0].len);
   check(rb.errors == 0 && rb.mismatches == 0 && seen[n - 8] && rb.matched == ws.events_kept &&
         rb.matched < n, "the newest buffers are kept (the newest record; %u records)", rb.matched);
-  check(etl_u32(m.f[0].p + 0x68 + 0x20) == 2 && etl_u32(m.f[0].p + 0x68 + 0x24) == 4,
+  check(tlg_le32(m.f[0].p + 0x68 + 0x20) == 2 && tlg_le32(m.f[0].p + 0x68 + 0x24) == 4,
         "LogFileMode 2 (circular), BuffersWritten 4");
   msink_free(&m);
   s = sink_of(&m);
@@ -1060,7 +1100,7 @@ static void test_file_safety(void) {
 /* Relog the EVENT_HEADER records of the shared samples: what the reader
 ** gives back from the new file equals the original records (ext items
 ** kept as they were: stack traces, TL schema, traits, related ids). */
-static uint64_t rec_hash(const eng_record *r) {
+static uint64_t rec_hash(const rec_record *r) {
   uint64_t h = 1469598103934665603ull;
 #define MIX(p, n) for (size_t k_ = 0; k_ < (n); k_++) h = (h ^ ((const uint8_t *)(p))[k_]) * 1099511628211ull;
   MIX(&r->provider_id, 16);
@@ -1088,11 +1128,11 @@ static void relog_sample(const char *shared, const char *name) {
   if (etl_writer_open(&s, &o, &w) != ETL_OK) { etl_close(r); check(0, "open writer"); return; }
   size_t cap = 1024, n = 0;
   uint64_t *a = malloc(cap * sizeof *a);
-  eng_record rec;
+  rec_record rec;
   int st;
   uint32_t refused = 0;
   while ((st = etl_next(r, &rec, NULL)) != ETL_END) {
-    if (st != ETL_OK || rec.header_kind != ENG_HDR_EVENT || rec.timestamp < in->start_time) continue;
+    if (st != ETL_OK || rec.header_kind != REC_HDR_EVENT || rec.timestamp < in->start_time) continue;
     if (etl_writer_append(w, &rec) != ETL_OK) { refused++; continue; }
     if (n == cap) a = realloc(a, (cap *= 2) * sizeof *a);
     a[n++] = rec_hash(&rec);
@@ -1104,7 +1144,7 @@ static void relog_sample(const char *shared, const char *name) {
   if (etl_open_memory(m.f[0].p, m.f[0].len, NULL, &r, NULL) == ETL_OK) {
     while ((st = etl_next(r, &rec, NULL)) != ETL_END) {
       if (st != ETL_OK) { errors++; continue; }
-      if (rec.header_kind != ENG_HDR_EVENT) continue;
+      if (rec.header_kind != REC_HDR_EVENT) continue;
       if (nb <= n) b[nb] = rec_hash(&rec);
       nb++;
     }
@@ -1142,6 +1182,7 @@ int main(void) {
   test_round_trip(4096, 3000, 3, 2000);
   test_round_trip(4096, 0, 0, 0);
   test_round_trip(8192, 1, 1, 0);
+  test_header_name_cases();
   test_flush_and_kill();
   test_rotation();
   test_rotated_names();

@@ -12,7 +12,7 @@
 
 #include "engine.h"
 #include "unit_check.h"
-#include "../../src/tlg/tlg_guid.h"
+#include "tlg_guid.h"
 
 static int resolve(const char *name, char text[TLG_GUID_TEXT]) {
   tlg_guid g;

@@ -9,10 +9,10 @@
 
 /* Read everything published now; mark ids received in got[]. Returns count. */
 static int drain(eng_consumer *c, uint8_t *got, size_t n) {
-  eng_record rec;
+  rec_record rec;
   int count = 0;
   while (eng_consumer_next(c, &rec, 0) == ENG_OK) {
-    if (rec.kind != ENG_KIND_EVENT) continue;
+    if (rec.kind != REC_KIND_EVENT) continue;
     if (rec.desc.id < n) got[rec.desc.id]++;
     count++;
   }

@@ -18,10 +18,10 @@ typedef struct seqcheck {
 } seqcheck;
 
 /* Payload counter == ring sequence number (one ring per thread), rising. */
-static void seq_record(seqcheck *k, const eng_record *r) {
+static void seq_record(seqcheck *k, const rec_record *r) {
   t_payload pl;
-  if (r->kind == ENG_KIND_LOST) { k->lost += (long)r->lost; return; }
-  if (r->kind == ENG_KIND_CORRUPT) { k->corrupt++; return; }
+  if (r->kind == REC_KIND_LOST) { k->lost += (long)r->lost; return; }
+  if (r->kind == REC_KIND_CORRUPT) { k->corrupt++; return; }
   if (!t_payload_of(r, &pl) || pl.thread >= 64 || pl.counter != r->seq ||
       pl.counter < k->next[pl.thread] || memcmp(&r->provider_id, &T_PROV, 16) != 0 ||
       r->meta_len != sizeof T_META) {
@@ -74,7 +74,7 @@ static void test_producer_killed(void) {
     burst(&a[0]);
   }
   seqcheck k = {0};
-  eng_record rec;
+  rec_record rec;
   double t0 = now_s();
   while (k.events < 100000 && now_s() - t0 < 10) {
     if (eng_consumer_next(c, &rec, 100) == ENG_OK) seq_record(&k, &rec);
@@ -109,7 +109,7 @@ static void test_consumer_killed(void) {
     alarm(30);
     eng_consumer *c;
     if (eng_consumer_open("ckill", &c) != ENG_OK) _exit(1);
-    eng_record rec;
+    rec_record rec;
     for (;;) eng_consumer_next(c, &rec, 100);
   }
   int fds[2];
@@ -150,7 +150,7 @@ static void test_consumer_killed(void) {
   eng_consumer *c = NULL;
   CHECK(eng_consumer_open("ckill", &c) == ENG_OK, "a new consumer takes the dead one's place");
   seqcheck k = {0};
-  eng_record rec;
+  rec_record rec;
   while (c && eng_consumer_next(c, &rec, 0) == ENG_OK) seq_record(&k, &rec);
   CHECK(k.bad == 0 && k.corrupt == 0 && k.events > 0, "it reads the rest (%ld events)", k.events);
   CHECK(k.lost > 0 && k.lost <= counts[1], "and the losses not yet reported (%ld)", k.lost);
@@ -182,7 +182,7 @@ static void test_full_ring(eng_provider *p) {
   CHECK(dropped > 900 && st.lost == (uint64_t)dropped && st.events == (uint64_t)(1000 - dropped),
         "stats lost %llu == dropped %ld", (unsigned long long)st.lost, dropped);
   seqcheck k = {0};
-  eng_record rec;
+  rec_record rec;
   while (eng_consumer_next(c, &rec, 0) == ENG_OK) seq_record(&k, &rec);
   CHECK(k.events == 1000 - dropped && k.lost == dropped && k.bad == 0,
         "in-band: %ld events + %ld lost == 1000", k.events, k.lost);
@@ -195,15 +195,15 @@ static void test_full_ring(eng_provider *p) {
   /* a second stream of drops: the notice precedes the next event in-band */
   long d2 = 0;
   for (int i = 0; i < 200; i++, pl.counter++) d2 += t_write(p, 4, 1, 1, &pl, NULL, NULL) == ENG_E_LOST;
-  eng_record first;
+  rec_record first;
   int n = 0;
-  while (eng_consumer_next(c, &rec, 0) == ENG_OK && rec.kind == ENG_KIND_EVENT) n++;
+  while (eng_consumer_next(c, &rec, 0) == ENG_OK && rec.kind == REC_KIND_EVENT) n++;
   first = rec;
-  CHECK(first.kind == ENG_KIND_LOST && first.lost == (uint64_t)d2, "notice of %llu after %d events",
+  CHECK(first.kind == REC_KIND_LOST && first.lost == (uint64_t)d2, "notice of %llu after %d events",
         (unsigned long long)first.lost, n);
   t_write(p, 4, 1, 1, &pl, NULL, NULL);
   int ns = eng_consumer_next(c, &rec, 0);
-  CHECK(ns == ENG_OK && rec.kind == ENG_KIND_EVENT && rec.seq == 1205, "next event seq %llu",
+  CHECK(ns == ENG_OK && rec.kind == REC_KIND_EVENT && rec.seq == 1205, "next event seq %llu",
         (unsigned long long)rec.seq);
   eng_session_stop(s);
   eng_consumer_close(c);
@@ -261,7 +261,7 @@ static void test_garbage(eng_provider *p) {
   for (int i = 0; i < 4; i++) off += ((shm_rec *)(void *)(data + off))->size;
   ((shm_rec *)(void *)(data + off))->size = 12;
   seqcheck k = {0};
-  eng_record rec;
+  rec_record rec;
   while (eng_consumer_next(c, &rec, 0) == ENG_OK) seq_record(&k, &rec);
   CHECK(k.events == 4 && k.corrupt == 1 && k.bad == 0, "bad header: 4 events, then 1 report (%ld, %ld)",
         k.events, k.corrupt);

@@ -12,8 +12,8 @@
 #include <pthread.h>
 
 #include "engine/shm/shm_layout.h"
-#include "etl/etl.h"
-#include "etl/etl_format.h"
+#include "etl.h"
+#include "etl_format.h"
 
 #define THREADS 3
 #define EVENTS 20000
@@ -94,19 +94,19 @@ static void read_file(const char *file, tally *t, const etl_info **info_out, etl
     printf("  open %s: %s\n", file, e.message);
     return;
   }
-  eng_record rec;
+  rec_record rec;
   int st;
   uint32_t pid = writer_pid ? writer_pid : (uint32_t)getpid();
   while ((st = etl_next(r, &rec, &e)) != ETL_END) {
     if (st != ETL_OK) { t->errors++; if (t->errors < 4) printf("  %s\n", e.message); continue; }
-    if (rec.header_kind != ENG_HDR_EVENT) { t->others++; continue; }
+    if (rec.header_kind != REC_HDR_EVENT) { t->others++; continue; }
     t_payload pl;
     if (!t_payload_of(&rec, &pl) || pl.thread >= THREADS || rec.pid != pid || rec.tid != pl.tid ||
         memcmp(&rec.provider_id, &T_PROV, 16) || rec.desc.level != 4 || rec.desc.keyword != 0x10 ||
         rec.desc.id != (pl.counter & 0xff) || rec.desc.task != 7 || rec.desc.opcode != 2 ||
         rec.desc.channel != 11 || rec.traits_len != sizeof T_TRAITS ||
         memcmp(rec.traits, T_TRAITS, sizeof T_TRAITS) || rec.meta_len != sizeof T_META ||
-        memcmp(rec.meta, T_META, sizeof T_META) || !(rec.flags & ENG_REC_TRACELOGGING)) {
+        memcmp(rec.meta, T_META, sizeof T_META) || !(rec.flags & REC_TRACELOGGING)) {
       t->bad++;
       continue;
     }

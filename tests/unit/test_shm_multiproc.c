@@ -66,9 +66,9 @@ typedef struct tally {
   int64_t t0, t1;
 } tally;
 
-static void check_record(tally *t, const eng_record *r, uint32_t ncpu) {
-  if (r->kind == ENG_KIND_LOST) { t->lost += (long)r->lost; return; }
-  if (r->kind != ENG_KIND_EVENT) { t->corrupt++; return; }
+static void check_record(tally *t, const rec_record *r, uint32_t ncpu) {
+  if (r->kind == REC_KIND_LOST) { t->lost += (long)r->lost; return; }
+  if (r->kind != REC_KIND_EVENT) { t->corrupt++; return; }
   t_payload pl;
   if (!t_payload_of(r, &pl) || pl.producer >= PRODUCERS || pl.thread >= THREADS) {
     t->bad_payload++;
@@ -83,8 +83,8 @@ static void check_record(tally *t, const eng_record *r, uint32_t ncpu) {
            memcmp(&r->provider_id, &T_PROV, 16) == 0 && r->desc.level == 4 &&
            r->desc.keyword == 0x10 && r->desc.id == (pl.counter & 0x7fff) && r->desc.opcode == 2 &&
            r->desc.task == 7 && r->desc.version == 1 && r->desc.channel == 11 &&
-           (r->flags & ENG_REC_HEADER) && !!(r->flags & ENG_REC_ACTIVITY) == act &&
-           (!act || memcmp(&r->activity_id, &ACT, 16) == 0) && !(r->flags & ENG_REC_RELATED) &&
+           (r->flags & REC_HEADER) && !!(r->flags & REC_ACTIVITY) == act &&
+           (!act || memcmp(&r->activity_id, &ACT, 16) == 0) && !(r->flags & REC_RELATED) &&
            r->traits_len == sizeof T_TRAITS && memcmp(r->traits, T_TRAITS, sizeof T_TRAITS) == 0 &&
            r->meta_len == sizeof T_META && memcmp(r->meta, T_META, sizeof T_META) == 0;
   if (!ok && t->bad_header++ < 3)
@@ -116,7 +116,7 @@ static void test_producers(void) {
   CHECK(write(go[1], buf, PRODUCERS) == PRODUCERS, "go");
   close(go[1]);
   uint32_t ncpu = (uint32_t)sysconf(_SC_NPROCESSORS_CONF);
-  eng_record rec;
+  rec_record rec;
   long want = (long)PRODUCERS * THREADS * EVENTS;
   double deadline = now_s() + 60;
   t.t1 = now_filetime() + 600000000LL;                   /* refined below */
@@ -180,7 +180,7 @@ static void test_wakeups(void) {
   eng_provider_register(&T_PROV, NULL, 0, &p);
   if (!s || !c || !p) { CHECK(0, "setup"); return; }
   eng_session_enable(s, &T_PROV, 5, ~0ull, 0);
-  eng_record rec;
+  rec_record rec;
   pid_t pid = fork();
   if (pid == 0) {                                   /* fills a quarter ring after 100 ms */
     usleep(100000);

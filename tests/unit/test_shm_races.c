@@ -59,20 +59,20 @@ static void test_toggle(eng_provider *p) {
   pthread_t w, t;
   pthread_create(&t, NULL, toggler, &ta);
   pthread_create(&w, NULL, toggle_writer, &ta);
-  eng_record rec;
+  rec_record rec;
   long events = 0, lost = 0;
   int st;
   while (!atomic_load(&ta.done)) {
     if ((st = eng_consumer_next(c, &rec, 50)) != ENG_OK) continue;
-    if (rec.kind == ENG_KIND_EVENT) events++;
-    else if (rec.kind == ENG_KIND_LOST) lost += (long)rec.lost;
+    if (rec.kind == REC_KIND_EVENT) events++;
+    else if (rec.kind == REC_KIND_LOST) lost += (long)rec.lost;
   }
   pthread_join(w, NULL);
   pthread_join(t, NULL);
   eng_session_stop(a);
   while ((st = eng_consumer_next(c, &rec, 1000)) == ENG_OK) {
-    if (rec.kind == ENG_KIND_EVENT) events++;
-    else if (rec.kind == ENG_KIND_LOST) lost += (long)rec.lost;
+    if (rec.kind == REC_KIND_EVENT) events++;
+    else if (rec.kind == REC_KIND_LOST) lost += (long)rec.lost;
   }
   CHECK(st == ENG_E_STOPPED, "A drained to its end (%s)", eng_strerror(st));
   CHECK(ta.other_st == 0, "writes said OK or LOST (%ld other)", ta.other_st);
@@ -172,9 +172,9 @@ static void test_fork_consumer(eng_provider *p) {
   eng_session_enable(s, &T_PROV, 5, ~0ull, 0);
   t_payload pl = {0};
   for (int i = 0; i < 10; i++, pl.counter++) t_write(p, 4, 1, 1, &pl, NULL, NULL);
-  eng_record rec;
+  rec_record rec;
   int got = 0;
-  while (got < 10 && eng_consumer_next(c, &rec, 1000) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+  while (got < 10 && eng_consumer_next(c, &rec, 1000) == ENG_OK) got += rec.kind == REC_KIND_EVENT;
   int go[2];
   if (pipe(go) != 0) return;
   pid_t pid = fork();
@@ -188,14 +188,14 @@ static void test_fork_consumer(eng_provider *p) {
   }
   close(go[0]);
   for (int i = 0; i < 100; i++, pl.counter++) t_write(p, 4, 1, 1, &pl, NULL, NULL);
-  while (got < 110 && eng_consumer_next(c, &rec, 1000) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+  while (got < 110 && eng_consumer_next(c, &rec, 1000) == ENG_OK) got += rec.kind == REC_KIND_EVENT;
   CHECK(got == 110, "parent read 110 events (%d)", got);
   CHECK(eng_consumer_next(c, &rec, 0) == ENG_E_TIMEOUT, "and published its position");
   CHECK(write(go[1], "x", 1) == 1, "tell the child");
   close(go[1]);
   CHECK(child_status(pid) == 0, "child: next on the inherited consumer says BUSY");
   int dup = 0;
-  while (eng_consumer_next(c, &rec, 50) == ENG_OK) dup += rec.kind == ENG_KIND_EVENT;
+  while (eng_consumer_next(c, &rec, 50) == ENG_OK) dup += rec.kind == REC_KIND_EVENT;
   CHECK(dup == 0, "no event read twice after the child closed its copy (%d)", dup);
   eng_session_stop(s);
   eng_consumer_close(c);
@@ -262,9 +262,9 @@ static void test_reclaim_seq(eng_provider *p) {
   pthread_t th;
   pthread_create(&th, NULL, write_ten, p);
   pthread_join(th, NULL);                    /* its ring is now CLOSED */
-  eng_record rec;
+  rec_record rec;
   int got = 0;
-  while (eng_consumer_next(c, &rec, 50) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+  while (eng_consumer_next(c, &rec, 50) == ENG_OK) got += rec.kind == REC_KIND_EVENT;
   CHECK(got == 10, "read the thread's 10 events (%d)", got);
   uint32_t q = atomic_load(&m.hdr->reclaim_seq);
   CHECK(q > 7 && !(q & 1), "after a reclaim the sequence is even (%u)", q);
@@ -326,9 +326,9 @@ static void test_repair_duplicate(eng_provider *p) {
         twice, n);
   t_payload pl = {0};
   t_write(p, 4, 1, 1, &pl, NULL, NULL);
-  eng_record rec;
+  rec_record rec;
   int got = 0;
-  while (eng_consumer_next(c, &rec, 50) == ENG_OK) got += rec.kind == ENG_KIND_EVENT;
+  while (eng_consumer_next(c, &rec, 50) == ENG_OK) got += rec.kind == REC_KIND_EVENT;
   CHECK(got == 1, "one write reaches rep-3 once (%d)", got);
   eng_consumer_close(c);
   eng_session *ss[3] = {s1, s2, s3};
@@ -400,7 +400,7 @@ static void test_replace(void) {
   o.replace = 1;
   int st = eng_session_start("rep-name", &o, &s);
   CHECK(st == ENG_OK && s, "replace = 1 starts anew (%s)", eng_strerror(st));
-  eng_record rec;
+  rec_record rec;
   CHECK(eng_consumer_next(c, &rec, 1000) == ENG_E_STOPPED, "the old consumer ends");
   eng_session_stats stats;
   CHECK(eng_session_query(old, &stats) == ENG_E_STOPPED, "the old handle's session is gone");

@@ -51,7 +51,7 @@ static int put(ring *r, uint32_t n, uint8_t fill, const tlg_guid *act, const tlg
 }
 
 /* Next non-PAD record: ENG_OK, ENG_E_TIMEOUT when empty, ENG_E_CORRUPT. */
-static int get(ring *r, shm_view *v, eng_record *rec) {
+static int get(ring *r, shm_view *v, rec_record *rec) {
   for (;;) {
     uint64_t head = shm_ring_read_head(r->ctl);
     if (r->tail == head) return ENG_E_TIMEOUT;
@@ -68,14 +68,14 @@ static void test_roundtrip(void) {
   ring_new(&r, 4096);
   CHECK(put(&r, 5, 0x5a, &ACT, &REL) == ENG_OK, "write");
   shm_view v;
-  eng_record rec;
+  rec_record rec;
   memset(&rec, 0xee, sizeof rec);
   CHECK(get(&r, &v, &rec) == ENG_OK && v.type == SHM_REC_EVENT, "read back");
   CHECK(memcmp(&rec.provider_id, &T_PROV, 16) == 0, "provider id");
   CHECK(memcmp(&rec.desc, &DESC, sizeof DESC) == 0, "descriptor");
   CHECK(rec.pid == 11 && rec.tid == 22 && rec.cpu == 3 && v.ticks == 1005 && rec.seq == 0,
         "pid/tid/cpu/ticks/seq");
-  CHECK(rec.flags == (ENG_REC_HEADER | ENG_REC_TRACELOGGING | ENG_REC_ACTIVITY | ENG_REC_RELATED),
+  CHECK(rec.flags == (REC_HEADER | REC_TRACELOGGING | REC_ACTIVITY | REC_RELATED),
         "flags %#x", rec.flags);
   CHECK(memcmp(&rec.activity_id, &ACT, 16) == 0 && memcmp(&rec.related_activity_id, &REL, 16) == 0,
         "activity ids");
@@ -83,7 +83,7 @@ static void test_roundtrip(void) {
         "traits");
   CHECK(rec.meta_len == sizeof T_META && memcmp(rec.meta, T_META, sizeof T_META) == 0, "meta");
   CHECK(rec.data_len == 5 && memcmp(rec.data, "\x5a\x5a\x5a\x5a\x5a", 5) == 0, "payload");
-  CHECK(rec.kind == ENG_KIND_EVENT && rec.lost == 0, "kind");
+  CHECK(rec.kind == REC_KIND_EVENT && rec.lost == 0, "kind");
   CHECK(v.size % 8 == 0 && v.size == shm_align8(80 + 32 + sizeof T_TRAITS + sizeof T_META + 5),
         "record size %u", v.size);
   CHECK(get(&r, &v, &rec) == ENG_E_TIMEOUT, "empty after one");
@@ -91,12 +91,12 @@ static void test_roundtrip(void) {
   ** caller's struct in fields other sources use */
   memset(&rec, 0xee, sizeof rec);
   CHECK(put(&r, 0, 0, NULL, NULL) == ENG_OK && get(&r, &v, &rec) == ENG_OK, "no ids");
-  CHECK(!(rec.flags & (ENG_REC_ACTIVITY | ENG_REC_RELATED)) && rec.data_len == 0 && rec.seq == 1,
+  CHECK(!(rec.flags & (REC_ACTIVITY | REC_RELATED)) && rec.data_len == 0 && rec.seq == 1,
         "no ids: flags %#x", rec.flags);
   static const tlg_guid zero;
   CHECK(memcmp(&rec.activity_id, &zero, 16) == 0 && memcmp(&rec.related_activity_id, &zero, 16) == 0 &&
         rec.lost == 0, "absent ids are zero");
-  const uint8_t *tail = (const uint8_t *)&rec + offsetof(eng_record, lost) + sizeof rec.lost;
+  const uint8_t *tail = (const uint8_t *)&rec + offsetof(rec_record, lost) + sizeof rec.lost;
   int dirty = 0;
   for (const uint8_t *q = tail; q < (const uint8_t *)(&rec + 1); q++) dirty |= *q;
   CHECK(!dirty, "fields after `lost` are zero");
@@ -114,7 +114,7 @@ static void test_blobs(void) {
                       .traits = (const uint8_t *)"TR", .traits_len = 2};
   CHECK(shm_event_prepare(&ev) == ENG_OK && shm_ring_write_event(&r.w, &ev) == ENG_OK, "write");
   shm_view v;
-  eng_record rec;
+  rec_record rec;
   CHECK(get(&r, &v, &rec) == ENG_OK, "read");
   CHECK(rec.data_len == 5 && memcmp(rec.data, "abcde", 5) == 0, "payload concatenated");
   CHECK(rec.meta_len == 1 && rec.traits_len == 2 && memcmp(rec.traits, "TR", 2) == 0,
@@ -134,7 +134,7 @@ static void test_wrap(void) {
     if (put(&r, n, (uint8_t)i, NULL, NULL) != ENG_OK) { bad++; break; }
     if (i % 3 != 2) continue;
     shm_view v;
-    eng_record rec;
+    rec_record rec;
     uint64_t before = r.tail;
     while (get(&r, &v, &rec) == ENG_OK) {
       uint32_t want = (uint32_t)(rec.seq * 37) % 700;
@@ -166,7 +166,7 @@ static void test_loss(void) {
   CHECK(atomic_load(&r.ctl->lost) == (uint64_t)lost && atomic_load(&r.ctl->events) == (uint64_t)ok,
         "counters in the control page");
   shm_view v;
-  eng_record rec;
+  rec_record rec;
   int got = 0;
   while (get(&r, &v, &rec) == ENG_OK) got += v.type == SHM_REC_EVENT;
   CHECK(got == ok, "read %d of %d", got, ok);
@@ -269,12 +269,12 @@ static void test_validation(void) {
     if (c->off + n > 4096) n = 4096 - c->off;
     memcpy(data + c->off, &e, n);
     shm_view v;
-    eng_record rec;
+    rec_record rec;
     int st = shm_ring_parse(data, 4096, c->off, c->avail, &v, &rec);
     CHECK(st == c->want, "%s: got %s", c->what, eng_strerror(st));
   }
   shm_view v;
-  eng_record rec;
+  rec_record rec;
   CHECK(shm_ring_parse(data, 4096, 4, 64, &v, &rec) == ENG_E_CORRUPT, "misaligned tail");
   /* random garbage never crashes and is either rejected or a bounded record;
   ** both outcomes must occur, or the bound was never put to the test. Most

@@ -93,7 +93,7 @@ static void test_lifecycle(void) {
         "the handle that stopped it keeps the final statistics (events %llu)",
         (unsigned long long)st.events);
   CHECK(!eng_enabled_any(p), "and enables nothing");
-  eng_record rec;
+  rec_record rec;
   int got = 0, rs;
   while ((rs = eng_consumer_next(c, &rec, 100)) == ENG_OK) got++;
   CHECK(got == 10 && rs == ENG_E_STOPPED, "the consumer drains, then ENG_E_STOPPED (%d, %s)", got,
@@ -185,11 +185,11 @@ static void test_no_ring(void) {
   eng_session_query(s, &st);
   CHECK(st.lost == 10 && st.events == 1, "stats: lost %llu events %llu", (unsigned long long)st.lost,
         (unsigned long long)st.events);
-  eng_record rec;
+  rec_record rec;
   long ev = 0, notices = 0;
   while (eng_consumer_next(c, &rec, 0) == ENG_OK) {       /* also reclaims the closed ring */
-    if (rec.kind == ENG_KIND_EVENT) ev++;
-    else if (rec.kind == ENG_KIND_LOST && rec.pid == 0) notices += (long)rec.lost;
+    if (rec.kind == REC_KIND_EVENT) ev++;
+    else if (rec.kind == REC_KIND_LOST && rec.pid == 0) notices += (long)rec.lost;
   }
   CHECK(ev == 1 && notices == 10, "in-band: %ld event, notice of %ld", ev, notices);
   pthread_barrier_wait(&tp.bar);                         /* phase 1 */
@@ -200,8 +200,8 @@ static void test_no_ring(void) {
         tp.ok[1]);
   ev = notices = 0;
   while (eng_consumer_next(c, &rec, 0) == ENG_OK) {
-    if (rec.kind == ENG_KIND_EVENT) ev++;
-    else if (rec.kind == ENG_KIND_LOST) notices += (long)rec.lost;
+    if (rec.kind == REC_KIND_EVENT) ev++;
+    else if (rec.kind == REC_KIND_LOST) notices += (long)rec.lost;
   }
   CHECK(ev == tp.ok[1] && notices == tp.lost[1], "then delivered: %ld events, %ld lost", ev, notices);
   /* an event too large for the ring */
@@ -233,7 +233,7 @@ static void test_timestamps(void) {
     int64_t before = now_filetime();
     t_write(p, 4, 1, 1, &pl, NULL, NULL);
     int64_t after = now_filetime();
-    eng_record rec;
+    rec_record rec;
     if (eng_consumer_next(c, &rec, 0) != ENG_OK) { bad++; continue; }
     int64_t off = rec.timestamp < before ? before - rec.timestamp
                 : rec.timestamp > after ? rec.timestamp - after : 0;

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "eng_sysprov.h"
 #include "win/pure/winp.h"
+#include "sch_tdh.h"
 #include "unit_check.h"
 
 #ifdef _WIN32
@@ -31,8 +32,8 @@
 
 static int u16eq(const uint8_t *p, const char *ascii) {
   for (size_t i = 0; ascii[i]; i++)
-    if (winp_get16(p + 2 * i) != (uint8_t)ascii[i]) return 0;
-  return winp_get16(p + 2 * strlen(ascii)) == 0;
+    if (tlg_le16(p + 2 * i) != (uint8_t)ascii[i]) return 0;
+  return tlg_le16(p + 2 * strlen(ascii)) == 0;
 }
 
 static void test_props(void) {
@@ -43,22 +44,22 @@ static void test_props(void) {
   in.cpus = 4;
   check(winp_props_build(b, &in) == 0, "realtime props build");
   check(WINP_PROPS_BLOCK == 4216, "block is 120 + 2048 + 2048");
-  check(winp_get32(b + 0) == 4216, "Wnode.BufferSize @0 = whole block");
-  check(winp_get32(b + 44) == 0x00020000, "Wnode.Flags @44 = TRACED_GUID");
-  check(winp_get32(b + 40) == 1, "Wnode.ClientContext @40 = 1 (QPC)");
-  check(winp_get32(b + 48) == 64, "BufferSize @48 default 64 KB");
-  check(winp_get32(b + 52) == 0, "MinimumBuffers @52 default 0 (ETW chooses)");
-  check(winp_get32(b + 56) == 64, "MaximumBuffers @56 = max(64, 4 x cpus)");
-  check(winp_get32(b + 64) == (0x100 | 0x08000000), "LogFileMode @64 = REAL_TIME | INDEPENDENT");
-  check(winp_get32(b + 68) == 1, "FlushTimer @68 real-time default 1 s");
-  check(winp_get32(b + 116) == 120, "LoggerNameOffset @116 = 120");
-  check(winp_get32(b + 112) == 0, "LogFileNameOffset @112 = 0 without a file");
-  check(winp_get32(b + 120) == 0, "name left for StartTraceW to copy");
-  check(winp_get64(b + 8) == 0 && winp_get32(b + 24) == 0, "handle and GUID zero");
+  check(tlg_le32(b + 0) == 4216, "Wnode.BufferSize @0 = whole block");
+  check(tlg_le32(b + 44) == 0x00020000, "Wnode.Flags @44 = TRACED_GUID");
+  check(tlg_le32(b + 40) == 1, "Wnode.ClientContext @40 = 1 (QPC)");
+  check(tlg_le32(b + 48) == 64, "BufferSize @48 default 64 KB");
+  check(tlg_le32(b + 52) == 0, "MinimumBuffers @52 default 0 (ETW chooses)");
+  check(tlg_le32(b + 56) == 64, "MaximumBuffers @56 = max(64, 4 x cpus)");
+  check(tlg_le32(b + 64) == (0x100 | 0x08000000), "LogFileMode @64 = REAL_TIME | INDEPENDENT");
+  check(tlg_le32(b + 68) == 1, "FlushTimer @68 real-time default 1 s");
+  check(tlg_le32(b + 116) == 120, "LoggerNameOffset @116 = 120");
+  check(tlg_le32(b + 112) == 0, "LogFileNameOffset @112 = 0 without a file");
+  check(tlg_le32(b + 120) == 0, "name left for StartTraceW to copy");
+  check(tlg_le64(b + 8) == 0 && tlg_le32(b + 24) == 0, "handle and GUID zero");
 
   in.cpus = 32;
   winp_props_build(b, &in);
-  check(winp_get32(b + 56) == 128, "MaximumBuffers = 4 x 32 cpus");
+  check(tlg_le32(b + 56) == 128, "MaximumBuffers = 4 x 32 cpus");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_FILE;
@@ -67,26 +68,26 @@ static void test_props(void) {
   in.min_buffers = 8;
   in.max_buffers = 4;
   check(winp_props_build(b, &in) == 0, "file props build");
-  check(winp_get32(b + 64) == (0x1 | 0x08000000), "file: SEQUENTIAL | INDEPENDENT");
-  check(winp_get32(b + 68) == 0, "file: FlushTimer 0 (flush when full)");
-  check(winp_get32(b + 112) == 120 + 2048, "LogFileNameOffset = 120 + 2048");
+  check(tlg_le32(b + 64) == (0x1 | 0x08000000), "file: SEQUENTIAL | INDEPENDENT");
+  check(tlg_le32(b + 68) == 0, "file: FlushTimer 0 (flush when full)");
+  check(tlg_le32(b + 112) == 120 + 2048, "LogFileNameOffset = 120 + 2048");
   check(u16eq(b + 2168, "C:\\t\\x.etl"), "file name UTF-16LE after the name slot");
-  check(winp_get32(b + 48) == 128 && winp_get32(b + 52) == 8, "buffer kb / min");
-  check(winp_get32(b + 56) == 8, "max raised to min");
-  check(winp_get32(b + 60) == 0, "sequential: MaximumFileSize 0 = unlimited");
+  check(tlg_le32(b + 48) == 128 && tlg_le32(b + 52) == 8, "buffer kb / min");
+  check(tlg_le32(b + 56) == 8, "max raised to min");
+  check(tlg_le32(b + 60) == 0, "sequential: MaximumFileSize 0 = unlimited");
 
   in.realtime_too = 1;
   in.flush_ms = 1500;
   winp_props_build(b, &in);
-  check(winp_get32(b + 64) == (0x1 | 0x100 | 0x08000000), "file + real time");
-  check(winp_get32(b + 68) == 2, "1500 ms -> 2 s");
+  check(tlg_le32(b + 64) == (0x1 | 0x100 | 0x08000000), "file + real time");
+  check(tlg_le32(b + 68) == 2, "1500 ms -> 2 s");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_CIRCULAR;
   in.file = "c.etl";
   check(winp_props_build(b, &in) == 0, "circular build");
-  check(winp_get32(b + 64) == (0x2 | 0x08000000), "CIRCULAR | INDEPENDENT");
-  check(winp_get32(b + 60) == WINP_DEFAULT_FILE_MB, "circular needs a size: default");
+  check(tlg_le32(b + 64) == (0x2 | 0x08000000), "CIRCULAR | INDEPENDENT");
+  check(tlg_le32(b + 60) == WINP_DEFAULT_FILE_MB, "circular needs a size: default");
   in.newfile = 1;
   check(winp_props_build(b, &in) == -1, "circular + newfile refused");
   memset(&in, 0, sizeof in);
@@ -96,8 +97,8 @@ static void test_props(void) {
   check(winp_props_build(b, &in) == -1, "newfile without %%d refused");
   in.file = "n%d.etl";
   in.max_file_mb = 10;
-  check(winp_props_build(b, &in) == 0 && winp_get32(b + 64) == (0x8 | 0x08000000) &&
-        winp_get32(b + 60) == 10, "NEWFILE rotation");
+  check(winp_props_build(b, &in) == 0 && tlg_le32(b + 64) == (0x8 | 0x08000000) &&
+        tlg_le32(b + 60) == 10, "NEWFILE rotation");
   in.mode = WINP_FILE; in.newfile = 0; in.file = NULL;
   check(winp_props_build(b, &in) == -1, "file mode without a path refused");
   memset(&in, 0, sizeof in);
@@ -106,24 +107,24 @@ static void test_props(void) {
   in.buffer_kb = 16385;
   check(winp_props_build(b, &in) == -1, "buffer_kb > 16384 refused");
   in.buffer_kb = 16384; in.no_per_processor = 1;
-  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x10000000), "no-per-processor opt-in");
+  check(winp_props_build(b, &in) == 0 && (tlg_le32(b + 64) & 0x10000000), "no-per-processor opt-in");
 
   check(winp_flush_seconds(0, 1) == 1 && winp_flush_seconds(0, 0) == 0, "flush 0");
   check(winp_flush_seconds(1, 1) == 1 && winp_flush_seconds(1000, 1) == 1 &&
         winp_flush_seconds(1001, 0) == 2 && winp_flush_seconds(100, 0) == 1, "flush rounds up");
 
   winp_props_query(b);
-  check(winp_get32(b) == 4216 && winp_get32(b + 116) == 120 && winp_get32(b + 112) == 2168 &&
-        winp_get32(b + 64) == 0 && winp_get32(b + 44) == 0, "query block");
+  check(tlg_le32(b) == 4216 && tlg_le32(b + 116) == 120 && tlg_le32(b + 112) == 2168 &&
+        tlg_le32(b + 64) == 0 && tlg_le32(b + 44) == 0, "query block");
 
   /* a block as ControlTraceW(QUERY) fills it */
-  winp_put64(b + 8, 0x1234);
-  winp_put32(b + 88, 7);
-  winp_put32(b + 100, 3);
-  winp_put32(b + 80, 40);
-  winp_put32(b + 92, 11);
-  winp_utf8_to_utf16le("etwlua-x-12", 11, b + 120, 1024);
-  winp_utf8_to_utf16le("C:\\a.etl", 8, b + 2168, 1024);
+  tlg_put64(b + 8, 0x1234);
+  tlg_put32(b + 88, 7);
+  tlg_put32(b + 100, 3);
+  tlg_put32(b + 80, 40);
+  tlg_put32(b + 92, 11);
+  tlg_utf8_to_utf16("etwlua-x-12", 11, b + 120, 1024, NULL);
+  tlg_utf8_to_utf16("C:\\a.etl", 8, b + 2168, 1024, NULL);
   winp_props_stats st;
   winp_props_read(b, sizeof b, &st);
   check(st.handle == 0x1234 && st.events_lost == 7 && st.rt_buffers_lost == 3 &&
@@ -146,11 +147,11 @@ static void test_names(void) {
   check(!winp_name_valid("\xff", 1), "name must be UTF-8");
 
   uint8_t u[16];
-  check(winp_utf8_to_utf16le("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8) == 3 && winp_get16(u) == 0xE9 &&
-        winp_get16(u + 2) == 0xD83D && winp_get16(u + 4) == 0xDE00, "UTF-16 with surrogates");
+  check(tlg_utf8_to_utf16("\xc3\xa9\xf0\x9f\x98\x80", 6, u, 8, NULL) == 3 && tlg_le16(u) == 0xE9 &&
+        tlg_le16(u + 2) == 0xD83D && tlg_le16(u + 4) == 0xDE00, "UTF-16 with surrogates");
   char back[16];
-  winp_put16(u + 6, 0);
-  check(winp_utf16le_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
+  tlg_put16(u + 6, 0);
+  check(tlg_utf16_to_utf8(u, 8, back, sizeof back) == 6 && strcmp(back, "\xc3\xa9\xf0\x9f\x98\x80") == 0,
         "UTF-16 back to UTF-8");
 }
 
@@ -159,20 +160,20 @@ static void test_names(void) {
 static void test_filters(void) {
   uint8_t p[64];
   uint32_t pids[] = {4, 0x12345678};
-  check(winp_filter_pids(p, sizeof p, pids, 2) == 8 && winp_get32(p) == 4 &&
-        winp_get32(p + 4) == 0x12345678, "PID filter: 32-bit PIDs, Size 4n");
+  check(winp_filter_pids(p, sizeof p, pids, 2) == 8 && tlg_le32(p) == 4 &&
+        tlg_le32(p + 4) == 0x12345678, "PID filter: 32-bit PIDs, Size 4n");
   uint32_t nine[9] = {0};
   check(winp_filter_pids(p, sizeof p, nine, 9) == -1, "at most 8 PIDs");
   uint16_t ids[] = {1, 300};
   check(winp_filter_event_ids(p, sizeof p, ids, 2, 1) == 8 && p[0] == 1 && p[1] == 0 &&
-        winp_get16(p + 2) == 2 && winp_get16(p + 4) == 1 && winp_get16(p + 6) == 300,
+        tlg_le16(p + 2) == 2 && tlg_le16(p + 4) == 1 && tlg_le16(p + 6) == 300,
         "EVENT_ID filter {FilterIn, 0, Count, Ids}");
   check(winp_filter_exe(p, sizeof p, "a.exe;b.exe") == 24 && u16eq(p, "a.exe;b.exe"),
         "EXE filter: UTF-16, ';'-joined, Size incl. NUL");
   const char *names[] = {"Ev1", "Ev22"};
   check(winp_filter_event_names(p, sizeof p, names, 2, 1, 5, 0xF0, 0x10) == 20 + 4 + 5 &&
-        winp_get64(p) == 0xF0 && winp_get64(p + 8) == 0x10 && p[16] == 5 && p[17] == 1 &&
-        winp_get16(p + 18) == 2 && memcmp(p + 20, "Ev1\0Ev22\0", 9) == 0,
+        tlg_le64(p) == 0xF0 && tlg_le64(p + 8) == 0x10 && p[16] == 5 && p[17] == 1 &&
+        tlg_le16(p + 18) == 2 && memcmp(p + 20, "Ev1\0Ev22\0", 9) == 0,
         "EVENT_NAME filter: 20-byte head + names");
 
   static winp_enable_block eb;
@@ -187,19 +188,19 @@ static void test_filters(void) {
   in.exe_names = "x.exe";
   check(winp_enable_build(&eb, &in) == 0, "enable block build");
   uint8_t *e = eb.buf;
-  check(winp_get32(e) == 2 && winp_get32(e + 4) == 0x81 && winp_get32(e + 8) == 0 &&
+  check(tlg_le32(e) == 2 && tlg_le32(e + 4) == 0x81 && tlg_le32(e + 8) == 0 &&
         memcmp(e + 12, src, 16) == 0, "ENABLE_TRACE_PARAMETERS v2, property, SourceId @12");
-  check(winp_get32(e + 40) == 3 && eb.nfilters == 3, "FilterDescCount @40");
-  uint8_t *d = (uint8_t *)(uintptr_t)winp_get64(e + 32);
+  check(tlg_le32(e + 40) == 3 && eb.nfilters == 3, "FilterDescCount @40");
+  uint8_t *d = (uint8_t *)(uintptr_t)tlg_le64(e + 32);
   check(d == e + 48, "EnableFilterDesc @32 points at the array after the 48 bytes");
-  check(winp_get32(d + 12) == 0x80000004 && winp_get32(d + 8) == 8 &&
-        winp_get32((uint8_t *)(uintptr_t)winp_get64(d) + 4) == 0x12345678, "desc 0: PID");
-  check(winp_get32(d + 16 + 12) == 0x80000008 && winp_get32(d + 16 + 8) == 12, "desc 1: EXE");
-  check(winp_get32(d + 32 + 12) == 0x80000200 && winp_get32(d + 32 + 8) == 8 &&
-        ((uintptr_t)winp_get64(d + 32) & 7) == 0, "desc 2: EVENT_ID, aligned");
+  check(tlg_le32(d + 12) == 0x80000004 && tlg_le32(d + 8) == 8 &&
+        tlg_le32((uint8_t *)(uintptr_t)tlg_le64(d) + 4) == 0x12345678, "desc 0: PID");
+  check(tlg_le32(d + 16 + 12) == 0x80000008 && tlg_le32(d + 16 + 8) == 12, "desc 1: EXE");
+  check(tlg_le32(d + 32 + 12) == 0x80000200 && tlg_le32(d + 32 + 8) == 8 &&
+        ((uintptr_t)tlg_le64(d + 32) & 7) == 0, "desc 2: EVENT_ID, aligned");
   memset(&in, 0, sizeof in);
-  check(winp_enable_build(&eb, &in) == 0 && winp_get32(eb.buf + 40) == 0 &&
-        winp_get64(eb.buf + 32) == 0, "no filters: NULL / 0");
+  check(winp_enable_build(&eb, &in) == 0 && tlg_le32(eb.buf + 40) == 0 &&
+        tlg_le64(eb.buf + 32) == 0, "no filters: NULL / 0");
 }
 
 /* ------------------------------------------------------------- time */
@@ -235,15 +236,15 @@ typedef struct tei_b {
 static void tei_init(tei_b *t, uint32_t nprops, uint32_t top) {
   memset(t, 0, sizeof *t);
   t->n = nprops;
-  winp_put32(t->buf + 100, nprops);
-  winp_put32(t->buf + 104, top);
+  tlg_put32(t->buf + 100, nprops);
+  tlg_put32(t->buf + 104, top);
   t->strs = 112 + 24 * nprops;
 }
 
 static uint32_t tei_str(tei_b *t, const char *s) {
   uint32_t off = (uint32_t)t->strs;
-  int n = winp_utf8_to_utf16le(s, strlen(s), t->buf + off, 200);
-  winp_put16(t->buf + off + 2 * n, 0);
+  int n = (int)tlg_utf8_to_utf16(s, strlen(s), t->buf + off, 200, NULL);
+  tlg_put16(t->buf + off + 2 * n, 0);
   t->strs += 2 * (size_t)n + 2;
   return off;
 }
@@ -251,22 +252,22 @@ static uint32_t tei_str(tei_b *t, const char *s) {
 static void tei_prop(tei_b *t, uint32_t i, const char *name, uint32_t flags, uint16_t in, uint16_t out,
                      uint16_t count, uint16_t length) {
   uint8_t *p = t->buf + 112 + 24 * i;
-  winp_put32(p, flags);
-  winp_put32(p + 4, tei_str(t, name));
-  winp_put16(p + 8, in);
-  winp_put16(p + 10, out);
-  winp_put16(p + 16, count);
-  winp_put16(p + 18, length);
+  tlg_put32(p, flags);
+  tlg_put32(p + 4, tei_str(t, name));
+  tlg_put16(p + 8, in);
+  tlg_put16(p + 10, out);
+  tlg_put16(p + 16, count);
+  tlg_put16(p + 18, length);
 }
 
-typedef struct rec { int n; winp_walk_item it[64]; char names[64][32]; } rec;
+typedef struct rec { int n; sch_walk_item it[64]; char names[64][32]; } rec;
 
-static int collect(void *ctx, const winp_walk_item *it) {
+static int collect(void *ctx, const sch_walk_item *it) {
   rec *r = ctx;
   if (r->n < 64) {
     r->it[r->n] = *it;
     r->names[r->n][0] = 0;
-    if (it->name) winp_utf16le_to_utf8(it->name, 31, r->names[r->n], 32);
+    if (it->name) tlg_utf16_to_utf8(it->name, 31, r->names[r->n], 32);
     r->n++;
   }
   return 0;
@@ -278,17 +279,17 @@ static void test_walk(void) {
      UNICODESTRING; 4 Tag ANSISTRING length 3; 5 Flag BOOLEAN; 6 Pair struct
      {7 A u8, 8 B u16} x2; 9 Blob BINARY length=Count (ParamLength); 10 Sid SID */
   tei_init(&t, 11, 7);
-  tei_prop(&t, 0, "Count", 0, WINP_IN_UINT32, 0, 1, 0);
-  tei_prop(&t, 1, "Items", WINP_PF_PARAM_COUNT, WINP_IN_UINT16, 0, 0, 0);
-  tei_prop(&t, 2, "Ptr", 0, WINP_IN_POINTER, 0, 1, 99);
-  tei_prop(&t, 3, "Name", 0, WINP_IN_UNICODESTRING, 0, 1, 0);
-  tei_prop(&t, 4, "Tag", 0, WINP_IN_ANSISTRING, 0, 1, 3);
-  tei_prop(&t, 5, "Flag", 0, WINP_IN_BOOLEAN, 0, 1, 0);
-  tei_prop(&t, 6, "Pair", WINP_PF_STRUCT, 7, 2, 2, 0);
-  tei_prop(&t, 7, "A", 0, WINP_IN_UINT8, 0, 1, 0);
-  tei_prop(&t, 8, "B", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 9, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
-  tei_prop(&t, 10, "Sid", 0, WINP_IN_SID, 0, 1, 0);
+  tei_prop(&t, 0, "Count", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 1, "Items", SCH_PF_PARAM_COUNT, SCH_IN_UINT16, 0, 0, 0);
+  tei_prop(&t, 2, "Ptr", 0, SCH_IN_POINTER, 0, 1, 99);
+  tei_prop(&t, 3, "Name", 0, SCH_IN_UNICODESTRING, 0, 1, 0);
+  tei_prop(&t, 4, "Tag", 0, SCH_IN_ANSISTRING, 0, 1, 3);
+  tei_prop(&t, 5, "Flag", 0, SCH_IN_BOOLEAN, 0, 1, 0);
+  tei_prop(&t, 6, "Pair", SCH_PF_STRUCT, 7, 2, 2, 0);
+  tei_prop(&t, 7, "A", 0, SCH_IN_UINT8, 0, 1, 0);
+  tei_prop(&t, 8, "B", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 9, "Blob", SCH_PF_PARAM_LENGTH, SCH_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 10, "Sid", 0, SCH_IN_SID, 0, 1, 0);
   /* top-level = 0..6 only; make 9 and 10 reachable by bumping top to 7 and
      reordering is not needed: walk 0..6 first */
   static const uint8_t data64[] = {
@@ -302,44 +303,44 @@ static void test_walk(void) {
   };
   rec r;
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, sizeof data64, 8, collect, &r) == 0, "walk ok (8-byte pointers)");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data64, sizeof data64, 8, collect, &r) == 0, "walk ok (8-byte pointers)");
   check(r.n == 19, "walk item count");
-  check(r.it[0].kind == WINP_W_VALUE && r.it[0].is_int && r.it[0].u == 2 && strcmp(r.names[0], "Count") == 0,
+  check(r.it[0].kind == SCH_W_VALUE && r.it[0].is_int && r.it[0].u == 2 && strcmp(r.names[0], "Count") == 0,
         "Count = 2");
-  check(r.it[1].kind == WINP_W_ARRAY_BEGIN && r.it[1].count == 2 && r.it[2].u == 0x11 &&
-        r.it[3].u == 0x22 && r.it[3].index == 1 && r.it[4].kind == WINP_W_ARRAY_END, "ParamCount array");
+  check(r.it[1].kind == SCH_W_ARRAY_BEGIN && r.it[1].count == 2 && r.it[2].u == 0x11 &&
+        r.it[3].u == 0x22 && r.it[3].index == 1 && r.it[4].kind == SCH_W_ARRAY_END, "ParamCount array");
   check(r.it[5].len == 8 && r.it[5].u == 0x0807060504030201ULL, "pointer = 8 bytes, not length");
   check(r.it[6].len == 4 && memcmp(r.it[6].ptr, "h\0i\0", 4) == 0, "NUL-terminated UTF-16");
   check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "abc", 3) == 0, "fixed-length ANSI");
   check(r.it[8].len == 4 && r.it[8].u == 1, "BOOLEAN is 4 bytes");
-  check(r.it[9].kind == WINP_W_ARRAY_BEGIN && r.it[9].count == 2 && r.it[10].kind == WINP_W_STRUCT_BEGIN &&
-        r.it[11].u == 9 && r.it[11].depth == 1 && r.it[12].u == 0x1234 && r.it[13].kind == WINP_W_STRUCT_END &&
-        r.it[15].u == 8 && r.it[17].kind == WINP_W_STRUCT_END && r.it[18].kind == WINP_W_ARRAY_END, "struct repeated count times");
+  check(r.it[9].kind == SCH_W_ARRAY_BEGIN && r.it[9].count == 2 && r.it[10].kind == SCH_W_STRUCT_BEGIN &&
+        r.it[11].u == 9 && r.it[11].depth == 1 && r.it[12].u == 0x1234 && r.it[13].kind == SCH_W_STRUCT_END &&
+        r.it[15].u == 8 && r.it[17].kind == SCH_W_STRUCT_END && r.it[18].kind == SCH_W_ARRAY_END, "struct repeated count times");
 
   /* the same event from a 32-bit process: 4-byte pointer */
   static const uint8_t data32[] = {
     1, 0, 0, 0, 0x33, 0, 0xAA, 0xBB, 0xCC, 0xDD, 0, 0, 'x', 'y', 'z', 0, 0, 0, 0,
     1, 2, 0, 3, 4, 0};
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data32, sizeof data32, 4, collect, &r) == 0, "walk ok (4-byte pointers)");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data32, sizeof data32, 4, collect, &r) == 0, "walk ok (4-byte pointers)");
   check(r.it[4].len == 4 && r.it[4].u == 0xDDCCBBAA, "pointer = 4 bytes from header flags");
 
   /* overrun: data cut inside Tag -> rest emitted raw, -2 */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, data64, 23, 8, collect, &r) == -2, "overrun -> -2");
-  check(r.n > 0 && r.it[r.n - 1].kind == WINP_W_REST && r.it[r.n - 1].len == 1, "rest handed up raw");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, data64, 23, 8, collect, &r) == -2, "overrun -> -2");
+  check(r.n > 0 && r.it[r.n - 1].kind == SCH_W_REST && r.it[r.n - 1].len == 1, "rest handed up raw");
 
   /* properties 9 and 10 as top level of another schema: ParamLength, SID,
      unterminated string at the end, IPv6 binary, counted strings, WBEMSID */
   tei_init(&t, 8, 8);
-  tei_prop(&t, 0, "Len", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 1, "Blob", WINP_PF_PARAM_LENGTH, WINP_IN_BINARY, 0, 1, 0);
-  tei_prop(&t, 2, "Sid", 0, WINP_IN_SID, 0, 1, 0);
-  tei_prop(&t, 3, "Ip", 0, WINP_IN_BINARY, WINP_OUT_IPV6, 1, 0);
-  tei_prop(&t, 4, "Cs", 0, WINP_IN_COUNTEDSTRING, 0, 1, 0);
-  tei_prop(&t, 5, "Rc", 0, WINP_IN_REVERSEDCOUNTEDANSISTRING, 0, 1, 0);
-  tei_prop(&t, 6, "W", 0, WINP_IN_WBEMSID, 0, 1, 0);
-  tei_prop(&t, 7, "Tail", 0, WINP_IN_ANSISTRING, 0, 1, 0);
+  tei_prop(&t, 0, "Len", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 1, "Blob", SCH_PF_PARAM_LENGTH, SCH_IN_BINARY, 0, 1, 0);
+  tei_prop(&t, 2, "Sid", 0, SCH_IN_SID, 0, 1, 0);
+  tei_prop(&t, 3, "Ip", 0, SCH_IN_BINARY, SCH_OUT_IPV6, 1, 0);
+  tei_prop(&t, 4, "Cs", 0, SCH_IN_COUNTEDSTRING, 0, 1, 0);
+  tei_prop(&t, 5, "Rc", 0, SCH_IN_REVERSEDCOUNTEDANSISTRING, 0, 1, 0);
+  tei_prop(&t, 6, "W", 0, SCH_IN_WBEMSID, 0, 1, 0);
+  tei_prop(&t, 7, "Tail", 0, SCH_IN_ANSISTRING, 0, 1, 0);
   uint8_t d2[128];
   size_t o = 0;
   d2[o++] = 3; d2[o++] = 0;                          /* Len 3 */
@@ -352,7 +353,7 @@ static void test_walk(void) {
   d2[o++] = 0; d2[o++] = 0; d2[o++] = 0; d2[o++] = 0;                               /* W: NULL */
   d2[o++] = 'e'; d2[o++] = 'n'; d2[o++] = 'd';                                      /* Tail, no NUL */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == 0, "second schema walks");
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == 0, "second schema walks");
   check(r.n == 8, "second schema item count");
   check(r.it[1].len == 3 && r.it[1].ptr[2] == 0xC, "ParamLength from an earlier property");
   check(r.it[2].len == 16, "SID = 8 + 4 x SubAuthorityCount");
@@ -363,14 +364,14 @@ static void test_walk(void) {
   check(r.it[7].len == 3 && memcmp(r.it[7].ptr, "end", 3) == 0, "unterminated string runs to the end");
 
   /* malformed schemas */
-  check(winp_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
-  winp_put32(t.buf + 100, 60);
-  check(winp_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
-  winp_put32(t.buf + 100, 8);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
+  check(sch_tdh_walk(t.buf, 100, d2, o, 8, collect, &r) == -1, "blob shorter than the header");
+  tlg_put32(t.buf + 100, 60);
+  check(sch_tdh_walk(t.buf, 200, d2, o, 8, collect, &r) == -1, "property array past the blob");
+  tlg_put32(t.buf + 100, 8);
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 3, collect, &r) == -1, "pointer size must be 4 or 8");
   tei_init(&t, 1, 1);
-  tei_prop(&t, 0, "Self", WINP_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
+  tei_prop(&t, 0, "Self", SCH_PF_STRUCT, 0, 1, 1, 0);   /* struct containing itself */
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d2, o, 8, collect, &r) == -1, "recursive struct refused");
 
   /* fixed-length UNICODESTRING: `length` counts WCHARs. The EVENT_PROPERTY_INFO
      page says "size in bytes" for every type, but the SDK's tdh.h documents
@@ -378,16 +379,16 @@ static void test_walk(void) {
      lengthPropertyIndex property) "contains number of WCHARs in the string";
      for ANSISTRING and BINARY a number of bytes. */
   tei_init(&t, 4, 4);
-  tei_prop(&t, 0, "Fix", WINP_PF_PARAM_FIXED_LEN, WINP_IN_UNICODESTRING, 0, 1, 3);
-  tei_prop(&t, 1, "N", 0, WINP_IN_UINT16, 0, 1, 0);
-  tei_prop(&t, 2, "Var", WINP_PF_PARAM_LENGTH, WINP_IN_UNICODESTRING, 0, 1, 1);
-  tei_prop(&t, 3, "After", 0, WINP_IN_UINT8, 0, 1, 0);
+  tei_prop(&t, 0, "Fix", SCH_PF_PARAM_FIXED_LEN, SCH_IN_UNICODESTRING, 0, 1, 3);
+  tei_prop(&t, 1, "N", 0, SCH_IN_UINT16, 0, 1, 0);
+  tei_prop(&t, 2, "Var", SCH_PF_PARAM_LENGTH, SCH_IN_UNICODESTRING, 0, 1, 1);
+  tei_prop(&t, 3, "After", 0, SCH_IN_UINT8, 0, 1, 0);
   static const uint8_t d3[] = {'a', 0, 'b', 0, 'c', 0,   /* Fix: 3 WCHARs = 6 bytes, no NUL */
                                2, 0,                     /* N = 2 */
                                'x', 0, 'y', 0,           /* Var: N WCHARs */
                                0x5A};                    /* After */
   memset(&r, 0, sizeof r);
-  check(winp_tdh_walk(t.buf, sizeof t.buf, d3, sizeof d3, 8, collect, &r) == 0 && r.n == 4,
+  check(sch_tdh_walk(t.buf, sizeof t.buf, d3, sizeof d3, 8, collect, &r) == 0 && r.n == 4,
         "fixed-length strings walk");
   check(r.it[0].len == 6 && memcmp(r.it[0].ptr, "a\0b\0c\0", 6) == 0, "UNICODESTRING length 3 = 3 WCHARs");
   check(r.it[2].len == 4 && memcmp(r.it[2].ptr, "x\0y\0", 4) == 0, "ParamLength UNICODESTRING in WCHARs");
@@ -396,9 +397,9 @@ static void test_walk(void) {
   /* names out of the blob */
   tei_init(&t, 0, 0);
   uint32_t off = tei_str(&t, "Microsoft-Windows-Kernel-Process");
-  winp_put32(t.buf + WINP_TEI_OFF_PROVIDER_NAME, off);
+  tlg_put32(t.buf + SCH_TEI_OFF_PROVIDER_NAME, off);
   char s[64];
-  winp_tei_string(t.buf, sizeof t.buf, winp_get32(t.buf + 52), s, sizeof s);
+  sch_tei_string(t.buf, sizeof t.buf, tlg_le32(t.buf + 52), s, sizeof s);
   check(strcmp(s, "Microsoft-Windows-Kernel-Process") == 0, "provider name @52");
 
   winp_schema_key a, b;
@@ -517,7 +518,7 @@ static void test_newfile(void) {
   in.max_file_mb = 5;
   winp_newfile_pattern("C:\\t\\out.etl", o, sizeof o);
   in.file = o;
-  check(winp_props_build(b, &in) == 0 && (winp_get32(b + 64) & 0x9) == 0x8 && winp_get32(b + 60) == 5 &&
+  check(winp_props_build(b, &in) == 0 && (tlg_le32(b + 64) & 0x9) == 0x8 && tlg_le32(b + 60) == 5 &&
         u16eq(b + 2168, "C:\\t\\out_%d.etl"), "rotating file: NEWFILE, size, generated pattern");
 }
 
@@ -541,7 +542,7 @@ static void test_schema_cache(void) {
     uint8_t *blob = NULL;
     if (i % 7) {   /* every 7th kind: "TDH has no schema" */
       blob = malloc(8);
-      if (blob) winp_put32(blob, (uint32_t)i);
+      if (blob) tlg_put32(blob, (uint32_t)i);
     }
     first[i] = blob;
     put_ok &= winp_schema_cache_put(c, &k, blob, 8) == 0;
@@ -557,7 +558,7 @@ static void test_schema_cache(void) {
     const uint8_t *b = NULL;
     uint32_t len = 99;
     if (!winp_schema_cache_find(c, &k, &b, &len) || b != first[i] || len != (first[i] ? 8u : 0u) ||
-        (b && winp_get32(b) != (uint32_t)i))
+        (b && tlg_le32(b) != (uint32_t)i))
       all = 0;
   }
   check(all, "every kind found, blobs at their first address after growing");
@@ -670,8 +671,8 @@ static void test_kernel_plan(void) {
   check(winp_kernel_plan("NT Kernel Logger", 0x1 | 0x10000, fresh, &in) == 0, "kernel logger plan");
   check(winp_props_build(b, &in) == 0, "kernel logger props build");
   check(memcmp(b + 24, stcg, 16) == 0, "Wnode.Guid @24 = SystemTraceControlGuid {9e814aad-...}");
-  check(winp_get32(b + 72) == 0x10001, "EnableFlags @72 = PROCESS | NETWORK_TCPIP");
-  check(winp_get32(b + 64) == (0x100 | 0x08000000), "kernel logger: no SYSTEM_LOGGER_MODE");
+  check(tlg_le32(b + 72) == 0x10001, "EnableFlags @72 = PROCESS | NETWORK_TCPIP");
+  check(tlg_le32(b + 64) == (0x100 | 0x08000000), "kernel logger: no SYSTEM_LOGGER_MODE");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_REALTIME;
@@ -689,17 +690,17 @@ static void test_kernel_plan(void) {
   in.mode = WINP_REALTIME;
   check(winp_kernel_plan("etwlua-kern", 0x1, fresh, &in) == 0, "system logger plan");
   winp_props_build(b, &in);
-  check(winp_get32(b + 64) == (0x100 | 0x08000000 | 0x02000000),
+  check(tlg_le32(b + 64) == (0x100 | 0x08000000 | 0x02000000),
         "private name: LogFileMode adds SYSTEM_LOGGER_MODE 0x02000000");
   check(memcmp(b + 24, fresh, 16) == 0, "system logger: its own fresh Wnode.Guid");
-  check(winp_get32(b + 72) == 0x1, "system logger EnableFlags = PROCESS");
+  check(tlg_le32(b + 72) == 0x1, "system logger EnableFlags = PROCESS");
 
   memset(&in, 0, sizeof in);
   in.mode = WINP_REALTIME;
   check(winp_kernel_plan("etwlua-plain", 0, fresh, &in) == 0, "no groups: plan ok");
   winp_props_build(b, &in);
-  check(winp_get32(b + 64) == (0x100 | 0x08000000) && winp_get32(b + 72) == 0 &&
-            winp_get32(b + 24) == 0,
+  check(tlg_le32(b + 64) == (0x100 | 0x08000000) && tlg_le32(b + 72) == 0 &&
+            tlg_le32(b + 24) == 0,
         "no groups: a normal session (no system mode, flags 0, GUID left to ETW)");
 }
 
@@ -713,7 +714,7 @@ typedef struct pei_b {
 static void pei_init(pei_b *p, uint32_t n) {
   memset(p, 0, sizeof *p);
   p->n = n;
-  winp_put32(p->b, n);
+  tlg_put32(p->b, n);
   p->top = WINP_PEI_HEAD + n * WINP_TPI_SIZE;
 }
 
@@ -721,10 +722,10 @@ static void pei_init(pei_b *p, uint32_t n) {
 static void pei_add(pei_b *p, uint32_t i, uint8_t tag, uint32_t source, const char *name) {
   uint8_t *e = p->b + WINP_PEI_HEAD + i * WINP_TPI_SIZE;
   memset(e, tag, 16);
-  winp_put32(e + 16, source);
-  winp_put32(e + 20, p->top);
-  for (size_t k = 0; name[k]; k++, p->top += 2) winp_put16(p->b + p->top, (uint8_t)name[k]);
-  winp_put16(p->b + p->top, 0);
+  tlg_put32(e + 16, source);
+  tlg_put32(e + 20, p->top);
+  for (size_t k = 0; name[k]; k++, p->top += 2) tlg_put16(p->b + p->top, (uint8_t)name[k]);
+  tlg_put16(p->b + p->top, 0);
   p->top += 2;
 }
 
@@ -757,14 +758,14 @@ static void test_provenum(void) {
   /* a blob cut short: entries or names past its end are never read */
   check(find(&p, WINP_PEI_HEAD + WINP_TPI_SIZE, "MSNT_SystemTrace", &tag) < 0,
         "count cut to the entries that fit");
-  uint32_t name0 = winp_get32(p.b + WINP_PEI_HEAD + 20);
+  uint32_t name0 = tlg_le32(p.b + WINP_PEI_HEAD + 20);
   check(find(&p, name0 + 10, "Microsoft-Windows-Kernel-Process", &tag) < 0,
         "name running past the blob's end: no match");
   pei_b q = p;
-  winp_put32(q.b + WINP_PEI_HEAD + 20, 0xFFFFFFF0u);
+  tlg_put32(q.b + WINP_PEI_HEAD + 20, 0xFFFFFFF0u);
   check(find(&q, q.top, "Microsoft-Windows-Kernel-Process", &tag) < 0,
         "offset outside the blob: entry skipped");
-  winp_put32(q.b, 0xFFFFFFFFu);
+  tlg_put32(q.b, 0xFFFFFFFFu);
   check(find(&q, q.top, "MSNT_SystemTrace", &tag) == 0 && tag == 0x22,
         "huge count: only the entries that fit are read");
   check(winp_provenum_find(p.b, 4, "Dup", 3, (uint8_t[16]){0}) < 0, "blob shorter than its head");
@@ -791,11 +792,11 @@ static void test_mingw_layout(void) {
   check(offsetof(ENABLE_TRACE_PARAMETERS, EnableFilterDesc) == WINP_ETP_OFF_FILTERDESC, "EnableFilterDesc");
   check(offsetof(ENABLE_TRACE_PARAMETERS, FilterDescCount) == WINP_ETP_OFF_FILTERCOUNT, "FilterDescCount");
   check(sizeof(EVENT_FILTER_DESCRIPTOR) == WINP_EFD_SIZE, "sizeof EVENT_FILTER_DESCRIPTOR");
-  check(offsetof(TRACE_EVENT_INFO, DecodingSource) == WINP_TEI_OFF_DECODING_SOURCE, "DecodingSource");
-  check(offsetof(TRACE_EVENT_INFO, PropertyCount) == WINP_TEI_OFF_PROPERTY_COUNT, "PropertyCount");
-  check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == WINP_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
-  check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == WINP_TEI_OFF_PROPS, "EventPropertyInfoArray");
-  check(sizeof(EVENT_PROPERTY_INFO) == WINP_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
+  check(offsetof(TRACE_EVENT_INFO, DecodingSource) == SCH_TEI_OFF_DECODING_SOURCE, "DecodingSource");
+  check(offsetof(TRACE_EVENT_INFO, PropertyCount) == SCH_TEI_OFF_PROPERTY_COUNT, "PropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, TopLevelPropertyCount) == SCH_TEI_OFF_TOP_COUNT, "TopLevelPropertyCount");
+  check(offsetof(TRACE_EVENT_INFO, EventPropertyInfoArray) == SCH_TEI_OFF_PROPS, "EventPropertyInfoArray");
+  check(sizeof(EVENT_PROPERTY_INFO) == SCH_EPI_SIZE, "sizeof EVENT_PROPERTY_INFO");
   check(sizeof(TRACE_PROVIDER_INFO) == WINP_TPI_SIZE, "sizeof TRACE_PROVIDER_INFO");
   check(offsetof(TRACE_PROVIDER_INFO, SchemaSource) == WINP_TPI_OFF_SOURCE, "SchemaSource");
   check(offsetof(TRACE_PROVIDER_INFO, ProviderNameOffset) == WINP_TPI_OFF_NAME, "ProviderNameOffset");

@@ -76,7 +76,7 @@ static int64_t to_filetime(eng_consumer *c, uint64_t ticks) {
 
 /* ============================================================ notices */
 
-static void notice(eng_consumer *c, eng_record *rec, uint32_t ring, uint32_t kind, uint64_t n) {
+static void notice(eng_consumer *c, rec_record *rec, uint32_t ring, uint32_t kind, uint64_t n) {
   memset(rec, 0, sizeof *rec);
   rec->kind = kind;
   rec->lost = n;
@@ -89,31 +89,31 @@ static void notice(eng_consumer *c, eng_record *rec, uint32_t ring, uint32_t kin
 }
 
 /* Report a ring's drops up to `total` (cumulative) once. */
-static int lost_notice(eng_consumer *c, eng_record *rec, uint32_t ring, uint64_t total,
+static int lost_notice(eng_consumer *c, rec_record *rec, uint32_t ring, uint64_t total,
                        uint64_t seq) {
   shm_ring_ctl *ctl = shm_smap_ctl(&c->m, ring);
   uint64_t seen = atomic_load_explicit(&ctl->lost_seen, memory_order_relaxed);
   if (total <= seen) return 0;
   atomic_store_explicit(&ctl->lost_seen, total, memory_order_relaxed);
-  notice(c, rec, ring, ENG_KIND_LOST, total - seen);
+  notice(c, rec, ring, REC_KIND_LOST, total - seen);
   rec->seq = seq;
   return 1;
 }
 
 /* Drops of producers that found no free ring. */
-static int noring_notice(eng_consumer *c, eng_record *rec) {
+static int noring_notice(eng_consumer *c, rec_record *rec) {
   shm_sess_hdr *h = c->m.hdr;
   uint64_t total = atomic_load_explicit(&h->noring_lost, memory_order_relaxed);
   uint64_t seen = atomic_load_explicit(&h->noring_seen, memory_order_relaxed);
   if (total <= seen) return 0;
   atomic_store_explicit(&h->noring_seen, total, memory_order_relaxed);
-  notice(c, rec, UINT32_MAX, ENG_KIND_LOST, total - seen);
+  notice(c, rec, UINT32_MAX, REC_KIND_LOST, total - seen);
   return 1;
 }
 
-static void corrupt_notice(eng_consumer *c, eng_record *rec, uint32_t ring, uint64_t bytes) {
+static void corrupt_notice(eng_consumer *c, rec_record *rec, uint32_t ring, uint64_t bytes) {
   atomic_fetch_add_explicit(&c->m.hdr->corrupt, 1, memory_order_relaxed);
-  notice(c, rec, ring, ENG_KIND_CORRUPT, bytes);
+  notice(c, rec, ring, REC_KIND_CORRUPT, bytes);
 }
 
 /* ============================================================== rings */
@@ -144,7 +144,7 @@ static void reclaim(eng_consumer *c, uint32_t i) {
 }
 
 /* Look at ring i: 1 = a batch to read, 2 = a notice in rec, 0 = nothing. */
-static int visit(eng_consumer *c, uint32_t i, eng_record *rec) {
+static int visit(eng_consumer *c, uint32_t i, rec_record *rec) {
   uint64_t e = atomic_load_explicit(&c->m.hdr->ring_dir[i], memory_order_acquire);
   uint32_t state = SHM_DIR_STATE(e);
   if (state == SHM_RING_CLAIMED && c->rp[i].dead) {
@@ -178,7 +178,7 @@ static int visit(eng_consumer *c, uint32_t i, eng_record *rec) {
 }
 
 /* Round-robin from the ring after the last one read. */
-static int find(eng_consumer *c, eng_record *rec) {
+static int find(eng_consumer *c, rec_record *rec) {
   if (noring_notice(c, rec)) return 2;
   for (uint32_t k = 0; k < c->m.max_rings; k++) {
     uint32_t i = (c->cur + 1 + k) % c->m.max_rings;
@@ -189,7 +189,7 @@ static int find(eng_consumer *c, eng_record *rec) {
 }
 
 /* Next record of the current batch into rec: 1, or 0 when the batch is done. */
-static int read_batch(eng_consumer *c, eng_record *rec) {
+static int read_batch(eng_consumer *c, rec_record *rec) {
   const uint8_t *data = shm_smap_data(&c->m, c->cur);
   while (c->tail < c->head) {
     shm_view v;
@@ -283,7 +283,7 @@ static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
 
 /* ================================================================ API */
 
-int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
+int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms) {
   if (!c || !rec) return ENG_E_ARG;
   if (SHM_UNLIKELY(c->pid != shm_pid())) return shm_not_mine(c->pid, "consumer");
   int64_t deadline = 0;                 /* read the clock only once there is nothing to read */

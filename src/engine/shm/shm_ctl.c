@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "shm_int.h"
-#include "../eng_detail.h"
+#include "eng_detail.h"
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static shm_reg g_reg;

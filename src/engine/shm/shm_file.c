@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "shm_int.h"
-#include "../../etl/etl_write.h"
+#include "etl_write.h"
 
 #define FLUSH_WAIT_MS 10000         /* eng_session_flush waits at most this */
 #define FLUSH_DRAIN_NS 200000000LL  /* a flush drains at most this long first */
@@ -66,10 +66,10 @@ void shm_file_stats(const shm_sess_hdr *hc, eng_session_stats *st) {
 
 /* ============================================================= thread */
 
-static void take(shm_drain *d, const eng_record *rec) {
-  if (rec->kind == ENG_KIND_EVENT) etl_writer_append(d->w, rec);   /* refusals are counted */
-  else if (rec->kind == ENG_KIND_LOST) etl_writer_lost(d->w, rec->lost);
-  /* ENG_KIND_CORRUPT: counted in the session header by the consumer */
+static void take(shm_drain *d, const rec_record *rec) {
+  if (rec->kind == REC_KIND_EVENT) etl_writer_append(d->w, rec);   /* refusals are counted */
+  else if (rec->kind == REC_KIND_LOST) etl_writer_lost(d->w, rec->lost);
+  /* REC_KIND_CORRUPT: counted in the session header by the consumer */
 }
 
 /* The flush timer's clock, read once a record: the coarse monotonic clock
@@ -86,7 +86,7 @@ static int64_t timer_ns(void) {
 
 /* Serve a flush request: read what is there now (bounded), write, answer. */
 static void serve_flush(shm_drain *d, uint32_t req) {
-  eng_record rec;
+  rec_record rec;
   int64_t until = shm_mono_ns() + FLUSH_DRAIN_NS;
   for (unsigned n = 1; eng_consumer_next(d->c, &rec, 0) == ENG_OK; n++) {
     take(d, &rec);
@@ -109,7 +109,7 @@ static void check_flush(shm_drain *d) {
 
 static void *drain_main(void *arg) {
   shm_drain *d = arg;
-  eng_record rec;
+  rec_record rec;
   int64_t next_flush = timer_ns() + d->flush_ns;
   unsigned n = 0;
   int timeout = 1000;                        /* until the next periodic flush */

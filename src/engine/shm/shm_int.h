@@ -226,7 +226,7 @@ typedef struct shm_view {
 /* Validate the record at `tail` of a ring with `avail` = head - tail bytes
 ** published; fill `rec` (events) and `v`. Returns ENG_OK or ENG_E_CORRUPT. */
 SHM_HIDDEN int shm_ring_parse(const uint8_t *data, uint64_t size, uint64_t tail, uint64_t avail,
-                              shm_view *v, eng_record *rec);
+                              shm_view *v, rec_record *rec);
 
 /* =========================================================== shm_consumer.c */
 

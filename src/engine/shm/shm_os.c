@@ -20,7 +20,7 @@
 #endif
 
 #include "shm_int.h"
-#include "../eng_detail.h"
+#include "eng_detail.h"
 
 _Atomic unsigned shm_fork_gen = 1;
 int shm_clock_kind_cached;

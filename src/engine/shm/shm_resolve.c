@@ -4,9 +4,9 @@
 ** name, except the Linux-Kernel-* names, which only a kernel source can
 ** serve; hashing them would enable a provider nobody writes, silently.
 */
-#include "../engine.h"
-#include "../eng_detail.h"
-#include "../eng_sysprov.h"
+#include "engine.h"
+#include "eng_detail.h"
+#include "eng_sysprov.h"
 
 int eng_provider_resolve(const char *name, size_t len, tlg_guid *out) {
   (void)out;

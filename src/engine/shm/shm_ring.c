@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "shm_int.h"
-#include "../../tlg/tlg_guid.h"
+#include "tlg_guid.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define desc_unpack(in, d) memcpy((d), (in), 16)     /* tlg_desc is the LE layout */
@@ -58,17 +58,17 @@ int shm_ring_drop(shm_writer *w) {
 
 /* ============================================================= consumer */
 
-/* Every field of eng_record up to `lost` is set by parse_event; the ones
+/* Every field of rec_record up to `lost` is set by parse_event; the ones
 ** after it (other sources' details) are zeroed here. memset of that size
 ** becomes `rep stos`, whose start-up cost was half of the consumer's time per
 ** record; 16-byte stores through a may_alias type take a few cycles. A field
 ** inserted before `lost` trips the assert: set it in parse_event. */
-#define REC_TAIL (offsetof(eng_record, lost) + sizeof(uint64_t))
-_Static_assert(offsetof(eng_record, lost) == 144 && REC_TAIL % 8 == 0,
-               "eng_record changed before `lost`: update parse_event");
+#define REC_TAIL (offsetof(rec_record, lost) + sizeof(uint64_t))
+_Static_assert(offsetof(rec_record, lost) == 144 && REC_TAIL % 8 == 0,
+               "rec_record changed before `lost`: update parse_event");
 #if defined(__GNUC__)
 typedef struct { uint64_t a, b; } __attribute__((may_alias)) zero16;
-static inline void zero_tail(eng_record *rec) {
+static inline void zero_tail(rec_record *rec) {
   uint8_t *p = (uint8_t *)rec + REC_TAIL;
   const size_t n = sizeof *rec - REC_TAIL;
   const zero16 z = {0, 0};
@@ -79,7 +79,7 @@ static inline void zero_tail(eng_record *rec) {
 #define zero_tail(rec) memset((uint8_t *)(rec) + REC_TAIL, 0, sizeof *(rec) - REC_TAIL)
 #endif
 
-static int parse_event(const uint8_t *p, uint32_t size, shm_view *v, eng_record *rec) {
+static int parse_event(const uint8_t *p, uint32_t size, shm_view *v, rec_record *rec) {
   shm_rec_event e;
   if (size < sizeof e) return ENG_E_CORRUPT;
   memcpy(&e, p, sizeof e);                  /* read once, then check the copy */
@@ -92,15 +92,15 @@ static int parse_event(const uint8_t *p, uint32_t size, shm_view *v, eng_record 
   v->seq = e.seq;
   memcpy(rec->provider_id.b, e.provider, 16);
   desc_unpack(e.desc, &rec->desc);
-  rec->flags = ENG_REC_HEADER | (e.meta_len ? ENG_REC_TRACELOGGING : 0);
+  rec->flags = REC_HEADER | (e.meta_len ? REC_TRACELOGGING : 0);
   rec->pid = e.pid;
   rec->tid = e.tid;
   rec->cpu = e.cpu;
   const uint8_t *q = p + sizeof e;
   memset(&rec->activity_id, 0, sizeof rec->activity_id);
   memset(&rec->related_activity_id, 0, sizeof rec->related_activity_id);
-  if (e.flags & SHM_EV_ACTIVITY) { memcpy(rec->activity_id.b, q, 16); q += 16; rec->flags |= ENG_REC_ACTIVITY; }
-  if (e.flags & SHM_EV_RELATED) { memcpy(rec->related_activity_id.b, q, 16); q += 16; rec->flags |= ENG_REC_RELATED; }
+  if (e.flags & SHM_EV_ACTIVITY) { memcpy(rec->activity_id.b, q, 16); q += 16; rec->flags |= REC_ACTIVITY; }
+  if (e.flags & SHM_EV_RELATED) { memcpy(rec->related_activity_id.b, q, 16); q += 16; rec->flags |= REC_RELATED; }
   rec->traits = e.traits_len ? q : NULL;
   rec->traits_len = e.traits_len;
   q += e.traits_len;
@@ -109,7 +109,7 @@ static int parse_event(const uint8_t *p, uint32_t size, shm_view *v, eng_record 
   q += e.meta_len;
   rec->data = q;
   rec->data_len = e.data_len;
-  rec->kind = ENG_KIND_EVENT;
+  rec->kind = REC_KIND_EVENT;
   rec->seq = e.seq;
   rec->lost = 0;
   rec->timestamp = 0;                       /* the consumer converts v->ticks */
@@ -118,7 +118,7 @@ static int parse_event(const uint8_t *p, uint32_t size, shm_view *v, eng_record 
 }
 
 int shm_ring_parse(const uint8_t *data, uint64_t size, uint64_t tail, uint64_t avail,
-                   shm_view *v, eng_record *rec) {
+                   shm_view *v, rec_record *rec) {
   uint64_t off = tail & (size - 1), room = size - off;
   if (avail < sizeof(shm_rec) || (off & 7)) return ENG_E_CORRUPT;
   shm_rec h;

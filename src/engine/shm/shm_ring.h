@@ -83,7 +83,7 @@ static inline void shm_copy(uint8_t *d, const void *src, size_t n) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define shm_desc_pack(d, out) memcpy((out), (d), 16)   /* tlg_desc is the LE layout */
 #else
-#include "../../tlg/tlg_guid.h"
+#include "tlg_guid.h"
 #define shm_desc_pack(d, out) tlg_desc_pack((d), (out))
 #endif
 

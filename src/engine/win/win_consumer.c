@@ -3,13 +3,13 @@
 ** windows-etw §4): OpenTraceW + ProcessTrace on a worker thread whose
 ** EventRecordCallback copies each EVENT_RECORD (header, extended items,
 ** user data) into a bounded queue that eng_consumer_next pops on the Lua
-** thread, as eng_record (the same record the shm ring and the ETL reader
+** thread, as rec_record (the same record the shm ring and the ETL reader
 ** produce, so Lua builds the same Event objects). TraceLogging events carry
 ** their schema (ext 11) and traits (ext 12) and are decoded by src/tlg;
-** RT_LostEvent becomes ENG_KIND_LOST; the synthetic EventTrace header is
+** RT_LostEvent becomes REC_KIND_LOST; the synthetic EventTrace header is
 ** swallowed (§4.4). Timestamps stay FILETIME (no RAW_TIMESTAMP).
 ** Manifest and MOF events get their TDH schema attached (win_tdh_cache.c,
-** §5.1 order), which Lua walks (engine/win/pure/win_tdh_walk.c).
+** §5.1 order), which Lua walks (src/schema/sch_tdh_walk.c).
 ** .etl files: one OpenTraceW per file, one ProcessTrace over all of them
 ** (merged by time); BufferCallback returning FALSE ends it early.
 ** Stop order (§4.3): whoever owns the session stops it first (ProcessTrace
@@ -31,8 +31,8 @@
 typedef struct qrec {
   struct qrec *next;
   size_t bytes;
-  eng_record rec;
-  eng_ext_item *ext;
+  rec_record rec;
+  rec_ext_item *ext;
   uint8_t mem[];
 } qrec;
 
@@ -86,7 +86,7 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   if (guid_eq(&h->ProviderId, &ETWC_EventTraceGuid)) return;  /* header / trace metadata */
   size_t n = sizeof(qrec), next = 0;
   USHORT next_count = (h->Flags & EVENT_HEADER_FLAG_EXTENDED_INFO) ? er->ExtendedDataCount : 0;
-  n += (size_t)next_count * sizeof(eng_ext_item);
+  n += (size_t)next_count * sizeof(rec_ext_item);
   int has_tl = 0;
   for (USHORT i = 0; i < next_count; i++) {
     n += er->ExtendedData[i].DataSize;
@@ -109,13 +109,13 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
     return;
   }
   q->bytes = n;
-  eng_record *r = &q->rec;
+  rec_record *r = &q->rec;
   uint8_t *mem = q->mem;
-  q->ext = (eng_ext_item *)(void *)mem;
-  next = (size_t)next_count * sizeof(eng_ext_item);
+  q->ext = (rec_ext_item *)(void *)mem;
+  next = (size_t)next_count * sizeof(rec_ext_item);
 
   if (guid_eq(&h->ProviderId, &ETWC_RT_LostEventGuid)) {
-    r->kind = ENG_KIND_LOST;
+    r->kind = REC_KIND_LOST;
     r->lost = 1;   /* RTLostEvent (32) / RTLostBuffer (33) / RTLostFile (34): no count given */
     memcpy(r->provider_id.b, &h->ProviderId, 16);
     r->desc.opcode = h->EventDescriptor.Opcode;
@@ -131,7 +131,7 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   r->desc.opcode = h->EventDescriptor.Opcode;
   r->desc.task = h->EventDescriptor.Task;
   r->desc.keyword = h->EventDescriptor.Keyword;
-  r->flags = ENG_REC_HEADER;
+  r->flags = REC_HEADER;
   r->pid = h->ProcessId;
   r->tid = h->ThreadId;
   r->cpu = GetEventProcessorIndex(er);
@@ -139,9 +139,9 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   static const GUID zero;
   if (!guid_eq(&h->ActivityId, &zero)) {
     memcpy(r->activity_id.b, &h->ActivityId, 16);
-    r->flags |= ENG_REC_ACTIVITY;
+    r->flags |= REC_ACTIVITY;
   }
-  r->header_kind = (h->Flags & EVENT_HEADER_FLAG_CLASSIC_HEADER) ? ENG_HDR_CLASSIC : ENG_HDR_EVENT;
+  r->header_kind = (h->Flags & EVENT_HEADER_FLAG_CLASSIC_HEADER) ? REC_HDR_CLASSIC : REC_HDR_EVENT;
   r->pointer_size = (h->Flags & EVENT_HEADER_FLAG_32_BIT_HEADER) ? 4
                     : (h->Flags & EVENT_HEADER_FLAG_64_BIT_HEADER) ? 8 : 0;
   r->header_flags = h->Flags;
@@ -152,24 +152,13 @@ static VOID WINAPI on_event(PEVENT_RECORD er) {
   }
   for (USHORT i = 0; i < next_count; i++) {
     const EVENT_HEADER_EXTENDED_DATA_ITEM *x = &er->ExtendedData[i];
-    eng_ext_item *it = &q->ext[i];
+    rec_ext_item *it = &q->ext[i];
     it->type = x->ExtType;
     it->size = x->DataSize;
     it->data = mem + next;
     if (x->DataSize) memcpy(mem + next, (const void *)(uintptr_t)x->DataPtr, x->DataSize);
     next += x->DataSize;
-    switch (it->type) {
-      case EVENT_HEADER_EXT_TYPE_RELATED_ACTIVITYID:
-        if (it->size == 16) { memcpy(r->related_activity_id.b, it->data, 16); r->flags |= ENG_REC_RELATED; }
-        break;
-      case EVENT_HEADER_EXT_TYPE_EVENT_SCHEMA_TL:
-        if (!r->meta) { r->meta = it->data; r->meta_len = it->size; r->flags |= ENG_REC_TRACELOGGING; }
-        break;
-      case EVENT_HEADER_EXT_TYPE_PROV_TRAITS:
-        if (!r->traits) { r->traits = it->data; r->traits_len = it->size; }
-        break;
-      default: break;
-    }
+    rec_ext_apply(r, it);
   }
   r->ext = next_count ? q->ext : NULL;
   r->ext_count = next_count;
@@ -257,7 +246,7 @@ static int open_realtime(const char *name, int precheck, eng_consumer **out) {
   if (precheck && !win_is_wine()) {
     uint8_t block[WINP_PROPS_BLOCK];
     ULONG q = win_control(c->name, EVENT_TRACE_CONTROL_QUERY, block);
-    int pre = winp_consumer_precheck(q, winp_get32(block + WINP_OFF_LOGFILEMODE));
+    int pre = winp_consumer_precheck(q, tlg_le32(block + WINP_OFF_LOGFILEMODE));
     if (pre) { consumer_free(c); return pre; }
   }
   c->lf[0].LoggerName = c->name;
@@ -348,7 +337,7 @@ int eng_consumer_file_info(eng_consumer *c, size_t i, eng_file_info *out) {
   return ENG_OK;
 }
 
-int eng_consumer_next(eng_consumer *c, eng_record *rec, int timeout_ms) {
+int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms) {
   if (!c || !rec) return ENG_E_ARG;
   ULONGLONG until = timeout_ms > 0 ? GetTickCount64() + (ULONGLONG)timeout_ms : 0;
   AcquireSRWLockExclusive(&c->lk);

@@ -16,12 +16,19 @@
 #include <tdh.h>
 
 #include "win_compat.h"
-#include "../engine.h"
+#include "engine.h"
 #include "pure/winp.h"
 
 /* 1 under Wine (ntdll!wine_get_version); ETW calls are stubs there and TDH
 ** kills the process: never call TDH when this says 1. Cached. */
 int win_is_wine(void);
+
+/* win_provider.c, for the self-test: how often ETW called the enable
+** callback, the status of setting the provider traits, and what
+** EventProviderEnabled says. */
+uint32_t win_provider_enable_calls(const eng_provider *p);
+int win_provider_traits_status(const eng_provider *p);
+int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw);
 
 /* Win32 error -> eng_status (pure/win_errors.c's winp_status) */
 static inline int win_status(DWORD err) { return winp_status(err); }

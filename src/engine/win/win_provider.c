@@ -174,9 +174,6 @@ void eng_provider_unregister(eng_provider *p) {
 }
 
 /* self-test helpers (win_selftest.c) */
-uint32_t win_provider_enable_calls(const eng_provider *p);
-int win_provider_traits_status(const eng_provider *p);
-int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw);
 uint32_t win_provider_enable_calls(const eng_provider *p) {
   return atomic_load_explicit(&p->enable_calls, memory_order_relaxed);
 }

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "win_int.h"
-#include "../eng_sysprov.h"
-#include "../../tlg/tlg_guid.h"
+#include "eng_sysprov.h"
+#include "tlg_guid.h"
 
 static SRWLOCK lock = SRWLOCK_INIT;
 static uint8_t *blob;        /* PROVIDER_ENUMERATION_INFO, once read */

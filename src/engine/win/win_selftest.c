@@ -10,9 +10,10 @@
 
 #include "win_int.h"
 #include "win_selftest.h"
-#include "../../tlg/tlg_build.h"
-#include "../../tlg/tlg_decode.h"
-#include "../../tlg/tlg_guid.h"
+#include "sch_tdh.h"
+#include "tlg_build.h"
+#include "tlg_decode.h"
+#include "tlg_guid.h"
 
 /* Microsoft-Windows-Kernel-Process; keyword 0x10 = WINEVENT_KEYWORD_PROCESS */
 static const tlg_guid kernel_process = {{0xd6, 0x2c, 0xfb, 0x22, 0x7b, 0x0e, 0x2b, 0x42,
@@ -45,7 +46,7 @@ static int start_rt(const char *purpose, eng_session **s, eng_consumer **c) {
 
 static int same_id_guid(const tlg_guid *a, const tlg_guid *b) { return memcmp(a->b, b->b, 16) == 0; }
 
-static int same_id(const eng_record *r, const tlg_guid *id) {
+static int same_id(const rec_record *r, const tlg_guid *id) {
   return same_id_guid(&r->provider_id, id);
 }
 
@@ -65,9 +66,9 @@ void win_selftest_opentrace(const char *path, const tlg_guid *id, int n, int64_t
   eng_consumer_file_info(c, 0, &fi);
   int got = 0;
   int64_t worst = 0;   /* largest |OpenTraceW - src/etl| in FILETIME ticks */
-  eng_record rec;
+  rec_record rec;
   while ((st = eng_consumer_next(c, &rec, 15000)) == ENG_OK) {
-    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, id)) continue;
+    if (rec.kind != REC_KIND_EVENT || !same_id(&rec, id)) continue;
     int64_t want = got == 0 ? first : got == n - 1 ? last : rec.timestamp;
     int64_t d = rec.timestamp > want ? rec.timestamp - want : want - rec.timestamp;
     if (d > worst) worst = d;
@@ -104,9 +105,9 @@ static int field_is(const uint8_t *u16, const char *ascii) {
   return u16[2 * i] == 0 && u16[2 * i + 1] == 0;
 }
 
-static int pid_visit(void *ctx, const winp_walk_item *it) {
+static int pid_visit(void *ctx, const sch_walk_item *it) {
   find_pid *f = ctx;
-  if (it->kind != WINP_W_VALUE || !it->name || it->depth != 0) return 0;
+  if (it->kind != SCH_W_VALUE || !it->name || it->depth != 0) return 0;
   if (!field_is(it->name, f->field)) return 0;
   f->found = 1;
   f->equal = it->is_int && it->u == f->want;
@@ -134,18 +135,18 @@ static int see_process_start(eng_session *s, eng_consumer *c, const tlg_guid *id
   int starts = 0, schemas = 0;
   find_pid f = {pi.dwProcessId, field, 0, 0};
   ULONGLONG until = GetTickCount64() + 10000;
-  eng_record rec;
+  rec_record rec;
   while (!f.equal && GetTickCount64() < until) {
     int r = eng_consumer_next(c, &rec, 200);
     if (r == ENG_E_TIMEOUT) { eng_session_flush(s); continue; }
     if (r) break;
-    if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, id)) continue;
+    if (rec.kind != REC_KIND_EVENT || !same_id(&rec, id)) continue;
     if (opcode >= 0 ? rec.desc.opcode != opcode : rec.desc.id != event_id) continue;
     starts++;
     if (!rec.tdh_info) continue;
     schemas++;
     unsigned psize = rec.pointer_size ? rec.pointer_size : 8;
-    winp_tdh_walk(rec.tdh_info, rec.tdh_info_len, rec.data, rec.data_len, psize, pid_visit, &f);
+    sch_tdh_walk(rec.tdh_info, rec.tdh_info_len, rec.data, rec.data_len, psize, pid_visit, &f);
   }
   snprintf(why, cap, "%d start events, %d with a TDH schema, %s %s pid %lu", starts, schemas,
            field, f.found ? (f.equal ? "equal to" : "never equal to") : "not found for",
@@ -252,7 +253,7 @@ void win_selftest_name_filter(win_report_fn report) {
   const char *traits_name = "etwlua.SelfTest";
   uint8_t traits[32];
   size_t tl = 2 + strlen(traits_name) + 1;
-  winp_put16(traits, (uint16_t)tl);
+  tlg_put16(traits, (uint16_t)tl);
   memcpy(traits + 2, traits_name, tl - 2);
   tlg_guid id;
   tlg_provider_id(traits_name, strlen(traits_name), &id);
@@ -278,12 +279,12 @@ void win_selftest_name_filter(win_report_fn report) {
     tlg_build_free(&b);
     eng_session_flush(s);
     ULONGLONG until = GetTickCount64() + 5000;
-    eng_record rec;
+    rec_record rec;
     while (GetTickCount64() < until && kept[0] + kept[1] + dropped[0] + dropped[1] < 12) {
       int r = eng_consumer_next(c, &rec, 200);
       if (r == ENG_E_TIMEOUT) continue;
       if (r) break;
-      if (rec.kind != ENG_KIND_EVENT || !same_id(&rec, &id) || !rec.meta) continue;
+      if (rec.kind != REC_KIND_EVENT || !same_id(&rec, &id) || !rec.meta) continue;
       tlg_decoder d;
       tlg_decode_start(&d, rec.meta, rec.meta_len, rec.data, rec.data_len);
       int k0 = rec.desc.keyword == 0;
@@ -339,7 +340,7 @@ static int st_provider(tlg_guid *id, eng_provider **p) {
   static const char nm[] = "etwlua.SelfTest";
   uint8_t traits[32];
   size_t tl = 2 + sizeof nm;
-  winp_put16(traits, (uint16_t)tl);
+  tlg_put16(traits, (uint16_t)tl);
   memcpy(traits + 2, nm, sizeof nm);
   tlg_provider_id(nm, sizeof nm - 1, id);
   return eng_provider_register(id, traits, tl, p);
@@ -441,7 +442,7 @@ void win_selftest_missing_session(win_report_fn report) {
   int raw = win_consumer_open_unchecked(name, &c);
   int end = raw;
   if (!raw) {
-    eng_record rec;
+    rec_record rec;
     end = eng_consumer_next(c, &rec, 10000);
     eng_consumer_close(c);
     c = NULL;

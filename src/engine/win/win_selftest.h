@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../../tlg/tlg_types.h"
+#include "tlg_types.h"
 
 typedef void (*win_report_fn)(const char *check, int result, const char *why);
 

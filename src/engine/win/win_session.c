@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "win_int.h"
-#include "../eng_detail.h"
-#include "../eng_sysprov.h"
+#include "eng_detail.h"
+#include "eng_sysprov.h"
 
 struct eng_session {
   WCHAR wname[WINP_SESSION_NAME_MAX + 1];
@@ -42,7 +42,7 @@ int win_is_wine(void) {
 }
 
 int win_wide(const char *s, WCHAR *out, size_t cap) {
-  int n = winp_utf8_to_utf16le(s, strlen(s), (uint8_t *)out, cap - 1);
+  int n = (int)tlg_utf8_to_utf16(s, strlen(s), (uint8_t *)out, cap - 1, NULL);
   if (n < 0) return -1;
   out[n] = 0;
   return 0;
@@ -138,7 +138,7 @@ int eng_session_start(const char *name, const eng_session_opts *opts, eng_sessio
     if (!path || win_wide(path, wfile, 1024) < 0) { free(s); return ENG_E_ARG; }
     DWORD n = GetFullPathNameW(wfile, 1024, wfull, NULL);
     if (n == 0 || n >= 1024) { free(s); return ENG_E_ARG; }
-    winp_utf16le_to_utf8((const uint8_t *)wfull, n, full8, sizeof full8);
+    tlg_utf16_to_utf8((const uint8_t *)wfull, n, full8, sizeof full8);
     in.file = full8;
   }
   SYSTEM_INFO si;
@@ -196,7 +196,7 @@ int eng_session_open(const char *name, eng_session **out) {
   uint8_t block[WINP_PROPS_BLOCK];
   ULONG rc = win_control(s->wname, EVENT_TRACE_CONTROL_QUERY, block);
   if (rc != ERROR_SUCCESS && rc != ERROR_MORE_DATA) { free(s); return win_status(rc); }
-  s->h = winp_get64(block + WINP_OFF_WNODE_HISTCTX);
+  s->h = tlg_le64(block + WINP_OFF_WNODE_HISTCTX);
   *out = s;
   return ENG_OK;
 }
@@ -219,8 +219,6 @@ _Static_assert(ENG_PROP_SID == WINP_PROP_SID && ENG_PROP_TS_ID == WINP_PROP_TS_I
                    ENG_PROP_SID == EVENT_ENABLE_PROPERTY_SID &&
                    ENG_PROP_STACK == EVENT_ENABLE_PROPERTY_STACK_TRACE,
                "enable property bits");
-_Static_assert(ENG_FILTER_MAX_PIDS == WINP_MAX_PIDS && ENG_FILTER_MAX_IDS == WINP_MAX_EVENT_IDS,
-               "filter limits");
 
 static ULONG enable_timeout_ms = 10000;  /* spec §2.4 Decide: events right after enable land */
 

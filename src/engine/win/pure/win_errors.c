@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "winp.h"
-#include "../../engine.h"
+#include "engine.h"
 
 int winp_status(uint32_t err) {
   switch (err) {

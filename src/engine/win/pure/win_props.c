@@ -1,6 +1,7 @@
 /*
 ** win_props.c: EVENT_TRACE_PROPERTIES blocks as bytes (spec windows-etw §2.1,
-** §2.2, §2.5), session-name rules (§2.1, §6) and UTF-8 <-> UTF-16LE.
+** §2.2, §2.5) and session-name rules (§2.1, §6); UTF-16 is src/tlg's
+** (tlg_utf16.h).
 ** Pure: compiled and tested on every platform.
 */
 #include <ctype.h>
@@ -9,78 +10,13 @@
 
 #include "winp.h"
 
-/* ------------------------------------------------------------ UTF-16 */
-
-int winp_utf8_to_utf16le(const char *s, size_t len, uint8_t *out, size_t cap_units) {
-  const unsigned char *p = (const unsigned char *)s, *e = p + len;
-  size_t n = 0;
-  while (p < e) {
-    uint32_t c = *p++;
-    int more = 0;
-    if (c < 0x80) more = 0;
-    else if ((c & 0xE0) == 0xC0) { c &= 0x1F; more = 1; }
-    else if ((c & 0xF0) == 0xE0) { c &= 0x0F; more = 2; }
-    else if ((c & 0xF8) == 0xF0) { c &= 0x07; more = 3; }
-    else return -1;
-    if (e - p < more) return -1;
-    for (int i = 0; i < more; i++) {
-      if ((p[i] & 0xC0) != 0x80) return -1;
-      c = c << 6 | (p[i] & 0x3F);
-    }
-    p += more;
-    if ((more == 1 && c < 0x80) || (more == 2 && c < 0x800) || (more == 3 && c < 0x10000) ||
-        c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-      return -1;
-    if (c >= 0x10000) {
-      if (n + 2 > cap_units) return -1;
-      c -= 0x10000;
-      winp_put16(out + 2 * n++, (uint16_t)(0xD800 | c >> 10));
-      winp_put16(out + 2 * n++, (uint16_t)(0xDC00 | (c & 0x3FF)));
-    } else {
-      if (n + 1 > cap_units) return -1;
-      winp_put16(out + 2 * n++, (uint16_t)c);
-    }
-  }
-  return (int)n;
-}
-
-size_t winp_utf16le_to_utf8(const uint8_t *in, size_t units, char *out, size_t cap) {
-  size_t o = 0;
-  if (cap == 0) return 0;
-  for (size_t i = 0; i < units; i++) {
-    uint32_t c = winp_get16(in + 2 * i);
-    if (c == 0) break;
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units) {
-      uint32_t d = winp_get16(in + 2 * (i + 1));
-      if (d >= 0xDC00 && d <= 0xDFFF) { c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00); i++; }
-      else c = 0xFFFD;
-    } else if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
-    char buf[4];
-    size_t n;
-    if (c < 0x80) { buf[0] = (char)c; n = 1; }
-    else if (c < 0x800) { buf[0] = (char)(0xC0 | c >> 6); buf[1] = (char)(0x80 | (c & 0x3F)); n = 2; }
-    else if (c < 0x10000) {
-      buf[0] = (char)(0xE0 | c >> 12); buf[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-      buf[2] = (char)(0x80 | (c & 0x3F)); n = 3;
-    } else {
-      buf[0] = (char)(0xF0 | c >> 18); buf[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-      buf[2] = (char)(0x80 | ((c >> 6) & 0x3F)); buf[3] = (char)(0x80 | (c & 0x3F)); n = 4;
-    }
-    if (o + n > cap - 1) break;
-    memcpy(out + o, buf, n);
-    o += n;
-  }
-  out[o] = 0;
-  return o;
-}
-
 /* ------------------------------------------------------------- names */
 
 int winp_name_valid(const char *name, size_t len) {
   if (!name || len == 0 || len > WINP_SESSION_NAME_MAX) return 0;
   if (memchr(name, 0, len)) return 0;
   uint8_t tmp[WINP_SESSION_NAME_MAX * 2];
-  return winp_utf8_to_utf16le(name, len, tmp, WINP_SESSION_NAME_MAX) > 0;
+  return tlg_utf8_to_utf16(name, len, tmp, WINP_SESSION_NAME_MAX, NULL) > 0;
 }
 
 int winp_name_is_ours(const char *name) {
@@ -145,9 +81,9 @@ uint32_t winp_logfile_mode(const winp_props_in *in) {
 
 void winp_props_query(uint8_t out[WINP_PROPS_BLOCK]) {
   memset(out, 0, WINP_PROPS_BLOCK);
-  winp_put32(out + WINP_OFF_WNODE_BUFFERSIZE, WINP_PROPS_BLOCK);
-  winp_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
-  winp_put32(out + WINP_OFF_LOGFILENAMEOFF, WINP_PROPS_SIZE + WINP_NAME_BYTES);
+  tlg_put32(out + WINP_OFF_WNODE_BUFFERSIZE, WINP_PROPS_BLOCK);
+  tlg_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
+  tlg_put32(out + WINP_OFF_LOGFILENAMEOFF, WINP_PROPS_SIZE + WINP_NAME_BYTES);
 }
 
 int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
@@ -167,25 +103,25 @@ int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
   uint32_t file_mb = in->max_file_mb;
   if (!file_mb && (in->mode == WINP_CIRCULAR || in->newfile)) file_mb = WINP_DEFAULT_FILE_MB;
 
-  winp_put32(out + WINP_OFF_WNODE_BUFFERSIZE, WINP_PROPS_BLOCK);
-  winp_put32(out + WINP_OFF_WNODE_CLIENTCTX, WINP_CLOCK_QPC);
-  winp_put32(out + WINP_OFF_WNODE_FLAGS, WINP_WNODE_FLAG_TRACED_GUID);
-  winp_put32(out + WINP_OFF_BUFFERSIZE, kb);
-  winp_put32(out + WINP_OFF_MINBUFFERS, in->min_buffers);
-  winp_put32(out + WINP_OFF_MAXBUFFERS, maxb);
-  winp_put32(out + WINP_OFF_MAXFILESIZE, has_file ? file_mb : 0);
-  winp_put32(out + WINP_OFF_LOGFILEMODE, mode);
-  winp_put32(out + WINP_OFF_FLUSHTIMER,
+  tlg_put32(out + WINP_OFF_WNODE_BUFFERSIZE, WINP_PROPS_BLOCK);
+  tlg_put32(out + WINP_OFF_WNODE_CLIENTCTX, WINP_CLOCK_QPC);
+  tlg_put32(out + WINP_OFF_WNODE_FLAGS, WINP_WNODE_FLAG_TRACED_GUID);
+  tlg_put32(out + WINP_OFF_BUFFERSIZE, kb);
+  tlg_put32(out + WINP_OFF_MINBUFFERS, in->min_buffers);
+  tlg_put32(out + WINP_OFF_MAXBUFFERS, maxb);
+  tlg_put32(out + WINP_OFF_MAXFILESIZE, has_file ? file_mb : 0);
+  tlg_put32(out + WINP_OFF_LOGFILEMODE, mode);
+  tlg_put32(out + WINP_OFF_FLUSHTIMER,
              winp_flush_seconds(in->flush_ms, !has_file || in->realtime_too));
-  winp_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
-  winp_put32(out + WINP_OFF_ENABLEFLAGS, in->enable_flags);
+  tlg_put32(out + WINP_OFF_LOGGERNAMEOFF, WINP_PROPS_SIZE);
+  tlg_put32(out + WINP_OFF_ENABLEFLAGS, in->enable_flags);
   if (in->guid) memcpy(out + WINP_OFF_WNODE_GUID, in->guid, 16);
   if (has_file) {
     uint8_t *dst = out + WINP_PROPS_SIZE + WINP_NAME_BYTES;
-    int n = winp_utf8_to_utf16le(in->file, strlen(in->file), dst, 1023);
+    int n = (int)tlg_utf8_to_utf16(in->file, strlen(in->file), dst, 1023, NULL);
     if (n <= 0) { memset(out, 0, WINP_PROPS_BLOCK); return -1; }
-    winp_put16(dst + 2 * n, 0);
-    winp_put32(out + WINP_OFF_LOGFILENAMEOFF, WINP_PROPS_SIZE + WINP_NAME_BYTES);
+    tlg_put16(dst + 2 * n, 0);
+    tlg_put32(out + WINP_OFF_LOGFILENAMEOFF, WINP_PROPS_SIZE + WINP_NAME_BYTES);
   }
   return 0;
 }
@@ -193,27 +129,27 @@ int winp_props_build(uint8_t out[WINP_PROPS_BLOCK], const winp_props_in *in) {
 static void read_name(const uint8_t *block, size_t len, uint32_t off, char *out, size_t cap) {
   out[0] = 0;
   if (off < WINP_PROPS_SIZE || off >= len) return;
-  winp_utf16le_to_utf8(block + off, (len - off) / 2, out, cap);
+  tlg_utf16_to_utf8(block + off, (len - off) / 2, out, cap);
 }
 
 void winp_props_read(const uint8_t *block, size_t len, winp_props_stats *st) {
   memset(st, 0, sizeof *st);
   if (len < WINP_PROPS_SIZE) return;
-  st->handle = winp_get64(block + WINP_OFF_WNODE_HISTCTX);
-  st->buffer_kb = winp_get32(block + WINP_OFF_BUFFERSIZE);
-  st->min_buffers = winp_get32(block + WINP_OFF_MINBUFFERS);
-  st->max_buffers = winp_get32(block + WINP_OFF_MAXBUFFERS);
-  st->max_file_mb = winp_get32(block + WINP_OFF_MAXFILESIZE);
-  st->log_file_mode = winp_get32(block + WINP_OFF_LOGFILEMODE);
-  st->flush_timer = winp_get32(block + WINP_OFF_FLUSHTIMER);
-  st->buffers = winp_get32(block + WINP_OFF_NUMBUFFERS);
-  st->free_buffers = winp_get32(block + WINP_OFF_FREEBUFFERS);
-  st->events_lost = winp_get32(block + WINP_OFF_EVENTSLOST);
-  st->buffers_written = winp_get32(block + WINP_OFF_BUFFERSWRITTEN);
-  st->log_buffers_lost = winp_get32(block + WINP_OFF_LOGBUFFERSLOST);
-  st->rt_buffers_lost = winp_get32(block + WINP_OFF_RTBUFFERSLOST);
-  read_name(block, len, winp_get32(block + WINP_OFF_LOGGERNAMEOFF), st->name, sizeof st->name);
-  read_name(block, len, winp_get32(block + WINP_OFF_LOGFILENAMEOFF), st->file, sizeof st->file);
+  st->handle = tlg_le64(block + WINP_OFF_WNODE_HISTCTX);
+  st->buffer_kb = tlg_le32(block + WINP_OFF_BUFFERSIZE);
+  st->min_buffers = tlg_le32(block + WINP_OFF_MINBUFFERS);
+  st->max_buffers = tlg_le32(block + WINP_OFF_MAXBUFFERS);
+  st->max_file_mb = tlg_le32(block + WINP_OFF_MAXFILESIZE);
+  st->log_file_mode = tlg_le32(block + WINP_OFF_LOGFILEMODE);
+  st->flush_timer = tlg_le32(block + WINP_OFF_FLUSHTIMER);
+  st->buffers = tlg_le32(block + WINP_OFF_NUMBUFFERS);
+  st->free_buffers = tlg_le32(block + WINP_OFF_FREEBUFFERS);
+  st->events_lost = tlg_le32(block + WINP_OFF_EVENTSLOST);
+  st->buffers_written = tlg_le32(block + WINP_OFF_BUFFERSWRITTEN);
+  st->log_buffers_lost = tlg_le32(block + WINP_OFF_LOGBUFFERSLOST);
+  st->rt_buffers_lost = tlg_le32(block + WINP_OFF_RTBUFFERSLOST);
+  read_name(block, len, tlg_le32(block + WINP_OFF_LOGGERNAMEOFF), st->name, sizeof st->name);
+  read_name(block, len, tlg_le32(block + WINP_OFF_LOGFILENAMEOFF), st->file, sizeof st->file);
 }
 
 /* ------------------------------------------------ NEWFILE file names */

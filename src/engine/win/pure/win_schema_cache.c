@@ -10,6 +10,17 @@
 
 #include "winp.h"
 
+uint64_t winp_schema_key_hash(const winp_schema_key *k) {
+  /* FNV-1a over the key fields in a fixed order */
+  uint8_t b[22];
+  memcpy(b, k->provider, 16);
+  tlg_put16(b + 16, k->id);
+  b[18] = k->version; b[19] = k->opcode; b[20] = k->level; b[21] = k->classic;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < sizeof b; i++) { h ^= b[i]; h *= 1099511628211ULL; }
+  return h;
+}
+
 #define FIRST_SLOTS 1024u   /* power of two */
 
 typedef struct slot {

@@ -12,29 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ------------------------------------------------ little-endian helpers */
+#include "tlg_le.h"      /* little-endian access: tlg_le32, tlg_put32, ... */
+#include "tlg_utf16.h"   /* the one UTF-16 <-> UTF-8 conversion */
 
-static inline void winp_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static inline void winp_put32(uint8_t *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline void winp_put64(uint8_t *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint16_t winp_get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static inline uint32_t winp_get32(const uint8_t *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t winp_get64(const uint8_t *p) {
-  return (uint64_t)winp_get32(p) | (uint64_t)winp_get32(p + 4) << 32;
-}
-
-/* UTF-8 -> UTF-16LE bytes (no NUL written). Returns the number of UTF-16
-** units, or -1 on invalid UTF-8 or when more than `cap_units` are needed. */
-int winp_utf8_to_utf16le(const char *s, size_t len, uint8_t *out, size_t cap_units);
-/* UTF-16LE (units, stops at a NUL unit) -> UTF-8, NUL-terminated, truncated
-** to cap-1 bytes; unpaired surrogates become U+FFFD. Returns the length. */
-size_t winp_utf16le_to_utf8(const uint8_t *in, size_t units, char *out, size_t cap);
 
 /* ------------------------------------- EVENT_TRACE_PROPERTIES (spec §2.1) */
 
@@ -187,11 +167,8 @@ uint32_t winp_name_pid(const char *name);
 #define WINP_FILTER_PAYLOAD      0x80000100u
 #define WINP_FILTER_EVENT_ID     0x80000200u
 #define WINP_FILTER_EVENT_NAME   0x80000400u
-#define WINP_MAX_PIDS            8
-#define WINP_MAX_EVENT_IDS       64
 #define WINP_MAX_FILTERS         8
-#define WINP_MAX_EXE_BYTES       1024    /* Size incl. NUL must stay below */
-#define WINP_MAX_NAME_FILTER     4096
+/* the payload limits are engine.h's (ENG_FILTER_MAX_*): callers check them */
 
 #define WINP_PROP_SID                0x001u
 #define WINP_PROP_TS_ID              0x002u
@@ -259,82 +236,7 @@ typedef struct winp_clock {
 } winp_clock;
 int64_t winp_raw_to_filetime(const winp_clock *c, int64_t raw, int64_t fallback_freq);
 
-/* ---------------------------------- TDH property walker (spec §5.3, §5.4) */
-
-enum {
-  WINP_TEI_OFF_PROVIDER_GUID = 0, WINP_TEI_OFF_DECODING_SOURCE = 48,
-  WINP_TEI_OFF_PROVIDER_NAME = 52, WINP_TEI_OFF_TASK_NAME = 68, WINP_TEI_OFF_OPCODE_NAME = 72,
-  WINP_TEI_OFF_EVENT_NAME = 92, WINP_TEI_OFF_PROPERTY_COUNT = 100,
-  WINP_TEI_OFF_TOP_COUNT = 104, WINP_TEI_OFF_FLAGS = 108, WINP_TEI_OFF_PROPS = 112,
-  WINP_EPI_SIZE = 24
-};
-#define WINP_PF_STRUCT            0x01u
-#define WINP_PF_PARAM_LENGTH      0x02u
-#define WINP_PF_PARAM_COUNT       0x04u
-#define WINP_PF_WBEMXML           0x08u
-#define WINP_PF_PARAM_FIXED_LEN   0x10u
-#define WINP_PF_PARAM_FIXED_COUNT 0x20u
-
-/* TDH_INTYPE values (spec §5.4 / COMPAT) */
-enum winp_intype {
-  WINP_IN_NULL = 0, WINP_IN_UNICODESTRING = 1, WINP_IN_ANSISTRING = 2, WINP_IN_INT8 = 3,
-  WINP_IN_UINT8 = 4, WINP_IN_INT16 = 5, WINP_IN_UINT16 = 6, WINP_IN_INT32 = 7,
-  WINP_IN_UINT32 = 8, WINP_IN_INT64 = 9, WINP_IN_UINT64 = 10, WINP_IN_FLOAT = 11,
-  WINP_IN_DOUBLE = 12, WINP_IN_BOOLEAN = 13, WINP_IN_BINARY = 14, WINP_IN_GUID = 15,
-  WINP_IN_POINTER = 16, WINP_IN_FILETIME = 17, WINP_IN_SYSTEMTIME = 18, WINP_IN_SID = 19,
-  WINP_IN_HEXINT32 = 20, WINP_IN_HEXINT64 = 21,
-  WINP_IN_COUNTEDSTRING = 300, WINP_IN_COUNTEDANSISTRING = 301,
-  WINP_IN_REVERSEDCOUNTEDSTRING = 302, WINP_IN_REVERSEDCOUNTEDANSISTRING = 303,
-  WINP_IN_NONNULLTERMINATEDSTRING = 304, WINP_IN_NONNULLTERMINATEDANSISTRING = 305,
-  WINP_IN_UNICODECHAR = 306, WINP_IN_ANSICHAR = 307, WINP_IN_SIZET = 308,
-  WINP_IN_HEXDUMP = 309, WINP_IN_WBEMSID = 310
-};
-#define WINP_OUT_IPV6 24
-
-enum winp_walk_kind {
-  WINP_W_VALUE = 0,        /* one scalar value: bytes [ptr, ptr+len) */
-  WINP_W_ARRAY_BEGIN,      /* `count` items follow (values or structs) */
-  WINP_W_ARRAY_END,
-  WINP_W_STRUCT_BEGIN,
-  WINP_W_STRUCT_END,
-  WINP_W_REST              /* overrun or unknown type: the rest of UserData, raw */
-};
-
-typedef struct winp_walk_item {
-  int kind;                 /* winp_walk_kind */
-  uint32_t prop;            /* property index in EventPropertyInfoArray */
-  const uint8_t *name;      /* UTF-16LE, NUL-terminated, inside the schema blob (or NULL) */
-  uint32_t depth;
-  uint16_t intype, outtype;
-  uint32_t map_name_off;    /* MapNameOffset (0 = none) */
-  uint32_t count;           /* ARRAY_BEGIN */
-  uint32_t index;           /* array item index, 0 for non-array values */
-  const uint8_t *ptr;       /* VALUE / REST bytes inside user data */
-  uint32_t len;
-  int is_int;               /* VALUE: an integer InType; `u` holds it zero-extended */
-  uint64_t u;
-} winp_walk_item;
-
-/* Return nonzero to stop the walk. */
-typedef int (*winp_walk_fn)(void *ctx, const winp_walk_item *it);
-
-/* Walk UserData per the schema blob (TRACE_EVENT_INFO bytes, tei_len of
-** them). ptr_size is 4 or 8 (from EVENT_HEADER_FLAG_32/64_BIT_HEADER).
-** Returns 0 when every property was walked, 1 when the callback stopped it,
-** -1 when the schema is malformed (nothing visited past that point), -2
-** when the data ran out (a WINP_W_REST item was emitted for what was left).
-** Sizes per spec §5.4: BOOLEAN 4 bytes, POINTER/SIZET by ptr_size (never
-** `length`), strings NUL-terminated unless a (param) length is given,
-** BINARY+IPV6 with length 0 = 16, SID 8 + 4*n, WBEMSID 4 zero bytes or 2
-** pointers + SID, counted strings u16 count (reversed: big-endian), the
-** non-NUL-terminated ones the rest of the record, HEXDUMP u32 count.
-** Counts and lengths taken from earlier integer properties (ParamCount /
-** ParamLength) use the last value decoded for that property index. */
-int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
-                  unsigned ptr_size, winp_walk_fn fn, void *ctx);
-
-/* The UTF-16 string at `off` in the blob as UTF-8 (out[0] = 0 if none). */
-void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap);
+/* ---------------------------------- TDH schema cache (spec §5.3) */
 
 /* Schema cache key (spec §5.3 Decide): provider, id, version, opcode, level,
 ** classic flag; two records share a schema iff their keys are equal. */

@@ -1,7 +1,7 @@
 /*
-** win_tdh_fmt.c: manifest / MOF event fields from their TDH schema
+** sch_tdh_fmt.c: manifest / MOF event fields from their TDH schema
 ** (TRACE_EVENT_INFO bytes) as our codec's items and text: the event and
-** provider names, each walked value (win_tdh_walk.c) turned into the
+** provider names, each walked value (sch_tdh_walk.c) turned into the
 ** tlg_item a TraceLogging field of the same type would be, so values read,
 ** print and convert to JSON exactly as TraceLogging ones, and the JSON /
 ** text of all fields. Pure: built and fuzzed on every platform.
@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "win_tdh_fmt.h"
+#include "sch_tdh.h"
+#include "tlg_le.h"
+#include "tlg_utf16.h"
 
 #define MAX_FRAMES 40            /* the walker nests at most 16 structs, each maybe in an array */
 
@@ -39,20 +41,20 @@ static uint8_t tlg_out(uint16_t o) {
 static uint8_t tlg_in(uint16_t t) {
   if (t >= 1 && t <= 21) return (uint8_t)t;           /* the shared numbering */
   switch (t) {
-    case WINP_IN_COUNTEDSTRING: case WINP_IN_REVERSEDCOUNTEDSTRING: return TLG_IN_COUNTEDSTRING;
-    case WINP_IN_COUNTEDANSISTRING: case WINP_IN_REVERSEDCOUNTEDANSISTRING:
+    case SCH_IN_COUNTEDSTRING: case SCH_IN_REVERSEDCOUNTEDSTRING: return TLG_IN_COUNTEDSTRING;
+    case SCH_IN_COUNTEDANSISTRING: case SCH_IN_REVERSEDCOUNTEDANSISTRING:
       return TLG_IN_COUNTEDANSISTRING;
-    case WINP_IN_NONNULLTERMINATEDSTRING: case WINP_IN_UNICODECHAR: return TLG_IN_UNICODESTRING;
-    case WINP_IN_NONNULLTERMINATEDANSISTRING: case WINP_IN_ANSICHAR: return TLG_IN_ANSISTRING;
-    case WINP_IN_SIZET: return TLG_IN_POINTER;
-    case WINP_IN_WBEMSID: return TLG_IN_SID;
+    case SCH_IN_NONNULLTERMINATEDSTRING: case SCH_IN_UNICODECHAR: return TLG_IN_UNICODESTRING;
+    case SCH_IN_NONNULLTERMINATEDANSISTRING: case SCH_IN_ANSICHAR: return TLG_IN_ANSISTRING;
+    case SCH_IN_SIZET: return TLG_IN_POINTER;
+    case SCH_IN_WBEMSID: return TLG_IN_SID;
     default: return TLG_IN_BINARY;                     /* NULL, HEXDUMP */
   }
 }
 
 /* A walker item as a tlg_item; the name goes to `name`. */
-void winp_tdh_item(const winp_tdh_event *t, const winp_walk_item *w, int in_array, tlg_item *it,
-                    char name[WINP_TDH_NAME_MAX]) {
+void sch_tdh_item(const sch_tdh_event *t, const sch_walk_item *w, int in_array, tlg_item *it,
+                    char name[SCH_TDH_NAME_MAX]) {
   memset(it, 0, sizeof *it);
   it->kind = TLG_ITEM_VALUE;
   it->depth = w->depth;
@@ -64,7 +66,7 @@ void winp_tdh_item(const winp_tdh_event *t, const winp_walk_item *w, int in_arra
   name[0] = 0;
   if (w->name) {
     size_t off = (size_t)(w->name - t->tei);
-    winp_utf16le_to_utf8(w->name, (t->tei_len - off) / 2, name, WINP_TDH_NAME_MAX);
+    tlg_utf16_to_utf8(w->name, (t->tei_len - off) / 2, name, SCH_TDH_NAME_MAX);
   }
   it->field.name = name;
   it->field.name_len = (uint32_t)strlen(name);
@@ -76,50 +78,50 @@ void winp_tdh_item(const winp_tdh_event *t, const winp_walk_item *w, int in_arra
 
 /* Forwards to the caller's visitor and notes where the payload ran out. */
 typedef struct run_ctx {
-  winp_walk_fn fn;
+  sch_walk_fn fn;
   void *ctx;
   uint32_t rest_prop;
 } run_ctx;
 
-static int run_visit(void *ctx, const winp_walk_item *w) {
+static int run_visit(void *ctx, const sch_walk_item *w) {
   run_ctx *r = ctx;
-  if (w->kind == WINP_W_REST) r->rest_prop = w->prop;
+  if (w->kind == SCH_W_REST) r->rest_prop = w->prop;
   return r->fn ? r->fn(r->ctx, w) : 0;
 }
 
-int winp_tdh_run(const winp_tdh_event *t, winp_walk_fn fn, void *ctx, uint32_t *prop) {
+int sch_tdh_run(const sch_tdh_event *t, sch_walk_fn fn, void *ctx, uint32_t *prop) {
   run_ctx r = {fn, ctx, 0};
-  int rc = winp_tdh_walk(t->tei, t->tei_len, t->data, t->data_len, t->ptr_size, run_visit, &r);
+  int rc = sch_tdh_walk(t->tei, t->tei_len, t->data, t->data_len, t->ptr_size, run_visit, &r);
   if (prop) *prop = r.rest_prop;
-  return rc == 0 ? WINP_TDH_OK : rc == -2 ? WINP_TDH_SHORT : WINP_TDH_BAD_SCHEMA;
+  return rc == 0 ? SCH_TDH_OK : rc == -2 ? SCH_TDH_SHORT : SCH_TDH_BAD_SCHEMA;
 }
 
 /* ---- names ---- */
 
-static size_t tei_str(const winp_tdh_event *t, uint32_t off_at, char *out, size_t cap) {
+static size_t tei_str(const sch_tdh_event *t, uint32_t off_at, char *out, size_t cap) {
   out[0] = 0;
-  if (!t->tei || t->tei_len < WINP_TEI_OFF_PROPS) return 0;
-  winp_tei_string(t->tei, t->tei_len, winp_get32(t->tei + off_at), out, cap);
+  if (!t->tei || t->tei_len < SCH_TEI_OFF_PROPS) return 0;
+  sch_tei_string(t->tei, t->tei_len, tlg_le32(t->tei + off_at), out, cap);
   return strlen(out);
 }
 
-size_t winp_tdh_event_name(const winp_tdh_event *t, char *out, size_t cap) {
-  size_t n = tei_str(t, WINP_TEI_OFF_EVENT_NAME, out, cap);
+size_t sch_tdh_event_name(const sch_tdh_event *t, char *out, size_t cap) {
+  size_t n = tei_str(t, SCH_TEI_OFF_EVENT_NAME, out, cap);
   if (n) return n;
-  n = tei_str(t, WINP_TEI_OFF_TASK_NAME, out, cap);
+  n = tei_str(t, SCH_TEI_OFF_TASK_NAME, out, cap);
   /* MOF classes (DecodingSource 1, Wbem) name their events Task/Opcode */
-  if (t->tei && t->tei_len >= WINP_TEI_OFF_PROPS &&
-      winp_get32(t->tei + WINP_TEI_OFF_DECODING_SOURCE) == 1 && n + 2 < cap) {
-    char op[WINP_TDH_NAME_MAX];
-    size_t k = tei_str(t, WINP_TEI_OFF_OPCODE_NAME, op, sizeof op);
+  if (t->tei && t->tei_len >= SCH_TEI_OFF_PROPS &&
+      tlg_le32(t->tei + SCH_TEI_OFF_DECODING_SOURCE) == 1 && n + 2 < cap) {
+    char op[SCH_TDH_NAME_MAX];
+    size_t k = tei_str(t, SCH_TEI_OFF_OPCODE_NAME, op, sizeof op);
     if (k && n) snprintf(out + n, cap - n, "/%s", op);
     else if (k) snprintf(out, cap, "%s", op);
   }
   return strlen(out);
 }
 
-size_t winp_tdh_provider_name(const winp_tdh_event *t, char *out, size_t cap) {
-  return tei_str(t, WINP_TEI_OFF_PROVIDER_NAME, out, cap);
+size_t sch_tdh_provider_name(const sch_tdh_event *t, char *out, size_t cap) {
+  return tei_str(t, SCH_TEI_OFF_PROVIDER_NAME, out, cap);
 }
 
 /* ---- JSON and text ---- */
@@ -131,7 +133,7 @@ typedef struct fframe {
 
 typedef struct fctx {
   const tlg_sink *o;
-  const winp_tdh_event *t;
+  const sch_tdh_event *t;
   int json;
   fframe f[MAX_FRAMES];
   int top;
@@ -153,26 +155,26 @@ static void fkey(fctx *x, const char *name) {
   }
 }
 
-static int fmt_visit(void *ctx, const winp_walk_item *w) {
+static int fmt_visit(void *ctx, const sch_walk_item *w) {
   fctx *x = ctx;
   tlg_item it;
-  char name[WINP_TDH_NAME_MAX];
+  char name[SCH_TDH_NAME_MAX];
   switch (w->kind) {
-    case WINP_W_VALUE:
-      winp_tdh_item(x->t, w, x->f[x->top].is_array, &it, name);
+    case SCH_W_VALUE:
+      sch_tdh_item(x->t, w, x->f[x->top].is_array, &it, name);
       fkey(x, name);
       tlg_fmt_value(x->o, &it, x->json ? TLG_FMT_JSON : TLG_FMT_TEXT);
       return 0;
-    case WINP_W_ARRAY_BEGIN: case WINP_W_STRUCT_BEGIN: {
-      int arr = w->kind == WINP_W_ARRAY_BEGIN;
+    case SCH_W_ARRAY_BEGIN: case SCH_W_STRUCT_BEGIN: {
+      int arr = w->kind == SCH_W_ARRAY_BEGIN;
       if (x->top + 1 >= MAX_FRAMES) return 1;
-      winp_tdh_item(x->t, w, 0, &it, name);
+      sch_tdh_item(x->t, w, 0, &it, name);
       fkey(x, name);
       fput(x, arr ? "[" : "{", 1);
       x->f[++x->top] = (fframe){arr ? ']' : '}', arr || x->json ? ',' : ' ', 1, (uint8_t)arr};
       return 0;
     }
-    case WINP_W_ARRAY_END: case WINP_W_STRUCT_END:
+    case SCH_W_ARRAY_END: case SCH_W_STRUCT_END:
       if (x->top > 0) fput(x, &x->f[x->top--].close, 1);
       return 0;
     default:
@@ -180,7 +182,7 @@ static int fmt_visit(void *ctx, const winp_walk_item *w) {
   }
 }
 
-int winp_tdh_fmt_fields(const tlg_sink *o, const winp_tdh_event *t, int mode, uint32_t *prop) {
+int sch_tdh_fmt_fields(const tlg_sink *o, const sch_tdh_event *t, int mode, uint32_t *prop) {
   fctx x;
   x.o = o;
   x.t = t;
@@ -188,18 +190,18 @@ int winp_tdh_fmt_fields(const tlg_sink *o, const winp_tdh_event *t, int mode, ui
   x.top = 0;
   x.f[0] = (fframe){'}', x.json ? ',' : ' ', 1, 0};
   if (x.json) fput(&x, "{", 1);
-  int st = winp_tdh_run(t, fmt_visit, &x, prop);
+  int st = sch_tdh_run(t, fmt_visit, &x, prop);
   for (; x.top > 0; x.top--) fput(&x, &x.f[x.top].close, 1);
   if (x.json) fput(&x, "}", 1);
   return st;
 }
 
-void winp_tdh_error(const winp_tdh_event *t, int status, uint32_t prop, char *out, size_t cap) {
-  if (status == WINP_TDH_SHORT) {
-    char name[WINP_TDH_NAME_MAX] = "";
-    if (t->tei_len >= WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * (prop + 1))
-      winp_tei_string(t->tei, t->tei_len,
-                      winp_get32(t->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * prop + 4),
+void sch_tdh_error(const sch_tdh_event *t, int status, uint32_t prop, char *out, size_t cap) {
+  if (status == SCH_TDH_SHORT) {
+    char name[SCH_TDH_NAME_MAX] = "";
+    if (t->tei_len >= SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * (prop + 1))
+      sch_tei_string(t->tei, t->tei_len,
+                      tlg_le32(t->tei + SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * prop + 4),
                       name, sizeof name);
     snprintf(out, cap, "TDH_E_SHORT: the payload does not hold property %lu (\"%s\"); "
              "ev.payload has the bytes", (unsigned long)prop + 1, name);

@@ -1,14 +1,15 @@
 /*
-** win_tdh_walk.c: walk an event's UserData with the TRACE_EVENT_INFO blob
-** TdhGetEventInformation returned (spec windows-etw §5.3, §5.4), by hand:
-** no TdhFormatProperty, no TdhGetProperty. Works on the bytes only, so it
-** is tested on Linux with hand-built schema blobs. Also the schema cache
-** key (§5.3 Decide).
+** sch_tdh_walk.c: walk an event's UserData with a TRACE_EVENT_INFO blob
+** (what TdhGetEventInformation returns; spec windows-etw §5.3, §5.4), by
+** hand: no TdhFormatProperty, no TdhGetProperty. Works on the bytes only,
+** so it is tested on Linux with hand-built schema blobs and fuzzed.
 */
 #include <stdlib.h>
 #include <string.h>
 
-#include "winp.h"
+#include "sch_tdh.h"
+#include "tlg_le.h"
+#include "tlg_utf16.h"
 
 #define MAX_DEPTH 16
 /* zero-size items in nested arrays must not make a walk endless: at most
@@ -24,7 +25,7 @@ typedef struct walker {
   uint32_t nprops;
   uint64_t *ints;     /* last integer decoded per property index */
   size_t steps;
-  winp_walk_fn fn;
+  sch_walk_fn fn;
   void *ctx;
 } walker;
 
@@ -35,14 +36,14 @@ typedef struct epi {
 } epi;
 
 static void read_epi(const walker *w, uint32_t i, epi *e) {
-  const uint8_t *p = w->tei + WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * i;
-  e->flags = winp_get32(p);
-  e->name_off = winp_get32(p + 4);
-  e->intype = winp_get16(p + 8);
-  e->outtype = winp_get16(p + 10);
-  e->map_off = winp_get32(p + 12);
-  e->count = winp_get16(p + 16);
-  e->length = winp_get16(p + 18);
+  const uint8_t *p = w->tei + SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * i;
+  e->flags = tlg_le32(p);
+  e->name_off = tlg_le32(p + 4);
+  e->intype = tlg_le16(p + 8);
+  e->outtype = tlg_le16(p + 10);
+  e->map_off = tlg_le32(p + 12);
+  e->count = tlg_le16(p + 16);
+  e->length = tlg_le16(p + 18);
 }
 
 static const uint8_t *tei_name(const walker *w, uint32_t off) {
@@ -51,9 +52,9 @@ static const uint8_t *tei_name(const walker *w, uint32_t off) {
 }
 
 static int is_int_type(unsigned t) {
-  return (t >= WINP_IN_INT8 && t <= WINP_IN_UINT64) || t == WINP_IN_BOOLEAN ||
-         t == WINP_IN_HEXINT32 || t == WINP_IN_HEXINT64 || t == WINP_IN_POINTER ||
-         t == WINP_IN_SIZET;
+  return (t >= SCH_IN_INT8 && t <= SCH_IN_UINT64) || t == SCH_IN_BOOLEAN ||
+         t == SCH_IN_HEXINT32 || t == SCH_IN_HEXINT64 || t == SCH_IN_POINTER ||
+         t == SCH_IN_SIZET;
 }
 
 /* Size of one item at w->pos: total bytes consumed (*total) and the value's
@@ -63,64 +64,64 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
   size_t r = w->data_len - w->pos;
   const uint8_t *p = w->data + w->pos;
   size_t n;
-  int fixed_len = (e->flags & (WINP_PF_PARAM_LENGTH | WINP_PF_PARAM_FIXED_LEN)) || length != 0;
+  int fixed_len = (e->flags & (SCH_PF_PARAM_LENGTH | SCH_PF_PARAM_FIXED_LEN)) || length != 0;
   *vo = 0;
   switch (e->intype) {
-    case WINP_IN_NULL: n = 0; break;
-    case WINP_IN_INT8: case WINP_IN_UINT8: case WINP_IN_ANSICHAR: n = 1; break;
-    case WINP_IN_INT16: case WINP_IN_UINT16: case WINP_IN_UNICODECHAR: n = 2; break;
-    case WINP_IN_INT32: case WINP_IN_UINT32: case WINP_IN_HEXINT32: case WINP_IN_FLOAT:
-    case WINP_IN_BOOLEAN: n = 4; break;  /* BOOLEAN is 4 bytes */
-    case WINP_IN_INT64: case WINP_IN_UINT64: case WINP_IN_HEXINT64: case WINP_IN_DOUBLE:
-    case WINP_IN_FILETIME: n = 8; break;
-    case WINP_IN_GUID: case WINP_IN_SYSTEMTIME: n = 16; break;
-    case WINP_IN_POINTER: case WINP_IN_SIZET: n = w->ptr_size; break;  /* never `length` */
-    case WINP_IN_UNICODESTRING:
+    case SCH_IN_NULL: n = 0; break;
+    case SCH_IN_INT8: case SCH_IN_UINT8: case SCH_IN_ANSICHAR: n = 1; break;
+    case SCH_IN_INT16: case SCH_IN_UINT16: case SCH_IN_UNICODECHAR: n = 2; break;
+    case SCH_IN_INT32: case SCH_IN_UINT32: case SCH_IN_HEXINT32: case SCH_IN_FLOAT:
+    case SCH_IN_BOOLEAN: n = 4; break;  /* BOOLEAN is 4 bytes */
+    case SCH_IN_INT64: case SCH_IN_UINT64: case SCH_IN_HEXINT64: case SCH_IN_DOUBLE:
+    case SCH_IN_FILETIME: n = 8; break;
+    case SCH_IN_GUID: case SCH_IN_SYSTEMTIME: n = 16; break;
+    case SCH_IN_POINTER: case SCH_IN_SIZET: n = w->ptr_size; break;  /* never `length` */
+    case SCH_IN_UNICODESTRING:
       if (fixed_len) { n = 2 * (size_t)length; break; }
       for (n = 0; n + 1 < r; n += 2)
         if (p[n] == 0 && p[n + 1] == 0) break;
       if (n + 1 < r) { *total = n + 2; *vl = n; return 0; }   /* with its NUL */
       *total = r; *vl = r & ~(size_t)1; return 0;             /* unterminated: to the end */
-    case WINP_IN_ANSISTRING:
+    case SCH_IN_ANSISTRING:
       if (fixed_len) { n = length; break; }
       for (n = 0; n < r; n++)
         if (p[n] == 0) break;
       if (n < r) { *total = n + 1; *vl = n; return 0; }
       *total = r; *vl = r; return 0;
-    case WINP_IN_BINARY:
-      n = (length == 0 && e->outtype == WINP_OUT_IPV6) ? 16 : length;
+    case SCH_IN_BINARY:
+      n = (length == 0 && e->outtype == SCH_OUT_IPV6) ? 16 : length;
       break;
-    case WINP_IN_SID:
+    case SCH_IN_SID:
       if (r < 8) return -1;
       n = 8 + 4 * (size_t)p[1];
       break;
-    case WINP_IN_WBEMSID:
+    case SCH_IN_WBEMSID:
       if (r < 4) return -1;
-      if (winp_get32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
+      if (tlg_le32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
       if (r < 2 * (size_t)w->ptr_size + 8) return -1;
       n = 2 * (size_t)w->ptr_size + 8 + 4 * (size_t)p[2 * w->ptr_size + 1];
       if (n > r) return -1;
       *total = n; *vo = 2 * (size_t)w->ptr_size; *vl = n - *vo;
       return 0;
-    case WINP_IN_COUNTEDSTRING: case WINP_IN_COUNTEDANSISTRING:
+    case SCH_IN_COUNTEDSTRING: case SCH_IN_COUNTEDANSISTRING:
       if (r < 2) return -1;
-      n = 2 + (size_t)winp_get16(p);
+      n = 2 + (size_t)tlg_le16(p);
       if (n > r) return -1;
       *total = n; *vo = 2; *vl = n - 2;
       return 0;
-    case WINP_IN_REVERSEDCOUNTEDSTRING: case WINP_IN_REVERSEDCOUNTEDANSISTRING:
+    case SCH_IN_REVERSEDCOUNTEDSTRING: case SCH_IN_REVERSEDCOUNTEDANSISTRING:
       if (r < 2) return -1;
       n = 2 + ((size_t)p[0] << 8 | p[1]);
       if (n > r) return -1;
       *total = n; *vo = 2; *vl = n - 2;
       return 0;
-    case WINP_IN_NONNULLTERMINATEDSTRING: case WINP_IN_NONNULLTERMINATEDANSISTRING:
+    case SCH_IN_NONNULLTERMINATEDSTRING: case SCH_IN_NONNULLTERMINATEDANSISTRING:
       *total = r; *vl = r;
       return 0;
-    case WINP_IN_HEXDUMP:
+    case SCH_IN_HEXDUMP:
       if (r < 4) return -1;
-      if (winp_get32(p) > r - 4) return -1;
-      n = 4 + (size_t)winp_get32(p);
+      if (tlg_le32(p) > r - 4) return -1;
+      n = 4 + (size_t)tlg_le32(p);
       *total = n; *vo = 4; *vl = n - 4;
       return 0;
     default: return -1;   /* unknown InType: cannot size it */
@@ -131,9 +132,9 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
 }
 
 static int emit_rest(walker *w, uint32_t prop, uint32_t depth) {
-  winp_walk_item it;
+  sch_walk_item it;
   memset(&it, 0, sizeof it);
-  it.kind = WINP_W_REST;
+  it.kind = SCH_W_REST;
   it.prop = prop;
   it.depth = depth;
   it.ptr = w->data + w->pos;
@@ -156,37 +157,37 @@ static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
   epi e;
   read_epi(w, i, &e);
   uint32_t count = e.count, length = e.length;
-  if ((e.flags & WINP_PF_PARAM_COUNT) && param_value(w, i, e.count, &count) < 0) return -1;
-  if ((e.flags & WINP_PF_PARAM_LENGTH) && param_value(w, i, e.length, &length) < 0) return -1;
-  int is_array = (e.flags & (WINP_PF_PARAM_COUNT | WINP_PF_PARAM_FIXED_COUNT)) || count != 1;
-  winp_walk_item it;
+  if ((e.flags & SCH_PF_PARAM_COUNT) && param_value(w, i, e.count, &count) < 0) return -1;
+  if ((e.flags & SCH_PF_PARAM_LENGTH) && param_value(w, i, e.length, &length) < 0) return -1;
+  int is_array = (e.flags & (SCH_PF_PARAM_COUNT | SCH_PF_PARAM_FIXED_COUNT)) || count != 1;
+  sch_walk_item it;
   memset(&it, 0, sizeof it);
   it.prop = i;
   it.name = tei_name(w, e.name_off);
   it.depth = depth;
   int rc;
   if (is_array) {
-    it.kind = WINP_W_ARRAY_BEGIN;
+    it.kind = SCH_W_ARRAY_BEGIN;
     it.count = count;
-    if (!(e.flags & WINP_PF_STRUCT)) { it.intype = e.intype; it.outtype = e.outtype; }
+    if (!(e.flags & SCH_PF_STRUCT)) { it.intype = e.intype; it.outtype = e.outtype; }
     if (w->fn(w->ctx, &it)) return 1;
   }
   for (uint32_t k = 0; k < count; k++) {
     if (++w->steps > MAX_STEPS + 4 * w->data_len) return -1;
-    if (e.flags & WINP_PF_STRUCT) {
+    if (e.flags & SCH_PF_STRUCT) {
       uint32_t start = e.intype, members = e.outtype;
       if (depth >= MAX_DEPTH || start >= w->nprops || members > w->nprops - start) return -1;
-      it.kind = WINP_W_STRUCT_BEGIN;
+      it.kind = SCH_W_STRUCT_BEGIN;
       it.index = k;
       if (w->fn(w->ctx, &it)) return 1;
       if ((rc = walk_range(w, start, members, depth + 1)) != 0) return rc;
-      it.kind = WINP_W_STRUCT_END;
+      it.kind = SCH_W_STRUCT_END;
       if (w->fn(w->ctx, &it)) return 1;
       continue;
     }
     size_t total, vo, vl;
     if (item_size(w, &e, length, &total, &vo, &vl) < 0) return emit_rest(w, i, depth);
-    it.kind = WINP_W_VALUE;
+    it.kind = SCH_W_VALUE;
     it.index = k;
     it.intype = e.intype;
     it.outtype = e.outtype;
@@ -204,7 +205,7 @@ static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
   }
   if (is_array) {
     memset(&it, 0, sizeof it);
-    it.kind = WINP_W_ARRAY_END;
+    it.kind = SCH_W_ARRAY_END;
     it.prop = i;
     it.name = tei_name(w, e.name_off);
     it.depth = depth;
@@ -221,14 +222,14 @@ static int walk_range(walker *w, uint32_t first, uint32_t n, uint32_t depth) {
   return 0;
 }
 
-int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
-                  unsigned ptr_size, winp_walk_fn fn, void *ctx) {
-  if (!tei || tei_len < WINP_TEI_OFF_PROPS || (ptr_size != 4 && ptr_size != 8) || !fn) return -1;
+int sch_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
+                  unsigned ptr_size, sch_walk_fn fn, void *ctx) {
+  if (!tei || tei_len < SCH_TEI_OFF_PROPS || (ptr_size != 4 && ptr_size != 8) || !fn) return -1;
   if (!data) data_len = 0;
-  uint32_t nprops = winp_get32(tei + WINP_TEI_OFF_PROPERTY_COUNT);
-  uint32_t top = winp_get32(tei + WINP_TEI_OFF_TOP_COUNT);
+  uint32_t nprops = tlg_le32(tei + SCH_TEI_OFF_PROPERTY_COUNT);
+  uint32_t top = tlg_le32(tei + SCH_TEI_OFF_TOP_COUNT);
   if (nprops > 65535 || top > nprops ||
-      (size_t)WINP_TEI_OFF_PROPS + (size_t)WINP_EPI_SIZE * nprops > tei_len)
+      (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops > tei_len)
     return -1;
   walker w = {tei, tei_len, data, data_len, 0, ptr_size, nprops, NULL, 0, fn, ctx};
   if (nprops) {
@@ -240,19 +241,8 @@ int winp_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_
   return rc;
 }
 
-void winp_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap) {
+void sch_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap) {
   if (cap) out[0] = 0;
   if (!tei || off == 0 || off >= tei_len || tei_len - off < 2 || cap == 0) return;
-  winp_utf16le_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
-}
-
-uint64_t winp_schema_key_hash(const winp_schema_key *k) {
-  /* FNV-1a over the key fields in a fixed order */
-  uint8_t b[22];
-  memcpy(b, k->provider, 16);
-  winp_put16(b + 16, k->id);
-  b[18] = k->version; b[19] = k->opcode; b[20] = k->level; b[21] = k->classic;
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < sizeof b; i++) { h ^= b[i]; h *= 1099511628211ULL; }
-  return h;
+  tlg_utf16_to_utf8(tei + off, (tei_len - off) / 2, out, cap);
 }
