@@ -25,6 +25,7 @@ void etwL_open_provider(lua_State *L);      /* lprovider.c: etw.Provider */
 void etwL_open_eventbuilder(lua_State *L);  /* leventbuilder.c: etw.EventBuilder, etw.decode */
 void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable, etw.decode_blobs */
 void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sessions */
+void etwL_open_json(lua_State *L);          /* ljson.c: etw.json_encode, etw.json_array_mt */
 void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
 void etwL_open_process(lua_State *L);       /* lprocess.c: etw.spawn, etw.Process */
 

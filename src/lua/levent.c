@@ -953,22 +953,32 @@ static int ev_index(lua_State *L) {
 
 typedef struct jw {
   luaL_Buffer b; /* must not move after luaL_buffinit */
-  tlg_sink sink;
+  tlg_sink sink; /* into b */
+  tlg_json j;    /* the JSON writer, buffered over sink */
   int first;
 } jw;
 
+/* The sink for a tlg_fmt_* call, after what j holds went out. */
+static const tlg_sink *jw_sink(jw *w) {
+  tlg_json_flush(&w->j);
+  return &w->sink;
+}
+
 static void jw_key(jw *w, const char *k) {
-  luaL_addstring(&w->b, w->first ? "{\"" : ",\"");
+  tlg_json_cstr(&w->j, w->first ? "{\"" : ",\"");
   w->first = 0;
-  luaL_addstring(&w->b, k);
-  luaL_addstring(&w->b, "\":");
+  tlg_json_cstr(&w->j, k);
+  tlg_json_cstr(&w->j, "\":");
 }
 
 static void jw_u64(jw *w, const char *k, uint64_t v) {
-  char tmp[32];
   if (k) jw_key(w, k);
-  snprintf(tmp, sizeof tmp, v > (1ull << 53) ? "\"%llu\"" : "%llu", (unsigned long long)v);
-  luaL_addstring(&w->b, tmp);
+  tlg_json_u64(&w->j, v);
+}
+
+static void jw_str(jw *w, const char *k, const char *s, size_t n) {
+  jw_key(w, k);
+  tlg_json_string(&w->j, s, n, TLG_JSON_CP1252);
 }
 
 /* pid or tid: null when the record does not carry it (see has_id). */
@@ -977,28 +987,14 @@ static void jw_id(jw *w, const char *k, const lrec *r, uint32_t v) {
     jw_u64(w, k, v);
   } else {
     jw_key(w, k);
-    luaL_addstring(&w->b, "null");
+    tlg_json_cstr(&w->j, "null");
   }
 }
 
 static void jw_guid(jw *w, const char *k, const tlg_guid *g) {
   char text[TLG_GUID_TEXT];
   tlg_guid_format(g, text);
-  jw_key(w, k);
-  luaL_addchar(&w->b, '"');
-  luaL_addstring(&w->b, text);
-  luaL_addchar(&w->b, '"');
-}
-
-/* Bytes as a quoted lowercase hex string. */
-static void jw_hex(jw *w, const uint8_t *p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  luaL_addchar(&w->b, '"');
-  for (size_t i = 0; i < n; i++) {
-    luaL_addchar(&w->b, digits[p[i] >> 4]);
-    luaL_addchar(&w->b, digits[p[i] & 15]);
-  }
-  luaL_addchar(&w->b, '"');
+  jw_str(w, k, text, TLG_GUID_TEXT - 1);
 }
 
 /* The decode error as plain C text (bounded; used inside a luaL_Buffer). */
@@ -1022,19 +1018,16 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
                         const tlg_decoder *d) {
   const lrec *r = &ev->rec;
   if (prov) {
-    jw_key(w, "provider");
-    tlg_fmt_json_string(&w->sink, prov, plen);
+    jw_str(w, "provider", prov, plen);
   }
   jw_guid(w, "provider_id", &r->provider_id);
   winp_tdh_event t;
   char name[512];
   size_t n;
   if (d && d->event_name) {
-    jw_key(w, "name");
-    tlg_fmt_json_string(&w->sink, d->event_name, d->event_name_len);
+    jw_str(w, "name", d->event_name, d->event_name_len);
   } else if (tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, name, sizeof name))) {
-    jw_key(w, "name");
-    tlg_fmt_json_string(&w->sink, name, n);
+    jw_str(w, "name", name, n);
   }
   jw_u64(w, "id", r->desc.id);
   jw_u64(w, "version", r->desc.version);
@@ -1049,9 +1042,9 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
     jw_key(w, "timestamp");
-    luaL_addchar(&w->b, '"');
-    tlg_fmt_filetime(&w->sink, r->timestamp);
-    luaL_addchar(&w->b, '"');
+    tlg_json_char(&w->j, '"');
+    tlg_fmt_filetime(jw_sink(w), r->timestamp);
+    tlg_json_char(&w->j, '"');
   }
   if (r->flags & ENG_REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
   if (r->flags & ENG_REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
@@ -1074,10 +1067,8 @@ static int ext_shown(const levent *ev, const eng_ext_item *it) {
 static void json_details(jw *w, const levent *ev) {
   const lrec *r = &ev->rec;
   const eng_ext_item *it;
-  char tmp[24];
   if (header_kind_name(r)) {
-    jw_key(w, "header_kind");
-    tlg_fmt_json_string(&w->sink, header_kind_name(r), strlen(header_kind_name(r)));
+    jw_str(w, "header_kind", header_kind_name(r), strlen(header_kind_name(r)));
   }
   if (has_cpu_times(r)) {
     jw_u64(w, "kernel_time", r->kernel_time);
@@ -1087,9 +1078,9 @@ static void json_details(jw *w, const levent *ev) {
     jw_u64(w, "session_id", tlg_get_le(it->data, 4));
   if ((it = find_sid(ev))) {
     jw_key(w, "sid");
-    luaL_addchar(&w->b, '"');
-    tlg_fmt_sid(&w->sink, it->data, it->size);
-    luaL_addchar(&w->b, '"');
+    tlg_json_char(&w->j, '"');
+    tlg_fmt_sid(jw_sink(w), it->data, it->size);
+    tlg_json_char(&w->j, '"');
   }
   if ((it = find_ext(ev, EXT_PROCESS_START_KEY, EXT_PROCESS_START_KEY, 8)))
     jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
@@ -1099,28 +1090,26 @@ static void json_details(jw *w, const levent *ev) {
     unsigned wd = stack_width(it), n = (it->size - 8u) / wd;
     jw_u64(w, "stack_match_id", tlg_get_le(it->data, 8));
     jw_key(w, "stack");
-    for (unsigned i = 0; i < n; i++) {
-      snprintf(tmp, sizeof tmp, "%s\"0x%llx\"", i ? "," : "[",
-               (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
-      luaL_addstring(&w->b, tmp);
-    }
-    luaL_addstring(&w->b, n ? "]" : "[]");
+    for (unsigned i = 0; i < n; i++)
+      tlg_json_printf(&w->j, "%s\"0x%llx\"", i ? "," : "[",
+                      (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
+    tlg_json_cstr(&w->j, n ? "]" : "[]");
   }
   int first = 1;
   for (uint32_t i = 0; i < r->ext_count; i++) {
     it = &r->ext[i];
     if (ext_shown(ev, it)) continue;
     if (first) jw_key(w, "ext");
-    luaL_addstring(&w->b, first ? "[{\"type\":" : ",{\"type\":");
+    tlg_json_cstr(&w->j, first ? "[{\"type\":" : ",{\"type\":");
     first = 0;
     jw_u64(w, NULL, it->type);
-    luaL_addstring(&w->b, ",\"name\":\"");
-    luaL_addstring(&w->b, ext_name(it->type));
-    luaL_addstring(&w->b, "\",\"data\":");
-    jw_hex(w, it->data, it->size);
-    luaL_addchar(&w->b, '}');
+    tlg_json_cstr(&w->j, ",\"name\":");
+    tlg_json_string(&w->j, ext_name(it->type), strlen(ext_name(it->type)), TLG_JSON_CP1252);
+    tlg_json_cstr(&w->j, ",\"data\":");
+    tlg_json_hex(&w->j, it->data, it->size);
+    tlg_json_char(&w->j, '}');
   }
-  if (!first) luaL_addchar(&w->b, ']');
+  if (!first) tlg_json_char(&w->j, ']');
 }
 
 /* Provider name: the one given at push time, else the traits blob's. */
@@ -1159,9 +1148,9 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
                        size_t cap) {
   int tdh = 0;
   if (has_meta)
-    tlg_fmt_fields(&w->sink, d, TLG_FMT_JSON);
-  else if (!(tdh = tdh_fields(ev, &w->sink, TLG_FMT_JSON, err, cap)))
-    luaL_addstring(&w->b, "{}");
+    tlg_fmt_fields(jw_sink(w), d, TLG_FMT_JSON);
+  else if (!(tdh = tdh_fields(ev, jw_sink(w), TLG_FMT_JSON, err, cap)))
+    tlg_json_cstr(&w->j, "{}");
   return tdh;
 }
 
@@ -1181,9 +1170,11 @@ static int ev_json(lua_State *L) {
   lua_settop(L, 1);
   w.first = 1;
   w.sink = (tlg_sink){buf_write, &w.b};
+  tlg_json_init(&w.j, &w.sink);
   luaL_buffinit(L, &w.b);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
+    tlg_json_flush(&w.j);
     luaL_pushresult(&w.b);
     return 1;
   }
@@ -1192,20 +1183,19 @@ static int ev_json(lua_State *L) {
   jw_key(&w, "fields");
   tdh = json_fields(&w, ev, has_meta, &d, err, sizeof err);
   if (tdh && err[0]) {
-    jw_key(&w, "decode_error");
-    tlg_fmt_json_string(&w.sink, err, strlen(err));
+    jw_str(&w, "decode_error", err, strlen(err));
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
     cbuf c;
     error_text(&d, &c);
-    jw_key(&w, "decode_error");
-    tlg_fmt_json_string(&w.sink, c.s, c.n);
+    jw_str(&w, "decode_error", c.s, c.n);
   }
   if (!has_meta) {
     jw_key(&w, "payload");
-    jw_hex(&w, ev->rec.data, ev->rec.data_len);
+    tlg_json_hex(&w.j, ev->rec.data, ev->rec.data_len);
   }
-  luaL_addchar(&w.b, '}');
+  tlg_json_char(&w.j, '}');
+  tlg_json_flush(&w.j);
   luaL_pushresult(&w.b);
   return 1;
 }
