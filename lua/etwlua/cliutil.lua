@@ -1,5 +1,6 @@
 -- Helpers shared by the subcommands: option parsing, provider specs, output.
 local etw = require "etw"
+local filter = require "etwlua.filter"
 
 local M = {}
 
@@ -183,6 +184,31 @@ function M.int_option(opts, key, lo, hi)
   end
   opts[key] = n
   return true
+end
+
+-- opts[key] one of `choices` (a list), `default` when absent, in place;
+-- nil, "--key must be a, b or c" when it is something else.
+function M.choice_option(opts, key, default, choices)
+  local v = opts[key] or default
+  for _, c in ipairs(choices) do
+    if v == c then
+      opts[key] = v
+      return true
+    end
+  end
+  local list = table.concat(choices, ", ", 1, #choices - 1) .. " or " .. choices[#choices]
+  return nil, "--" .. key .. " must be " .. list
+end
+
+-- The predicate of a --filter expression for command `cmd` (a module with
+-- name, usage): a run-time failure is reported on stderr and taken as
+-- false; nil, "bad --filter expression: ..." when it does not compile.
+function M.filter_option(cmd, expr)
+  local pred, err = filter.compile(expr, { on_error = function(msg)
+    io.stderr:write("etwlua ", cmd.name, ": --filter failed (taken as false): ", msg, "\n")
+  end })
+  if not pred then return nil, "bad --filter expression: " .. err end
+  return pred
 end
 
 -- opts[key] as a number of seconds >= 0 (finite), in place.

@@ -319,38 +319,55 @@ const char *lev_header_kind_name(const lrec *r) {
 
 /* ---- header fields ---- */
 
-static int push_provider(lua_State *L, const levent *ev) {
-  const char *name;
-  size_t len;
-  if (ev->pname) {
-    lua_pushlstring(L, ev->pname, ev->pname_len);
-    return 1;
-  }
-  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, &len) == TLG_OK) {
-    lua_pushlstring(L, name, len);
-    return 1;
-  }
+/* The provider name: given at push time, in the traits, or in the TDH
+** schema (copied to buf); NULL when there is none. */
+const char *lev_provider_name(const levent *ev, size_t *len, char *buf, size_t cap) {
+  const char *name = NULL;
   winp_tdh_event t;
+  if (ev->pname) {
+    *len = ev->pname_len;
+    return ev->pname;
+  }
+  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
+  if (lev_tdh_of(ev, &t) && (*len = winp_tdh_provider_name(&t, buf, cap))) return buf;
+  return NULL;
+}
+
+/* The event name: the TraceLogging metadata's, else the TDH schema's
+** (copied to buf); NULL when there is none (or the metadata is unreadable). */
+const char *lev_event_name(const levent *ev, size_t *len, char *buf, size_t cap) {
+  tlg_decoder d;
+  winp_tdh_event t;
+  if (lev_start(ev, &d)) {
+    *len = d.event_name_len;
+    return d.event_name; /* points into the event's metadata, not into d */
+  }
+  if (lev_tdh_of(ev, &t) && (*len = winp_tdh_event_name(&t, buf, cap))) return buf;
+  return NULL;
+}
+
+static int push_provider(lua_State *L, const levent *ev) {
   char buf[512];
-  if (!lev_tdh_of(ev, &t) || !(len = winp_tdh_provider_name(&t, buf, sizeof buf))) return 0;
-  lua_pushlstring(L, buf, len);
+  size_t len;
+  const char *name = lev_provider_name(ev, &len, buf, sizeof buf);
+  if (!name) return 0;
+  lua_pushlstring(L, name, len);
   return 1;
 }
 
-static int push_name_or_tag(lua_State *L, const levent *ev, int tag) {
-  tlg_decoder d;
-  winp_tdh_event t;
+static int push_name(lua_State *L, const levent *ev) {
   char buf[512];
-  size_t n;
-  if (!tag && lev_tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, buf, sizeof buf))) {
-    lua_pushlstring(L, buf, n);
-    return 1;
-  }
+  size_t len;
+  const char *name = lev_event_name(ev, &len, buf, sizeof buf);
+  if (!name) return 0;
+  lua_pushlstring(L, name, len);
+  return 1;
+}
+
+static int push_tag(lua_State *L, const levent *ev) {
+  tlg_decoder d;
   if (!lev_start(ev, &d) || !d.event_name) return 0;
-  if (tag)
-    lua_pushinteger(L, (lua_Integer)d.event_tag);
-  else
-    lua_pushlstring(L, d.event_name, d.event_name_len);
+  lua_pushinteger(L, (lua_Integer)d.event_tag);
   return 1;
 }
 
@@ -391,8 +408,8 @@ static int push_prop(lua_State *L, levent *ev, int p) {
   switch (p) {
   case P_PROVIDER: return push_provider(L, ev);
   case P_PROVIDER_ID: etwL_pushguid(L, &r->provider_id); return 1;
-  case P_NAME: return push_name_or_tag(L, ev, 0);
-  case P_TAGS: return push_name_or_tag(L, ev, 1);
+  case P_NAME: return push_name(L, ev);
+  case P_TAGS: return push_tag(L, ev);
   case P_ID: lua_pushinteger(L, r->desc.id); return 1;
   case P_VERSION: lua_pushinteger(L, r->desc.version); return 1;
   case P_CHANNEL: lua_pushinteger(L, r->desc.channel); return 1;

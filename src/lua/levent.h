@@ -93,6 +93,8 @@ const char *lev_ext_name(unsigned type);
 int lev_has_cpu_times(const lrec *r);
 const char *lev_header_kind_name(const lrec *r);
 int lev_has_id(const lrec *r, uint32_t v);
+const char *lev_provider_name(const levent *ev, size_t *len, char *buf, size_t cap);
+const char *lev_event_name(const levent *ev, size_t *len, char *buf, size_t cap);
 
 /* levent_fields.c (called from __index, whose upvalues they use) */
 int lev_push_fields(lua_State *L, levent *ev);

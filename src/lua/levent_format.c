@@ -76,14 +76,10 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     jw_str(w, "provider", prov, plen);
   }
   jw_guid(w, "provider_id", &r->provider_id);
-  winp_tdh_event t;
   char name[512];
   size_t n;
-  if (d && d->event_name) {
-    jw_str(w, "name", d->event_name, d->event_name_len);
-  } else if (lev_tdh_of(ev, &t) && (n = winp_tdh_event_name(&t, name, sizeof name))) {
-    jw_str(w, "name", name, n);
-  }
+  const char *nm = lev_event_name(ev, &n, name, sizeof name);
+  if (nm) jw_str(w, "name", nm, n);
   jw_u64(w, "id", r->desc.id);
   jw_u64(w, "version", r->desc.version);
   jw_u64(w, "channel", r->desc.channel);
@@ -167,21 +163,6 @@ static void json_details(jw *w, const levent *ev) {
   if (!first) tlg_json_char(&w->j, ']');
 }
 
-/* Provider name: the one given at push time, else the traits blob's. */
-/* The provider name: given at push time, in the traits, or in the TDH
-** schema (copied to buf); NULL when there is none. */
-static const char *provider_name(const levent *ev, size_t *len, char *buf, size_t cap) {
-  const char *name = NULL;
-  winp_tdh_event t;
-  if (ev->pname) {
-    *len = ev->pname_len;
-    return ev->pname;
-  }
-  if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
-  if (lev_tdh_of(ev, &t) && (*len = winp_tdh_provider_name(&t, buf, cap))) return buf;
-  return NULL;
-}
-
 /* The TDH fields (JSON or text) and, on an error, its message in *err. */
 static int tdh_fields(const levent *ev, const tlg_sink *o, int mode, char *err, size_t cap) {
   winp_tdh_event t;
@@ -218,7 +199,7 @@ int lev_json(lua_State *L) {
   int only_fields = luaL_checkoption(L, 2, "event", json_parts) == 1;
   size_t plen = 0;
   char pbuf[512], err[400];
-  const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
+  const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
   tlg_decoder d;
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
@@ -261,7 +242,7 @@ int lev_tostring(lua_State *L) {
   levent *ev = levent_check(L, 1);
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
-  const char *prov = provider_name(ev, &plen, pbuf, sizeof pbuf);
+  const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
   winp_tdh_event t;
   int tdh = lev_tdh_of(ev, &t);
   char tmp[TLG_GUID_TEXT + 64];
@@ -277,12 +258,10 @@ int lev_tostring(lua_State *L) {
     luaL_addstring(&b, tmp);
   }
   luaL_addchar(&b, '/');
-  if (has_meta && d.event_name)
-    luaL_addlstring(&b, d.event_name, d.event_name_len);
-  else if (tdh && winp_tdh_event_name(&t, name, sizeof name))
-    luaL_addstring(&b, name);
-  else
-    luaL_addchar(&b, '?');
+  size_t nlen;
+  const char *nm = lev_event_name(ev, &nlen, name, sizeof name);
+  if (nm) luaL_addlstring(&b, nm, nlen);
+  else luaL_addchar(&b, '?');
   snprintf(tmp, sizeof tmp, "(level=%u keyword=0x%llx)", (unsigned)ev->rec.desc.level,
            (unsigned long long)ev->rec.desc.keyword);
   luaL_addstring(&b, tmp);
