@@ -355,6 +355,10 @@ static int l_every(lua_State *L) {
   return 1;
 }
 
+/* a + b for b > 0, at most INT64_MAX (timestamps of a damaged file may be
+** anything). */
+static int64_t sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+
 /* One timer (on top) at time `now`: a new one starts (due one period from
 ** now); a due one is called with the latest multiple of its period that
 ** `now` reached (files) or the wall-clock time (sessions), and is next due
@@ -367,10 +371,11 @@ static int64_t fire_timer(lua_State *L, lconsumer *c, int64_t now) {
   lua_rawgeti(L, -2, T_NEXT);
   int64_t next = (int64_t)lua_tointegerx(L, -1, &has);
   lua_pop(L, 2);
-  int64_t at = 0, due = has ? next : now + period;
-  if (has && now >= next) {
-    at = next + (now - next) / period * period;
-    due = at + period;
+  int64_t at = 0, due = has ? next : sat_add(now, period);
+  if (has && now >= next) {             /* unsigned: any int64 times, no overflow */
+    uint64_t gap = (uint64_t)now - (uint64_t)next;
+    at = (int64_t)((uint64_t)next + gap / (uint64_t)period * (uint64_t)period);
+    due = sat_add(at, period);
   }
   lua_pushinteger(L, (lua_Integer)due);
   lua_rawseti(L, -2, T_NEXT);           /* before the call: an error does not repeat it */

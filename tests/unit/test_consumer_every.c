@@ -11,7 +11,7 @@
 #include <lauxlib.h>
 
 #include "etwlua_lua.h"
-#include "../../src/etl/etl_write.h"
+#include "etl_write.h"
 #include "unit_check.h"
 
 #define T0 133000000000000000LL /* 2022-06-18, a FILETIME */
