@@ -1,5 +1,6 @@
 -- Helpers shared by the subcommands: option parsing, provider specs, output.
 local etw = require "etw"
+local filter = require "etwlua.filter"
 
 local M = {}
 
@@ -113,12 +114,11 @@ function M.columns(out, header, rows)
   end
 end
 
--- JSON text of a Lua value, exact for 64-bit integers (beyond 2^53 they go
--- out as strings, as ev:json() does); object keys sorted; a table is an array
--- when it has [1] or is marked with M.array_mt (so that {} can be []).
-M.array_mt = {}
-local escapes = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-                  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+-- JSON text of a Lua value: etw.json_encode, the one JSON writer (exact
+-- 64-bit integers, "nan"/"inf", valid UTF-8, object keys sorted); a table
+-- is an array when it has [1] or is marked with M.array_mt (so {} can be []).
+M.array_mt = etw.json_array_mt
+M.json = etw.json_encode
 
 -- s with every byte that is not part of a valid UTF-8 sequence (strict:
 -- no overlong forms, surrogates or code points above U+10FFFF) replaced by
@@ -139,15 +139,6 @@ function M.utf8_fix(s, bad)
   return table.concat(out)
 end
 
--- JSON string: invalid UTF-8 bytes become U+FFFD, so the text is always
--- valid UTF-8; control characters are escaped.
-local function json_string(s)
-  s = M.utf8_fix(s, function() return "\u{FFFD}" end)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return escapes[c] or string.format("\\u%04x", c:byte())
-  end) .. '"'
-end
-
 -- Text for a terminal: a backslash becomes "\\", control characters (C0,
 -- DEL, and C1 as their UTF-8 bytes) and bytes that are not valid UTF-8
 -- become "\xHH"; everything else is unchanged.
@@ -157,53 +148,6 @@ function M.escape_text(s)
     return hex(c:sub(1, 1)) .. hex(c:sub(2))
   end)
   return M.utf8_fix(s, function(b) return string.format("\\x%02x", b) end)
-end
-
-local function encode(v, out)
-  local t = type(v)
-  if t == "string" then
-    out[#out + 1] = json_string(v)
-  elseif t == "number" then
-    if math.type(v) == "integer" then
-      out[#out + 1] = (v > 1 << 53 or v < -(1 << 53)) and '"' .. v .. '"' or tostring(v)
-    elseif v ~= v or v == math.huge or v == -math.huge then
-      out[#out + 1] = "null"
-    else
-      local short = string.format("%.15g", v)
-      out[#out + 1] = tonumber(short) == v and short or string.format("%.17g", v)
-    end
-  elseif t == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif t == "table" then
-    if v[1] ~= nil or getmetatable(v) == M.array_mt then
-      out[#out + 1] = "["
-      for i, x in ipairs(v) do
-        if i > 1 then out[#out + 1] = "," end
-        encode(x, out)
-      end
-      out[#out + 1] = "]"
-    else
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-      table.sort(keys)
-      out[#out + 1] = "{"
-      for i, k in ipairs(keys) do
-        if i > 1 then out[#out + 1] = "," end
-        out[#out + 1] = json_string(k)
-        out[#out + 1] = ":"
-        encode(v[k], out)
-      end
-      out[#out + 1] = "}"
-    end
-  else
-    out[#out + 1] = "null"
-  end
-end
-
-function M.json(v)
-  local out = {}
-  encode(v, out)
-  return table.concat(out)
 end
 
 -- Exit statuses of every command (README "Exit status").
@@ -240,6 +184,31 @@ function M.int_option(opts, key, lo, hi)
   end
   opts[key] = n
   return true
+end
+
+-- opts[key] one of `choices` (a list), `default` when absent, in place;
+-- nil, "--key must be a, b or c" when it is something else.
+function M.choice_option(opts, key, default, choices)
+  local v = opts[key] or default
+  for _, c in ipairs(choices) do
+    if v == c then
+      opts[key] = v
+      return true
+    end
+  end
+  local list = table.concat(choices, ", ", 1, #choices - 1) .. " or " .. choices[#choices]
+  return nil, "--" .. key .. " must be " .. list
+end
+
+-- The predicate of a --filter expression for command `cmd` (a module with
+-- name, usage): a run-time failure is reported on stderr and taken as
+-- false; nil, "bad --filter expression: ..." when it does not compile.
+function M.filter_option(cmd, expr)
+  local pred, err = filter.compile(expr, { on_error = function(msg)
+    io.stderr:write("etwlua ", cmd.name, ": --filter failed (taken as false): ", msg, "\n")
+  end })
+  if not pred then return nil, "bad --filter expression: " .. err end
+  return pred
 end
 
 -- opts[key] as a number of seconds >= 0 (finite), in place.

@@ -88,6 +88,15 @@ int64_t etwL_now_ms(void) {
 #endif
 }
 
+void etwL_sleep_ms(int ms) {
+#ifdef _WIN32
+  Sleep((DWORD)ms);
+#else
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);              /* a signal ends it early */
+#endif
+}
+
 int64_t etwL_deadline_ms(int64_t timeout_ms) {
   if (timeout_ms < 0) return -1;
   int64_t now = etwL_now_ms();

@@ -25,6 +25,8 @@ void etwL_open_provider(lua_State *L);      /* lprovider.c: etw.Provider */
 void etwL_open_eventbuilder(lua_State *L);  /* leventbuilder.c: etw.EventBuilder, etw.decode */
 void etwL_open_event(lua_State *L);         /* levent.c: etw.Event metatable, etw.decode_blobs */
 void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sessions */
+void etwL_open_time(lua_State *L);          /* ltime.c: etw.now, etw.sleep */
+void etwL_open_json(lua_State *L);          /* ljson.c: etw.json_encode, etw.json_array_mt */
 void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
 void etwL_open_process(lua_State *L);       /* lprocess.c: etw.spawn, etw.Process */
 
@@ -61,6 +63,9 @@ const char *etwL_toprovider(lua_State *L, int idx, rec_record *rec);
 
 /* Milliseconds of a monotonic clock (for timeouts). */
 int64_t etwL_now_ms(void);
+/* Sleep up to `ms` milliseconds; a signal ends it early (POSIX). Waits
+** that must notice a signal on Windows too sleep in short slices. */
+void etwL_sleep_ms(int ms);
 /* The deadline `timeout_ms` from now, saturated at INT64_MAX (a timeout
 ** as large as math.maxinteger never overflows); -1 for timeout_ms < 0
 ** (no deadline). */

@@ -4,6 +4,7 @@
 ** given as tables are matched in C on the record header, so events no
 ** handler wants never become Lua objects.
 */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "lconsumer.h"
 #include "lsignal.h"
 #include "engine.h"
+#include "etl_write.h"
 #include "tlg_decode.h"
 #include "tlg_guid.h"
 
@@ -39,14 +41,17 @@ typedef struct lconsumer {
   int running;                      /* inside c:run: a close is deferred to its end */
   int closing;                      /* c:close() was called while running */
   int signal;                       /* the signal that ended the last run / events loop */
+  int event_time;                   /* files: c:every follows event time */
+  int ntimers;                      /* c:every timers, in uservalue UV_TIMERS */
+  int64_t timer_due;                /* earliest due time of a timer (see fire_timers) */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;
 } lconsumer;
 
 enum {
-  UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_ON_CORRUPT, UV_LAST_CORRUPT,
-  UV_COUNT = UV_LAST_CORRUPT
+  UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_ON_CORRUPT, UV_LAST_CORRUPT, UV_TIMERS,
+  UV_COUNT = UV_TIMERS
 };
 
 static lconsumer *checkconsumer(lua_State *L, int idx) {
@@ -318,6 +323,97 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   lua_settop(L, have_ev ? have_ev - 2 : lua_gettop(L) - 1);
 }
 
+/* --- c:every -------------------------------------------------------------- */
+
+/* A timer is a table {fn, period, next} in UV_TIMERS. Time is the monotonic
+** clock in ms for sessions, event time (FILETIME, 100 ns) for files. */
+enum { T_FN = 1, T_PERIOD, T_NEXT };
+
+/* c:every(seconds, fn) -> c: call fn(t) every `seconds` while c:run runs
+** (README "Time in scripts"). */
+static int l_every(lua_State *L) {
+  lconsumer *c = checkopen(L, 1);
+  lua_Number secs = luaL_checknumber(L, 2);
+  luaL_argcheck(L, secs >= 0.001 && secs <= 1e9, 2, "seconds must be a number from 0.001 to 1e9");
+  luaL_checktype(L, 3, LUA_TFUNCTION);
+  if (lua_getiuservalue(L, 1, UV_TIMERS) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_TIMERS);
+  }
+  lua_createtable(L, 3, 0);
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, T_FN);
+  lua_pushinteger(L, (lua_Integer)(secs * (c->event_time ? 1e7 : 1e3) + 0.5));
+  lua_rawseti(L, -2, T_PERIOD);
+  lua_rawseti(L, -2, ++c->ntimers);
+  c->timer_due = INT64_MIN;             /* look at the new timer at once */
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* a + b for b > 0, at most INT64_MAX (timestamps of a damaged file may be
+** anything). */
+static int64_t sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+
+/* One timer (on top) at time `now`: a new one starts (due one period from
+** now); a due one is called with the latest multiple of its period that
+** `now` reached (files) or the wall-clock time (sessions), and is next due
+** one period after that multiple: periods with nothing in them are not
+** made up for. Returns its next due time. */
+static int64_t fire_timer(lua_State *L, lconsumer *c, int64_t now) {
+  int has;
+  lua_rawgeti(L, -1, T_PERIOD);
+  int64_t period = (int64_t)lua_tointeger(L, -1);
+  lua_rawgeti(L, -2, T_NEXT);
+  int64_t next = (int64_t)lua_tointegerx(L, -1, &has);
+  lua_pop(L, 2);
+  int64_t at = 0, due = has ? next : sat_add(now, period);
+  if (has && now >= next) {             /* unsigned: any int64 times, no overflow */
+    uint64_t gap = (uint64_t)now - (uint64_t)next;
+    at = (int64_t)((uint64_t)next + gap / (uint64_t)period * (uint64_t)period);
+    due = sat_add(at, period);
+  }
+  lua_pushinteger(L, (lua_Integer)due);
+  lua_rawseti(L, -2, T_NEXT);           /* before the call: an error does not repeat it */
+  if (has && now >= next) {
+    lua_rawgeti(L, -1, T_FN);
+    lua_pushinteger(L, (lua_Integer)(c->event_time ? at : etl_filetime_now()));
+    protected_call(L, c, 1, 0);
+  }
+  return due;
+}
+
+/* The timers due at `now`, in the order c:every added them; consumer at
+** index 1. Sets c->timer_due, so that a record costs one comparison while
+** no timer is due. */
+static void fire_timers(lua_State *L, lconsumer *c, int64_t now) {
+  if (now < c->timer_due) return;
+  int n = c->ntimers;                   /* a timer added by fn waits for the next look */
+  int64_t due = INT64_MAX;
+  lua_getiuservalue(L, 1, UV_TIMERS);
+  for (int i = 1; i <= n && c->open; i++) {
+    lua_rawgeti(L, -1, i);
+    int64_t d = fire_timer(L, c, now);
+    if (d < due) due = d;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  if (c->ntimers > n) due = INT64_MIN;  /* added meanwhile: start them at the next look */
+  c->timer_due = due;
+}
+
+/* What an engine wait may take: up to the deadline and, for a session with
+** timers, up to the next one due. */
+static int wait_for(lconsumer *c, int64_t deadline) {
+  int ms = etwL_wait_ms(deadline);
+  if (!c->ntimers || c->event_time) return ms;
+  int64_t left = c->timer_due - etwL_now_ms();
+  int t = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+  return ms < 0 || t < ms ? t : ms;
+}
+
 /* --- run ------------------------------------------------------------------- */
 
 /* The signal scope's wake: async-signal-safe; the source stays valid for
@@ -362,7 +458,13 @@ static int run_body(lua_State *L) {
     if (!c->open) { reason = "stopped"; break; }           /* c:close() in a handler */
     if (etwL_signal_pending() && interrupted(c)) { reason = "interrupted"; break; }
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
-    int st = eng_source_next(c->src, &r, etwL_wait_ms(deadline));
+    if (c->ntimers && !c->event_time) fire_timers(L, c, etwL_now_ms());
+    if (!c->open) { reason = "stopped"; break; }           /* a timer closed it */
+    int st = eng_source_next(c->src, &r, wait_for(c, deadline));
+    if (st == ENG_OK && r.kind == REC_KIND_EVENT && c->ntimers && c->event_time &&
+        (r.flags & REC_HEADER))
+      fire_timers(L, c, r.timestamp);
+    if (!c->open) { reason = "stopped"; break; }
     if (st == ENG_OK && r.kind == REC_KIND_EVENT) dispatch(L, c, &r);
     else if (st == ENG_OK) deliver_notice(L, c, &r);
     else if (st == ENG_E_STOPPED) reason = "stopped";
@@ -542,8 +644,10 @@ static int l_new(lua_State *L) {
   lua_getfield(L, 1, "files");           /* stack: opts on_error session files */
   if (lua_isnil(L, -2) == lua_isnil(L, -1))
     return luaL_error(L, "etw.Consumer: give exactly one of 'session' (a name) or 'files' (a list)");
+  int files = lua_isnil(L, -2);
   lconsumer *c = lua_newuserdatauv(L, sizeof *c, UV_COUNT);
   memset(c, 0, sizeof *c);
+  c->event_time = files;                 /* c:every follows event time in files */
   luaL_setmetatable(L, ETWL_CONSUMER);
   c->on_error_continue = cont;
   lua_newtable(L);
@@ -572,7 +676,7 @@ static int l_new(lua_State *L) {
 }
 
 static const luaL_Reg meth[] = {
-  {"on", l_on}, {"on_lost", l_on_lost}, {"on_corrupt", l_on_corrupt}, {"run", l_run},
+  {"on", l_on}, {"on_lost", l_on_lost}, {"on_corrupt", l_on_corrupt}, {"every", l_every}, {"run", l_run},
   {"events", l_events}, {"stop", l_stop}, {"stats", l_stats}, {"info", l_info},
   {"close", l_close}, {NULL, NULL}};
 

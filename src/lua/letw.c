@@ -149,6 +149,8 @@ int luaopen_etw(lua_State *L) {
   etwL_open_session(L);
   etwL_open_consumer(L);
   etwL_open_process(L);
+  etwL_open_json(L);
+  etwL_open_time(L);
   return 1;
 }
 

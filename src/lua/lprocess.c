@@ -89,11 +89,6 @@ static lua_Integer check_argv(lua_State *L, int idx) {
 /* ===================================================================== POSIX */
 #ifndef _WIN32
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);                       /* a signal ends it early */
-}
-
 /* Give the terminal to `pgid` (our stdin is a terminal in the foreground);
 ** SIGTTOU blocked, as a background process changing it would get one. */
 static void give_tty(pid_t pgid) {
@@ -154,8 +149,6 @@ static void close_os(lprocess *p) { take_tty_back(p); }
 
 /* =================================================================== Windows */
 #else
-
-static void sleep_ms(int ms) { Sleep((DWORD)ms); }
 
 /* One argument quoted as CommandLineToArgvW and the C runtimes parse it. */
 static void add_quoted(luaL_Buffer *b, const char *a) {
@@ -272,7 +265,7 @@ static int l_wait(lua_State *L) {
     if ((sig = etwL_signal_take()) != 0) break;
     int left = etwL_wait_ms(deadline);
     if (left == 0) break;
-    sleep_ms(left < 0 || left > 20 ? 20 : left);
+    etwL_sleep_ms(left < 0 || left > 20 ? 20 : left);
   }
   etwL_signal_leave(&sc);
   if (done) return push_status(L, p);

@@ -473,15 +473,6 @@ static int l_stats(lua_State *L) {
 
 /* --- wait ------------------------------------------------------------------ */
 
-static void sleep_ms(int ms) {
-#ifdef _WIN32
-  Sleep((DWORD)ms);
-#else
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);              /* a signal ends it early */
-#endif
-}
-
 /* s:wait([seconds]) -> reason [, signal]: "timeout" (the seconds passed),
 ** "stopped" (the session was stopped, e.g. by `etwlua stop NAME`),
 ** "interrupted" (SIGINT, SIGTERM or SIGHUP while waiting; the second value
@@ -504,7 +495,7 @@ static int l_wait(lua_State *L) {
     if ((sig = etwL_signal_take()) != 0) reason = "interrupted";
     else if (eng_session_query(s->h, &st) == ENG_E_STOPPED) reason = "stopped";
     else if (deadline >= 0 && now >= deadline) reason = "timeout";
-    else sleep_ms(deadline < 0 || deadline - now > 50 ? 50 : (int)(deadline - now));
+    else etwL_sleep_ms(deadline < 0 || deadline - now > 50 ? 50 : (int)(deadline - now));
   }
   etwL_signal_leave(&sc);
   lua_pushstring(L, reason);

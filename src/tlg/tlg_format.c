@@ -2,10 +2,6 @@
 ** tlg_format.c: JSON and text forms of decoded TraceLogging values (see
 ** tlg_format.h). Output is batched through a small buffer, then the sink.
 */
-#include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tlg_format.h"
@@ -13,158 +9,53 @@
 #include "tlg_utf8.h"
 #include "tlg_guid.h"
 
-#define MAX_SAFE_INT (1ull << 53) /* beyond it JSON readers (doubles) lose bits */
+typedef tlg_json wr;
 
-typedef struct wr {
-  const tlg_sink *o;
-  size_t n;
-  char buf[512];
-} wr;
-
-static void wr_flush(wr *w) {
-  if (w->n) w->o->write(w->o->ctx, w->buf, w->n);
-  w->n = 0;
-}
-
-static void put(wr *w, const char *s, size_t n) {
-  if (w->n + n > sizeof w->buf) {
-    wr_flush(w);
-    if (n > sizeof w->buf) {
-      w->o->write(w->o->ctx, s, n);
-      return;
-    }
-  }
-  memcpy(w->buf + w->n, s, n);
-  w->n += n;
-}
-
-static void puts_(wr *w, const char *s) { put(w, s, strlen(s)); }
-
-static void putc_(wr *w, char c) {
-  if (w->n == sizeof w->buf) wr_flush(w);
-  w->buf[w->n++] = c;
-}
-
-#if defined(__GNUC__)
-static void putf(wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#endif
-static void putf(wr *w, const char *fmt, ...) {
-  char tmp[64];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  if (n > 0) put(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
-/* ---- code points ---- */
-
-/* One code point as UTF-8; with `esc`, JSON-escaped. */
-static void put_cp(wr *w, uint32_t cp, int esc) {
-  uint8_t b[4];
-  if (esc && (cp < 0x20 || cp == '"' || cp == '\\')) {
-    static const char short_esc[] = "btn\0fr";
-    if (cp == '"' || cp == '\\') {
-      putc_(w, '\\');
-      putc_(w, (char)cp);
-    } else if (cp >= 8 && cp <= 13 && short_esc[cp - 8]) {
-      putc_(w, '\\');
-      putc_(w, short_esc[cp - 8]);
-    } else {
-      putf(w, "\\u%04x", (unsigned)cp);
-    }
-  } else {
-    size_t n = tlg_utf8_put(cp, b);
-    put(w, (const char *)b, n);
-  }
-}
+/* ---- text ---- */
 
 /* tlg_utf16.h's policy: unpaired surrogates and an odd last byte -> U+FFFD */
 static void put_utf16(wr *w, const uint8_t *p, size_t n, int esc) {
   for (size_t i = 0; i < n;) {
     uint32_t cp;
     i += tlg_utf16_next(p + i, n - i, &cp);
-    put_cp(w, cp, esc);
+    tlg_json_cp(w, cp, esc);
   }
 }
 
 
-static const uint16_t cp1252[32] = {
-  0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030,
-  0x160, 0x2039, 0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C,
-  0x201D, 0x2022, 0x2013, 0x2014, 0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D,
-  0x17E, 0x178};
-
 static void put_json_str8(wr *w, const uint8_t *p, size_t n) {
-  putc_(w, '"');
-  size_t i = 0;
-  while (i < n) {
-    size_t run = i;
-    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
-    if (run > i) {
-      put(w, (const char *)p + i, run - i);
-      i = run;
-      continue;
-    }
-    uint32_t cp;
-    size_t len = tlg_utf8_next(p + i, n - i, &cp);
-    if (len == 0) {
-      cp = p[i] >= 0x80 && p[i] < 0xA0 ? cp1252[p[i] - 0x80] : p[i];
-      len = 1;
-    }
-    put_cp(w, cp, 1);
-    i += len;
-  }
-  putc_(w, '"');
+  tlg_json_string(w, (const char *)p, n, TLG_JSON_CP1252);
 }
 
 static void put_json_str16(wr *w, const uint8_t *p, size_t n) {
-  putc_(w, '"');
+  tlg_json_char(w, '"');
   put_utf16(w, p, n, 1);
-  putc_(w, '"');
+  tlg_json_char(w, '"');
 }
 
 /* ---- numbers ---- */
 
 static void put_u64(wr *w, uint64_t v, int mode) {
-  int q = mode == TLG_FMT_JSON && v > MAX_SAFE_INT;
-  putf(w, q ? "\"%llu\"" : "%llu", (unsigned long long)v);
+  if (mode == TLG_FMT_JSON) tlg_json_u64(w, v);
+  else tlg_json_printf(w, "%llu", (unsigned long long)v);
 }
 
 static void put_i64(wr *w, int64_t v, int mode) {
-  uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  int q = mode == TLG_FMT_JSON && mag > MAX_SAFE_INT;
-  putf(w, q ? "\"%lld\"" : "%lld", (long long)v);
-}
-
-/* Shortest %g text that reads back to the same value (float32 when `f32`). */
-static void put_double(wr *w, double v, int f32, int mode) {
-  if (isnan(v) || isinf(v)) {
-    const char *s = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
-    if (mode == TLG_FMT_JSON) putc_(w, '"');
-    puts_(w, s);
-    if (mode == TLG_FMT_JSON) putc_(w, '"');
-    return;
-  }
-  char buf[40];
-  for (int prec = f32 ? 6 : 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, v);
-    double back = strtod(buf, NULL);
-    if (f32 ? (float)back == (float)v : back == v) break;
-  }
-  for (char *c = buf; *c; c++)
-    if (*c == ',') *c = '.'; /* a locale's decimal comma */
-  puts_(w, buf);
+  if (mode == TLG_FMT_JSON) tlg_json_i64(w, v);
+  else tlg_json_printf(w, "%lld", (long long)v);
 }
 
 static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
-  static const char hx[] = "0123456789abcdef";
-  put(w, mode == TLG_FMT_JSON ? "\"" : "0x", mode == TLG_FMT_JSON ? 1 : 2);
-  for (size_t i = 0; i < n; i++) {
-    putc_(w, hx[p[i] >> 4]);
-    putc_(w, hx[p[i] & 15]);
+  if (mode == TLG_FMT_JSON) {
+    tlg_json_hex(w, p, n);
+    return;
   }
-  if (mode == TLG_FMT_JSON) putc_(w, '"');
+  static const char hx[] = "0123456789abcdef";
+  tlg_json_raw(w, "0x", 2);
+  for (size_t i = 0; i < n; i++) {
+    tlg_json_char(w, hx[p[i] >> 4]);
+    tlg_json_char(w, hx[p[i] & 15]);
+  }
 }
 
 /* ---- times, GUID, SID ---- */
@@ -187,7 +78,7 @@ static void put_filetime(wr *w, int64_t ft, int mode) {
   int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
   const char *q = mode == TLG_FMT_JSON ? "\"" : "";
-  putf(w, "%s%04d-%02d-%02dT%02d:%02d:%02d.%07dZ%s", q, (int)y, (int)m, (int)d,
+  tlg_json_printf(w, "%s%04d-%02d-%02dT%02d:%02d:%02d.%07dZ%s", q, (int)y, (int)m, (int)d,
        (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac, q);
 }
 
@@ -195,19 +86,19 @@ static void put_systemtime(wr *w, const uint8_t *p, int utc, int mode) {
   unsigned v[8];
   for (int i = 0; i < 8; i++) v[i] = (unsigned)tlg_get_le(p + 2 * i, 2);
   const char *q = mode == TLG_FMT_JSON ? "\"" : "";
-  putf(w, "%s%04u-%02u-%02uT%02u:%02u:%02u.%03u%s%s", q, v[0], v[1], v[3], v[4],
+  tlg_json_printf(w, "%s%04u-%02u-%02uT%02u:%02u:%02u.%03u%s%s", q, v[0], v[1], v[3], v[4],
        v[5], v[6], v[7], utc ? "Z" : "", q);
 }
 
 static void put_sid(wr *w, const uint8_t *p, size_t n) {
   if (n < 8 || n < 8 + 4u * p[1]) {
-    puts_(w, "S-?");
+    tlg_json_cstr(w, "S-?");
     return;
   }
   uint64_t auth = 0;
   for (int i = 2; i < 8; i++) auth = (auth << 8) | p[i];
-  putf(w, auth >> 32 ? "S-%u-0x%012llX" : "S-%u-%llu", p[0], (unsigned long long)auth);
-  for (unsigned i = 0; i < p[1]; i++) putf(w, "-%u", (unsigned)tlg_get_le(p + 8 + 4 * i, 4));
+  tlg_json_printf(w, auth >> 32 ? "S-%u-0x%012llX" : "S-%u-%llu", p[0], (unsigned long long)auth);
+  for (unsigned i = 0; i < p[1]; i++) tlg_json_printf(w, "-%u", (unsigned)tlg_get_le(p + 8 + 4 * i, 4));
 }
 
 static void put_guid(wr *w, const uint8_t *p, int mode) {
@@ -215,9 +106,9 @@ static void put_guid(wr *w, const uint8_t *p, int mode) {
   char text[TLG_GUID_TEXT];
   memcpy(g.b, p, 16);
   tlg_guid_format(&g, text);
-  if (mode == TLG_FMT_JSON) putc_(w, '"');
-  put(w, text, TLG_GUID_TEXT - 1);
-  if (mode == TLG_FMT_JSON) putc_(w, '"');
+  if (mode == TLG_FMT_JSON) tlg_json_char(w, '"');
+  tlg_json_raw(w, text, TLG_GUID_TEXT - 1);
+  if (mode == TLG_FMT_JSON) tlg_json_char(w, '"');
 }
 
 /* ---- values ---- */
@@ -226,10 +117,10 @@ static void put_int(wr *w, const tlg_item *it, int is_signed, int mode) {
   unsigned n = it->value_len, t = it->field.in_type, out = it->field.out_type;
   uint64_t u = tlg_get_le(it->value, n);
   if (n == 1 && out == TLG_OUT_BOOLEAN) {
-    puts_(w, u ? "true" : "false");
+    tlg_json_cstr(w, u ? "true" : "false");
   } else if (mode == TLG_FMT_TEXT &&
              (out == TLG_OUT_HEX || t == TLG_IN_HEXINT32 || t == TLG_IN_HEXINT64)) {
-    putf(w, "0x%llx", (unsigned long long)u);
+    tlg_json_printf(w, "0x%llx", (unsigned long long)u);
   } else if (is_signed) {
     unsigned sh = 64 - 8 * n;
     put_i64(w, (int64_t)(u << sh) >> sh, mode);
@@ -255,25 +146,25 @@ static void put_value(wr *w, const tlg_item *it, int mode) {
   case TLG_IN_FLOAT: {
     float f;
     memcpy(&f, v, 4);
-    put_double(w, f, 1, mode);
+    tlg_json_double(w, f, 1, mode == TLG_FMT_JSON);
     break;
   }
   case TLG_IN_DOUBLE: {
     double d;
     memcpy(&d, v, 8);
-    put_double(w, d, 0, mode);
+    tlg_json_double(w, d, 0, mode == TLG_FMT_JSON);
     break;
   }
-  case TLG_IN_BOOL32: puts_(w, tlg_get_le(v, 4) ? "true" : "false"); break;
+  case TLG_IN_BOOL32: tlg_json_cstr(w, tlg_get_le(v, 4) ? "true" : "false"); break;
   case TLG_IN_BINARY: case TLG_IN_COUNTEDBINARY: put_hex_bytes(w, v, n, mode); break;
   case TLG_IN_GUID: put_guid(w, v, mode); break;
   case TLG_IN_FILETIME: put_filetime(w, (int64_t)tlg_get_le(v, 8), mode); break;
   case TLG_IN_SYSTEMTIME:
     put_systemtime(w, v, it->field.out_type == TLG_OUT_DATETIME_UTC, mode); break;
   case TLG_IN_SID:
-    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    if (mode == TLG_FMT_JSON) tlg_json_char(w, '"');
     put_sid(w, v, n);
-    if (mode == TLG_FMT_JSON) putc_(w, '"');
+    if (mode == TLG_FMT_JSON) tlg_json_char(w, '"');
     break;
   default: put_int(w, it, 0, mode); break; /* unsigned, hexint, pointer */
   }
@@ -281,36 +172,36 @@ static void put_value(wr *w, const tlg_item *it, int mode) {
 
 /* ---- public ---- */
 
-#define WR(w, o) wr w; w.o = (o); w.n = 0
+#define WR(w, o) wr w; tlg_json_init(&w, (o))
 
 void tlg_fmt_utf16(const tlg_sink *o, const uint8_t *p, size_t n) {
   WR(w, o);
   put_utf16(&w, p, n, 0);
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }
 
 void tlg_fmt_json_string(const tlg_sink *o, const char *p, size_t n) {
   WR(w, o);
   put_json_str8(&w, (const uint8_t *)p, n);
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }
 
 void tlg_fmt_sid(const tlg_sink *o, const uint8_t *p, size_t n) {
   WR(w, o);
   put_sid(&w, p, n);
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }
 
 void tlg_fmt_filetime(const tlg_sink *o, int64_t ft) {
   WR(w, o);
   put_filetime(&w, ft, TLG_FMT_TEXT);
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }
 
 void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode) {
   WR(w, o);
   put_value(&w, it, mode);
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }
 
 typedef struct level {
@@ -319,15 +210,15 @@ typedef struct level {
 } level;
 
 static void put_key(wr *w, const tlg_item *it, level *lv, int mode) {
-  if (!lv->first) putc_(w, lv->sep);
+  if (!lv->first) tlg_json_char(w, lv->sep);
   lv->first = 0;
   if (it->in_array) return;
   if (mode == TLG_FMT_JSON) {
     put_json_str8(w, (const uint8_t *)it->field.name, it->field.name_len);
-    putc_(w, ':');
+    tlg_json_char(w, ':');
   } else {
-    put(w, it->field.name, it->field.name_len);
-    putc_(w, '=');
+    tlg_json_raw(w, it->field.name, it->field.name_len);
+    tlg_json_char(w, '=');
   }
 }
 
@@ -337,7 +228,7 @@ int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
   tlg_item it;
   WR(w, o);
   st[0] = (level){'}', json ? ',' : ' ', 1};
-  if (json) putc_(&w, '{');
+  if (json) tlg_json_char(&w, '{');
   while (tlg_decode_next(d, &it)) {
     switch (it.kind) {
     case TLG_ITEM_VALUE:
@@ -347,20 +238,20 @@ int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
     case TLG_ITEM_ARRAY_BEGIN: case TLG_ITEM_STRUCT_BEGIN: {
       int arr = it.kind == TLG_ITEM_ARRAY_BEGIN;
       put_key(&w, &it, &st[top], mode);
-      putc_(&w, arr ? '[' : '{');
+      tlg_json_char(&w, arr ? '[' : '{');
       if (top < TLG_DECODE_MAX_FRAMES + 1) top++; /* the decoder caps frames */
       st[top] = (level){arr ? ']' : '}', arr || json ? ',' : ' ', 1};
       break;
     }
     default:
-      putc_(&w, st[top].close);
+      tlg_json_char(&w, st[top].close);
       if (top > 0) top--;
       break;
     }
   }
-  for (; top > 0; top--) putc_(&w, st[top].close);
-  if (json) putc_(&w, '}');
-  wr_flush(&w);
+  for (; top > 0; top--) tlg_json_char(&w, st[top].close);
+  if (json) tlg_json_char(&w, '}');
+  tlg_json_flush(&w);
   return tlg_decode_status(d);
 }
 
@@ -368,23 +259,23 @@ void tlg_fmt_error(const tlg_sink *o, const tlg_decoder *d) {
   const tlg_decode_err *e = tlg_decode_error(d);
   if (e->status == TLG_OK) return;
   WR(w, o);
-  puts_(&w, tlg_status_name(e->status));
-  puts_(&w, ": ");
-  puts_(&w, tlg_strerror(e->status));
+  tlg_json_cstr(&w, tlg_status_name(e->status));
+  tlg_json_cstr(&w, ": ");
+  tlg_json_cstr(&w, tlg_strerror(e->status));
   if (e->status == TLG_E_TRAILING) {
-    putf(&w, " (%u bytes at data offset %u)", (unsigned)(d->data_len - e->data_offset),
+    tlg_json_printf(&w, " (%u bytes at data offset %u)", (unsigned)(d->data_len - e->data_offset),
          (unsigned)e->data_offset);
   } else if (e->field_index >= 0) {
-    putf(&w, " at field %ld", (long)e->field_index + 1);
+    tlg_json_printf(&w, " at field %ld", (long)e->field_index + 1);
     if (e->field_name) {
-      puts_(&w, " (");
+      tlg_json_cstr(&w, " (");
       put_json_str8(&w, (const uint8_t *)e->field_name, e->field_name_len);
-      putc_(&w, ')');
+      tlg_json_char(&w, ')');
     }
   } else if (d->fields_pos == 0) {
-    puts_(&w, " in the event header");
+    tlg_json_cstr(&w, " in the event header");
   } else {
-    putf(&w, " at data offset %u", (unsigned)e->data_offset);
+    tlg_json_printf(&w, " at data offset %u", (unsigned)e->data_offset);
   }
-  wr_flush(&w);
+  tlg_json_flush(&w);
 }

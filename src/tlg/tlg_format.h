@@ -7,12 +7,7 @@
 #define TLG_FORMAT_H
 
 #include "tlg_decode.h"
-
-/* Output callback; `write` may be called many times with short pieces. */
-typedef struct tlg_sink {
-  void (*write)(void *ctx, const char *s, size_t n);
-  void *ctx;
-} tlg_sink;
+#include "tlg_json.h"
 
 enum tlg_fmt_mode {
   TLG_FMT_JSON = 0, /* a JSON object / value; see tlg_fmt_fields */

@@ -512,6 +512,23 @@ describe_posix("the examples of the Lua library", function()
     assert.are.equal("unknown format 'xml' (text, json, csv)\n", r.err)
   end)
 
+  it("examples/every.lua prints on a timer and writes its events from it", function()
+    local r = example("every.lua", "0.05")
+    assert.are.equal(0, r.status, r.err)
+    local l = lines(r.out)
+    local last = table.remove(l)
+    local ticks = tonumber(last:match("^30 events in (%d+) ticks %(stopped%)$"))
+    assert.is_number(ticks, last)
+    assert.are.equal(ticks, #l)       -- one line per tick
+    assert.is_true(ticks >= 4, r.out) -- 3 batches written, then one to see them all
+    for i, line in ipairs(l) do
+      local seen, written = line:match("^%d%d%d%d%-%d%d%-%d%dT[%d:.]+Z  (%d+) of (%d+) events seen$")
+      assert.is_string(seen, line)
+      assert.are.equal(math.min(10 * (i - 1), 30), tonumber(written), line)
+    end
+    assert.matches("  30 of 30 events seen$", l[#l])
+  end)
+
   it("examples/agg.lua prints counts, sums, maxima and histograms as tables with bars", function()
     local r = example("agg.lua")
     assert.are.equal(0, r.status, r.err)

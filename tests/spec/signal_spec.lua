@@ -122,6 +122,18 @@ describe_posix("signals in blocking calls", function()
       assert.is_nil(session_names()[name])
     end)
 
+    it("etw.sleep returns 'interrupted' and 'SIG" .. sig .. "' long before its time", function()
+      local out, rc = signalled([[
+        local etw = require "etw"
+        io.stdout:write("ready\n"); io.stdout:flush()
+        local t = os.time()
+        local why, name = etw.sleep(60)
+        print(why, name, os.time() - t < 30)
+      ]], unique("sleep"), sig)
+      assert.equal(0, rc, out)
+      assert.equal("interrupted\tSIG" .. sig .. "\ttrue\n", out)
+    end)
+
     it("c:events ends and c.signal says SIG" .. sig, function()
       local name = unique("ev")
       local out, rc = signalled(events_script, name, sig)

@@ -3,7 +3,6 @@
 -- a Lua expression. Built on etwlua.filter and etwlua.format.
 local etw = require "etw"
 local util = require "etwlua.cliutil"
-local filter = require "etwlua.filter"
 local format = require "etwlua.format"
 
 local M = { name = "dump", summary = "print the events of .etl files (text, JSON Lines, CSV; filters)" }
@@ -41,10 +40,8 @@ local function parse(args)
   if opts.help then return opts end
   if #rest == 0 then return nil, "give at least one .etl file" end
   opts.files = rest
-  opts.format = opts.format or "text"
-  if opts.format ~= "text" and opts.format ~= "json" and opts.format ~= "csv" then
-    return nil, "--format must be text, json or csv"
-  end
+  local fok, ferr = util.choice_option(opts, "format", "text", { "text", "json", "csv" })
+  if not fok then return nil, ferr end
   local ok, err = util.int_option(opts, "max-events", 1)
   if not ok then return nil, err end
   return opts
@@ -64,10 +61,8 @@ function M.run(args)
 
   local pred
   if opts.filter then
-    pred, err = filter.compile(opts.filter, { on_error = function(msg)
-      io.stderr:write("etwlua dump: --filter failed (taken as false): ", msg, "\n")
-    end })
-    if not pred then return util.usage_error(M, "bad --filter expression: " .. err) end
+    pred, err = util.filter_option(M, opts.filter)
+    if not pred then return util.usage_error(M, err) end
   end
   local c <close>, cerr = etw.Consumer { files = opts.files }
   if not c then return util.fail("dump", cerr) end

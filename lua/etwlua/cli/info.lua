@@ -26,10 +26,8 @@ local function parse(args)
   if opts.help then return opts end
   if #rest == 0 then return nil, "give at least one .etl file" end
   opts.files = rest
-  opts.format = opts.format or "text"
-  if opts.format ~= "text" and opts.format ~= "json" then
-    return nil, "--format must be text or json"
-  end
+  local fok, ferr = util.choice_option(opts, "format", "text", { "text", "json" })
+  if not fok then return nil, ferr end
   local ok, err = util.int_option(opts, "top", 1)
   if not ok then return nil, err end
   return opts

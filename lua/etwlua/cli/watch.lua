@@ -3,7 +3,6 @@
 -- dump's filters. Built on etwlua.filter and etwlua.format.
 local etw = require "etw"
 local util = require "etwlua.cliutil"
-local filter = require "etwlua.filter"
 local format = require "etwlua.format"
 
 local M = { name = "watch", summary = "show events of providers live (-p NAME[:level[:keywords]])" }
@@ -41,10 +40,8 @@ local function parse(args)
   if opts.help then return opts end
   if #rest > 0 then return nil, "unexpected argument '" .. rest[1] .. "'" end
   if not opts.provider then return nil, "give at least one provider with -p NAME" end
-  opts.format = opts.format or "text"
-  if opts.format ~= "text" and opts.format ~= "json" and opts.format ~= "csv" then
-    return nil, "--format must be text, json or csv"
-  end
+  local fok, ferr = util.choice_option(opts, "format", "text", { "text", "json", "csv" })
+  if not fok then return nil, ferr end
   local enables, perr = util.parse_providers(opts.provider)
   if not enables then return nil, perr end
   opts.enables = enables
@@ -64,10 +61,8 @@ function M.run(args)
 
   local pred
   if opts.filter then
-    pred, err = filter.compile(opts.filter, { on_error = function(msg)
-      io.stderr:write("etwlua watch: --filter failed (taken as false): ", msg, "\n")
-    end })
-    if not pred then return util.usage_error(M, "bad --filter expression: " .. err) end
+    pred, err = util.filter_option(M, opts.filter)
+    if not pred then return util.usage_error(M, err) end
   end
 
   local name = opts.session or ("etwlua-watch-" .. etw.pid())

@@ -1,0 +1,106 @@
+/*
+** levent.h: what the files of etw.Event share (internal to src/lua):
+**   levent.c         the event object: etwL_pushevent, __index, header
+**                    fields, record details and extended items
+**   levent_fields.c  ev.fields, ev.schema, ev.decode_error (values, shapes)
+**   levent_format.c  ev:json() and tostring(ev)
+**   levent_blobs.c   etw.decode_blobs
+** The layout of the userdata and the rules of ev.fields are described at
+** the top of levent.c.
+*/
+#ifndef LEVENT_H
+#define LEVENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lauxetw.h"
+#include "levent_tdh.h"
+#include "tlg_decode.h"
+#include "tlg_format.h"
+#include "tlg_guid.h"
+
+/* What an Event keeps of its rec_record: what Lua can see (the smaller the
+** userdata, the less the garbage collector has to do per event). */
+typedef struct lrec {
+  tlg_guid provider_id, activity_id, related_activity_id;
+  tlg_desc desc;
+  int64_t timestamp;
+  const uint8_t *traits, *meta, *data, *tdh;
+  const rec_ext_item *ext;
+  uint32_t traits_len, meta_len, data_len, ext_count, tdh_len;
+  uint32_t flags, pid, tid, cpu, kernel_time, user_time;
+  uint16_t header_flags;
+  uint8_t header_kind, pointer_size;
+} lrec;
+
+typedef struct levent {
+  lrec rec;               /* blob and ext pointers point into the tail */
+  const char *pname;      /* provider name given at push time (in the tail), or NULL */
+  size_t pname_len;
+  int decoded;            /* DEC_*: the outcome of decoding, once known */
+  rec_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
+} levent;
+
+enum { DEC_UNKNOWN = 0, DEC_OK, DEC_ERROR };
+
+/* User values: the fields table, then a table of things made on demand. */
+enum { UV_FIELDS = 1, UV_MORE, UV_COUNT = UV_MORE };
+enum { MORE_SCHEMA = 1, MORE_STACK, MORE_EXT };
+
+/* Upvalues of __index. */
+#define UP_KEYS lua_upvalueindex(1)     /* property name -> code, method name -> function */
+#define UP_MT lua_upvalueindex(2)       /* the etw.Event metatable */
+#define UP_SHAPES lua_upvalueindex(3)   /* metadata hash -> shape */
+#define UP_EMPTY lua_upvalueindex(4)    /* fields metatable of events without fields */
+
+/* Shapes, and metadata bytes in them, kept before the cache starts over
+** (crafted input may carry many large distinct metadata blobs). */
+#define SHAPE_CACHE_MAX 2048
+#define SHAPE_CACHE_BYTES (4 << 20)
+
+/* rec_header_kind -> ev.header_kind (REC_HDR_NONE: nil); levent.c. */
+#define LEV_N_HEADER_KINDS 8
+extern const char *const lev_header_kinds[LEV_N_HEADER_KINDS];
+
+/* EVENT_HEADER.Flags whose KernelTime/UserTime union holds ProcessorTime. */
+#define EVF_NO_CPUTIME 0x0010u
+#define EVF_PRIVATE_SESSION 0x0040u
+
+#define levent_check(L, i) ((levent *)luaL_checkudata(L, i, ETWL_EVENT))
+
+/* A tlg_sink into a luaL_Buffer. */
+static inline void buf_write(void *ctx, const char *s, size_t n) { luaL_addlstring(ctx, s, n); }
+
+/* levent.c */
+int lev_start(const levent *ev, tlg_decoder *d);
+int lev_run_decoder(levent *ev, tlg_decoder *d);
+int lev_tdh_of(const levent *ev, sch_tdh_event *t);
+int lev_more_get(lua_State *L, int key);
+int lev_more_set(lua_State *L, int key);
+const rec_ext_item *lev_find_ext(const levent *ev, unsigned t1, unsigned t2, unsigned min);
+const rec_ext_item *lev_find_stack(const levent *ev);
+const rec_ext_item *lev_find_sid(const levent *ev);
+unsigned lev_stack_width(const rec_ext_item *it);
+const char *lev_ext_name(unsigned type);
+int lev_has_cpu_times(const lrec *r);
+const char *lev_header_kind_name(const lrec *r);
+int lev_has_id(const lrec *r, uint32_t v);
+const char *lev_provider_name(const levent *ev, size_t *len, char *buf, size_t cap);
+const char *lev_event_name(const levent *ev, size_t *len, char *buf, size_t cap);
+
+/* levent_fields.c (called from __index, whose upvalues they use) */
+int lev_push_fields(lua_State *L, levent *ev);
+void lev_push_sid(lua_State *L, const uint8_t *p, size_t n);
+int lev_push_schema(lua_State *L, const levent *ev);
+int lev_push_decode_error(lua_State *L, levent *ev);
+
+/* levent_format.c */
+int lev_json(lua_State *L);
+int lev_tostring(lua_State *L);
+
+/* levent_blobs.c */
+int lev_decode_blobs(lua_State *L);
+
+#endif

@@ -1,0 +1,442 @@
+/*
+** levent_fields.c: ev.fields (values, shapes: the parsed names of one
+** metadata blob, shared by its events), ev.schema and ev.decode_error; the
+** rules are at the top of levent.c.
+*/
+#include "levent.h"
+
+static const char *const intype_names[32] = {
+  "null", "unicodestring", "ansistring", "int8", "uint8", "int16", "uint16",
+  "int32", "uint32", "int64", "uint64", "float", "double", "bool32", "binary",
+  "guid", "pointer", "filetime", "systemtime", "sid", "hexint32", "hexint64",
+  "countedstring", "countedansistring", "struct", "countedbinary"};
+
+/* ---- values ---- */
+
+static void push_utf16(lua_State *L, const uint8_t *p, size_t n) {
+  luaL_Buffer b;
+  tlg_sink sink = {buf_write, &b};
+  luaL_buffinit(L, &b);
+  tlg_fmt_utf16(&sink, p, n);
+  luaL_pushresult(&b);
+}
+
+void lev_push_sid(lua_State *L, const uint8_t *p, size_t n) {
+  luaL_Buffer b;
+  tlg_sink sink = {buf_write, &b};
+  luaL_buffinit(L, &b);
+  tlg_fmt_sid(&sink, p, n);
+  luaL_pushresult(&b);
+}
+
+static void push_systemtime(lua_State *L, const uint8_t *p) {
+  static const char *const keys[8] = {"year", "month", "day_of_week", "day",
+                                      "hour", "minute", "second", "milliseconds"};
+  lua_createtable(L, 0, 8);
+  for (int i = 0; i < 8; i++) {
+    lua_pushinteger(L, (lua_Integer)tlg_get_le(p + 2 * i, 2));
+    lua_setfield(L, -2, keys[i]);
+  }
+}
+
+static void push_int(lua_State *L, const tlg_item *it, int is_signed) {
+  unsigned n = it->value_len;
+  uint64_t u = tlg_get_le(it->value, n);
+  if (n == 1 && it->field.out_type == TLG_OUT_BOOLEAN) {
+    lua_pushboolean(L, u != 0);
+  } else if (is_signed && n < 8) {
+    unsigned sh = 64 - 8 * n;
+    lua_pushinteger(L, (lua_Integer)((int64_t)(u << sh) >> sh));
+  } else {
+    lua_pushinteger(L, (lua_Integer)u); /* same 64 bits */
+  }
+}
+
+void etwL_push_value(lua_State *L, const tlg_item *it) {
+  const uint8_t *v = it->value;
+  size_t n = it->value_len;
+  int t = it->field.array == TLG_IN_CUSTOM ? TLG_IN_BINARY : it->field.in_type;
+  switch (t) {
+  case TLG_IN_UNICODESTRING: case TLG_IN_COUNTEDSTRING: push_utf16(L, v, n); break;
+  case TLG_IN_ANSISTRING: case TLG_IN_COUNTEDANSISTRING:
+  case TLG_IN_BINARY: case TLG_IN_COUNTEDBINARY:
+    lua_pushlstring(L, (const char *)v, n); break;
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64:
+  case TLG_IN_FILETIME:
+    push_int(L, it, 1); break;
+  case TLG_IN_FLOAT: {
+    float f;
+    memcpy(&f, v, 4);
+    lua_pushnumber(L, (lua_Number)f);
+    break;
+  }
+  case TLG_IN_DOUBLE: {
+    double d;
+    memcpy(&d, v, 8);
+    lua_pushnumber(L, (lua_Number)d);
+    break;
+  }
+  case TLG_IN_BOOL32: lua_pushboolean(L, tlg_get_le(v, 4) != 0); break;
+  case TLG_IN_GUID: {
+    tlg_guid g;
+    memcpy(g.b, v, 16);
+    etwL_pushguid(L, &g);
+    break;
+  }
+  case TLG_IN_SYSTEMTIME: push_systemtime(L, v); break;
+  case TLG_IN_SID: lev_push_sid(L, v, n); break;
+  default: push_int(L, it, 0); break; /* unsigned, hexint, pointer */
+  }
+}
+
+/* ---- shapes: the parsed names of one metadata blob, shared by its events ---- */
+
+/* __pairs of a fields table: (name, value) in order; the names are the
+** sequence part of the metatable. */
+static int fields_next(lua_State *L) {
+  lua_Integer i = lua_tointeger(L, lua_upvalueindex(1)) + 1;
+  lua_settop(L, 1);
+  if (lua_rawgeti(L, 1, i) == LUA_TNIL) return 0;   /* t v */
+  lua_pushinteger(L, i);
+  lua_replace(L, lua_upvalueindex(1));
+  if (!lua_getmetatable(L, 1) || lua_rawgeti(L, -1, i) != LUA_TSTRING)
+    lua_pushinteger(L, i);                           /* no name: the position */
+  lua_pushvalue(L, 2);                               /* ... name v */
+  return 2;
+}
+
+static int fields_pairs(lua_State *L) {
+  lua_pushinteger(L, 0);
+  lua_pushcclosure(L, fields_next, 1);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+/* With a fields metatable on top, set its metamethods. */
+void etwL_fields_mt_finish(lua_State *L) {
+  lua_pushcfunction(L, fields_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushliteral(L, "etw.Fields");
+  lua_setfield(L, -2, "__name");
+}
+
+/* Hash of the metadata bytes: the shape cache key (a hit is then checked
+** byte for byte, so this only has to spread). */
+static lua_Integer meta_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+  for (; n >= 8; p += 8, n -= 8) {
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+    h ^= h >> 32;
+  }
+  w = 0;
+  memcpy(&w, p, n);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+  return (lua_Integer)(h ^ (h >> 29));
+}
+
+/* Make the fields metatable of one level from the next n FieldMeta entries
+** (all remaining when n is UINT32_MAX) and store it in entry[key + 2]; key
+** is 0 for the top level, a struct's field index + 1 for its members.
+** Returns 0 when the metadata stopped it early (decoding reports why). */
+static int shape_level(lua_State *L, const tlg_decoder *d, uint32_t *pos, uint32_t *index,
+                       uint32_t n, unsigned depth, int entry, lua_Integer key) {
+  int ok = 1, dups = 0;
+  luaL_checkstack(L, 8, "metadata nesting");
+  lua_createtable(L, n == UINT32_MAX ? 0 : (int)(n < 256 ? n : 256), 4); /* mt */
+  lua_newtable(L);                                   /* mt seen */
+  int mt = lua_gettop(L) - 1;
+  for (lua_Integer i = 1; n == UINT32_MAX || (uint32_t)i <= n; i++) {
+    tlg_field f;
+    if (tlg_decode_meta_end(d, *pos) || tlg_decode_field(d, pos, *index, &f) != TLG_OK) {
+      ok = n == UINT32_MAX && tlg_decode_meta_end(d, *pos);
+      break;
+    }
+    (*index)++;
+    lua_pushlstring(L, f.name, f.name_len);          /* mt seen name */
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, mt + 1) != LUA_TNIL) dups = 1;
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, mt + 1);
+    lua_rawseti(L, mt, i);                           /* mt seen */
+    if (f.in_type == TLG_IN_STRUCT &&
+        (depth + 1 >= TLG_DECODE_MAX_DEPTH ||
+         !shape_level(L, d, pos, index, tlg_field_members(&f), depth + 1, entry,
+                      (lua_Integer)f.index + 1))) {
+      ok = 0;
+      break;
+    }
+  }
+  lua_pop(L, 1);                                     /* mt */
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, mt) * 2 + dups);
+  lua_rawseti(L, mt, 0);
+  etwL_fields_mt_finish(L);
+  lua_rawseti(L, entry, key + 2);
+  return ok;
+}
+
+/* Push the shape of the event's metadata, from the cache or made now: a
+** table {[1] = the metadata bytes, [key + 2] = the fields metatable of the
+** level `key` (see shape_level)}. The decoder must have started cleanly. */
+static void push_shape(lua_State *L, const levent *ev, const tlg_decoder *d) {
+  const char *m = (const char *)ev->rec.meta;
+  size_t n = ev->rec.meta_len, len;
+  lua_Integer h = meta_hash(ev->rec.meta, n);
+  if (lua_rawgeti(L, UP_SHAPES, h) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    const char *s = lua_tolstring(L, -1, &len);
+    int hit = s && len == n && memcmp(s, m, n) == 0;
+    lua_pop(L, 1);
+    if (hit) return;
+  }
+  lua_pop(L, 1);
+  lua_createtable(L, 3, 0);                          /* entry */
+  lua_pushlstring(L, m, n);
+  lua_rawseti(L, -2, 1);
+  uint32_t pos = tlg_decode_fields_pos(d), index = 0;
+  shape_level(L, d, &pos, &index, UINT32_MAX, 0, lua_gettop(L), 0);
+  lua_getfield(L, UP_SHAPES, "n");                   /* shapes */
+  lua_getfield(L, UP_SHAPES, "bytes");               /* metadata bytes kept */
+  lua_Integer count = lua_tointeger(L, -2) + 1, bytes = lua_tointeger(L, -1) + (lua_Integer)n;
+  lua_pop(L, 2);
+  if (count > SHAPE_CACHE_MAX || bytes > SHAPE_CACHE_BYTES) { /* lev_start over */
+    lua_newtable(L);
+    lua_replace(L, UP_SHAPES);
+    count = 1;
+    bytes = (lua_Integer)n;
+  }
+  lua_pushinteger(L, count);
+  lua_setfield(L, UP_SHAPES, "n");
+  lua_pushinteger(L, bytes);
+  lua_setfield(L, UP_SHAPES, "bytes");
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, UP_SHAPES, h);                      /* entry */
+}
+
+/* ---- ev.fields ---- */
+
+typedef struct bframe {
+  int c;                    /* stack index of the container */
+  int mt;                   /* of its fields metatable (structs), else 0 */
+  int is_array, in_array, dups;
+  lua_Integer n;            /* fields so far (structs) */
+  uint32_t index;           /* position in the parent array */
+  const char *name;
+  size_t name_len;
+} bframe;
+
+/* Add the value on top to the container of frame fr. */
+static void add_value(lua_State *L, bframe *fr, const char *name, size_t len,
+                      int in_array, uint32_t index) {
+  if (fr->is_array || in_array) {
+    lua_rawseti(L, fr->c, (lua_Integer)index + 1);
+    return;
+  }
+  lua_Integer n = ++fr->n;                           /* v */
+  if (!fr->mt || lua_rawgeti(L, fr->mt, n) != LUA_TSTRING) {
+    if (fr->mt) lua_pop(L, 1);
+    lua_pushlstring(L, name, len);
+  }                                                  /* v k */
+  if (fr->dups) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, fr->c) != LUA_TNIL) {          /* a name seen before: value only */
+      lua_pop(L, 2);
+      lua_rawseti(L, fr->c, n);
+      return;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -2);                              /* v k v */
+  lua_rawset(L, fr->c);
+  lua_rawseti(L, fr->c, n);
+}
+
+/* Push a struct container (its metatable below it) and fill in the frame. */
+static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr) {
+  fr->is_array = 0;
+  fr->n = 0;
+  fr->mt = 0;
+  fr->dups = 1;
+  if (lua_rawgeti(L, entry, key + 2) == LUA_TTABLE) {
+    lua_Integer info = (lua_rawgeti(L, -1, 0), lua_tointeger(L, -1)); /* count * 2 + dups */
+    lua_pop(L, 1);
+    fr->mt = lua_gettop(L);
+    fr->dups = (int)(info & 1);
+    if (pre < 0) pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
+  }
+  if (pre < 0) pre = 0;
+  lua_createtable(L, pre, pre);
+  fr->c = lua_gettop(L);
+  if (fr->mt) {
+    lua_pushvalue(L, fr->mt);
+    lua_setmetatable(L, -2);
+  }
+}
+
+static void close_frame(lua_State *L, bframe *fr, int *top) {
+  bframe *done = &fr[*top];
+  (*top)--;
+  if (!done->is_array) lua_replace(L, -2);          /* drop the metatable slot */
+  add_value(L, &fr[*top], done->name, done->name_len, done->in_array, done->index);
+}
+
+/* Push the fields table of a cleanly started decoder, with the shape at
+** `entry`. */
+static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
+  bframe fr[TLG_DECODE_MAX_FRAMES + 1];
+  int top = 0;
+  tlg_item it;
+  luaL_checkstack(L, 2 * TLG_DECODE_MAX_FRAMES + 8, "event fields");
+  open_struct(L, entry, 0, -1, &fr[0]);
+  while (tlg_decode_next(d, &it)) {
+    if (it.kind == TLG_ITEM_VALUE) {
+      etwL_push_value(L, &it);
+      add_value(L, &fr[top], it.field.name, it.field.name_len, it.in_array, it.index);
+    } else if (it.kind == TLG_ITEM_ARRAY_BEGIN || it.kind == TLG_ITEM_STRUCT_BEGIN) {
+      int pre = it.count < 256 ? (int)it.count : 256; /* counts are untrusted */
+      if (top >= TLG_DECODE_MAX_FRAMES) luaL_error(L, "decoder nesting invariant broken");
+      bframe *f = &fr[++top];
+      if (it.kind == TLG_ITEM_ARRAY_BEGIN) {
+        lua_createtable(L, pre, 0);
+        f->c = lua_gettop(L);
+        f->mt = 0;
+        f->is_array = 1;
+      } else {
+        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f);
+      }
+      f->in_array = it.in_array;
+      f->index = it.index;
+      f->name = it.field.name;
+      f->name_len = it.field.name_len;
+    } else if (top > 0) {
+      close_frame(L, fr, &top);
+    }
+  }
+  while (top > 0) close_frame(L, fr, &top); /* after an error: keep what we have */
+  lua_replace(L, -2);                       /* drop the top-level metatable slot */
+}
+
+/* Push ev.fields: cached in UV_FIELDS, made on first access. */
+int lev_push_fields(lua_State *L, levent *ev) {
+  tlg_decoder d;
+  sch_tdh_event t;
+  if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  if (lev_tdh_of(ev, &t)) {
+    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
+  } else if (!lev_start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
+    lua_createtable(L, 0, 0);
+    lua_pushvalue(L, UP_EMPTY);
+    lua_setmetatable(L, -2);
+    ev->decoded = ev->rec.meta ? DEC_ERROR : DEC_OK;
+  } else {
+    push_shape(L, ev, &d);
+    build_fields(L, &d, lua_gettop(L));
+    lua_replace(L, -2);                     /* drop the shape */
+    ev->decoded = tlg_decode_status(&d) == TLG_OK ? DEC_OK : DEC_ERROR;
+  }
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, UV_FIELDS);
+  return 1;
+}
+
+/* ---- ev.schema ---- */
+
+static void push_info(lua_State *L, const tlg_field *f) {
+  lua_createtable(L, 0, 6);
+  lua_pushlstring(L, f->name, f->name_len);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, intype_names[f->in_type] ? intype_names[f->in_type] : "unknown");
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, f->in_type);
+  lua_setfield(L, -2, "in_type");
+  if (f->in_type != TLG_IN_STRUCT) {
+    lua_pushinteger(L, f->out_type);
+    lua_setfield(L, -2, "out_type");
+  }
+  lua_pushinteger(L, (lua_Integer)f->tag);
+  lua_setfield(L, -2, "tag");
+  if (tlg_field_is_array(f)) {
+    lua_pushstring(L, f->array == TLG_IN_VCOUNT ? "vcount" : "ccount");
+    lua_setfield(L, -2, "array");
+  }
+  if (f->array == TLG_IN_CCOUNT) {
+    lua_pushinteger(L, f->ccount);
+    lua_setfield(L, -2, "ccount");
+  } else if (f->array == TLG_IN_CUSTOM) {
+    lua_pushlstring(L, (const char *)f->schema, f->schema_len);
+    lua_setfield(L, -2, "schema");
+  }
+}
+
+/* Push the infos of `n` fields (all remaining when n is UINT32_MAX); returns
+** 0 when the metadata stopped it early (the data pass reports why). */
+static int build_schema(lua_State *L, const tlg_decoder *d, uint32_t *pos,
+                        uint32_t *index, uint32_t n, unsigned depth) {
+  luaL_checkstack(L, 6, "metadata nesting");
+  lua_newtable(L);
+  for (lua_Integer i = 1; n == UINT32_MAX || (uint32_t)i <= n; i++) {
+    tlg_field f;
+    if (tlg_decode_meta_end(d, *pos) || tlg_decode_field(d, pos, *index, &f) != TLG_OK)
+      return n == UINT32_MAX && tlg_decode_meta_end(d, *pos);
+    (*index)++;
+    push_info(L, &f);
+    int ok = 1;
+    if (f.in_type == TLG_IN_STRUCT) {
+      if (depth + 1 >= TLG_DECODE_MAX_DEPTH) {
+        lua_rawseti(L, -2, i);
+        return 0;
+      }
+      ok = build_schema(L, d, pos, index, tlg_field_members(&f), depth + 1);
+      lua_setfield(L, -2, "fields");
+    }
+    lua_rawseti(L, -2, i);
+    if (!ok) return 0;
+  }
+  return 1;
+}
+
+int lev_push_schema(lua_State *L, const levent *ev) {
+  tlg_decoder d;
+  if (lev_more_get(L, MORE_SCHEMA)) return 1;
+  if (lev_start(ev, &d) && tlg_decode_status(&d) == TLG_OK) {
+    uint32_t pos = tlg_decode_fields_pos(&d), index = 0;
+    build_schema(L, &d, &pos, &index, UINT32_MAX, 0);
+  } else {
+    lua_newtable(L);
+  }
+  return lev_more_set(L, MORE_SCHEMA);
+}
+
+/* ---- ev.decode_error ---- */
+
+static void push_error(lua_State *L, const tlg_decoder *d) {
+  luaL_Buffer b;
+  tlg_sink sink = {buf_write, &b};
+  luaL_buffinit(L, &b);
+  tlg_fmt_error(&sink, d);
+  luaL_pushresult(&b);
+}
+
+int lev_push_decode_error(lua_State *L, levent *ev) {
+  tlg_decoder d;
+  sch_tdh_event t;
+  if (ev->decoded == DEC_OK) return 0;
+  if (lev_tdh_of(ev, &t)) {
+    uint32_t prop;
+    int st = sch_tdh_run(&t, NULL, NULL, &prop);
+    ev->decoded = st == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
+    if (st == SCH_TDH_OK) return 0;
+    char msg[400];
+    sch_tdh_error(&t, st, prop, msg, sizeof msg);
+    lua_pushstring(L, msg);
+    return 1;
+  }
+  if (!lev_run_decoder(ev, &d) || ev->decoded != DEC_ERROR) return 0;
+  push_error(L, &d);
+  return 1;
+}
+

@@ -1,0 +1,151 @@
+/*
+** tlg_json.c: the JSON writer (see tlg_json.h).
+*/
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tlg_json.h"
+#include "tlg_utf8.h"
+
+void tlg_json_flush(tlg_json *j) {
+  if (j->n) j->o->write(j->o->ctx, j->buf, j->n);
+  j->n = 0;
+}
+
+void tlg_json_raw(tlg_json *j, const char *s, size_t n) {
+  if (j->n + n > sizeof j->buf) {
+    tlg_json_flush(j);
+    if (n > sizeof j->buf) {
+      j->o->write(j->o->ctx, s, n);
+      return;
+    }
+  }
+  memcpy(j->buf + j->n, s, n);
+  j->n += n;
+}
+
+void tlg_json_cstr(tlg_json *j, const char *s) { tlg_json_raw(j, s, strlen(s)); }
+
+void tlg_json_char(tlg_json *j, char c) {
+  if (j->n == sizeof j->buf) tlg_json_flush(j);
+  j->buf[j->n++] = c;
+}
+
+void tlg_json_printf(tlg_json *j, const char *fmt, ...) {
+  char tmp[64];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+  va_end(ap);
+  if (n > 0) tlg_json_raw(j, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+void tlg_json_cp(tlg_json *j, uint32_t cp, int esc) {
+  char b[4];
+  if (esc && (cp < 0x20 || cp == '"' || cp == '\\')) {
+    static const char short_esc[] = "btn\0fr";
+    if (cp == '"' || cp == '\\') {
+      tlg_json_char(j, '\\');
+      tlg_json_char(j, (char)cp);
+    } else if (cp >= 8 && cp <= 13 && short_esc[cp - 8]) {
+      tlg_json_char(j, '\\');
+      tlg_json_char(j, short_esc[cp - 8]);
+    } else {
+      tlg_json_printf(j, "\\u%04x", (unsigned)cp);
+    }
+  } else if (cp < 0x80) {
+    tlg_json_char(j, (char)cp);
+  } else if (cp < 0x800) {
+    b[0] = (char)(0xC0 | (cp >> 6));
+    b[1] = (char)(0x80 | (cp & 0x3F));
+    tlg_json_raw(j, b, 2);
+  } else if (cp < 0x10000) {
+    b[0] = (char)(0xE0 | (cp >> 12));
+    b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[2] = (char)(0x80 | (cp & 0x3F));
+    tlg_json_raw(j, b, 3);
+  } else {
+    b[0] = (char)(0xF0 | (cp >> 18));
+    b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    tlg_json_raw(j, b, 4);
+  }
+}
+
+/* Windows-1252's 0x80..0x9F; the undefined five map to the C1 controls. */
+static const uint16_t cp1252[32] = {
+  0x20AC, 0x81, 0x201A, 0x192, 0x201E, 0x2026, 0x2020, 0x2021, 0x2C6, 0x2030,
+  0x160, 0x2039, 0x152, 0x8D, 0x17D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C,
+  0x201D, 0x2022, 0x2013, 0x2014, 0x2DC, 0x2122, 0x161, 0x203A, 0x153, 0x9D,
+  0x17E, 0x178};
+
+static uint32_t bad_byte(uint8_t c, int bad) {
+  if (bad == TLG_JSON_REPLACE) return 0xFFFD;
+  return c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c;
+}
+
+void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
+  const uint8_t *p = (const uint8_t *)s;
+  size_t i = 0;
+  tlg_json_char(j, '"');
+  while (i < n) {
+    size_t run = i; /* plain ASCII goes out in one piece */
+    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
+    if (run > i) {
+      tlg_json_raw(j, s + i, run - i);
+      i = run;
+      continue;
+    }
+    uint32_t cp;
+    size_t len = tlg_utf8_next(p + i, n - i, &cp);
+    if (len == 0) {
+      cp = bad_byte(p[i], bad);
+      len = 1;
+    }
+    tlg_json_cp(j, cp, 1);
+    i += len;
+  }
+  tlg_json_char(j, '"');
+}
+
+void tlg_json_u64(tlg_json *j, uint64_t v) {
+  tlg_json_printf(j, v > TLG_JSON_MAX_SAFE_INT ? "\"%llu\"" : "%llu", (unsigned long long)v);
+}
+
+void tlg_json_i64(tlg_json *j, int64_t v) {
+  uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  tlg_json_printf(j, mag > TLG_JSON_MAX_SAFE_INT ? "\"%lld\"" : "%lld", (long long)v);
+}
+
+void tlg_json_double(tlg_json *j, double v, int f32, int quote_special) {
+  if (isnan(v) || isinf(v)) {
+    const char *s = isnan(v) ? "nan" : v > 0 ? "inf" : "-inf";
+    if (quote_special) tlg_json_char(j, '"');
+    tlg_json_cstr(j, s);
+    if (quote_special) tlg_json_char(j, '"');
+    return;
+  }
+  char buf[40];
+  for (int prec = f32 ? 6 : 15; prec <= 17; prec++) {
+    snprintf(buf, sizeof buf, "%.*g", prec, v);
+    double back = strtod(buf, NULL);
+    if (f32 ? (float)back == (float)v : back == v) break;
+  }
+  for (char *c = buf; *c; c++)
+    if (*c == ',') *c = '.'; /* a locale's decimal comma */
+  tlg_json_cstr(j, buf);
+}
+
+void tlg_json_hex(tlg_json *j, const uint8_t *p, size_t n) {
+  static const char hx[] = "0123456789abcdef";
+  tlg_json_char(j, '"');
+  for (size_t i = 0; i < n; i++) {
+    tlg_json_char(j, hx[p[i] >> 4]);
+    tlg_json_char(j, hx[p[i] & 15]);
+  }
+  tlg_json_char(j, '"');
+}

@@ -1,0 +1,77 @@
+/*
+** tlg_json.h: the one JSON writer of etwlua. Events (ev:json()), the
+** TraceLogging field formatter and the command line (etw.json_encode) all
+** write through it, so one set of rules holds everywhere (README, "Events"):
+**   - integers are numbers when |v| <= 2^53, else decimal strings (a JSON
+**     reader that uses doubles would lose bits);
+**   - floats are the shortest text that reads back to the same value; NaN
+**     and infinities are the strings "nan", "inf", "-inf";
+**   - strings are always valid UTF-8: ", \ and controls are escaped; bytes
+**     that are not valid UTF-8 are read as Windows-1252 (8-bit event text)
+**     or become U+FFFD (names and other Lua strings), as the caller asks.
+** Pure C: output goes to a caller-supplied sink through a small buffer; no
+** allocation. Structure (commas, brackets) is the caller's.
+*/
+#ifndef TLG_JSON_H
+#define TLG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Output callback; `write` may be called many times with short pieces. */
+typedef struct tlg_sink {
+  void (*write)(void *ctx, const char *s, size_t n);
+  void *ctx;
+} tlg_sink;
+
+/* A buffered writer over a sink; call tlg_json_flush before reading the
+** sink's output. */
+typedef struct tlg_json {
+  const tlg_sink *o;
+  size_t n;
+  char buf[512];
+} tlg_json;
+
+/* What a string's bytes that are not valid UTF-8 become. */
+enum tlg_json_bad {
+  TLG_JSON_CP1252 = 0, /* each read as Windows-1252 (ANSI event text) */
+  TLG_JSON_REPLACE = 1 /* each becomes U+FFFD */
+};
+
+#define TLG_JSON_MAX_SAFE_INT (1ull << 53)
+
+static inline void tlg_json_init(tlg_json *j, const tlg_sink *o) {
+  j->o = o;
+  j->n = 0;
+}
+void tlg_json_flush(tlg_json *j);
+
+/* Raw text, copied as is (punctuation, literals, already-formed JSON). */
+void tlg_json_raw(tlg_json *j, const char *s, size_t n);
+void tlg_json_cstr(tlg_json *j, const char *s);
+void tlg_json_char(tlg_json *j, char c);
+#if defined(__GNUC__)
+void tlg_json_printf(tlg_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#else
+void tlg_json_printf(tlg_json *j, const char *fmt, ...);
+#endif
+
+/* One code point as UTF-8; with `esc`, JSON-escaped (", \, controls). */
+void tlg_json_cp(tlg_json *j, uint32_t cp, int esc);
+
+/* A quoted JSON string of 8-bit text; `bad` is a tlg_json_bad. */
+void tlg_json_string(tlg_json *j, const char *p, size_t n, int bad);
+
+/* Integers: numbers when |v| <= 2^53, else quoted decimal. */
+void tlg_json_u64(tlg_json *j, uint64_t v);
+void tlg_json_i64(tlg_json *j, int64_t v);
+
+/* A float (float32 precision when `f32`): shortest round-trip text, or
+** "nan" / "inf" / "-inf" quoted when `quote_special` (JSON), bare if not
+** (the one-line text form). */
+void tlg_json_double(tlg_json *j, double v, int f32, int quote_special);
+
+/* Bytes as a quoted lowercase hex string "0aff". */
+void tlg_json_hex(tlg_json *j, const uint8_t *p, size_t n);
+
+#endif
