@@ -306,8 +306,8 @@ static inline int eng_enable_opts_any(const eng_enable_opts *o) {
 int eng_source_is_kernel(const char *name);
 
 /* Enable kernel source `name` in the session: level/any/all as
-** eng_session_enable; opts may carry pids (only those processes, and what
-** they start later); other options: ENG_E_UNSUPPORTED. The session's owner
+** eng_session_enable; opts may carry pids (only those processes: their
+** threads at enable time); other options: ENG_E_UNSUPPORTED. The session's owner
 ** process reads the kernel, so only its own handle may (else
 ** ENG_E_UNSUPPORTED); the sources end when the session stops or that
 ** handle is closed. Again for the same name updates it. Failures leave the

@@ -50,8 +50,7 @@ int perf_is_source(const char *name);
 int perf_set_new(const perf_sink *sink, perf_set **out);
 
 /* Enable source `name` with level/any/all (as eng_session_enable) and, if
-** npids > 0, only for those processes (their threads, and what they start
-** later). Again for the same name updates level/any/all and pids. Failures
+** npids > 0, only for those processes (their threads at enable time). Again for the same name updates level/any/all and pids. Failures
 ** record their words with eng_detail_set: ENG_E_NOTFOUND (no such
 ** tracepoint), ENG_E_ACCESS (needs root or CAP_PERFMON; tracefs not
 ** readable or not mountable), ENG_E_ARG (malformed name, pid not running),

@@ -23,8 +23,7 @@ static long page_size(void) {
   return p > 0 ? p : 4096;
 }
 
-int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, int inherit,
-                   uint32_t flush_bytes) {
+int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_bytes) {
   memset(r, 0, sizeof *r);
   r->fd = -1;
   struct perf_event_attr a;
@@ -35,7 +34,6 @@ int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, int inherit,
   a.sample_period = 1;
   a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
   a.disabled = 1;
-  a.inherit = inherit ? 1 : 0;
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
   a.watermark = 1;

@@ -135,8 +135,10 @@ static int threads_of(uint32_t pid, int *tids, int cap) {
   return n;
 }
 
-/* Open t's rings: one per CPU, or per thread of each pid (inherit: their
-** later threads and children too; the bridge keeps only the pids). */
+/* Open t's rings: one per CPU, or one per thread of each pid as it is now.
+** Not `inherit`: the kernel refuses mmap of inherited per-task events
+** (every descendant would write into one ring), so threads a process
+** starts later are not seen; the bridge still keeps only the pids. */
 static int tp_open(perf_src *s, perf_tp *t, uint32_t flush_bytes) {
   int targets[1024], ntargets = 0, per_task = s->npids > 0;
   if (per_task) {
@@ -157,7 +159,7 @@ static int tp_open(perf_src *s, perf_tp *t, uint32_t flush_bytes) {
   if (!t->rings) return ENG_E_NOMEM;
   for (int i = 0; i < ntargets; i++) {
     int pid = per_task ? targets[i] : -1, cpu = per_task ? -1 : targets[i];
-    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu, per_task, flush_bytes);
+    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu, flush_bytes);
     if (e == ENODEV && !per_task) continue;            /* an offline CPU */
     if (e == ESRCH && per_task) continue;              /* a thread that just ended */
     if (e) return open_fail(s, t, e);

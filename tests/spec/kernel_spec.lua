@@ -1,0 +1,292 @@
+-- Kernel sources on the Linux session engine (issue 12, DESIGN §3b): raw
+-- tracepoints and Linux-Kernel-Process through perf_event_open, their
+-- decoded fields, errors (unknown tracepoint, no permission), file
+-- sessions, and the end of the sources with their session. Needs root (or
+-- CAP_PERFMON) and tracefs: every test is pending, with the reason, where
+-- the probe enable fails.
+local etw = require "etw"
+
+local windows = package.config:sub(1, 1) == "\\"
+
+local counter = 0
+local function unique(prefix)
+  counter = counter + 1
+  return string.format("%s-%d-%d", prefix, etw.pid(), counter)
+end
+
+local function sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  f:close()
+  return out
+end
+
+-- Why kernel sources cannot be tested here, or nil.
+local function unavailable()
+  if windows then return "kernel sources are Linux-only for now" end
+  local s = etw.Session(unique("probe"))
+  assert(s:start())
+  local ok, err = s:enable("tracepoint:sched:sched_process_exec")
+  s:stop()
+  if not ok then return "kernel tracepoints not available: " .. tostring(err) end
+end
+local why = unavailable()
+local describe_kernel = why and function(name) pending(name .. ": " .. why) end or describe
+
+-- The perf fds this process holds.
+local function perf_fds()
+  local n = 0
+  for fd in sh("ls /proc/" .. etw.pid() .. "/fd"):gmatch("%d+") do
+    local l = sh("readlink /proc/" .. etw.pid() .. "/fd/" .. fd .. " 2>/dev/null")
+    if l:find("perf_event", 1, true) then n = n + 1 end
+  end
+  return n
+end
+
+-- Run `/bin/true` n times through a shell that prints its pid first: the
+-- pids that exec'd /bin/true.
+local function run_true(n)
+  local pids = {}
+  for _ = 1, n do
+    pids[#pids + 1] = assert(tonumber(sh("sh -c 'echo $$; exec /bin/true'"):match("%d+")))
+  end
+  return pids
+end
+
+local function collect(name, ms, pred)
+  local c = assert(etw.Consumer { session = name })
+  local got = {}
+  c:on(function(ev)
+    if not pred or pred(ev) then got[#got + 1] = ev end
+  end)
+  c:run { timeout_ms = ms }
+  c:close()
+  return got
+end
+
+describe_kernel("kernel sources (Linux, perf)", function()
+  it("tracepoint:sched:sched_switch decodes prev_comm/next_pid with the sample's header", function()
+    local name = unique("k-switch")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("tracepoint:sched:sched_switch"))
+    local me = etw.pid()
+    local comm = sh("cat /proc/" .. me .. "/comm"):gsub("%s+$", "")
+    local c = assert(etw.Consumer { session = name })
+    local mine, total = nil, 0
+    c:on(function(ev)
+      total = total + 1
+      if ev.fields.prev_pid == me then mine = ev; c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    assert.is_true(total > 0)
+    assert.is_not_nil(mine, "no switch away from this process among " .. total .. " events")
+    assert.are.equal("tracepoint:sched:sched_switch", mine.provider)
+    assert.are.equal("sched_switch", mine.name)
+    assert.are.equal(comm, mine.fields.prev_comm)
+    assert.are.equal("number", math.type(mine.fields.next_pid) and "number")
+    assert.are.equal(me, mine.pid)             -- the sample's pid: the task switched out
+    assert.are.equal(me, mine.tid)
+    assert.is_true(mine.cpu >= 0)
+  end)
+
+  it("Linux-Kernel-Process: N runs of /bin/true give N ProcessStart with their pids and ImageName",
+     function()
+    local name = unique("k-proc")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("Linux-Kernel-Process"))
+    local pids = run_true(5)
+    local want = {}
+    for _, p in ipairs(pids) do want[p] = true end
+    local starts, stops = {}, {}
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-Process" }, function(ev)
+      local f = ev.fields
+      if ev.name == "ProcessStart" and f.ImageName == "/bin/true" and want[f.ProcessID] then
+        starts[#starts + 1] = ev
+      elseif ev.name == "ProcessStop" and want[f.ProcessID] then
+        stops[#stops + 1] = ev
+      end
+      if #starts == 5 and #stops == 5 then c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    assert.are.equal(5, #starts)
+    assert.are.equal(5, #stops)
+    for i, ev in ipairs(starts) do
+      assert.are.equal(pids[i], ev.fields.ProcessID)   -- in time order
+      assert.are.equal(pids[i], ev.pid)
+      assert.is_true(ev.fields.ParentProcessID > 0)
+      assert.are.equal(0x10, ev.keyword)
+      assert.are.equal(1, ev.opcode)
+    end
+    for _, ev in ipairs(stops) do
+      assert.are.equal(0, ev.fields.ExitCode)
+      assert.are.equal("true", ev.fields.ImageName)
+    end
+  end)
+
+  it("keywords select events: any = Thread (0x20) gives no ProcessStart", function()
+    local name = unique("k-kw")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("Linux-Kernel-Process", { any = 0x20 }))
+    run_true(2)
+    local got = collect(name, 1500)
+    s:stop()
+    local names = {}
+    for _, ev in ipairs(got) do names[ev.name] = true end
+    assert.is_nil(names.ProcessStart)
+    assert.is_nil(names.ProcessStop)
+    assert.is_true(names.ThreadStop)
+  end)
+
+  it("pids: only the given process's samples (its threads at enable time)", function()
+    local name = unique("k-pids")
+    local s = assert(etw.Session(name):start())
+    local me = etw.pid()
+    assert(s:enable("tracepoint:syscalls:sys_enter_openat", { pids = { me } }))
+    -- the opens of other processes (children of this one included) must not show
+    sh("sh -c 'for i in 1 2 3; do cat /proc/self/stat >/dev/null; done'")
+    local c = assert(etw.Consumer { session = name })
+    local others, mine = 0, 0
+    c:on(function(ev) if ev.pid == me then mine = mine + 1 else others = others + 1 end end)
+    for _ = 1, 10 do assert(io.open("/dev/null")):close() end
+    c:run { timeout_ms = 1000 }
+    c:close()
+    s:stop()
+    assert.are.equal(0, others)
+    assert.is_true(mine >= 10)
+  end)
+
+  it("an unknown tracepoint is NOTFOUND naming it; the session keeps its other sources", function()
+    local name = unique("k-nf")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("tracepoint:sched:sched_process_exec"))
+    local ok, err, code = s:enable("tracepoint:sched:nope")
+    assert.is_nil(ok)
+    assert.are.equal("NOTFOUND", code)
+    assert.is_truthy(err:find("^NOTFOUND: no tracepoint sched:nope %(see /.*/events%)$"), err)
+    ok, err, code = s:enable("tracepoint:sched")
+    assert.is_nil(ok)
+    assert.are.equal("ARG", code)
+    assert.is_truthy(err:find("tracepoint:GROUP:NAME", 1, true), err)
+    ok, err, code = s:enable("tracepoint:../x:y")
+    assert.are.equal("ARG", code)
+    assert.are.equal(1, s:stats().providers)
+    local pids = run_true(1)
+    local got = collect(name, 1500, function(ev) return ev.fields.pid == pids[1] end)
+    s:stop()
+    assert.is_true(#got >= 1)
+  end)
+
+  it("without root: ACCESS naming CAP_PERFMON and perf_event_paranoid", function()
+    if sh("id -u"):match("%d+") ~= "0" or sh("command -v setpriv"):match("^%s*$") then
+      pending("needs root and setpriv to run a child as nobody")
+      return
+    end
+    local rt = os.tmpname()
+    os.remove(rt)
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write([[
+      local etw = require "etw"
+      local s = assert(etw.Session("k-access"):start())
+      local ok, err, code = s:enable("tracepoint:sched:sched_switch")
+      print(tostring(ok) .. "|" .. tostring(code) .. "|" .. tostring(err))
+      print("providers=" .. s:stats().providers)
+      s:stop()
+    ]])
+    f:close()
+    os.execute("chmod 644 " .. script)
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local out = sh("ETWLUA_RUNTIME_DIR=" .. rt .. " setpriv --reuid=nobody --regid=nogroup " ..
+                   "--clear-groups " .. exe .. " " .. script .. " 2>&1")
+    os.remove(script)
+    os.execute("rm -rf " .. rt)
+    assert.is_truthy(out:find("^nil|ACCESS|ACCESS: "), out)
+    assert.is_truthy(out:find("needs root or CAP_PERFMON; perf_event_paranoid=%-?%d+%)"), out)
+    assert.is_truthy(out:find("providers=0", 1, true), out)
+  end)
+
+  it("tracefs missing (ETWLUA_TRACEFS names a directory without it): a clear error", function()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local out = sh("ETWLUA_TRACEFS=/nonexistent-tracefs " .. exe .. [[ -e 'local etw = require "etw"
+      local s = assert(etw.Session("k-notracefs-]] .. etw.pid() .. [["):start())
+      print(select(2, s:enable("tracepoint:sched:sched_switch"))) s:stop()' 2>&1]])
+    assert.are.equal("NOTFOUND: no tracefs at /nonexistent-tracefs (ETWLUA_TRACEFS): " ..
+                     "/nonexistent-tracefs/events is not a directory\tNOTFOUND\n", out)
+  end)
+
+  it("kernel and user events of one session share one clock", function()
+    local name = unique("k-clock")
+    local s = assert(etw.Session(name):start())
+    local p = etw.Provider(unique("KClock"))
+    assert(s:enable(p))
+    assert(s:enable("Linux-Kernel-Process"))
+    local eb = etw.EventBuilder()
+    p:write(eb:reset("Before"))
+    local pid = run_true(1)[1]
+    p:write(eb:reset("After"))
+    local t = {}
+    local c = assert(etw.Consumer { session = name })
+    c:on(function(ev)
+      if ev.name == "Before" or ev.name == "After" then t[ev.name] = ev.timestamp
+      elseif ev.name == "ProcessStart" and ev.fields.ProcessID == pid then t.start = ev.timestamp end
+      if t.Before and t.After and t.start then c:stop() end
+    end)
+    c:run { timeout_ms = 3000 }
+    c:close()
+    s:stop()
+    assert.is_not_nil(t.start)
+    assert.is_true(t.Before < t.start, "Before " .. tostring(t.Before) .. " start " .. t.start)
+    assert.is_true(t.start < t.After, "start " .. t.start .. " After " .. tostring(t.After))
+  end)
+
+  it("a file session writes kernel events into the ETL file; etwlua dump reads them", function()
+    local name = unique("k-file")
+    local path = os.tmpname() .. ".etl"
+    local s = assert(etw.Session(name, { mode = "file", file = path }):start())
+    assert(s:enable("Linux-Kernel-Process"))
+    local pids = run_true(3)
+    s:stop()
+    local want = {}
+    for _, p in ipairs(pids) do want[p] = true end
+    local c = assert(etw.Consumer { files = path })
+    local n = 0
+    c:on({ provider = "Linux-Kernel-Process", name = "ProcessStart" }, function(ev)
+      if want[ev.fields.ProcessID] and ev.fields.ImageName == "/bin/true" then n = n + 1 end
+    end)
+    c:run()
+    c:close()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local dump = sh(exe .. " dump --format json " .. path .. " 2>&1")
+    os.remove(path)
+    os.remove((path:gsub("%.etl$", "")))
+    assert.are.equal(3, n)
+    local seen = 0
+    for _, p in ipairs(pids) do
+      if dump:find('"ProcessID":' .. p .. ',', 1, true) then seen = seen + 1 end
+    end
+    assert.are.equal(3, seen, dump:sub(1, 400))
+  end)
+
+  it("kernel sources end with the session: stop, and a stop from elsewhere", function()
+    local before = perf_fds()
+    local name = unique("k-end")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("tracepoint:sched:sched_process_exec"))
+    assert.is_true(perf_fds() > before)
+    s:stop()
+    assert.are.equal(before, perf_fds())
+    name = unique("k-end2")
+    s = assert(etw.Session(name):start())
+    assert(s:enable("tracepoint:sched:sched_process_exec"))
+    assert(etw.stop_session(name))
+    local deadline = os.time() + 10
+    while perf_fds() > before and os.time() < deadline do os.execute("sleep 0.05") end
+    assert.are.equal(before, perf_fds())
+    s:stop()
+  end)
+end)
