@@ -290,3 +290,43 @@ describe_kernel("kernel sources (Linux, perf)", function()
     s:stop()
   end)
 end)
+
+describe("provider specs on the command line (etwlua.cliutil)", function()
+  local u = require "etwlua.cliutil"
+  it("tracepoint:GROUP:NAME is the name, then [:level[:keywords]]", function()
+    local cases = {
+      ["tracepoint:sched:sched_switch"] = { "tracepoint:sched:sched_switch", 5, -1 },
+      ["tracepoint:sched:sched_switch:4"] = { "tracepoint:sched:sched_switch", 4, -1 },
+      ["tracepoint:sched:sched_switch:info:0x10"] = { "tracepoint:sched:sched_switch", 4, 16 },
+      ["Linux-Kernel-Process:4:0x10"] = { "Linux-Kernel-Process", 4, 16 },
+      ["Foo::0x4"] = { "Foo", 5, 4 },
+    }
+    for spec, want in pairs(cases) do
+      local e = assert(u.parse_provider(spec))
+      assert.are.same({ provider = want[1], level = want[2], any = want[3] }, e)
+    end
+  end)
+  it("a tracepoint without GROUP:NAME, or with too many parts, is a usage error", function()
+    local e, err = u.parse_provider("tracepoint:sched")
+    assert.is_nil(e)
+    assert.are.equal("bad provider spec 'tracepoint:sched' (tracepoint:GROUP:NAME[:level[:keywords]])", err)
+    e, err = u.parse_provider("tracepoint:sched:x:4:0x1:9")
+    assert.is_nil(e)
+    assert.is_truthy(err:find("bad provider spec", 1, true))
+  end)
+end)
+
+describe_kernel("etwlua watch with kernel sources", function()
+  it("watch -p tracepoint:sched:sched_process_exec:info shows a command's exec", function()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local out = os.tmpname()
+    -- watch in the background; a loop of /bin/true runs until watch has printed
+    os.execute(exe .. " watch -p tracepoint:sched:sched_process_exec:info --max-events 1 " ..
+               "--duration 20 -e sched_process_exec > " .. out .. " 2>&1 & w=$!; " ..
+               "for i in $(seq 1 100); do /bin/true; kill -0 $w 2>/dev/null || break; " ..
+               "sleep 0.1; done; wait $w")
+    local text = io.open(out):read("a")
+    os.remove(out)
+    assert.is_truthy(text:find("tracepoint:sched:sched_process_exec/sched_process_exec(level=4 keyword=0x0) filename=\"", 1, true), text)
+  end)
+end)

@@ -50,9 +50,11 @@ typedef struct perf_rec {
 } perf_rec;
 
 /* Open tracepoint `id` for task `pid` (-1 = all) on `cpu` (-1 = any) with
-** its ring. Returns 0 or an errno. */
+** its ring, not yet counting. Returns 0 or an errno. */
 PERF_HIDDEN int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_bytes);
 PERF_HIDDEN void perf_ring_close(perf_ring *r);
+/* Start counting: samples arrive from now on. 0 or an errno. */
+PERF_HIDDEN int perf_ring_start(perf_ring *r);
 /* Stop new samples (the ring stays readable). */
 PERF_HIDDEN void perf_ring_pause(perf_ring *r);
 /* Hand each complete record in the ring to fn (tmp: 64 KB for records that

@@ -54,12 +54,11 @@ int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_b
   r->map_len = len;
   r->data = (uint8_t *)m + ps;
   r->size = size;
-  if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
-    int e = errno;
-    perf_ring_close(r);
-    return e;
-  }
   return 0;
+}
+
+int perf_ring_start(perf_ring *r) {
+  return r->fd >= 0 && ioctl(r->fd, PERF_EVENT_IOC_ENABLE, 0) != 0 ? errno : 0;
 }
 
 void perf_ring_pause(perf_ring *r) {

@@ -518,6 +518,18 @@ int perf_enable(perf_set *ps, const char *name, uint8_t level, uint64_t any, uin
   s->any = any;
   s->all = all;
   pthread_mutex_lock(&ps->lock);
+  /* rings start counting only now, under the lock: no sample of them is
+  ** older than what the bridge already wrote, so time order holds */
+  for (unsigned j = 0; st == ENG_OK && j < s->ntps; j++)
+    for (unsigned k = 0; st == ENG_OK && k < s->tps[j].nrings; k++) {
+      int e = perf_ring_start(&s->tps[j].rings[k]);
+      if (e) st = open_fail(s, &s->tps[j], e);
+    }
+  if (st != ENG_OK) {
+    pthread_mutex_unlock(&ps->lock);
+    src_free(s);
+    return st;
+  }
   if ((i = find(ps, name)) >= 0) ps->srcs[i]->dead = 1;      /* replaced (new pids) */
   st = insert(ps, s);
   if (st == ENG_OK && !ps->thread_on) {
