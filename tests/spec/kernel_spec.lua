@@ -142,6 +142,73 @@ describe_kernel("kernel sources (Linux, perf)", function()
     assert.is_true(names.ThreadStop)
   end)
 
+  it("Linux-Kernel-File: a file this process opens shows in FileOpen with its path, " ..
+     "a closed one with no path", function()
+    local name = unique("k-file-open")
+    local s = assert(etw.Session(name):start())
+    local me = etw.pid()
+    assert(s:enable("Linux-Kernel-File", { pids = { me } }))
+    local path, first = os.tmpname(), os.tmpname()
+    assert(io.open(first, "r")):close()         -- its fd number is free again ...
+    local f = assert(io.open(path, "r"))        -- ... for this one, kept open until read
+    local got, named = nil, 0
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-File", name = "FileOpen" }, function(ev)
+      if ev.fields.FileName == path then named = named + 1; got = got or ev end
+    end)
+    c:run { timeout_ms = 1500 }
+    c:close()
+    f:close()
+    os.remove(path)
+    os.remove(first)
+    s:stop()
+    assert.is_not_nil(got)
+    -- the open of `first` (closed since) must not borrow the path its fd has now
+    assert.are.equal(1, named)
+    assert.are.equal(me, got.pid)
+    assert.are.equal(0x80, got.keyword)
+    assert.is_true(got.fields.FileDescriptor >= 3)
+  end)
+
+  it("Linux-Kernel-Network: a TCP connection to a local listener, with both ports", function()
+    if sh("command -v python3"):match("^%s*$") then
+      pending("needs python3 to make a TCP connection")
+      return
+    end
+    local name = unique("k-net")
+    local s = assert(etw.Session(name):start())
+    assert(s:enable("Linux-Kernel-Network", { level = 4 }))
+    local ports = sh([[python3 -c "
+import socket
+l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+print(l.getsockname()[1], c.getsockname()[1])
+c.close(); a.close(); l.close()"]])
+    local lport, cport = ports:match("(%d+) (%d+)")
+    lport, cport = tonumber(lport), tonumber(cport)
+    local ev = {}
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-Network" }, function(e)
+      local f = e.fields
+      if (f.sport == lport and f.dport == cport) or (f.sport == cport and f.dport == lport) then
+        ev[e.name] = ev[e.name] or e
+        ev.closes = (ev.closes or 0) + (e.name == "TcpClose" and 1 or 0)
+      end
+      if ev.TcpConnect and ev.TcpAccept and (ev.closes or 0) >= 2 then c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    assert.is_not_nil(ev.TcpConnect)
+    assert.are.same({ "127.0.0.1", "127.0.0.1", cport, lport },
+      { ev.TcpConnect.fields.saddr, ev.TcpConnect.fields.daddr, ev.TcpConnect.fields.sport,
+        ev.TcpConnect.fields.dport })
+    assert.is_not_nil(ev.TcpAccept)
+    assert.are.same({ lport, cport }, { ev.TcpAccept.fields.sport, ev.TcpAccept.fields.dport })
+    assert.are.equal(2, ev.closes)
+    assert.is_nil(ev.TcpState)                  -- level 5: not taken at level 4
+  end)
+
   it("pids: only the given process's samples (its threads at enable time)", function()
     local name = unique("k-pids")
     local s = assert(etw.Session(name):start())

@@ -21,6 +21,7 @@
 typedef struct perf_hdr {
   uint64_t ticks;              /* in the session's clock (perf_sink.ticks) */
   uint32_t pid, tid, cpu;
+  int fd_closed;               /* bridge-internal: the fd this sample opened was closed since */
 } perf_hdr;
 
 /* How the bridge reaches its session (implemented by the shm engine). */

@@ -7,6 +7,7 @@
 ** earlier, else the zombie's /proc/PID/stat).
 */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,27 +22,74 @@
 #define KW_THREAD 0x20
 #define CLONE_THREAD_FLAG 0x10000
 
+#define COND(op, f, v) {PERF_C_##op, f, v}
+
 static const perf_map process_maps[] = {
-  {NULL, "task", "task_newtask", 4, 0, KW_PROCESS, 0, NULL, "clone_flags", CLONE_THREAD_FLAG,
-   NULL, 0, {{"", PERF_F_NOTE_PARENT, "pid"}}},
-  {"ThreadStart", "task", "task_newtask", 4, 1, KW_THREAD, 0, NULL, NULL, 0, "clone_flags",
-   CLONE_THREAD_FLAG, {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ThreadID", PERF_F_INT, "pid"}}},
-  {NULL, "syscalls", "sys_enter_exit_group", 4, 0, KW_PROCESS, 1, NULL, NULL, 0, NULL, 0,
+  {NULL, "task", "task_newtask", 4, 0, KW_PROCESS, 0,
+   {COND(BITS_CLEAR, "clone_flags", CLONE_THREAD_FLAG)}, {{"", PERF_F_NOTE_PARENT, "pid"}}},
+  {"ThreadStart", "task", "task_newtask", 4, 1, KW_THREAD, 0,
+   {COND(BITS_SET, "clone_flags", CLONE_THREAD_FLAG)},
+   {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ThreadID", PERF_F_INT, "pid"}}},
+  {NULL, "syscalls", "sys_enter_exit_group", 4, 0, KW_PROCESS, 1, {{0}},
    {{"", PERF_F_NOTE_EXIT, "error_code"}}},
-  {"ProcessStart", "sched", "sched_process_exec", 4, 1, KW_PROCESS, 0, NULL, NULL, 0, NULL, 0,
+  {"ProcessStart", "sched", "sched_process_exec", 4, 1, KW_PROCESS, 0, {{0}},
    {{"ProcessID", PERF_F_INT, "pid"}, {"ParentProcessID", PERF_F_PARENT, "pid"},
     {"ImageName", PERF_F_STR, "filename"}, {"CommandLine", PERF_F_CMDLINE, "pid"}}},
-  {"ProcessStop", "sched", "sched_process_exit", 4, 2, KW_PROCESS, 0, "group_dead", NULL, 0,
-   NULL, 0, {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ExitCode", PERF_F_EXITCODE, NULL},
-             {"ImageName", PERF_F_STR, "comm"}}},
-  {"ThreadStop", "sched", "sched_process_exit", 4, 2, KW_THREAD, 0, NULL, NULL, 0, NULL, 0,
+  {"ProcessStop", "sched", "sched_process_exit", 4, 2, KW_PROCESS, 0,
+   {COND(NONZERO, "group_dead", 0)},
+   {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ExitCode", PERF_F_EXITCODE, NULL},
+    {"ImageName", PERF_F_STR, "comm"}}},
+  {"ThreadStop", "sched", "sched_process_exit", 4, 2, KW_THREAD, 0, {{0}},
    {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ThreadID", PERF_F_INT, "pid"}}},
 };
 
-static const perf_named process = {"Linux-Kernel-Process", process_maps,
-                                   sizeof process_maps / sizeof *process_maps};
+/* Windows Microsoft-Windows-Kernel-File keywords (FILEIO 0x20, CREATE 0x80). */
+#define KW_FILEIO 0x20
+#define KW_CREATE 0x80
 
-static const perf_named *const all[] = {&process, NULL};
+static const perf_map file_maps[] = {
+  {"FileOpen", "syscalls", "sys_exit_openat", 4, 0, KW_CREATE, 0, {COND(NONNEG, "ret", 0)},
+   {{"FileName", PERF_F_FDPATH, "ret"}, {"FileDescriptor", PERF_F_INT, "ret"}}},
+  {"FileOpen", "syscalls", "sys_exit_openat2", 4, 0, KW_CREATE, 1, {COND(NONNEG, "ret", 0)},
+   {{"FileName", PERF_F_FDPATH, "ret"}, {"FileDescriptor", PERF_F_INT, "ret"}}},
+  {"FileOpen", "syscalls", "sys_exit_open", 4, 0, KW_CREATE, 1, {COND(NONNEG, "ret", 0)},
+   {{"FileName", PERF_F_FDPATH, "ret"}, {"FileDescriptor", PERF_F_INT, "ret"}}},
+  {"FileClose", "syscalls", "sys_enter_close", 4, 0, KW_FILEIO, 0, {{0}},
+   {{"FileDescriptor", PERF_F_INT, "fd"}}},
+};
+
+/* Windows Microsoft-Windows-Kernel-Network's keyword for IPv4/IPv6 TCP. */
+#define KW_TCP 0x10
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define PROTO_TCP 6
+
+#define NET_FIELDS                                                                  \
+  {{"saddr", PERF_F_ADDR, "saddr"}, {"daddr", PERF_F_ADDR, "daddr"},               \
+   {"sport", PERF_F_U16, "sport"}, {"dport", PERF_F_U16, "dport"},                 \
+   {"OldState", PERF_F_INT, "oldstate"}, {"NewState", PERF_F_INT, "newstate"}}
+
+static const perf_map network_maps[] = {
+  {"TcpConnect", "sock", "inet_sock_set_state", 4, 0, KW_TCP, 0,   /* connected: both ports */
+   {COND(EQ, "protocol", PROTO_TCP), COND(EQ, "oldstate", TCP_SYN_SENT),
+    COND(EQ, "newstate", TCP_ESTABLISHED)}, NET_FIELDS},
+  {"TcpAccept", "sock", "inet_sock_set_state", 4, 0, KW_TCP, 0,
+   {COND(EQ, "protocol", PROTO_TCP), COND(EQ, "oldstate", TCP_SYN_RECV),
+    COND(EQ, "newstate", TCP_ESTABLISHED)}, NET_FIELDS},
+  {"TcpClose", "sock", "inet_sock_set_state", 4, 0, KW_TCP, 0,
+   {COND(EQ, "protocol", PROTO_TCP), COND(EQ, "newstate", TCP_CLOSE)}, NET_FIELDS},
+  {"TcpState", "sock", "inet_sock_set_state", 5, 0, KW_TCP, 0,
+   {COND(EQ, "protocol", PROTO_TCP)}, NET_FIELDS},
+};
+
+#define TABLE(x) x, sizeof x / sizeof *x
+static const perf_named process = {"Linux-Kernel-Process", TABLE(process_maps)};
+static const perf_named file = {"Linux-Kernel-File", TABLE(file_maps)};
+static const perf_named network = {"Linux-Kernel-Network", TABLE(network_maps)};
+
+static const perf_named *const all[] = {&process, &file, &network, NULL};
 
 const perf_named *perf_named_find(const char *name) {
   for (int i = 0; name && all[i]; i++)
@@ -127,27 +175,57 @@ static size_t cmdline_of(uint32_t pid, char *buf, size_t cap) {
   return n;
 }
 
+static uint64_t int_of(const tpf_format *f, const char *name, const uint8_t *raw, size_t len) {
+  int k = tpf_find(f, name);
+  return k < 0 ? 0 : tpf_get_int(&f->fields[k], raw, len);
+}
+
+/* Where fd `fd` of process `pid` points now ("" if it is gone). */
+static size_t fd_path(uint32_t pid, uint32_t fd, char *buf, size_t cap) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%u/fd/%u", pid, fd);
+  ssize_t n = readlink(path, buf, cap - 1);
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* "a.b.c.d" from u8 array `name`, or the IPv6 text of `name`_v6 when the
+** sample's family is AF_INET6 (10). */
+static size_t addr_text(const tpf_format *f, const char *name, const uint8_t *raw, size_t len,
+                        char *buf, size_t cap) {
+  char v6[TPF_NAME_MAX + 4];
+  int fam = (int)int_of(f, "family", raw, len);
+  snprintf(v6, sizeof v6, "%s_v6", name);
+  int k = tpf_find(f, fam == 10 ? v6 : name);
+  if (k < 0) return 0;
+  const tpf_field *fl = &f->fields[k];
+  if ((size_t)fl->offset + fl->size > len) return 0;
+  const uint8_t *a = raw + fl->offset;
+  if (fam == 10 && fl->size == 16)
+    return inet_ntop(AF_INET6, a, buf, (socklen_t)cap) ? strlen(buf) : 0;
+  if (fl->size != 4) return 0;
+  int n = snprintf(buf, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+  return n > 0 ? (size_t)n : 0;
+}
+
 /* ================================================================ fields */
 
 int perf_map_check(const perf_map *m, const tpf_format *f) {
-  const char *need[] = {m->when, m->unless, m->when_bits};
-  for (int i = 0; i < 3; i++)
-    if (need[i] && tpf_find(f, need[i]) < 0) return -1;
+  for (int i = 0; i < PERF_MAP_CONDS && m->conds[i].op; i++) {
+    int k = tpf_find(f, m->conds[i].field);
+    if (k < 0 || f->fields[k].kind != TPF_INT) return -1;
+  }
   for (int i = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++) {
     const perf_field_map *fm = &m->fields[i];
     if (!fm->from) continue;
     int k = tpf_find(f, fm->from);
     if (k < 0) return -1;
     uint8_t kind = f->fields[k].kind;
-    if (fm->kind == PERF_F_STR ? kind != TPF_STR && kind != TPF_LOC_STR : kind != TPF_INT)
-      return -1;
+    int ok = fm->kind == PERF_F_STR ? kind == TPF_STR || kind == TPF_LOC_STR
+             : fm->kind == PERF_F_ADDR ? kind == TPF_ARRAY && f->fields[k].size == 4
+             : kind == TPF_INT;
+    if (!ok) return -1;
   }
   return 0;
-}
-
-static uint64_t int_of(const tpf_format *f, const char *name, const uint8_t *raw, size_t len) {
-  int k = tpf_find(f, name);
-  return k < 0 ? 0 : tpf_get_int(&f->fields[k], raw, len);
 }
 
 static int add_u32(tlg_builder *b, const char *name, uint32_t v, uint64_t out) {
@@ -179,18 +257,61 @@ static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr
     const char *s = k < 0 ? NULL : tpf_get_str(&f->fields[k], raw, len, &n);
     return add_str(b, fm->name, s ? s : "", s ? n : 0);
   }
+  case PERF_F_FDPATH:                 /* a closed fd may be another file by now: no name */
+    n = h->fd_closed ? 0 : fd_path(h->pid, from, buf, sizeof buf);
+    return add_str(b, fm->name, buf, n);
+  case PERF_F_U16: {
+    tlg_build_field tf = {fm->name, strlen(fm->name), 0, 0};
+    return tlg_build_add_fixed(b, &tf, TLG_IN_UINT16, from & 0xffff);
+  }
+  case PERF_F_ADDR:
+    n = addr_text(f, fm->from, raw, len, buf, sizeof buf);
+    return add_str(b, fm->name, buf, n);
   case PERF_F_NOTE_PARENT: note(parents, from, h->pid); return TLG_OK;
   case PERF_F_NOTE_EXIT: note(exits, h->pid, from); return TLG_OK;
   default: return TLG_OK;
   }
 }
 
+static int holds(const perf_cond *c, const tpf_format *f, const uint8_t *raw, size_t len) {
+  uint64_t v = int_of(f, c->field, raw, len);
+  switch (c->op) {
+  case PERF_C_NONZERO: return v != 0;
+  case PERF_C_EQ: return v == c->value;
+  case PERF_C_BITS_SET: return (v & c->value) == c->value;
+  case PERF_C_BITS_CLEAR: return (v & c->value) == 0;
+  case PERF_C_NONNEG: return (int64_t)v >= 0;
+  default: return 1;
+  }
+}
+
 int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, const uint8_t *raw,
                     size_t len, tlg_builder *b) {
-  if (m->when && int_of(f, m->when, raw, len) == 0) return 1;
-  if (m->unless && (int_of(f, m->unless, raw, len) & m->unless_mask) != 0) return 1;
-  if (m->when_bits && (int_of(f, m->when_bits, raw, len) & m->when_mask) != m->when_mask) return 1;
+  for (int i = 0; i < PERF_MAP_CONDS && m->conds[i].op; i++)
+    if (!holds(&m->conds[i], f, raw, len)) return 1;
   for (int i = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++)
     if (add_one(&m->fields[i], f, h, raw, len, b) != TLG_OK) return -1;
   return m->event ? 0 : 1;
+}
+
+/* The integer field a map of kind `kind` reads, if it has one. */
+static int fd_field(const perf_map *m, uint8_t kind, const tpf_format *f, const uint8_t *raw,
+                    size_t len, uint32_t *fd) {
+  for (int i = 0; m && i < PERF_MAP_FIELDS && m->fields[i].name; i++)
+    if (m->fields[i].kind == kind && m->fields[i].from) {
+      *fd = (uint32_t)int_of(f, m->fields[i].from, raw, len);
+      return 1;
+    }
+  return 0;
+}
+
+int perf_map_opens(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,
+                   uint32_t *fd) {
+  return fd_field(m, PERF_F_FDPATH, f, raw, len, fd);
+}
+
+int perf_map_closes(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,
+                    uint32_t *fd) {
+  return m && strcmp(m->tracepoint, "sys_enter_close") == 0 &&
+         fd_field(m, PERF_F_INT, f, raw, len, fd);
 }

@@ -23,8 +23,29 @@ enum perf_src_kind {
   PERF_F_PARENT,        /* parent process id of integer field `from` (fork seen, else /proc) */
   PERF_F_EXITCODE,      /* exit code of the sample's process (exit_group seen, else /proc) */
   PERF_F_NOTE_PARENT,   /* remember: process `from` was started by the sample's process */
-  PERF_F_NOTE_EXIT      /* remember: the sample's process exits with code `from` */
+  PERF_F_NOTE_EXIT,     /* remember: the sample's process exits with code `from` */
+  PERF_F_FDPATH,        /* the path of the sample process's fd `from` (/proc/PID/fd/N) */
+  PERF_F_U16,           /* the integer field `from`, as u16 */
+  PERF_F_ADDR           /* address text of u8 array `from` (family 2) or `from`_v6 (10) */
 };
+
+/* A condition on a tracepoint's integer field. */
+enum perf_cond_op {
+  PERF_C_NONE = 0,
+  PERF_C_NONZERO,       /* field != 0 */
+  PERF_C_EQ,            /* field == value */
+  PERF_C_BITS_SET,      /* field & value == value */
+  PERF_C_BITS_CLEAR,    /* field & value == 0 */
+  PERF_C_NONNEG         /* (signed) field >= 0 */
+};
+
+typedef struct perf_cond {
+  uint8_t op;           /* perf_cond_op */
+  const char *field;
+  uint64_t value;
+} perf_cond;
+
+#define PERF_MAP_CONDS 3
 
 typedef struct perf_field_map {
   const char *name;     /* TraceLogging field name */
@@ -40,11 +61,7 @@ typedef struct perf_map {
   uint8_t level, opcode;
   uint64_t keyword;
   int optional;         /* skipped where the kernel lacks the tracepoint */
-  const char *when;     /* integer field that must be non-zero, or NULL */
-  const char *unless;   /* integer field whose `unless_mask` bits must be clear, or NULL */
-  uint64_t unless_mask;
-  const char *when_bits; /* integer field whose `when_mask` bits must be set, or NULL */
-  uint64_t when_mask;
+  perf_cond conds[PERF_MAP_CONDS];   /* all must hold, else the sample is not this event */
   perf_field_map fields[PERF_MAP_FIELDS];
 } perf_map;
 
@@ -63,8 +80,15 @@ const perf_named *const *perf_named_all(void);
 int perf_map_check(const perf_map *m, const tpf_format *f);
 
 /* Add m's fields for one sample to b. Returns 0, 1 when the sample is not
-** this event (its `when` / `unless` says so), -1 when b refused a field. */
+** this event (a condition fails) or m is state only, -1 when b refused a field. */
 int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, const uint8_t *raw,
                     size_t len, tlg_builder *b);
+
+/* Does m open a file descriptor (fields read its path)? Its number in *fd. */
+int perf_map_opens(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,
+                   uint32_t *fd);
+/* Does m close a file descriptor? Its number in *fd. */
+int perf_map_closes(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,
+                    uint32_t *fd);
 
 #endif

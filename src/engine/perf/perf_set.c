@@ -314,6 +314,21 @@ static int by_time(const void *a, const void *b) {
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* An open whose fd the same process closes later in the batch (sorted):
+** by the time the bridge reads /proc/PID/fd/N, N may be another file. */
+static int closed_later(perf_set *ps, size_t i) {
+  const pend *p = &ps->pend[i];
+  uint32_t fd, cfd;
+  if (!perf_map_opens(p->t->map, &p->t->fmt, ps->pbuf + p->off, p->len, &fd)) return 0;
+  for (size_t j = i + 1; j < ps->npend && j < i + 65536; j++) {
+    const pend *q = &ps->pend[j];
+    if (q->pid == p->pid && q->t->src == p->t->src &&
+        perf_map_closes(q->t->map, &q->t->fmt, ps->pbuf + q->off, q->len, &cfd) && cfd == fd)
+      return 1;
+  }
+  return 0;
+}
+
 /* Write the held samples older than `before` (all: UINT64_MAX) in time
 ** order; keep the rest. Samples stamped before the pass began were all in
 ** their rings when it read them, so what is written never precedes
@@ -325,7 +340,8 @@ static void release(perf_set *ps, uint64_t before) {
   for (; i < ps->npend && ps->pend[i].time < before; i++) {
     pend *p = &ps->pend[i];
     if (p->t->src->dead) continue;
-    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu};
+    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
+                  closed_later(ps, i)};
     emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
   }
   size_t keep = ps->npend - i, w = 0;
@@ -333,7 +349,8 @@ static void release(perf_set *ps, uint64_t before) {
   if (keep && !nb) {                                /* cannot compact: write them now */
     for (; i < ps->npend; i++) {
       pend *p = &ps->pend[i];
-      perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu};
+      perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
+                    closed_later(ps, i)};
       if (!p->t->src->dead) emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
     }
     keep = 0;
@@ -375,7 +392,7 @@ static void on_record(void *arg, const perf_rec *rec) {
   if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) == 0) return;
   release(ps, UINT64_MAX);                          /* batch full: write what it holds */
   if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) != 0) {
-    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu};
+    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu, 0};
     emit(ps, c->t, &h, rec->body + 28, rawlen);
   }
 }
