@@ -320,6 +320,24 @@ int eng_session_enable_source(eng_session *s, const char *name, uint8_t level, u
 /* Stop kernel source `name` (no-op if it is not enabled). */
 int eng_session_disable_source(eng_session *s, const char *name);
 
+/* One event a kernel source can give (etwlua providers). */
+typedef struct eng_source_info {
+  const char *provider;    /* "Linux-Kernel-Process", or "tracepoint:GROUP:NAME" */
+  const char *event;       /* the event's name */
+  const char *tracepoint;  /* "GROUP:NAME" it comes from */
+  uint64_t keyword;
+  uint8_t level, opcode;
+} eng_source_info;
+
+/* Call fn for each event of the named kernel providers, then, with
+** `tracepoints`, for each tracepoint tracefs lists (fn's pointers are valid
+** during the call; fn returns non-zero to stop). ENG_OK, or why the
+** tracepoints cannot be listed (ENG_E_ACCESS, ENG_E_NOTFOUND, with
+** eng_detail) after the named providers were. Backends without kernel
+** sources list nothing. */
+int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
+                       void *ctx);
+
 /* Stop enabling `id` (no-op if it was not). ENG_E_STOPPED if the session is gone. */
 int eng_session_disable(eng_session *s, const tlg_guid *id);
 

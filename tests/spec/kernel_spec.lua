@@ -70,7 +70,7 @@ describe_kernel("kernel sources (Linux, perf)", function()
     local s = assert(etw.Session(name):start())
     assert(s:enable("tracepoint:sched:sched_switch"))
     local me = etw.pid()
-    local comm = sh("cat /proc/" .. me .. "/comm"):gsub("%s+$", "")
+    local comm = (sh("cat /proc/" .. me .. "/comm"):gsub("%s+$", ""))
     local c = assert(etw.Consumer { session = name })
     local mine, total = nil, 0
     c:on(function(ev)
@@ -395,5 +395,29 @@ describe_kernel("etwlua watch with kernel sources", function()
     local text = io.open(out):read("a")
     os.remove(out)
     assert.is_truthy(text:find("tracepoint:sched:sched_process_exec/sched_process_exec(level=4 keyword=0x0) filename=\"", 1, true), text)
+  end)
+end)
+
+local describe_posix = windows and pending or describe
+describe_posix("etwlua providers", function()
+  local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+  it("--named lists the named providers' events with keyword, level and tracepoint", function()
+    local out = sh(exe .. " providers --named 'linux-kernel-process/*' 2>&1; echo rc=$?")
+    assert.is_truthy(out:find("Linux-Kernel-Process/ProcessStart  keyword=0x10 level=4  " ..
+                              "(sched:sched_process_exec)\n", 1, true), out)
+    assert.is_nil(out:find("tracepoint:", 1, true))
+    out = sh(exe .. " providers --named '*ProcessStart' 2>&1; echo rc=$?")
+    assert.are.equal("Linux-Kernel-Process/ProcessStart  keyword=0x10 level=4  " ..
+                     "(sched:sched_process_exec)\nrc=0\n", out)
+    out = sh(exe .. " providers a b 2>&1; echo rc=$?")
+    assert.is_truthy(out:find("give at most one PATTERN", 1, true) and out:find("rc=2\n", 1, true), out)
+  end)
+end)
+
+describe_kernel("etwlua providers with tracepoints", function()
+  it("a PATTERN of one tracepoint lists it", function()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local out = sh(exe .. " providers 'TRACEPOINT:sched:sched_switch' 2>&1; echo rc=$?")
+    assert.are.equal("tracepoint:sched:sched_switch\nrc=0\n", out)
   end)
 end)

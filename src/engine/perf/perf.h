@@ -47,6 +47,9 @@ typedef struct perf_set perf_set;
 ** compared ASCII-case-insensitively)? */
 int perf_is_source(const char *name);
 
+/* engine.h eng_kernel_sources (perf_list.c). */
+int perf_list(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in), void *ctx);
+
 /* A new, empty set (no thread until the first enable). ENG_E_NOMEM. */
 int perf_set_new(const perf_sink *sink, perf_set **out);
 

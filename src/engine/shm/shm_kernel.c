@@ -83,6 +83,11 @@ void shm_kernel_end(struct shm_kernel *k) {
 
 int eng_source_is_kernel(const char *name) { return perf_is_source(name); }
 
+int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
+                       void *ctx) {
+  return perf_list(tracepoints, fn, ctx);
+}
+
 int eng_session_enable_source(eng_session *s, const char *name, uint8_t level, uint64_t any,
                               uint64_t all, const eng_enable_opts *o) {
   if (!s || !name) return ENG_E_ARG;

@@ -20,3 +20,9 @@ int eng_session_disable_source(eng_session *s, const char *name) {
   (void)s; (void)name;
   return ENG_E_UNSUPPORTED;
 }
+
+int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
+                       void *ctx) {
+  (void)tracepoints; (void)fn; (void)ctx;
+  return ENG_OK;
+}
