@@ -277,6 +277,32 @@ c.close(); a.close(); l.close()"]])
     assert.is_truthy(out:find("providers=0", 1, true), out)
   end)
 
+  it("kernel ring loss (PERF_RECORD_LOST) counts in s:stats().lost and reaches c:on_lost", function()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    -- a child with 1-page rings whose reader waits 1.5 s before it reads:
+    -- 5,000 one-byte reads of dd cannot fit
+    local out = sh("ETWLUA_PERF_RING_PAGES=1 ETWLUA_PERF_TEST_STALL_MS=1500 " .. exe .. [[ -e '
+      local etw = require "etw"
+      local name = "k-lost-]] .. etw.pid() .. [["
+      local s = assert(etw.Session(name):start())
+      assert(s:enable("tracepoint:syscalls:sys_enter_read"))
+      local c = assert(etw.Consumer { session = name })
+      os.execute("dd if=/dev/zero of=/dev/null bs=1 count=5000 2>/dev/null")
+      local seen, lost = 0, 0
+      c:on(function() seen = seen + 1 end)
+      c:on_lost(function(n) lost = lost + n end)
+      c:run { timeout_ms = 3000 }
+      local st = s:stats()
+      print(seen, lost, st.lost)
+      s:stop()' 2>&1]])
+    local seen, lost, stat_lost = out:match("^(%d+)%s+(%d+)%s+(%d+)")
+    assert.is_not_nil(seen, out)
+    seen, lost, stat_lost = tonumber(seen), tonumber(lost), tonumber(stat_lost)
+    assert.is_true(lost > 0, out)
+    assert.are.equal(stat_lost, lost)
+    assert.is_true(seen + lost >= 5000, out)
+  end)
+
   it("tracefs missing (ETWLUA_TRACEFS names a directory without it): a clear error", function()
     local exe = os.getenv("ETWLUA_EXE") or arg[-1]
     local out = sh("ETWLUA_TRACEFS=/nonexistent-tracefs " .. exe .. [[ -e 'local etw = require "etw"

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -17,6 +18,16 @@
 #include "perf_int.h"
 
 #define RING_PAGES 64               /* data pages per ring: 256 KB with 4 KB pages */
+
+/* Data pages per ring: ETWLUA_PERF_RING_PAGES (a power of two, 1..4096;
+** tests use 1 to make the kernel drop samples), else RING_PAGES. */
+static uint64_t ring_pages(void) {
+  const char *e = getenv("ETWLUA_PERF_RING_PAGES");
+  char *end;
+  unsigned long v = e ? strtoul(e, &end, 10) : 0;
+  if (!e || *end || v < 1 || v > 4096 || (v & (v - 1))) return RING_PAGES;
+  return v;
+}
 
 static long page_size(void) {
   long p = sysconf(_SC_PAGESIZE);
@@ -38,7 +49,7 @@ int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_b
   a.clockid = CLOCK_MONOTONIC;
   a.watermark = 1;
   long ps = page_size();
-  uint64_t size = (uint64_t)ps * RING_PAGES;
+  uint64_t size = (uint64_t)ps * ring_pages();
   a.wakeup_watermark = flush_bytes && flush_bytes < size / 2 ? flush_bytes : (uint32_t)(size / 4);
   int fd = (int)syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) return errno;

@@ -451,8 +451,17 @@ static void close_all(perf_set *ps) {
   ps->n = 0;
 }
 
+/* Tests only: ETWLUA_PERF_TEST_STALL_MS holds the bridge back before its
+** first read, so a small ring overflows and the kernel's loss records show. */
+static void test_stall(void) {
+  const char *e = getenv("ETWLUA_PERF_TEST_STALL_MS");
+  long ms = e ? strtol(e, NULL, 10) : 0;
+  if (ms > 0 && ms <= 10000) usleep((useconds_t)ms * 1000);
+}
+
 static void *bridge(void *arg) {
   perf_set *ps = arg;
+  test_stall();
   unsigned cap = 1;
   struct pollfd *fds = malloc(sizeof *fds);
   int timeout = ps->sink.flush_ms ? (int)ps->sink.flush_ms : 100;
