@@ -303,6 +303,40 @@ c.close(); a.close(); l.close()"]])
     assert.is_true(seen + lost >= 5000, out)
   end)
 
+  it("kernel and user sources in one session survive their consumer being killed and replaced",
+     function()
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    local name = unique("k-kill")
+    local s = assert(etw.Session(name):start())
+    local p = etw.Provider(unique("KKill"))
+    assert(s:enable(p))
+    assert(s:enable("Linux-Kernel-Process"))
+    -- a consumer in another process, killed (SIGKILL) while it reads
+    local pid = tonumber(sh(exe .. [[ -e 'local etw = require "etw"
+      local c = assert(etw.Consumer { session = "]] .. name .. [[" })
+      c:on(function() end) c:run { timeout_ms = 20000 }' >/dev/null 2>&1 & echo $!]]):match("%d+"))
+    local deadline = os.time() + 10
+    while s:stats().consumer_pid ~= pid and os.time() < deadline do os.execute("sleep 0.05") end
+    assert.are.equal(pid, s:stats().consumer_pid)
+    os.execute("kill -9 " .. pid)
+    while s:stats().consumer_pid ~= 0 and os.time() < deadline do os.execute("sleep 0.05") end
+    -- its place is taken over; both kinds of events still arrive
+    local c = assert(etw.Consumer { session = name })
+    local true_pid = run_true(1)[1]
+    p:write(etw.EventBuilder():reset("AfterKill"))
+    local got = {}
+    c:on(function(ev)
+      if ev.name == "AfterKill" then got.user = true end
+      if ev.name == "ProcessStart" and ev.fields.ProcessID == true_pid then got.kernel = true end
+      if got.user and got.kernel then c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    assert.is_true(got.user)
+    assert.is_true(got.kernel)
+  end)
+
   it("tracefs missing (ETWLUA_TRACEFS names a directory without it): a clear error", function()
     local exe = os.getenv("ETWLUA_EXE") or arg[-1]
     local out = sh("ETWLUA_TRACEFS=/nonexistent-tracefs " .. exe .. [[ -e 'local etw = require "etw"
