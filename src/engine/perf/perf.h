@@ -65,9 +65,6 @@ int perf_enable(perf_set *ps, const char *name, uint8_t level, uint64_t any, uin
 /* Stop source `name` (no-op when it is not enabled). */
 int perf_disable(perf_set *ps, const char *name);
 
-/* Number of sources enabled. */
-unsigned perf_count(const perf_set *ps);
-
 /* Stop the bridge (after it read what the rings hold), close every fd,
 ** free. NULL ok. */
 void perf_set_free(perf_set *ps);

@@ -588,12 +588,6 @@ int perf_disable(perf_set *ps, const char *name) {
   return ENG_OK;
 }
 
-unsigned perf_count(const perf_set *ps) {
-  unsigned n = 0;
-  for (unsigned i = 0; ps && i < ps->n; i++) n += !ps->srcs[i]->dead;
-  return n;
-}
-
 void perf_set_free(perf_set *ps) {
   if (!ps) return;
   if (ps->thread_on) {

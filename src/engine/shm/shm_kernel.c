@@ -90,6 +90,7 @@ int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_in
 
 int eng_session_enable_source(eng_session *s, const char *name, uint8_t level, uint64_t any,
                               uint64_t all, const eng_enable_opts *o) {
+  eng_detail_clear();                   /* a failure below says its own words, or none */
   if (!s || !name) return ENG_E_ARG;
   if (o && (o->properties || (o->exe_names && *o->exe_names) || o->nids || o->nnames)) {
     eng_detail_set(ENG_E_UNSUPPORTED, "%s: kernel sources take only the 'pids' option", name);
