@@ -22,6 +22,9 @@ struct shm_kernel {
   shm_sess_hdr *hdr;
   uint32_t clock_kind;
   int64_t ticks0, mono0;
+  uint64_t pair_uses, t1;           /* k_ticks's (ticks, ns) pair, bridge thread only */
+  int64_t m1;
+  double rate;
   perf_set *set;
 };
 
@@ -46,16 +49,20 @@ static int k_stopped(void *ctx) {
   return atomic_load_explicit(&k->hdr->stopped, memory_order_acquire) != 0;
 }
 
-/* A monotonic time of the recent past in TSC ticks: back from a fresh
-** (ticks, ns) pair at the rate measured since the session began. */
+/* A monotonic time in TSC ticks: from a (ticks, ns) pair at the rate
+** measured since the session began. The pair is read again every 4096
+** samples (two clock reads per sample cost more than the decoding). */
 static uint64_t k_ticks(void *ctx, int64_t ns) {
   struct shm_kernel *k = ctx;
   if (k->clock_kind != SHM_CLOCK_TSC) return (uint64_t)ns;
-  uint64_t t1 = shm_ticks();
-  int64_t m1 = shm_mono_ns();
-  if (m1 <= k->mono0 || t1 <= (uint64_t)k->ticks0) return t1;
-  double rate = (double)(t1 - (uint64_t)k->ticks0) / (double)(m1 - k->mono0);
-  return t1 - (uint64_t)((double)(m1 - ns) * rate);
+  if (k->pair_uses++ % 4096 == 0) {
+    k->t1 = shm_ticks();
+    k->m1 = shm_mono_ns();
+    k->rate = k->m1 > k->mono0 && k->t1 > (uint64_t)k->ticks0
+                  ? (double)(k->t1 - (uint64_t)k->ticks0) / (double)(k->m1 - k->mono0) : 0;
+  }
+  if (k->rate == 0) return k->t1;
+  return k->t1 - (uint64_t)(int64_t)((double)(k->m1 - ns) * k->rate);
 }
 
 static int k_new(const shm_kview *v, struct shm_kernel **out) {
