@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+#include "perf/perf_int.h"
 #include "perf/tp_format.h"
 #include "tlg_format.h"
 #include "unit_check.h"
@@ -204,22 +206,17 @@ static void test_errors(void) {
         "no fields is fine");
 }
 
-/* Every format file under the real tracefs parses (the kernel's own grammar). */
+/* Every format file under the real tracefs parses (the kernel's own
+** grammar). tracefs is found (and mounted when we may) as the engine does;
+** skipped only where it cannot be read (not root, no tracefs). */
 static void test_real(void) {
-  const char *dirs[] = {getenv("ETWLUA_TRACEFS"), "/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
-  const char *root = NULL;
-  char path[1024];
-  for (int i = 0; i < 3 && !root; i++) {
-    if (!dirs[i]) continue;
-    snprintf(path, sizeof path, "%s/events/sched/sched_switch/format", dirs[i]);
-    FILE *t = fopen(path, "r");
-    if (t) { fclose(t); root = dirs[i]; }
-  }
-  if (!root) {
-    printf("SKIP real tracefs formats: tracefs not mounted or not readable\n");
+  char rootbuf[PERF_PATH_MAX], path[PERF_PATH_MAX + 16];
+  if (perf_tracefs(rootbuf, sizeof rootbuf) != ENG_OK) {
+    printf("SKIP real tracefs formats: %s\n", eng_detail(ENG_E_NOTFOUND));
     skipped++;
     return;
   }
+  const char *root = rootbuf;
   snprintf(path, sizeof path, "%s/events", root);
   DIR *g = opendir(path);
   unsigned files = 0, ok = 0;
@@ -227,12 +224,12 @@ static void test_real(void) {
   static char buf[1 << 16];
   while (g && (ge = readdir(g))) {
     if (ge->d_name[0] == '.') continue;
-    char gp[1300];
+    char gp[PERF_PATH_MAX + 300];
     snprintf(gp, sizeof gp, "%s/%s", path, ge->d_name);
     DIR *e = opendir(gp);
     while (e && (ee = readdir(e))) {
       if (ee->d_name[0] == '.') continue;
-      char fp[1600];
+      char fp[PERF_PATH_MAX + 600];
       snprintf(fp, sizeof fp, "%s/%s/format", gp, ee->d_name);
       FILE *fh = fopen(fp, "r");
       if (!fh) continue;
