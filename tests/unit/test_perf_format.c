@@ -60,27 +60,27 @@ static const char mixed_fmt[] =
 
 static void put(uint8_t *p, size_t off, const void *v, size_t n) { memcpy(p + off, v, n); }
 
-typedef struct text { char s[2048]; size_t n; } text;
+typedef struct text_buf { char s[2048]; size_t n; } text_buf;
 static void text_write(void *ctx, const char *s, size_t n) {
-  text *t = ctx;
+  text_buf *t = ctx;
   if (t->n + n < sizeof t->s) { memcpy(t->s + t->n, s, n); t->n += n; t->s[t->n] = 0; }
 }
 
-/* Decode raw by f; the fields as one text line, "" on failure; *skipped. */
-static const char *decode_text(const tpf_format *f, const uint8_t *raw, size_t len, int *skipped) {
-  static text t;
+/* Decode raw by f; the fields as one text line, "" on failure; *nskip. */
+static const char *decode_text(const tpf_format *f, const uint8_t *raw, size_t len, int *nskip) {
+  static text_buf t;
   tlg_builder b;
   tlg_desc d = {0, 0, 11, 4, 0, 0, 0};
   tlg_build_init(&b, 0, 0);
   t.n = 0;
   t.s[0] = 0;
   if (tlg_build_reset(&b, f->name, strlen(f->name), &d, 0) != TLG_OK) return t.s;
-  *skipped = tpf_decode(f, raw, len, &b);
+  *nskip = tpf_decode(f, raw, len, &b);
   size_t ml, dl;
   const uint8_t *m = tlg_build_meta(&b, &ml), *dd = tlg_build_data(&b, &dl);
   tlg_decoder dec;
   tlg_sink sink = {text_write, &t};
-  if (*skipped >= 0 && tlg_decode_start(&dec, m, ml, dd, dl) == TLG_OK)
+  if (*nskip >= 0 && tlg_decode_start(&dec, m, ml, dd, dl) == TLG_OK)
     tlg_fmt_fields(&sink, &dec, TLG_FMT_TEXT);
   tlg_build_free(&b);
   return t.s;
@@ -111,15 +111,15 @@ static void test_sched_switch(void) {
   put(raw, 40, "swapper/0\0junk", 14);
   put(raw, 56, &npid, 4);
   put(raw, 60, &nprio, 4);
-  int skipped = -2;
-  const char *s = decode_text(&f, raw, sizeof raw, &skipped);
+  int nskip = -2;
+  const char *s = decode_text(&f, raw, sizeof raw, &nskip);
   const char *want = "prev_comm=\"etwlua\" prev_pid=1234 prev_prio=120 prev_state=1 "
                      "next_comm=\"swapper/0\" next_pid=0 next_prio=-1";
-  check(skipped == 0 && strcmp(s, want) == 0, "sched_switch decodes:\n  got  %s\n  want %s", s, want);
+  check(nskip == 0 && strcmp(s, want) == 0, "sched_switch decodes:\n  got  %s\n  want %s", s, want);
   /* a sample cut short: the fields past its end are skipped, the rest decode */
-  s = decode_text(&f, raw, 40, &skipped);
-  check(skipped == 3 && strcmp(s, "prev_comm=\"etwlua\" prev_pid=1234 prev_prio=120 prev_state=1") == 0,
-        "truncated sample: %d skipped, %s", skipped, s);
+  s = decode_text(&f, raw, 40, &nskip);
+  check(nskip == 3 && strcmp(s, "prev_comm=\"etwlua\" prev_pid=1234 prev_prio=120 prev_state=1") == 0,
+        "truncated sample: %d skipped, %s", nskip, s);
 }
 
 static void test_data_loc(void) {
@@ -135,13 +135,13 @@ static void test_data_loc(void) {
   put(raw, 12, &pid, 4);
   put(raw, 16, &old, 4);
   put(raw, 20, "/bin/true", 10);
-  int skipped;
-  const char *s = decode_text(&f, raw, 30, &skipped);
-  check(skipped == 0 && strcmp(s, "filename=\"/bin/true\" pid=77 old_pid=77") == 0, "exec: %s", s);
+  int nskip;
+  const char *s = decode_text(&f, raw, 30, &nskip);
+  check(nskip == 0 && strcmp(s, "filename=\"/bin/true\" pid=77 old_pid=77") == 0, "exec: %s", s);
   loc = (uint32_t)(40u << 16 | 20u);                    /* runs past the sample */
   put(raw, 8, &loc, 4);
-  s = decode_text(&f, raw, 30, &skipped);
-  check(skipped == 1 && strcmp(s, "pid=77 old_pid=77") == 0, "bad __data_loc skipped: %s", s);
+  s = decode_text(&f, raw, 30, &nskip);
+  check(nskip == 1 && strcmp(s, "pid=77 old_pid=77") == 0, "bad __data_loc skipped: %s", s);
   size_t n;
   check(tpf_get_str(&f.fields[k], raw, 30, &n) == NULL, "tpf_get_str refuses it too");
 }
@@ -169,10 +169,10 @@ static void test_mixed(void) {
   put(raw, 31, &small, 1);
   put(raw, 32, "ab", 3);
   put(raw, 36, ids, 8);
-  int skipped;
-  const char *s = decode_text(&f, raw, 44, &skipped);
+  int nskip;
+  const char *s = decode_text(&f, raw, 44, &nskip);
   const char *want = "ptr=0xffff888012345678 ports=[80,443] rs=\"ab\" ids=[5,6] blob=0x010203 small=-3";
-  check(skipped == 0 && strcmp(s, want) == 0, "mixed decodes:\n  got  %s\n  want %s", s, want);
+  check(nskip == 0 && strcmp(s, want) == 0, "mixed decodes:\n  got  %s\n  want %s", s, want);
 }
 
 static void bad(const char *text, const char *why) {
