@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine.h"
+#include "engine.h"
 
 /* The header of an event the bridge writes: the sample's. */
 typedef struct perf_hdr {

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../tlg/tlg_guid.h"
-#include "../eng_detail.h"
+#include "tlg_guid.h"
+#include "eng_detail.h"
 #include "perf_int.h"
 #include "perf_named.h"
 

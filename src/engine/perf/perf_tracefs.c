@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../eng_detail.h"
+#include "eng_detail.h"
 #include "perf_int.h"
 
 static const char *const default_dirs[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../tlg/tlg_build.h"
+#include "tlg_build.h"
 
 #define TPF_NAME_MAX 64       /* field and event names, NUL included */
 #define TPF_TYPE_MAX 96       /* C type text of a field */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tlg/tlg_guid.h"
-#include "../eng_detail.h"
-#include "../perf/perf.h"
+#include "tlg_guid.h"
+#include "eng_detail.h"
+#include "perf/perf.h"
 #include "shm_int.h"
 
 struct shm_kernel {

@@ -3,7 +3,7 @@
 ** Windows kernel providers by name are issue 12's Windows half; until then
 ** every name is a TraceLogging or manifest provider id (eng_session_enable).
 */
-#include "../engine.h"
+#include "engine.h"
 
 int eng_source_is_kernel(const char *name) {
   (void)name;
