@@ -11,9 +11,24 @@ local level_names = {
 -- "NAME[:level[:keywords]]" -> {provider=NAME, level=, any=}. level is a
 -- number or a name (critical..verbose); keywords is a number (0x.. allowed).
 -- Keywords default to every bit, so "enable X" shows all of X's events.
+-- A kernel tracepoint's name has colons of its own: "tracepoint:GROUP:NAME"
+-- is the name, then the same [:level[:keywords]].
 function M.parse_provider(spec)
-  local name, level, kw = spec:match("^([^:]+):?([^:]*):?([^:]*)$")
-  if not name then return nil, "bad provider spec '" .. spec .. "' (NAME[:level[:keywords]])" end
+  local name, tail
+  if spec:sub(1, 11):lower() == "tracepoint:" then
+    local group, event, rest = spec:match("^[^:]+:([^:]+):([^:]+)(.*)$")
+    if not group then
+      return nil, "bad provider spec '" .. spec .. "' (tracepoint:GROUP:NAME[:level[:keywords]])"
+    end
+    name, tail = spec:sub(1, 11) .. group .. ":" .. event, rest
+  else
+    name, tail = spec:match("^([^:]+)(.*)$")
+  end
+  local level, kw
+  if name then level, kw = tail:match("^:?([^:]*):?([^:]*)$") end
+  if not level or (tail ~= "" and tail:sub(1, 1) ~= ":") then
+    return nil, "bad provider spec '" .. spec .. "' (NAME[:level[:keywords]])"
+  end
   local l = 5
   if level ~= "" then
     l = tonumber(level) or level_names[level:lower()]

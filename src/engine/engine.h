@@ -299,6 +299,45 @@ static inline int eng_enable_opts_any(const eng_enable_opts *o) {
                o->nnames);
 }
 
+/* Kernel sources (DESIGN §3b): names that are not TraceLogging providers
+** but the system's own events, enabled on a session by name. Linux:
+** "tracepoint:GROUP:NAME" (any tracefs tracepoint) and the named providers
+** "Linux-Kernel-Process", ...; other backends have none yet (0). */
+int eng_source_is_kernel(const char *name);
+
+/* Enable kernel source `name` in the session: level/any/all as
+** eng_session_enable; opts may carry pids (only those processes: their
+** threads at enable time); other options: ENG_E_UNSUPPORTED. The session's owner
+** process reads the kernel, so only its own handle may (else
+** ENG_E_UNSUPPORTED); the sources end when the session stops or that
+** handle is closed. Again for the same name updates it. Failures leave the
+** session as it was and say why in eng_detail: ENG_E_NOTFOUND (no such
+** tracepoint), ENG_E_ACCESS (needs root or CAP_PERFMON), ENG_E_ARG,
+** ENG_E_IO, ENG_E_STOPPED. */
+int eng_session_enable_source(eng_session *s, const char *name, uint8_t level, uint64_t any,
+                              uint64_t all, const eng_enable_opts *opts);
+
+/* Stop kernel source `name` (no-op if it is not enabled). */
+int eng_session_disable_source(eng_session *s, const char *name);
+
+/* One event a kernel source can give (etwlua providers). */
+typedef struct eng_source_info {
+  const char *provider;    /* "Linux-Kernel-Process", or "tracepoint:GROUP:NAME" */
+  const char *event;       /* the event's name */
+  const char *tracepoint;  /* "GROUP:NAME" it comes from */
+  uint64_t keyword;
+  uint8_t level, opcode;
+} eng_source_info;
+
+/* Call fn for each event of the named kernel providers, then, with
+** `tracepoints`, for each tracepoint tracefs lists (fn's pointers are valid
+** during the call; fn returns non-zero to stop). ENG_OK, or why the
+** tracepoints cannot be listed (ENG_E_ACCESS, ENG_E_NOTFOUND, with
+** eng_detail) after the named providers were. Backends without kernel
+** sources list nothing. */
+int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
+                       void *ctx);
+
 /* Stop enabling `id` (no-op if it was not). ENG_E_STOPPED if the session is gone. */
 int eng_session_disable(eng_session *s, const tlg_guid *id);
 

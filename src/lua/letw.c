@@ -15,6 +15,7 @@
 #include "etwlua_lua.h"
 #include "lauxetw.h"
 #include "lembed.h"
+#include "engine.h"
 #include "tlg_guid.h"
 #include "etl.h"
 
@@ -127,7 +128,41 @@ static int l_iso_time(lua_State *L) {
   return 1;
 }
 
+/* etw.kernel_sources([tracepoints = true]) -> list of {provider, event,
+** tracepoint, keyword, level, opcode}: what kernel sources can give (the
+** named providers' events, then each tracepoint); or nil, err, code when
+** tracepoints cannot be listed (no tracefs, no permission). */
+static int push_source(void *ctx, const eng_source_info *in) {
+  lua_State *L = ctx;
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, in->provider);
+  lua_setfield(L, -2, "provider");
+  lua_pushstring(L, in->event);
+  lua_setfield(L, -2, "event");
+  lua_pushstring(L, in->tracepoint);
+  lua_setfield(L, -2, "tracepoint");
+  lua_pushinteger(L, (lua_Integer)in->keyword);
+  lua_setfield(L, -2, "keyword");
+  lua_pushinteger(L, in->level);
+  lua_setfield(L, -2, "level");
+  lua_pushinteger(L, in->opcode);
+  lua_setfield(L, -2, "opcode");
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  return 0;
+}
+
+static int l_kernel_sources(lua_State *L) {
+  int tracepoints = lua_isnoneornil(L, 1) || lua_toboolean(L, 1);
+  lua_settop(L, 0);
+  luaL_checkstack(L, 4, "kernel_sources");
+  lua_newtable(L);
+  int st = eng_kernel_sources(tracepoints, push_source, L);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
+  {"kernel_sources", l_kernel_sources},
   {"pid", l_pid},
   {"iso_time", l_iso_time},
   {"isatty", l_isatty},

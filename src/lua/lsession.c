@@ -397,14 +397,28 @@ static void read_enable(lua_State *L, int idx, enable_in *e) {
   }
 }
 
+/* A kernel source name (engine.h eng_source_is_kernel), or NULL. */
+static const char *kernel_source(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TSTRING) return NULL;
+  const char *name = lua_tostring(L, idx);
+  return eng_source_is_kernel(name) ? name : NULL;
+}
+
 /* s:enable(provider [, opts]) -> s, or nil, err, code */
 static int l_enable(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   tlg_guid id;
   enable_in e;
-  int rs = check_provider_id(L, 2, &id);
+  const char *kname = kernel_source(L, 2);
+  int rs = kname ? ENG_OK : check_provider_id(L, 2, &id);
   read_enable(L, 3, &e);
   if (rs != ENG_OK) return etwL_pushengfail(L, rs);
+  if (kname) {
+    int kst = eng_session_enable_source(s->h, kname, e.level, e.any, e.all, &e.o);
+    if (kst != ENG_OK) return etwL_pushengfail(L, kst);
+    lua_settop(L, 1);
+    return 1;
+  }
   int st = eng_session_enable_ex(s->h, &id, e.level, e.any, e.all, &e.o);
   if (st == ENG_E_UNSUPPORTED)
     return etwL_pushengfail_detail(L, st,
@@ -420,8 +434,9 @@ static int l_enable(lua_State *L) {
 static int l_disable(lua_State *L) {
   lsession *s = checkrunning(L, 1);
   tlg_guid id;
-  int st = check_provider_id(L, 2, &id);
-  if (st == ENG_OK) st = eng_session_disable(s->h, &id);
+  const char *kname = kernel_source(L, 2);
+  int st = kname ? eng_session_disable_source(s->h, kname) : check_provider_id(L, 2, &id);
+  if (!kname && st == ENG_OK) st = eng_session_disable(s->h, &id);
   if (st != ENG_OK) return etwL_pushengfail(L, st);
   lua_settop(L, 1);
   return 1;

@@ -16,7 +16,8 @@ usage: etwlua capture -p NAME[:level[:keywords]] [-p ...] -o FILE
 M.details = [==[
   Starts a file session (etwlua-capture-<pid>, or --session NAME), enables
   each provider (NAME or GUID; level 0..255 or critical/error/warning/info/
-  verbose, default verbose; keywords default to all bits), then:
+  verbose, default verbose; keywords default to all bits; Linux as root:
+  also Linux-Kernel-Process and tracepoint:GROUP:NAME), then:
     -- command args   runs the command (in its own process group) and stops
                       when it exits; the exit status is the command's (128 +
                       signal if killed). SIGINT, SIGTERM and SIGHUP are

@@ -7,7 +7,8 @@ M.usage = "usage: etwlua help [COMMAND]"
 M.details = "  Exit status: 0 ok; 2 usage error (unknown command)."
 
 -- Built-in commands, in the order help shows them.
-M.commands = { "help", "version", "guid", "sessions", "stop", "watch", "capture", "dump", "info" }
+M.commands = { "help", "version", "guid", "sessions", "stop", "watch", "capture", "dump", "info",
+               "providers" }
 
 local function list()
   print("usage: etwlua [options] [script [args]]   run a Lua script (like lua)")

@@ -17,7 +17,10 @@ M.details = [==[
   0..255 or critical/error/warning/info/verbose, default verbose; keywords
   default to all bits), and prints every event until Ctrl+C, SIGTERM or
   SIGHUP (a normal end: status 0, the session is removed), --duration
-  seconds or --max-events events.
+  seconds or --max-events events. Linux, as root or with CAP_PERFMON:
+  kernel sources too, -p Linux-Kernel-Process or -p tracepoint:GROUP:NAME
+  (the whole tracepoint:GROUP:NAME is the name, e.g.
+  -p tracepoint:sched:sched_switch:info).
   -f, --format      text (default): "TIME PID/TID Provider/Event(...) fields";
                     json: one ev:json() object per line; csv: a header line,
                     then timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields

@@ -241,6 +241,34 @@ SHM_HIDDEN int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, i
 /* The last flush_req the consumer saw. */
 SHM_HIDDEN uint32_t shm_consumer_flush_seen(const eng_consumer *c);
 
+/* ============================================================ shm_provider.c */
+
+/* The header of an event written on behalf of another task (kernel samples). */
+typedef struct shm_sample_hdr {
+  uint64_t ticks;
+  uint32_t pid, tid, cpu;
+} shm_sample_hdr;
+
+/* Write one event with header h into session (slot, gen) only. */
+SHM_HIDDEN int shm_write_to(shm_reg *r, uint32_t slot, uint32_t gen, const shm_sample_hdr *h,
+                            const tlg_guid *provider, const uint8_t *traits, uint32_t traits_len,
+                            const tlg_desc *desc, size_t n, const eng_data *data);
+
+/* ============================================================ shm_kernel.c */
+
+/* What shm_kernel.c needs of a session handle (shm_session.c fills it). */
+typedef struct shm_kview {
+  shm_reg *reg;
+  uint32_t slot, gen;
+  const shm_smap *m;
+  int mine;                         /* this process owns the session and made the handle */
+  struct shm_kernel **kernel;       /* the handle's kernel sources, NULL until the first */
+} shm_kview;
+SHM_HIDDEN void shm_session_kview(eng_session *s, shm_kview *v);
+
+/* End the handle's kernel sources (bridge joined, fds closed); NULL ok. */
+SHM_HIDDEN void shm_kernel_end(struct shm_kernel *k);
+
 /* ============================================================== shm_file.c */
 
 /* The file writer of a file-mode session: a thread of the owner process

@@ -334,6 +334,37 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   return st;
 }
 
+/* Kernel samples (shm_kernel.c): one event with the sample's header, into
+** session (slot, gen) only, from the calling thread's ring there. The
+** caller filtered it by that session's enable already. */
+int shm_write_to(shm_reg *r, uint32_t slot, uint32_t gen, const shm_sample_hdr *h,
+                 const tlg_guid *provider, const uint8_t *traits, uint32_t traits_len,
+                 const tlg_desc *desc, size_t n, const eng_data *data) {
+  if (slot >= SHM_MAX_SESSIONS) return ENG_E_ARG;
+  shm_tls *t = tls_get();
+  if (SHM_UNLIKELY(!t)) return ENG_E_NOMEM;
+  shm_event_src ev;
+  memset(&ev, 0, sizeof ev);
+  ev.ticks = h->ticks;
+  ev.pid = h->pid;
+  ev.tid = h->tid;
+  ev.cpu = h->cpu;
+  ev.desc = desc;
+  ev.provider = provider;
+  ev.data = data;
+  ev.n = n;
+  ev.traits = traits;
+  ev.traits_len = traits_len;
+  int st = shm_event_prepare(&ev);
+  if (st != ENG_OK) return st;
+  shm_writer *w = t->w[slot];
+  if (SHM_UNLIKELY(!w || w->gen != gen)) {
+    if (!(w = attach(r, t, slot, gen))) return ENG_E_NOMEM;
+  }
+  if (SHM_LIKELY(w->ctl != NULL) || ring_again(r, w)) return shm_ring_write_event(w, &ev);
+  return w->hdr ? ENG_E_LOST : ENG_OK;
+}
+
 void eng_provider_unregister(eng_provider *p) {
   free(p);
 }

@@ -21,7 +21,24 @@ struct eng_session {
   shm_drain *drain;          /* file modes, owner: the writer thread */
   int have_final;            /* this handle stopped the session: `final` holds its stats */
   eng_session_stats final;
+  struct shm_kernel *kernel; /* owner: kernel sources and their bridge (shm_kernel.c) */
 };
+
+void shm_session_kview(eng_session *s, shm_kview *v) {
+  v->reg = s->reg;
+  v->slot = s->slot;
+  v->gen = s->gen;
+  v->m = &s->m;
+  v->mine = s->owner && s->pid == shm_pid();
+  v->kernel = &s->kernel;
+}
+
+/* Kernel sources end before the session: their last samples reach it. */
+static void end_kernel(eng_session *s) {
+  struct shm_kernel *k = s->kernel;
+  s->kernel = NULL;
+  if (k && s->pid == shm_pid()) shm_kernel_end(k);   /* a fork child has no bridge thread */
+}
 
 typedef struct geom {
   uint32_t buffer_kb, min_buffers, max_rings, flush_ms;
@@ -443,6 +460,7 @@ static void keep_final(eng_session *s) {
 int eng_session_stop(eng_session *s) {
   if (!s) return ENG_E_ARG;
   if (s->pid != shm_pid()) return shm_not_mine(s->pid, "session handle");   /* the parent's */
+  end_kernel(s);
   int st = shm_reg_lock(s->reg);
   if (st != ENG_OK) return st;
   int stopped = stop_now(s);
@@ -467,6 +485,7 @@ void eng_session_close(eng_session *s) {
   if (!s) return;
   /* its writer lives in this handle; a fork child's copy only unmaps */
   if (s->drain && s->pid == shm_pid()) eng_session_stop(s);
+  end_kernel(s);                        /* kernel sources live in the owner's handle */
   shm_smap_close(&s->m);
   free(s);
 }
