@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "etl_int.h"
-#include "tlg_utf16.h"
 #include "etl_write.h"
+#include "etl_write_int.h"
 #include "tlg_guid.h"
 
 #define W_DEFAULT_BUFFER 65536u
@@ -20,15 +20,6 @@
 #define W_MAX_RECORD 65535u
 #define W_NAME_CAP 4096u
 
-/* Values spec §12 prescribes for the header buffer and record. */
-#define W_LFH_VERSION 0x0501000Au     /* OS 10.0, log-file layout 1.5 */
-#define W_TIMER_RESOLUTION 156250u
-#define W_LOGMODE_SEQUENTIAL 0x00000001u
-#define W_LOGMODE_CIRCULAR 0x00000002u  /* EVENT_TRACE_FILE_MODE_CIRCULAR */
-#define W_PERF_FREQ 10000000
-#define W_BUF_STATE_FLUSH 3u
-#define W_BUF_TYPE_HEADER 4u
-#define W_HOOK_PARTITION_INFO 0x0050u
 
 /* One buffer being filled (per CPU) or kept (circular ring). Bytes from
 ** `used` on are undefined until the buffer is written (fill_tail). */
@@ -158,109 +149,20 @@ static int sink_sync(etl_writer *w) {
 
 /* ====================================================== header buffer */
 
-/* UTF-8 -> UTF-16LE at p (room for `cap` >= 1 units incl. the NUL), cut
-** at whole code points to fit. A name that is not UTF-8 is written empty:
-** encoding rejects invalid UTF-8 (tlg_utf16.h) and the name is only
-** informative. Returns the units written, NUL included. */
-static uint32_t utf16_from_utf8(const char *s, uint8_t *p, uint32_t cap) {
-  size_t used;
-  long n = s ? tlg_utf8_to_utf16(s, strlen(s), p, cap - 1, &used) : 0;
-  if (n < 0) n = 0;
-  tlg_put16(p + 2 * n, 0);
-  return (uint32_t)n + 1;
-}
+/* ============================================================ header */
 
-/* WMI_BUFFER_HEADER (spec §2, §12) at p. */
+/* The layout is etl_write_hdr.c's; these pass the writer's state. */
 static void put_bufhdr(const etl_writer *w, uint8_t *p, uint32_t used, int64_t ts, uint64_t seq,
                        uint16_t cpu, uint16_t flags, uint16_t type) {
-  memset(p, 0, ETL_BUF_HDR_SIZE);
-  tlg_put32(p + ETL_BUF_SIZE, w->bufsize);
-  tlg_put32(p + 0x04, used);                        /* SavedOffset */
-  tlg_put32(p + 0x08, used);                        /* CurrentOffset */
-  tlg_put64(p + ETL_BUF_TIMESTAMP, (uint64_t)ts);
-  tlg_put64(p + ETL_BUF_SEQUENCE, seq);
-  tlg_put16(p + ETL_BUF_PROC_INDEX, cpu);
-  tlg_put16(p + ETL_BUF_LOGGER_ID, w->o.logger_id);
-  tlg_put32(p + 0x2C, W_BUF_STATE_FLUSH);
-  tlg_put32(p + ETL_BUF_OFFSET, used);
-  tlg_put16(p + ETL_BUF_FLAG, flags);
-  tlg_put16(p + ETL_BUF_TYPE, type);
+  etlw_put_bufhdr(p, w->bufsize, w->o.logger_id, used, ts, seq, cpu, flags, type);
 }
 
-#define LFH (ETL_BUF_HDR_SIZE + ETL_SYSTEM_HDR_SIZE) /* TRACE_LOGFILE_HEADER in buffer 0 */
-
-/* Time-zone block (0xAC bytes at lfh + 0x48): Bias 0, names "UTC". */
-static void put_timezone(uint8_t *tz) {
-  memset(tz, 0, 0xAC);
-  utf16_from_utf8("UTC", tz + 4, 32);           /* StandardName[32] */
-  utf16_from_utf8("UTC", tz + 4 + 64 + 16 + 4, 32);  /* DaylightName[32] */
-}
-
-/* Build buffer 0 (spec §12 "Buffer 0") for the file named `name`. */
 static void build_header(etl_writer *w, const char *name) {
-  uint8_t *b = w->hdr, *r = b + ETL_BUF_HDR_SIZE, *h = b + LFH;
-  uint32_t room = w->bufsize - LFH - ETL_LFH_SIZE64;
-  memset(b, 0xFF, w->bufsize);
-  memset(r, 0, ETL_SYSTEM_HDR_SIZE + ETL_LFH_SIZE64);
-  /* names: at most half the room each, and the record stays <= 65535 bytes */
-  uint32_t units = room / 2 / 2;
-  if (units > 8192) units = 8192;
-  uint8_t *names = h + ETL_LFH_SIZE64;
-  uint32_t n1 = utf16_from_utf8(w->o.logger_name, names, units);
-  uint32_t n2 = utf16_from_utf8(name && *name ? name : w->o.logfile_name, names + 2 * n1, units);
-  uint32_t size = ETL_SYSTEM_HDR_SIZE + ETL_LFH_SIZE64 + 2 * (n1 + n2);
-  /* SYSTEM64 header: Version 2, type 0x02, 0xC0, Size, HookId 0 */
-  tlg_put16(r, 2);
-  r[2] = ETL_HT_SYSTEM64;
-  r[3] = 0xC0;
-  tlg_put16(r + 4, (uint16_t)size);
-  tlg_put16(r + 6, 0);
-  tlg_put32(r + 0x08, w->o.tid);
-  tlg_put32(r + 0x0C, w->o.pid);
-  tlg_put64(r + 0x10, (uint64_t)w->o.start_time);   /* T0 = StartTime (spec §12 clock) */
-  tlg_put32(h + 0x00, w->bufsize);
-  tlg_put32(h + 0x04, W_LFH_VERSION);
-  tlg_put32(h + 0x08, w->o.os_build);
-  tlg_put32(h + 0x0C, w->num_processors);
-  tlg_put32(h + 0x18, W_TIMER_RESOLUTION);
-  tlg_put32(h + 0x1C, (uint32_t)((w->o.circular ? w->o.circular_bytes : w->o.max_file_bytes) >> 20));
-  tlg_put32(h + 0x20, w->o.circular ? W_LOGMODE_CIRCULAR : W_LOGMODE_SEQUENTIAL);
-  tlg_put32(h + 0x28, 1);                           /* StartBuffers */
-  tlg_put32(h + 0x2C, 8);                           /* PointerSize */
-  tlg_put32(h + 0x34, w->o.cpu_mhz);
-  put_timezone(h + 0x48);
-  tlg_put64(h + 0xF8, (uint64_t)w->o.boot_time);
-  tlg_put64(h + 0x100, W_PERF_FREQ);
-  tlg_put64(h + 0x108, (uint64_t)w->o.start_time);
-  tlg_put32(h + 0x110, ETL_CLOCK_QPC);
-  uint32_t used = ETL_BUF_HDR_SIZE + align8(size);
-  memset(r + size, 0, align8(size) - size);
-  if (w->o.partition_info) {                    /* SYSTEM64 hook 0x0050, 48 zero bytes */
-    uint8_t *q = b + used;
-    memset(q, 0, 0x50);
-    tlg_put16(q, 2);
-    q[2] = ETL_HT_SYSTEM64;
-    q[3] = 0xC0;
-    tlg_put16(q + 4, 0x50);
-    tlg_put16(q + 6, W_HOOK_PARTITION_INFO);
-    tlg_put32(q + 0x08, w->o.tid);
-    tlg_put32(q + 0x0C, w->o.pid);
-    tlg_put64(q + 0x10, (uint64_t)w->o.start_time);
-    used += 0x50;
-  }
-  w->hdr_used = used;
-  put_bufhdr(w, b, used, 0, 0, 0, ETL_BUF_FLAG_PROC_INDEX | ETL_BUF_FLAG_FLUSH_MARKER,
-             W_BUF_TYPE_HEADER);
+  w->hdr_used = etlw_build_header(w->hdr, w->bufsize, &w->o, w->num_processors, name);
 }
 
-/* The fields that change while logging (spec §12 "At close"). */
 static void patch_header(etl_writer *w, int64_t end_time, uint32_t buffers) {
-  uint8_t *h = w->hdr + LFH;
-  tlg_put32(h + 0x0C, w->num_processors);
-  tlg_put64(h + 0x10, (uint64_t)end_time);
-  tlg_put32(h + 0x24, buffers);
-  tlg_put32(h + 0x30, sat32(w->lost + w->dropped));
-  tlg_put32(h + 0x114, 0);                          /* BuffersLost: the writer never drops a buffer */
+  etlw_patch_header(w->hdr, w->num_processors, end_time, buffers, sat32(w->lost + w->dropped));
 }
 
 static int write_header(etl_writer *w, int64_t end_time) {
