@@ -226,6 +226,21 @@ function M.filter_option(cmd, expr)
   return pred
 end
 
+-- The start of a command that reads events with dump's options: parse
+-- args, answer --help, compile --filter. Returns opts and the predicate
+-- (nil without --filter), or nil and the exit status to return.
+function M.begin_filtered(cmd, parse, args)
+  local opts, err = parse(args)
+  if not opts then return nil, M.usage_error(cmd, err) end
+  if opts.help then print(M.help_text(cmd)) return nil, M.OK end
+  local pred
+  if opts.filter then
+    pred, err = M.filter_option(cmd, opts.filter)
+    if not pred then return nil, M.usage_error(cmd, err) end
+  end
+  return opts, pred
+end
+
 -- opts[key] as a number of seconds >= 0 (finite), in place.
 function M.seconds_option(opts, key)
   local v = opts[key]

@@ -55,15 +55,8 @@ local function header_lost(c)
 end
 
 function M.run(args)
-  local opts, err = parse(args)
-  if not opts then return util.usage_error(M, err) end
-  if opts.help then print(util.help_text(M)) return util.OK end
-
-  local pred
-  if opts.filter then
-    pred, err = util.filter_option(M, opts.filter)
-    if not pred then return util.usage_error(M, err) end
-  end
+  local opts, pred = util.begin_filtered(M, parse, args)
+  if not opts then return pred end      -- the exit status
   local c <close>, cerr = etw.Consumer { files = opts.files }
   if not c then return util.fail("dump", cerr) end
 

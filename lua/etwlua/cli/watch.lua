@@ -58,15 +58,8 @@ local function parse(args)
 end
 
 function M.run(args)
-  local opts, err = parse(args)
-  if not opts then return util.usage_error(M, err) end
-  if opts.help then print(util.help_text(M)) return util.OK end
-
-  local pred
-  if opts.filter then
-    pred, err = util.filter_option(M, opts.filter)
-    if not pred then return util.usage_error(M, err) end
-  end
+  local opts, pred = util.begin_filtered(M, parse, args)
+  if not opts then return pred end      -- the exit status
 
   local name = opts.session or ("etwlua-watch-" .. etw.pid())
   local s <close>, serr = util.start_session(name, opts.session_opts, opts.enables)
