@@ -11,21 +11,8 @@ local describe_posix = windows and pending or describe
 local exe = os.getenv("ETWLUA_EXE")
 assert(windows or exe, "ETWLUA_EXE must name the etwlua under test")
 
-local counter = 0
-local function unique(prefix)
-  counter = counter + 1
-  return string.format("%s-%d-%d", prefix, etw.pid(), counter)
-end
-
-local tmpdir
-local function tmp(name)
-  if not tmpdir then
-    local f = assert(io.popen("mktemp -d"))
-    tmpdir = f:read("l")
-    f:close()
-  end
-  return tmpdir .. "/" .. name
-end
+local util = require "testutil"
+local unique, tmp = util.unique, util.tmp
 
 -- Run a Lua chunk in a child etwlua (killed after 60 s: status 137);
 -- returns its output and exit status.
@@ -68,9 +55,7 @@ local function count_events(path)
   return n
 end
 
-teardown(function()
-  if tmpdir then os.execute("rm -rf '" .. tmpdir .. "'") end
-end)
+teardown(util.tmp_cleanup)
 
 describe_posix("closing a consumer inside its handler", function()
   it("file consumer: run returns 'stopped' after the handler", function()

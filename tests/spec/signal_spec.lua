@@ -11,25 +11,10 @@ local describe_posix = windows and pending or describe
 local exe = os.getenv("ETWLUA_EXE")
 assert(windows or exe, "ETWLUA_EXE must name the etwlua under test")
 
-local counter = 0
-local function unique(prefix)
-  counter = counter + 1
-  return string.format("%s-%d-%d", prefix, etw.pid(), counter)
-end
+local util = require "testutil"
+local unique, tmp = util.unique, util.tmp
 
-local tmpdir
-local function tmp(name)
-  if not tmpdir then
-    local f = assert(io.popen("mktemp -d"))
-    tmpdir = f:read("l")
-    f:close()
-  end
-  return tmpdir .. "/" .. name
-end
-
-teardown(function()
-  if tmpdir then os.execute("rm -rf '" .. tmpdir .. "'") end
-end)
+teardown(util.tmp_cleanup)
 
 local function sh(cmd)
   local f = assert(io.popen(cmd))

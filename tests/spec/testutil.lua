@@ -1,4 +1,5 @@
--- Shared helpers for the specs: where ../shared is, hex conversion.
+-- Shared helpers for the specs: where ../shared is, hex conversion, unique
+-- names and scratch files.
 local M = {}
 
 -- Path of the shared/ folder, or nil (specs then call pending with the reason).
@@ -24,6 +25,31 @@ end
 
 function M.fromhex(h)
   return (h:gsub("%x%x", function(x) return string.char(tonumber(x, 16)) end))
+end
+
+-- A name no other case of this process uses: prefix-pid-n (etw.pid()).
+local counter = 0
+function M.unique(prefix)
+  counter = counter + 1
+  return string.format("%s-%d-%d", prefix, require("etw").pid(), counter)
+end
+
+-- Scratch files in one private directory (mktemp -d, POSIX), made on first
+-- use: M.tmp(name) is its path for name; M.tmp_cleanup() removes it (call
+-- it from the spec's teardown).
+local tmpdir
+function M.tmp(name)
+  if not tmpdir then
+    local f = assert(io.popen("mktemp -d"))
+    tmpdir = f:read("l")
+    f:close()
+  end
+  return tmpdir .. "/" .. name
+end
+
+function M.tmp_cleanup()
+  if tmpdir then os.execute("rm -rf '" .. tmpdir .. "'") end
+  tmpdir = nil
 end
 
 return M
