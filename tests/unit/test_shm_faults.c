@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "engine/shm/shm_int.h"
+#include "shm_testmap.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -212,14 +213,6 @@ static void test_full_ring(eng_provider *p) {
 
 /* ------------------------------------------------------ garbage in a ring */
 
-static int map_session(const char *name, shm_smap *m) {
-  shm_reg *r;
-  if (shm_reg_get(&r) != ENG_OK || shm_reg_lock(r) != ENG_OK) return -1;
-  int idx = shm_sess_find(r, name);
-  uint32_t gen = idx < 0 ? 0 : atomic_load(&shm_reg_slot(r, (uint32_t)idx)->gen);
-  shm_reg_unlock(r);
-  return idx < 0 ? -1 : shm_smap_open(r, (uint32_t)idx, gen, m);
-}
 
 static int my_ring(const shm_smap *m) {
   for (uint32_t i = 0; i < m->max_rings; i++) {

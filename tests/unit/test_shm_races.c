@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 
 #include "engine/shm/shm_int.h"
+#include "shm_testmap.h"
 
 /* ------------------------------------------- enable toggled meanwhile */
 
@@ -234,14 +235,6 @@ static void test_fork_file_session(void) {
 
 /* ----------------------------------------- reclaim sequence left odd */
 
-static int map_session(const char *name, shm_smap *m) {
-  shm_reg *r;
-  if (shm_reg_get(&r) != ENG_OK || shm_reg_lock(r) != ENG_OK) return -1;
-  int idx = shm_sess_find(r, name);
-  uint32_t gen = idx < 0 ? 0 : atomic_load(&shm_reg_slot(r, (uint32_t)idx)->gen);
-  shm_reg_unlock(r);
-  return idx < 0 ? -1 : shm_smap_open(r, (uint32_t)idx, gen, m);
-}
 
 static void *write_ten(void *arg) {
   t_payload pl = {0, 1, my_tid(), 0, 0};
