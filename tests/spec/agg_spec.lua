@@ -2,17 +2,7 @@
 -- and the exact printed tables; misuse raises naming the rule.
 local agg = require "etwlua.agg"
 
--- A file-handle stand-in that keeps what is written.
-local function sink()
-  local parts = {}
-  return {
-    write = function(self, ...)
-      for i = 1, select("#", ...) do parts[#parts + 1] = tostring(select(i, ...)) end
-      return self
-    end,
-    text = function() return table.concat(parts) end,
-  }
-end
+local sink = require("testutil").sink
 
 local function printed(a, opts)
   local out = sink()

@@ -21,16 +21,7 @@ local function fields(eb)
   eb:add_uint64("Max", -1):add_int64("Min", math.mininteger):add_str8("Note", 'a "b", c')
 end
 
-local function sink()
-  local parts = {}
-  return {
-    write = function(self, ...)
-      for i = 1, select("#", ...) do parts[#parts + 1] = tostring(select(i, ...)) end
-      return self
-    end,
-    text = function() return table.concat(parts) end,
-  }
-end
+local sink = require("testutil").sink
 
 describe("etwlua.format", function()
   local ev = event(nil, fields)

@@ -52,4 +52,17 @@ function M.tmp_cleanup()
   tmpdir = nil
 end
 
+-- A file-handle stand-in that keeps what is written: :write(...) like a
+-- file, :text() all of it so far.
+function M.sink()
+  local parts = {}
+  return {
+    write = function(self, ...)
+      for i = 1, select("#", ...) do parts[#parts + 1] = tostring(select(i, ...)) end
+      return self
+    end,
+    text = function() return table.concat(parts) end,
+  }
+end
+
 return M
