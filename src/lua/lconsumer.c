@@ -11,6 +11,7 @@
 #include "lauxetw.h"
 #include "lconsumer.h"
 #include "lsignal.h"
+#include "lschema.h"
 #include "engine.h"
 #include "etl_write.h"
 #include "tlg_decode.h"
@@ -44,6 +45,7 @@ typedef struct lconsumer {
   int event_time;                   /* files: c:every follows event time */
   int ntimers;                      /* c:every timers, in uservalue UV_TIMERS */
   int64_t timer_due;                /* earliest due time of a timer (see fire_timers) */
+  const struct schema_reg *schemas; /* manifest schemas of the state, or NULL (lschema.c) */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;
@@ -461,6 +463,7 @@ static int run_body(lua_State *L) {
     if (c->ntimers && !c->event_time) fire_timers(L, c, etwL_now_ms());
     if (!c->open) { reason = "stopped"; break; }           /* a timer closed it */
     int st = eng_source_next(c->src, &r, wait_for(c, deadline));
+    if (st == ENG_OK) etwL_schema_attach(c->schemas, &r);
     if (st == ENG_OK && r.kind == REC_KIND_EVENT && c->ntimers && c->event_time &&
         (r.flags & REC_HEADER))
       fire_timers(L, c, r.timestamp);
@@ -510,6 +513,7 @@ static int l_run(lua_State *L) {
 ** system call; only a real wait opens a signal scope. */
 static int events_next(lconsumer *c, rec_record *r, int64_t deadline) {
   int st = eng_source_next(c->src, r, 0);
+  if (st == ENG_OK) etwL_schema_attach(c->schemas, r);
   if (st != ENG_E_TIMEOUT || etwL_wait_ms(deadline) == 0) return st;
   etwL_sigscope sc;
   etwL_signal_enter(&sc, wake_consumer, c);
@@ -518,6 +522,7 @@ static int events_next(lconsumer *c, rec_record *r, int64_t deadline) {
   ** still delivered, and the next step ends the loop (c->signal is set) */
   if (etwL_signal_pending() && interrupted(c) && st != ENG_OK) st = ENG_E_INTERRUPTED;
   etwL_signal_leave(&sc);
+  if (st == ENG_OK) etwL_schema_attach(c->schemas, r);
   return st;
 }
 
@@ -624,17 +629,36 @@ static int l_tostring(lua_State *L) {
 /* --- sources --------------------------------------------------------------- */
 
 /* etw.Consumer{session=NAME | files=PATH or {PATH, ...}, on_error="stop"|"continue",
-**              reader="etw"|"etwlua"}
+**              reader="etw"|"etwlua", manifests=PATH or {PATH, ...}}
 ** -> consumer, or nil, "CODE: message", "CODE". Several files are merged by
 ** timestamp (equal times: in the order given). A file that cannot be opened:
 ** NOTFOUND / ACCESS / IO / CORRUPT (not an ETL file) with "path: why". */
-static const char *const consumer_keys[] = {"session", "files", "on_error", "reader", NULL};
+static const char *const consumer_keys[] = {"session", "files", "on_error", "reader", "manifests",
+                                             NULL};
+/* The source is open: manifest schemas on top of it (lschema.c). */
+static int opened(lua_State *L, lconsumer *c) {
+  int st = etwL_schema_for(L, &c->schemas);
+  if (st != ENG_OK) {
+    release(c);
+    return etwL_pushengfail_detail(L, st, lua_tostring(L, -1));
+  }
+  c->open = 1;
+  return 1;
+}
 
 static int l_new(lua_State *L) {
   static const char *const on_error[] = {"stop", "continue", NULL};
   static const char *const readers[] = {"auto", "etw", "etwlua", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   etwL_checkoptions(L, 1, "etw.Consumer", consumer_keys);
+  /* manifests={...}: loaded (all or none) before anything is read */
+  lua_getfield(L, 1, "manifests");
+  if (!lua_isnil(L, -1)) {
+    int mst = etwL_schema_load(L, -1, "etw.Consumer: 'manifests'");
+    if (mst != ENG_OK) return etwL_pushengfail_detail(L, mst, lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
   lua_getfield(L, 1, "reader");
   int reader = lua_isnil(L, -1) ? 0 : etwL_checkoptname(L, -1, "etw.Consumer", "reader", readers);
   lua_pop(L, 1);
@@ -671,8 +695,7 @@ static int l_new(lua_State *L) {
     if (st != ENG_OK) return why[0] ? etwL_pushengfail_detail(L, st, why) : etwL_pushengfail(L, st);
     c->files = 1;
   }
-  c->open = 1;
-  return 1;
+  return opened(L, c);
 }
 
 static const luaL_Reg meth[] = {

@@ -14,6 +14,7 @@
 
 #include "etwlua_lua.h"
 #include "lauxetw.h"
+#include "lschema.h"
 #include "lembed.h"
 #include "engine.h"
 #include "tlg_guid.h"
@@ -186,6 +187,7 @@ int luaopen_etw(lua_State *L) {
   etwL_open_process(L);
   etwL_open_json(L);
   etwL_open_time(L);
+  etwL_open_schema(L);
   return 1;
 }
 

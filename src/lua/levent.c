@@ -480,6 +480,8 @@ void etwL_open_event(lua_State *L) {
   }
   lua_pushcfunction(L, lev_json);
   lua_setfield(L, -2, "json");
+  lua_pushcfunction(L, lev_mapped);
+  lua_setfield(L, -2, "mapped");
   lua_pushvalue(L, -2);                              /* mod mt keys mt */
   lua_newtable(L);                                   /* ... shapes */
   lua_createtable(L, 0, 2);                          /* ... shapes empty */

@@ -95,6 +95,8 @@ int lev_push_fields(lua_State *L, levent *ev);
 void lev_push_sid(lua_State *L, const uint8_t *p, size_t n);
 int lev_push_schema(lua_State *L, const levent *ev);
 int lev_push_decode_error(lua_State *L, levent *ev);
+/* ev:mapped(name); levent_fields.c */
+int lev_mapped(lua_State *L);
 
 /* levent_format.c */
 int lev_json(lua_State *L);

@@ -435,8 +435,51 @@ int lev_push_decode_error(lua_State *L, levent *ev) {
     lua_pushstring(L, msg);
     return 1;
   }
+  if (!ev->rec.meta && ev->rec.header_kind == REC_HDR_EVENT) {
+    /* a manifest / EventSource event no loaded schema describes */
+    char g[TLG_GUID_TEXT];
+    tlg_guid_format(&ev->rec.provider_id, g);
+    lua_pushfstring(L, "NO_SCHEMA: %s/%d/%d", g, (int)ev->rec.desc.id, (int)ev->rec.desc.version);
+    return 1;
+  }
   if (!lev_run_decoder(ev, &d) || ev->decoded != DEC_ERROR) return 0;
   push_error(L, &d);
+  return 1;
+}
+
+/* ---- ev:mapped(name) ---- */
+
+typedef struct mapfind {
+  const sch_tdh_event *t;
+  const char *name;
+  char out[512];
+  int found;
+} mapfind;
+
+static int mapped_visit(void *ctx, const sch_walk_item *w) {
+  mapfind *m = ctx;
+  if (w->kind != SCH_W_VALUE || w->depth != 0 || w->index != 0 || !w->name) return 0;
+  tlg_item it;
+  char name[SCH_TDH_NAME_MAX];
+  sch_tdh_item(m->t, w, 0, &it, name);
+  if (strcmp(name, m->name) != 0) return 0;
+  m->found = sch_tdh_mapped(m->t, w, m->out, sizeof m->out) > 0;
+  return 1;                                          /* the first field of that name */
+}
+
+/* ev:mapped(name) -> the value map's name for top-level field `name` (its
+** number stays in ev.fields), or nil when the field has no map or the map
+** has no entry for the value. */
+int lev_mapped(lua_State *L) {
+  levent *ev = luaL_checkudata(L, 1, ETWL_EVENT);
+  mapfind m;
+  sch_tdh_event t;
+  m.name = luaL_checkstring(L, 2);
+  m.found = 0;
+  m.t = &t;
+  if (lev_tdh_of(ev, &t)) sch_tdh_run(&t, mapped_visit, &m, NULL);
+  if (!m.found) return 0;
+  lua_pushstring(L, m.out);
   return 1;
 }
 

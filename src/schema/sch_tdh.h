@@ -127,4 +127,10 @@ int sch_tdh_fmt_fields(const tlg_sink *o, const sch_tdh_event *t, int mode, uint
 /* The ev.decode_error text for a status of the above. */
 void sch_tdh_error(const sch_tdh_event *t, int status, uint32_t prop, char *out, size_t cap);
 
+
+/* The value map name of a walked integer whose property has a map (maps
+** carried in the blob: manifest schemas, src/schema); its length, 0 when
+** there is none (TDH blobs from Windows carry no maps). */
+size_t sch_tdh_mapped(const sch_tdh_event *t, const sch_walk_item *w, char *out, size_t cap);
+
 #endif

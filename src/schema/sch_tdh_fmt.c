@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sch_tdh.h"
+#include "schema_map.h"
 #include "tlg_le.h"
 #include "tlg_utf16.h"
 
@@ -96,6 +97,14 @@ int sch_tdh_run(const sch_tdh_event *t, sch_walk_fn fn, void *ctx, uint32_t *pro
   return rc == 0 ? SCH_TDH_OK : rc == -2 ? SCH_TDH_SHORT : SCH_TDH_BAD_SCHEMA;
 }
 
+/* ---- value maps ---- */
+
+size_t sch_tdh_mapped(const sch_tdh_event *t, const sch_walk_item *w, char *out, size_t cap) {
+  if (cap) out[0] = 0;
+  if (w->kind != SCH_W_VALUE || !w->is_int || !w->map_name_off) return 0;
+  return schema_map_lookup(t->tei, t->tei_len, w->map_name_off, w->u, out, cap);
+}
+
 /* ---- names ---- */
 
 static size_t tei_str(const sch_tdh_event *t, uint32_t off_at, char *out, size_t cap) {
@@ -160,11 +169,26 @@ static int fmt_visit(void *ctx, const sch_walk_item *w) {
   tlg_item it;
   char name[SCH_TDH_NAME_MAX];
   switch (w->kind) {
-    case SCH_W_VALUE:
+    case SCH_W_VALUE: {
       sch_tdh_item(x->t, w, x->f[x->top].is_array, &it, name);
       fkey(x, name);
       tlg_fmt_value(x->o, &it, x->json ? TLG_FMT_JSON : TLG_FMT_TEXT);
+      char mapped[SCH_TDH_NAME_MAX];
+      if (!sch_tdh_mapped(x->t, w, mapped, sizeof mapped)) return 0;
+      /* the value map's name for it: text "X=3(Name)"; JSON a sibling
+      ** "X.mapped":"Name" after the number (array items: text only) */
+      if (!x->json) {
+        fput(x, "(", 1);
+        fput(x, mapped, strlen(mapped));
+        fput(x, ")", 1);
+      } else if (!x->f[x->top].is_array) {
+        char key[SCH_TDH_NAME_MAX + 8];
+        snprintf(key, sizeof key, "%s.mapped", name);
+        fkey(x, key);
+        tlg_fmt_json_string(x->o, mapped, strlen(mapped));
+      }
       return 0;
+    }
     case SCH_W_ARRAY_BEGIN: case SCH_W_STRUCT_BEGIN: {
       int arr = w->kind == SCH_W_ARRAY_BEGIN;
       if (x->top + 1 >= MAX_FRAMES) return 1;

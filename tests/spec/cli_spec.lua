@@ -103,8 +103,8 @@ describe_posix("etwlua commands: usage errors", function()
            .. "                      [--file-mode MODE] [--duration SECONDS] [--session NAME]\n"
            .. "                      [-- command [args...]]\n",
     dump = "usage: etwlua dump FILE... [--format text|json|csv] [-p PROVIDER]... [-e EVENT]...\n"
-        .. "                   [--filter EXPR] [--max-events N]\n",
-    info = "usage: etwlua info FILE... [--format text|json] [--top N]\n",
+        .. "                   [--filter EXPR] [--max-events N] [--manifest FILE|DIR]...\n",
+    info = "usage: etwlua info FILE... [--format text|json] [--top N] [--manifest FILE|DIR]...\n",
     version = "usage: etwlua version\n",
     help = "usage: etwlua help [COMMAND]\n",
     guid = "usage: etwlua guid [--] NAME...\n",

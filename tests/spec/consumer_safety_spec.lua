@@ -218,7 +218,7 @@ describe_posix("options tables", function()
       "c:run: unknown option '1' (expected one of: timeout_ms, max_events)")
     assert.has_error(function() c:run(5) end, "c:run: options must be a table, got number")
     assert.has_error(function() etw.Consumer { files = path, sesion = "x" } end,
-      "etw.Consumer: unknown option 'sesion' (expected one of: session, files, on_error, reader)")
+      "etw.Consumer: unknown option 'sesion' (expected one of: session, files, on_error, reader, manifests)")
     assert.has_error(function() etw.Provider("P", { ids = "x" }) end,
       "etw.Provider: unknown option 'ids' (expected one of: id, group_id)")
   end)

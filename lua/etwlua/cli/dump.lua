@@ -9,7 +9,7 @@ local M = { name = "dump", summary = "print the events of .etl files (text, JSON
 
 M.usage = [==[
 usage: etwlua dump FILE... [--format text|json|csv] [-p PROVIDER]... [-e EVENT]...
-                   [--filter EXPR] [--max-events N]]==]
+                   [--filter EXPR] [--max-events N] [--manifest FILE|DIR]...]==]
 
 M.details = [==[
   Prints every event of the files, several files merged by timestamp.
@@ -25,6 +25,16 @@ M.details = [==[
                     tonumber, type, pairs, ipairs, select, next and guid().
                     Example: --filter 'level <= 3 and fields.Size > 4096'
   --max-events N    stop after N printed events
+  --manifest M      decode manifest events (Windows providers such as
+                    Microsoft-Windows-Kernel-*, HttpService, the .NET runtime)
+                    with the instrumentation manifest M (.man file, or a
+                    directory of them); repeatable, later ones win. Also read:
+                    the directories of ETWLUA_MANIFEST_PATH (dir1:dir2, ';' on
+                    Windows). A manifest that does not parse stops dump before
+                    any event (FILE:LINE: rule, exit status 1). An event no
+                    manifest describes is printed undecoded (its payload) and
+                    reported once per provider/id/version on stderr
+                    ("NO_SCHEMA: ...").
   Corrupt records are reported on stderr ("etwlua dump: FILE: offset 0x...:
   why") and reading goes on.
   Exit status: 0 all files read cleanly; 1 a file that cannot be opened or
@@ -34,7 +44,7 @@ M.details = [==[
 local function parse(args)
   local opts, rest = util.getopt(args,
     { format = "value", provider = "list", event = "list", filter = "value",
-      ["max-events"] = "value", help = "flag" },
+      ["max-events"] = "value", manifest = "list", help = "flag" },
     { ["-f"] = "format", ["-p"] = "provider", ["-e"] = "event", ["-h"] = "help" })
   if not opts then return nil, rest end
   if opts.help then return opts end
@@ -57,15 +67,23 @@ end
 function M.run(args)
   local opts, pred = util.begin_filtered(M, parse, args)
   if not opts then return pred end      -- the exit status
-  local c <close>, cerr = etw.Consumer { files = opts.files }
+  local c <close>, cerr = etw.Consumer { files = opts.files, manifests = opts.manifest }
   if not c then return util.fail("dump", cerr) end
 
   local out = io.stdout
   if not etw.isatty(out) then out:setvbuf("full") end
   local write = format.new(opts.format, out)
 
-  local printed = 0
+  local printed, no_schema = 0, {}
   util.on_filtered(c, opts.provider, opts.event, function(ev)
+    if not ev.name then    -- a manifest event without a schema: say so once per kind
+      local de = ev.decode_error
+      if de and de:sub(1, 10) == "NO_SCHEMA:" and not no_schema[de] then
+        no_schema[de] = true
+        out:flush()
+        io.stderr:write("etwlua dump: ", de, " (printed undecoded; --manifest gives schemas)\n")
+      end
+    end
     if pred and not pred(ev) then return end
     write(ev)
     printed = printed + 1

@@ -7,7 +7,7 @@ local agg = require "etwlua.agg"
 local M = { name = "info", summary = "summarize .etl files: header, time span, counts per provider/event" }
 
 M.usage = [==[
-usage: etwlua info FILE... [--format text|json] [--top N]]==]
+usage: etwlua info FILE... [--format text|json] [--top N] [--manifest FILE|DIR]...]==]
 
 M.details = [==[
   For each file: the header (OS, pointer size, CPUs, clock, session name,
@@ -16,11 +16,13 @@ M.details = [==[
   per provider and per (provider, event name or id/opcode), largest first.
   -f, --format   text (default) or json (one JSON object per file and line)
   --top N        show at most N rows per table (default: all)
+  --manifest M   name manifest events by the instrumentation manifest M (.man
+                 file or directory of them; repeatable; see etwlua help dump)
   Exit status: 0 clean; 1 a file that cannot be opened or read; 2 usage
   error; 3 some records were corrupt.]==]
 
 local function parse(args)
-  local opts, rest = util.getopt(args, { format = "value", top = "value", help = "flag" },
+  local opts, rest = util.getopt(args, { format = "value", top = "value", manifest = "list", help = "flag" },
     { ["-f"] = "format", ["-h"] = "help" })
   if not opts then return nil, rest end
   if opts.help then return opts end
@@ -149,6 +151,10 @@ function M.run(args)
   local opts, err = parse(args)
   if not opts then return util.usage_error(M, err) end
   if opts.help then print(util.help_text(M)) return util.OK end
+  if opts.manifest then     -- once, for every file's consumer
+    local ok, merr = etw.load_manifest(opts.manifest)
+    if not ok then return util.fail("info", merr) end
+  end
   local status = util.OK
   for i, path in ipairs(opts.files) do
     local s, serr = summarize(path)

@@ -1,0 +1,34 @@
+/*
+** lschema.h: manifest schemas for consumers (lschema.c): the Lua state's
+** registry, etw.load_manifest, Consumer{manifests=} and the record source
+** wrapper that attaches a manifest schema to each record it has one for.
+*/
+#ifndef LSCHEMA_H
+#define LSCHEMA_H
+
+#include <lua.h>
+
+#include "rec_record.h"
+
+/* Load the manifests named at idx (a path or a list; a directory means its
+** *.man files, by name) into the state's registry, all or none. Returns
+** ENG_OK and pushes a list of provider tables, or an eng_status with the
+** reason ("FILE:LINE: rule") pushed. Raises for misuse (not paths). */
+int etwL_schema_load(lua_State *L, int idx, const char *what);
+
+struct schema_reg;
+
+/* The Lua state's manifest registry for a consumer (ETWLUA_MANIFEST_PATH is
+** loaded on first use), in *out, or NULL when no manifest is loaded.
+** Returns ENG_OK, or an eng_status with the reason pushed (a bad manifest on
+** the path). The registry lives as long as the state. */
+int etwL_schema_for(lua_State *L, const struct schema_reg **out);
+
+/* Attach the registry's schema to an event record that has none of its own
+** (a manifest event: EVENT_HEADER, no TraceLogging metadata, no TDH blob).
+** r may be NULL (nothing to do). */
+void etwL_schema_attach(const struct schema_reg *r, rec_record *rec);
+
+void etwL_open_schema(lua_State *L);   /* stack: etw */
+
+#endif
