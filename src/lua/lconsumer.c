@@ -45,7 +45,7 @@ typedef struct lconsumer {
   int event_time;                   /* files: c:every follows event time */
   int ntimers;                      /* c:every timers, in uservalue UV_TIMERS */
   int64_t timer_due;                /* earliest due time of a timer (see fire_timers) */
-  const struct schema_reg *schemas; /* manifest schemas of the state, or NULL (lschema.c) */
+  const struct etwL_schemas *schemas; /* the state's schemas (lschema.c) */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;

@@ -6,6 +6,7 @@
 ** etw.decode_blobs in levent_blobs.c (see levent.h).
 */
 #include "levent.h"
+#include "schema.h"
 
 /*
 ** ev.fields: the event's fields in metadata order, as one table that is
@@ -330,6 +331,10 @@ const char *lev_provider_name(const levent *ev, size_t *len, char *buf, size_t c
   }
   if (tlg_traits_name(ev->rec.traits, ev->rec.traits_len, &name, len) == TLG_OK) return name;
   if (lev_tdh_of(ev, &t) && (*len = sch_tdh_provider_name(&t, buf, cap))) return buf;
+  if ((name = schema_provider_name(ev->rec.provider_id.b))) { /* well-known GUIDs */
+    *len = strlen(name);
+    return name;
+  }
   return NULL;
 }
 

@@ -28,14 +28,18 @@
 #define PATH_LIST_SEP ':'
 #endif
 
-typedef struct lreg {
+/* The state's schemas: loaded manifests, and the built-in kernel MOF table
+** (compiled on first use by a consumer; it is the same for every state). */
+typedef struct etwL_schemas {
   schema_reg *r;
+  schema_reg *kernel;
 } lreg;
 
 static int reg_gc(lua_State *L) {
   lreg *g = lua_touserdata(L, 1);
   schema_reg_free(g->r);
-  g->r = NULL;
+  schema_reg_free(g->kernel);
+  g->r = g->kernel = NULL;
   return 0;
 }
 
@@ -214,23 +218,24 @@ int etwL_schema_load(lua_State *L, int idx, const char *what) {
 /* The state's registry (created on first use, with ETWLUA_MANIFEST_PATH
 ** loaded into it: a failure there is reported once, by the call that made
 ** the registry). */
-static schema_reg *state_reg(lua_State *L, int *created) {
+static lreg *state_reg(lua_State *L, int *created) {
   *created = 0;
   if (lua_getfield(L, LUA_REGISTRYINDEX, REG_KEY) == LUA_TUSERDATA) {
     lreg *g = lua_touserdata(L, -1);
     lua_pop(L, 1);
-    return g->r;
+    return g;
   }
   lua_pop(L, 1);
   lreg *g = lua_newuserdatauv(L, sizeof *g, 0);
   g->r = schema_reg_new();
+  g->kernel = NULL;
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, reg_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, REG_KEY);
   *created = 1;
-  return g->r;
+  return g;
 }
 
 /* ETWLUA_MANIFEST_PATH=dir1:dir2 (Windows: ';'), loaded once per state;
@@ -264,35 +269,60 @@ static int load_env(lua_State *L) {
   return ENG_OK;
 }
 
-static schema_reg *reg_with_env(lua_State *L, int *st) {
+static lreg *state_with_env(lua_State *L, int *st) {
   int created;
   *st = ENG_OK;
-  schema_reg *r = state_reg(L, &created);
+  lreg *g = state_reg(L, &created);
   if (created) *st = load_env(L);
-  return r;
+  return g;
+}
+
+static schema_reg *reg_with_env(lua_State *L, int *st) {
+  return state_with_env(L, st)->r;
 }
 
 /* ---- schemas for consumers ---- */
 
-/* A manifest schema for the record, when it has none of its own. */
-void etwL_schema_attach(const schema_reg *r, rec_record *rec) {
-  if (!r || rec->kind != REC_KIND_EVENT || rec->meta || rec->tdh_info ||
-      rec->header_kind != REC_HDR_EVENT)
+/* A schema for the record, when it has none of its own: a manifest's for
+** EVENT_HEADER records, the kernel table's (by type, that is opcode) for
+** classic / system / perfinfo records. */
+void etwL_schema_attach(const struct etwL_schemas *g, rec_record *rec) {
+  if (!g || rec->kind != REC_KIND_EVENT || rec->meta || rec->tdh_info ||
+      rec->header_kind == REC_HDR_NONE || rec->header_kind == REC_HDR_MESSAGE)
     return;
   uint32_t len;
-  const uint8_t *b = schema_reg_find(r, rec->provider_id.b, rec->desc.id, rec->desc.version, &len);
+  const uint8_t *b;
+  if (rec->header_kind == REC_HDR_EVENT)
+    b = schema_reg_count(g->r) ? schema_reg_find(g->r, rec->provider_id.b, rec->desc.id,
+                                                 rec->desc.version, &len)
+                               : NULL;
+  else
+    b = schema_kernel_find(g->kernel, rec->provider_id.b, rec->desc.opcode, rec->desc.version,
+                           &len);
   if (b) {
     rec->tdh_info = b;
     rec->tdh_info_len = len;
   }
 }
 
-int etwL_schema_for(lua_State *L, const schema_reg **out) {
+int etwL_schema_for(lua_State *L, const struct etwL_schemas **out) {
   int st;
-  const schema_reg *r = reg_with_env(L, &st);
+  lreg *g = state_with_env(L, &st);
   *out = NULL;
   if (st != ENG_OK) return st;
-  if (r && schema_reg_count(r) > 0) *out = r;
+  if (!g->r) {
+    lua_pushliteral(L, "out of memory");
+    return ENG_E_NOMEM;
+  }
+  if (!g->kernel) {
+    char err[256];
+    g->kernel = schema_kernel_reg(err, sizeof err);
+    if (!g->kernel) {
+      lua_pushfstring(L, "the built-in kernel schema table: %s", err);
+      return ENG_E_NOMEM;
+    }
+  }
+  *out = g;
   return ENG_OK;
 }
 

@@ -16,18 +16,18 @@
 ** reason ("FILE:LINE: rule") pushed. Raises for misuse (not paths). */
 int etwL_schema_load(lua_State *L, int idx, const char *what);
 
-struct schema_reg;
+struct etwL_schemas;
 
-/* The Lua state's manifest registry for a consumer (ETWLUA_MANIFEST_PATH is
-** loaded on first use), in *out, or NULL when no manifest is loaded.
-** Returns ENG_OK, or an eng_status with the reason pushed (a bad manifest on
-** the path). The registry lives as long as the state. */
-int etwL_schema_for(lua_State *L, const struct schema_reg **out);
+/* The Lua state's schemas for a consumer: the manifest registry
+** (ETWLUA_MANIFEST_PATH is loaded on first use) and the built-in kernel MOF
+** table, in *out. Returns ENG_OK, or an eng_status with the reason pushed (a
+** bad manifest on the path). They live as long as the state. */
+int etwL_schema_for(lua_State *L, const struct etwL_schemas **out);
 
-/* Attach the registry's schema to an event record that has none of its own
-** (a manifest event: EVENT_HEADER, no TraceLogging metadata, no TDH blob).
-** r may be NULL (nothing to do). */
-void etwL_schema_attach(const struct schema_reg *r, rec_record *rec);
+/* Attach a schema to an event record that has none of its own: a manifest
+** event (EVENT_HEADER, no TraceLogging metadata, no TDH blob) or a kernel
+** classic / system / perfinfo record. g may be NULL (nothing to do). */
+void etwL_schema_attach(const struct etwL_schemas *g, rec_record *rec);
 
 void etwL_open_schema(lua_State *L);   /* stack: etw */
 

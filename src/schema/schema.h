@@ -6,12 +6,13 @@
 ** Pure: no Lua, no engine; the only I/O is reading a manifest file into
 ** memory (schema_man_parse_file).
 **
-** Lookup order for a record (schema_reg_find is step 1): manifests loaded
-** here; then, later, EventSource manifests carried in the trace (event
-** 65534, compiled by the same man_* code into the same registry under the
-** EventSource's provider id) and the kernel logger's MOF table (keyed by
-** group GUID / hook id, type, version, pointer size) -- both plug in as more
-** registries consulted after this one by the consumer's attach step.
+** Lookup order for a record (the consumer's attach step, lschema.c):
+** manifests loaded here for EVENT_HEADER records; EventSource manifests
+** carried in the trace (event 65534, to be compiled by the same man_* code
+** into the same registry under the EventSource's provider id: not done
+** yet); the kernel logger's MOF table (sch_kernel.c, keyed by group GUID,
+** type, version; the pointer size comes from the record) for classic /
+** system / perfinfo records.
 */
 #ifndef SCHEMA_H
 #define SCHEMA_H
@@ -75,5 +76,20 @@ size_t schema_reg_count(const schema_reg *r);
 
 /* value maps carried in a compiled blob: schema_map.h */
 #include "schema_map.h"
+
+/* ---- built-in tables (sch_kernel.c, sch_names.c) ---- */
+
+/* The NT kernel logger's MOF classes (classic / system / perfinfo records),
+** compiled by the manifest loader into a registry keyed by (group GUID,
+** event type, version): look a record up with its type (opcode) as the id.
+** NULL with err when out of memory. */
+schema_reg *schema_kernel_reg(char *err, size_t cap);
+int schema_kernel_man(schema_man **out, char *err, size_t cap);
+const uint8_t *schema_kernel_find(const schema_reg *kernel, const uint8_t group[16], uint8_t type,
+                                  uint8_t version, uint32_t *len);
+
+/* The name of a well-known provider (kernel classes: MSNT_SystemTrace), or
+** NULL. */
+const char *schema_provider_name(const uint8_t guid[16]);
 
 #endif
