@@ -48,6 +48,7 @@ typedef struct kclass {
 #define G_IMAGE "2cb15d1d-5fc1-11d2-abe1-00a0c911f518"
 #define G_STACKWALK "def2fe46-7bd6-4b80-bd94-f57fe20d0ce3"
 #define G_LOST "6a399ae0-4bc6-4de9-870b-3657f8947e7e"
+#define G_SYSCONFIGEX "9b79ee91-b5fd-41c0-a243-4248e266e9d0"
 
 #define TCP4 "u32 PID, u32 size, ip4 daddr, ip4 saddr, port dport, port sport"
 #define TCP6 "u32 PID, u32 size, ip6 daddr, ip6 saddr, port dport, port sport"
@@ -191,10 +192,24 @@ static const kclass classes[] = {
   ** as the payload holds) stay in ev.payload */
   {G_STACKWALK, "StackWalk", "32 Stack", "2",
    "u64 EventTimeStamp, u32 StackProcess, u32 StackThread"},
+  /* compressed stacks: a key's definition (addresses follow, in ev.payload) and references */
+  {G_STACKWALK, "StackWalk", "35 KeyDelete 36 KeyRundown", "2", "p StackKey"},
+  {G_STACKWALK, "StackWalk", "37 StackKeyKernel 38 StackKeyUser", "2",
+   "u64 EventTimeStamp, u32 StackProcess, u32 StackThread, p StackKey"},
   /* SysConfig */
   {G_SYSCONFIG, "SysConfig", "10 CPU", "2",
    "u32 MHz, u32 NumberOfProcessors, u32 MemSize, u32 PageSize, u32 AllocationGranularity, "
    "w256 ComputerName, w134 DomainName, p HyperThreadingFlag"},
+  {G_SYSCONFIG, "SysConfig", "10 CPU", "3",
+   "u32 MHz, u32 NumberOfProcessors, u32 MemSize, u32 PageSize, u32 AllocationGranularity, "
+   "w256 ComputerName, w134 DomainName, p HyperThreadingFlag, p HighestUserAddress, "
+   "u16 ProcessorArchitecture, u16 ProcessorLevel, u16 ProcessorRevision, u8 PaeEnabled, "
+   "u8 NxEnabled, u32 MemorySpeed"},
+  {G_SYSCONFIG, "SysConfig", "11 PhyDisk", "2",
+   "u32 DiskNumber, u32 BytesPerSector, u32 SectorsPerTrack, u32 TracksPerCylinder, "
+   "u64 Cylinders, u32 SCSIPort, u32 SCSIPath, u32 SCSITarget, u32 SCSILun, "
+   "w256 Manufacturer, u32 PartitionCount, u8 WriteCacheEnabled, u8 Pad, "
+   "w3 BootDriveLetter, w2 Spare"},
   {G_SYSCONFIG, "SysConfig", "15 Services", "2 3",
    "u32 ProcessId, u32 ServiceState, u32 SubProcessTag, w ServiceName, w DisplayName, "
    "w ProcessName"},
@@ -203,9 +218,12 @@ static const kclass classes[] = {
   {G_SYSCONFIG, "SysConfig", "22 PnP", "2 3 4",
    "u32 IDLength, u32 DescriptionLength, u32 FriendlyNameLength, w DeviceID, "
    "w DeviceDescription, w FriendlyName"},
-  {G_SYSCONFIG, "SysConfig", "33 SystemPaths", "2", "w SystemDirectory, w SystemWindowsDirectory"},
-  {G_SYSCONFIG, "SysConfig", "35 VolumeMapping", "2", "w NtPath, w DosPath"},
-  {G_SYSCONFIG, "SysConfig", "34 UnknownVolume", "2", "w Value"},
+  /* the system configuration events of the rundown (classic header, own GUID) */
+  {G_SYSCONFIGEX, "SysConfig", "32 BuildInfo", "0",
+   "i64 InstallDate, w BuildLab, w ProductName"},
+  {G_SYSCONFIGEX, "SysConfig", "33 SystemPaths", "0", "w SystemDirectory, w SystemWindowsDirectory"},
+  {G_SYSCONFIGEX, "SysConfig", "34 UnknownVolume", "0", "w Value"},
+  {G_SYSCONFIGEX, "SysConfig", "35 VolumeMapping", "0", "w NtPath, w DosPath"},
   /* Lost_Event: real-time loss notices, no payload */
   {G_LOST, "Lost_Event", "32 RTLostEvent 33 RTLostBuffer 34 RTLostFile", "0 1 2", ""},
 };

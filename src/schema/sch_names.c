@@ -45,6 +45,7 @@ static const pname names[] = {
   {"d837ca92-12b9-44a5-ad6a-3a65b3578aa8", "MSNT_SystemTrace"},
   {"c861d0e2-a2c1-4d36-9f9c-970bab943a12", "MSNT_SystemTrace"},
   {"6a399ae0-4bc6-4de9-870b-3657f8947e7e", "MSNT_SystemTrace"},
+  {"9b79ee91-b5fd-41c0-a243-4248e266e9d0", "MSNT_SystemTrace"},
   /* kernel manifest providers */
   {"22fb2cd6-0e7b-422b-a0c7-2fad1fd0e716", "Microsoft-Windows-Kernel-Process"},
   {"edd08927-9cc4-4e65-b970-c2560fb5c289", "Microsoft-Windows-Kernel-File"},
