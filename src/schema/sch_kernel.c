@@ -215,9 +215,13 @@ static const kclass classes[] = {
    "w ProcessName"},
   {G_SYSCONFIG, "SysConfig", "16 Power", "2",
    "u8 S1, u8 S2, u8 S3, u8 S4, u8 S5, u8 Pad1, u8 Pad2, u8 Pad3"},
-  {G_SYSCONFIG, "SysConfig", "22 PnP", "2 3 4",
+  {G_SYSCONFIG, "SysConfig", "22 PnP", "2",
    "u32 IDLength, u32 DescriptionLength, u32 FriendlyNameLength, w DeviceID, "
    "w DeviceDescription, w FriendlyName"},
+  /* version 4: the device class first; the filter names that follow stay in ev.payload */
+  {G_SYSCONFIG, "SysConfig", "22 PnP", "4",
+   "guid ClassGuid, u32 UpperFilterCount, u32 LowerFilterCount, w DeviceID, "
+   "w DeviceDescription, w FriendlyName, w PdoName, w ServiceName"},
   /* the system configuration events of the rundown (classic header, own GUID) */
   {G_SYSCONFIGEX, "SysConfig", "32 BuildInfo", "0",
    "i64 InstallDate, w BuildLab, w ProductName"},
