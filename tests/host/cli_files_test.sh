@@ -32,7 +32,8 @@ count() {
 # own.lua writes 5 Test.Own.A/Tick {n, text} then 2 Test.Own.B/Done {half};
 # bash prints its pid and execs etwlua, so the producer's pid (= its main
 # thread's tid) is known. The file also holds the session's header event
-# (EventTraceGuid 68fdd900-..., first): 8 records in all.
+# (EventTraceGuid 68fdd900-..., first; decoded by the built-in kernel table as
+# MSNT_SystemTrace/EventTrace/Header): 8 records in all.
 cat >"$tmp/own.lua" <<'EOF'
 local etw = require "etw"
 local a <close> = etw.Provider("Test.Own.A")
@@ -55,7 +56,7 @@ expect "own: capture summary" "$out" '^etwlua capture: 7 events, 0 lost, '
 pid=$(sed -n 's/^pid //p' <<<"$out")
 T='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{7}Z'
 # whole outputs, line by line (\A and \z: nothing before or after)
-text="\\A$T [0-9]+/[0-9]+ 68fdd900-4a3e-11d1-84f4-0000f80464e3/\\?\\(level=0 keyword=0x0\\)"
+text="\\A$T [0-9]+/[0-9]+ MSNT_SystemTrace/EventTrace/Header\\(level=0 keyword=0x0\\) BufferSize=65536 [^\n]* SessionNameString=\"own-cap\" LogFileNameString=\"own\\.etl\""
 for n in 1 2 3 4 5; do
   text+=$'\n'"$T $pid/$pid Test\\.Own\\.A/Tick\\(level=4 keyword=0x1\\) n=$n text=\"tick $n\""
 done
@@ -80,13 +81,13 @@ end
 print(#got)
 print(table.concat(got, "\n"))
 EOF
-json="\\A8"$'\n'"nil nil 0 0 0 [0-9]+ [0-9]+ "
+json="\\A8"$'\n'"MSNT_SystemTrace EventTrace/Header 0 0 0 [0-9]+ [0-9]+ "
 for n in 1 2 3 4 5; do json+=$'\n'"Test\\.Own\\.A Tick 0 4 1 $pid $pid n=$n,text=tick $n"; done
 json+=$'\n'"Test\\.Own\\.B Done 9 2 6 $pid $pid half=0\\.5"$'\n'"Test\\.Own\\.B Done 9 2 6 $pid $pid half=1\\n\\z"
 check "own: dump json, every line parsed" 0 "$json" \
   bash -c "'$exe' dump -f json '$own' | '$exe' '$tmp/json.lua'"
 csv='\Atimestamp,provider,event,id,level,opcode,pid,tid,cpu,fields'
-csv+=$'\n'"$T,68fdd900-4a3e-11d1-84f4-0000f80464e3,,0,0,0,[0-9]+,[0-9]+,[0-9]+,\\{\\}"
+csv+=$'\n'"$T,MSNT_SystemTrace,EventTrace/Header,0,0,0,[0-9]+,[0-9]+,[0-9]+,\"\\{\"\"BufferSize\"\":65536,[^\n]*\"\"SessionNameString\"\":\"\"own-cap\"\",\"\"LogFileNameString\"\":\"\"own\\.etl\"\"\\}\""
 for n in 1 2 3 4 5; do
   csv+=$'\n'"$T,Test\\.Own\\.A,Tick,0,4,0,$pid,$pid,[0-9]+,\"\\{\"\"n\"\":$n,\"\"text\"\":\"\"tick $n\"\"\\}\""
 done
@@ -96,8 +97,8 @@ check "own: dump csv, header and every row" 0 "$csv" "$exe" dump -f csv "$own"
 count "own: dump -p one provider" 5 "$exe" dump -p Test.Own.A "$own"
 count "own: dump -e NAME" 2 "$exe" dump -e Done "$own"
 count "own: dump --filter" 2 "$exe" dump --filter 'fields.n and fields.n > 3' "$own"
-by_provider=$'^events by provider:\n +5  Test\\.Own\\.A \\{[0-9a-f-]{36}\\}\n +2  Test\\.Own\\.B \\{[0-9a-f-]{36}\\}\n +1  \\{68fdd900-4a3e-11d1-84f4-0000f80464e3\\}\n\n'
-by_event=$'^events by provider / event:\n +5  Test\\.Own\\.A / Tick\n +2  Test\\.Own\\.B / Done\n +1  \\{68fdd900-4a3e-11d1-84f4-0000f80464e3\\} / id=0 opcode=0\n\\z'
+by_provider=$'^events by provider:\n +5  Test\\.Own\\.A \\{[0-9a-f-]{36}\\}\n +2  Test\\.Own\\.B \\{[0-9a-f-]{36}\\}\n +1  MSNT_SystemTrace \\{68fdd900-4a3e-11d1-84f4-0000f80464e3\\}\n\n'
+by_event=$'^events by provider / event:\n +5  Test\\.Own\\.A / Tick\n +2  Test\\.Own\\.B / Done\n +1  MSNT_SystemTrace / EventTrace/Header\n\\z'
 check "own: info counts" 0 \
   "^session: +own-cap\$ && ^events: +8\$ && ^events lost: +0 \\(header\\), buffers lost: 0, buffers flagged with loss: 0\$ && ^corrupt records: +0\$ && $by_provider && $by_event" \
   "$exe" info "$own"
@@ -110,7 +111,7 @@ local c = {}
 for _, x in ipairs(d.event_counts) do c[#c + 1] = s(x.provider) .. "/" .. x.event .. "=" .. s(x.count) end
 print(s(d.events), s(d.events_lost), s(d.corrupt), d.header.logger_name, table.concat(c, " "))
 EOF
-check "own: info json counts" 0 $'^8\t0\t0\town-cap\tTest\\.Own\\.A/Tick=5 Test\\.Own\\.B/Done=2 nil/id=0 opcode=0=1$' \
+check "own: info json counts" 0 $'^8\t0\t0\town-cap\tTest\\.Own\\.A/Tick=5 Test\\.Own\\.B/Done=2 MSNT_SystemTrace/EventTrace/Header=1$' \
   bash -c "'$exe' info -f json '$own' | '$exe' '$tmp/info.lua'"
 
 # ---------------------------------------- the ETL samples of ../shared
@@ -131,7 +132,8 @@ count "dump prints every record" 7 "$exe" dump "$pt"
 check "dump json: one object per line" 0 \
   "^\{\"provider\":\"solar_system\",\"provider_id\":\"d3dd3dd4-aac2-4e2a-8dd4-a8fb61b77615\",\"name\":\"PrimitiveTypesTest\".*\"timestamp\":\"$ts\".*\"fields\":\{\"string_type\":\"Mercury\"" \
   "$exe" dump --format json "$pt"
-check "dump json lines parse" 0 '^7 PrimitiveTypesTest 5$' bash -c \
+# named: the 5 TraceLogging events and the log header (built-in kernel table)
+check "dump json lines parse" 0 '^7 PrimitiveTypesTest 6$' bash -c \
   "'$exe' dump -f json '$pt' | python3 -c 'import json,sys; e=[json.loads(l) for l in sys.stdin]; print(len(e), e[-1][\"name\"], sum(1 for x in e if x.get(\"name\")))'"
 check "dump csv: header and quoted JSON fields" 0 \
   "^timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields$ && ^$ts,solar_system,PrimitiveTypesTest,0,5,0,33984,21768,2,\"\{\"\"string_type\"\":\"\"Mercury\"\",\"\"boolean_type\"\":false," \

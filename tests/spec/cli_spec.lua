@@ -594,11 +594,11 @@ describe("PERFINFO records in a Windows sample (../shared)", function()
     assert.are.equal(0, r.status, r.err)
     local l = lines(r.out)
     assert.are.equal(2, #l)
-    assert.are.equal("2025-10-05T11:30:19.2015908Z -/- 68fdd900-4a3e-11d1-84f4-0000f80464e3/?(level=0 keyword=0x0)", l[1])
+    assert.are.equal("2025-10-05T11:30:19.2015908Z -/- MSNT_SystemTrace/?(level=0 keyword=0x0)", l[1])
     r = run { "dump", "-f", "json", table.unpack(sel) }
     assert.truthy(r.out:find('"pid":null,"tid":null,"cpu":0,', 1, true), r.out)
     r = run { "dump", "-f", "csv", table.unpack(sel) }
-    assert.are.equal("2025-10-05T11:30:19.2015908Z,68fdd900-4a3e-11d1-84f4-0000f80464e3,,0,0,66,,,0,{}", lines(r.out)[2])
+    assert.are.equal("2025-10-05T11:30:19.2015908Z,MSNT_SystemTrace,,0,0,66,,,0,{}", lines(r.out)[2])
   end)
 
   it("ev.pid and ev.tid are nil for them in Lua", function()
