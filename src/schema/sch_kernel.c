@@ -232,6 +232,13 @@ static const kclass classes[] = {
   {G_LOST, "Lost_Event", "32 RTLostEvent 33 RTLostBuffer 34 RTLostFile", "0 1 2", ""},
 };
 
+/* A decimal number at *s; *s moves past it (strtoul's end pointer, kept const). */
+static unsigned number(const char **s) {
+  unsigned v = 0;
+  while (**s >= '0' && **s <= '9') v = v * 10 + (unsigned)(*(*s)++ - '0');
+  return v;
+}
+
 /* ---- growing text ---- */
 
 typedef struct tbuf {
@@ -296,9 +303,9 @@ static int class_xml(tbuf *b, size_t ci) {
   const kclass *k = &classes[ci];
   tput(b, "<provider name='MSNT_SystemTrace' guid='{%s}' symbol='K%zu'>\n<events>\n", k->guid, ci);
   for (const char *v = k->versions; *v;) {
-    unsigned ver = (unsigned)strtoul(v, (char **)&v, 10);
+    unsigned ver = number(&v);
     for (const char *t = k->types; *t;) {
-      unsigned type = (unsigned)strtoul(t, (char **)&t, 10);
+      unsigned type = number(&t);
       while (*t == ' ') t++;
       size_t on = strcspn(t, " ");
       tput(b, "<event value='%u' version='%u' name='%s/%.*s'%s/>\n", type, ver, k->task,
