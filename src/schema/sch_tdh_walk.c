@@ -130,10 +130,10 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
   *total = n; *vl = n;
   /* a fixed-length string ends at its first NUL, as TDH formats it (the
   ** kernel's wchar[256] ComputerName is NUL-padded) */
-  if (e->intype == WINP_IN_UNICODESTRING)
+  if (e->intype == SCH_IN_UNICODESTRING)
     for (size_t k = 0; k + 1 < n; k += 2)
       if (p[k] == 0 && p[k + 1] == 0) { *vl = k; break; }
-  if (e->intype == WINP_IN_ANSISTRING) {
+  if (e->intype == SCH_IN_ANSISTRING) {
     const uint8_t *z = memchr(p, 0, n);
     if (z) *vl = (size_t)(z - p);
   }

@@ -10,7 +10,7 @@
 ** manifests loaded here for EVENT_HEADER records; EventSource manifests
 ** carried in the trace (event 65534, to be compiled by the same man_* code
 ** into the same registry under the EventSource's provider id: not done
-** yet); the kernel logger's MOF table (sch_kernel.c, keyed by group GUID,
+** yet); the kernel logger's MOF table (man_kernel.c, keyed by group GUID,
 ** type, version; the pointer size comes from the record) for classic /
 ** system / perfinfo records.
 */
@@ -77,7 +77,7 @@ size_t schema_reg_count(const schema_reg *r);
 /* value maps carried in a compiled blob: schema_map.h */
 #include "schema_map.h"
 
-/* ---- built-in tables (sch_kernel.c, sch_names.c) ---- */
+/* ---- built-in tables (man_kernel.c, sch_names.c) ---- */
 
 /* The NT kernel logger's MOF classes (classic / system / perfinfo records),
 ** compiled by the manifest loader into a registry keyed by (group GUID,

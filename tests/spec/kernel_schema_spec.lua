@@ -1,5 +1,5 @@
 -- kernel_schema_spec.lua: the built-in schema table of the NT kernel
--- logger's MOF classes (src/schema/sch_kernel.c) and the well-known
+-- logger's MOF classes (src/schema/man_kernel.c) and the well-known
 -- provider names (sch_names.c), over real traces read in place from
 -- $ETWLUA_SHARED: per-class counts of decoded / NO_SCHEMA kernel records
 -- (printed), exact fields of records PerfView shows, and every kernel

@@ -1,5 +1,5 @@
 /*
-** sch_kernel.c: the built-in schema table of the NT kernel logger's classic
+** man_kernel.c: the built-in schema table of the NT kernel logger's classic
 ** / system / perfinfo records (MOF classes). Each class is compact data:
 ** group GUID, task name, its event types, the versions sharing one layout,
 ** and the field list ("TYPE Name" pairs). The table is turned into
