@@ -301,7 +301,7 @@ static int field_xml(tbuf *b, const char *type, size_t tn, const char *name, siz
 
 static int class_xml(tbuf *b, size_t ci) {
   const kclass *k = &classes[ci];
-  tput(b, "<provider name='MSNT_SystemTrace' guid='{%s}' symbol='K%zu'>\n<events>\n", k->guid, ci);
+  tput(b, "<provider name='MSNT_SystemTrace' guid='{%s}' symbol='K%u'>\n<events>\n", k->guid, (unsigned)ci);
   for (const char *v = k->versions; *v;) {
     unsigned ver = number(&v);
     for (const char *t = k->types; *t;) {
