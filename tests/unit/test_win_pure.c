@@ -16,6 +16,7 @@
 #include "eng_sysprov.h"
 #include "win/pure/winp.h"
 #include "sch_tdh.h"
+#include "schema_map.h"
 #include "unit_check.h"
 
 #ifdef _WIN32
@@ -773,6 +774,115 @@ static void test_provenum(void) {
   check(winp_provenum_find(p.b, p.top, "", 0, (uint8_t[16]){0}) < 0, "empty name");
 }
 
+/* ------------------------------------------------------ TDH value maps */
+
+/* An EVENT_MAP_INFO as TdhGetEventMapInformation returns it: head, entries
+** {OutputOffset, Value}, then the UTF-16 texts. */
+typedef struct emi_b { uint8_t buf[512]; uint32_t len; } emi_b;
+
+static void emi_make(emi_b *m, uint32_t flag, uint32_t valuetype, uint32_t n,
+                     const uint32_t *values, const char *const *texts) {
+  memset(m, 0, sizeof *m);
+  tlg_put32(m->buf + 4, flag);
+  tlg_put32(m->buf + 8, n);
+  tlg_put32(m->buf + 12, valuetype);
+  uint32_t at = 16 + 8 * n;
+  for (uint32_t k = 0; k < n; k++) {
+    tlg_put32(m->buf + 16 + 8 * k, at);
+    tlg_put32(m->buf + 16 + 8 * k + 4, values ? values[k] : 0xEEEE);
+    int w = (int)tlg_utf8_to_utf16(texts[k], strlen(texts[k]), m->buf + at, 60, NULL);
+    tlg_put16(m->buf + at + 2 * w, 0);
+    at += 2 * (uint32_t)w + 2;
+  }
+  m->len = at;
+}
+
+typedef struct fetcher { emi_b maps[4]; const char *names[4]; int n, calls; } fetcher;
+
+static uint32_t fetch_map(void *ctx, const uint8_t *name, uint8_t **info, uint32_t *len) {
+  fetcher *f = ctx;
+  f->calls++;
+  for (int i = 0; i < f->n; i++)
+    if (u16eq(name, f->names[i])) {
+      *info = malloc(f->maps[i].len);
+      memcpy(*info, f->maps[i].buf, f->maps[i].len);
+      *len = f->maps[i].len;
+      return 0;
+    }
+  return 1168; /* ERROR_NOT_FOUND */
+}
+
+static uint32_t prop_map(const uint8_t *b, uint32_t i) { return tlg_le32(b + 112 + 24 * i + 12); }
+
+static const char *lookup(const uint8_t *b, uint32_t len, uint32_t prop, uint64_t v) {
+  static char out[128];
+  schema_map_lookup(b, len, prop_map(b, prop), v, out, sizeof out);
+  return out;
+}
+
+static void test_tdh_maps(void) {
+  static tei_b t;
+  static fetcher f = {.n = 4, .names = {"StateMap", "FlagMap", "Idx", "Pat"}};
+  tei_init(&t, 6, 6);
+  tei_prop(&t, 0, "State", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 1, "Again", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 2, "Flags", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 3, "Mof", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 4, "Pattern", 0, SCH_IN_UINT32, 0, 1, 0);
+  tei_prop(&t, 5, "Missing", 0, SCH_IN_UINT32, 0, 1, 0);
+  uint32_t state = tei_str(&t, "StateMap");
+  tlg_put32(t.buf + 112 + 12, state);
+  tlg_put32(t.buf + 112 + 24 + 12, state);      /* two properties, one map */
+  tlg_put32(t.buf + 112 + 48 + 12, tei_str(&t, "FlagMap"));
+  tlg_put32(t.buf + 112 + 72 + 12, tei_str(&t, "Idx"));
+  tlg_put32(t.buf + 112 + 96 + 12, tei_str(&t, "Pat"));
+  tlg_put32(t.buf + 112 + 120 + 12, tei_str(&t, "NoSuchMap"));
+  uint32_t tei_len = (uint32_t)t.strs;
+  emi_make(&f.maps[0], 0x1, 0, 2, (const uint32_t[]){1, 2}, (const char *const[]){"Running ", "Stopped"});
+  emi_make(&f.maps[1], 0x2, 0, 3, (const uint32_t[]){1, 2, 4}, (const char *const[]){"A", "B", "C"});
+  emi_make(&f.maps[2], 0x8 | 0x40, 0, 3, NULL, (const char *const[]){"Zero", "One", "Two"});
+  emi_make(&f.maps[3], 0x4, 0, 1, (const uint32_t[]){1}, (const char *const[]){"P"});
+
+  uint8_t *out = NULL;
+  uint32_t len = 0;
+  check(winp_tdh_add_maps(t.buf, tei_len, fetch_map, &f, &out, &len) == 0 && out,
+        "maps: a copy with maps appended");
+  check(f.calls == 5, "maps: each distinct map fetched once (%d calls)", f.calls);
+  check(out && len > tei_len && memcmp(out, t.buf, 112) == 0, "maps: the TEI head unchanged");
+  if (!out) return;
+  check(strcmp(lookup(out, len, 0, 2), "Stopped") == 0, "value map: 2 -> Stopped");
+  check(strcmp(lookup(out, len, 0, 1), "Running") == 0, "value map: trailing blank dropped");
+  check(strcmp(lookup(out, len, 1, 1), "Running") == 0, "second property, same map");
+  check(lookup(out, len, 0, 3)[0] == 0, "value map: no entry for 3");
+  check(strcmp(lookup(out, len, 2, 5), "A|C") == 0, "bitmap: 5 -> A|C");
+  check(strcmp(lookup(out, len, 3, 2), "Two") == 0, "MOF Values without ValueMap: index 2 -> Two");
+  check(lookup(out, len, 4, 1)[0] == 0, "pattern map: not a number map, none");
+  check(lookup(out, len, 5, 1)[0] == 0, "a map TDH does not have: none");
+  check(u16eq(out + tlg_le32(out + 112 + 4), "State"), "property names untouched");
+  free(out);
+
+  /* hostile EVENT_MAP_INFO: a count past its end, a text offset outside */
+  f.calls = 0;
+  tlg_put32(f.maps[0].buf + 8, 0x40000000);
+  tlg_put32(f.maps[1].buf + 16, 5000);
+  check(winp_tdh_add_maps(t.buf, tei_len, fetch_map, &f, &out, &len) == 0 && out,
+        "hostile maps: still a copy");
+  if (!out) return;
+  check(lookup(out, len, 0, 2)[0] == 0, "count past the end: map dropped");
+  check(strcmp(lookup(out, len, 2, 6), "B|C") == 0, "text outside: that entry dropped");
+  free(out);
+
+  /* no maps at all: nothing to copy; a truncated TEI: nothing read */
+  tei_init(&t, 1, 1);
+  tei_prop(&t, 0, "Plain", 0, SCH_IN_UINT32, 0, 1, 0);
+  f.calls = 0;
+  check(winp_tdh_add_maps(t.buf, (uint32_t)t.strs, fetch_map, &f, &out, &len) == 0 && !out &&
+            f.calls == 0, "no maps: the TEI is used as is");
+  tlg_put32(t.buf + 100, 1000);
+  check(winp_tdh_add_maps(t.buf, (uint32_t)t.strs, fetch_map, &f, &out, &len) == 0 && !out,
+        "property count past the blob: nothing read");
+}
+
 #ifdef _WIN32
 /* the byte offsets against mingw's own structures */
 static void test_mingw_layout(void) {
@@ -821,6 +931,7 @@ int main(void) {
   test_sysprov();
   test_kernel_plan();
   test_provenum();
+  test_tdh_maps();
 #ifdef _WIN32
   test_mingw_layout();
 #endif

@@ -324,6 +324,18 @@ int winp_start_takeover(const char *name, int replace, int (*alive)(uint32_t pid
 ** 87 bad record); 4208 (WMI down), memory and size races are retried. */
 int winp_tdh_failure_cacheable(uint32_t err);
 
+/* Value maps for a TDH schema (win_tdh_maps.c): TRACE_EVENT_INFO names a
+** property's map but does not carry it; fetch(ctx, name, &info, &len) gets
+** the map named by the NUL-terminated UTF-16LE text at `name` as an
+** EVENT_MAP_INFO (malloc'd, freed here; nonzero status: no map). On 0,
+** *out is NULL when the TEI has no maps (use it as is), else a malloc'd
+** copy with each numeric map appended in schema_map.h's layout and the
+** properties pointed at it; -1 when out of memory. */
+typedef uint32_t (*winp_map_fetch)(void *ctx, const uint8_t *name, uint8_t **info,
+                                   uint32_t *len);
+int winp_tdh_add_maps(const uint8_t *tei, uint32_t len, winp_map_fetch fetch, void *ctx,
+                      uint8_t **out, uint32_t *out_len);
+
 /* The two-call size pattern of TdhGetEventInformation / ...MapInformation /
 ** QueryAllTraces: call(ctx, NULL, &size) asks the size, then call(ctx, buf,
 ** &size) fills; ERROR_INSUFFICIENT_BUFFER again (the answer grew between
