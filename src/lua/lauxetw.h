@@ -18,6 +18,7 @@
 #define ETWL_SESSION      "etw.Session"
 #define ETWL_CONSUMER     "etw.Consumer"
 #define ETWL_PROCESS      "etw.Process"
+#define ETWL_TEMPLATE     "etw.EventTemplate"
 
 /* Each binding file registers its metatable and sets its constructor or
 ** functions in the module table at stack index -1. */
@@ -28,7 +29,8 @@ void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sess
 void etwL_open_time(lua_State *L);          /* ltime.c: etw.now, etw.sleep */
 void etwL_open_json(lua_State *L);          /* ljson.c: etw.json_encode, etw.json_array_mt */
 void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
-void etwL_open_process(lua_State *L);       /* lprocess.c: etw.spawn, etw.Process */
+void etwL_open_process(lua_State *L);
+void etwL_open_template(lua_State *L);      /* ltemplate.c: etw.EventTemplate metatable */       /* lprocess.c: etw.spawn, etw.Process */
 
 /* GUID argument at idx: a GUID string (canonical form, braces and any case
 ** accepted). Raises "bad argument #idx to 'f' (GUID expected, ...)". */
@@ -97,6 +99,20 @@ int etwL_checkoptname(lua_State *L, int vidx, const char *what, const char *key,
 int etwL_pushengfail(lua_State *L, int eng_status);
 /* Same with a detail instead of the generic message: nil, "CODE: detail", "CODE". */
 int etwL_pushengfail_detail(lua_State *L, int eng_status, const char *detail);
+
+/* --- providers, for etw.EventTemplate (lprovider.c, ltemplate.c) --------- */
+struct lprovider;
+/* The open etw.Provider at idx (raises if not one, or closed). */
+struct lprovider *etwL_checkopenprovider(lua_State *L, int idx);
+int etwL_provider_isopen(const struct lprovider *p);
+/* Open and some session wants this level and keyword (the engine's check). */
+int etwL_provider_enabled(const struct lprovider *p, unsigned level, uint64_t keyword);
+/* Hand one event to the engine; the Win32-style status p:write returns. */
+int etwL_provider_send(const struct lprovider *p, const tlg_desc *desc, const tlg_guid *activity,
+                       const tlg_guid *related, const uint8_t *meta, size_t meta_len,
+                       const uint8_t *data, size_t data_len);
+/* p:event(name, opts, field...) -> etw.EventTemplate (ltemplate.c) */
+int etwL_template_new(lua_State *L);
 
 /* Raise a Lua error "NAME: message" for a tlg status code, where NAME names
 ** the argument or the method; never returns. */

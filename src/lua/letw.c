@@ -181,6 +181,7 @@ int luaopen_etw(lua_State *L) {
   lua_setfield(L, -2, "VERSION");
   etwL_open_event(L);
   etwL_open_eventbuilder(L);
+  etwL_open_template(L);
   etwL_open_provider(L);
   etwL_open_session(L);
   etwL_open_consumer(L);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lauxetw.h"
+#include "lvalue.h"
 #include "tlg_build.h"
 #include "tlg_guid.h"
 
@@ -28,23 +29,7 @@
 #define NOINLINE
 #endif
 
-/* How a method reads its value (the Lua side of spec §2.4's value column). */
-enum kind {
-  K_INT,    /* Lua integer in [min, max] */
-  K_U64,    /* any Lua integer (negative = same 64 bits) or a whole float < 2^64 */
-  K_F32, K_F64,
-  K_BOOL32, /* boolean (1/0) or an int32 */
-  K_BYTES,  /* Lua string, written per InType */
-  K_STR16,  /* Lua string holding UTF-8, written as UTF-16LE */
-  K_GUID    /* GUID text */
-};
-
-typedef struct method {
-  const char *name;
-  uint8_t intype, kind, out_type, has_seq;
-  lua_Integer min, max;
-  const char *range; /* K_INT: the rule shown in errors */
-} method;
+typedef etwL_method method;
 
 #define I32_RANGE (-2147483647 - 1), 2147483647
 #define U32_RANGE 0, 4294967295
@@ -177,14 +162,8 @@ static int add_error(lua_State *L, const char *fname, int st, int item) {
 
 /* --- values -------------------------------------------------------------- */
 
-typedef struct value {
-  uint64_t bits;
-  const char *p;
-  size_t n;
-  tlg_guid g;
-} value;
-
-typedef struct errbuf { char s[96]; } errbuf;
+typedef etwL_value value;
+typedef etwL_errbuf errbuf;
 
 static const char *expected(lua_State *L, int idx, const char *what, errbuf *e) {
   snprintf(e->s, sizeof e->s, "%s expected, got %s", what, luaL_typename(L, idx));
@@ -260,6 +239,19 @@ static INLINE const char *get_value(lua_State *L, int idx, const method *m, valu
     v->p = lua_tolstring(L, idx, &v->n);
     return NULL;
   }
+}
+
+const char *etwL_getvalue(lua_State *L, int idx, const etwL_method *m, etwL_value *v,
+                          etwL_errbuf *e) {
+  return get_value(L, idx, m, v, e);
+}
+
+const etwL_method *etwL_findmethod(const char *type, size_t len) {
+  for (size_t i = 0; i < NMETHODS; i++) {
+    const char *n = methods[i].name + 4; /* past "add_" */
+    if (strlen(n) == len && memcmp(n, type, len) == 0) return &methods[i];
+  }
+  return NULL;
 }
 
 static INLINE int put_scalar(tlg_builder *b, const tlg_build_field *f, const method *m, const value *v) {

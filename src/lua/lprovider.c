@@ -193,12 +193,41 @@ static void get_options(lua_State *L, tlg_guid *id, int *has_id, tlg_guid *group
   }
 }
 
+/* --- for etw.EventTemplate (ltemplate.c) --------------------------------- */
+
+struct lprovider *etwL_checkopenprovider(lua_State *L, int idx) { return checkopen(L, idx); }
+
+int etwL_provider_isopen(const struct lprovider *p) { return p->open; }
+
+int etwL_provider_enabled(const struct lprovider *p, unsigned level, uint64_t keyword) {
+  return p->open && provider_enabled(p, level, keyword);
+}
+
+int etwL_provider_send(const struct lprovider *p, const tlg_desc *desc, const tlg_guid *activity,
+                       const tlg_guid *related, const uint8_t *meta, size_t meta_len,
+                       const uint8_t *data, size_t data_len) {
+  eng_record rec;
+  memset(&rec, 0, sizeof rec);
+  if (activity) { rec.activity_id = *activity; rec.flags |= ENG_REC_ACTIVITY; }
+  if (related) { rec.related_activity_id = *related; rec.flags |= ENG_REC_RELATED; }
+  rec.flags |= ENG_REC_TRACELOGGING;
+  rec.desc = *desc;
+  rec.traits = p->traits;
+  rec.traits_len = (uint32_t)p->traits_len;
+  rec.meta = meta;
+  rec.meta_len = (uint32_t)meta_len;
+  rec.data = data;
+  rec.data_len = (uint32_t)data_len;
+  return provider_send(p, &rec);
+}
+
 /* is_enabled first: see set_metatable. */
 static const luaL_Reg meth[] = {
   {"is_enabled", l_is_enabled},
   {"write", l_write},
   {"close", l_close},
   {"is_open", l_is_open},
+  {"event", etwL_template_new},
   {NULL, NULL}};
 
 static const luaL_Reg metameth[] = {
