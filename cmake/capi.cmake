@@ -5,7 +5,7 @@
 #   etwlua_static  libetwlua.a    (etwlua::etwlua_static)
 #   etwlua_shared  libetwlua.so   (etwlua::etwlua; not built for Windows)
 
-etwlua_layer(etwlua_capi src/capi/etwlua_capi.c)
+etwlua_layer(etwlua_capi src/capi/etwlua_capi.c src/capi/etwlua_template.c)
 target_include_directories(etwlua_capi_obj PUBLIC include ${PROJECT_BINARY_DIR}/include)
 target_link_libraries(etwlua_capi_obj PUBLIC etwlua_engine etwlua_tlg)
 

@@ -120,6 +120,79 @@ int etwlua_add_struct(etwlua_event *e, const char *name, unsigned field_count);
 int etwlua_write(etwlua_provider *p, etwlua_event *e, const etwlua_guid *activity,
                  const etwlua_guid *related);
 
+/* --- event templates: the metadata built once, each write encodes values --
+** The bytes are those of the builder calls the field list stands for.
+** A template is immutable once made: any number of threads may write it
+** at once. It belongs to its provider: free it before unregistering. */
+
+/* Field types (TraceLogging InTypes). Values are read from etwlua_value:
+**   INT8..UINT64, HEX32, HEX64, BOOL32, FILETIME   .u / .i (low bytes written)
+**   FLOAT32 (.d, rounded; too large: an error), FLOAT64 (.d)
+**   STR8, ZSTR8        .s: UTF-8 bytes (ZSTR8 stops at the first NUL)
+**   STR16, ZSTR16      .s: UTF-8, written as UTF-16LE (must be valid UTF-8)
+**   BINARY, CBINARY    .s: bytes (at most 65535)
+**   GUID               .s.p: 16 bytes (etwlua_guid)
+**   SYSTEMTIME         .s: 16 bytes;  SID: .s: 8 + 4 * SubAuthorityCount bytes
+** With seq = 1 (any type but BINARY and STRUCT) the value is an array of
+** .s.n items (at most 65535): for the fixed-size types .s.p points to the
+** items packed in C layout (int32_t[], double[], ...; FLOAT32: float[]),
+** for the others to .s.n etwlua_value. A STRUCT takes no value: its
+** `count` (1..127) following fields are its members. */
+enum {
+  ETWLUA_ZSTR16 = 1, ETWLUA_ZSTR8 = 2, ETWLUA_INT8 = 3, ETWLUA_UINT8 = 4,
+  ETWLUA_INT16 = 5, ETWLUA_UINT16 = 6, ETWLUA_INT32 = 7, ETWLUA_UINT32 = 8,
+  ETWLUA_INT64 = 9, ETWLUA_UINT64 = 10, ETWLUA_FLOAT32 = 11, ETWLUA_FLOAT64 = 12,
+  ETWLUA_BOOL32 = 13, ETWLUA_BINARY = 14, ETWLUA_GUID = 15, ETWLUA_FILETIME = 17,
+  ETWLUA_SYSTEMTIME = 18, ETWLUA_SID = 19, ETWLUA_HEX32 = 20, ETWLUA_HEX64 = 21,
+  ETWLUA_STR16 = 22, ETWLUA_STR8 = 23, ETWLUA_STRUCT = 24, ETWLUA_CBINARY = 25
+};
+
+typedef struct etwlua_field {
+  const char *name;     /* NUL-terminated UTF-8; copied */
+  uint8_t type;         /* ETWLUA_INT32, ... */
+  uint8_t seq;          /* 1: a variable-length array of `type` */
+  uint8_t count;        /* ETWLUA_STRUCT: number of member fields that follow */
+  uint8_t out_type;     /* formatting hint; 0: the type's default (UTF-8 for STR8/ZSTR8) */
+  uint32_t tag;         /* field tag, 0..0x0FFFFFFF */
+} etwlua_field;
+
+typedef union etwlua_value {
+  int64_t i;
+  uint64_t u;
+  double d;
+  struct { const void *p; size_t n; } s;
+} etwlua_value;
+
+/* Public head of a template; the rest is private. */
+typedef struct etwlua_template {
+  const etwlua_provider *provider;
+  uint8_t level;
+  uint64_t keyword;
+  size_t nvalues;       /* values a write takes: fields minus struct headers */
+} etwlua_template;
+
+/* Make a template for events `name` with descriptor `d` (NULL: level 5,
+** keyword 1, channel 11) and the n fields. Errors as the builder's adds
+** (limits, bad type, struct counts, a struct short of members at the end);
+** *out is then NULL. */
+int etwlua_template_create(etwlua_provider *p, const char *name, const etwlua_desc *d,
+                           const etwlua_field *fields, size_t n, etwlua_template **out);
+void etwlua_template_free(etwlua_template *t);  /* NULL is a no-op */
+
+/* Does any session want this template's events? Same cost as etwlua_enabled. */
+static inline int etwlua_template_enabled(const etwlua_template *t) {
+  return etwlua_enabled(t->provider, t->level, t->keyword);
+}
+
+/* Write one event with `n` values (n must be t->nvalues, in field order,
+** struct members flattened). Checks enabled first: with nobody listening
+** it reads no value and returns ETWLUA_OK. A bad value: an error and
+** nothing written. */
+int etwlua_template_write(const etwlua_template *t, const etwlua_value *args, size_t n);
+/* The same with activity / related activity ids (either may be NULL). */
+int etwlua_template_write_ex(const etwlua_template *t, const etwlua_value *args, size_t n,
+                             const etwlua_guid *activity, const etwlua_guid *related);
+
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (braces and upper case too). */
 int etwlua_guid_parse(const char *text, etwlua_guid *out);
 

@@ -7,12 +7,10 @@
 #include <string.h>
 
 #include "etwlua.h"
+#include "capi_int.h"
 #include "engine.h"
 #include "tlg_build.h"
 #include "tlg_guid.h"
-
-/* Codec statuses are shifted past the engine's so one int says both. */
-#define TLG_BASE 100
 
 _Static_assert(sizeof(etwlua_guid) == sizeof(tlg_guid), "GUID layouts agree");
 _Static_assert(sizeof(etwlua_desc) == sizeof(tlg_desc), "descriptor layouts agree");
@@ -28,17 +26,10 @@ struct etwlua_event {
   tlg_builder b;
 };
 
-typedef struct capi_provider {
-  etwlua_provider pub;            /* first: the handle the caller holds */
-  eng_provider *eng;
-  size_t traits_len;
-  uint8_t traits[];
-} capi_provider;
-
-static int from_tlg(int st) { return st == TLG_OK ? ETWLUA_OK : TLG_BASE + st; }
+int capi_from_tlg(int st) { return st == TLG_OK ? ETWLUA_OK : CAPI_TLG_BASE + st; }
 
 const char *etwlua_strerror(int status) {
-  if (status >= TLG_BASE) return tlg_strerror(status - TLG_BASE);
+  if (status >= CAPI_TLG_BASE) return tlg_strerror(status - CAPI_TLG_BASE);
   return eng_strerror(status);
 }
 
@@ -49,9 +40,9 @@ int etwlua_provider_register(const char *name, const etwlua_guid *id, const etwl
   *out = NULL;
   if (len == 0) return ENG_E_ARG;
   if (id) memcpy(&pid, id, sizeof pid);
-  else if (tlg_provider_id(name, len, &pid) != TLG_OK) return from_tlg(TLG_E_UTF8);
+  else if (tlg_provider_id(name, len, &pid) != TLG_OK) return capi_from_tlg(TLG_E_UTF8);
   int st = tlg_provider_traits(name, len, (const tlg_guid *)group, NULL, 0, &tlen);
-  if (st != TLG_OK && st != TLG_E_ARG) return from_tlg(st);
+  if (st != TLG_OK && st != TLG_E_ARG) return capi_from_tlg(st);
   capi_provider *p = malloc(sizeof *p + tlen);
   if (!p) return ENG_E_NOMEM;
   tlg_provider_traits(name, len, (const tlg_guid *)group, p->traits, tlen, &p->traits_len);
@@ -91,12 +82,12 @@ int etwlua_event_reset(etwlua_event *e, const char *name, const etwlua_desc *d) 
   static const tlg_desc dflt = {0, 0, TLG_CHANNEL_TRACELOGGING, 5, 0, 0, 1};
   tlg_desc desc = dflt;
   if (d) memcpy(&desc, d, sizeof desc);
-  return from_tlg(tlg_build_reset(&e->b, name, strlen(name), &desc, 0));
+  return capi_from_tlg(tlg_build_reset(&e->b, name, strlen(name), &desc, 0));
 }
 
 static int add_fixed(etwlua_event *e, const char *name, unsigned intype, uint64_t bits) {
   tlg_build_field f = {name, strlen(name), 0, 0};
-  return from_tlg(tlg_build_add_fixed(&e->b, &f, intype, bits));
+  return capi_from_tlg(tlg_build_add_fixed(&e->b, &f, intype, bits));
 }
 
 int etwlua_add_int32(etwlua_event *e, const char *n, int32_t v) { return add_fixed(e, n, TLG_IN_INT32, (uint32_t)v); }
@@ -115,7 +106,7 @@ int etwlua_add_double(etwlua_event *e, const char *n, double v) {
 static int add_bytes(etwlua_event *e, const char *name, unsigned intype, unsigned out,
                      const void *p, size_t len) {
   tlg_build_field f = {name, strlen(name), out, 0};
-  return from_tlg(tlg_build_add_bytes(&e->b, &f, intype, p, len));
+  return capi_from_tlg(tlg_build_add_bytes(&e->b, &f, intype, p, len));
 }
 
 int etwlua_add_str(etwlua_event *e, const char *n, const char *s, size_t len) {
@@ -130,7 +121,7 @@ int etwlua_add_guid(etwlua_event *e, const char *n, const etwlua_guid *g) {
 
 int etwlua_add_struct(etwlua_event *e, const char *name, unsigned count) {
   tlg_build_field f = {name, strlen(name), 0, 0};
-  return from_tlg(tlg_build_add_struct(&e->b, &f, count));
+  return capi_from_tlg(tlg_build_add_struct(&e->b, &f, count));
 }
 
 int etwlua_write(etwlua_provider *pub, etwlua_event *e, const etwlua_guid *activity,
@@ -140,10 +131,10 @@ int etwlua_write(etwlua_provider *pub, etwlua_event *e, const etwlua_guid *activ
   const char *sname;
   size_t slen;
   unsigned declared, has;
-  if (!tlg_build_ready(&e->b)) return from_tlg(TLG_E_STATE);
+  if (!tlg_build_ready(&e->b)) return capi_from_tlg(TLG_E_STATE);
   /* a struct short of members would be written malformed */
   if (tlg_build_open_struct(&e->b, &sname, &slen, &declared, &has))
-    return from_tlg(TLG_E_STRUCT_OPEN);
+    return capi_from_tlg(TLG_E_STRUCT_OPEN);
   const uint8_t *meta = tlg_build_meta(&e->b, &mlen);
   const uint8_t *data = tlg_build_data(&e->b, &dlen);
   eng_data d[3] = {
@@ -156,5 +147,5 @@ int etwlua_write(etwlua_provider *pub, etwlua_event *e, const etwlua_guid *activ
 }
 
 int etwlua_guid_parse(const char *text, etwlua_guid *out) {
-  return from_tlg(tlg_guid_parse(text, strlen(text), (tlg_guid *)out));
+  return capi_from_tlg(tlg_guid_parse(text, strlen(text), (tlg_guid *)out));
 }

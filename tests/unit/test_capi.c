@@ -3,7 +3,9 @@
 ** could not read back: etwlua_add_struct refuses nesting deeper than the
 ** decoder reads (every platform), and a struct short of its declared fields
 ** makes etwlua_write fail (with the shared-memory engine, in a private
-** runtime directory removed at the end).
+** runtime directory removed at the end). Templates: the events a session
+** receives from etwlua_template_write have the builder's bytes; bad values
+** and wrong argument counts write nothing.
 */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
@@ -16,6 +18,7 @@
 #endif
 
 #include "etwlua.h"
+#include "engine/engine.h"
 #include "unit_check.h"
 
 static void test_depth(void) {
@@ -49,15 +52,147 @@ static void test_write(etwlua_provider *p) {
   etwlua_event_free(e);
 }
 
+static const etwlua_guid capi_id = {{0x5e, 0x1f, 0x0a, 0x01, 0x02, 0x03, 0x04, 0x05,
+                                      0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d}};
+
+/* The builder's version of the template below, with the values used there. */
+static void build_request(etwlua_event *e, const etwlua_desc *d, const etwlua_guid *g) {
+  etwlua_event_reset(e, "RequestDone", d);
+  etwlua_add_int32(e, "Status", 201);
+  etwlua_add_str(e, "Path", "/x", 2);
+  etwlua_add_double(e, "Seconds", 0.5);
+  etwlua_add_struct(e, "Client", 2);
+  etwlua_add_str(e, "Host", "10.0.0.1", 8);
+  etwlua_add_uint64(e, "Port", 8443);
+  etwlua_add_guid(e, "Id", g);
+  etwlua_add_bool(e, "Ok", 1);
+}
+
+static const etwlua_field request_fields[] = {
+  {"Status", ETWLUA_INT32, 0, 0, 0, 0},
+  {"Path", ETWLUA_STR8, 0, 0, 0, 0},
+  {"Seconds", ETWLUA_FLOAT64, 0, 0, 0, 0},
+  {"Client", ETWLUA_STRUCT, 0, 2, 0, 0},
+  {"Host", ETWLUA_STR8, 0, 0, 0, 0},
+  {"Port", ETWLUA_UINT64, 0, 0, 0, 0},
+  {"Id", ETWLUA_GUID, 0, 0, 0, 0},
+  {"Ok", ETWLUA_BOOL32, 0, 0, 0, 0},
+};
+
+static void request_values(etwlua_value v[7], const etwlua_guid *g) {
+  memset(v, 0, 7 * sizeof *v);
+  v[0].i = 201;
+  v[1].s.p = "/x"; v[1].s.n = 2;
+  v[2].d = 0.5;
+  v[3].s.p = "10.0.0.1"; v[3].s.n = 8;
+  v[4].u = 8443;
+  v[5].s.p = g;
+  v[6].i = 1;
+}
+
+/* Next event record of consumer c (1), or 0 after a second without one. */
+static int next_event(eng_consumer *c, eng_record *rec) {
+  for (;;) {
+    int st = eng_consumer_next(c, rec, 1000);
+    if (st != ENG_OK) return 0;
+    if (rec->kind == ENG_KIND_EVENT) return 1;
+  }
+}
+
+static int same_event(const eng_record *a, const eng_record *b) {
+  return a->meta_len == b->meta_len && !memcmp(a->meta, b->meta, a->meta_len) &&
+         a->data_len == b->data_len && !memcmp(a->data, b->data, a->data_len) &&
+         !memcmp(&a->desc, &b->desc, sizeof a->desc);
+}
+
+static void test_template(etwlua_provider *p) {
+  const etwlua_desc d = {0, 0, 11, 4, 2, 0, 0x21};
+  const etwlua_guid g = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  etwlua_template *t;
+  etwlua_value v[7];
+  int st = etwlua_template_create(p, "RequestDone", &d, request_fields, 8, &t);
+  check(st == ETWLUA_OK, "template_create: %s", etwlua_strerror(st));
+  if (st != ETWLUA_OK) return;
+  check(t->nvalues == 7, "7 values (8 fields, one struct header): %zu", t->nvalues);
+  check(!etwlua_template_enabled(t), "not enabled before any session");
+  request_values(v, &g);
+  check(etwlua_template_write(t, v, 3) == ETWLUA_OK, "nobody listening: OK, args unread");
+
+  eng_session *s;
+  eng_consumer *c;
+  st = eng_session_start("capi-tmpl", NULL, &s);
+  check(st == ENG_OK, "session start: %s", eng_strerror(st));
+  if (st != ENG_OK) { etwlua_template_free(t); return; }
+  eng_session_enable(s, (const tlg_guid *)&capi_id, 5, ~0ull, 0);
+  st = eng_consumer_open("capi-tmpl", &c);
+  check(st == ENG_OK, "consumer open: %s", eng_strerror(st));
+  check(etwlua_template_enabled(t), "enabled once a session wants level 5");
+
+  etwlua_event *e = etwlua_event_new();
+  build_request(e, &d, &g);
+  check(etwlua_write(p, e, NULL, NULL) == ETWLUA_OK, "builder write");
+  check(etwlua_template_write(t, v, 7) == ETWLUA_OK, "template write");
+  st = etwlua_template_write(t, v, 6);
+  check(st != ETWLUA_OK, "6 values for 7 refused: %s", etwlua_strerror(st));
+  etwlua_value bad[7];
+  memcpy(bad, v, sizeof bad);
+  bad[2].d = 1e300; /* fine as FLOAT64: a FLOAT32 template refuses it below */
+  etwlua_field f32 = {"F", ETWLUA_FLOAT32, 0, 0, 0, 0};
+  etwlua_template *tf;
+  check(etwlua_template_create(p, "F32", &d, &f32, 1, &tf) == ETWLUA_OK, "float32 template");
+  st = etwlua_template_write(tf, &bad[2], 1);
+  check(st != ETWLUA_OK && strstr(etwlua_strerror(st), "float32"), "1e300 as float32: %s",
+        etwlua_strerror(st));
+  int32_t items[3] = {-1, 0, 70000};
+  etwlua_field fseq = {"Arr", ETWLUA_INT32, 1, 0, 0, 0};
+  etwlua_template *ts;
+  etwlua_value av;
+  av.s.p = items;
+  av.s.n = 3;
+  check(etwlua_template_create(p, "Arr", &d, &fseq, 1, &ts) == ETWLUA_OK, "seq template");
+  check(etwlua_template_write(ts, &av, 1) == ETWLUA_OK, "seq write");
+
+  eng_record r1, r2, r3;
+  uint8_t m1[256], x1[256];
+  check(next_event(c, &r1), "builder event received");
+  /* copy: the next record may reuse the buffer */
+  memcpy(m1, r1.meta, r1.meta_len < 256 ? r1.meta_len : 256);
+  memcpy(x1, r1.data, r1.data_len < 256 ? r1.data_len : 256);
+  r1.meta = m1;
+  r1.data = x1;
+  check(next_event(c, &r2), "template event received");
+  check(same_event(&r1, &r2), "template event has the builder's descriptor, metadata and data");
+  check(next_event(c, &r3), "seq event received (the refused writes sent nothing)");
+  static const uint8_t want[] = {3, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x70, 0x11, 1, 0};
+  check(r3.data_len == sizeof want && !memcmp(r3.data, want, sizeof want),
+        "int32 seq data: count then items little-endian");
+
+  etwlua_field open_struct[2] = {{"S", ETWLUA_STRUCT, 0, 2, 0, 0}, {"a", ETWLUA_INT8, 0, 0, 0, 0}};
+  etwlua_template *tb;
+  st = etwlua_template_create(p, "Bad", &d, open_struct, 2, &tb);
+  check(st != ETWLUA_OK && tb == NULL, "struct short of members refused: %s", etwlua_strerror(st));
+  etwlua_field badtype = {"x", 16 /* POINTER: not a field type */, 0, 0, 0, 0};
+  check(etwlua_template_create(p, "Bad", &d, &badtype, 1, &tb) != ETWLUA_OK, "bad type refused");
+
+  etwlua_event_free(e);
+  etwlua_template_free(ts);
+  etwlua_template_free(tf);
+  etwlua_template_free(t);
+  eng_session_stop(s);
+  eng_consumer_close(c);
+  eng_session_close(s);
+}
+
 static void with_provider(void) {
   char dir[] = "test_capi.rt.XXXXXX";
   if (!mkdtemp(dir)) { check(0, "mkdtemp"); return; }
   setenv("ETWLUA_RUNTIME_DIR", dir, 1);
   etwlua_provider *p;
-  int st = etwlua_provider_register("EtwLua.CapiTest", NULL, NULL, &p);
+  int st = etwlua_provider_register("EtwLua.CapiTest", &capi_id, NULL, &p);
   check(st == ETWLUA_OK, "register: %s", etwlua_strerror(st));
   if (st == ETWLUA_OK) {
     test_write(p);
+    test_template(p);
     etwlua_provider_unregister(p);
   }
   char cmd[128];
