@@ -73,6 +73,51 @@ report("build + encode + p:write (no session)", best(N // 4, function(n)
   for i = 1, n do build(i); p:write(eb) end
 end), empty)
 
+-- Templates (p:event): the same 5-field event, metadata built once, one
+-- call per event. Nobody listening first: the call returns after the
+-- enabled check, without reading its arguments.
+local tmpl = p:event("Bench", nil, {"a", "int32"}, {"b", "int64"}, {"c", "uint32"},
+                     {"d", "uint64"}, {"e", "str8"})
+report("template: Req(5 values), nobody listening", best(N, function(n)
+  for i = 1, n do tmpl(i, i, i, i, "hello-etw") end
+end), empty)
+report("template: Req:is_enabled(), nobody listening", best(N, function(n)
+  for _ = 1, n do tmpl:is_enabled() end
+end), empty)
+report("template: encode only, Req:bytes(5 values)", best(N // 4, function(n)
+  for i = 1, n do tmpl:bytes(i, i, i, i, "hello-etw") end
+end), empty)
+
+-- With a live session and consumer: rounds of writes into big rings,
+-- drained between rounds (not timed); builder path and template in the
+-- same session.
+local function live(label, write)
+  local s <close> = etw.Session("bench-api-" .. etw.pid(),
+                                { flush_ms = 50, buffer_kb = 1024, min_buffers = 64 })
+  assert(s:start())
+  s:enable("EtwLua.Bench", { level = 5 })
+  local c <close> = assert(etw.Consumer { session = s.name })
+  c:on(function() end)
+  local n, b = N // 8, math.huge
+  for _ = 1, 5 do
+    local t0 = clock()
+    write(n)
+    local per = (clock() - t0) * 1e9 / n
+    if per < b then b = per end
+    repeat local got = c:run { timeout_ms = 0 } until got == 0
+  end
+  return b
+end
+local live_builder = live("builder", function(n)
+  for i = 1, n do build(i); p:write(eb) end
+end)
+report("live session: build + encode + p:write", live_builder, empty)
+local live_tmpl = live("template", function(n)
+  for i = 1, n do tmpl(i, i, i, i, "hello-etw") end
+end)
+report("live session: template Req(5 values)", live_tmpl, empty)
+print(string.format("%-48s %8.2fx", "  template / builder path, live session", live_tmpl / live_builder))
+
 build(1)
 report("decode it: eb:decode(p) + read 5 fields", best(N // 8, function(n)
   for _ = 1, n do
