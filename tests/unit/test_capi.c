@@ -18,7 +18,7 @@
 #endif
 
 #include "etwlua.h"
-#include "engine/engine.h"
+#include "engine.h"
 #include "unit_check.h"
 
 static void test_depth(void) {
