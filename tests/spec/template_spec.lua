@@ -77,6 +77,23 @@ describe("etw.EventTemplate", function()
                      "RequestDone: field 'Seconds': number expected, got no value")
   end)
 
+  it("grows past its first buffer, up to the data limit", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local t = p:event("Big", nil, {"a", "cbinary_bytes"}, {"b", "cbinary_bytes"})
+    local eb = etw.EventBuilder()
+    for _, n in ipairs({10, 300, 32000}) do
+      local a, b = ("x"):rep(n), ("y"):rep(n)
+      local _, m1, x1 = eb:reset("Big"):add_cbinary_bytes("a", a):add_cbinary_bytes("b", b):bytes()
+      local _, m2, x2 = t:bytes(a, b)
+      assert.equal(m1, m2)
+      assert.equal(x1, x2)
+    end
+    assert.has_error(function() t:bytes(("x"):rep(40000), ("y"):rep(40000)) end,
+                     "Big: field 'b': event exceeds 65536 data bytes")
+    local _, _, x = t:bytes("s", "t") -- still usable after the error
+    assert.equal("\1\0s\1\0t", x)
+  end)
+
   it("refuses bad field lists with the rule", function()
     local p <close> = etw.Provider("EtwLua.TemplateSpec")
     assert.has_error(function() p:event("E", nil, {"a", "int33"}) end,
