@@ -51,7 +51,7 @@ static void template_write(const etwlua_template *t, int32_t i) {
 ** the ring between rounds (not timed). */
 static double rounds(eng_consumer *c, int which, etwlua_provider *p, etwlua_event *e,
                      const etwlua_template *t) {
-  eng_record rec;
+  rec_record rec;
   double best = 1e9;
   for (int round = 0; round < 200; round++) {
     double t0 = now_s();

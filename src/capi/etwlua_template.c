@@ -9,8 +9,8 @@
 
 #include "etwlua.h"
 #include "capi_int.h"
-#include "../tlg/tlg_build.h"
-#include "../tlg/tlg_template.h"
+#include "tlg_build.h"
+#include "tlg_template.h"
 
 typedef struct capi_template {
   etwlua_template pub;  /* first: the handle the caller holds */

@@ -206,11 +206,11 @@ int etwL_provider_enabled(const struct lprovider *p, unsigned level, uint64_t ke
 int etwL_provider_send(const struct lprovider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, const uint8_t *meta, size_t meta_len,
                        const uint8_t *data, size_t data_len) {
-  eng_record rec;
+  rec_record rec;
   memset(&rec, 0, sizeof rec);
-  if (activity) { rec.activity_id = *activity; rec.flags |= ENG_REC_ACTIVITY; }
-  if (related) { rec.related_activity_id = *related; rec.flags |= ENG_REC_RELATED; }
-  rec.flags |= ENG_REC_TRACELOGGING;
+  if (activity) { rec.activity_id = *activity; rec.flags |= REC_ACTIVITY; }
+  if (related) { rec.related_activity_id = *related; rec.flags |= REC_RELATED; }
+  rec.flags |= REC_TRACELOGGING;
   rec.desc = *desc;
   rec.traits = p->traits;
   rec.traits_len = (uint32_t)p->traits_len;

@@ -91,15 +91,15 @@ static void request_values(etwlua_value v[7], const etwlua_guid *g) {
 }
 
 /* Next event record of consumer c (1), or 0 after a second without one. */
-static int next_event(eng_consumer *c, eng_record *rec) {
+static int next_event(eng_consumer *c, rec_record *rec) {
   for (;;) {
     int st = eng_consumer_next(c, rec, 1000);
     if (st != ENG_OK) return 0;
-    if (rec->kind == ENG_KIND_EVENT) return 1;
+    if (rec->kind == REC_KIND_EVENT) return 1;
   }
 }
 
-static int same_event(const eng_record *a, const eng_record *b) {
+static int same_event(const rec_record *a, const rec_record *b) {
   return a->meta_len == b->meta_len && !memcmp(a->meta, b->meta, a->meta_len) &&
          a->data_len == b->data_len && !memcmp(a->data, b->data, a->data_len) &&
          !memcmp(&a->desc, &b->desc, sizeof a->desc);
@@ -152,7 +152,7 @@ static void test_template(etwlua_provider *p) {
   check(etwlua_template_create(p, "Arr", &d, &fseq, 1, &ts) == ETWLUA_OK, "seq template");
   check(etwlua_template_write(ts, &av, 1) == ETWLUA_OK, "seq write");
 
-  eng_record r1, r2, r3;
+  rec_record r1, r2, r3;
   uint8_t m1[256], x1[256];
   check(next_event(c, &r1), "builder event received");
   /* copy: the next record may reuse the buffer */
