@@ -29,8 +29,8 @@ void etwL_open_session(lua_State *L);       /* lsession.c: etw.Session, etw.sess
 void etwL_open_time(lua_State *L);          /* ltime.c: etw.now, etw.sleep */
 void etwL_open_json(lua_State *L);          /* ljson.c: etw.json_encode, etw.json_array_mt */
 void etwL_open_consumer(lua_State *L);      /* lconsumer.c: etw.Consumer */
-void etwL_open_process(lua_State *L);
-void etwL_open_template(lua_State *L);      /* ltemplate.c: etw.EventTemplate metatable */       /* lprocess.c: etw.spawn, etw.Process */
+void etwL_open_process(lua_State *L);       /* lprocess.c: etw.spawn, etw.Process */
+void etwL_open_template(lua_State *L);      /* ltemplate.c: etw.EventTemplate metatable */
 
 /* GUID argument at idx: a GUID string (canonical form, braces and any case
 ** accepted). Raises "bad argument #idx to 'f' (GUID expected, ...)". */
