@@ -78,9 +78,10 @@ end), empty)
 -- enabled check, without reading its arguments.
 local tmpl = p:event("Bench", nil, {"a", "int32"}, {"b", "int64"}, {"c", "uint32"},
                      {"d", "uint64"}, {"e", "str8"})
-report("template: Req(5 values), nobody listening", best(N, function(n)
+local nobody = best(N, function(n)
   for i = 1, n do tmpl(i, i, i, i, "hello-etw") end
-end), empty)
+end)
+report("template: Req(5 values), nobody listening", nobody, empty)
 report("template: Req:is_enabled(), nobody listening", best(N, function(n)
   for _ = 1, n do tmpl:is_enabled() end
 end), empty)
@@ -117,6 +118,24 @@ local live_tmpl = live("template", function(n)
 end)
 report("live session: template Req(5 values)", live_tmpl, empty)
 print(string.format("%-48s %8.2fx", "  template / builder path, live session", live_tmpl / live_builder))
+
+-- Issue 13's targets, as ratios to the anchors of this run: the empty
+-- Lua->C call above and the LTTng-UST tracepoint that scripts/bench
+-- measured just before (bench/lttng_anchor.sh; ETWLUA_BENCH_ANCHOR_NS).
+local anchor = tonumber(os.getenv("ETWLUA_BENCH_ANCHOR_NS") or "")
+local function target(label, ns, ratio, base, goal)
+  print(string.format("target: %-46s %8.1f ns = %5.2fx %s (target <= %s)", label, ns, ratio,
+                      base, goal))
+end
+if anchor then
+  target("Lua template write, 5 fields, live consumer", live_tmpl, live_tmpl / anchor,
+         "LTTng-UST", "1.0x")
+else
+  print(string.format("target: %-46s %8.1f ns (no LTTng-UST anchor: %s)",
+                      "Lua template write, 5 fields, live consumer", live_tmpl,
+                      os.getenv("ETWLUA_BENCH_ANCHOR_NONE") or "not run by scripts/bench"))
+end
+target("Lua template write, nobody listening", nobody, nobody / empty, "empty Lua->C call", "1.5x")
 
 build(1)
 report("decode it: eb:decode(p) + read 5 fields", best(N // 8, function(n)

@@ -76,23 +76,29 @@ const char *etwL_toprovider(lua_State *L, int idx, rec_record *rec) {
 ** the Python module do: 0 written (or nobody listening), 8 dropped because
 ** a session's buffers were full (counted there), 234 too big for the
 ** session buffers, 87 invalid parameter. */
-static int provider_send(const lprovider *p, const rec_record *rec) {
+/* One event's blobs to the engine; the Win32-style status p:write returns. */
+static int send_blobs(const lprovider *p, const tlg_desc *desc, const tlg_guid *activity,
+                      const tlg_guid *related, const uint8_t *meta, uint32_t meta_len,
+                      const uint8_t *data, uint32_t data_len) {
   if (!p->eng) return 0;
   eng_data d[3] = {
-    {rec->traits, rec->traits_len, ENG_DATA_PROVIDER_META, {0}},
-    {rec->meta, rec->meta_len, ENG_DATA_EVENT_META, {0}},
-    {rec->data, rec->data_len, ENG_DATA_PAYLOAD, {0}},
+    {p->traits, (uint32_t)p->traits_len, ENG_DATA_PROVIDER_META, {0}},
+    {meta, meta_len, ENG_DATA_EVENT_META, {0}},
+    {data, data_len, ENG_DATA_PAYLOAD, {0}},
   };
-  int st = eng_provider_write(p->eng, &rec->desc,
-                              (rec->flags & REC_ACTIVITY) ? &rec->activity_id : NULL,
-                              (rec->flags & REC_RELATED) ? &rec->related_activity_id : NULL,
-                              3, d);
+  int st = eng_provider_write(p->eng, desc, activity, related, 3, d);
   switch (st) {
   case ENG_OK: return 0;
   case ENG_E_LOST: return 8;     /* ERROR_NOT_ENOUGH_MEMORY: session overloaded */
   case ENG_E_TOOBIG: return 234; /* ERROR_MORE_DATA: event bigger than a buffer */
   default: return 87;            /* ERROR_INVALID_PARAMETER */
   }
+}
+
+static int provider_send(const lprovider *p, const rec_record *rec) {
+  return send_blobs(p, &rec->desc, (rec->flags & REC_ACTIVITY) ? &rec->activity_id : NULL,
+                    (rec->flags & REC_RELATED) ? &rec->related_activity_id : NULL,
+                    rec->meta, rec->meta_len, rec->data, rec->data_len);
 }
 
 /* The engine's enable check: a few plain loads of the provider's merged
@@ -203,22 +209,12 @@ int etwL_provider_enabled(const struct lprovider *p, unsigned level, uint64_t ke
   return p->open && provider_enabled(p, level, keyword);
 }
 
+/* Straight to the engine: no rec_record (250 bytes to clear per event). */
 int etwL_provider_send(const struct lprovider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, const uint8_t *meta, size_t meta_len,
                        const uint8_t *data, size_t data_len) {
-  rec_record rec;
-  memset(&rec, 0, sizeof rec);
-  if (activity) { rec.activity_id = *activity; rec.flags |= REC_ACTIVITY; }
-  if (related) { rec.related_activity_id = *related; rec.flags |= REC_RELATED; }
-  rec.flags |= REC_TRACELOGGING;
-  rec.desc = *desc;
-  rec.traits = p->traits;
-  rec.traits_len = (uint32_t)p->traits_len;
-  rec.meta = meta;
-  rec.meta_len = (uint32_t)meta_len;
-  rec.data = data;
-  rec.data_len = (uint32_t)data_len;
-  return provider_send(p, &rec);
+  return send_blobs(p, desc, activity, related, meta, (uint32_t)meta_len, data,
+                    (uint32_t)data_len);
 }
 
 /* is_enabled first: see set_metatable. */

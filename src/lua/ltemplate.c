@@ -13,12 +13,18 @@
 
 #include "lauxetw.h"
 #include "lvalue.h"
+#include "tlg_build.h"
 #include "tlg_template.h"
+
+/* Scalars with a fast form (put_fast): integers, and counted strings and
+** binaries read as Lua strings (str8, cbinary_bytes, ...). */
+enum { FAST_NONE, FAST_INT, FAST_COUNTED };
 
 /* One field-list entry as Lua reads it (parallel to the tlg_tfield list). */
 typedef struct tentry {
   const etwL_method *m;  /* NULL for a struct */
   uint8_t seq, count;    /* count: struct members (entries directly inside) */
+  uint8_t fast, size;    /* FAST_*; FAST_INT: the value's size in bytes */
 } tentry;
 
 static char template_tag; /* its address marks templates */
@@ -129,6 +135,25 @@ static unsigned put_struct(lua_State *L, ltemplate *t, unsigned i, int idx) {
   return j;
 }
 
+/* The commonest values the short way: 1 when stored. 0 leaves the value
+** to the general path (etwL_getvalue), which encodes what the fast form
+** does not take (a float holding an integer) or raises with the rule, so
+** both paths accept the same values and errors have one wording. */
+static inline int put_fast(lua_State *L, ltemplate *t, const tentry *en, int idx) {
+  if (en->fast == FAST_INT) {
+    if (!lua_isinteger(L, idx)) return 0;
+    lua_Integer i = lua_tointegerx(L, idx, NULL);
+    if (en->m->kind == K_INT && (i < en->m->min || i > en->m->max)) return 0;
+    return tlg_tput_le(&t->data, en->size, (uint64_t)i) == TLG_OK;
+  }
+  if (en->fast == FAST_COUNTED && lua_type(L, idx) == LUA_TSTRING) {
+    size_t n;
+    const char *p = lua_tolstring(L, idx, &n);
+    return tlg_tput_counted(&t->data, p, n) == TLG_OK;
+  }
+  return 0;
+}
+
 /* Encode entry i from the value at idx; returns the entry after it. */
 static unsigned put_entry(lua_State *L, ltemplate *t, unsigned i, int idx) {
   const tentry *en = &t->e[i];
@@ -150,7 +175,10 @@ static unsigned put_entry(lua_State *L, ltemplate *t, unsigned i, int idx) {
 static void encode(lua_State *L, ltemplate *t) {
   tlg_tbuf_clear(&t->data);
   unsigned i = 0;
-  for (unsigned a = 0; a < t->ntop; a++) i = put_entry(L, t, i, 2 + (int)a);
+  for (unsigned a = 0; a < t->ntop; a++) {
+    if (t->e[i].fast && put_fast(L, t, &t->e[i], 2 + (int)a)) i++;
+    else i = put_entry(L, t, i, 2 + (int)a);
+  }
 }
 
 /* --- methods ------------------------------------------------------------- */
@@ -165,9 +193,11 @@ static int l_write(lua_State *L) {
     return 1;
   }
   tlg_guid act, rel;
-  int a = 2 + (int)t->ntop;
-  int has_act = etwL_optguid(L, a, &act);
-  int has_rel = etwL_optguid(L, a + 1, &rel);
+  int a = 2 + (int)t->ntop, has_act = 0, has_rel = 0;
+  if (lua_gettop(L) >= a) { /* the ids are rare: one call decides */
+    has_act = etwL_optguid(L, a, &act);
+    has_rel = etwL_optguid(L, a + 1, &rel);
+  }
   encode(L, t);
   lua_pushinteger(L, etwL_provider_send(t->prov, &t->t.desc, has_act ? &act : NULL,
                                         has_rel ? &rel : NULL, t->t.meta, t->t.meta_len,
@@ -235,6 +265,17 @@ static uint64_t spec_int(lua_State *L, int arg, int idx, const char *what) {
 
 static void add_fields(lua_State *L, compiling *c, int list, int arg, int depth);
 
+/* Which fast form (put_fast) a scalar of method m has. */
+static uint8_t fast_form(const etwL_method *m, int seq, uint8_t *size) {
+  *size = (uint8_t)tlg_intype_fixed_size(m->intype);
+  if (seq) return FAST_NONE;
+  if ((m->kind == K_INT || m->kind == K_U64) && *size) return FAST_INT;
+  if (m->kind == K_BYTES && (m->intype == TLG_IN_COUNTEDANSISTRING ||
+                             m->intype == TLG_IN_COUNTEDBINARY || m->intype == TLG_IN_BINARY))
+    return FAST_COUNTED;
+  return FAST_NONE;
+}
+
 /* The field spec table at idx: {name, type [, out_type [, tag]]} or
 ** {name, "struct", {member...} [, tag]}. `arg` is the top-level argument. */
 static void add_field(lua_State *L, compiling *c, int idx, int arg, int depth) {
@@ -273,6 +314,7 @@ static void add_field(lua_State *L, compiling *c, int idx, int arg, int depth) {
   if (!m || (seq && !m->has_seq)) spec_error(L, arg, "unknown field type '%s'", type);
   en->m = m;
   en->seq = (uint8_t)seq;
+  en->fast = fast_form(m, seq, &en->size);
   f->intype = m->intype;
   f->seq = (uint8_t)seq;
   f->out_type = m->out_type;

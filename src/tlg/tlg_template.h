@@ -8,6 +8,8 @@
 #ifndef TLG_TEMPLATE_H
 #define TLG_TEMPLATE_H
 
+#include <string.h>
+
 #include "tlg_types.h"
 
 /* One entry of a template's field list: the builder calls, flattened. A
@@ -69,6 +71,44 @@ static inline void tlg_tbuf_clear(tlg_tbuf *d) { d->len = 0; }
 int tlg_tbuf_grow(tlg_tbuf *d, size_t need);
 static inline int tlg_tbuf_room(tlg_tbuf *d, size_t need) {
   return need <= d->cap - d->len ? TLG_OK : tlg_tbuf_grow(d, need);
+}
+
+/* Inline stores for the hot path (ltemplate.c), after the caller checked
+** the value: an integer of `size` (1, 2, 4 or 8) bytes, little-endian; a
+** counted string or binary (u16 length, then the n <= 65535 bytes). The
+** byte-by-byte shifts compile to one store on little-endian machines. */
+static inline int tlg_tput_le(tlg_tbuf *d, unsigned size, uint64_t bits) {
+  int st = tlg_tbuf_room(d, size);
+  if (st != TLG_OK) return st;
+  uint8_t *q = d->p + d->len;
+  switch (size) {
+  case 1: q[0] = (uint8_t)bits; break;
+  case 2: q[0] = (uint8_t)bits; q[1] = (uint8_t)(bits >> 8); break;
+  case 4:
+    q[0] = (uint8_t)bits; q[1] = (uint8_t)(bits >> 8);
+    q[2] = (uint8_t)(bits >> 16); q[3] = (uint8_t)(bits >> 24);
+    break;
+  default:
+    q[0] = (uint8_t)bits; q[1] = (uint8_t)(bits >> 8);
+    q[2] = (uint8_t)(bits >> 16); q[3] = (uint8_t)(bits >> 24);
+    q[4] = (uint8_t)(bits >> 32); q[5] = (uint8_t)(bits >> 40);
+    q[6] = (uint8_t)(bits >> 48); q[7] = (uint8_t)(bits >> 56);
+    break;
+  }
+  d->len += size;
+  return TLG_OK;
+}
+
+static inline int tlg_tput_counted(tlg_tbuf *d, const void *p, size_t n) {
+  if (n > 0xFFFF) return TLG_E_ARG;
+  int st = tlg_tbuf_room(d, 2 + n);
+  if (st != TLG_OK) return st;
+  uint8_t *q = d->p + d->len;
+  q[0] = (uint8_t)n;
+  q[1] = (uint8_t)(n >> 8);
+  if (n) memcpy(q + 2, p, n);
+  d->len += 2 + n;
+  return TLG_OK;
 }
 
 /* Append one item of `intype` (a scalar, or one item of a sequence): the
