@@ -104,12 +104,22 @@ static int put_seq(tlg_tbuf *d, unsigned intype, const etwlua_value *v) {
   return st;
 }
 
+/* One value. Integers (and float64, whose bits .u reads through the union)
+** and short counted strings are stored inline; the rest goes through
+** put_item, which also gives the errors. */
+static inline int put_slot(tlg_tbuf *d, const tlg_tslot *s, const etwlua_value *v) {
+  if (s->seq) return put_seq(d, s->intype, v);
+  if (s->size && s->intype != TLG_IN_FLOAT) return tlg_tput_le(d, s->size, v->u);
+  if ((s->intype == TLG_IN_COUNTEDANSISTRING || s->intype == TLG_IN_COUNTEDBINARY ||
+       s->intype == TLG_IN_BINARY) && v->s.n <= 0xFFFF)
+    return v->s.p ? tlg_tput_counted(d, v->s.p, v->s.n) : tlg_tput_counted(d, "", 0);
+  return put_item(d, s->intype, v);
+}
+
 static int encode(const capi_template *t, const etwlua_value *args, tlg_tbuf *d) {
   int st = TLG_OK;
-  for (unsigned i = 0; st == TLG_OK && i < t->t.nslots; i++) {
-    const tlg_tslot *s = &t->t.slots[i];
-    st = s->seq ? put_seq(d, s->intype, &args[i]) : put_item(d, s->intype, &args[i]);
-  }
+  for (unsigned i = 0; st == TLG_OK && i < t->t.nslots; i++)
+    st = put_slot(d, &t->t.slots[i], &args[i]);
   return st;
 }
 

@@ -35,6 +35,7 @@ static int compile(tlg_template *t, tlg_builder *b, const tlg_tfield *f, size_t 
     tlg_tslot *s = &t->slots[t->nslots++];
     s->intype = f[i].intype;
     s->seq = f[i].seq ? 1 : 0;
+    s->size = s->seq ? 0 : (uint8_t)tlgb_fixed(s->intype);
     s->field = (uint16_t)i;
     s->name_off = (uint32_t)off;
   }

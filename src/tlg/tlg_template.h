@@ -27,6 +27,7 @@ typedef struct tlg_tfield {
 /* One value slot of the compiled program (struct headers take none). */
 typedef struct tlg_tslot {
   uint8_t intype, seq;
+  uint8_t size;        /* a fixed-size scalar: its size (1, 2, 4, 8); else 0 */
   uint16_t field;      /* index in the field list, for error messages */
   uint32_t name_off;   /* the field's name in meta, NUL-terminated */
 } tlg_tslot;

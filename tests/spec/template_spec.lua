@@ -62,6 +62,121 @@ describe("etw.EventTemplate", function()
     assert.equal(x1, x2)
   end)
 
+  -- One sample value per add_X method; a method added to the EventBuilder
+  -- without a sample here fails the test below.
+  local g = "01234567-89ab-cdef-0123-456789abcdef"
+  local samples = {
+    zstr16 = "h\u{e9}", zstr16_bytes_utf16le = "h\0i\0", zstr8 = "z", zstr8_bytes = "zb",
+    int8 = -5, uint8 = 200, int16 = -300, uint16 = 60000, int32 = -70000,
+    uint32 = 4000000000, int64 = math.mininteger, uint64 = -1, float32 = 1.5,
+    float64 = 0.25, bool32 = true, binary_bytes = "\0\1", guid = g,
+    guid_bytes_le = ("\7"):rep(16), filetime_int64 = 132000000000000000,
+    systemtime_bytes = ("\1"):rep(16), sid_bytes = "\1\1\0\0\0\0\0\5\18\0\0\0",
+    hexint32 = 0xdeadbeef, hexint64 = 0x7fffffffffffffff, str16 = "x\u{263a}",
+    str16_bytes_utf16le = "a\0", str8 = "s8", str8_bytes = "\255", cbinary_bytes = "cb",
+    intptr = -2, uintptr = 3, hexintptr = 4,
+  }
+
+  it("takes every add_X type of the EventBuilder by name, and its _seq form", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local eb = etw.EventBuilder()
+    local methods = {}
+    for k in pairs(getmetatable(eb).__index) do
+      if k:match("^add_") and k ~= "add_struct" then methods[#methods + 1] = k end
+    end
+    table.sort(methods)
+    assert.equal(61, #methods) -- 31 types, 30 of them with a _seq form
+    for _, method in ipairs(methods) do
+      local ty = method:sub(5)
+      local base = ty:gsub("_seq$", "")
+      local v = samples[base]
+      assert(v ~= nil, "no sample value for " .. method)
+      if ty ~= base then v = {v, v} end
+      -- default out type and no tag; then an out type and a tag
+      for _, extra in ipairs({{}, {etw.OutType.HEX, 0x1234}}) do
+        local t = p:event("T", {level = 3}, {"f", ty, extra[1], extra[2]})
+        eb:reset("T", {level = 3})
+        eb[method](eb, "f", v, extra[1], extra[2])
+        local d1, m1, x1 = eb:bytes()
+        local d2, m2, x2 = t:bytes(v)
+        assert.equal(d1, d2, method)
+        assert.equal(m1, m2, method)
+        assert.equal(x1, x2, method)
+      end
+    end
+  end)
+
+  it("gives the builder's bytes for values the short integer and string forms decline", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local t = p:event("E", nil, {"i", "int32"}, {"u", "uint64"}, {"b", "uint8"}, {"s", "str8"},
+                      {"c", "cbinary_bytes"})
+    local eb = etw.EventBuilder()
+    -- a float holding an integer, a uint64 of 2^63 given as a float, uint8's -1
+    local _, _, x1 = eb:reset("E"):add_int32("i", 3.0):add_uint64("u", 0x1p63):add_uint8("b", -1)
+      :add_str8("s", ""):add_cbinary_bytes("c", ("\0"):rep(300)):bytes()
+    local _, _, x2 = t:bytes(3.0, 0x1p63, -1, "", ("\0"):rep(300))
+    assert.equal(x1, x2)
+    assert.has_error(function() t:bytes("42", 0, 0, "", "") end,
+                     "E: field 'i': integer expected, got string")
+    assert.has_error(function() t:bytes(3.5, 0, 0, "", "") end,
+                     "E: field 'i': number has no integer representation")
+    assert.has_error(function() t:bytes(0x80000000, 0, 0, "", "") end,
+                     "E: field 'i': value must be -2147483648..2147483647")
+    assert.has_error(function() t:bytes(0, 0.5, 0, "", "") end,
+                     "E: field 'u': number has no 64-bit integer representation")
+    assert.has_error(function() t:bytes(0, 0, 256, "", "") end,
+                     "E: field 'b': value must be 0..255")
+    assert.has_error(function() t:bytes(0, 0, 0, 7, "") end,
+                     "E: field 's': string expected, got number")
+    local ok, err = pcall(t.bytes, t, 0, 0, 0, ("x"):rep(70000), "")
+    assert.is_false(ok)
+    assert.matches("^E: field 's': ", err)
+    local ok2, err2 = pcall(eb.add_str8, eb:reset("E"), "s", ("x"):rep(70000))
+    assert.is_false(ok2)
+    assert.equal(err2:match("%((.*)%)$"), err:match("^E: field 's': (.*)$")) -- the builder's rule
+  end)
+
+  it("builds its metadata once: the field list may change or go after p:event", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local spec = {"Status", "int32", etw.OutType.HEX}
+    local members = {{"Host", "str8"}}
+    local t = p:event("Once", nil, spec, {"Client", "struct", members})
+    spec[1], spec[2], spec[3] = "Other", "str8", nil
+    members[1] = {"Port", "uint16"}
+    members[2] = {"Extra", "int8"}
+    spec, members = nil, nil
+    collectgarbage()
+    collectgarbage()
+    local eb = etw.EventBuilder()
+    local d1, m1, x1 = eb:reset("Once"):add_int32("Status", 7, etw.OutType.HEX)
+      :add_struct("Client", 1):add_str8("Host", "h"):bytes()
+    local d2, m2, x2 = t:bytes(7, {"h"})
+    assert.equal(d1, d2)
+    assert.equal(m1, m2)
+    assert.equal(x1, x2)
+  end)
+
+  it("reads no value when nobody listens (values are checked when written)", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local t = request_template(p)
+    assert.is_false(t:is_enabled())
+    assert.equal(0, t("not checked", nil, nil, nil, nil))
+    assert.equal(0, t:write())
+  end)
+
+  it("t:close() ends the template; __tostring shows the state", function()
+    local p <close> = etw.Provider("EtwLua.TemplateSpec")
+    local t = request_template(p)
+    assert.equal('etw.EventTemplate "RequestDone" (7 fields)', tostring(t))
+    t:close()
+    t:close() -- idempotent
+    assert.equal("etw.EventTemplate (closed)", tostring(t))
+    assert.has_error(function() t(1, "/x", 0.5, {"h", 1}, {}) end,
+                     "attempt to use a closed etw.EventTemplate")
+    assert.has_error(function() t:is_enabled() end, "attempt to use a closed etw.EventTemplate")
+    do local t2 <close> = request_template(p) end -- <close> works too
+  end)
+
   it("raises naming the field and the rule", function()
     local p <close> = etw.Provider("EtwLua.TemplateSpec")
     local t = request_template(p)
@@ -150,7 +265,8 @@ describe_posix("etw.EventTemplate with a live session [#shm]", function()
     assert.equal(0, t(201, "/x", 0.5, {"10.0.0.1", 8443}, {"a", "b"}))
     assert.has_error(function() t(202, "/y", 0.5, {"h", "not a port"}, {}) end)
     local act = "11111111-2222-3333-4444-555555555555"
-    assert.equal(0, t:write(203, "/z", 1.5, {Host = "h", Port = 1}, {}, act))
+    local rel = "66666666-7777-8888-9999-aaaaaaaaaaaa"
+    assert.equal(0, t:write(203, "/z", 1.5, {Host = "h", Port = 1}, {}, act, rel))
     local seen = {}
     c:on({ provider = pname }, function(ev)
       seen[#seen + 1] = ev
@@ -164,6 +280,8 @@ describe_posix("etw.EventTemplate with a live session [#shm]", function()
     assert.equal("b", seen[1].fields.Tags[2])
     assert.equal(203, seen[2].fields.Status) -- 202 raised and wrote nothing
     assert.equal(act, seen[2].activity_id)
+    assert.equal(rel, seen[2].related_activity_id)
+    assert.is_nil(seen[1].activity_id)
     assert.equal(etw.Opcode.STOP, seen[2].opcode)
   end)
 end)

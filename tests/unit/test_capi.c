@@ -167,6 +167,25 @@ static void test_template(etwlua_provider *p) {
   check(r3.data_len == sizeof want && !memcmp(r3.data, want, sizeof want),
         "int32 seq data: count then items little-endian");
 
+  /* write_ex: the ids reach the record; a str8 past 65535 bytes is refused */
+  const etwlua_guid act = {{0xa1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  const etwlua_guid rel = {{0xb2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  static char big[70000];
+  etwlua_value vbig[7];
+  memcpy(vbig, v, sizeof vbig);
+  vbig[1].s.p = big;
+  vbig[1].s.n = sizeof big;
+  st = etwlua_template_write_ex(t, vbig, 7, &act, &rel);
+  check(st != ETWLUA_OK, "70000-byte str8 refused: %s", etwlua_strerror(st));
+  check(etwlua_template_write_ex(t, v, 7, &act, &rel) == ETWLUA_OK, "write_ex");
+  rec_record r4;
+  check(next_event(c, &r4), "write_ex event received (the refused one sent nothing)");
+  check(same_event(&r1, &r4), "write_ex: the builder's bytes too");
+  check((r4.flags & REC_ACTIVITY) && !memcmp(&r4.activity_id, &act, 16), "activity id");
+  check((r4.flags & REC_RELATED) && !memcmp(&r4.related_activity_id, &rel, 16),
+        "related activity id");
+  check(!(r2.flags & REC_ACTIVITY), "no activity id on a plain write");
+
   etwlua_field open_struct[2] = {{"S", ETWLUA_STRUCT, 0, 2, 0, 0}, {"a", ETWLUA_INT8, 0, 0, 0, 0}};
   etwlua_template *tb;
   st = etwlua_template_create(p, "Bad", &d, open_struct, 2, &tb);
