@@ -45,7 +45,7 @@ typedef struct lconsumer {
   int event_time;                   /* files: c:every follows event time */
   int ntimers;                      /* c:every timers, in uservalue UV_TIMERS */
   int64_t timer_due;                /* earliest due time of a timer (see fire_timers) */
-  const struct etwL_schemas *schemas; /* the state's schemas (lschema.c) */
+  struct etwL_schemas *schemas;     /* manifests, kernel table, the input's EventSource manifests */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;
@@ -72,6 +72,8 @@ static void free_filter(struct cfilter *f);
 static void release(lconsumer *c) {
   eng_source_close(c->src);
   c->src = NULL;
+  etwL_schema_close(c->schemas);
+  c->schemas = NULL;
   c->closing = 0;
   for (size_t i = 0; i < c->nfilters; i++) free_filter(&c->filters[i]);
   free(c->filters);

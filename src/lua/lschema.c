@@ -4,11 +4,14 @@
 ** etw.load_manifest(path), and the record source wrapper that points each
 ** manifest record (EVENT_HEADER, no TraceLogging metadata, no TDH schema)
 ** at its compiled schema, so levent.c decodes it as it decodes Windows TDH
-** events. Lookup order for a record: here the manifests; EventSource
-** manifests from the trace and the kernel MOF table plug in after them in
-** attach().
+** events. Lookup order for a record (attach()): the manifests loaded; the
+** EventSource manifests the consumer's own input carried (event 0xFFFE,
+** put together by sch_es.c, compiled by the manifest loader into the
+** consumer's registry); the kernel MOF table for classic / system /
+** perfinfo records.
 */
 #include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 #include "lauxetw.h"
 #include "lschema.h"
 #include "schema.h"
+#include "sch_es.h"
 #include "engine.h"
 #include "tlg_guid.h"
 
@@ -30,10 +34,19 @@
 
 /* The state's schemas: loaded manifests, and the built-in kernel MOF table
 ** (compiled on first use by a consumer; it is the same for every state). */
-typedef struct etwL_schemas {
+typedef struct lreg {
   schema_reg *r;
   schema_reg *kernel;
 } lreg;
+
+/* One consumer's schemas: the state's, and what its own input carried
+** (made on the first EventSource manifest record; freed with the consumer,
+** which is safe: an event copies its schema blob). */
+struct etwL_schemas {
+  const lreg *g;
+  sch_es *es;                    /* EventSource manifest chunks in flight */
+  schema_reg *trace;             /* EventSource manifests compiled */
+};
 
 static int reg_gc(lua_State *L) {
   lreg *g = lua_touserdata(L, 1);
@@ -283,29 +296,115 @@ static schema_reg *reg_with_env(lua_State *L, int *st) {
 
 /* ---- schemas for consumers ---- */
 
-/* A schema for the record, when it has none of its own: a manifest's for
-** EVENT_HEADER records, the kernel table's (by type, that is opcode) for
-** classic / system / perfinfo records. */
-void etwL_schema_attach(const struct etwL_schemas *g, rec_record *rec) {
-  if (!g || rec->kind != REC_KIND_EVENT || rec->meta || rec->tdh_info ||
-      rec->header_kind == REC_HDR_NONE || rec->header_kind == REC_HDR_MESSAGE)
+/* An EventSource manifest chunk (event 0xFFFE, opcode 254): kept, and once
+** the manifest is whole, compiled into the consumer's registry, so the
+** provider's later events decode by it. A broken manifest is one warning
+** per provider (reading goes on; its events stay NO_SCHEMA). */
+static void es_warn(const rec_record *rec, const char *what) {
+  char g[TLG_GUID_TEXT];
+  tlg_guid_format(&rec->provider_id, g);
+  lua_writestringerror("etwlua: warning: the EventSource manifest of provider %s in the trace: ", g);
+  lua_writestringerror("%s; its events stay undecoded (NO_SCHEMA)\n", what);
+}
+
+/* The manifest record itself decodes as TraceEvent shows it (ManifestData:
+** the envelope's fields; the XML stays in ev.payload). Its schema is a
+** small manifest compiled once per provider and version; the provider name
+** is the one its manifest gave, else the well-known one, else the GUID. */
+static void es_envelope_schema(struct etwL_schemas *s, const rec_record *rec, const char *pname) {
+  uint32_t len;
+  if (schema_reg_find(s->trace, rec->provider_id.b, SCH_ES_EVENT_ID, rec->desc.version, &len))
     return;
+  char g[TLG_GUID_TEXT], xml[1400], err[300];
+  tlg_guid_format(&rec->provider_id, g);
+  if (!pname) pname = schema_provider_name(rec->provider_id.b);
+  if (!pname || strpbrk(pname, "<>&\"'")) pname = g;
+  int n = snprintf(xml, sizeof xml,
+    "<instrumentationManifest><instrumentation><events>"
+    "<provider name='%s' guid='{%s}'><tasks><task name='ManifestData' value='65534'/></tasks>"
+    "<templates><template tid='E'><data name='Format' inType='win:UInt8'/>"
+    "<data name='MajorVersion' inType='win:UInt8'/><data name='MinorVersion' inType='win:UInt8'/>"
+    "<data name='Magic' inType='win:UInt8'/><data name='TotalChunks' inType='win:UInt16'/>"
+    "<data name='ChunkNumber' inType='win:UInt16'/></template></templates>"
+    "<events><event value='65534' version='%u' task='ManifestData' template='E'/></events>"
+    "</provider></events></instrumentation></instrumentationManifest>",
+    pname, g, (unsigned)rec->desc.version);
+  schema_man *m;
+  char warn[8];
+  if (n <= 0 || (size_t)n >= sizeof xml || schema_man_parse("ManifestData", xml, (size_t)n, &m, err, sizeof err) < 0)
+    return;
+  if (schema_reg_add(s->trace, m, "ManifestData", warn, sizeof warn) < 0) schema_man_free(m);
+}
+
+static void es_manifest(struct etwL_schemas *s, const rec_record *rec) {
+  char err[600];
+  if (!s->es) s->es = sch_es_new();
+  if (!s->trace) s->trace = schema_reg_new();
+  if (!s->es || !s->trace) { es_warn(rec, "out of memory"); return; }
+  const uint8_t *xml;
+  size_t len;
+  int rc = sch_es_add(s->es, rec->provider_id.b, rec->data, rec->data ? rec->data_len : 0, &xml,
+                      &len, err, sizeof err);
+  if (rc == SCH_ES_ERROR) es_warn(rec, err);
+  if (rc != SCH_ES_DONE) { es_envelope_schema(s, rec, NULL); return; }
+  char name[80], g[TLG_GUID_TEXT];
+  tlg_guid_format(&rec->provider_id, g);
+  snprintf(name, sizeof name, "EventSource manifest of %s", g);
+  schema_man *m;
+  if (schema_man_parse(name, xml, len, &m, err, sizeof err) < 0) {
+    es_warn(rec, err);
+    es_envelope_schema(s, rec, NULL);
+    return;
+  }
+  const char *pname = NULL;
+  for (size_t i = 0; i < schema_man_provider_count(m); i++) {
+    const char *nm;
+    const uint8_t *pg;
+    size_t nev;
+    schema_man_provider(m, i, &nm, &pg, &nev);
+    if (memcmp(pg, rec->provider_id.b, 16) == 0) pname = nm;
+  }
+  es_envelope_schema(s, rec, pname);   /* before the add: pname lives in m */
+  char warn[8];                  /* a resent, changed manifest replaces the old: no warning */
+  if (schema_reg_add(s->trace, m, name, warn, sizeof warn) < 0) {
+    schema_man_free(m);
+    es_warn(rec, "out of memory");
+  }
+}
+
+static int es_record(const rec_record *rec) {
+  return rec->header_kind == REC_HDR_EVENT && !rec->meta && rec->desc.id == SCH_ES_EVENT_ID &&
+         rec->desc.opcode == SCH_ES_OPCODE;
+}
+
+/* A schema for the record, when it has none of its own: a manifest's (one
+** loaded, else one the input carried) for EVENT_HEADER records, the kernel
+** table's (by type, that is opcode) for classic / system / perfinfo
+** records. */
+void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
+  if (!s || rec->kind != REC_KIND_EVENT) return;
+  if (es_record(rec)) es_manifest(s, rec);
+  if (rec->meta || rec->tdh_info || rec->header_kind == REC_HDR_NONE ||
+      rec->header_kind == REC_HDR_MESSAGE)
+    return;
+  const lreg *g = s->g;
   uint32_t len;
   const uint8_t *b;
-  if (rec->header_kind == REC_HDR_EVENT)
-    b = schema_reg_count(g->r) ? schema_reg_find(g->r, rec->provider_id.b, rec->desc.id,
-                                                 rec->desc.version, &len)
-                               : NULL;
-  else
+  if (rec->header_kind == REC_HDR_EVENT) {
+    b = schema_reg_find(g->r, rec->provider_id.b, rec->desc.id, rec->desc.version, &len);
+    if (!b && s->trace)
+      b = schema_reg_find(s->trace, rec->provider_id.b, rec->desc.id, rec->desc.version, &len);
+  } else {
     b = schema_kernel_find(g->kernel, rec->provider_id.b, rec->desc.opcode, rec->desc.version,
                            &len);
+  }
   if (b) {
     rec->tdh_info = b;
     rec->tdh_info_len = len;
   }
 }
 
-int etwL_schema_for(lua_State *L, const struct etwL_schemas **out) {
+int etwL_schema_for(lua_State *L, struct etwL_schemas **out) {
   int st;
   lreg *g = state_with_env(L, &st);
   *out = NULL;
@@ -322,8 +421,21 @@ int etwL_schema_for(lua_State *L, const struct etwL_schemas **out) {
       return ENG_E_NOMEM;
     }
   }
-  *out = g;
+  struct etwL_schemas *s = calloc(1, sizeof *s);
+  if (!s) {
+    lua_pushliteral(L, "out of memory");
+    return ENG_E_NOMEM;
+  }
+  s->g = g;
+  *out = s;
   return ENG_OK;
+}
+
+void etwL_schema_close(struct etwL_schemas *s) {
+  if (!s) return;
+  sch_es_free(s->es);
+  schema_reg_free(s->trace);
+  free(s);
 }
 
 /* ---- etw.load_manifest ---- */

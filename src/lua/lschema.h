@@ -18,16 +18,20 @@ int etwL_schema_load(lua_State *L, int idx, const char *what);
 
 struct etwL_schemas;
 
-/* The Lua state's schemas for a consumer: the manifest registry
-** (ETWLUA_MANIFEST_PATH is loaded on first use) and the built-in kernel MOF
-** table, in *out. Returns ENG_OK, or an eng_status with the reason pushed (a
-** bad manifest on the path). They live as long as the state. */
-int etwL_schema_for(lua_State *L, const struct etwL_schemas **out);
+/* A consumer's schemas, in *out: the Lua state's manifest registry
+** (ETWLUA_MANIFEST_PATH is loaded on first use) and built-in kernel MOF
+** table, which live as long as the state, and the EventSource manifests
+** the consumer's input carries. Returns ENG_OK, or an eng_status with the
+** reason pushed (a bad manifest on the path). Free with etwL_schema_close. */
+int etwL_schema_for(lua_State *L, struct etwL_schemas **out);
+void etwL_schema_close(struct etwL_schemas *s);   /* NULL ok */
 
-/* Attach a schema to an event record that has none of its own: a manifest
-** event (EVENT_HEADER, no TraceLogging metadata, no TDH blob) or a kernel
-** classic / system / perfinfo record. g may be NULL (nothing to do). */
-void etwL_schema_attach(const struct etwL_schemas *g, rec_record *rec);
+/* Every record of the consumer passes here, in order: an EventSource
+** manifest record (event 0xFFFE, opcode 254) is taken into s; an event
+** record that has no schema of its own gets one: a manifest event
+** (EVENT_HEADER, no TraceLogging metadata, no TDH blob) or a kernel classic
+** / system / perfinfo record. s may be NULL (nothing to do). */
+void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec);
 
 void etwL_open_schema(lua_State *L);   /* stack: etw */
 
