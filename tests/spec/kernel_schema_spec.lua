@@ -192,9 +192,10 @@ describe("kernel MOF schema table", function()
     assert.are.equal("Microsoft-Windows-Kernel-File", names["edd08927-9cc4-4e65-b970-c2560fb5c289"])
   end)
 
-  it("every kernel event of PerfView's baseline has an etwlua event with equal fields", function()
+  -- one baseline: every kernel event line matched; returns how many were compared
+  local function kernel_baseline(base, etl)
     local wanted, lines = {}, {}
-    for line in io.lines(SAMPLES .. "perfview/net.4.5.2.x64.baseline.txt") do
+    for line in io.lines(SAMPLES .. "perfview/" .. base) do
       local te, fields = parse_line(line)
       if te and NOT_COVERED[our_name(te)] then
         io.write("\n  not in the table (NO_SCHEMA): ", te)
@@ -204,7 +205,7 @@ describe("kernel MOF schema table", function()
         lines[#lines + 1] = { te = te, n = n, fields = fields }
       end
     end
-    local c = assert(etw.Consumer { files = SAMPLES .. "perfview/net.4.5.2.x64.etl" })
+    local c = assert(etw.Consumer { files = SAMPLES .. "perfview/" .. etl })
     for ev in c:events() do
       local n = ev.name and ev.name:lower()
       if n and wanted[n] and KERNEL_KINDS[ev.header_kind] then
@@ -232,14 +233,23 @@ describe("kernel MOF schema table", function()
     local u = {}
     for k in pairs(unknown) do u[#u + 1] = k end
     table.sort(u)
-    io.write(string.format("\n  baseline kernel events compared: %d, unmatched: %d\n", compared, #unmatched))
+    io.write(string.format("\n  %s: baseline kernel events compared: %d, unmatched: %d\n", base, compared,
+                           #unmatched))
     if #u > 0 then io.write("  baseline fields we do not have: " .. table.concat(u, ", ") .. "\n") end
     io.write("  TraceEvent field renames: ")
     for k, v in pairs(FIELD_RENAMES) do io.write(k, "->", v, " ") end
     io.write("\n")
-    assert.is_true(compared >= 141, "baseline kernel events: " .. compared)
     for _, m in ipairs(unmatched) do io.write("  unmatched: ", m, "\n") end
     assert.are.same({}, unmatched)
     assert.are.same({}, u)
+    return compared
+  end
+
+  it("every kernel event of PerfView's baselines has an etwlua event with equal fields", function()
+    local n = kernel_baseline("net.4.5.2.x64.baseline.txt", "net.4.5.2.x64.etl")
+    assert.is_true(n >= 141, "baseline kernel events: " .. n)
+    assert.are.equal(1, kernel_baseline("gcevents.baseline.txt", "gcevents.PerfViewData.etl"))
+    assert.are.equal(1, kernel_baseline("gcrundownevents.baseline.txt",
+                                        "gcrundownevents.PerfViewData.clrRundown.etl"))
   end)
 end)

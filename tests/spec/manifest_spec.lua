@@ -6,6 +6,7 @@
 -- schema runs first.
 local etw = require "etw"
 local testutil = require "testutil"
+local B = require "baseline"
 
 local S = testutil.shared_dir()
 local TX = S and S .. "/etl-samples/tx/"
@@ -150,9 +151,58 @@ describe("manifest schemas", function()
     assert.are.equal(109, n)
     assert.are.same({}, errors)
     assert.are.same({ ["a669021c-c450-4609-a035-5af59af4df18/10/0"] = 1 }, nos)
-    -- 67,368 CLR + 641 Kernel-File/-EventTracing/-Process events
+    -- 67,368 CLR + 641 Kernel-File/-EventTracing/-Process events, and 122
+    -- EventSource events (108 PerfView, 8 TplEventSource, 6 FrameworkEventSource)
+    -- decoded by the manifests the file carries (eventsource_spec)
     n, errors = tally("net.4.5.2.x64.etl")
-    assert.are.equal(67368 + 641, n)
+    assert.are.equal(67368 + 641 + 122, n)
     assert.are.same({}, errors)
+  end)
+
+  -- TraceEvent's names -> ours, for the comparison with PerfView's baselines
+  local CLR = { ["Microsoft-Windows-DotNETRuntime"] = true, ["Microsoft-Windows-DotNETRuntimeRundown"] = true,
+                ["Microsoft-Windows-DotNETRuntimePrivate"] = true }
+  local CLR_OPTS = {
+    -- field renames (TraceEvent -> the manifest's name)
+    field_renames = { Promoted = "Bytes" },
+    -- event renames (TraceEvent's Task -> the manifest's task name)
+    event_renames = {
+      ["Microsoft-Windows-DotNETRuntimeRundown/TieredCompilationRundown"] = "TieredCompilation",
+      ["Microsoft-Windows-DotNETRuntime/GarbageCollection"] = "GC",
+    },
+    -- fields TraceEvent derives (not in the payload)
+    derived = { TypeName = true, ModuleILFileName = true, PayloadLength = true,
+                ["GC/HeapStats.TotalHeapSize"] = true, ["GC/HeapStats.TotalPromoted"] = true,
+                ["GC/HeapStats.Depth"] = true },
+    -- the 2019 manifest's template for this event (v2) has no fields; TraceEvent's parser has them
+    no_fields = { ["Microsoft-Windows-DotNETRuntimePrivate/GC/PerHeapHistory"] = true },
+  }
+
+  local function baseline(base, etl, want_compared, want_no_schema)
+    local lines = {}
+    for line in io.lines(S .. "/etl-samples/perfview/" .. base) do
+      local l = B.parse(line, CLR)
+      if l then lines[#lines + 1] = l end
+    end
+    local r = B.compare(lines, B.events(etw, S .. "/etl-samples/perfview/" .. etl, CLR), CLR_OPTS)
+    io.write(string.format("\n  %s: CLR events compared %d, unmatched %d, NO_SCHEMA %d\n", base,
+                           r.compared, #r.unmatched, #r.no_schema))
+    for _, x in ipairs(r.no_schema) do io.write("    NO_SCHEMA (version not in the 2019 manifest): ", x, "\n") end
+    for _, x in ipairs(r.named) do io.write("    not compared: ", x, "\n") end
+    for _, x in ipairs(r.unmatched) do io.write("    unmatched: ", x, "\n") end
+    assert.are.equal(want_compared, r.compared)
+    assert.are.same({}, r.unmatched)
+    assert.are.equal(want_no_schema, #r.no_schema)
+  end
+
+  it("every CLR event line of PerfView's baselines has an etwlua event with its name and field values", function()
+    -- ClrEtwAll.man is loaded into this state by the test above
+    io.write("\n  TraceEvent field renames: ")
+    for k, v in pairs(CLR_OPTS.field_renames) do io.write(k, "->", v, " ") end
+    io.write("\n  TraceEvent event renames: ")
+    for k, v in pairs(CLR_OPTS.event_renames) do io.write(k, "->", v, " ") end
+    baseline("gcevents.baseline.txt", "gcevents.PerfViewData.etl", 51, 11)
+    baseline("gcrundownevents.baseline.txt", "gcrundownevents.PerfViewData.clrRundown.etl", 24, 1)
+    baseline("net.4.5.2.x64.baseline.txt", "net.4.5.2.x64.etl", 218, 0)
   end)
 end)
