@@ -424,6 +424,14 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
 int lev_push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
   sch_tdh_event t;
+  if (!ev->rec.meta && !ev->rec.tdh && ev->rec.header_kind == REC_HDR_EVENT) {
+    /* a manifest / EventSource event no loaded schema describes (also after
+    ** ev.fields, which is then empty and marks the event decoded) */
+    char g[TLG_GUID_TEXT];
+    tlg_guid_format(&ev->rec.provider_id, g);
+    lua_pushfstring(L, "NO_SCHEMA: %s/%d/%d", g, (int)ev->rec.desc.id, (int)ev->rec.desc.version);
+    return 1;
+  }
   if (ev->decoded == DEC_OK) return 0;
   if (lev_tdh_of(ev, &t)) {
     uint32_t prop;
@@ -433,13 +441,6 @@ int lev_push_decode_error(lua_State *L, levent *ev) {
     char msg[400];
     sch_tdh_error(&t, st, prop, msg, sizeof msg);
     lua_pushstring(L, msg);
-    return 1;
-  }
-  if (!ev->rec.meta && ev->rec.header_kind == REC_HDR_EVENT) {
-    /* a manifest / EventSource event no loaded schema describes */
-    char g[TLG_GUID_TEXT];
-    tlg_guid_format(&ev->rec.provider_id, g);
-    lua_pushfstring(L, "NO_SCHEMA: %s/%d/%d", g, (int)ev->rec.desc.id, (int)ev->rec.desc.version);
     return 1;
   }
   if (!lev_run_decoder(ev, &d) || ev->decoded != DEC_ERROR) return 0;
