@@ -34,7 +34,11 @@ M.details = [==[
                     any event (FILE:LINE: rule, exit status 1). An event no
                     manifest describes is printed undecoded (its payload) and
                     reported once per provider/id/version on stderr
-                    ("NO_SCHEMA: ...").
+                    ("NO_SCHEMA: ..."). Without any manifest: the kernel
+                    logger's records decode by a built-in table, and .NET
+                    EventSource events by the manifest the trace itself
+                    carries (event 65534, "ManifestData"; a broken one is one
+                    warning on stderr and its events stay NO_SCHEMA).
   Corrupt records are reported on stderr ("etwlua dump: FILE: offset 0x...:
   why") and reading goes on.
   Exit status: 0 all files read cleanly; 1 a file that cannot be opened or

@@ -17,7 +17,11 @@ M.details = [==[
   -f, --format   text (default) or json (one JSON object per file and line)
   --top N        show at most N rows per table (default: all)
   --manifest M   name manifest events by the instrumentation manifest M (.man
-                 file or directory of them; repeatable; see etwlua help dump)
+                 file or directory of them; repeatable; also read: the
+                 directories of ETWLUA_MANIFEST_PATH; see etwlua help dump).
+                 Events are counted by name; events no schema describes by
+                 id and opcode, marked "version=V NO_SCHEMA". Kernel records and EventSource events (by the
+                 manifest the trace carries) are named without --manifest.
   Exit status: 0 clean; 1 a file that cannot be opened or read; 2 usage
   error; 3 some records were corrupt.]==]
 
@@ -35,9 +39,13 @@ local function parse(args)
   return opts
 end
 
--- The event's label within its provider: its name, else id and opcode.
+-- The event's label within its provider: its name, else id and opcode
+-- (marked NO_SCHEMA when no schema describes it).
 local function event_label(ev)
-  return ev.name or string.format("id=%d opcode=%d", ev.id, ev.opcode)
+  if ev.name then return ev.name end
+  local de = ev.decode_error
+  return string.format("id=%d opcode=%d%s", ev.id, ev.opcode,
+    de and de:sub(1, 10) == "NO_SCHEMA:" and string.format(" version=%d NO_SCHEMA", ev.version) or "")
 end
 
 -- Read one file: header tables, counts, errors. Returns the summary or nil, message.
