@@ -135,7 +135,7 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   size_t total = next * sizeof(rec_ext_item) + plen +
                  (rec->traits && tin < 0 ? rec->traits_len : 0) +
                  (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
-                 (rec->tdh_info ? rec->tdh_info_len : 0);
+                 (rec->tdh_info && !(rec->flags & REC_TDH_STATIC) ? rec->tdh_info_len : 0);
   for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
   levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
   uint8_t *p = (uint8_t *)(ev->ext + next);
@@ -171,7 +171,12 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   place_blob(&p, rec, ev, tin, rec->traits, rec->traits_len, &r->traits, &r->traits_len);
   place_blob(&p, rec, ev, min, rec->meta, rec->meta_len, &r->meta, &r->meta_len);
   place_blob(&p, rec, ev, -1, rec->data, rec->data_len, &r->data, &r->data_len);
-  place_blob(&p, rec, ev, -1, rec->tdh_info, rec->tdh_info_len, &r->tdh, &r->tdh_len);
+  if (rec->flags & REC_TDH_STATIC) {               /* a loaded schema: no copy */
+    r->tdh = rec->tdh_info;
+    r->tdh_len = rec->tdh_info ? rec->tdh_info_len : 0;
+  } else {
+    place_blob(&p, rec, ev, -1, rec->tdh_info, rec->tdh_info_len, &r->tdh, &r->tdh_len);
+  }
   luaL_setmetatable(L, ETWL_EVENT);
 }
 

@@ -326,7 +326,8 @@ int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   if (lev_tdh_of(ev, &t)) {
-    ev->decoded = etwL_tdh_push_fields(L, &t, NULL) == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
+    ev->decoded = etwL_tdh_push_fields(L, &t, NULL, ev->rec.flags & REC_TDH_STATIC) == SCH_TDH_OK
+                      ? DEC_OK : DEC_ERROR;
   } else if (!lev_start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
     lua_createtable(L, 0, 0);
     lua_pushvalue(L, UP_EMPTY);

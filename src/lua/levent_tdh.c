@@ -3,6 +3,14 @@
 ** TDH schema (src/schema/sch_tdh_walk.c), each value converted by
 ** sch_tdh_fmt.c and pushed as levent.c pushes TraceLogging values, into the
 ** same table shape (sequence, record, ordered pairs).
+**
+** How it is made fast: the names of a schema's top level are made once
+** into a "shape" (cached in the registry, keyed by the schema bytes): the
+** fields metatable (names as Lua strings, shared by every event of that
+** schema) and the property index at each position. An event then pays for
+** its table and values only. The first event of a schema, and any event
+** whose walk visits other properties than the shape lists (the walk
+** checks each), take the slow path, which names every field itself.
 */
 #include <string.h>
 
@@ -10,12 +18,15 @@
 #include "levent_tdh.h"
 
 #define MAX_FRAMES 40            /* the walker nests at most 16 structs, each maybe in an array */
+static const char shapes_key;   /* its address: the registry key of the cache */
+#define SHAPES_MAX 4096          /* schemas whose shapes are kept; then the cache starts over */
+#define SHAPES_BYTES (16 * 1024 * 1024)
 
 typedef struct lframe {
   int c, mt;            /* stack slots of the container and its names metatable (0: array) */
   lua_Integer n;        /* values added (struct) */
   int in_array;         /* this container is an element of the parent array */
-  uint32_t index;
+  uint32_t index, prop;
   char name[SCH_TDH_NAME_MAX];
 } lframe;
 
@@ -24,6 +35,12 @@ typedef struct lctx {
   const sch_tdh_event *t;
   lframe f[MAX_FRAMES];
   int top;
+  int props;            /* slow: stack slot of the table position -> property index being recorded */
+  const char *pidx;     /* fast: the shape's property index at each top-level position (u32s) */
+  size_t npidx;
+  int fast;             /* the top level takes its names from the shape */
+  int dups;             /* a name repeats at the top level (fast: the shape's; slow: seen so far) */
+  int diverged;         /* fast: the walk left the shape; redo slowly */
 } lctx;
 
 static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
@@ -32,8 +49,9 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
   f->n = 0;
   f->in_array = x->top > 0 && x->f[x->top - 1].mt == 0;
   f->index = w ? w->index : 0;
+  f->prop = w ? w->prop : 0;
   f->name[0] = 0;
-  if (w) {
+  if (w && !(x->fast && x->top == 1)) {               /* the shape names the top level */
     tlg_item tmp;
     sch_tdh_item(x->t, w, 0, &tmp, f->name);
   }
@@ -52,28 +70,62 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
   lua_setmetatable(L, f->c);
 }
 
+/* Set container c's key (on top, below the value) unless the name was seen
+** (then only the position); pops both. 1 if the name was seen. */
+static int set_named(lua_State *L, int c, lua_Integer n, int dups) {
+  if (dups) {
+    lua_pushvalue(L, -1);
+    if (lua_rawget(L, c) != LUA_TNIL) {              /* a name seen before: value only */
+      lua_pop(L, 2);
+      lua_rawseti(L, c, n);
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, -2);
+  lua_rawset(L, c);
+  lua_rawseti(L, c, n);
+  return 0;
+}
+
+/* The top level, fast: the value on top goes to position n, named by the
+** shape, if the shape has property `prop` there. */
+static int add_fast(lctx *x, uint32_t prop) {
+  lua_State *L = x->L;
+  lframe *f = &x->f[0];
+  lua_Integer n = ++f->n;
+  uint32_t want = 0;
+  if ((size_t)n <= x->npidx) memcpy(&want, x->pidx + 4 * (size_t)(n - 1), 4);
+  if ((size_t)n > x->npidx || want != prop) {
+    x->diverged = 1;
+    return 1;
+  }
+  lua_rawgeti(L, f->mt, n);                           /* v k */
+  set_named(L, f->c, n, x->dups);
+  return 0;
+}
+
 /* Add the value on top to frame f (by position in arrays, else by name too). */
-static void add(lua_State *L, lframe *f, const char *name, int in_array, uint32_t index) {
+static int add(lctx *x, lframe *f, const char *name, int in_array, uint32_t index, uint32_t prop) {
+  lua_State *L = x->L;
   if (!f->mt || in_array) {
     lua_rawseti(L, f->c, (lua_Integer)index + 1);
-    return;
+    return 0;
   }
+  if (f == x->f && x->fast) return add_fast(x, prop);
   lua_Integer n = ++f->n;
+  if (f == x->f && x->props) {                        /* recording the shape */
+    lua_pushinteger(L, (lua_Integer)prop);
+    lua_rawseti(L, x->props, n);
+  }
   lua_pushstring(L, name);
   lua_pushvalue(L, -1);
   lua_rawseti(L, f->mt, n);                           /* the order, for pairs() */
-  lua_pushvalue(L, -1);
-  if (lua_rawget(L, f->c) == LUA_TNIL) {              /* first of that name */
-    lua_pop(L, 1);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, f->c);
-  } else {
-    lua_pop(L, 2);
-  }
-  lua_rawseti(L, f->c, n);
+  if (set_named(L, f->c, n, 1) && f == x->f) x->dups = 1;
+  return 0;
 }
 
-static void close_container(lctx *x) {
+static int close_container(lctx *x) {
   lua_State *L = x->L;
   lframe *f = &x->f[x->top];
   if (f->mt) {
@@ -82,7 +134,7 @@ static void close_container(lctx *x) {
     lua_remove(L, f->mt);                             /* the container is now on top */
   }
   x->top--;
-  add(L, &x->f[x->top], f->name, f->in_array, f->index);
+  return add(x, &x->f[x->top], f->name, f->in_array, f->index, f->prop);
 }
 
 static int lua_visit(void *ctx, const sch_walk_item *w) {
@@ -93,34 +145,173 @@ static int lua_visit(void *ctx, const sch_walk_item *w) {
       tlg_item it;
       char name[SCH_TDH_NAME_MAX];
       int in_array = x->f[x->top].mt == 0;
-      sch_tdh_item(x->t, w, in_array, &it, name);
+      /* a name is wanted only where no shape gives it, and never for array items */
+      sch_tdh_item(x->t, w, in_array, &it, in_array || (x->fast && x->top == 0) ? NULL : name);
       etwL_push_value(L, &it);
-      add(L, &x->f[x->top], name, in_array, w->index);
-      return 0;
+      return add(x, &x->f[x->top], name, in_array, w->index, w->prop);
     }
     case SCH_W_ARRAY_BEGIN: case SCH_W_STRUCT_BEGIN:
       if (x->top + 1 >= MAX_FRAMES || !lua_checkstack(L, 8)) return 1;
       open_container(x, w->kind == SCH_W_ARRAY_BEGIN, w);
       return 0;
     case SCH_W_ARRAY_END: case SCH_W_STRUCT_END:
-      if (x->top > 0) close_container(x);
-      return 0;
+      return x->top > 0 ? close_container(x) : 0;
     default:
       return 0;
   }
 }
 
-int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop) {
+/* ---- the shape cache ---- */
+
+/* The cache key: a hash of the schema's length and head (its provider and
+** event ids, flags, name offsets), which tells schemas apart in practice;
+** a hit is then checked byte for byte. */
+static lua_Integer blob_hash(const uint8_t *p, size_t n) {
+  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+  size_t k = n < 96 ? n : 96;
+  for (; k >= 8; p += 8, k -= 8) {
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+    h ^= h >> 32;
+  }
+  w = 0;
+  memcpy(&w, p, k);
+  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+  return (lua_Integer)(h ^ (h >> 29));
+}
+
+/* Push the schema's cache entry {bytes, metatable, props} (made empty when
+** new: no metatable yet). A stable schema is found by its address (no
+** hash, no compare), others by a hash of their bytes and a compare. */
+static void push_entry(lua_State *L, const sch_tdh_event *t, int stable) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &shapes_key) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &shapes_key);
+  }
+  lua_Integer h = 0;
+  size_t len;
+  if (stable) {
+    if (lua_rawgetp(L, -1, t->tei) == LUA_TTABLE) { lua_remove(L, -2); return; }
+  } else if (h = blob_hash(t->tei, t->tei_len), lua_rawgeti(L, -1, h) == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    const char *s = lua_tolstring(L, -1, &len);
+    int hit = s && len == t->tei_len && memcmp(s, t->tei, len) == 0;
+    lua_pop(L, 1);
+    if (hit) { lua_remove(L, -2); return; }
+  }
+  lua_pop(L, 1);                                      /* cache */
+  lua_getfield(L, -1, "n");
+  lua_getfield(L, -2, "bytes");
+  lua_Integer count = lua_tointeger(L, -2) + 1, bytes = lua_tointeger(L, -1) + t->tei_len;
+  lua_pop(L, 2);
+  if (count > SHAPES_MAX || bytes > SHAPES_BYTES) {   /* start over */
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &shapes_key);
+    count = 1;
+    bytes = t->tei_len;
+  }
+  lua_pushinteger(L, count);
+  lua_setfield(L, -2, "n");
+  lua_pushinteger(L, bytes);
+  lua_setfield(L, -2, "bytes");
+  lua_createtable(L, 3, 0);
+  lua_pushvalue(L, -1);
+  if (stable) {
+    lua_rawsetp(L, -3, t->tei);
+  } else {
+    lua_pushlstring(L, (const char *)t->tei, t->tei_len);
+    lua_rawseti(L, -3, 1);
+    lua_rawseti(L, -3, h);
+  }
+  lua_remove(L, -2);
+}
+
+/* Keep the slow walk's top-level names and property indexes as the shape. */
+static void save_shape(lua_State *L, const lctx *x, int entry) {
+  luaL_Buffer b;
+  lua_Integer n = x->f[0].n;
+  char *w = luaL_buffinitsize(L, &b, (size_t)n * 4 + 1);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, x->props, i);
+    uint32_t v = (uint32_t)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    memcpy(w + 4 * (size_t)(i - 1), &v, 4);
+  }
+  luaL_pushresultsize(&b, (size_t)n * 4);
+  lua_rawseti(L, entry, 3);
+  lua_pushvalue(L, x->f[0].mt);
+  lua_rawseti(L, entry, 2);
+}
+
+/* One walk into a new fields table (pushed). entry: the stack slot of the
+** cache entry; fast: use its shape, else record one into it. */
+static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry, int fast,
+                int *diverged) {
   lctx x;
   x.L = L;
   x.t = t;
   x.top = -1;
-  luaL_checkstack(L, 16, "event fields");
-  open_container(&x, 0, NULL);
+  x.fast = fast;
+  x.dups = 0;
+  x.diverged = 0;
+  x.pidx = NULL;
+  x.npidx = 0;
+  if (fast) {
+    size_t len;
+    lua_rawgeti(L, entry, 3);                         /* property indexes, as 4-byte words */
+    x.props = lua_gettop(L);
+    x.pidx = lua_tolstring(L, -1, &len);
+    x.npidx = x.pidx ? len / 4 : 0;
+    lua_rawgeti(L, entry, 2);                         /* the shared metatable */
+    lua_rawgeti(L, -1, 0);
+    lua_Integer info = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    x.dups = (int)(info & 1);
+    lframe *f = &x.f[++x.top];
+    f->n = 0;
+    f->in_array = 0;
+    f->index = f->prop = 0;
+    f->name[0] = 0;
+    f->mt = lua_gettop(L);
+    int pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
+    lua_createtable(L, pre, pre);
+    f->c = lua_gettop(L);
+    lua_pushvalue(L, f->mt);
+    lua_setmetatable(L, f->c);
+  } else {
+    lua_newtable(L);
+    x.props = lua_gettop(L);
+    open_container(&x, 0, NULL);
+  }
   int st = sch_tdh_run(t, lua_visit, &x, prop);
+  *diverged = x.diverged;
+  if (x.diverged) {
+    lua_settop(L, x.props - 1);
+    return st;
+  }
   while (x.top > 0) close_container(&x);              /* after an error: keep what we have */
-  lua_pushinteger(L, x.f[0].n * 2 + 1);
-  lua_rawseti(L, x.f[0].mt, 0);
-  lua_remove(L, x.f[0].mt);
+  if (!fast) {
+    lua_pushinteger(L, x.f[0].n * 2 + x.dups);
+    lua_rawseti(L, x.f[0].mt, 0);
+    if (st == SCH_TDH_OK) save_shape(L, &x, entry);   /* a whole walk: its names are the shape */
+  }
+  lua_replace(L, x.props);                            /* the fields table */
+  lua_settop(L, x.props);
+  return st;
+}
+
+int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable) {
+  luaL_checkstack(L, 24, "event fields");
+  push_entry(L, t, stable);
+  int entry = lua_gettop(L), diverged = 0, st;
+  int fast = lua_rawgeti(L, entry, 2) == LUA_TTABLE;
+  lua_pop(L, 1);
+  st = walk(L, t, prop, entry, fast, &diverged);
+  if (diverged) st = walk(L, t, prop, entry, 0, &diverged);
+  lua_remove(L, entry);
   return st;
 }

@@ -390,10 +390,13 @@ void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
   const lreg *g = s->g;
   uint32_t len;
   const uint8_t *b;
+  uint32_t stat = REC_TDH_STATIC;   /* the state's schemas outlive every event */
   if (rec->header_kind == REC_HDR_EVENT) {
     b = schema_reg_find(g->r, rec->provider_id.b, rec->desc.id, rec->desc.version, &len);
-    if (!b && s->trace)
+    if (!b && s->trace) {           /* freed with the consumer: events copy these */
       b = schema_reg_find(s->trace, rec->provider_id.b, rec->desc.id, rec->desc.version, &len);
+      stat = 0;
+    }
   } else {
     b = schema_kernel_find(g->kernel, rec->provider_id.b, rec->desc.opcode, rec->desc.version,
                            &len);
@@ -401,6 +404,7 @@ void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
   if (b) {
     rec->tdh_info = b;
     rec->tdh_info_len = len;
+    rec->flags |= stat;
   }
 }
 

@@ -15,7 +15,9 @@ enum rec_record_flags {
   REC_ACTIVITY = 1 << 0,     /* activity_id is set */
   REC_RELATED = 1 << 1,      /* related_activity_id is set */
   REC_HEADER = 1 << 2,       /* pid/tid/cpu/timestamp are real (not from a builder) */
-  REC_TRACELOGGING = 1 << 3  /* meta holds a TraceLogging event schema */
+  REC_TRACELOGGING = 1 << 3, /* meta holds a TraceLogging event schema */
+  REC_TDH_STATIC = 1 << 4    /* tdh_info is a loaded schema that outlives every event of the
+                                consumer (not a per-record buffer): events point at it */
 };
 
 /* What a record is. Zero (an event) is what a zero-initialised record says,

@@ -112,7 +112,8 @@ enum { SCH_TDH_OK = 0, SCH_TDH_SHORT = 1, SCH_TDH_BAD_SCHEMA = 2 };
 int sch_tdh_run(const sch_tdh_event *t, sch_walk_fn fn, void *ctx, uint32_t *prop);
 
 /* A walked value as the tlg_item of the TraceLogging field of the same
-** type (same value bytes); its name (UTF-8) is written to `name`. */
+** type (same value bytes); its name (UTF-8) is written to `name` (NULL:
+** not wanted; the item's name is then ""). */
 void sch_tdh_item(const sch_tdh_event *t, const sch_walk_item *w, int in_array, tlg_item *it,
                    char name[SCH_TDH_NAME_MAX]);
 

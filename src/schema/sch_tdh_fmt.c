@@ -64,13 +64,17 @@ void sch_tdh_item(const sch_tdh_event *t, const sch_walk_item *w, int in_array, 
   it->count = w->count;
   it->value = w->ptr;
   it->value_len = w->len;
-  name[0] = 0;
-  if (w->name) {
-    size_t off = (size_t)(w->name - t->tei);
-    tlg_utf16_to_utf8(w->name, (t->tei_len - off) / 2, name, SCH_TDH_NAME_MAX);
+  if (!name) {                         /* the caller has the name already */
+    it->field.name = "";
+  } else {
+    name[0] = 0;
+    if (w->name) {
+      size_t off = (size_t)(w->name - t->tei);
+      tlg_utf16_to_utf8(w->name, (t->tei_len - off) / 2, name, SCH_TDH_NAME_MAX);
+    }
+    it->field.name = name;
+    it->field.name_len = (uint32_t)strlen(name);
   }
-  it->field.name = name;
-  it->field.name_len = (uint32_t)strlen(name);
   it->field.index = w->prop;
   it->field.in_type = tlg_in(w->intype);
   it->field.out_type = tlg_out(w->outtype);

@@ -241,12 +241,16 @@ int sch_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t
       (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops > tei_len)
     return -1;
   walker w = {tei, tei_len, data, data_len, 0, ptr_size, nprops, NULL, 0, fn, ctx};
-  if (nprops) {
+  uint64_t small[64];            /* most events: no allocation per walk */
+  if (nprops <= 64) {
+    memset(small, 0, nprops * sizeof *small);
+    w.ints = small;
+  } else {
     w.ints = calloc(nprops, sizeof *w.ints);
     if (!w.ints) return -1;
   }
   int rc = walk_range(&w, 0, top, 0);
-  free(w.ints);
+  if (w.ints != small) free(w.ints);
   return rc;
 }
 

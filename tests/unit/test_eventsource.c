@@ -24,8 +24,11 @@ static const char XML[] =
   "<instrumentation><events><provider name='Demo-Source' guid='{11223344-5566-7788-99aa-bbccddeeff00}'>"
   "<tasks><task name='Hello' value='1'/></tasks>"
   "<templates><template tid='T'><data name='msg' inType='win:UnicodeString'/>"
-  "<data name='n' inType='win:UInt32'/></template></templates>"
-  "<events><event value='7' version='0' task='Hello' template='T'/></events>"
+  "<data name='n' inType='win:UInt32'/></template>"
+  "<template tid='D'><data name='a' inType='win:UInt8'/><data name='b' inType='win:UInt8'/>"
+  "<data name='a' inType='win:UInt8'/></template></templates>"
+  "<events><event value='7' version='0' task='Hello' template='T'/>"
+  "<event value='8' version='0' task='Hello' template='D'/></events>"
   "</provider></events></instrumentation></instrumentationManifest>";
 
 static const uint8_t GUID_P[16] = {0x44, 0x33, 0x22, 0x11, 0x66, 0x55, 0x88, 0x77,
@@ -143,6 +146,10 @@ static int write_file(const char *path) {
   ok = ok && append(w, GUID_P, 0xFFFE, 254, 1, b, chunk(b, 3, 1, third, 2 * third, 0x5B), T0 + 3);
   ok = ok && append(w, GUID_P, 0xFFFE, 254, 1, b, chunk(b, 3, 2, 2 * third, n, 0x5B), T0 + 4);
   ok = ok && append(w, GUID_P, 7, 0, 0, ev, sizeof ev, T0 + 5);
+  /* a name twice: the second event of the schema takes the cached shape */
+  static const uint8_t d1[] = {1, 2, 3}, d2[] = {4, 5, 6};
+  ok = ok && append(w, GUID_P, 8, 0, 0, d1, sizeof d1, T0 + 5);
+  ok = ok && append(w, GUID_P, 8, 0, 0, d2, sizeof d2, T0 + 5);
   /* Q: chunk 1 of 2 missing, twice: one warning; its event stays NO_SCHEMA */
   ok = ok && append(w, GUID_Q, 0xFFFE, 254, 1, b, chunk(b, 2, 0, 0, 100, 0x5B), T0 + 6);
   ok = ok && append(w, GUID_Q, 0xFFFE, 254, 1, b, chunk(b, 2, 0, 0, 100, 0x5B), T0 + 7);
@@ -159,7 +166,9 @@ static const char script[] =
   "  if ev.id ~= 0 or ev.header_kind ~= 'system' then\n"
   "    local f = ev.fields\n"
   "    out[#out + 1] = string.format('%s/%s/%s/%s', ev.provider or '-', ev.name or '-',\n"
-  "      ev.decode_error or (f.msg and f.msg .. '=' .. f.n) or (f.ChunkNumber and 'chunk' .. f.ChunkNumber) or '-',\n"
+  "      ev.decode_error or (f.msg and f.msg .. '=' .. f.n) or (f.ChunkNumber and 'chunk' .. f.ChunkNumber)\n"
+  "      or (ev.id == 8 and (function() local t = {} for k, v in pairs(f) do t[#t + 1] = k .. v end\n"
+  "            return table.concat(t, ',') .. ';' .. f.a .. f.b .. #f end)()) or '-',\n"
   "      ev.id)\n"
   "  end\n"
   "end\n"
@@ -184,6 +193,8 @@ static void test_consumer(const char *path, const char *errpath) {
     "11223344-5566-7788-99aa-bbccddeeff00/ManifestData/chunk1/65534\n"
     "11223344-5566-7788-99aa-bbccddeeff00/ManifestData/chunk2/65534\n"
     "Demo-Source/Hello/hi=42/7\n"
+    "Demo-Source/Hello/a1,b2,a3;123/8\n"
+    "Demo-Source/Hello/a4,b5,a6;453/8\n"
     "04030201-0605-0807-090a-0b0c0d0e0f10/ManifestData/chunk0/65534\n"
     "04030201-0605-0807-090a-0b0c0d0e0f10/ManifestData/chunk0/65534\n"
     "04030201-0605-0807-090a-0b0c0d0e0f10/ManifestData/chunk2/65534\n"
