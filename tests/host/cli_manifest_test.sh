@@ -53,6 +53,15 @@ check "info --manifest: counts by provider name and event name" 0 \
   '^ +2041  Microsoft-Windows-HttpService \{dd5ef90a-6398-47a4-ad34-4dcecdef795f\}$ && ^ +1746  Microsoft-Windows-HttpService / HTTP Request Trace Task$' \
   "$exe" info "$etl" --manifest "$tx/"
 check "help dump: --manifest" 0 '^  --manifest M  && ETWLUA_MANIFEST_PATH' "$exe" help dump
+check "help dump: EventSource manifests in the trace" 0 'EventSource events by the manifest the trace itself' "$exe" help dump
+check "help info: --manifest, ETWLUA_MANIFEST_PATH, NO_SCHEMA" 0 '^  --manifest M  && ETWLUA_MANIFEST_PATH && NO_SCHEMA' \
+  "$exe" help info
+check "info: events without a schema counted by id, marked NO_SCHEMA" 0 \
+  '^ +[0-9]+  Microsoft-Windows-HttpService / id=21 opcode=[0-9]+ version=0 NO_SCHEMA$' "$exe" info "$etl"
+# an EventSource's manifest carried in the trace: its events named with no manifest given
+pv=$shared/etl-samples/perfview/net.4.5.2.x64.etl
+check "info: EventSource events named by the trace's own manifest" 0 \
+  '^ +53  PerfView / PerfViewLog$ && ^ +2  PerfView / ManifestData$' "$exe" info "$pv"
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
