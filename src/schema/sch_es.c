@@ -98,6 +98,11 @@ static int append(sch_es *s, es_prov *e, const uint8_t *p, size_t n) {
 /* The manifest in flight is complete: hand it out (or say it is the same). */
 static int complete(sch_es *s, es_prov *e, const uint8_t **xml, size_t *len, char *err,
                     size_t cap) {
+  if (e->len == 0) {                   /* no XML at all (and no buffer to hand out) */
+    if (cap) snprintf(err, cap, "manifest of %u chunk(s): empty", (unsigned)e->total);
+    drop(s, e);
+    return verdict(e);
+  }
   uint64_t h = fnv64(e->buf, e->len);
   if (e->last_len == e->len && e->last_hash == h) { drop(s, e); return SCH_ES_SAME; }
   if (s->taken + e->len > SCH_ES_MAX_TOTAL) {

@@ -88,6 +88,11 @@ static void test_reassembly(void) {
         "partial: %d [%s]", rc, err);
   check(add(s, g3, b, chunk(b, 2, 1, 5, n, 0x5B), &len, err) == SCH_ES_DONE,
         "the new one still completes");
+  /* an envelope and no XML (found by fuzz_es_chunks: DONE with no buffer) */
+  uint8_t g4[16] = {4};
+  rc = add(s, g4, b, chunk(b, 1, 0, 0, 0, 0x5B), &len, err);
+  check(rc == SCH_ES_ERROR && strcmp(err, "manifest of 1 chunk(s): empty") == 0, "empty: %d [%s]",
+        rc, err);
   sch_es_free(s);
 }
 
