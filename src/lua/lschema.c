@@ -33,17 +33,19 @@
 #endif
 
 /* The state's schemas: loaded manifests, and the built-in kernel MOF table
-** (compiled on first use by a consumer; it is the same for every state). */
+** (compiled when the first kernel record arrives: about 9 M instructions a
+** script that reads no Windows kernel trace should not pay). */
 typedef struct lreg {
   schema_reg *r;
   schema_reg *kernel;
+  int kernel_failed;             /* out of memory once: kernel records stay unnamed */
 } lreg;
 
 /* One consumer's schemas: the state's, and what its own input carried
 ** (made on the first EventSource manifest record; freed with the consumer,
 ** which is safe: an event copies its schema blob). */
 struct etwL_schemas {
-  const lreg *g;
+  lreg *g;
   sch_es *es;                    /* EventSource manifest chunks in flight */
   schema_reg *trace;             /* EventSource manifests compiled */
 };
@@ -242,6 +244,7 @@ static lreg *state_reg(lua_State *L, int *created) {
   lreg *g = lua_newuserdatauv(L, sizeof *g, 0);
   g->r = schema_reg_new();
   g->kernel = NULL;
+  g->kernel_failed = 0;
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, reg_gc);
   lua_setfield(L, -2, "__gc");
@@ -387,7 +390,7 @@ void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
   if (rec->meta || rec->tdh_info || rec->header_kind == REC_HDR_NONE ||
       rec->header_kind == REC_HDR_MESSAGE)
     return;
-  const lreg *g = s->g;
+  lreg *g = s->g;
   uint32_t len;
   const uint8_t *b;
   uint32_t stat = REC_TDH_STATIC;   /* the state's schemas outlive every event */
@@ -398,6 +401,11 @@ void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
       stat = 0;
     }
   } else {
+    if (!g->kernel && !g->kernel_failed) {
+      char err[256];
+      g->kernel = schema_kernel_reg(err, sizeof err);
+      g->kernel_failed = !g->kernel;
+    }
     b = schema_kernel_find(g->kernel, rec->provider_id.b, rec->desc.opcode, rec->desc.version,
                            &len);
   }
@@ -416,14 +424,6 @@ int etwL_schema_for(lua_State *L, struct etwL_schemas **out) {
   if (!g->r) {
     lua_pushliteral(L, "out of memory");
     return ENG_E_NOMEM;
-  }
-  if (!g->kernel) {
-    char err[256];
-    g->kernel = schema_kernel_reg(err, sizeof err);
-    if (!g->kernel) {
-      lua_pushfstring(L, "the built-in kernel schema table: %s", err);
-      return ENG_E_NOMEM;
-    }
   }
   struct etwL_schemas *s = calloc(1, sizeof *s);
   if (!s) {
