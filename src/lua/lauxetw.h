@@ -50,6 +50,14 @@ uint64_t etwL_checku64(lua_State *L, int idx);
 ** NULL: the name then comes from the traits blob, if any. (levent.c) */
 void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name);
 
+/* The state's cache of payload shapes (src/filter), made with the etw
+** module; lives as long as the state. (levent_fields.c) */
+struct flt_cache *etwL_field_cache(lua_State *L);
+/* Push payload field `name` of the etw.Event at idx as ev.fields.name
+** gives it (nil when missing), without building ev.fields for a value.
+** (levent_fields.c) */
+void etwL_event_field(lua_State *L, int idx, struct flt_cache *cache, const char *name, size_t len);
+
 /* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
 ** expected" otherwise. (leventbuilder.c) */
 struct tlg_builder *etwL_checkbuilder(lua_State *L, int idx);
