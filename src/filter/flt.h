@@ -81,7 +81,7 @@ typedef struct flt_const {
   int kind;               /* FLT_K_INT, FLT_K_NUM, FLT_K_STR */
   int64_t i;
   double d;
-  const char *s;          /* owned by the condition's owner */
+  char *s;                /* owned by the condition's owner */
   size_t len;
 } flt_const;
 enum { FLT_K_INT = 1, FLT_K_NUM, FLT_K_STR };
@@ -90,7 +90,7 @@ enum { FLT_K_INT = 1, FLT_K_NUM, FLT_K_STR };
 ** condition holds when it holds for any of them (FLT_NE: for none of them,
 ** i.e. the value differs from all). */
 typedef struct flt_cond {
-  const char *name;
+  char *name;             /* owned by the condition's owner */
   size_t name_len;
   int op;
   size_t nvals;
