@@ -88,7 +88,7 @@ function M.run(args)
     write(ev)
     printed = printed + 1
     if opts["max-events"] and printed >= opts["max-events"] then c:stop() end
-  end)
+  end, opts.fast_filter)
 
   local corrupt = 0
   c:on_corrupt(function(msg, file)

@@ -74,7 +74,7 @@ function M.run(args)
     write(ev)
     printed = printed + 1
     if max and printed >= max then c:stop() end
-  end)
+  end, opts.fast_filter)
   local lost = 0
   c:on_lost(function(n) lost = lost + n end)
 
