@@ -31,6 +31,7 @@ typedef struct flt_shape {
   uint32_t meta_len;
   uint32_t nfields;       /* top-level fields whose metadata parsed */
   uint32_t nfixed;        /* leading fields of fixed size: offsets known */
+  uint32_t nknown;        /* nfixed + the next one (offset known, size read from the data) */
   const uint8_t *meta;    /* own copy of the metadata (after fields[]) */
   flt_field fields[];
 } flt_shape;

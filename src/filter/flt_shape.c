@@ -71,7 +71,7 @@ static int skip_members(const tlg_decoder *d, uint32_t *pos, uint32_t *index, ui
 /* Parse the top-level fields into s (NULL: count only); returns how many
 ** parsed before the metadata ended or stopped parsing. The fixed prefix
 ** ends at the first field that is neither a fixed-size value nor a
-** fixed-count array of them. */
+** fixed-count array of them; that field's offset is known too. */
 static uint32_t parse_top(const tlg_decoder *d, flt_shape *s) {
   uint32_t pos = tlg_decode_fields_pos(d), index = 0, n = 0, off = 0;
   int fixed = 1;
@@ -87,6 +87,7 @@ static uint32_t parse_top(const tlg_decoder *d, flt_shape *s) {
       s->fields[n].offset = off;
       s->fields[n].size = size;
       if (fixed && size) s->nfixed = n + 1;
+      if (fixed) s->nknown = n + 1;
     }
     if (!size || (f.array == TLG_IN_CCOUNT && f.ccount == 0)) fixed = 0;
     off += size;
@@ -108,7 +109,7 @@ static flt_shape *shape_new(const uint8_t *meta, uint32_t len, uint64_t h) {
   s->hash = h;
   s->meta_len = len;
   s->meta = copy;
-  s->nfixed = 0;
+  s->nfixed = s->nknown = 0;
   tlg_decode_start(&d, copy, len, NULL, 0);         /* names point into the copy */
   s->nfields = parse_top(&d, s);
   return s;
@@ -150,6 +151,47 @@ static int scan(tlg_decoder *d, uint32_t index, const char *name, size_t len, tl
   return FLT_MISSING;
 }
 
+/* The bytes of a variable-size value at p (avail bytes left), as the
+** decoder sizes it (tlg_decode.c value_size): *off and *len the value, *raw
+** all it takes. 0 when the decoder would stop there. */
+static int var_size(const tlg_field *f, const uint8_t *p, uint32_t avail, uint32_t *off,
+                    uint32_t *len, uint32_t *raw) {
+  uint32_t n;
+  *off = 0;
+  switch (f->array == TLG_IN_CUSTOM ? TLG_IN_COUNTEDBINARY : f->in_type) {
+  case TLG_IN_UNICODESTRING:
+    for (n = 0; n + 1 < avail; n += 2)
+      if (p[n] == 0 && p[n + 1] == 0) {
+        *len = n;
+        *raw = n + 2;
+        return 1;
+      }
+    return 0;
+  case TLG_IN_ANSISTRING: {
+    const uint8_t *nul = avail ? memchr(p, 0, avail) : NULL;
+    if (!nul) return 0;
+    *len = (uint32_t)(nul - p);
+    *raw = *len + 1;
+    return 1;
+  }
+  case TLG_IN_SID:
+    if (avail < 2 || avail < 8 + 4u * p[1]) return 0;
+    *len = *raw = 8 + 4u * p[1];
+    return 1;
+  case TLG_IN_BINARY: case TLG_IN_COUNTEDSTRING:
+  case TLG_IN_COUNTEDANSISTRING: case TLG_IN_COUNTEDBINARY:
+    if (avail < 2) return 0;
+    n = (uint32_t)tlg_get_le(p, 2);
+    if (avail - 2 < n) return 0;
+    *off = 2;
+    *len = n;
+    *raw = n + 2;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_len,
                   const uint8_t *data, uint32_t data_len, tlg_item *it) {
   if (i < 0 || (uint32_t)i >= s->nfields) return FLT_MISSING;
@@ -165,6 +207,20 @@ int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_
     it->value_len = ff->size;
     it->offset = ff->offset;
     it->size = ff->size;
+    it->field = ff->f;
+    return FLT_VALUE;
+  }
+  uint32_t off, len, raw;
+  if ((uint32_t)i < s->nknown) {                     /* the first field after the fixed ones */
+    if (data_len < ff->offset ||
+        !var_size(&ff->f, data + ff->offset, data_len - ff->offset, &off, &len, &raw))
+      return FLT_MISSING;
+    memset(it, 0, sizeof *it);
+    it->kind = TLG_ITEM_VALUE;
+    it->value = data + ff->offset + off;
+    it->value_len = len;
+    it->offset = ff->offset;
+    it->size = raw;
     it->field = ff->f;
     return FLT_VALUE;
   }

@@ -150,7 +150,7 @@ static int holds(int op, int r) {
 }
 
 int flt_cond_item(const flt_cond *c, const tlg_item *it) {
-  fval v;
+  fval v = {0, 0, 0};
   sbuf b = {c->scratch, c->scratch ? c->scratch_cap : 0, 0};
   value_of(it, &v, &b);
   if (!v.kind) return 0;

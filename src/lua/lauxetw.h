@@ -53,10 +53,12 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
 /* The state's cache of payload shapes (src/filter), made with the etw
 ** module; lives as long as the state. (levent_fields.c) */
 struct flt_cache *etwL_field_cache(lua_State *L);
-/* Push payload field `name` of the etw.Event at idx as ev.fields.name
-** gives it (nil when missing), without building ev.fields for a value.
-** (levent_fields.c) */
-void etwL_event_field(lua_State *L, int idx, struct flt_cache *cache, const char *name, size_t len);
+/* Push payload fields names[0..n-1] (lens: their lengths) of the
+** etw.Event at idx, as ev.fields.NAME gives each (nil when missing),
+** without building ev.fields for values (arrays and structs build it).
+** The caller makes room on the stack. (levent_fields.c) */
+void etwL_event_fields(lua_State *L, int idx, struct flt_cache *cache, char *const *names,
+                       const size_t *lens, size_t n);
 
 /* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
 ** expected" otherwise. (leventbuilder.c) */

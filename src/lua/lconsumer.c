@@ -365,8 +365,7 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
     luaL_checkstack(L, 4 + (int)f->pl.nnames, "fields= values");
     lua_rawgeti(L, -1, 1);
     lua_pushvalue(L, have_ev);
-    for (size_t k = 0; k < f->pl.nnames; k++)            /* fields= : the values as arguments */
-      etwL_event_field(L, have_ev, c->fields, f->pl.names[k], f->pl.name_lens[k]);
+    etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.nnames);
     c->delivered++;
     protected_call(L, c, 1 + (int)f->pl.nnames, 0);
     lua_settop(L, have_ev);

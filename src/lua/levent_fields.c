@@ -255,8 +255,9 @@ static void add_value(lua_State *L, bframe *fr, const char *name, size_t len,
   lua_rawseti(L, fr->c, n);
 }
 
-/* Push a struct container (its metatable below it) and fill in the frame. */
-static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr) {
+/* Push a struct container (its metatable below it) and fill in the frame;
+** into: the stack index of an empty table to fill instead of a new one. */
+static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr, int into) {
   fr->is_array = 0;
   fr->n = 0;
   fr->mt = 0;
@@ -269,7 +270,8 @@ static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bfram
     if (pre < 0) pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
   }
   if (pre < 0) pre = 0;
-  lua_createtable(L, pre, pre);
+  if (into) lua_pushvalue(L, into);
+  else lua_createtable(L, pre, pre);
   fr->c = lua_gettop(L);
   if (fr->mt) {
     lua_pushvalue(L, fr->mt);
@@ -285,13 +287,13 @@ static void close_frame(lua_State *L, bframe *fr, int *top) {
 }
 
 /* Push the fields table of a cleanly started decoder, with the shape at
-** `entry`. */
-static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
+** `entry` (into: fill that table, see open_struct). */
+static void build_fields(lua_State *L, tlg_decoder *d, int entry, int into) {
   bframe fr[TLG_DECODE_MAX_FRAMES + 1];
   int top = 0;
   tlg_item it;
   luaL_checkstack(L, 2 * TLG_DECODE_MAX_FRAMES + 8, "event fields");
-  open_struct(L, entry, 0, -1, &fr[0]);
+  open_struct(L, entry, 0, -1, &fr[0], into);
   while (tlg_decode_next(d, &it)) {
     if (it.kind == TLG_ITEM_VALUE) {
       etwL_push_value(L, &it);
@@ -306,7 +308,7 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
         f->mt = 0;
         f->is_array = 1;
       } else {
-        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f);
+        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f, 0);
       }
       f->in_array = it.in_array;
       f->index = it.index;
@@ -320,8 +322,9 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
   lua_replace(L, -2);                       /* drop the top-level metatable slot */
 }
 
-/* Push the whole fields table of the event (not cached). */
-static void build_full(lua_State *L, levent *ev) {
+/* Push the whole fields table of the event (not cached); TraceLogging
+** fields go into the table at `into` when it is not 0. */
+static void build_full(lua_State *L, levent *ev, int into) {
   tlg_decoder d;
   sch_tdh_event t;
   if (lev_tdh_of(ev, &t)) {
@@ -333,7 +336,7 @@ static void build_full(lua_State *L, levent *ev) {
     ev->decoded = ev->rec.meta ? DEC_ERROR : DEC_OK;
   } else {
     push_shape(L, ev, &d);
-    build_fields(L, &d, lua_gettop(L));
+    build_fields(L, &d, lua_gettop(L), into);
     lua_replace(L, -2);                     /* drop the shape */
     ev->decoded = tlg_decode_status(&d) == TLG_OK ? DEC_OK : DEC_ERROR;
   }
@@ -386,9 +389,13 @@ static void materialize(lua_State *L, int p) {
     return;
   }
   levent *ev = lua_touserdata(L, -1);                /* ev */
-  build_full(L, ev);                                 /* ev full */
   lua_pushnil(L);
   lua_rawsetp(L, p, &lazy_key);
+  build_full(L, ev, p);                              /* ev full */
+  if (lua_rawequal(L, -1, p)) {                      /* filled in place */
+    lua_pop(L, 2);
+    return;
+  }
   lua_pushnil(L);
   while (lua_next(L, -2)) {                          /* ev full k v */
     lua_pushvalue(L, -2);
@@ -487,17 +494,32 @@ struct flt_cache *etwL_field_cache(lua_State *L) {
   return c;
 }
 
-void etwL_event_field(lua_State *L, int idx, flt_cache *cache, const char *name, size_t len) {
-  tlg_item it;
-  char namebuf[SCH_TDH_NAME_MAX];
-  switch (find_value(cache, lua_touserdata(L, idx), name, len, &it, namebuf)) {
-  case FLT_VALUE: etwL_push_value(L, &it); return;
-  case FLT_MISSING: lua_pushnil(L); return;
-  default:                                           /* through ev.fields, which builds it */
-    lua_getfield(L, idx, "fields");
-    lua_pushlstring(L, name, len);
-    lua_gettable(L, -2);
-    lua_remove(L, -2);
+void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
+                       const size_t *lens, size_t n) {
+  const levent *ev = lua_touserdata(L, idx);
+  const lrec *r = &ev->rec;
+  sch_tdh_event t;
+  int tdh = lev_tdh_of(ev, &t);
+  const flt_shape *s = !tdh && r->meta ? flt_cache_get(cache, r->meta, r->meta_len) : NULL;
+  for (size_t k = 0; k < n; k++) {
+    tlg_item it;
+    char namebuf[SCH_TDH_NAME_MAX];
+    int found;
+    if (s)
+      found = flt_tlg_value(s, flt_find(s, names[k], lens[k]), r->meta, r->meta_len, r->data,
+                            r->data_len, &it);
+    else
+      found = find_value(cache, ev, names[k], lens[k], &it, namebuf);
+    if (found == FLT_VALUE) {
+      etwL_push_value(L, &it);
+    } else if (found == FLT_MISSING) {
+      lua_pushnil(L);
+    } else {                                         /* through ev.fields, which builds it */
+      lua_getfield(L, idx, "fields");
+      lua_pushlstring(L, names[k], lens[k]);
+      lua_gettable(L, -2);
+      lua_remove(L, -2);
+    }
   }
 }
 
@@ -507,13 +529,17 @@ int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   if (lazy_ok(ev)) {
-    lua_createtable(L, 0, 1);
+    /* sized for the whole table, which pairs, # or a struct may build in it */
+    const flt_shape *s = ev->rec.meta ? flt_cache_get(lua_touserdata(L, UP_CACHE), ev->rec.meta,
+                                                      ev->rec.meta_len) : NULL;
+    int n = s ? (int)s->nfields : 0;
+    lua_createtable(L, n, n + 1);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, -2, &lazy_key);
     lua_pushvalue(L, UP_LAZY);
     lua_setmetatable(L, -2);
   } else {
-    build_full(L, ev);
+    build_full(L, ev, 0);
   }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 1, UV_FIELDS);
