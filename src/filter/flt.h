@@ -49,6 +49,10 @@ void flt_cache_free(flt_cache *c);
 ** flt_cache_free on the same cache. */
 const flt_shape *flt_cache_get(flt_cache *c, const uint8_t *meta, uint32_t meta_len);
 
+/* A number that changes whenever a shape of the cache is replaced: a
+** shape pointer taken when it had value g is still valid while it has. */
+uint32_t flt_cache_gen(const flt_cache *c);
+
 /* Top-level position (0-based) of the first field named name, or -1. */
 int flt_find(const flt_shape *s, const char *name, size_t len);
 

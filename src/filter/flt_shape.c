@@ -17,7 +17,10 @@
 
 struct flt_cache {
   flt_shape *slot[CACHE_SLOTS];
+  uint32_t gen;
 };
+
+uint32_t flt_cache_gen(const flt_cache *c) { return c->gen; }
 
 flt_cache *flt_cache_new(void) { return calloc(1, sizeof(flt_cache)); }
 
@@ -124,6 +127,7 @@ const flt_shape *flt_cache_get(flt_cache *c, const uint8_t *meta, uint32_t meta_
     return s;
   s = shape_new(meta, meta_len, h);
   if (!s) return NULL;
+  if (*slot) c->gen++;                               /* pointers to the old one go stale */
   free(*slot);
   *slot = s;
   return s;

@@ -40,6 +40,8 @@ typedef struct levent {
   const char *pname;      /* provider name given at push time (in the tail), or NULL */
   size_t pname_len;
   int decoded;            /* DEC_*: the outcome of decoding, once known */
+  const void *shape;      /* its flt_shape, taken at cache generation shape_gen, or NULL */
+  uint32_t shape_gen;
   rec_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
 } levent;
 

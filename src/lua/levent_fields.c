@@ -352,9 +352,21 @@ static void build_full(lua_State *L, levent *ev, int into) {
 ** on it is exactly the table of levent.c. */
 static char lazy_key;
 
+/* The shape of the event's TraceLogging metadata, from the cache; kept in
+** the event while the cache keeps it. NULL for other events, metadata
+** too large to cache, or a bad header. */
+static const flt_shape *shape_of(flt_cache *cache, levent *ev) {
+  if (!ev->rec.meta) return NULL;
+  if (ev->shape && ev->shape_gen == flt_cache_gen(cache)) return ev->shape;
+  const flt_shape *s = flt_cache_get(cache, ev->rec.meta, ev->rec.meta_len);
+  ev->shape = s;
+  ev->shape_gen = flt_cache_gen(cache);
+  return s;
+}
+
 /* Whether ev.fields may start lazy: there is at least one field to look
 ** up (events without fields get their plain empty table at once). */
-static int lazy_ok(const levent *ev) {
+static int lazy_ok(flt_cache *cache, levent *ev) {
   tlg_decoder d;
   sch_tdh_event t;
   if (lev_tdh_of(ev, &t)) {
@@ -364,18 +376,20 @@ static int lazy_ok(const levent *ev) {
     return top > 0 && top <= nprops && nprops <= 65535 &&
            (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops <= t.tei_len;
   }
+  const flt_shape *s = shape_of(cache, ev);
+  if (s) return s->nfields > 0;
   return lev_start(ev, &d) && tlg_decode_status(&d) == TLG_OK &&
          !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d));
 }
 
 /* Field `name` of the event: FLT_VALUE with *it, FLT_COMPLEX, FLT_MISSING. */
-static int find_value(flt_cache *cache, const levent *ev, const char *name, size_t len,
+static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len,
                       tlg_item *it, char namebuf[SCH_TDH_NAME_MAX]) {
   const lrec *r = &ev->rec;
   sch_tdh_event t;
   if (lev_tdh_of(ev, &t)) return flt_tdh_value(&t, name, len, it, namebuf);
   if (!r->meta) return FLT_MISSING;
-  const flt_shape *s = flt_cache_get(cache, r->meta, r->meta_len);
+  const flt_shape *s = shape_of(cache, ev);
   if (!s) return flt_tlg_scan(r->meta, r->meta_len, r->data, r->data_len, name, len, it);
   return flt_tlg_value(s, flt_find(s, name, len), r->meta, r->meta_len, r->data, r->data_len, it);
 }
@@ -496,20 +510,11 @@ struct flt_cache *etwL_field_cache(lua_State *L) {
 
 void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
                        const size_t *lens, size_t n) {
-  const levent *ev = lua_touserdata(L, idx);
-  const lrec *r = &ev->rec;
-  sch_tdh_event t;
-  int tdh = lev_tdh_of(ev, &t);
-  const flt_shape *s = !tdh && r->meta ? flt_cache_get(cache, r->meta, r->meta_len) : NULL;
+  levent *ev = lua_touserdata(L, idx);
   for (size_t k = 0; k < n; k++) {
     tlg_item it;
     char namebuf[SCH_TDH_NAME_MAX];
-    int found;
-    if (s)
-      found = flt_tlg_value(s, flt_find(s, names[k], lens[k]), r->meta, r->meta_len, r->data,
-                            r->data_len, &it);
-    else
-      found = find_value(cache, ev, names[k], lens[k], &it, namebuf);
+    int found = find_value(cache, ev, names[k], lens[k], &it, namebuf);
     if (found == FLT_VALUE) {
       etwL_push_value(L, &it);
     } else if (found == FLT_MISSING) {
@@ -528,10 +533,10 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
 int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
-  if (lazy_ok(ev)) {
+  flt_cache *cache = lua_touserdata(L, UP_CACHE);
+  if (lazy_ok(cache, ev)) {
     /* sized for the whole table, which pairs, # or a struct may build in it */
-    const flt_shape *s = ev->rec.meta ? flt_cache_get(lua_touserdata(L, UP_CACHE), ev->rec.meta,
-                                                      ev->rec.meta_len) : NULL;
+    const flt_shape *s = shape_of(cache, ev);
     int n = s ? (int)s->nfields : 0;
     lua_createtable(L, n, n + 1);
     lua_pushvalue(L, 1);
