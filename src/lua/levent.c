@@ -157,6 +157,7 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   ev->rec.ext = next ? ev->ext : NULL;
   ev->rec.ext_count = next;
   ev->decoded = DEC_UNKNOWN;
+  ev->shape = NULL;
   for (uint32_t i = 0; i < next; i++) {
     const rec_ext_item *it = &rec->ext[i];
     uint16_t size = it->data ? it->size : 0;
