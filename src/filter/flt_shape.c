@@ -17,6 +17,7 @@
 
 struct flt_cache {
   flt_shape *slot[CACHE_SLOTS];
+  flt_shape *last;        /* the last one found: events of one shape come in runs */
   uint32_t gen;
 };
 
@@ -120,17 +121,20 @@ static flt_shape *shape_new(const uint8_t *meta, uint32_t len, uint64_t h) {
 
 const flt_shape *flt_cache_get(flt_cache *c, const uint8_t *meta, uint32_t meta_len) {
   if (!c || !meta) return NULL;
+  flt_shape *last = c->last;
+  if (last && last->meta_len == meta_len && memcmp(last->meta, meta, meta_len) == 0) return last;
   uint64_t h = meta_hash(meta, meta_len);
   flt_shape **slot = &c->slot[h % CACHE_SLOTS];
   flt_shape *s = *slot;
   if (s && s->hash == h && s->meta_len == meta_len && memcmp(s->meta, meta, meta_len) == 0)
-    return s;
+    return c->last = s;
   s = shape_new(meta, meta_len, h);
   if (!s) return NULL;
   if (*slot) c->gen++;                               /* pointers to the old one go stale */
+  if (*slot == c->last) c->last = NULL;
   free(*slot);
   *slot = s;
-  return s;
+  return c->last = s;
 }
 
 int flt_find(const flt_shape *s, const char *name, size_t len) {
