@@ -50,14 +50,15 @@ local function best(setup, runs)
 end
 
 local written = make()
-print(string.format("%d events written to %s (%d bytes)", written, path,
+print(string.format("        %d events written to %s (%d bytes)", written, path,
                     io.open(path, "rb"):seek("end")))
 
 local scan = best(function(c) c:on({ id = 999 }, function() end) end)
 local base = best(function(c) c:on(function() end) end)
 local function line(label, rate, target)
-  print(string.format("  %-52s %7.2f M events/s  %5.2fx the empty handler%s", label, rate / 1e6,
-                      rate / base, target and ("  (target " .. target .. ")") or ""))
+  print(string.format("%-8s%-52s %7.2f M events/s  %5.2fx the empty handler%s",
+                      target and "target: " or "", label, rate / 1e6, rate / base,
+                      target and ("  (target " .. target .. ")") or ""))
 end
 line("no handler runs (a header filter no event passes)", scan)
 line("handler that reads nothing (baseline)", base)
@@ -102,9 +103,9 @@ local function dump(expr)
 end
 local fast = dump("fields.Status >= 500")
 local slow = dump("not not (fields.Status >= 500)")
-print(string.format("  %-52s %7.2f M events/s scanned (CPU)  (target >= 5 M/s)",
+print(string.format("target: %-52s %7.2f M events/s scanned (CPU)  (target >= 5 M/s)",
                     "dump --filter 'fields.Status >= 500' (C path)", fast / 1e6))
-print(string.format("  %-52s %7.2f M events/s scanned (CPU)  C path %.1fx faster",
+print(string.format("        %-52s %7.2f M events/s scanned (CPU)  C path %.1fx faster",
                     "same expression on the Lua path", slow / 1e6, fast / slow))
 os.remove(path)
 os.execute("rmdir '" .. dir .. "'")
