@@ -47,4 +47,29 @@ end
 
 run("Lua handler, no field access", function() end, big)
 run("Lua handler reading ev.fields.i", function(ev) local _ = ev.fields.i end, big)
+
+-- c:on with a table filter instead of one handler for every event
+local function run_on(label, filter, handler, sopts, count)
+  local total = count or total
+  local name = "bench-consumer-" .. etw.pid()
+  local s <close> = etw.Session(name, sopts)
+  assert(s:start())
+  assert(s:enable("EtwLua.Native", { level = 5 }))
+  local c <close> = assert(etw.Consumer { session = name })
+  local lost, delivered = 0, 0
+  c:on(filter, function(...) delivered = delivered + 1; handler(...) end)
+  c:on_lost(function(n) lost = lost + n end)
+  local out = os.tmpname()
+  assert(os.execute(build .. "/native_provider " .. total .. " > " .. out .. " &"))
+  local t0, wall0 = os.clock(), os.time()
+  while c:stats().events + lost < total and os.time() - wall0 < 60 do
+    c:run { timeout_ms = 200 }
+  end
+  local cpu = os.clock() - t0
+  os.remove(out)
+  print(string.format("%-34s %9.2f M events/s scanned (consumer CPU time)  %d handled, lost %d of %d",
+    label, c:stats().events / cpu / 1e6, delivered, lost, total))
+end
+run_on("2-field projection {i, msg}", { fields = { "i", "msg" } }, function(_, i, m) local _ = i, m end, big)
+run_on("C-side where, 1% pass", { where = { pid_low = { "<", 655 } } }, function() end, big)
 run("default buffers (2 MB ring), 10k events", function() end, nil, 10000)

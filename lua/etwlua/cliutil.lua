@@ -228,15 +228,23 @@ end
 
 -- The start of a command that reads events with dump's options: parse
 -- args, answer --help, compile --filter. Returns opts and the predicate
--- (nil without --filter), or nil and the exit status to return.
+-- (nil without --filter, or when the whole expression is tested in C),
+-- or nil and the exit status to return. The part of the expression that
+-- a table filter tests in C (filter.fast) is left in opts.fast_filter for
+-- on_filtered; the predicate is then the rest of it.
 function M.begin_filtered(cmd, parse, args)
   local opts, err = parse(args)
   if not opts then return nil, M.usage_error(cmd, err) end
   if opts.help then print(M.help_text(cmd)) return nil, M.OK end
   local pred
   if opts.filter then
-    pred, err = M.filter_option(cmd, opts.filter)
+    pred, err = M.filter_option(cmd, opts.filter)          -- the whole: syntax errors
     if not pred then return nil, M.usage_error(cmd, err) end
+    local fast, rest = filter.fast(opts.filter)
+    if fast then
+      opts.fast_filter = fast
+      pred = rest and assert(M.filter_option(cmd, rest)) or nil
+    end
   end
   return opts, pred
 end
@@ -323,8 +331,9 @@ function M.table_filters(providers, events)
 end
 
 -- Register `handler` on consumer c for the -p / -e lists; an event that
--- matches several filters is handled once.
-function M.on_filtered(c, providers, events, handler)
+-- matches several filters is handled once. fast (optional): the table
+-- filter of filter.fast, tested in C together with each -p / -e filter.
+function M.on_filtered(c, providers, events, handler, fast)
   local last
   local function once(ev)
     if ev == last then return end
@@ -332,7 +341,14 @@ function M.on_filtered(c, providers, events, handler)
     return handler(ev)
   end
   for _, f in ipairs(M.table_filters(providers, events)) do
-    if next(f) then c:on(f, once) else c:on(once) end
+    local can = true
+    if fast then
+      f.where = fast.where
+      f.provider = f.provider or fast.provider  -- fast's provider is tested again in Lua
+      can = not (fast.name and f.name and f.name ~= fast.name)
+      f.name = f.name or fast.name
+    end
+    if can and next(f) then c:on(f, once) elseif can then c:on(once) end
   end
 end
 

@@ -50,6 +50,16 @@ uint64_t etwL_checku64(lua_State *L, int idx);
 ** NULL: the name then comes from the traits blob, if any. (levent.c) */
 void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name);
 
+/* The state's cache of payload shapes (src/filter), made with the etw
+** module; lives as long as the state. (levent_fields.c) */
+struct flt_cache *etwL_field_cache(lua_State *L);
+/* Push payload fields names[0..n-1] (lens: their lengths) of the
+** etw.Event at idx, as ev.fields.NAME gives each (nil when missing),
+** without building ev.fields for values (arrays and structs build it).
+** The caller makes room on the stack. (levent_fields.c) */
+void etwL_event_fields(lua_State *L, int idx, struct flt_cache *cache, char *const *names,
+                       const size_t *lens, size_t n);
+
 /* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
 ** expected" otherwise. (leventbuilder.c) */
 struct tlg_builder *etwL_checkbuilder(lua_State *L, int idx);

@@ -12,7 +12,9 @@
 #include "lconsumer.h"
 #include "lsignal.h"
 #include "lschema.h"
+#include "lwhere.h"
 #include "engine.h"
+#include "schema.h"
 #include "etl_write.h"
 #include "tlg_decode.h"
 #include "tlg_guid.h"
@@ -21,7 +23,7 @@
 enum {
   F_PROVIDER_ID = 1 << 0, F_PROVIDER_NAME = 1 << 1, F_NAME = 1 << 2, F_ID = 1 << 3,
   F_LEVEL = 1 << 4, F_OPCODE = 1 << 5, F_TASK = 1 << 6, F_KEYWORD = 1 << 7,
-  F_FUNC = 1 << 8
+  F_FUNC = 1 << 8, F_WHERE = 1 << 9
 };
 
 typedef struct cfilter {
@@ -32,6 +34,7 @@ typedef struct cfilter {
   uint16_t id, task;
   uint8_t level, opcode;
   uint64_t keyword;
+  etwL_payload pl;                  /* where= conditions, fields= projection (lwhere.c) */
 } cfilter;
 
 typedef struct lconsumer {
@@ -46,6 +49,7 @@ typedef struct lconsumer {
   int ntimers;                      /* c:every timers, in uservalue UV_TIMERS */
   int64_t timer_due;                /* earliest due time of a timer (see fire_timers) */
   struct etwL_schemas *schemas;     /* manifests, kernel table, the input's EventSource manifests */
+  flt_cache *fields;                /* the state's payload shapes (where=, fields=) */
   cfilter *filters;                 /* handlers live in uservalue UV_HANDLERS */
   size_t nfilters, cap;
   uint64_t events, delivered, lost, corrupt, errors;
@@ -126,37 +130,75 @@ static void filter_key(lua_State *L, cfilter *f) {
     f->task = (uint16_t)filter_int(L, k, 65535); f->has |= F_TASK;
   } else if (strcmp(k, "keyword") == 0) {
     f->keyword = etwL_checku64(L, lua_gettop(L)); f->has |= F_KEYWORD;
+  } else if (strcmp(k, "where") == 0) {
+    etwL_where_read(L, &f->pl); f->has |= F_WHERE;
+  } else if (strcmp(k, "fields") == 0) {
+    etwL_fields_read(L, &f->pl);
   } else {
-    luaL_error(L, "on: unknown filter field '%s' (provider, name, id, level, opcode, task, keyword)", k);
+    luaL_error(L, "on: unknown filter field '%s' (provider, name, id, level, opcode, task, "
+               "keyword, where, fields)", k);
   }
 }
 
 static void free_filter(cfilter *f) {
   free(f->provider_name);
   free(f->name);
+  etwL_payload_free(&f->pl);
 }
 
-/* What a record offers the filters; names parsed at most once per record. */
+/* What a record offers the filters; names parsed at most once per record.
+** The names are those ev.name and ev.provider give (levent.c): the
+** TraceLogging metadata's and traits', else the TDH schema's, else (the
+** provider) a well-known GUID's. */
 typedef struct rec_view {
   const rec_record *rec;
-  int parsed_name, parsed_provider;
+  flt_cache *cache;
+  int parsed_name, parsed_provider, has_tdh;
   const char *name, *pname;
   size_t name_len, pname_len;
+  sch_tdh_event tdh;                /* has_tdh: a manifest / MOF event's schema */
+  char name_buf[512], pname_buf[512];
 } rec_view;
+
+static void view_init(rec_view *v, const rec_record *r, flt_cache *cache) {
+  v->rec = r;
+  v->cache = cache;
+  v->parsed_name = v->parsed_provider = 0;
+  v->name = v->pname = NULL;
+  v->name_len = v->pname_len = 0;
+  v->has_tdh = !r->meta && r->tdh_info;
+  if (v->has_tdh) {                 /* as levent.c lev_tdh_of */
+    v->tdh.tei = r->tdh_info;
+    v->tdh.tei_len = r->tdh_info_len;
+    v->tdh.data = r->data;
+    v->tdh.data_len = r->data_len;
+    v->tdh.ptr_size = r->pointer_size == 4 || (r->header_flags & 0x20) ? 4 : 8;
+  }
+}
 
 static void view_name(rec_view *v) {
   tlg_decoder d;
   v->parsed_name = 1;
-  if (v->rec->meta && tlg_decode_start(&d, v->rec->meta, v->rec->meta_len, NULL, 0) == TLG_OK) {
-    v->name = d.event_name;
-    v->name_len = d.event_name_len;
+  if (v->rec->meta) {
+    if (tlg_decode_start(&d, v->rec->meta, v->rec->meta_len, NULL, 0) == TLG_OK) {
+      v->name = d.event_name;
+      v->name_len = d.event_name_len;
+    }
+  } else if (v->has_tdh && (v->name_len = sch_tdh_event_name(&v->tdh, v->name_buf, sizeof v->name_buf))) {
+    v->name = v->name_buf;
   }
 }
 
 static void view_provider(rec_view *v) {
   v->parsed_provider = 1;
-  if (v->rec->traits && tlg_traits_name(v->rec->traits, v->rec->traits_len, &v->pname, &v->pname_len) != TLG_OK)
-    v->pname = NULL;
+  if (v->rec->traits && tlg_traits_name(v->rec->traits, v->rec->traits_len, &v->pname, &v->pname_len) == TLG_OK)
+    return;
+  v->pname = NULL;
+  if (v->has_tdh && (v->pname_len = sch_tdh_provider_name(&v->tdh, v->pname_buf, sizeof v->pname_buf))) {
+    v->pname = v->pname_buf;
+  } else if ((v->pname = schema_provider_name(v->rec->provider_id.b))) {
+    v->pname_len = strlen(v->pname);
+  }
 }
 
 static int provider_matches(const cfilter *f, rec_view *v) {
@@ -181,6 +223,10 @@ static int header_matches(const cfilter *f, rec_view *v) {
     if (!v->name || v->name_len != f->name_len || memcmp(v->name, f->name, f->name_len) != 0)
       return 0;
   }
+  if ((f->has & F_WHERE) &&
+      !flt_where(v->cache, f->pl.where, f->pl.nwhere, r->meta, r->meta_len, r->data, r->data_len,
+                 v->has_tdh ? &v->tdh : NULL))
+    return 0;
   return 1;
 }
 
@@ -300,7 +346,8 @@ static void deliver_notice(lua_State *L, lconsumer *c, const rec_record *r) {
 
 /* Run the matching handlers for one event; consumer at index 1. */
 static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
-  rec_view v = {r, 0, 0, NULL, NULL, 0, 0};
+  rec_view v;
+  view_init(&v, r, c->fields);
   int have_ev = 0;                       /* the etw.Event, made on the first match */
   c->events++;
   lua_getiuservalue(L, 1, UV_HANDLERS);  /* stack: handlers */
@@ -317,10 +364,12 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
       if (!c->open) { lua_settop(L, have_ev); break; }
       if (!ok) { lua_settop(L, have_ev); continue; }
     }
+    luaL_checkstack(L, 4 + (int)f->pl.nnames, "fields= values");
     lua_rawgeti(L, -1, 1);
     lua_pushvalue(L, have_ev);
+    etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.nnames);
     c->delivered++;
-    protected_call(L, c, 1, 0);
+    protected_call(L, c, 1 + (int)f->pl.nnames, 0);
     lua_settop(L, have_ev);
     if (!c->open) break;                 /* the handler closed the consumer */
   }
@@ -639,6 +688,7 @@ static const char *const consumer_keys[] = {"session", "files", "on_error", "rea
                                              NULL};
 /* The source is open: manifest schemas on top of it (lschema.c). */
 static int opened(lua_State *L, lconsumer *c) {
+  c->fields = etwL_field_cache(L);
   int st = etwL_schema_for(L, &c->schemas);
   if (st != ENG_OK) {
     release(c);

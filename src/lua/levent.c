@@ -157,6 +157,7 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   ev->rec.ext = next ? ev->ext : NULL;
   ev->rec.ext_count = next;
   ev->decoded = DEC_UNKNOWN;
+  ev->shape = NULL;
   for (uint32_t i = 0; i < next; i++) {
     const rec_ext_item *it = &rec->ext[i];
     uint16_t size = it->data ? it->size : 0;
@@ -496,7 +497,11 @@ void etwL_open_event(lua_State *L) {
   lua_newtable(L);                                   /* ... shapes */
   lua_createtable(L, 0, 2);                          /* ... shapes empty */
   etwL_fields_mt_finish(L);
-  lua_pushcclosure(L, ev_index, 4);                  /* mod mt __index */
+  lua_createtable(L, 0, 5);                          /* ... empty lazy */
+  lev_push_cache(L);                                 /* ... lazy cache */
+  for (int i = 0; i < LEV_NUPVALUES; i++) lua_pushvalue(L, -LEV_NUPVALUES);
+  lev_lazy_mt_finish(L);                             /* ... lazy cache (its metamethods set) */
+  lua_pushcclosure(L, ev_index, LEV_NUPVALUES);      /* mod mt __index */
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, lev_tostring);
   lua_setfield(L, -2, "__tostring");

@@ -40,6 +40,8 @@ typedef struct levent {
   const char *pname;      /* provider name given at push time (in the tail), or NULL */
   size_t pname_len;
   int decoded;            /* DEC_*: the outcome of decoding, once known */
+  const void *shape;      /* its flt_shape, taken at cache generation shape_gen, or NULL */
+  uint32_t shape_gen;
   rec_ext_item ext[];     /* rec.ext_count items, then the bytes; Lua never moves userdata */
 } levent;
 
@@ -54,6 +56,9 @@ enum { MORE_SCHEMA = 1, MORE_STACK, MORE_EXT };
 #define UP_MT lua_upvalueindex(2)       /* the etw.Event metatable */
 #define UP_SHAPES lua_upvalueindex(3)   /* metadata hash -> shape */
 #define UP_EMPTY lua_upvalueindex(4)    /* fields metatable of events without fields */
+#define UP_LAZY lua_upvalueindex(5)     /* metatable of ev.fields not built yet (levent_fields.c) */
+#define UP_CACHE lua_upvalueindex(6)    /* the state's flt_cache (light userdata) */
+#define LEV_NUPVALUES 6
 
 /* Shapes, and metadata bytes in them, kept before the cache starts over
 ** (crafted input may carry many large distinct metadata blobs). */
@@ -92,6 +97,12 @@ const char *lev_event_name(const levent *ev, size_t *len, char *buf, size_t cap)
 
 /* levent_fields.c (called from __index, whose upvalues they use) */
 int lev_push_fields(lua_State *L, levent *ev);
+/* With a copy of the LEV_NUPVALUES upvalues of __index on top: set the
+** metamethods of the lazy fields metatable (the UP_LAZY one) as closures
+** over them, then pop the copy. */
+void lev_lazy_mt_finish(lua_State *L);
+/* Push the state's field cache as a light userdata (made on first use). */
+void lev_push_cache(lua_State *L);
 void lev_push_sid(lua_State *L, const uint8_t *p, size_t n);
 int lev_push_schema(lua_State *L, const levent *ev);
 int lev_push_decode_error(lua_State *L, levent *ev);

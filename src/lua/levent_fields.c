@@ -4,6 +4,7 @@
 ** rules are at the top of levent.c.
 */
 #include "levent.h"
+#include "flt.h"
 
 static const char *const intype_names[32] = {
   "null", "unicodestring", "ansistring", "int8", "uint8", "int16", "uint16",
@@ -254,8 +255,9 @@ static void add_value(lua_State *L, bframe *fr, const char *name, size_t len,
   lua_rawseti(L, fr->c, n);
 }
 
-/* Push a struct container (its metatable below it) and fill in the frame. */
-static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr) {
+/* Push a struct container (its metatable below it) and fill in the frame;
+** into: the stack index of an empty table to fill instead of a new one. */
+static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bframe *fr, int into) {
   fr->is_array = 0;
   fr->n = 0;
   fr->mt = 0;
@@ -268,7 +270,8 @@ static void open_struct(lua_State *L, int entry, lua_Integer key, int pre, bfram
     if (pre < 0) pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
   }
   if (pre < 0) pre = 0;
-  lua_createtable(L, pre, pre);
+  if (into) lua_pushvalue(L, into);
+  else lua_createtable(L, pre, pre);
   fr->c = lua_gettop(L);
   if (fr->mt) {
     lua_pushvalue(L, fr->mt);
@@ -284,13 +287,13 @@ static void close_frame(lua_State *L, bframe *fr, int *top) {
 }
 
 /* Push the fields table of a cleanly started decoder, with the shape at
-** `entry`. */
-static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
+** `entry` (into: fill that table, see open_struct). */
+static void build_fields(lua_State *L, tlg_decoder *d, int entry, int into) {
   bframe fr[TLG_DECODE_MAX_FRAMES + 1];
   int top = 0;
   tlg_item it;
   luaL_checkstack(L, 2 * TLG_DECODE_MAX_FRAMES + 8, "event fields");
-  open_struct(L, entry, 0, -1, &fr[0]);
+  open_struct(L, entry, 0, -1, &fr[0], into);
   while (tlg_decode_next(d, &it)) {
     if (it.kind == TLG_ITEM_VALUE) {
       etwL_push_value(L, &it);
@@ -305,7 +308,7 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
         f->mt = 0;
         f->is_array = 1;
       } else {
-        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f);
+        open_struct(L, entry, (lua_Integer)it.field.index + 1, pre, f, 0);
       }
       f->in_array = it.in_array;
       f->index = it.index;
@@ -319,12 +322,11 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry) {
   lua_replace(L, -2);                       /* drop the top-level metatable slot */
 }
 
-/* Push ev.fields: cached in UV_FIELDS, made on first access. */
-int lev_push_fields(lua_State *L, levent *ev) {
+/* Push the whole fields table of the event (not cached); TraceLogging
+** fields go into the table at `into` when it is not 0. */
+static void build_full(lua_State *L, levent *ev, int into) {
   tlg_decoder d;
   sch_tdh_event t;
-  if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
-  lua_pop(L, 1);
   if (lev_tdh_of(ev, &t)) {
     ev->decoded = etwL_tdh_push_fields(L, &t, NULL, ev->rec.flags & REC_TDH_STATIC) == SCH_TDH_OK
                       ? DEC_OK : DEC_ERROR;
@@ -335,9 +337,215 @@ int lev_push_fields(lua_State *L, levent *ev) {
     ev->decoded = ev->rec.meta ? DEC_ERROR : DEC_OK;
   } else {
     push_shape(L, ev, &d);
-    build_fields(L, &d, lua_gettop(L));
+    build_fields(L, &d, lua_gettop(L), into);
     lua_replace(L, -2);                     /* drop the shape */
     ev->decoded = tlg_decode_status(&d) == TLG_OK ? DEC_OK : DEC_ERROR;
+  }
+}
+
+/* ---- ev.fields before it is built (lazy) ----
+** ev.fields is first an empty table with the lazy metatable and a link to
+** its event (t[&lazy_key] = ev). A string key is looked up in the event's
+** bytes (src/filter: by the shape's offsets or by decoding up to the field)
+** without building anything. Anything else (a position, #, pairs, an
+** assignment, an array or struct value) builds the whole table into the
+** same Lua table, drops the link and sets the fields metatable: from then
+** on it is exactly the table of levent.c. */
+static char lazy_key;
+
+/* The shape of the event's TraceLogging metadata, from the cache; kept in
+** the event while the cache keeps it. NULL for other events, metadata
+** too large to cache, or a bad header. */
+static const flt_shape *shape_of(flt_cache *cache, levent *ev) {
+  if (!ev->rec.meta) return NULL;
+  if (ev->shape && ev->shape_gen == flt_cache_gen(cache)) return ev->shape;
+  const flt_shape *s = flt_cache_get(cache, ev->rec.meta, ev->rec.meta_len);
+  ev->shape = s;
+  ev->shape_gen = flt_cache_gen(cache);
+  return s;
+}
+
+/* Whether ev.fields may start lazy: there is at least one field to look
+** up (events without fields get their plain empty table at once). */
+static int lazy_ok(flt_cache *cache, levent *ev) {
+  tlg_decoder d;
+  sch_tdh_event t;
+  if (lev_tdh_of(ev, &t)) {
+    if (t.tei_len < SCH_TEI_OFF_PROPS) return 0;
+    uint32_t nprops = tlg_le32(t.tei + SCH_TEI_OFF_PROPERTY_COUNT);
+    uint32_t top = tlg_le32(t.tei + SCH_TEI_OFF_TOP_COUNT);
+    return top > 0 && top <= nprops && nprops <= 65535 &&
+           (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops <= t.tei_len;
+  }
+  const flt_shape *s = shape_of(cache, ev);
+  if (s) return s->nfields > 0;
+  return lev_start(ev, &d) && tlg_decode_status(&d) == TLG_OK &&
+         !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d));
+}
+
+/* Field `name` of the event: FLT_VALUE with *it, FLT_COMPLEX, FLT_MISSING. */
+static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len,
+                      tlg_item *it, char namebuf[SCH_TDH_NAME_MAX]) {
+  const lrec *r = &ev->rec;
+  sch_tdh_event t;
+  if (lev_tdh_of(ev, &t)) return flt_tdh_value(&t, name, len, it, namebuf);
+  if (!r->meta) return FLT_MISSING;
+  const flt_shape *s = shape_of(cache, ev);
+  if (!s) return flt_tlg_scan(r->meta, r->meta_len, r->data, r->data_len, name, len, it);
+  return flt_tlg_value(s, flt_find(s, name, len), r->meta, r->meta_len, r->data, r->data_len, it);
+}
+
+/* Build the fields into the lazy table at index p, if it is not built yet.
+** Runs in a closure with __index's upvalues. */
+static void materialize(lua_State *L, int p) {
+  p = lua_absindex(L, p);
+  if (lua_rawgetp(L, p, &lazy_key) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    return;
+  }
+  levent *ev = lua_touserdata(L, -1);                /* ev */
+  lua_pushnil(L);
+  lua_rawsetp(L, p, &lazy_key);
+  build_full(L, ev, p);                              /* ev full */
+  if (lua_rawequal(L, -1, p)) {                      /* filled in place */
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {                          /* ev full k v */
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, p);
+  }
+  if (!lua_getmetatable(L, -1)) lua_pushnil(L);
+  lua_setmetatable(L, p);
+  lua_pop(L, 2);
+}
+
+static int lazy_index(lua_State *L) {
+  size_t len;
+  tlg_item it;
+  char namebuf[SCH_TDH_NAME_MAX];
+  if (lua_type(L, 2) == LUA_TSTRING && lua_rawgetp(L, 1, &lazy_key) == LUA_TUSERDATA) {
+    const char *name = lua_tolstring(L, 2, &len);
+    switch (find_value(lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, &it, namebuf)) {
+    case FLT_VALUE: etwL_push_value(L, &it); return 1;
+    case FLT_MISSING: return 0;
+    default: break;                                  /* an array or a struct: build */
+    }
+  }
+  lua_settop(L, 2);
+  materialize(L, 1);
+  lua_rawget(L, 1);
+  return 1;
+}
+
+static int lazy_len(lua_State *L) {
+  materialize(L, 1);
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, 1));
+  return 1;
+}
+
+static int lazy_pairs(lua_State *L) {
+  lua_settop(L, 1);
+  materialize(L, 1);
+  return fields_pairs(L);
+}
+
+static int lazy_newindex(lua_State *L) {
+  lua_settop(L, 3);
+  materialize(L, 1);
+  lua_rawset(L, 1);
+  return 0;
+}
+
+void lev_lazy_mt_finish(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"__index", lazy_index}, {"__len", lazy_len}, {"__pairs", lazy_pairs},
+    {"__newindex", lazy_newindex}, {NULL, NULL}};
+  int up = lua_gettop(L) - LEV_NUPVALUES + 1, mt = up + 4; /* the lazy table: UP_LAZY */
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    for (int i = 0; i < LEV_NUPVALUES; i++) lua_pushvalue(L, up + i);
+    lua_pushcclosure(L, f->func, LEV_NUPVALUES);
+    lua_setfield(L, mt, f->name);
+  }
+  lua_pushliteral(L, "etw.Fields");
+  lua_setfield(L, mt, "__name");
+  lua_settop(L, up - 1);
+}
+
+/* The flt_cache of the state, owned by a userdata in the registry. */
+static char cache_key;
+
+static int cache_gc(lua_State *L) {
+  flt_cache **box = lua_touserdata(L, 1);
+  flt_cache_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+void lev_push_cache(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) == LUA_TUSERDATA) {
+    lua_pushlightuserdata(L, *(flt_cache **)lua_touserdata(L, -1));
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  flt_cache **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, cache_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  if (!(*box = flt_cache_new())) luaL_error(L, "out of memory");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
+  lua_pushlightuserdata(L, *box);
+}
+
+struct flt_cache *etwL_field_cache(lua_State *L) {
+  lev_push_cache(L);
+  flt_cache *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return c;
+}
+
+void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
+                       const size_t *lens, size_t n) {
+  levent *ev = lua_touserdata(L, idx);
+  for (size_t k = 0; k < n; k++) {
+    tlg_item it;
+    char namebuf[SCH_TDH_NAME_MAX];
+    int found = find_value(cache, ev, names[k], lens[k], &it, namebuf);
+    if (found == FLT_VALUE) {
+      etwL_push_value(L, &it);
+    } else if (found == FLT_MISSING) {
+      lua_pushnil(L);
+    } else {                                         /* through ev.fields, which builds it */
+      lua_getfield(L, idx, "fields");
+      lua_pushlstring(L, names[k], lens[k]);
+      lua_gettable(L, -2);
+      lua_remove(L, -2);
+    }
+  }
+}
+
+/* Push ev.fields: cached in UV_FIELDS, made on first access (lazy when
+** there is something to look up). */
+int lev_push_fields(lua_State *L, levent *ev) {
+  if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  flt_cache *cache = lua_touserdata(L, UP_CACHE);
+  if (lazy_ok(cache, ev)) {
+    /* sized for the whole table, which pairs, # or a struct may build in it */
+    const flt_shape *s = shape_of(cache, ev);
+    int n = s ? (int)s->nfields : 0;
+    lua_createtable(L, n, n + 1);
+    lua_pushvalue(L, 1);
+    lua_rawsetp(L, -2, &lazy_key);
+    lua_pushvalue(L, UP_LAZY);
+    lua_setmetatable(L, -2);
+  } else {
+    build_full(L, ev, 0);
   }
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 1, UV_FIELDS);

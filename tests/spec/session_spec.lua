@@ -267,7 +267,7 @@ describe_posix("etw.Consumer [#shm]", function()
     assert.same({ warn = 4, kw4 = 2, id7 = 1, fn = 5, other = 0, all = 10 }, got)
     assert.equal(10, c:stats().events)
     assert.has_error(function() c:on({ bogus = 1 }, print) end,
-      "on: unknown filter field 'bogus' (provider, name, id, level, opcode, task, keyword)")
+      "on: unknown filter field 'bogus' (provider, name, id, level, opcode, task, keyword, where, fields)")
   end)
 
   it("stops run with the handler's traceback, or counts errors with on_error='continue'", function()

@@ -24,6 +24,11 @@ M.details = [==[
                     fields, ...), plus string, math, table, utf8, tostring,
                     tonumber, type, pairs, ipairs, select, next and guid().
                     Example: --filter 'level <= 3 and fields.Size > 4096'
+                    Fast path: comparisons of fields with literals
+                    (fields.Status >= 500; ==, <, <=, >, >=) and name == "X",
+                    provider == "X", joined by `and`, are tested in C before
+                    an event becomes a Lua object (same events printed; a
+                    missing field is false there without a message)
   --max-events N    stop after N printed events
   --manifest M      decode manifest events (Windows providers such as
                     Microsoft-Windows-Kernel-*, HttpService, the .NET runtime)
@@ -92,7 +97,7 @@ function M.run(args)
     write(ev)
     printed = printed + 1
     if opts["max-events"] and printed >= opts["max-events"] then c:stop() end
-  end)
+  end, opts.fast_filter)
 
   local corrupt = 0
   c:on_corrupt(function(msg, file)

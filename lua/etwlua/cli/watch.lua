@@ -26,7 +26,9 @@ M.details = [==[
                     then timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields
   -e, --event E     only events named E (or with id E when E is a number); repeatable
   --filter EXPR     only events for which the Lua expression EXPR is true
-                    (the language of `etwlua dump --filter`)
+                    (the language of `etwlua dump --filter`; comparisons of
+                    fields with literals joined by `and`, such as
+                    fields.Status >= 500, are tested in C: the fast path)
   --buffers N       buffers per producer thread's ring (2..16384, default 32)
   --buffer-kb N     buffer size in KB (4..16384, default 64)
   With stderr on a terminal, a counts line is shown every second. Events
@@ -74,7 +76,7 @@ function M.run(args)
     write(ev)
     printed = printed + 1
     if max and printed >= max then c:stop() end
-  end)
+  end, opts.fast_filter)
   local lost = 0
   c:on_lost(function(n) lost = lost + n end)
 

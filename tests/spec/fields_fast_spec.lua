@@ -1,0 +1,261 @@
+-- fields_fast_spec.lua: field reads at the cost of a lookup (issue 13 §2),
+-- the parts that run on every platform (no session needed):
+--   * ev.fields.Name read lazily (one value, nothing built) agrees with the
+--     whole table, over the shared vectors (every prefix of their data, so
+--     every decode error), over every ETL sample (TraceLogging, kernel MOF
+--     and manifest events) and over HTTP_Server.etl with its manifest;
+--   * c:on{fields = {...}} passes what the whole table holds;
+--   * c:on{where = {...}} on TDH fields selects what Lua selects;
+--   * etwlua.filter.fast splits expressions; its table filter + rest select
+--     what the whole expression selects (HTTP_Server.etl).
+-- fields_where_spec.lua has the parts that write a file through a session.
+local etw = require "etw"
+local cjson = require "cjson"
+local util = require "testutil"
+local filter = require "etwlua.filter"
+local F = require "fieldsutil"
+
+local S = util.shared_dir()
+local same, first_of_names, check_lazy = F.same, F.first_of_names, F.check_lazy
+local both_ways, select_both = F.both_ways, F.select_both
+
+local function vector_blobs()
+  local dir = S or "../shared"
+  local f = io.open(dir .. "/vectors/tlg-vectors.json", "rb")
+  if not f then return nil end
+  local V = cjson.decode(f:read("a"))
+  f:close()
+  local out = {}
+  for _, case in ipairs(V.event_cases) do
+    local ex = case.expected
+    if ex.metadata_hex and ex.data_hex then
+      out[#out + 1] = { id = case.id, meta = util.fromhex(ex.metadata_hex), data = util.fromhex(ex.data_hex) }
+    end
+  end
+  return out
+end
+
+describe("ev.fields.Name (lazy) and the whole table", function()
+  local blobs = function(add)
+    local eb = etw.EventBuilder()
+    eb:reset("E")
+    add(eb)
+    local _, meta, data = eb:bytes()
+    return meta, data
+  end
+
+  it("reads one value without building the table; #, pairs, [i] build it in place", function()
+    local meta, data = blobs(function(eb)
+      eb:add_int32("Status", 503):add_str8("Path", "/x"):add_int32("Status", 7)
+    end)
+    local ev = etw.decode_blobs(meta, data)
+    local f = ev.fields
+    assert.are.equal(503, f.Status)
+    assert.are.equal("/x", f.Path)
+    assert.is_nil(f.Nope)
+    assert.are.equal(0, rawlen(f))                -- nothing built yet
+    assert.is_nil(rawget(f, "Status"))
+    assert.are.equal(3, #f)                       -- builds it
+    assert.are.equal(3, rawlen(f))
+    assert.are.equal(503, rawget(f, "Status"))
+    assert.are.equal(f, ev.fields)                -- the same table, now whole
+    local order = {}
+    for k, v in pairs(f) do order[#order + 1] = k .. "=" .. tostring(v) end
+    assert.are.same({ "Status=503", "Path=/x", "Status=7" }, order)
+    local n = 0
+    for _ in next, f do n = n + 1 end
+    assert.are.equal(3 + 2, n)                    -- next sees positions and names, no link
+    assert.are.equal("etw.Fields", getmetatable(f).__name)
+  end)
+
+  it("builds the table for an assignment, ipairs and struct / array values", function()
+    local meta, data = blobs(function(eb)
+      eb:add_int32("a", 1):add_struct("s", 1):add_uint8("x", 7):add_uint16_seq("arr", { 4, 5 })
+    end)
+    local f = etw.decode_blobs(meta, data).fields
+    f.extra = 9
+    assert.are.equal(1, rawget(f, "a"))
+    assert.are.equal(9, f.extra)
+    local g = etw.decode_blobs(meta, data).fields
+    local seen = {}
+    for i, v in ipairs(g) do seen[i] = v end
+    assert.are.equal(3, #seen)
+    local h = etw.decode_blobs(meta, data).fields
+    assert.are.equal(7, h.s.x)
+    assert.are.same({ 4, 5 }, h.arr)
+    assert.are.equal(h.s, h[2])
+  end)
+
+  it("agrees over the shared vectors and every prefix of their data", function()
+    local cases = vector_blobs()
+    if not cases then
+      pending("../shared absent: vectors skipped")
+      return
+    end
+    local checked = 0
+    for _, c in ipairs(cases) do
+      local names = { "no such field", "" }
+      for _, info in ipairs(etw.decode_blobs(c.meta, c.data).schema) do names[#names + 1] = info.name end
+      for cut = #c.data, 0, -1 do
+        local d = c.data:sub(1, cut)
+        local ev = etw.decode_blobs(c.meta, d)
+        local err = check_lazy(ev, names)
+        assert(not err, c.id .. " data[1.." .. cut .. "]: " .. tostring(err))
+        assert.are.equal(etw.decode_blobs(c.meta, d).decode_error, ev.decode_error)
+        checked = checked + 1
+      end
+    end
+    assert.truthy(checked > 1000)
+  end)
+
+  it("agrees on damaged metadata (every prefix of it)", function()
+    local meta, data = blobs(function(eb)
+      eb:add_int32("a", 1):add_str16("w", "héllo"):add_struct("s", 2):add_uint8("x", 7)
+        :add_guid("g", "01234567-89ab-cdef-0123-456789abcdef"):add_float64("d", 0.5)
+    end)
+    for cut = #meta, 2, -1 do
+      local m = string.pack("<I2", cut) .. meta:sub(3, cut)
+      local ev = etw.decode_blobs(m, data)
+      local err = check_lazy(ev, { "a", "w", "s", "d", "x", "g" })
+      assert(not err, "metadata[1.." .. cut .. "]: " .. tostring(err))
+    end
+  end)
+end)
+
+-- Two passes over files: the names each kind of event has, then lazy reads
+-- of them (and a missing one) against the whole table, and fields= args.
+local function check_files(files, opts, max)
+  local kinds = {}
+  local function kind(ev)
+    return table.concat({ ev.provider_id, tostring(ev.name), ev.id, ev.version, ev.opcode }, "/")
+  end
+  local c = assert(etw.Consumer { files = files, manifests = opts and opts.manifests })
+  c:on(function(ev)
+    local k = kind(ev)
+    local names = first_of_names(ev.fields)
+    local have = kinds[k] or { "no such field" }
+    for _, n in ipairs(names) do
+      if not have[n] then have[#have + 1], have[n] = n, true end
+    end
+    kinds[k] = have
+  end)
+  c:run { max_events = max }
+  c:close()
+  local checked, valued = 0, 0
+  c = assert(etw.Consumer { files = files, manifests = opts and opts.manifests })
+  c:on(function(ev)
+    local names = kinds[kind(ev)]
+    local err = check_lazy(ev, names)
+    assert(not err, kind(ev) .. ": " .. tostring(err))
+    checked = checked + 1
+    if #names > 1 then valued = valued + 1 end
+  end)
+  c:run { max_events = max }
+  c:close()
+  -- fields= hands the handler what the whole table holds
+  for k, have in pairs(kinds) do
+    local names = table.move(have, 1, #have, 1, {})
+    if #names > 1 then
+      c = assert(etw.Consumer { files = files, manifests = opts and opts.manifests })
+      c:on({ fields = names }, function(ev, ...)
+        if kind(ev) ~= k then return end
+        local args = table.pack(...)
+        local _, full = first_of_names(ev.fields)
+        for i, n in ipairs(names) do
+          assert(same(args[i], full[n]), k .. ": fields= " .. n .. " differs")
+        end
+      end)
+      c:run { max_events = max }
+      c:close()
+      break                                          -- one kind per file set: time
+    end
+  end
+  return checked, valued
+end
+
+describe("ev.fields.Name over real files", function()
+  if not S then
+    it("needs ../shared", function() pending("ETWLUA_SHARED not set: samples skipped") end)
+    return
+  end
+  local dir = S .. "/etl-samples/"
+  local files = {
+    "s4/waasmedic.20251005_113019_195.etl", "s4/SIH.20230422.034724.362.1.etl",
+    "s4/WindowsUpdate.20251008.140245.443.8.etl", "airbus-etl-parser/lxcore_kernel.etl",
+    "airbus-etl-parser/AMSITrace.etl", "airbus-etl-parser/ShutdownPerfDiagLogger.etl",
+    "perfview/gcevents.PerfViewData.etl", "perfview/primitive-types.etl",
+    "perfview/gcrundownevents.PerfViewData.clrRundown.etl", "perfview/net.4.5.2.x64.etl",
+    "perfview/SelfDescribingSingleEvent.etl",
+  }
+  for _, f in ipairs(files) do
+    it("agrees on " .. f, function()
+      local n, valued = check_files(dir .. f, nil, 20000)
+      assert.truthy(n > 0 and valued > 0)
+    end)
+  end
+  it("agrees on HTTP_Server.etl decoded by HTTP_Server.man (TDH walker)", function()
+    local tx = dir .. "tx/"
+    local n, valued = check_files(tx .. "HTTP_Server.etl", { manifests = tx .. "HTTP_Server.man" })
+    assert.are.equal(2042, n)
+    assert.truthy(valued >= 2041)
+  end)
+end)
+
+describe("c:on{where = ...} on TDH (manifest-decoded) fields", function()
+  if not S then
+    it("needs ../shared", function() pending("ETWLUA_SHARED not set: samples skipped") end)
+    return
+  end
+  local tx = S .. "/etl-samples/tx/"
+  local conds = {
+    { StatusCode = { ">=", 300 } }, { StatusCode = 200 }, { Verb = "GET" }, { Verb = { "~=", "GET" } },
+    { Url = { ">", "http://georgis2:80/w" } }, { HttpStatus = { 200, 304 } }, { RequestId = { "<", 0 } },
+    { ConnectionObj = { "~=", 0 } }, { SiteId = { "<=", 1 }, Status = 0 }, { RequestQueueName = "DefaultAppPool" },
+  }
+  for n, w in ipairs(conds) do
+    it("condition " .. n .. " selects what Lua selects", function()
+      local by_c, by_lua = both_ways(tx .. "HTTP_Server.etl", tx .. "HTTP_Server.man", nil, w)
+      assert.are.same(by_lua, by_c)
+      if n <= 3 then assert.truthy(#by_c > 0) end
+    end)
+  end
+  it("name and provider filters match the manifest's names", function()
+    local by_c, by_lua = both_ways(tx .. "HTTP_Server.etl", tx .. "HTTP_Server.man",
+      { provider = "Microsoft-Windows-HttpService", name = "HTTP Request Trace Task" }, { StatusCode = 304 })
+    assert.are.same(by_lua, by_c)
+    assert.truthy(#by_c > 0)
+  end)
+end)
+
+describe("etwlua.filter: the fast path and the whole expression in Lua", function()
+  it("fast() splits what C can test from the rest", function()
+    local t, rest = filter.fast("fields.Status >= 500 and level <= 3 and name == 'Req'")
+    assert.are.same({ name = "Req", where = { Status = { { ">=", 500 } } } }, t)
+    assert.are.equal("level <= 3", rest)
+    t, rest = filter.fast("500 < ev.fields['Status'] and provider == 'P'")
+    assert.are.same({ provider = "P", where = { Status = { { ">", 500 } } } }, t)
+    assert.are.equal("provider == 'P'", rest)
+    assert.is_nil(filter.fast("fields.Status ~= 500"))
+    assert.is_nil(filter.fast("fields.Status >= 500 or level < 2"))
+    assert.is_nil(filter.fast("(fields.Status >= 500)"))
+    assert.is_nil(filter.fast("fields.Status >= 500 and"))
+    assert.is_nil(filter.fast("fields.S.x > 1"))
+  end)
+
+  describe("on HTTP_Server.etl with its manifest", function()
+    if not S then
+      it("needs ../shared", function() pending("ETWLUA_SHARED not set: samples skipped") end)
+      return
+    end
+    local tx = S .. "/etl-samples/tx/"
+    for _, e in ipairs { "fields.StatusCode >= 300", "fields.Verb == 'GET' and name == 'HTTP Request Trace Task'",
+                         "provider == 'Microsoft-Windows-HttpService' and fields.HttpStatus == 200" } do
+      it(e, function()
+        local lua_sel, c_sel = select_both(tx .. "HTTP_Server.etl", tx .. "HTTP_Server.man", e)
+        assert.are.same(lua_sel, c_sel)
+        assert.truthy(#c_sel > 0)
+      end)
+    end
+  end)
+end)
+
