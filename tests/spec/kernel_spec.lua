@@ -371,6 +371,44 @@ c.close(); a.close(); l.close()"]])
     assert.is_true(t.start < t.After, "start " .. t.start .. " After " .. tostring(t.After))
   end)
 
+  it("kernel and user events of one session reach the consumer merged in time order", function()
+    -- user events and this process's own opens (kernel samples) alternate;
+    -- the consumer starts after all were written, so each source's ring is
+    -- full and only a merge by time gives the alternation back
+    local name = unique("k-merge")
+    local s = assert(etw.Session(name):start())
+    local p <close> = etw.Provider(unique("KMerge"))
+    assert(s:enable(p))
+    assert(s:enable("tracepoint:syscalls:sys_enter_openat", {pids = {etw.pid()}}))
+    local eb = etw.EventBuilder()
+    local N = 200
+    for i = 1, N do
+      eb:reset("Mark")
+      eb:add_int32("i", i)
+      p:write(eb)
+      assert(io.open("/dev/null")):close()
+    end
+    local c = assert(etw.Consumer { session = name })
+    local seq, last, back = {}, nil, 0
+    c:on(function(ev)
+      local kind = ev.name == "Mark" and "u" or ev.name == "sys_enter_openat" and "k" or nil
+      if not kind then return end
+      if last and ev.timestamp < last then back = back + 1 end
+      last = ev.timestamp
+      seq[#seq + 1] = kind
+      if #seq >= 2 * N then c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    local text = table.concat(seq)
+    local _, switches = text:gsub("uk", "")
+    assert.are.equal(0, back, "timestamps went back " .. back .. " times")
+    assert.is_true(#seq >= 2 * N, "events " .. #seq)
+    assert.is_true(switches >= N - 20, "user/kernel alternations " .. switches .. ": " ..
+                   text:sub(1, 80))
+  end)
+
   it("a file session writes kernel events into the ETL file; etwlua dump reads them", function()
     local name = unique("k-file")
     local path = os.tmpname() .. ".etl"

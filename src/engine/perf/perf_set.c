@@ -80,6 +80,7 @@ typedef struct pend {
   size_t off, len;
 } pend;
 
+#define COMMIT_SLACK_NS 1000000u   /* 1 ms: see drain_all */
 #define BATCH_MAX (8u << 20)        /* raw bytes held at most; more: written early */
 
 int perf_is_source(const char *name) {
@@ -406,7 +407,9 @@ static uint64_t mono_now(void) {
 /* Read every ring, then write in time order what is sure to be complete
 ** (all of it when `final`). */
 static void drain_all(perf_set *ps, int final) {
-  uint64_t start = mono_now();
+  /* a sample is stamped a little before the kernel commits it to its ring:
+  ** what is younger than the slack waits for the next pass */
+  uint64_t start = mono_now() - COMMIT_SLACK_NS;
   for (unsigned i = 0; i < ps->n; i++) {
     perf_src *s = ps->srcs[i];
     if (s->dead) continue;
@@ -417,6 +420,7 @@ static void drain_all(perf_set *ps, int final) {
     }
   }
   release(ps, final ? UINT64_MAX : start);
+  if (ps->n && !final) ps->sink.mark(ps->sink.ctx, (int64_t)start);
 }
 
 /* Under the lock: free disabled sources; fill fds (wake_fd first). */
@@ -428,6 +432,7 @@ static unsigned collect(perf_set *ps, struct pollfd **fds, unsigned *cap) {   /*
     if (ps->srcs[i]->dead) { src_free(ps->srcs[i]); continue; }
     ps->srcs[w++] = ps->srcs[i];
   }
+  if (w == 0 && ps->n) ps->sink.mark(ps->sink.ctx, 0);   /* nothing to wait for now */
   ps->n = w;
   for (unsigned i = 0; i < ps->n; i++)
     for (unsigned j = 0; j < ps->srcs[i]->ntps; j++) total += ps->srcs[i]->tps[j].nrings;
@@ -481,6 +486,7 @@ static void *bridge(void *arg) {
     pthread_mutex_lock(&ps->lock);
     drain_all(ps, quit || gone);
     if (gone) close_all(ps);
+    if (quit || gone) ps->sink.mark(ps->sink.ctx, 0);
     pthread_mutex_unlock(&ps->lock);
     if (quit || gone) break;
   }
@@ -558,6 +564,8 @@ int perf_enable(perf_set *ps, const char *name, uint8_t level, uint64_t any, uin
   }
   if ((i = find(ps, name)) >= 0) ps->srcs[i]->dead = 1;      /* replaced (new pids) */
   st = insert(ps, s);
+  /* user events from now on wait for the bridge to have read the kernel's */
+  if (st == ENG_OK) ps->sink.mark(ps->sink.ctx, -1);
   if (st == ENG_OK && !ps->thread_on) {
     if (pthread_create(&ps->thread, NULL, bridge, ps) == 0) ps->thread_on = 1;
     else { ps->n--; st = ENG_E_NOMEM; }
