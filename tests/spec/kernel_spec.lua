@@ -389,11 +389,15 @@ c.close(); a.close(); l.close()"]])
       assert(io.open("/dev/null")):close()
     end
     local c = assert(etw.Consumer { session = name })
-    local seq, last, back = {}, nil, 0
+    local seq, last, back, first_back = {}, nil, 0, nil
     c:on(function(ev)
       local kind = ev.name == "Mark" and "u" or ev.name == "sys_enter_openat" and "k" or nil
       if not kind then return end
-      if last and ev.timestamp < last then back = back + 1 end
+      if last and ev.timestamp < last then
+        back = back + 1
+        first_back = first_back or string.format("#%d %s after %s: %d < %d", #seq + 1, kind,
+                                                 seq[#seq], ev.timestamp, last)
+      end
       last = ev.timestamp
       seq[#seq + 1] = kind
       if #seq >= 2 * N then c:stop() end
@@ -403,7 +407,7 @@ c.close(); a.close(); l.close()"]])
     s:stop()
     local text = table.concat(seq)
     local _, switches = text:gsub("uk", "")
-    assert.are.equal(0, back, "timestamps went back " .. back .. " times")
+    assert.are.equal(0, back, "timestamps went back " .. back .. " times: " .. tostring(first_back))
     assert.is_true(#seq >= 2 * N, "events " .. #seq)
     assert.is_true(switches >= N - 20, "user/kernel alternations " .. switches .. ": " ..
                    text:sub(1, 80))

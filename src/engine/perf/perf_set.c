@@ -37,6 +37,7 @@ typedef struct perf_tp {
   perf_ring *rings;
   unsigned nrings;
   struct perf_src *src;
+  perf_fast fast;                   /* raw decode without the builder (perf_fast.c) */
 } perf_tp;
 
 typedef struct perf_src {
@@ -69,6 +70,15 @@ struct perf_set {
   size_t npend, pend_cap;
   uint8_t *pbuf;                    /* their raw bytes */
   size_t plen, pcap;
+  uint8_t *pbuf2;                   /* release's compaction target, swapped with pbuf */
+  size_t pcap2;
+  struct pend *pend2;               /* the merge's target, swapped with pend */
+  size_t pend2_cap;
+  /* pend is runs in time order (one per ring read, the kept samples
+  ** first): merged, not sorted, unless some ring's samples went back */
+  size_t *runs, nruns, runs_cap;
+  int unsorted;
+  uint8_t fastbuf[PERF_FAST_MAX];
 };
 
 /* One sample waiting in the time-ordered batch. */
@@ -90,6 +100,7 @@ int perf_is_source(const char *name) {
 /* ================================================================ sources */
 
 static void tp_close(perf_tp *t) {
+  perf_fast_free(&t->fast);
   for (unsigned i = 0; i < t->nrings; i++) perf_ring_close(&t->rings[i]);
   free(t->rings);
   t->rings = NULL;
@@ -260,14 +271,21 @@ static void emit(perf_set *ps, perf_tp *t, const perf_hdr *h, const uint8_t *raw
   d.keyword = t->map ? t->map->keyword : 0;
   d.opcode = t->map ? t->map->opcode : 0;
   if (!eng_match(d.level, d.keyword, s->level, s->any, s->all)) return;
+  size_t ml, dl;
+  if (t->fast.state == 1 && (dl = perf_fast_data(&t->fast, raw, len, ps->fastbuf)) != 0) {
+    ps->sink.write(ps->sink.ctx, h, &s->provider, s->traits, s->traits_len, &d, t->fast.meta,
+                   t->fast.meta_len, ps->fastbuf, dl);
+    return;
+  }
   if (tlg_build_reset(&ps->b, ev, strlen(ev), &d, 0) != TLG_OK) return;
   int r = t->map ? perf_map_fields(t->map, &t->fmt, h, raw, len, &ps->b)
                  : tpf_decode(&t->fmt, raw, len, &ps->b);
   if (r < 0) { ps->sink.lost(ps->sink.ctx, 1); return; }   /* too big for one event */
   if (r > 0 && t->map) return;                              /* not this event, or state only */
-  size_t ml, dl;
   const uint8_t *meta = tlg_build_meta(&ps->b, &ml);
   const uint8_t *data = tlg_build_data(&ps->b, &dl);
+  if (!t->map && t->fast.state == 0 && r == 0)
+    perf_fast_learn(&t->fast, &t->fmt, raw, len, meta, ml, data, dl);
   ps->sink.write(ps->sink.ctx, h, &s->provider, s->traits, s->traits_len, &d, meta, ml, data, dl);
 }
 
@@ -280,6 +298,52 @@ static int pid_wanted(const perf_src *s, uint32_t pid) {
   if (!s->npids) return 1;
   for (size_t i = 0; i < s->npids; i++)
     if (s->pids[i] == pid) return 1;
+  return 0;
+}
+
+/* What hold() appends from now on is a new run (the next ring's samples). */
+static void run_begin(perf_set *ps) {
+  if (ps->nruns && ps->runs[ps->nruns - 1] == ps->npend) return;     /* the last is empty */
+  if (ps->nruns == ps->runs_cap) {
+    size_t cap = ps->runs_cap ? ps->runs_cap * 2 : 16;
+    size_t *r = realloc(ps->runs, cap * sizeof *r);
+    if (!r) { ps->unsorted = 1; return; }          /* runs unknown: sort instead */
+    ps->runs = r;
+    ps->runs_cap = cap;
+  }
+  ps->runs[ps->nruns++] = ps->npend;
+}
+
+/* pend in time order by merging its runs (ties: the earlier run, i.e. read
+** order); 0, or -1 when it must be sorted instead. */
+#define MERGE_MAX_RUNS 32
+static int merge_runs(perf_set *ps) {
+  size_t k = ps->nruns, pos[MERGE_MAX_RUNS], end[MERGE_MAX_RUNS];
+  if (ps->unsorted || k > MERGE_MAX_RUNS) return -1;
+  if (k <= 1) return 0;
+  if (ps->pend2_cap < ps->npend) {
+    pend *p = realloc(ps->pend2, ps->pend_cap * sizeof *p);
+    if (!p) return -1;
+    ps->pend2 = p;
+    ps->pend2_cap = ps->pend_cap;
+  }
+  for (size_t r = 0; r < k; r++) {
+    pos[r] = ps->runs[r];
+    end[r] = r + 1 < k ? ps->runs[r + 1] : ps->npend;
+  }
+  for (size_t o = 0; o < ps->npend; o++) {
+    size_t best = k;
+    for (size_t r = 0; r < k; r++)
+      if (pos[r] < end[r] && (best == k || ps->pend[pos[r]].time < ps->pend[pos[best]].time))
+        best = r;
+    ps->pend2[o] = ps->pend[pos[best]++];
+  }
+  pend *tp = ps->pend;
+  size_t tc = ps->pend_cap;
+  ps->pend = ps->pend2;
+  ps->pend_cap = ps->pend2_cap;
+  ps->pend2 = tp;
+  ps->pend2_cap = tc;
   return 0;
 }
 
@@ -303,6 +367,9 @@ static int hold(perf_set *ps, perf_tp *t, uint64_t time, const uint32_t pt[2], u
     ps->pcap = cap;
   }
   memcpy(ps->pbuf + ps->plen, raw, len);
+  if (ps->nruns == 0) run_begin(ps);
+  else if (ps->npend > ps->runs[ps->nruns - 1] && time < ps->pend[ps->npend - 1].time)
+    ps->unsorted = 1;                               /* a ring's samples went back: sort */
   ps->pend[ps->npend] = (pend){time, ps->npend, t, pt[0], pt[1], cpu, ps->plen, len};
   ps->npend++;
   ps->plen += len;
@@ -336,7 +403,9 @@ static int closed_later(perf_set *ps, size_t i) {
 ** something written later (rings of other CPUs and tracepoints included). */
 static void release(perf_set *ps, uint64_t before) {
   if (!ps->npend) return;
-  qsort(ps->pend, ps->npend, sizeof *ps->pend, by_time);
+  if (merge_runs(ps) != 0) qsort(ps->pend, ps->npend, sizeof *ps->pend, by_time);
+  ps->unsorted = 0;
+  ps->nruns = 0;
   size_t i = 0;
   for (; i < ps->npend && ps->pend[i].time < before; i++) {
     pend *p = &ps->pend[i];
@@ -346,7 +415,11 @@ static void release(perf_set *ps, uint64_t before) {
     emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
   }
   size_t keep = ps->npend - i, w = 0;
-  uint8_t *nb = keep ? malloc(ps->pcap) : NULL;
+  if (keep && ps->pcap2 < ps->pcap) {
+    free(ps->pbuf2);
+    ps->pcap2 = (ps->pbuf2 = malloc(ps->pcap)) ? ps->pcap : 0;
+  }
+  uint8_t *nb = keep ? ps->pbuf2 : NULL;
   if (keep && !nb) {                                /* cannot compact: write them now */
     for (; i < ps->npend; i++) {
       pend *p = &ps->pend[i];
@@ -365,9 +438,20 @@ static void release(perf_set *ps, uint64_t before) {
     nl += p.len;
     ps->pend[w] = p;
   }
-  if (nb) { free(ps->pbuf); ps->pbuf = nb; }
+  if (nb) {                                         /* swap the buffers */
+    ps->pbuf2 = ps->pbuf;
+    ps->pbuf = nb;
+    size_t c = ps->pcap2;
+    ps->pcap2 = ps->pcap;
+    ps->pcap = c;
+  }
   ps->npend = keep;
   ps->plen = nl;
+  if (keep) {                                       /* what is kept is one run, in order */
+    ps->npend = 0;
+    run_begin(ps);
+    ps->npend = keep;
+  }
 }
 
 /* One ring record: PERF_SAMPLE_TID | TIME | CPU | RAW, or a loss notice. */
@@ -415,8 +499,10 @@ static void drain_all(perf_set *ps, int final) {
     if (s->dead) continue;
     for (unsigned j = 0; j < s->ntps; j++) {
       drain_ctx c = {ps, &s->tps[j]};
-      for (unsigned k = 0; k < s->tps[j].nrings; k++)
+      for (unsigned k = 0; k < s->tps[j].nrings; k++) {
+        run_begin(ps);
         perf_ring_drain(&s->tps[j].rings[k], ps->tmp, on_record, &c);
+      }
     }
   }
   release(ps, final ? UINT64_MAX : start);
@@ -609,6 +695,9 @@ void perf_set_free(perf_set *ps) {
   tlg_build_free(&ps->b);
   free(ps->pend);
   free(ps->pbuf);
+  free(ps->pend2);
+  free(ps->pbuf2);
+  free(ps->runs);
   pthread_mutex_destroy(&ps->lock);
   free(ps);
 }

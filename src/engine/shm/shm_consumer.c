@@ -39,6 +39,7 @@ struct eng_consumer {
   uint32_t cur;                     /* the ring the last record came from */
   uint32_t *live, nlive;            /* rings ACTIVE or CLOSED at the last scan */
   uint32_t rescan;                  /* records until the next scan */
+  uint64_t scan_wm;                 /* kernel_wm as the last scan began */
   int64_t next_check;               /* mono ns of the next liveness sweep */
   uint64_t ticks1, refine_gap, mult;   /* clock: ns per tick << 32 */
   uint64_t wait_ticks;              /* ORDER_WAIT in ticks */
@@ -225,8 +226,11 @@ static int visit(eng_consumer *c, uint32_t i, rec_record *rec) {
   return 0;
 }
 
-/* The rings in use, from the directory. */
+/* The rings in use, from the directory. The watermark is read first: a
+** ring with kernel samples older than it was claimed before it was
+** published, so this scan sees that ring. */
 static void scan(eng_consumer *c) {
+  c->scan_wm = atomic_load_explicit(&c->m.hdr->kernel_wm, memory_order_acquire);
   c->nlive = 0;
   for (uint32_t i = 0; i < c->m.max_rings; i++) {
     uint64_t e = atomic_load_explicit(&c->m.hdr->ring_dir[i], memory_order_acquire);
@@ -243,7 +247,7 @@ static void scan(eng_consumer *c) {
 /* Is a record of `ticks` in order to hand out now? Not while the kernel
 ** bridge may still write something older, for at most wait_ticks. */
 static int in_order(eng_consumer *c, uint64_t ticks) {
-  uint64_t wm = atomic_load_explicit(&c->m.hdr->kernel_wm, memory_order_acquire);
+  uint64_t wm = c->scan_wm;
   if (!wm || ticks <= wm || atomic_load_explicit(&c->m.hdr->stopped, memory_order_acquire))
     return 1;
   uint64_t now = c->m.clock_kind == SHM_CLOCK_MONO ? (uint64_t)shm_mono_ns() : shm_ticks();
@@ -274,7 +278,13 @@ again:;
     goto again;
   }
   if (best < 0) return 0;
-  if (c->rp[best].next && !in_order(c, c->rp[best].next)) return 3;
+  if (c->rp[best].next && !in_order(c, c->rp[best].next)) {
+    if (atomic_load_explicit(&c->m.hdr->kernel_wm, memory_order_acquire) != c->scan_wm) {
+      scan(c);                          /* it moved: look with the new one (and its rings) */
+      goto again;
+    }
+    return 3;
+  }
   if ((uint32_t)best != c->cur && c->pending) {        /* the old ring's record is done with */
     shm_ring_write_tail(shm_smap_ctl(&c->m, c->cur), c->rp[c->cur].tail);
     c->pending = 0;
