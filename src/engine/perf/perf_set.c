@@ -90,6 +90,11 @@ typedef struct pend {
   size_t off, len;
 } pend;
 
+/* Data pages of each kernel ring: a raw tracepoint may be a busy one
+** (raw_syscalls: 1 MB per CPU takes a burst of ~10 k samples while the
+** bridge is not scheduled); named providers map several rarer ones. */
+#define RAW_RING_PAGES 256
+#define NAMED_RING_PAGES 64
 #define COMMIT_SLACK_NS 1000000u   /* 1 ms: see drain_all */
 #define BATCH_MAX (8u << 20)        /* raw bytes held at most; more: written early */
 
@@ -171,7 +176,8 @@ static int tp_open(perf_src *s, perf_tp *t, uint32_t flush_bytes) {
   if (!t->rings) return ENG_E_NOMEM;
   for (int i = 0; i < ntargets; i++) {
     int pid = per_task ? targets[i] : -1, cpu = per_task ? -1 : targets[i];
-    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu, flush_bytes);
+    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu,
+                           t->map ? NAMED_RING_PAGES : RAW_RING_PAGES, flush_bytes);
     if (e == ENODEV && !per_task) continue;            /* an offline CPU */
     if (e == ESRCH && per_task) continue;              /* a thread that just ended */
     if (e) return open_fail(s, t, e);
