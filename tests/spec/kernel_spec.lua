@@ -170,6 +170,66 @@ describe_kernel("kernel sources (Linux, perf)", function()
     assert.is_true(got.fields.FileDescriptor >= 3)
   end)
 
+  it("Linux-Kernel-File: a file this process renames and unlinks shows in FileRename " ..
+     "and FileDelete with its paths", function()
+    local name = unique("k-file-del")
+    local s = assert(etw.Session(name):start())
+    local me = etw.pid()
+    assert(s:enable("Linux-Kernel-File", { pids = { me } }))
+    local a = os.tmpname()
+    local b = a .. ".renamed"
+    assert(os.rename(a, b))
+    assert(os.remove(b))
+    local rename, delete = nil, nil
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-File" }, function(ev)
+      if ev.name == "FileRename" and ev.fields.FileName == a then rename = ev end
+      if ev.name == "FileDelete" and ev.fields.FileName == b then delete = ev end
+      if rename and delete then c:stop() end
+    end)
+    c:run { timeout_ms = 3000 }
+    c:close()
+    s:stop()
+    os.remove(a)
+    os.remove(b)
+    assert.is_not_nil(rename, "no FileRename of " .. a)
+    assert.are.equal(b, rename.fields.NewFileName)
+    assert.are.equal(me, rename.pid)
+    assert.are.equal(0x800, rename.keyword)
+    assert.is_not_nil(delete, "no FileDelete of " .. b)
+    assert.are.equal(me, delete.pid)
+    assert.are.equal(0x400, delete.keyword)
+  end)
+
+  it("Linux-Kernel-File: a relative path is made absolute against the process's directory",
+     function()
+    local name = unique("k-file-rel")
+    local s = assert(etw.Session(name):start())
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    -- a child in `dir` removes a file by its relative name, and lives on
+    -- (the name is read from its memory: see the README)
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    if exe:sub(1, 1) ~= "/" then exe = os.getenv("PWD") .. "/" .. exe end
+    local p = assert(etw.spawn({ "/bin/sh", "-c", "cd " .. dir .. " && exec " .. exe ..
+                                 [[ -e 'local etw = require "etw"; etw.sleep(0.5);
+                                 io.open("rel.txt", "w"):close(); os.remove("rel.txt");
+                                 etw.sleep(1.5)']] }))
+    assert(s:enable("Linux-Kernel-File", { any = 0x400 }))
+    local got
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-File", name = "FileDelete" }, function(ev)
+      if ev.fields.FileName == dir .. "/rel.txt" then got = ev; c:stop() end
+    end)
+    c:run { timeout_ms = 4000 }
+    c:close()
+    p:wait(5000)
+    s:stop()
+    os.execute("rm -rf " .. dir)
+    assert.is_not_nil(got, "no FileDelete of " .. dir .. "/rel.txt")
+  end)
+
   it("Linux-Kernel-Network: a TCP connection to a local listener, with both ports", function()
     if sh("command -v python3"):match("^%s*$") then
       pending("needs python3 to make a TCP connection")

@@ -26,7 +26,9 @@ enum perf_src_kind {
   PERF_F_NOTE_EXIT,     /* remember: the sample's process exits with code `from` */
   PERF_F_FDPATH,        /* the path of the sample process's fd `from` (/proc/PID/fd/N) */
   PERF_F_U16,           /* the integer field `from`, as u16 */
-  PERF_F_ADDR           /* address text of u8 array `from` (family 2) or `from`_v6 (10) */
+  PERF_F_ADDR,          /* address text of u8 array `from` (family 2) or `from`_v6 (10) */
+  PERF_F_UPATH          /* the path string at user pointer `from` in the sample's process,
+                        ** made absolute against its dfd field (perf_named.c upath) */
 };
 
 /* A condition on a tracepoint's integer field. */
