@@ -128,6 +128,32 @@ describe_kernel("kernel sources (Linux, perf)", function()
     end
   end)
 
+  it("ProcessStart's CommandLine is read when the bridge sees the exec, not when it writes " ..
+     "the event", function()
+    -- flush_ms 4000: the sample is written at a pass seconds later, when
+    -- the 1 s process has ended; its command line was taken at the exec
+    local name = unique("k-cmdline")
+    local s = assert(etw.Session(name, { flush_ms = 4000 }):start())
+    assert(s:enable("Linux-Kernel-Process", { any = 0x10 }))
+    local p = assert(etw.spawn({ "/bin/sh", "-c", "exec sleep 1" }))
+    local pid = p.pid
+    p:wait(5000)
+    local got
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-Process", name = "ProcessStart" }, function(ev)
+      -- the same pid exec'd /bin/sh first
+      if ev.fields.ProcessID == pid and ev.fields.ImageName:match("/sleep$") then
+        got = ev
+        c:stop()
+      end
+    end)
+    c:run { timeout_ms = 15000 }
+    c:close()
+    s:stop()
+    assert.is_not_nil(got, "no ProcessStart of " .. pid)
+    assert.are.equal("sleep 1", got.fields.CommandLine)
+  end)
+
   it("keywords select events: any = Thread (0x20) gives no ProcessStart", function()
     local name = unique("k-kw")
     local s = assert(etw.Session(name):start())

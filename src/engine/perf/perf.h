@@ -22,6 +22,8 @@ typedef struct perf_hdr {
   uint64_t ticks;              /* in the session's clock (perf_sink.ticks) */
   uint32_t pid, tid, cpu;
   int fd_closed;               /* bridge-internal: the fd this sample opened was closed since */
+  const uint8_t *pre;          /* bridge-internal: values read when the sample was drained */
+  size_t pre_len;              /* (perf_map_preread), NULL/0: read them now */
 } perf_hdr;
 
 /* How the bridge reaches its session (implemented by the shm engine). */

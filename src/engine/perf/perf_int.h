@@ -51,7 +51,8 @@ typedef struct perf_rec {
 
 /* Open tracepoint `id` for task `pid` (-1 = all) on `cpu` (-1 = any) with
 ** its ring of `pages` data pages (a power of two; fewer when the kernel
-** refuses that many), not yet counting. Returns 0 or an errno. */
+** refuses that many), waking the reader when it holds flush_bytes (0: a
+** quarter; 1: at every sample), not yet counting. Returns 0 or an errno. */
 PERF_HIDDEN int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t pages,
                                uint32_t flush_bytes);
 PERF_HIDDEN void perf_ring_close(perf_ring *r);

@@ -304,7 +304,50 @@ static int add_str(tlg_builder *b, const char *name, const char *s, size_t n) {
   return tlg_build_add_bytes(b, &tf, TLG_IN_ANSISTRING, s, n);
 }
 
-static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr *h,
+static int is_live(uint8_t kind) { return kind == PERF_F_CMDLINE || kind == PERF_F_UPATH; }
+
+/* A live value read now (into buf). */
+static size_t read_live(const perf_field_map *fm, const tpf_format *f, uint32_t pid,
+                        const uint8_t *raw, size_t len, char *buf, size_t cap) {
+  if (fm->kind == PERF_F_CMDLINE) return cmdline_of((uint32_t)int_of(f, fm->from, raw, len), buf, cap);
+  return upath(f, fm->from, pid, raw, len, buf, cap);
+}
+
+int perf_map_live(const perf_map *m) {
+  for (int i = 0; m && i < PERF_MAP_FIELDS && m->fields[i].name; i++)
+    if (is_live(m->fields[i].kind)) return 1;
+  return 0;
+}
+
+size_t perf_map_preread(const perf_map *m, const tpf_format *f, uint32_t pid, const uint8_t *raw,
+                        size_t len, uint8_t *out, size_t cap) {
+  size_t w = 0;
+  char buf[4096];
+  for (int i = 0; m && i < PERF_MAP_FIELDS && m->fields[i].name; i++) {
+    if (!is_live(m->fields[i].kind)) continue;
+    size_t n = read_live(&m->fields[i], f, pid, raw, len, buf, sizeof buf);
+    if (w + 2 + n > cap) return 0;
+    out[w] = (uint8_t)(n & 0xff);
+    out[w + 1] = (uint8_t)(n >> 8);
+    memcpy(out + w + 2, buf, n);
+    w += 2 + n;
+  }
+  return w;
+}
+
+/* The k-th live value of h->pre (k counts live fields from 0), or -1. */
+static int pre_value(const perf_hdr *h, int k, const char **s, size_t *n) {
+  size_t at = 0;
+  for (int i = 0; h->pre && at + 2 <= h->pre_len; i++) {
+    size_t l = (size_t)h->pre[at] | (size_t)h->pre[at + 1] << 8;
+    if (at + 2 + l > h->pre_len) return -1;
+    if (i == k) { *s = (const char *)h->pre + at + 2; *n = l; return 0; }
+    at += 2 + l;
+  }
+  return -1;
+}
+
+static int add_one(const perf_field_map *fm, int live_k, const tpf_format *f, const perf_hdr *h,
                    const uint8_t *raw, size_t len, tlg_builder *b) {
   uint32_t from = fm->from ? (uint32_t)int_of(f, fm->from, raw, len) : 0;
   char buf[4096];
@@ -316,8 +359,12 @@ static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr
   case PERF_F_PARENT: return add_u32(b, fm->name, parent_of(from), TLG_OUT_PID);
   case PERF_F_EXITCODE: return add_u32(b, fm->name, exit_code_of(h->pid), 0);
   case PERF_F_CMDLINE:
-    n = cmdline_of(from, buf, sizeof buf);
+  case PERF_F_UPATH: {
+    const char *s;
+    if (pre_value(h, live_k, &s, &n) == 0) return add_str(b, fm->name, s, n);
+    n = read_live(fm, f, h->pid, raw, len, buf, sizeof buf);
     return add_str(b, fm->name, buf, n);
+  }
   case PERF_F_STR: {
     int k = tpf_find(f, fm->from);
     const char *s = k < 0 ? NULL : tpf_get_str(&f->fields[k], raw, len, &n);
@@ -332,9 +379,6 @@ static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr
   }
   case PERF_F_ADDR:
     n = addr_text(f, fm->from, raw, len, buf, sizeof buf);
-    return add_str(b, fm->name, buf, n);
-  case PERF_F_UPATH:
-    n = upath(f, fm->from, h->pid, raw, len, buf, sizeof buf);
     return add_str(b, fm->name, buf, n);
   case PERF_F_NOTE_PARENT: note(parents, from, h->pid); return TLG_OK;
   case PERF_F_NOTE_EXIT: note(exits, h->pid, from); return TLG_OK;
@@ -358,8 +402,10 @@ int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, c
                     size_t len, tlg_builder *b) {
   for (int i = 0; i < PERF_MAP_CONDS && m->conds[i].op; i++)
     if (!holds(&m->conds[i], f, raw, len)) return 1;
-  for (int i = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++)
-    if (add_one(&m->fields[i], f, h, raw, len, b) != TLG_OK) return -1;
+  for (int i = 0, k = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++) {
+    if (add_one(&m->fields[i], k, f, h, raw, len, b) != TLG_OK) return -1;
+    k += is_live(m->fields[i].kind);
+  }
   return m->event ? 0 : 1;
 }
 

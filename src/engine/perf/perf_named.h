@@ -86,6 +86,16 @@ int perf_map_check(const perf_map *m, const tpf_format *f);
 int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, const uint8_t *raw,
                     size_t len, tlg_builder *b);
 
+/* Does m have values that must be read from the process soon (command
+** line, user-memory paths)? Its rings then wake the bridge at each sample. */
+int perf_map_live(const perf_map *m);
+
+/* Read those values now, while the process most likely still runs, into
+** out (u16 length + bytes each, in field order): the bytes used (0 if m has
+** none or cap is too small). perf_map_fields takes them from h->pre. */
+size_t perf_map_preread(const perf_map *m, const tpf_format *f, uint32_t pid, const uint8_t *raw,
+                        size_t len, uint8_t *out, size_t cap);
+
 /* Does m open a file descriptor (fields read its path)? Its number in *fd. */
 int perf_map_opens(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,
                    uint32_t *fd);

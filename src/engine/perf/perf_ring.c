@@ -48,10 +48,14 @@ int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t pages,
   a.disabled = 1;
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
-  a.watermark = 1;
   long ps = page_size();
   uint64_t n = ring_pages(pages), size = (uint64_t)ps * n;
-  a.wakeup_watermark = flush_bytes && flush_bytes < size / 2 ? flush_bytes : (uint32_t)(size / 4);
+  if (flush_bytes == 1) {
+    a.wakeup_events = 1;              /* wake the reader at every sample */
+  } else {
+    a.watermark = 1;
+    a.wakeup_watermark = flush_bytes && flush_bytes < size / 2 ? flush_bytes : (uint32_t)(size / 4);
+  }
   int fd = (int)syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) return errno;
   size_t len = (size_t)(size + (uint64_t)ps);

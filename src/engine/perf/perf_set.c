@@ -38,6 +38,7 @@ typedef struct perf_tp {
   unsigned nrings;
   struct perf_src *src;
   perf_fast fast;                   /* raw decode without the builder (perf_fast.c) */
+  int live;                         /* perf_map_live: read values at drain, wake per sample */
 } perf_tp;
 
 typedef struct perf_src {
@@ -79,6 +80,7 @@ struct perf_set {
   size_t *runs, nruns, runs_cap;
   int unsorted;
   uint8_t fastbuf[PERF_FAST_MAX];
+  uint8_t xbuf[8200];                 /* one sample's perf_map_preread values */
 };
 
 /* One sample waiting in the time-ordered batch. */
@@ -87,7 +89,8 @@ typedef struct pend {
   uint64_t seq;                     /* read order: ties keep it */
   perf_tp *t;
   uint32_t pid, tid, cpu;
-  size_t off, len;
+  size_t off, len;                  /* raw bytes at pbuf + off ... */
+  size_t xlen;                      /* ... then perf_map_preread's values */
 } pend;
 
 /* Data pages of each kernel ring: a raw tracepoint may be a busy one
@@ -177,7 +180,7 @@ static int tp_open(perf_src *s, perf_tp *t, uint32_t flush_bytes) {
   for (int i = 0; i < ntargets; i++) {
     int pid = per_task ? targets[i] : -1, cpu = per_task ? -1 : targets[i];
     int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu,
-                           t->map ? NAMED_RING_PAGES : RAW_RING_PAGES, flush_bytes);
+                           t->map ? NAMED_RING_PAGES : RAW_RING_PAGES, t->live ? 1 : flush_bytes);
     if (e == ENODEV && !per_task) continue;            /* an offline CPU */
     if (e == ESRCH && per_task) continue;              /* a thread that just ended */
     if (e) return open_fail(s, t, e);
@@ -227,6 +230,7 @@ static int src_formats(perf_src *s, const char *name) {
       return ENG_E_IO;
     }
     s->tps[s->ntps].map = m;
+    s->tps[s->ntps].live = perf_map_live(m);
     s->tps[s->ntps].src = s;
     s->ntps++;
   }
@@ -355,8 +359,9 @@ static int merge_runs(perf_set *ps) {
 
 /* Keep one sample for the ordered write; 0, or -1 when the batch is full. */
 static int hold(perf_set *ps, perf_tp *t, uint64_t time, const uint32_t pt[2], uint32_t cpu,
-                const uint8_t *raw, size_t len) {
-  if (ps->plen + len > BATCH_MAX) return -1;
+                const uint8_t *raw, size_t len, const uint8_t *x, size_t xlen) {
+  size_t all = len + xlen;
+  if (ps->plen + all > BATCH_MAX) return -1;
   if (ps->npend == ps->pend_cap) {
     size_t cap = ps->pend_cap ? ps->pend_cap * 2 : 1024;
     pend *p = realloc(ps->pend, cap * sizeof *p);
@@ -364,21 +369,22 @@ static int hold(perf_set *ps, perf_tp *t, uint64_t time, const uint32_t pt[2], u
     ps->pend = p;
     ps->pend_cap = cap;
   }
-  if (ps->plen + len > ps->pcap) {
+  if (ps->plen + all > ps->pcap) {
     size_t cap = ps->pcap ? ps->pcap : 65536;
-    while (cap < ps->plen + len) cap *= 2;
+    while (cap < ps->plen + all) cap *= 2;
     uint8_t *b = realloc(ps->pbuf, cap);
     if (!b) return -1;
     ps->pbuf = b;
     ps->pcap = cap;
   }
   memcpy(ps->pbuf + ps->plen, raw, len);
+  if (xlen) memcpy(ps->pbuf + ps->plen + len, x, xlen);
   if (ps->nruns == 0) run_begin(ps);
   else if (ps->npend > ps->runs[ps->nruns - 1] && time < ps->pend[ps->npend - 1].time)
     ps->unsorted = 1;                               /* a ring's samples went back: sort */
-  ps->pend[ps->npend] = (pend){time, ps->npend, t, pt[0], pt[1], cpu, ps->plen, len};
+  ps->pend[ps->npend] = (pend){time, ps->npend, t, pt[0], pt[1], cpu, ps->plen, len, xlen};
   ps->npend++;
-  ps->plen += len;
+  ps->plen += all;
   return 0;
 }
 
@@ -417,7 +423,7 @@ static void release(perf_set *ps, uint64_t before) {
     pend *p = &ps->pend[i];
     if (p->t->src->dead) continue;
     perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
-                  closed_later(ps, i)};
+                  closed_later(ps, i), ps->pbuf + p->off + p->len, p->xlen};
     emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
   }
   size_t keep = ps->npend - i, w = 0;
@@ -430,7 +436,7 @@ static void release(perf_set *ps, uint64_t before) {
     for (; i < ps->npend; i++) {
       pend *p = &ps->pend[i];
       perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
-                    closed_later(ps, i)};
+                    closed_later(ps, i), ps->pbuf + p->off + p->len, p->xlen};
       if (!p->t->src->dead) emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
     }
     keep = 0;
@@ -438,10 +444,10 @@ static void release(perf_set *ps, uint64_t before) {
   size_t nl = 0;
   for (; i < ps->npend; i++, w++) {
     pend p = ps->pend[i];
-    memcpy(nb + nl, ps->pbuf + p.off, p.len);
+    memcpy(nb + nl, ps->pbuf + p.off, p.len + p.xlen);
     p.off = nl;
     p.seq = w;
-    nl += p.len;
+    nl += p.len + p.xlen;
     ps->pend[w] = p;
   }
   if (nb) {                                         /* swap the buffers */
@@ -480,10 +486,14 @@ static void on_record(void *arg, const perf_rec *rec) {
   memcpy(&cpu, rec->body + 16, 4);
   memcpy(&rawlen, rec->body + 24, 4);
   if (rawlen > rec->len - 28 || !pid_wanted(c->t->src, pt[0])) return;
-  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) == 0) return;
+  /* what must be read from the process: now, before it may end */
+  size_t xlen = c->t->live ? perf_map_preread(c->t->map, &c->t->fmt, pt[0], rec->body + 28, rawlen,
+                                              ps->xbuf, sizeof ps->xbuf) : 0;
+  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen, ps->xbuf, xlen) == 0) return;
   release(ps, UINT64_MAX);                          /* batch full: write what it holds */
-  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) != 0) {
-    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu, 0};
+  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen, ps->xbuf, xlen) != 0) {
+    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu, 0,
+                  ps->xbuf, xlen};
     emit(ps, c->t, &h, rec->body + 28, rawlen);
   }
 }
