@@ -241,7 +241,8 @@ static void scan(eng_consumer *c) {
     c->rp[i].live = state == SHM_RING_ACTIVE || state == SHM_RING_CLOSED;
     if (c->rp[i].live) c->live[c->nlive++] = i;
   }
-  c->rescan = RESCAN_EVERY;
+  /* a scan reads every directory entry: at most about one per record */
+  c->rescan = c->m.max_rings > RESCAN_EVERY ? c->m.max_rings : RESCAN_EVERY;
 }
 
 /* Is a record of `ticks` in order to hand out now? Not while the kernel
