@@ -338,6 +338,19 @@ typedef struct eng_source_info {
 int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
                        void *ctx);
 
+/* A TraceLogging provider a running process of this user registered. */
+typedef struct eng_user_provider {
+  const char *name;        /* its name (from its traits) */
+  tlg_guid id;
+  uint32_t pid;            /* the process (one call per process that has it) */
+} eng_user_provider;
+
+/* Call fn for each provider registered by a running process of this user
+** (fn's pointers are valid during the call; fn returns non-zero to stop).
+** Records of processes that died are dropped on the way. ENG_OK, or why
+** they cannot be listed; backends that cannot tell list nothing. */
+int eng_user_providers(int (*fn)(void *ctx, const eng_user_provider *in), void *ctx);
+
 /* Stop enabling `id` (no-op if it was not). ENG_E_STOPPED if the session is gone. */
 int eng_session_disable(eng_session *s, const tlg_guid *id);
 

@@ -505,6 +505,7 @@ static int run_body(lua_State *L) {
   int64_t deadline = (int64_t)lua_tointeger(L, 3);
   uint64_t start = c->events;
   const char *reason = NULL;
+  int flowing = 0;                      /* the last look found a record */
   lua_settop(L, 1);
   while (!reason) {
     rec_record r;
@@ -513,7 +514,8 @@ static int run_body(lua_State *L) {
     if (max > 0 && c->events - start >= (uint64_t)max) { reason = "max_events"; break; }
     if (c->ntimers && !c->event_time) fire_timers(L, c, etwL_now_ms());
     if (!c->open) { reason = "stopped"; break; }           /* a timer closed it */
-    int st = eng_source_next(c->src, &r, wait_for(c, deadline));
+    /* while records flow, take the next without waiting (no clock read) */
+    int st = eng_source_next(c->src, &r, flowing && !c->ntimers ? 0 : wait_for(c, deadline));
     if (st == ENG_OK) etwL_schema_attach(c->schemas, &r);
     if (st == ENG_OK && r.kind == REC_KIND_EVENT && c->ntimers && c->event_time &&
         (r.flags & REC_HEADER))
@@ -524,6 +526,7 @@ static int run_body(lua_State *L) {
     else if (st == ENG_E_STOPPED) reason = "stopped";
     else if (st == ENG_E_INTERRUPTED) reason = interrupted(c) ? "interrupted" : "stopped";
     else if (st != ENG_E_TIMEOUT) return etwL_pushengfail(L, st);
+    flowing = st == ENG_OK;
     if (!reason && deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout";
   }
   return push_reason(L, c, start, reason);

@@ -162,8 +162,36 @@ static int l_kernel_sources(lua_State *L) {
   return 1;
 }
 
+/* etw.user_providers() -> list of {name, guid, pid}: the TraceLogging
+** providers running processes of this user registered (one entry per
+** process); or nil, err, code. */
+static int push_user_provider(void *ctx, const eng_user_provider *in) {
+  lua_State *L = ctx;
+  char g[TLG_GUID_TEXT];
+  tlg_guid_format(&in->id, g);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, in->name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, g);
+  lua_setfield(L, -2, "guid");
+  lua_pushinteger(L, (lua_Integer)in->pid);
+  lua_setfield(L, -2, "pid");
+  lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+  return 0;
+}
+
+static int l_user_providers(lua_State *L) {
+  lua_settop(L, 0);
+  luaL_checkstack(L, 4, "user_providers");
+  lua_newtable(L);
+  int st = eng_user_providers(push_user_provider, L);
+  if (st != ENG_OK) return etwL_pushengfail(L, st);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"kernel_sources", l_kernel_sources},
+  {"user_providers", l_user_providers},
   {"pid", l_pid},
   {"iso_time", l_iso_time},
   {"isatty", l_isatty},

@@ -128,6 +128,32 @@ describe_kernel("kernel sources (Linux, perf)", function()
     end
   end)
 
+  it("ProcessStart's CommandLine is read when the bridge sees the exec, not when it writes " ..
+     "the event", function()
+    -- flush_ms 4000: the sample is written at a pass seconds later, when
+    -- the 1 s process has ended; its command line was taken at the exec
+    local name = unique("k-cmdline")
+    local s = assert(etw.Session(name, { flush_ms = 4000 }):start())
+    assert(s:enable("Linux-Kernel-Process", { any = 0x10 }))
+    local p = assert(etw.spawn({ "/bin/sh", "-c", "exec sleep 1" }))
+    local pid = p.pid
+    p:wait(5000)
+    local got
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-Process", name = "ProcessStart" }, function(ev)
+      -- the same pid exec'd /bin/sh first
+      if ev.fields.ProcessID == pid and ev.fields.ImageName:match("/sleep$") then
+        got = ev
+        c:stop()
+      end
+    end)
+    c:run { timeout_ms = 15000 }
+    c:close()
+    s:stop()
+    assert.is_not_nil(got, "no ProcessStart of " .. pid)
+    assert.are.equal("sleep 1", got.fields.CommandLine)
+  end)
+
   it("keywords select events: any = Thread (0x20) gives no ProcessStart", function()
     local name = unique("k-kw")
     local s = assert(etw.Session(name):start())
@@ -168,6 +194,66 @@ describe_kernel("kernel sources (Linux, perf)", function()
     assert.are.equal(me, got.pid)
     assert.are.equal(0x80, got.keyword)
     assert.is_true(got.fields.FileDescriptor >= 3)
+  end)
+
+  it("Linux-Kernel-File: a file this process renames and unlinks shows in FileRename " ..
+     "and FileDelete with its paths", function()
+    local name = unique("k-file-del")
+    local s = assert(etw.Session(name):start())
+    local me = etw.pid()
+    assert(s:enable("Linux-Kernel-File", { pids = { me } }))
+    local a = os.tmpname()
+    local b = a .. ".renamed"
+    assert(os.rename(a, b))
+    assert(os.remove(b))
+    local rename, delete = nil, nil
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-File" }, function(ev)
+      if ev.name == "FileRename" and ev.fields.FileName == a then rename = ev end
+      if ev.name == "FileDelete" and ev.fields.FileName == b then delete = ev end
+      if rename and delete then c:stop() end
+    end)
+    c:run { timeout_ms = 3000 }
+    c:close()
+    s:stop()
+    os.remove(a)
+    os.remove(b)
+    assert.is_not_nil(rename, "no FileRename of " .. a)
+    assert.are.equal(b, rename.fields.NewFileName)
+    assert.are.equal(me, rename.pid)
+    assert.are.equal(0x800, rename.keyword)
+    assert.is_not_nil(delete, "no FileDelete of " .. b)
+    assert.are.equal(me, delete.pid)
+    assert.are.equal(0x400, delete.keyword)
+  end)
+
+  it("Linux-Kernel-File: a relative path is made absolute against the process's directory",
+     function()
+    local name = unique("k-file-rel")
+    local s = assert(etw.Session(name):start())
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    -- a child in `dir` removes a file by its relative name, and lives on
+    -- (the name is read from its memory: see the README)
+    local exe = os.getenv("ETWLUA_EXE") or arg[-1]
+    if exe:sub(1, 1) ~= "/" then exe = os.getenv("PWD") .. "/" .. exe end
+    local p = assert(etw.spawn({ "/bin/sh", "-c", "cd " .. dir .. " && exec " .. exe ..
+                                 [[ -e 'local etw = require "etw"; etw.sleep(0.5);
+                                 io.open("rel.txt", "w"):close(); os.remove("rel.txt");
+                                 etw.sleep(1.5)']] }))
+    assert(s:enable("Linux-Kernel-File", { any = 0x400 }))
+    local got
+    local c = assert(etw.Consumer { session = name })
+    c:on({ provider = "Linux-Kernel-File", name = "FileDelete" }, function(ev)
+      if ev.fields.FileName == dir .. "/rel.txt" then got = ev; c:stop() end
+    end)
+    c:run { timeout_ms = 4000 }
+    c:close()
+    p:wait(5000)
+    s:stop()
+    os.execute("rm -rf " .. dir)
+    assert.is_not_nil(got, "no FileDelete of " .. dir .. "/rel.txt")
   end)
 
   it("Linux-Kernel-Network: a TCP connection to a local listener, with both ports", function()
@@ -369,6 +455,48 @@ c.close(); a.close(); l.close()"]])
     assert.is_not_nil(t.start)
     assert.is_true(t.Before < t.start, "Before " .. tostring(t.Before) .. " start " .. t.start)
     assert.is_true(t.start < t.After, "start " .. t.start .. " After " .. tostring(t.After))
+  end)
+
+  it("kernel and user events of one session reach the consumer merged in time order", function()
+    -- user events and this process's own opens (kernel samples) alternate;
+    -- the consumer starts after all were written, so each source's ring is
+    -- full and only a merge by time gives the alternation back
+    local name = unique("k-merge")
+    local s = assert(etw.Session(name):start())
+    local p <close> = etw.Provider(unique("KMerge"))
+    assert(s:enable(p))
+    assert(s:enable("tracepoint:syscalls:sys_enter_openat", {pids = {etw.pid()}}))
+    local eb = etw.EventBuilder()
+    local N = 200
+    for i = 1, N do
+      eb:reset("Mark")
+      eb:add_int32("i", i)
+      p:write(eb)
+      assert(io.open("/dev/null")):close()
+    end
+    local c = assert(etw.Consumer { session = name })
+    local seq, last, back, first_back = {}, nil, 0, nil
+    c:on(function(ev)
+      local kind = ev.name == "Mark" and "u" or ev.name == "sys_enter_openat" and "k" or nil
+      if not kind then return end
+      if last and ev.timestamp < last then
+        back = back + 1
+        first_back = first_back or string.format("#%d %s after %s: %d < %d", #seq + 1, kind,
+                                                 seq[#seq], ev.timestamp, last)
+      end
+      last = ev.timestamp
+      seq[#seq + 1] = kind
+      if #seq >= 2 * N then c:stop() end
+    end)
+    c:run { timeout_ms = 5000 }
+    c:close()
+    s:stop()
+    local text = table.concat(seq)
+    local _, switches = text:gsub("uk", "")
+    assert.are.equal(0, back, "timestamps went back " .. back .. " times: " .. tostring(first_back))
+    assert.is_true(#seq >= 2 * N, "events " .. #seq)
+    assert.is_true(switches >= N - 20, "user/kernel alternations " .. switches .. ": " ..
+                   text:sub(1, 80))
   end)
 
   it("a file session writes kernel events into the ETL file; etwlua dump reads them", function()

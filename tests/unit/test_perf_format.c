@@ -247,10 +247,66 @@ static void test_real(void) {
   check(files > 100 && ok == files, "real formats: %u of %u parse", ok, files);
 }
 
+/* perf_fast.c: a format of fixed integers and integer arrays gets a copy
+** plan whose data equals the builder's, for other samples too; a format
+** with a string keeps the builder (state -1). */
+static const char sys_enter_fmt[] =
+    "name: sys_enter\nID: 24\nformat:\n"
+    "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n"
+    "\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n"
+    "\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n"
+    "\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+    "\tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n"
+    "\tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n"
+    "\tfield:void * ptr;\toffset:64;\tsize:8;\tsigned:0;\n"
+    "\tfield:short small;\toffset:72;\tsize:2;\tsigned:1;\n";
+
+static void build(const tpf_format *f, const uint8_t *raw, size_t len, tlg_builder *b) {
+  tlg_desc d = {0, 0, 11, 4, 0, 0, 0};
+  tlg_build_reset(b, f->name, strlen(f->name), &d, 0);
+  tpf_decode(f, raw, len, b);
+}
+
+static void test_fast(void) {
+  tpf_format f;
+  char err[200];
+  check(tpf_parse(sys_enter_fmt, strlen(sys_enter_fmt), &f, err, sizeof err) == 0, "parses: %s",
+        err);
+  uint8_t raw[80], out[PERF_FAST_MAX];
+  for (unsigned i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)(i * 7 + 1);
+  tlg_builder b;
+  tlg_build_init(&b, 0, 0);
+  build(&f, raw, 74, &b);
+  size_t ml, dl;
+  const uint8_t *m = tlg_build_meta(&b, &ml), *d = tlg_build_data(&b, &dl);
+  perf_fast fp;
+  memset(&fp, 0, sizeof fp);
+  perf_fast_learn(&fp, &f, raw, 74, m, ml, d, dl);
+  check(fp.state == 1 && fp.meta_len == ml && memcmp(fp.meta, m, ml) == 0,
+        "fixed fields: a plan, the builder's metadata kept (state %d)", fp.state);
+  for (unsigned i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)(i * 13 + 5);   /* another sample */
+  build(&f, raw, 74, &b);
+  d = tlg_build_data(&b, &dl);
+  size_t n = perf_fast_data(&fp, raw, 74, out);
+  check(n == dl && memcmp(out, d, dl) == 0, "another sample: the builder's data (%zu, %zu)", n, dl);
+  check(perf_fast_data(&fp, raw, 70, out) == 0, "a sample too short for the plan: none");
+  perf_fast_free(&fp);
+  check(tpf_parse(sched_switch, strlen(sched_switch), &f, err, sizeof err) == 0, "parses");
+  uint8_t sw[64] = {0};
+  build(&f, sw, sizeof sw, &b);
+  m = tlg_build_meta(&b, &ml);
+  d = tlg_build_data(&b, &dl);
+  perf_fast_learn(&fp, &f, sw, sizeof sw, m, ml, d, dl);
+  check(fp.state == -1 && fp.meta == NULL, "a string field: no plan (state %d)", fp.state);
+  perf_fast_free(&fp);
+  tlg_build_free(&b);
+}
+
 int main(void) {
   test_sched_switch();
   test_data_loc();
   test_mixed();
+  test_fast();
   test_errors();
   test_real();
   return unit_finish();

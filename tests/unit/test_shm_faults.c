@@ -354,6 +354,47 @@ static void test_stale(void) {
   eng_session_close(s);
 }
 
+/* ------------------------------------------- a stalled kernel watermark */
+
+/* The owner's kernel bridge publishes kernel_wm: records newer than it wait
+** for it, but only for the bound (2 x flush_ms + 100 ms): a bridge that
+** stalls delays the stream, never stops it. Then a watermark past them
+** lets records through at once. */
+static void test_stalled_watermark(eng_provider *p) {
+  eng_session *s = t_start("stallwm", 64, 4, 2000);        /* bound 4.1 s */
+  eng_consumer *c = NULL;
+  eng_consumer_open("stallwm", &c);
+  shm_smap m = {0};
+  if (!s || !c || map_session("stallwm", &m) != ENG_OK) {
+    CHECK(0, "stallwm: session, consumer, map");
+    eng_consumer_close(c);
+    eng_session_stop(s);
+    eng_session_close(s);
+    return;
+  }
+  eng_session_enable(s, &T_PROV, 5, ~0ull, 0);
+  atomic_store(&m.hdr->kernel_wm, 1);                  /* a bridge stuck since the start */
+  t_payload pl = {0};
+  write_n(p, &pl, 5);
+  rec_record rec;
+  CHECK(eng_consumer_next(c, &rec, 0) == ENG_E_TIMEOUT, "records newer than the watermark wait");
+  double t0 = now_s();
+  seqcheck k = {0};
+  while (k.events < 5 && eng_consumer_next(c, &rec, 10000) == ENG_OK) seq_record(&k, &rec);
+  double waited = now_s() - t0;
+  CHECK(k.events == 5 && k.bad == 0, "then come, in order, after the bound (%ld)", k.events);
+  CHECK(waited < 9.0, "within the bound and a wide margin (%.1f s)", waited);
+  write_n(p, &pl, 5);
+  atomic_store(&m.hdr->kernel_wm, UINT64_MAX);          /* the bridge caught up */
+  seqcheck k2 = {0};
+  while (eng_consumer_next(c, &rec, 0) == ENG_OK) seq_record(&k2, &rec);
+  CHECK(k2.events == 5 && k2.bad == 0, "a watermark past them lets them through (%ld)", k2.events);
+  shm_smap_close(&m);
+  eng_session_stop(s);
+  eng_consumer_close(c);
+  eng_session_close(s);
+}
+
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
@@ -362,6 +403,7 @@ int main(void) {
   test_consumer_killed();
   if (p) test_full_ring(p);
   if (p) test_garbage(p);
+  if (p) test_stalled_watermark(p);
   test_lock_holder_killed();
   test_stale();
   eng_provider_unregister(p);

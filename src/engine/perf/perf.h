@@ -22,6 +22,8 @@ typedef struct perf_hdr {
   uint64_t ticks;              /* in the session's clock (perf_sink.ticks) */
   uint32_t pid, tid, cpu;
   int fd_closed;               /* bridge-internal: the fd this sample opened was closed since */
+  const uint8_t *pre;          /* bridge-internal: values read when the sample was drained */
+  size_t pre_len;              /* (perf_map_preread), NULL/0: read them now */
 } perf_hdr;
 
 /* How the bridge reaches its session (implemented by the shm engine). */
@@ -35,8 +37,12 @@ typedef struct perf_sink {
   void (*lost)(void *ctx, uint64_t n);
   /* 1 once the session has stopped (from any process). */
   int (*stopped)(void *ctx);
-  /* CLOCK_MONOTONIC ns -> the session's ticks. */
+  /* CLOCK_MONOTONIC ns -> the session's ticks (bridge thread only). */
   uint64_t (*ticks)(void *ctx, int64_t mono_ns);
+  /* The watermark: every sample stamped before mono_ns was written (the
+  ** bridge thread; never moves back); mono_ns < 0: now (any thread, rings
+  ** just started); 0: no kernel source any more. */
+  void (*mark)(void *ctx, int64_t mono_ns);
   uint32_t flush_ms;           /* longest a sample waits in a kernel ring */
   uint32_t flush_bytes;        /* wake the bridge when a ring holds this much (0 = a quarter) */
 } perf_sink;

@@ -4,11 +4,13 @@
 ** fork seen earlier, else /proc/PID/stat), its command line
 ** (/proc/PID/cmdline when the bridge reads the sample: empty if the
 ** process is already gone) and its exit code (from exit_group seen
-** earlier, else the zombie's /proc/PID/stat).
+** earlier, else the zombie's /proc/PID/stat), and the paths unlink and
+** rename were given (read from the process's memory: upath).
 */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,9 +45,12 @@ static const perf_map process_maps[] = {
    {{"ProcessID", PERF_F_SAMPLE_PID, NULL}, {"ThreadID", PERF_F_INT, "pid"}}},
 };
 
-/* Windows Microsoft-Windows-Kernel-File keywords (FILEIO 0x20, CREATE 0x80). */
+/* Windows Microsoft-Windows-Kernel-File keywords (FILEIO 0x20, CREATE 0x80,
+** DELETE_PATH 0x400, RENAME_SETLINK_PATH 0x800). */
 #define KW_FILEIO 0x20
 #define KW_CREATE 0x80
+#define KW_DELETE 0x400
+#define KW_RENAME 0x800
 
 static const perf_map file_maps[] = {
   {"FileOpen", "syscalls", "sys_exit_openat", 4, 0, KW_CREATE, 0, {COND(NONNEG, "ret", 0)},
@@ -56,6 +61,17 @@ static const perf_map file_maps[] = {
    {{"FileName", PERF_F_FDPATH, "ret"}, {"FileDescriptor", PERF_F_INT, "ret"}}},
   {"FileClose", "syscalls", "sys_enter_close", 4, 0, KW_FILEIO, 0, {{0}},
    {{"FileDescriptor", PERF_F_INT, "fd"}}},
+  /* the syscall tracepoints carry only the path's address: upath() */
+  {"FileDelete", "syscalls", "sys_enter_unlinkat", 4, 0, KW_DELETE, 0, {{0}},
+   {{"FileName", PERF_F_UPATH, "pathname"}}},
+  {"FileDelete", "syscalls", "sys_enter_unlink", 4, 0, KW_DELETE, 1, {{0}},
+   {{"FileName", PERF_F_UPATH, "pathname"}}},
+  {"FileRename", "syscalls", "sys_enter_renameat2", 4, 0, KW_RENAME, 0, {{0}},
+   {{"FileName", PERF_F_UPATH, "oldname"}, {"NewFileName", PERF_F_UPATH, "newname"}}},
+  {"FileRename", "syscalls", "sys_enter_renameat", 4, 0, KW_RENAME, 1, {{0}},
+   {{"FileName", PERF_F_UPATH, "oldname"}, {"NewFileName", PERF_F_UPATH, "newname"}}},
+  {"FileRename", "syscalls", "sys_enter_rename", 4, 0, KW_RENAME, 1, {{0}},
+   {{"FileName", PERF_F_UPATH, "oldname"}, {"NewFileName", PERF_F_UPATH, "newname"}}},
 };
 
 /* Windows Microsoft-Windows-Kernel-Network's keyword for IPv4/IPv6 TCP. */
@@ -188,6 +204,56 @@ static size_t fd_path(uint32_t pid, uint32_t fd, char *buf, size_t cap) {
   return n > 0 ? (size_t)n : 0;
 }
 
+/* The NUL-terminated string at address `addr` of process pid (at most
+** cap - 1 bytes, page by page so an unmapped next page does not lose the
+** first): its length, 0 when unreadable (process gone, address unmapped). */
+static size_t user_str(uint32_t pid, uint64_t addr, char *buf, size_t cap) {
+  size_t n = 0;
+  while (n + 1 < cap) {
+    size_t page = 4096 - (size_t)((addr + n) & 4095), want = cap - 1 - n;
+    if (want > page) want = page;
+    struct iovec local = {buf + n, want}, remote = {(void *)(uintptr_t)(addr + n), want};
+    ssize_t got = process_vm_readv((pid_t)pid, &local, 1, &remote, 1, 0);
+    if (got <= 0) break;
+    char *z = memchr(buf + n, 0, (size_t)got);
+    if (z) return (size_t)(z - buf);
+    n += (size_t)got;
+  }
+  return 0;                           /* no NUL within cap: not a path we can give */
+}
+
+/* The dfd field that goes with path field `from` (oldname: olddfd, ...). */
+static int dfd_of(const tpf_format *f, const char *from, const uint8_t *raw, size_t len) {
+  const char *name = strcmp(from, "oldname") == 0 ? "olddfd"
+                     : strcmp(from, "newname") == 0 ? "newdfd" : "dfd";
+  int k = tpf_find(f, name);
+  return k < 0 ? AT_FDCWD : (int)(int32_t)tpf_get_int(&f->fields[k], raw, len);
+}
+
+/* The path a path syscall was given, read from the process's memory when the
+** bridge handles the sample (the tracepoint holds only its address), made
+** absolute against the dfd (the process's cwd for AT_FDCWD) as it is then.
+** "" when the process is gone or the memory unreadable. */
+static size_t upath(const tpf_format *f, const char *from, uint32_t pid, const uint8_t *raw,
+                    size_t len, char *buf, size_t cap) {
+  char rel[2048];
+  size_t n = user_str(pid, int_of(f, from, raw, len), rel, sizeof rel);
+  if (n == 0) return 0;
+  if (rel[0] == '/') {
+    memcpy(buf, rel, n < cap ? n : cap);
+    return n < cap ? n : cap;
+  }
+  char link[64];
+  int dfd = dfd_of(f, from, raw, len);
+  if (dfd == AT_FDCWD) snprintf(link, sizeof link, "/proc/%u/cwd", pid);
+  else snprintf(link, sizeof link, "/proc/%u/fd/%d", pid, dfd);
+  ssize_t b = readlink(link, buf, cap - 1);
+  if (b <= 0) return 0;
+  int w = snprintf(buf + b, cap - (size_t)b, "/%.*s", (int)n, rel);
+  size_t total = (size_t)b + (w > 0 ? (size_t)w : 0);
+  return total < cap ? total : cap - 1;
+}
+
 /* "a.b.c.d" from u8 array `name`, or the IPv6 text of `name`_v6 when the
 ** sample's family is AF_INET6 (10). */
 static size_t addr_text(const tpf_format *f, const char *name, const uint8_t *raw, size_t len,
@@ -238,7 +304,50 @@ static int add_str(tlg_builder *b, const char *name, const char *s, size_t n) {
   return tlg_build_add_bytes(b, &tf, TLG_IN_ANSISTRING, s, n);
 }
 
-static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr *h,
+static int is_live(uint8_t kind) { return kind == PERF_F_CMDLINE || kind == PERF_F_UPATH; }
+
+/* A live value read now (into buf). */
+static size_t read_live(const perf_field_map *fm, const tpf_format *f, uint32_t pid,
+                        const uint8_t *raw, size_t len, char *buf, size_t cap) {
+  if (fm->kind == PERF_F_CMDLINE) return cmdline_of((uint32_t)int_of(f, fm->from, raw, len), buf, cap);
+  return upath(f, fm->from, pid, raw, len, buf, cap);
+}
+
+int perf_map_live(const perf_map *m) {
+  for (int i = 0; m && i < PERF_MAP_FIELDS && m->fields[i].name; i++)
+    if (is_live(m->fields[i].kind)) return 1;
+  return 0;
+}
+
+size_t perf_map_preread(const perf_map *m, const tpf_format *f, uint32_t pid, const uint8_t *raw,
+                        size_t len, uint8_t *out, size_t cap) {
+  size_t w = 0;
+  char buf[4096];
+  for (int i = 0; m && i < PERF_MAP_FIELDS && m->fields[i].name; i++) {
+    if (!is_live(m->fields[i].kind)) continue;
+    size_t n = read_live(&m->fields[i], f, pid, raw, len, buf, sizeof buf);
+    if (w + 2 + n > cap) return 0;
+    out[w] = (uint8_t)(n & 0xff);
+    out[w + 1] = (uint8_t)(n >> 8);
+    memcpy(out + w + 2, buf, n);
+    w += 2 + n;
+  }
+  return w;
+}
+
+/* The k-th live value of h->pre (k counts live fields from 0), or -1. */
+static int pre_value(const perf_hdr *h, int k, const char **s, size_t *n) {
+  size_t at = 0;
+  for (int i = 0; h->pre && at + 2 <= h->pre_len; i++) {
+    size_t l = (size_t)h->pre[at] | (size_t)h->pre[at + 1] << 8;
+    if (at + 2 + l > h->pre_len) return -1;
+    if (i == k) { *s = (const char *)h->pre + at + 2; *n = l; return 0; }
+    at += 2 + l;
+  }
+  return -1;
+}
+
+static int add_one(const perf_field_map *fm, int live_k, const tpf_format *f, const perf_hdr *h,
                    const uint8_t *raw, size_t len, tlg_builder *b) {
   uint32_t from = fm->from ? (uint32_t)int_of(f, fm->from, raw, len) : 0;
   char buf[4096];
@@ -250,8 +359,12 @@ static int add_one(const perf_field_map *fm, const tpf_format *f, const perf_hdr
   case PERF_F_PARENT: return add_u32(b, fm->name, parent_of(from), TLG_OUT_PID);
   case PERF_F_EXITCODE: return add_u32(b, fm->name, exit_code_of(h->pid), 0);
   case PERF_F_CMDLINE:
-    n = cmdline_of(from, buf, sizeof buf);
+  case PERF_F_UPATH: {
+    const char *s;
+    if (pre_value(h, live_k, &s, &n) == 0) return add_str(b, fm->name, s, n);
+    n = read_live(fm, f, h->pid, raw, len, buf, sizeof buf);
     return add_str(b, fm->name, buf, n);
+  }
   case PERF_F_STR: {
     int k = tpf_find(f, fm->from);
     const char *s = k < 0 ? NULL : tpf_get_str(&f->fields[k], raw, len, &n);
@@ -289,8 +402,10 @@ int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, c
                     size_t len, tlg_builder *b) {
   for (int i = 0; i < PERF_MAP_CONDS && m->conds[i].op; i++)
     if (!holds(&m->conds[i], f, raw, len)) return 1;
-  for (int i = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++)
-    if (add_one(&m->fields[i], f, h, raw, len, b) != TLG_OK) return -1;
+  for (int i = 0, k = 0; i < PERF_MAP_FIELDS && m->fields[i].name; i++) {
+    if (add_one(&m->fields[i], k, f, h, raw, len, b) != TLG_OK) return -1;
+    k += is_live(m->fields[i].kind);
+  }
   return m->event ? 0 : 1;
 }
 

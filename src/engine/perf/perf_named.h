@@ -26,7 +26,9 @@ enum perf_src_kind {
   PERF_F_NOTE_EXIT,     /* remember: the sample's process exits with code `from` */
   PERF_F_FDPATH,        /* the path of the sample process's fd `from` (/proc/PID/fd/N) */
   PERF_F_U16,           /* the integer field `from`, as u16 */
-  PERF_F_ADDR           /* address text of u8 array `from` (family 2) or `from`_v6 (10) */
+  PERF_F_ADDR,          /* address text of u8 array `from` (family 2) or `from`_v6 (10) */
+  PERF_F_UPATH          /* the path string at user pointer `from` in the sample's process,
+                        ** made absolute against its dfd field (perf_named.c upath) */
 };
 
 /* A condition on a tracepoint's integer field. */
@@ -83,6 +85,16 @@ int perf_map_check(const perf_map *m, const tpf_format *f);
 ** this event (a condition fails) or m is state only, -1 when b refused a field. */
 int perf_map_fields(const perf_map *m, const tpf_format *f, const perf_hdr *h, const uint8_t *raw,
                     size_t len, tlg_builder *b);
+
+/* Does m have values that must be read from the process soon (command
+** line, user-memory paths)? Its rings then wake the bridge at each sample. */
+int perf_map_live(const perf_map *m);
+
+/* Read those values now, while the process most likely still runs, into
+** out (u16 length + bytes each, in field order): the bytes used (0 if m has
+** none or cap is too small). perf_map_fields takes them from h->pre. */
+size_t perf_map_preread(const perf_map *m, const tpf_format *f, uint32_t pid, const uint8_t *raw,
+                        size_t len, uint8_t *out, size_t cap);
 
 /* Does m open a file descriptor (fields read its path)? Its number in *fd. */
 int perf_map_opens(const perf_map *m, const tpf_format *f, const uint8_t *raw, size_t len,

@@ -17,15 +17,15 @@
 
 #include "perf_int.h"
 
-#define RING_PAGES 64               /* data pages per ring: 256 KB with 4 KB pages */
+#define MIN_PAGES 8                 /* smallest ring tried when the kernel refuses more */
 
 /* Data pages per ring: ETWLUA_PERF_RING_PAGES (a power of two, 1..4096;
-** tests use 1 to make the kernel drop samples), else RING_PAGES. */
-static uint64_t ring_pages(void) {
+** tests use 1 to make the kernel drop samples), else `pages`. */
+static uint64_t ring_pages(uint32_t pages) {
   const char *e = getenv("ETWLUA_PERF_RING_PAGES");
   char *end;
   unsigned long v = e ? strtoul(e, &end, 10) : 0;
-  if (!e || *end || v < 1 || v > 4096 || (v & (v - 1))) return RING_PAGES;
+  if (!e || *end || v < 1 || v > 4096 || (v & (v - 1))) return pages;
   return v;
 }
 
@@ -34,7 +34,8 @@ static long page_size(void) {
   return p > 0 ? p : 4096;
 }
 
-int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_bytes) {
+int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t pages,
+                   uint32_t flush_bytes) {
   memset(r, 0, sizeof *r);
   r->fd = -1;
   struct perf_event_attr a;
@@ -47,14 +48,26 @@ int perf_ring_open(perf_ring *r, uint32_t id, int pid, int cpu, uint32_t flush_b
   a.disabled = 1;
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
-  a.watermark = 1;
   long ps = page_size();
-  uint64_t size = (uint64_t)ps * ring_pages();
-  a.wakeup_watermark = flush_bytes && flush_bytes < size / 2 ? flush_bytes : (uint32_t)(size / 4);
+  uint64_t n = ring_pages(pages), size = (uint64_t)ps * n;
+  if (flush_bytes == 1) {
+    a.wakeup_events = 1;              /* wake the reader at every sample */
+  } else {
+    a.watermark = 1;
+    a.wakeup_watermark = flush_bytes && flush_bytes < size / 2 ? flush_bytes : (uint32_t)(size / 4);
+  }
   int fd = (int)syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
   if (fd < 0) return errno;
   size_t len = (size_t)(size + (uint64_t)ps);
-  void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void *m;
+  /* without root the locked-memory limit (perf_event_mlock_kb, then
+  ** RLIMIT_MEMLOCK) may refuse a big ring: take a smaller one */
+  while ((m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED &&
+         (errno == EPERM || errno == ENOMEM) && n > MIN_PAGES) {
+    n /= 2;
+    size = (uint64_t)ps * n;
+    len = (size_t)(size + (uint64_t)ps);
+  }
   if (m == MAP_FAILED) {
     int e = errno;
     close(fd);

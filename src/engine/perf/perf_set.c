@@ -37,6 +37,8 @@ typedef struct perf_tp {
   perf_ring *rings;
   unsigned nrings;
   struct perf_src *src;
+  perf_fast fast;                   /* raw decode without the builder (perf_fast.c) */
+  int live;                         /* perf_map_live: read values at drain, wake per sample */
 } perf_tp;
 
 typedef struct perf_src {
@@ -69,6 +71,16 @@ struct perf_set {
   size_t npend, pend_cap;
   uint8_t *pbuf;                    /* their raw bytes */
   size_t plen, pcap;
+  uint8_t *pbuf2;                   /* release's compaction target, swapped with pbuf */
+  size_t pcap2;
+  struct pend *pend2;               /* the merge's target, swapped with pend */
+  size_t pend2_cap;
+  /* pend is runs in time order (one per ring read, the kept samples
+  ** first): merged, not sorted, unless some ring's samples went back */
+  size_t *runs, nruns, runs_cap;
+  int unsorted;
+  uint8_t fastbuf[PERF_FAST_MAX];
+  uint8_t xbuf[8200];                 /* one sample's perf_map_preread values */
 };
 
 /* One sample waiting in the time-ordered batch. */
@@ -77,9 +89,16 @@ typedef struct pend {
   uint64_t seq;                     /* read order: ties keep it */
   perf_tp *t;
   uint32_t pid, tid, cpu;
-  size_t off, len;
+  size_t off, len;                  /* raw bytes at pbuf + off ... */
+  size_t xlen;                      /* ... then perf_map_preread's values */
 } pend;
 
+/* Data pages of each kernel ring: a raw tracepoint may be a busy one
+** (raw_syscalls: 1 MB per CPU takes a burst of ~10 k samples while the
+** bridge is not scheduled); named providers map several rarer ones. */
+#define RAW_RING_PAGES 256
+#define NAMED_RING_PAGES 64
+#define COMMIT_SLACK_NS 1000000u   /* 1 ms: see drain_all */
 #define BATCH_MAX (8u << 20)        /* raw bytes held at most; more: written early */
 
 int perf_is_source(const char *name) {
@@ -89,6 +108,7 @@ int perf_is_source(const char *name) {
 /* ================================================================ sources */
 
 static void tp_close(perf_tp *t) {
+  perf_fast_free(&t->fast);
   for (unsigned i = 0; i < t->nrings; i++) perf_ring_close(&t->rings[i]);
   free(t->rings);
   t->rings = NULL;
@@ -159,7 +179,8 @@ static int tp_open(perf_src *s, perf_tp *t, uint32_t flush_bytes) {
   if (!t->rings) return ENG_E_NOMEM;
   for (int i = 0; i < ntargets; i++) {
     int pid = per_task ? targets[i] : -1, cpu = per_task ? -1 : targets[i];
-    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu, flush_bytes);
+    int e = perf_ring_open(&t->rings[t->nrings], t->fmt.id, pid, cpu,
+                           t->map ? NAMED_RING_PAGES : RAW_RING_PAGES, t->live ? 1 : flush_bytes);
     if (e == ENODEV && !per_task) continue;            /* an offline CPU */
     if (e == ESRCH && per_task) continue;              /* a thread that just ended */
     if (e) return open_fail(s, t, e);
@@ -209,6 +230,7 @@ static int src_formats(perf_src *s, const char *name) {
       return ENG_E_IO;
     }
     s->tps[s->ntps].map = m;
+    s->tps[s->ntps].live = perf_map_live(m);
     s->tps[s->ntps].src = s;
     s->ntps++;
   }
@@ -259,14 +281,21 @@ static void emit(perf_set *ps, perf_tp *t, const perf_hdr *h, const uint8_t *raw
   d.keyword = t->map ? t->map->keyword : 0;
   d.opcode = t->map ? t->map->opcode : 0;
   if (!eng_match(d.level, d.keyword, s->level, s->any, s->all)) return;
+  size_t ml, dl;
+  if (t->fast.state == 1 && (dl = perf_fast_data(&t->fast, raw, len, ps->fastbuf)) != 0) {
+    ps->sink.write(ps->sink.ctx, h, &s->provider, s->traits, s->traits_len, &d, t->fast.meta,
+                   t->fast.meta_len, ps->fastbuf, dl);
+    return;
+  }
   if (tlg_build_reset(&ps->b, ev, strlen(ev), &d, 0) != TLG_OK) return;
   int r = t->map ? perf_map_fields(t->map, &t->fmt, h, raw, len, &ps->b)
                  : tpf_decode(&t->fmt, raw, len, &ps->b);
   if (r < 0) { ps->sink.lost(ps->sink.ctx, 1); return; }   /* too big for one event */
   if (r > 0 && t->map) return;                              /* not this event, or state only */
-  size_t ml, dl;
   const uint8_t *meta = tlg_build_meta(&ps->b, &ml);
   const uint8_t *data = tlg_build_data(&ps->b, &dl);
+  if (!t->map && t->fast.state == 0 && r == 0)
+    perf_fast_learn(&t->fast, &t->fmt, raw, len, meta, ml, data, dl);
   ps->sink.write(ps->sink.ctx, h, &s->provider, s->traits, s->traits_len, &d, meta, ml, data, dl);
 }
 
@@ -282,10 +311,57 @@ static int pid_wanted(const perf_src *s, uint32_t pid) {
   return 0;
 }
 
+/* What hold() appends from now on is a new run (the next ring's samples). */
+static void run_begin(perf_set *ps) {
+  if (ps->nruns && ps->runs[ps->nruns - 1] == ps->npend) return;     /* the last is empty */
+  if (ps->nruns == ps->runs_cap) {
+    size_t cap = ps->runs_cap ? ps->runs_cap * 2 : 16;
+    size_t *r = realloc(ps->runs, cap * sizeof *r);
+    if (!r) { ps->unsorted = 1; return; }          /* runs unknown: sort instead */
+    ps->runs = r;
+    ps->runs_cap = cap;
+  }
+  ps->runs[ps->nruns++] = ps->npend;
+}
+
+/* pend in time order by merging its runs (ties: the earlier run, i.e. read
+** order); 0, or -1 when it must be sorted instead. */
+#define MERGE_MAX_RUNS 32
+static int merge_runs(perf_set *ps) {
+  size_t k = ps->nruns, pos[MERGE_MAX_RUNS], end[MERGE_MAX_RUNS];
+  if (ps->unsorted || k > MERGE_MAX_RUNS) return -1;
+  if (k <= 1) return 0;
+  if (ps->pend2_cap < ps->npend) {
+    pend *p = realloc(ps->pend2, ps->pend_cap * sizeof *p);
+    if (!p) return -1;
+    ps->pend2 = p;
+    ps->pend2_cap = ps->pend_cap;
+  }
+  for (size_t r = 0; r < k; r++) {
+    pos[r] = ps->runs[r];
+    end[r] = r + 1 < k ? ps->runs[r + 1] : ps->npend;
+  }
+  for (size_t o = 0; o < ps->npend; o++) {
+    size_t best = k;
+    for (size_t r = 0; r < k; r++)
+      if (pos[r] < end[r] && (best == k || ps->pend[pos[r]].time < ps->pend[pos[best]].time))
+        best = r;
+    ps->pend2[o] = ps->pend[pos[best]++];
+  }
+  pend *tp = ps->pend;
+  size_t tc = ps->pend_cap;
+  ps->pend = ps->pend2;
+  ps->pend_cap = ps->pend2_cap;
+  ps->pend2 = tp;
+  ps->pend2_cap = tc;
+  return 0;
+}
+
 /* Keep one sample for the ordered write; 0, or -1 when the batch is full. */
 static int hold(perf_set *ps, perf_tp *t, uint64_t time, const uint32_t pt[2], uint32_t cpu,
-                const uint8_t *raw, size_t len) {
-  if (ps->plen + len > BATCH_MAX) return -1;
+                const uint8_t *raw, size_t len, const uint8_t *x, size_t xlen) {
+  size_t all = len + xlen;
+  if (ps->plen + all > BATCH_MAX) return -1;
   if (ps->npend == ps->pend_cap) {
     size_t cap = ps->pend_cap ? ps->pend_cap * 2 : 1024;
     pend *p = realloc(ps->pend, cap * sizeof *p);
@@ -293,18 +369,22 @@ static int hold(perf_set *ps, perf_tp *t, uint64_t time, const uint32_t pt[2], u
     ps->pend = p;
     ps->pend_cap = cap;
   }
-  if (ps->plen + len > ps->pcap) {
+  if (ps->plen + all > ps->pcap) {
     size_t cap = ps->pcap ? ps->pcap : 65536;
-    while (cap < ps->plen + len) cap *= 2;
+    while (cap < ps->plen + all) cap *= 2;
     uint8_t *b = realloc(ps->pbuf, cap);
     if (!b) return -1;
     ps->pbuf = b;
     ps->pcap = cap;
   }
   memcpy(ps->pbuf + ps->plen, raw, len);
-  ps->pend[ps->npend] = (pend){time, ps->npend, t, pt[0], pt[1], cpu, ps->plen, len};
+  if (xlen) memcpy(ps->pbuf + ps->plen + len, x, xlen);
+  if (ps->nruns == 0) run_begin(ps);
+  else if (ps->npend > ps->runs[ps->nruns - 1] && time < ps->pend[ps->npend - 1].time)
+    ps->unsorted = 1;                               /* a ring's samples went back: sort */
+  ps->pend[ps->npend] = (pend){time, ps->npend, t, pt[0], pt[1], cpu, ps->plen, len, xlen};
   ps->npend++;
-  ps->plen += len;
+  ps->plen += all;
   return 0;
 }
 
@@ -335,22 +415,28 @@ static int closed_later(perf_set *ps, size_t i) {
 ** something written later (rings of other CPUs and tracepoints included). */
 static void release(perf_set *ps, uint64_t before) {
   if (!ps->npend) return;
-  qsort(ps->pend, ps->npend, sizeof *ps->pend, by_time);
+  if (merge_runs(ps) != 0) qsort(ps->pend, ps->npend, sizeof *ps->pend, by_time);
+  ps->unsorted = 0;
+  ps->nruns = 0;
   size_t i = 0;
   for (; i < ps->npend && ps->pend[i].time < before; i++) {
     pend *p = &ps->pend[i];
     if (p->t->src->dead) continue;
     perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
-                  closed_later(ps, i)};
+                  closed_later(ps, i), ps->pbuf + p->off + p->len, p->xlen};
     emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
   }
   size_t keep = ps->npend - i, w = 0;
-  uint8_t *nb = keep ? malloc(ps->pcap) : NULL;
+  if (keep && ps->pcap2 < ps->pcap) {
+    free(ps->pbuf2);
+    ps->pcap2 = (ps->pbuf2 = malloc(ps->pcap)) ? ps->pcap : 0;
+  }
+  uint8_t *nb = keep ? ps->pbuf2 : NULL;
   if (keep && !nb) {                                /* cannot compact: write them now */
     for (; i < ps->npend; i++) {
       pend *p = &ps->pend[i];
       perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)p->time), p->pid, p->tid, p->cpu,
-                    closed_later(ps, i)};
+                    closed_later(ps, i), ps->pbuf + p->off + p->len, p->xlen};
       if (!p->t->src->dead) emit(ps, p->t, &h, ps->pbuf + p->off, p->len);
     }
     keep = 0;
@@ -358,15 +444,26 @@ static void release(perf_set *ps, uint64_t before) {
   size_t nl = 0;
   for (; i < ps->npend; i++, w++) {
     pend p = ps->pend[i];
-    memcpy(nb + nl, ps->pbuf + p.off, p.len);
+    memcpy(nb + nl, ps->pbuf + p.off, p.len + p.xlen);
     p.off = nl;
     p.seq = w;
-    nl += p.len;
+    nl += p.len + p.xlen;
     ps->pend[w] = p;
   }
-  if (nb) { free(ps->pbuf); ps->pbuf = nb; }
+  if (nb) {                                         /* swap the buffers */
+    ps->pbuf2 = ps->pbuf;
+    ps->pbuf = nb;
+    size_t c = ps->pcap2;
+    ps->pcap2 = ps->pcap;
+    ps->pcap = c;
+  }
   ps->npend = keep;
   ps->plen = nl;
+  if (keep) {                                       /* what is kept is one run, in order */
+    ps->npend = 0;
+    run_begin(ps);
+    ps->npend = keep;
+  }
 }
 
 /* One ring record: PERF_SAMPLE_TID | TIME | CPU | RAW, or a loss notice. */
@@ -389,10 +486,14 @@ static void on_record(void *arg, const perf_rec *rec) {
   memcpy(&cpu, rec->body + 16, 4);
   memcpy(&rawlen, rec->body + 24, 4);
   if (rawlen > rec->len - 28 || !pid_wanted(c->t->src, pt[0])) return;
-  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) == 0) return;
+  /* what must be read from the process: now, before it may end */
+  size_t xlen = c->t->live ? perf_map_preread(c->t->map, &c->t->fmt, pt[0], rec->body + 28, rawlen,
+                                              ps->xbuf, sizeof ps->xbuf) : 0;
+  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen, ps->xbuf, xlen) == 0) return;
   release(ps, UINT64_MAX);                          /* batch full: write what it holds */
-  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen) != 0) {
-    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu, 0};
+  if (hold(ps, c->t, time, pt, cpu, rec->body + 28, rawlen, ps->xbuf, xlen) != 0) {
+    perf_hdr h = {ps->sink.ticks(ps->sink.ctx, (int64_t)time), pt[0], pt[1], cpu, 0,
+                  ps->xbuf, xlen};
     emit(ps, c->t, &h, rec->body + 28, rawlen);
   }
 }
@@ -406,17 +507,22 @@ static uint64_t mono_now(void) {
 /* Read every ring, then write in time order what is sure to be complete
 ** (all of it when `final`). */
 static void drain_all(perf_set *ps, int final) {
-  uint64_t start = mono_now();
+  /* a sample is stamped a little before the kernel commits it to its ring:
+  ** what is younger than the slack waits for the next pass */
+  uint64_t start = mono_now() - COMMIT_SLACK_NS;
   for (unsigned i = 0; i < ps->n; i++) {
     perf_src *s = ps->srcs[i];
     if (s->dead) continue;
     for (unsigned j = 0; j < s->ntps; j++) {
       drain_ctx c = {ps, &s->tps[j]};
-      for (unsigned k = 0; k < s->tps[j].nrings; k++)
+      for (unsigned k = 0; k < s->tps[j].nrings; k++) {
+        run_begin(ps);
         perf_ring_drain(&s->tps[j].rings[k], ps->tmp, on_record, &c);
+      }
     }
   }
   release(ps, final ? UINT64_MAX : start);
+  if (ps->n && !final) ps->sink.mark(ps->sink.ctx, (int64_t)start);
 }
 
 /* Under the lock: free disabled sources; fill fds (wake_fd first). */
@@ -428,6 +534,7 @@ static unsigned collect(perf_set *ps, struct pollfd **fds, unsigned *cap) {   /*
     if (ps->srcs[i]->dead) { src_free(ps->srcs[i]); continue; }
     ps->srcs[w++] = ps->srcs[i];
   }
+  if (w == 0 && ps->n) ps->sink.mark(ps->sink.ctx, 0);   /* nothing to wait for now */
   ps->n = w;
   for (unsigned i = 0; i < ps->n; i++)
     for (unsigned j = 0; j < ps->srcs[i]->ntps; j++) total += ps->srcs[i]->tps[j].nrings;
@@ -481,6 +588,7 @@ static void *bridge(void *arg) {
     pthread_mutex_lock(&ps->lock);
     drain_all(ps, quit || gone);
     if (gone) close_all(ps);
+    if (quit || gone) ps->sink.mark(ps->sink.ctx, 0);
     pthread_mutex_unlock(&ps->lock);
     if (quit || gone) break;
   }
@@ -558,6 +666,8 @@ int perf_enable(perf_set *ps, const char *name, uint8_t level, uint64_t any, uin
   }
   if ((i = find(ps, name)) >= 0) ps->srcs[i]->dead = 1;      /* replaced (new pids) */
   st = insert(ps, s);
+  /* user events from now on wait for the bridge to have read the kernel's */
+  if (st == ENG_OK) ps->sink.mark(ps->sink.ctx, -1);
   if (st == ENG_OK && !ps->thread_on) {
     if (pthread_create(&ps->thread, NULL, bridge, ps) == 0) ps->thread_on = 1;
     else { ps->n--; st = ENG_E_NOMEM; }
@@ -601,6 +711,9 @@ void perf_set_free(perf_set *ps) {
   tlg_build_free(&ps->b);
   free(ps->pend);
   free(ps->pbuf);
+  free(ps->pend2);
+  free(ps->pbuf2);
+  free(ps->runs);
   pthread_mutex_destroy(&ps->lock);
   free(ps);
 }

@@ -1,9 +1,13 @@
 /*
-** shm_consumer.c: eng_consumer on the POSIX engine. Reads the session's
-** rings round-robin, one published batch at a time (so one thread's records
-** stay in order), validates every record, turns losses and rejected bytes
-** into in-band notices, reclaims the rings of ended or dead producers, and
-** sleeps on the session's futex at most flush_ms at a time.
+** shm_consumer.c: eng_consumer on the POSIX engine. Merges the session's
+** rings by timestamp: each ring is one thread's records in order, so the
+** next record is the oldest of the rings' first records. A record newer
+** than the kernel bridge's watermark (shm_sess_hdr.kernel_wm: every kernel
+** sample older than it is in a ring) waits for the watermark to pass it,
+** at most ORDER_WAIT after its own time, so a stalled bridge delays the
+** stream but never stops it. Validates every record, turns losses and
+** rejected bytes into in-band notices, reclaims the rings of ended or dead
+** producers, and sleeps on the session's futex at most flush_ms at a time.
 */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -15,25 +19,40 @@
 typedef struct ring_priv {
   uint8_t dead;                     /* its producer process is gone */
   uint8_t broken;                   /* head/tail insane: ignored until reclaimed */
+  uint8_t known;                    /* tail below is this consumer's (else read the ring's) */
+  uint8_t live;                     /* in the live list */
+  uint64_t tail, head;              /* private tail; head as last read */
+  uint64_t next;                    /* ticks of the record at tail (0: not an event) */
   int64_t last_ft;                  /* newest FILETIME handed out for this ring */
 } ring_priv;
+
+#define RESCAN_EVERY 64             /* records between looks for new rings */
 
 struct eng_consumer {
   shm_reg *reg;
   int32_t pid;                      /* the process that opened it (fork: a child's copy is not its) */
   shm_smap m;
   _Atomic int stop;
-  int have;                         /* reading a batch of ring `cur` */
-  int pending;                      /* `tail` not yet published */
+  int pending;                      /* ring `cur`'s tail not yet published */
   int final_scan;                   /* stopped: one more look before the end */
-  uint32_t cur;
-  uint64_t tail, head;              /* private tail, head snapshot of the batch */
+  int held;                         /* the last pick found records the watermark holds */
+  uint32_t cur;                     /* the ring the last record came from */
+  uint32_t *live, nlive;            /* rings ACTIVE or CLOSED at the last scan */
+  uint32_t rescan;                  /* records until the next scan */
+  uint64_t scan_wm;                 /* kernel_wm as the last scan began */
   int64_t next_check;               /* mono ns of the next liveness sweep */
   uint64_t ticks1, refine_gap, mult;   /* clock: ns per tick << 32 */
+  uint64_t wait_ticks;              /* ORDER_WAIT in ticks */
   ring_priv *rp;
   int watch_flush;                  /* file writer: a flush request ends next() (TIMEOUT) */
   uint32_t flush_seen;              /* flush_req when next() last looked */
 };
+
+/* The longest a record waits for the kernel watermark, after its own time:
+** two bridge passes (flush_ms apart) and room for one slow pass. */
+static int64_t order_wait_ns(const eng_consumer *c) {
+  return ((int64_t)c->m.flush_ms * 2 + 100) * 1000000;
+}
 
 /* =============================================================== clock */
 
@@ -54,6 +73,8 @@ static void refine(eng_consumer *c) {
   }
   c->ticks1 = t1;
   c->refine_gap = span / 64 + 1;
+  if (c->mult)
+    c->wait_ticks = (uint64_t)((double)order_wait_ns(c) * 4294967296.0 / (double)c->mult);
 }
 
 static int64_t to_filetime(eng_consumer *c, uint64_t ticks) {
@@ -138,85 +159,171 @@ static void reclaim(eng_consumer *c, uint32_t i) {
   shm_ring_write_tail(ctl, 0);
   atomic_store_explicit(&h->reclaim_seq, q + 1, memory_order_release);
   madvise(shm_smap_data(&c->m, i), c->m.ring_size, MADV_REMOVE);   /* give the pages back */
-  c->rp[i].dead = c->rp[i].broken = 0;
+  c->rp[i].dead = c->rp[i].broken = c->rp[i].known = 0;
+  if (i == c->cur) c->pending = 0;       /* its tail was just reset */
   c->rp[i].last_ft = 0;
   atomic_store_explicit(&h->ring_dir[i], SHM_DIR(0, SHM_RING_FREE), memory_order_release);
 }
 
-/* Look at ring i: 1 = a batch to read, 2 = a notice in rec, 0 = nothing. */
+/* The ticks of the record at ring i's tail, PAD records skipped (their room
+** is handed back with the tail). 0 when it is not an event: a notice or
+** damage, which read_one handles first. */
+static uint64_t peek(eng_consumer *c, uint32_t i) {
+  ring_priv *rp = &c->rp[i];
+  const uint8_t *data = shm_smap_data(&c->m, i);
+  while (rp->head - rp->tail >= sizeof(shm_rec)) {
+    shm_rec h;
+    memcpy(&h, data + (rp->tail & (c->m.ring_size - 1)), sizeof h);
+    if (h.type == SHM_REC_PAD && h.size >= sizeof h && !(h.size & 7) &&
+        h.size <= rp->head - rp->tail) {
+      rp->tail += h.size;
+      if (i == c->cur) c->pending = 1;
+      else shm_ring_write_tail(shm_smap_ctl(&c->m, i), rp->tail);
+      continue;
+    }
+    if (h.type != SHM_REC_EVENT || h.size < sizeof(shm_rec_event) || h.size > rp->head - rp->tail)
+      return 0;
+    uint64_t t;
+    memcpy(&t, data + (rp->tail & (c->m.ring_size - 1)) + offsetof(shm_rec_event, ticks), sizeof t);
+    return t ? t : 1;
+  }
+  return 0;
+}
+
+/* Look at ring i: 1 = a record at its tail (rp->next), 2 = a notice in rec,
+** 0 = nothing to read, -1 = not in use any more (off the live list). */
 static int visit(eng_consumer *c, uint32_t i, rec_record *rec) {
+  ring_priv *rp = &c->rp[i];
+  if (rp->known && rp->tail < rp->head) return 1;     /* still reading what we saw */
   uint64_t e = atomic_load_explicit(&c->m.hdr->ring_dir[i], memory_order_acquire);
   uint32_t state = SHM_DIR_STATE(e);
-  if (state == SHM_RING_CLAIMED && c->rp[i].dead) {
+  if (state == SHM_RING_CLAIMED && rp->dead) {
     atomic_compare_exchange_strong_explicit(&c->m.hdr->ring_dir[i], &e, SHM_DIR(0, SHM_RING_FREE),
                                             memory_order_acq_rel, memory_order_relaxed);
-    c->rp[i].dead = 0;
+    rp->dead = 0;
   }
-  if (state != SHM_RING_ACTIVE && state != SHM_RING_CLOSED) return 0;
-  int ended = state == SHM_RING_CLOSED || c->rp[i].dead;
+  if (state != SHM_RING_ACTIVE && state != SHM_RING_CLOSED) return -1;
+  int ended = state == SHM_RING_CLOSED || rp->dead;
   shm_ring_ctl *ctl = shm_smap_ctl(&c->m, i);
-  if (c->rp[i].broken) {
-    if (ended) reclaim(c, i);
+  if (rp->broken) {
+    if (ended) { reclaim(c, i); return -1; }
     return 0;
   }
-  uint64_t h = shm_ring_read_head(ctl), t = shm_ring_read_tail(ctl);
+  if (!rp->known) {
+    rp->tail = shm_ring_read_tail(ctl);
+    rp->known = 1;
+  }
+  uint64_t h = shm_ring_read_head(ctl), t = rp->tail;
   if (h < t || h - t > c->m.ring_size || ((h | t) & 7)) {
-    c->rp[i].broken = 1;
+    rp->broken = 1;
     corrupt_notice(c, rec, i, 0);
     return 2;
   }
-  if (h != t) {
-    c->cur = i;
-    c->have = 1;
-    c->tail = t;
-    c->head = h;
+  rp->head = h;
+  if (h != t && (rp->next = peek(c, i), rp->tail < rp->head)) return 1;
+  if (lost_notice(c, rec, i, atomic_load_explicit(&ctl->lost, memory_order_relaxed), 0)) return 2;
+  if (ended) { reclaim(c, i); return -1; }
+  return 0;
+}
+
+/* The rings in use, from the directory. The watermark is read first: a
+** ring with kernel samples older than it was claimed before it was
+** published, so this scan sees that ring. */
+static void scan(eng_consumer *c) {
+  c->scan_wm = atomic_load_explicit(&c->m.hdr->kernel_wm, memory_order_acquire);
+  c->nlive = 0;
+  for (uint32_t i = 0; i < c->m.max_rings; i++) {
+    uint64_t e = atomic_load_explicit(&c->m.hdr->ring_dir[i], memory_order_acquire);
+    uint32_t state = SHM_DIR_STATE(e);
+    if (state == SHM_RING_CLAIMED && c->rp[i].dead)
+      atomic_compare_exchange_strong_explicit(&c->m.hdr->ring_dir[i], &e, SHM_DIR(0, SHM_RING_FREE),
+                                              memory_order_acq_rel, memory_order_relaxed);
+    c->rp[i].live = state == SHM_RING_ACTIVE || state == SHM_RING_CLOSED;
+    if (c->rp[i].live) c->live[c->nlive++] = i;
+  }
+  /* a scan reads every directory entry: at most about one per record */
+  c->rescan = c->m.max_rings > RESCAN_EVERY ? c->m.max_rings : RESCAN_EVERY;
+}
+
+/* Is a record of `ticks` in order to hand out now? Not while the kernel
+** bridge may still write something older, for at most wait_ticks. */
+static int in_order(eng_consumer *c, uint64_t ticks) {
+  uint64_t wm = c->scan_wm;
+  if (!wm || ticks <= wm || atomic_load_explicit(&c->m.hdr->stopped, memory_order_acquire))
+    return 1;
+  uint64_t now = c->m.clock_kind == SHM_CLOCK_MONO ? (uint64_t)shm_mono_ns() : shm_ticks();
+  return now > ticks && now - ticks >= c->wait_ticks;
+}
+
+/* The ring with the oldest first record into c->cur: 1; 2 = a notice in
+** rec; 0 = nothing to read; 3 = records, all held for the watermark. */
+static int pick(eng_consumer *c, rec_record *rec) {
+  if (noring_notice(c, rec)) return 2;
+  int fresh = c->rescan == 0 || c->nlive == 0;
+  if (fresh) scan(c);
+  c->rescan--;
+again:;
+  int best = -1;
+  for (uint32_t k = 0; k < c->nlive; k++) {
+    uint32_t i = c->live[k];
+    int r = visit(c, i, rec);
+    if (r == 2) return 2;
+    if (r < 0) { c->rp[i].live = 0; c->live[k--] = c->live[--c->nlive]; continue; }
+    if (r == 1 && (best < 0 || (int64_t)(c->rp[i].next - c->rp[best].next) < 0 ||
+                   (c->rp[i].next == c->rp[best].next && i < (uint32_t)best)))
+      best = (int)i;
+  }
+  if (best < 0 && !fresh) {            /* before saying "nothing": new threads' rings */
+    scan(c);
+    fresh = 1;
+    goto again;
+  }
+  if (best < 0) return 0;
+  if (c->rp[best].next && !in_order(c, c->rp[best].next)) {
+    if (atomic_load_explicit(&c->m.hdr->kernel_wm, memory_order_acquire) != c->scan_wm) {
+      scan(c);                          /* it moved: look with the new one (and its rings) */
+      goto again;
+    }
+    return 3;
+  }
+  if ((uint32_t)best != c->cur && c->pending) {        /* the old ring's record is done with */
+    shm_ring_write_tail(shm_smap_ctl(&c->m, c->cur), c->rp[c->cur].tail);
+    c->pending = 0;
+  }
+  c->cur = (uint32_t)best;
+  return 1;
+}
+
+/* The record at ring cur's tail into rec: 1, or 0 when it was not one to
+** hand out (a LOST already reported). */
+static int read_one(eng_consumer *c, rec_record *rec) {
+  ring_priv *rp = &c->rp[c->cur];
+  const uint8_t *data = shm_smap_data(&c->m, c->cur);
+  if (rp->tail >= rp->head) return 0;
+  shm_view v;
+  if (shm_ring_parse(data, c->m.ring_size, rp->tail, rp->head - rp->tail, &v, rec) != ENG_OK) {
+    uint64_t skipped = rp->head - rp->tail;
+    rp->tail = rp->head;                  /* resynchronise at the published head */
+    c->pending = 1;
+    corrupt_notice(c, rec, c->cur, skipped);
     return 1;
   }
-  if (lost_notice(c, rec, i, atomic_load_explicit(&ctl->lost, memory_order_relaxed), 0)) return 2;
-  if (ended) reclaim(c, i);
-  return 0;
-}
-
-/* Round-robin from the ring after the last one read. */
-static int find(eng_consumer *c, rec_record *rec) {
-  if (noring_notice(c, rec)) return 2;
-  for (uint32_t k = 0; k < c->m.max_rings; k++) {
-    uint32_t i = (c->cur + 1 + k) % c->m.max_rings;
-    int r = visit(c, i, rec);
-    if (r) return r;
+  rp->tail += v.size;
+  c->pending = 1;
+  if (rp->tail < rp->head) rp->next = peek(c, c->cur);
+  if (v.type == SHM_REC_EVENT) {
+    /* a thread's times never go back, whatever refine() did in between */
+    int64_t ft = to_filetime(c, v.ticks);
+    if (ft < rp->last_ft) ft = rp->last_ft;
+    rec->timestamp = rp->last_ft = ft;
+    return 1;
   }
-  return 0;
-}
-
-/* Next record of the current batch into rec: 1, or 0 when the batch is done. */
-static int read_batch(eng_consumer *c, rec_record *rec) {
-  const uint8_t *data = shm_smap_data(&c->m, c->cur);
-  while (c->tail < c->head) {
-    shm_view v;
-    if (shm_ring_parse(data, c->m.ring_size, c->tail, c->head - c->tail, &v, rec) != ENG_OK) {
-      uint64_t skipped = c->head - c->tail;
-      c->tail = c->head;                /* resynchronise at the published head */
-      c->pending = 1;
-      corrupt_notice(c, rec, c->cur, skipped);
-      return 1;
-    }
-    c->tail += v.size;
-    c->pending = 1;
-    if (v.type == SHM_REC_EVENT) {
-      /* a thread's times never go back, whatever refine() did in between */
-      int64_t ft = to_filetime(c, v.ticks);
-      ring_priv *rp = &c->rp[c->cur];
-      if (ft < rp->last_ft) ft = rp->last_ft;
-      rec->timestamp = rp->last_ft = ft;
-      return 1;
-    }
-    if (v.type == SHM_REC_LOST && lost_notice(c, rec, c->cur, v.lost_total, v.seq)) return 1;
-  }
-  return 0;
+  return v.type == SHM_REC_LOST && lost_notice(c, rec, c->cur, v.lost_total, v.seq);
 }
 
 static void publish(eng_consumer *c) {
-  if (c->pending) shm_ring_write_tail(shm_smap_ctl(&c->m, c->cur), c->tail);   /* D */
+  if (c->pending && c->cur < c->m.max_rings)
+    shm_ring_write_tail(shm_smap_ctl(&c->m, c->cur), c->rp[c->cur].tail);   /* D */
   c->pending = 0;
 }
 
@@ -269,11 +376,14 @@ static void sleep_once(eng_consumer *c, int64_t now, int64_t deadline) {
   int64_t until = c->next_check < deadline ? c->next_check : deadline;
   int64_t ms = (until - now + 999999) / 1000000;
   if (ms > c->m.flush_ms) ms = c->m.flush_ms;
+  if (c->held && ms > 5) ms = 5;        /* a held record's wait ends by time too */
   if (ms < 1) ms = 1;
   atomic_store_explicit(&h->sleeping, 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_seq_cst);                         /* F */
   uint32_t seq = atomic_load_explicit(&h->wake_seq, memory_order_acquire);
-  if (!any_data(c) && !atomic_load_explicit(&h->stopped, memory_order_acquire) &&
+  /* records held for the watermark are no reason to stay awake: the
+  ** bridge wakes us when it moves, and ms is at most flush_ms */
+  if ((c->held || !any_data(c)) && !atomic_load_explicit(&h->stopped, memory_order_acquire) &&
       !atomic_load_explicit(&c->stop, memory_order_relaxed) &&
       !(c->watch_flush &&
         atomic_load_explicit(&h->flush_req, memory_order_relaxed) != c->flush_seen))
@@ -290,14 +400,13 @@ int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms) {
   publish(c);
   for (;;) {
     if (atomic_load_explicit(&c->stop, memory_order_acquire)) return ENG_E_INTERRUPTED;
-    if (c->have) {
-      if (read_batch(c, rec)) return ENG_OK;
-      publish(c);
-      c->have = 0;
-    }
-    int r = find(c, rec);
+    int r = pick(c, rec);
     if (r == 2) return ENG_OK;
-    if (r == 1) continue;
+    if (r == 1) {
+      if (read_one(c, rec)) return ENG_OK;
+      continue;
+    }
+    c->held = r == 3;
     if (atomic_load_explicit(&c->m.hdr->stopped, memory_order_acquire)) {
       if (c->final_scan++) return ENG_E_STOPPED;   /* in-flight writes: one more look */
       continue;
@@ -312,6 +421,7 @@ int eng_consumer_next(eng_consumer *c, rec_record *rec, int timeout_ms) {
     }
     if (now >= deadline) return ENG_E_TIMEOUT;
     sleep_once(c, now, deadline);
+    c->rescan = 0;                      /* new threads may have come meanwhile */
   }
 }
 
@@ -336,7 +446,9 @@ int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, int watch_fl
   c->pid = shm_pid();
   int st = shm_smap_open(r, slot, gen, &c->m);
   if (st != ENG_OK) { free(c); return st; }
-  if ((st = claim_consumer(c->m.hdr)) == ENG_OK && !(c->rp = calloc(c->m.max_rings, sizeof *c->rp))) {
+  if ((st = claim_consumer(c->m.hdr)) == ENG_OK &&
+      (!(c->rp = calloc(c->m.max_rings, sizeof *c->rp)) ||
+       !(c->live = calloc(c->m.max_rings, sizeof *c->live)))) {
     int32_t me = shm_pid();
     atomic_compare_exchange_strong_explicit(&c->m.hdr->consumer_pid, &me, 0,
                                             memory_order_acq_rel, memory_order_relaxed);
@@ -344,11 +456,14 @@ int shm_consumer_open_slot(shm_reg *r, uint32_t slot, uint32_t gen, int watch_fl
   }
   if (st != ENG_OK) {
     shm_smap_close(&c->m);
+    free(c->rp);
+    free(c->live);
     free(c);
     return st;
   }
   c->mult = 1ull << 32;
   c->ticks1 = (uint64_t)c->m.ticks0;
+  c->wait_ticks = (uint64_t)order_wait_ns(c);          /* ticks are ns unless TSC */
   refine(c);
   c->cur = c->m.max_rings - 1;
   c->watch_flush = watch_flush;
@@ -407,5 +522,6 @@ void eng_consumer_close(eng_consumer *c) {
   }
   shm_smap_close(&c->m);
   free(c->rp);
+  free(c->live);
   free(c);
 }

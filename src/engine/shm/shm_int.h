@@ -228,6 +228,13 @@ typedef struct shm_view {
 SHM_HIDDEN int shm_ring_parse(const uint8_t *data, uint64_t size, uint64_t tail, uint64_t avail,
                               shm_view *v, rec_record *rec);
 
+/* ========================================================== shm_provreg.c */
+
+/* This process registered / unregistered provider id with these traits
+** (the file etwlua providers lists; best effort, never fails). */
+SHM_HIDDEN void shm_provreg_add(const tlg_guid *id, const uint8_t *traits, size_t len);
+SHM_HIDDEN void shm_provreg_remove(const tlg_guid *id, const uint8_t *traits, size_t len);
+
 /* =========================================================== shm_consumer.c */
 
 /* FILETIME of 1970-01-01. */

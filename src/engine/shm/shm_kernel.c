@@ -65,6 +65,21 @@ static uint64_t k_ticks(void *ctx, int64_t ns) {
   return k->t1 - (uint64_t)(int64_t)((double)(k->m1 - ns) * k->rate);
 }
 
+/* kernel_wm only moves forward while sources are on; the consumer holds
+** newer records until it passes them (or for a bounded time). */
+static void k_mark(void *ctx, int64_t ns) {
+  struct shm_kernel *k = ctx;
+  _Atomic uint64_t *wm = &k->hdr->kernel_wm;
+  if (ns == 0) { atomic_store_explicit(wm, 0, memory_order_release); return; }
+  uint64_t t = ns < 0 ? (k->clock_kind == SHM_CLOCK_TSC ? shm_ticks() : (uint64_t)shm_mono_ns())
+                      : k_ticks(ctx, ns);
+  uint64_t cur = atomic_load_explicit(wm, memory_order_relaxed);
+  while (cur < t && !atomic_compare_exchange_weak_explicit(wm, &cur, t, memory_order_release,
+                                                           memory_order_relaxed)) {
+  }
+  if (atomic_load_explicit(&k->hdr->sleeping, memory_order_relaxed)) shm_wake(k->hdr);
+}
+
 static int k_new(const shm_kview *v, struct shm_kernel **out) {
   struct shm_kernel *k = calloc(1, sizeof *k);
   if (!k) return ENG_E_NOMEM;
@@ -75,7 +90,7 @@ static int k_new(const shm_kview *v, struct shm_kernel **out) {
   k->clock_kind = v->m->clock_kind;
   k->ticks0 = v->m->ticks0;
   k->mono0 = v->m->mono0;
-  perf_sink sink = {k, k_write, k_lost, k_stopped, k_ticks, v->m->flush_ms, 0};
+  perf_sink sink = {k, k_write, k_lost, k_stopped, k_ticks, k_mark, v->m->flush_ms, 0};
   int st = perf_set_new(&sink, &k->set);
   if (st != ENG_OK) { free(k); return st; }
   *out = k;

@@ -182,7 +182,12 @@ typedef struct shm_sess_hdr {
   _Atomic uint64_t file_dropped;    /* events the writer refused (too large, I/O error) */
   _Atomic uint32_t file_count;      /* files begun */
   _Atomic int32_t file_error;       /* errno of the first failed write */
-  uint8_t pad3[64];
+  /* The owner's kernel bridge (shm_kernel.c): every kernel sample stamped
+  ** before this many ticks is in a ring already; 0 = no kernel source. The
+  ** consumer holds records newer than it (bounded, shm_consumer.c). Old
+  ** writers leave it 0. */
+  _Atomic uint64_t kernel_wm;
+  uint8_t pad3[56];
   /* 512: ring directory, max_rings entries of (pid << 32) | shm_ring_state */
   _Atomic uint64_t ring_dir[];
 } shm_sess_hdr;

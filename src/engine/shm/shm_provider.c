@@ -275,6 +275,7 @@ int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_
   p->id = *id;
   p->traits_len = (uint32_t)traits_len;
   if (traits_len) memcpy(p->traits, traits, traits_len);
+  shm_provreg_add(id, p->traits, traits_len);
   *out = p;
   return ENG_OK;
 }
@@ -366,5 +367,6 @@ int shm_write_to(shm_reg *r, uint32_t slot, uint32_t gen, const shm_sample_hdr *
 }
 
 void eng_provider_unregister(eng_provider *p) {
+  if (p) shm_provreg_remove(&p->id, p->traits, p->traits_len);
   free(p);
 }

@@ -21,6 +21,13 @@ int eng_session_disable_source(eng_session *s, const char *name) {
   return ENG_E_UNSUPPORTED;
 }
 
+/* ETW has the list (TdhEnumerateProviders, or the registered providers of
+** running processes through EnumerateTraceGuidsEx): not read yet. */
+int eng_user_providers(int (*fn)(void *ctx, const eng_user_provider *in), void *ctx) {
+  (void)fn; (void)ctx;
+  return ENG_OK;
+}
+
 int eng_kernel_sources(int tracepoints, int (*fn)(void *ctx, const eng_source_info *in),
                        void *ctx) {
   (void)tracepoints; (void)fn; (void)ctx;
