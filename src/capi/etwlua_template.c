@@ -10,12 +10,23 @@
 #include "etwlua.h"
 #include "capi_int.h"
 #include "tlg_build.h"
+#include "tlg_le.h"
 #include "tlg_template.h"
+
+/* How a slot is stored on the direct path (direct_encode): an integer of
+** 1, 2, 4 or 8 bytes, or a counted string or binary. */
+enum { OP_COUNTED = 0, OP_OTHER = 255 };
 
 typedef struct capi_template {
   etwlua_template pub;  /* first: the handle the caller holds */
   const capi_provider *prov;
   tlg_template t;
+  int direct;           /* no slot is OP_OTHER */
+  size_t fixed_len;     /* direct: bytes of a write before the strings' own */
+  unsigned ncounted;    /* direct: OP_COUNTED slots, listed in counted[] */
+  uint8_t *op;          /* per slot: its integer size, OP_COUNTED or OP_OTHER */
+  uint16_t *counted;
+  uint8_t plan[];       /* op[] and counted[] */
 } capi_template;
 
 _Static_assert((int)ETWLUA_STRUCT == (int)TLG_IN_STRUCT &&
@@ -36,6 +47,34 @@ static void to_tfield(const etwlua_field *f, tlg_tfield *out) {
   out->tag = f->tag;
 }
 
+/* The store of each slot on the direct path: integers (float64 too: its
+** bits are .u) and counted strings and binaries, put_slot's own short
+** forms, so both paths write the same bytes. */
+static uint8_t slot_op(const tlg_tslot *s) {
+  if (s->seq) return OP_OTHER;
+  if (s->size && s->intype != TLG_IN_FLOAT) return s->size;
+  if (s->intype == TLG_IN_COUNTEDANSISTRING || s->intype == TLG_IN_COUNTEDBINARY ||
+      s->intype == TLG_IN_BINARY)
+    return OP_COUNTED;
+  return OP_OTHER;
+}
+
+/* plan[] has room for n slots: n uint16_t, then n bytes. */
+static void plan_direct(capi_template *t, size_t n) {
+  t->counted = (uint16_t *)(void *)t->plan;
+  t->op = t->plan + n * sizeof(uint16_t);
+  t->direct = 1;
+  t->fixed_len = 0;
+  t->ncounted = 0;
+  for (unsigned i = 0; i < t->t.nslots; i++) {
+    uint8_t op = slot_op(&t->t.slots[i]);
+    t->op[i] = op;
+    if (op == OP_OTHER) t->direct = 0;
+    else if (op == OP_COUNTED) t->counted[t->ncounted++] = (uint16_t)i;
+    t->fixed_len += op == OP_COUNTED ? 2 : t->t.slots[i].size;
+  }
+}
+
 int etwlua_template_create(etwlua_provider *pub, const char *name, const etwlua_desc *d,
                            const etwlua_field *fields, size_t n, etwlua_template **out) {
   static const tlg_desc dflt = {0, 0, TLG_CHANNEL_TRACELOGGING, 5, 0, 0, 1};
@@ -46,13 +85,14 @@ int etwlua_template_create(etwlua_provider *pub, const char *name, const etwlua_
   if (d) memcpy(&desc, d, sizeof desc);
   tlg_tfield tf[TLG_MAX_FIELDS];
   for (size_t i = 0; i < n; i++) to_tfield(&fields[i], &tf[i]);
-  capi_template *t = malloc(sizeof *t);
+  capi_template *t = malloc(sizeof *t + n * (sizeof(uint16_t) + 1));   /* slots <= entries */
   if (!t) return ENG_E_NOMEM;
   int st = tlg_tmpl_init(&t->t, name, strlen(name), &desc, 0, tf, n, NULL);
   if (st != TLG_OK) {
     free(t);
     return capi_from_tlg(st);
   }
+  plan_direct(t, n);
   t->prov = pub->impl;
   t->pub.provider = pub;
   t->pub.level = desc.level;
@@ -123,29 +163,84 @@ static int encode(const capi_template *t, const etwlua_value *args, tlg_tbuf *d)
   return st;
 }
 
-int etwlua_template_write_ex(const etwlua_template *pub, const etwlua_value *args, size_t n,
-                             const etwlua_guid *activity, const etwlua_guid *related) {
-  if (!etwlua_template_enabled(pub)) return ETWLUA_OK;
-  const capi_template *t = (const capi_template *)pub;
-  if (n != t->t.nslots || (n && !args)) return capi_from_tlg(TLG_E_ARG);
+/* The bytes direct_encode will write, or 0 when a string is longer than a
+** counted string can be (put_slot then gives the error). */
+static inline size_t direct_len(const capi_template *t, const etwlua_value *args) {
+  size_t len = t->fixed_len;
+  for (unsigned k = 0; k < t->ncounted; k++) {
+    const etwlua_value *v = &args[t->counted[k]];
+    size_t n = v->s.p ? v->s.n : 0;
+    if (n > 0xFFFF) return 0;
+    len += n;
+  }
+  return len;
+}
+
+/* The values of a direct template into q, which has room for direct_len
+** bytes plus 8: an integer is stored as 8 little-endian bytes and the next
+** value overwrites what is past its own size, so a slot is one load, one
+** store and no branch on its size. */
+static inline void direct_encode(const capi_template *t, const etwlua_value *args, uint8_t *q) {
+  const uint8_t *op = t->op;      /* in locals: the stores through q may alias *t */
+  const unsigned n = t->t.nslots;
+  for (unsigned i = 0; i < n; i++) {
+    const etwlua_value *v = &args[i];
+    if (op[i]) {
+      tlg_put64(q, v->u);
+      q += op[i];
+      continue;
+    }
+    size_t len = v->s.p ? v->s.n : 0;
+    tlg_put16(q, (uint16_t)len);
+    tlg_copy(q + 2, v->s.p, len);
+    q += 2 + len;
+  }
+}
+
+static int send(const capi_template *t, const uint8_t *data, size_t len,
+                const etwlua_guid *activity, const etwlua_guid *related) {
+  eng_data blobs[3] = {
+    {t->prov->traits, (uint32_t)t->prov->traits_len, ENG_DATA_PROVIDER_META, {0}},
+    {t->t.meta, (uint32_t)t->t.meta_len, ENG_DATA_EVENT_META, {0}},
+    {data, (uint32_t)len, ENG_DATA_PAYLOAD, {0}},
+  };
+  return eng_provider_write(t->prov->eng, &t->t.desc, (const tlg_guid *)activity,
+                            (const tlg_guid *)related, 3, blobs);
+}
+
+/* Any template, any values: slot by slot, with the errors of put_slot. */
+static int general_write(const capi_template *t, const etwlua_value *args,
+                         const etwlua_guid *activity, const etwlua_guid *related) {
   tlg_tbuf d;
   tlg_tbuf_init(&d);
   int st = encode(t, args, &d);
-  if (st == TLG_OK) {
-    eng_data blobs[3] = {
-      {t->prov->traits, (uint32_t)t->prov->traits_len, ENG_DATA_PROVIDER_META, {0}},
-      {t->t.meta, (uint32_t)t->t.meta_len, ENG_DATA_EVENT_META, {0}},
-      {d.p, (uint32_t)d.len, ENG_DATA_PAYLOAD, {0}},
-    };
-    st = eng_provider_write(t->prov->eng, &t->t.desc, (const tlg_guid *)activity,
-                            (const tlg_guid *)related, 3, blobs);
-  } else {
-    st = capi_from_tlg(st);
-  }
+  st = st == TLG_OK ? send(t, d.p, d.len, activity, related) : capi_from_tlg(st);
   if (d.heap) tlg_tbuf_free(&d);
   return st;
 }
 
+/* write and write_ex: one body, so neither calls the other. */
+static inline int template_write(const etwlua_template *pub, const etwlua_value *args, size_t n,
+                                 const etwlua_guid *activity, const etwlua_guid *related) {
+  if (!etwlua_template_enabled(pub)) return ETWLUA_OK;
+  const capi_template *t = (const capi_template *)pub;
+  if (n != t->t.nslots || (n && !args)) return capi_from_tlg(TLG_E_ARG);
+  if (t->direct) {                       /* the common shape: no status per value */
+    size_t len = direct_len(t, args);
+    if (len && len <= TLG_TBUF_LOCAL) {
+      uint8_t buf[TLG_TBUF_LOCAL + 8];
+      direct_encode(t, args, buf);
+      return send(t, buf, len, activity, related);
+    }
+  }
+  return general_write(t, args, activity, related);
+}
+
+int etwlua_template_write_ex(const etwlua_template *t, const etwlua_value *args, size_t n,
+                             const etwlua_guid *activity, const etwlua_guid *related) {
+  return template_write(t, args, n, activity, related);
+}
+
 int etwlua_template_write(const etwlua_template *t, const etwlua_value *args, size_t n) {
-  return etwlua_template_write_ex(t, args, n, NULL, NULL);
+  return template_write(t, args, n, NULL, NULL);
 }

@@ -237,6 +237,77 @@ static void test_template(etwlua_provider *p) {
   eng_session_close(s);
 }
 
+/* Templates of integers and counted strings take a short path (one store
+** per integer into a stack buffer); its bytes, written out by hand here:
+** every integer size, float64 by its bits, high bits of .u ignored, a
+** NULL string as empty, strings of every length the inline copy handles,
+** and events past the stack buffer (the general path). */
+static const etwlua_field direct_fields[] = {
+  {"a", ETWLUA_INT8, 0, 0, 0, 0},   {"b", ETWLUA_UINT16, 0, 0, 0, 0},
+  {"c", ETWLUA_INT32, 0, 0, 0, 0},  {"d", ETWLUA_HEX64, 0, 0, 0, 0},
+  {"e", ETWLUA_FLOAT64, 0, 0, 0, 0}, {"f", ETWLUA_STR8, 0, 0, 0, 0},
+  {"g", ETWLUA_CBINARY, 0, 0, 0, 0}, {"h", ETWLUA_STR8, 0, 0, 0, 0},
+  {"i", ETWLUA_BOOL32, 0, 0, 0, 0},
+};
+
+static void test_template_direct(etwlua_provider *p) {
+  const etwlua_desc d = {0, 0, 11, 4, 0, 0, 0x21};
+  etwlua_template *t = NULL, *ts = NULL;
+  eng_session *s;
+  eng_consumer *c = NULL;
+  const etwlua_field str = {"s", ETWLUA_STR8, 0, 0, 0, 0};
+  check(etwlua_template_create(p, "Direct", &d, direct_fields, 9, &t) == ETWLUA_OK &&
+        etwlua_template_create(p, "Str", &d, &str, 1, &ts) == ETWLUA_OK, "templates");
+  int st = eng_session_start("capi-direct", NULL, &s);
+  check(st == ENG_OK, "session start: %s", eng_strerror(st));
+  if (st != ENG_OK || !t || !ts) goto out_t;
+  eng_session_enable(s, (const tlg_guid *)&capi_id, 5, ~0ull, 0);
+  if (eng_consumer_open("capi-direct", &c) != ENG_OK) { check(0, "consumer"); goto out_s; }
+
+  static const uint8_t bin[3] = {0, 1, 2};
+  etwlua_value v[9];
+  memset(v, 0, sizeof v);
+  v[0].i = -2;
+  v[1].u = 0x1234beefu;              /* only the low 16 bits are the value */
+  v[2].i = -5;
+  v[3].u = 0x1122334455667788u;
+  v[4].d = 0.5;
+  v[5].s.p = "hello"; v[5].s.n = 5;
+  v[6].s.p = bin; v[6].s.n = 3;
+  v[7].s.p = NULL; v[7].s.n = 7;     /* NULL: an empty string */
+  v[8].i = 1;
+  static const uint8_t want[] = {
+    0xfe, 0xef, 0xbe, 0xfb, 0xff, 0xff, 0xff, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+    0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 5, 0, 'h', 'e', 'l', 'l', 'o', 3, 0, 0, 1, 2, 0, 0, 1, 0, 0, 0};
+  rec_record r;
+  check(etwlua_template_write(t, v, 9) == ETWLUA_OK && next_event(c, &r), "direct write");
+  check(r.data_len == sizeof want && !memcmp(r.data, want, sizeof want),
+        "direct: the bytes of every type (%u bytes)", r.data_len);
+
+  /* one str8 of 0..300 bytes: the inline copies below 17 bytes, libc above,
+  ** the general path once the event passes the 256-byte stack buffer */
+  static char text[300];
+  for (size_t i = 0; i < sizeof text; i++) text[i] = (char)('A' + i % 26);
+  int bad = 0;
+  for (size_t n = 0; n <= sizeof text; n++) {
+    etwlua_value sv;
+    sv.s.p = text;
+    sv.s.n = n;
+    if (etwlua_template_write(ts, &sv, 1) != ETWLUA_OK || !next_event(c, &r) ||
+        r.data_len != 2 + n || r.data[0] != (uint8_t)n || r.data[1] != (uint8_t)(n >> 8) ||
+        memcmp(r.data + 2, text, n) != 0)
+      if (bad++ < 3) printf("  str8 of %zu bytes: %u bytes received\n", n, r.data_len);
+  }
+  check(bad == 0, "str8 of 0..300 bytes: %d wrong", bad);
+  eng_consumer_close(c);
+out_s:
+  eng_session_stop(s);
+  eng_session_close(s);
+out_t:
+  etwlua_template_free(ts);
+  etwlua_template_free(t);
+}
+
 static void with_provider(void) {
   char dir[] = "test_capi.rt.XXXXXX";
   if (!mkdtemp(dir)) { check(0, "mkdtemp"); return; }
@@ -247,6 +318,7 @@ static void with_provider(void) {
   if (st == ETWLUA_OK) {
     test_write(p);
     test_template(p);
+    test_template_direct(p);
     etwlua_provider_unregister(p);
   }
   test_template_create();

@@ -30,7 +30,15 @@ typedef struct shm_tls {
   shm_writer *w[SHM_MAX_SESSIONS];
 } shm_tls;
 
-static _Thread_local shm_tls *t_tls;
+/* initial-exec: in libetwlua.so the default model would call
+** __tls_get_addr on every write. One pointer fits the static TLS surplus
+** glibc keeps even for a library loaded by dlopen (LTTng-UST does the same). */
+#if defined(__GNUC__) && defined(__ELF__)
+#define SHM_TLS_IE __attribute__((tls_model("initial-exec")))
+#else
+#define SHM_TLS_IE
+#endif
+static _Thread_local shm_tls *t_tls SHM_TLS_IE;
 static pthread_key_t g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 
@@ -298,8 +306,68 @@ static inline int prepare(const eng_provider *p, const shm_tls *t, shm_event_src
   return shm_event_prepare(ev);
 }
 
-static inline int routed(const shm_route *r, const tlg_desc *desc) {
-  return r->slot < SHM_MAX_SESSIONS && shm_route_match(r, desc->level, desc->keyword);
+/* A session an event goes to: its slot and the gen that names it. */
+typedef struct shm_target {
+  uint32_t slot, gen;
+} shm_target;
+
+static inline int takes(uint32_t slot, uint32_t level_plus1, uint64_t any, uint64_t all,
+                        uint8_t level, uint64_t kw) {
+  shm_route r = {slot, 0, level_plus1, any, all};
+  return slot < SHM_MAX_SESSIONS && shm_route_match(&r, level, kw);
+}
+
+/* The sessions of e that take an event of (level, kw), in entry order:
+** shm_prov_route's seqlock read, filtering as it reads, so a rejected
+** session costs one load and a taken one is copied as (slot, gen) only.
+** -1 when a writer held the entry for all of the tries (the caller then
+** reads under the lock). */
+static inline int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm_target *out) {
+  for (int tries = 0; tries < 64; tries++) {
+    uint32_t g = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
+    if (g & 1) continue;
+    unsigned n = atomic_load_explicit(&e->nsess, memory_order_relaxed), k = 0;
+    if (n > SHM_SESS_PER_PROV) n = SHM_SESS_PER_PROV;
+    for (unsigned i = 0; i < n; i++) {
+      shm_prov_sess *s = &e->sess[i];
+      uint32_t lp1 = atomic_load_explicit(&s->level_plus1, memory_order_relaxed);
+      if (level >= lp1) continue;
+      uint64_t any = kw ? atomic_load_explicit(&s->any, memory_order_relaxed) : 0;
+      uint64_t all = kw ? atomic_load_explicit(&s->all, memory_order_relaxed) : 0;
+      uint32_t slot = atomic_load_explicit(&s->sess, memory_order_relaxed) - 1;
+      if (!takes(slot, lp1, any, all, level, kw)) continue;
+      out[k].slot = slot;
+      out[k++].gen = atomic_load_explicit(&s->sess_gen, memory_order_relaxed);
+    }
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&e->merged.gen, memory_order_relaxed) == g) return (int)k;
+  }
+  return -1;
+}
+
+/* targets() the slow way: the entry read under the registry lock. */
+static int targets_locked(shm_reg *reg, shm_prov_entry *e, uint8_t level, uint64_t kw,
+                          shm_target *out) {
+  shm_route r[SHM_SESS_PER_PROV];
+  int n = shm_prov_route_locked(reg, e, r), k = 0;
+  for (int i = 0; i < n; i++)
+    if (takes(r[i].slot, r[i].level_plus1, r[i].any, r[i].all, level, kw))
+      out[k++] = (shm_target){r[i].slot, r[i].gen};
+  return n < 0 ? -1 : k;
+}
+
+/* The event into session route `r`, from this thread's ring there. */
+static inline int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
+                            const shm_event_src *ev) {
+  shm_writer *w = t->w[r->slot];
+  if (SHM_UNLIKELY(!w || w->gen != r->gen)) {
+    if (!(w = attach(p->reg, t, r->slot, r->gen))) return ENG_E_NOMEM;
+  }
+  int s;
+  if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, ev);
+  else s = w->hdr ? ENG_E_LOST : ENG_OK;
+  if (SHM_UNLIKELY(s == ENG_E_LOST) && w->ctl) check_owner(p->reg, w);
+  return s;
 }
 
 int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
@@ -308,29 +376,19 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   shm_prov_entry *e = p->entry;
   if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
-  shm_route r[SHM_SESS_PER_PROV];
-  int nr = shm_prov_route(e, r), i = 0;
-  if (SHM_UNLIKELY(nr < 0) && (nr = shm_prov_route_locked(p->reg, e, r)) < 0) return ENG_E_CORRUPT;
-  while (i < nr && !routed(&r[i], desc)) i++;
-  if (i == nr) return ENG_OK;                           /* no session takes it */
+  shm_target r[SHM_SESS_PER_PROV];
+  int nr = targets(e, desc->level, desc->keyword, r);
+  if (SHM_UNLIKELY(nr < 0) && (nr = targets_locked(p->reg, e, desc->level, desc->keyword, r)) < 0)
+    return ENG_E_CORRUPT;
+  if (nr == 0) return ENG_OK;                           /* no session takes it */
   shm_tls *t = tls_get();
   if (SHM_UNLIKELY(!t)) return ENG_E_NOMEM;
   shm_event_src ev;
   int st = prepare(p, t, &ev, desc, activity, related, n, data);
   if (st != ENG_OK) return st;
-  for (; i < nr; i++) {
-    if (!routed(&r[i], desc)) continue;
-    shm_writer *w = t->w[r[i].slot];
-    if (SHM_UNLIKELY(!w || w->gen != r[i].gen)) {
-      if (!(w = attach(p->reg, t, r[i].slot, r[i].gen))) { st = ENG_E_NOMEM; continue; }
-    }
-    int s;
-    if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, &ev);
-    else s = w->hdr ? ENG_E_LOST : ENG_OK;
-    if (SHM_UNLIKELY(s != ENG_OK)) {
-      if (s == ENG_E_LOST && w->ctl) check_owner(p->reg, w);
-      st = s;
-    }
+  for (int i = 0; i < nr; i++) {
+    int s = write_one(p, t, &r[i], &ev);
+    if (SHM_UNLIKELY(s != ENG_OK)) st = s;
   }
   return st;
 }

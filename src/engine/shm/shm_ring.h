@@ -15,6 +15,10 @@
 #ifndef SHM_HIDDEN
 #define SHM_HIDDEN __attribute__((visibility("hidden")))
 #endif
+/* The write path's own pieces: inlined into each caller even where the
+** compiler would keep one out-of-line copy for two callers (eng_provider_write
+** and shm_write_to), so the event stays in registers. */
+#define SHM_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* One producer thread's view of its ring in one session (process-private). */
 typedef struct shm_writer {
@@ -35,6 +39,13 @@ typedef struct shm_writer {
   size_t hdr_len, ring_len;
 } shm_writer;
 
+/* How an event's blocks reach the record (shm_event_prepare decides). */
+enum shm_shape {
+  SHM_SHAPE_GATHER = 0,             /* blocks in any order: gathered by type */
+  SHM_SHAPE_ORDER = 1,              /* data[] is traits..., meta..., payload... */
+  SHM_SHAPE_THREE = 2               /* one block each: traits, meta, payload below */
+};
+
 /* An event as the write path assembles it once for every session. */
 typedef struct shm_event_src {
   uint64_t ticks;
@@ -47,7 +58,8 @@ typedef struct shm_event_src {
   const uint8_t *traits;            /* registered traits, used without a type-2 block */
   uint32_t traits_len, meta_len, data_len;
   uint32_t size;                    /* record size, 8-aligned */
-  int in_order;                     /* data[] is traits..., meta..., payload... */
+  int shape;                        /* shm_shape */
+  const void *meta, *payload;       /* SHM_SHAPE_THREE (traits in `traits`) */
 } shm_event_src;
 
 /* shm_ring.c. Set up `w` on the ring (ctl, data of `size` bytes, a power of
@@ -63,7 +75,7 @@ SHM_HIDDEN void shm_ring_kick(shm_writer *w);
 
 /* Copy n bytes reading only [s, s + n): overlapping fixed-size moves the
 ** compiler inlines, libc only above 64 bytes. */
-static inline void shm_copy(uint8_t *d, const void *src, size_t n) {
+SHM_ALWAYS_INLINE void shm_copy(uint8_t *d, const void *src, size_t n) {
   const uint8_t *s = src;
   if (n > 64) { memcpy(d, s, n); return; }
   if (n > 32) {
@@ -87,12 +99,8 @@ static inline void shm_copy(uint8_t *d, const void *src, size_t n) {
 #define shm_desc_pack(d, out) tlg_desc_pack((d), (out))
 #endif
 
-/* Fill ev->size and the blob lengths; ENG_E_TOOBIG if the event cannot be
-** a record. Blocks of a type are concatenated; types above 2 (e.g. 3, the
-** timestamp override) are ignored; without a type-2 block the registered
-** traits are used. */
-static inline int shm_event_prepare(shm_event_src *ev) {
-  uint64_t len[3] = {0, 0, 0};
+/* The general case of shm_event_prepare: sum the blocks of each type. */
+static inline void shm_event_gather(shm_event_src *ev, uint64_t len[3]) {
   int own_traits = 0, in_order = 1;
   uint8_t last = ENG_DATA_PROVIDER_META;
   for (size_t i = 0; i < ev->n; i++) {
@@ -105,7 +113,37 @@ static inline int shm_event_prepare(shm_event_src *ev) {
   }
   if (own_traits) ev->traits = NULL;
   else len[ENG_DATA_PROVIDER_META] = ev->traits_len;
-  ev->in_order = in_order && own_traits;
+  ev->meta = ev->payload = NULL;
+  ev->shape = in_order && own_traits ? SHM_SHAPE_ORDER : SHM_SHAPE_GATHER;
+}
+
+/* Fill ev->size and the blob lengths; ENG_E_TOOBIG if the event cannot be
+** a record. Blocks of a type are concatenated; types above 2 (e.g. 3, the
+** timestamp override) are ignored; without a type-2 block the registered
+** traits are used. What every writer of this project passes, (traits,
+** meta, payload) or (meta, payload), is recognised first and copied as
+** three blocks without a loop over data[]. */
+SHM_ALWAYS_INLINE int shm_event_prepare(shm_event_src *ev) {
+  const eng_data *d = ev->data, *meta = NULL;
+  uint64_t len[3] = {0, 0, 0};
+  if (ev->n == 3 && d[0].type == ENG_DATA_PROVIDER_META && d[1].type == ENG_DATA_EVENT_META &&
+      d[2].type == ENG_DATA_PAYLOAD) {
+    ev->traits = d[0].ptr;
+    len[ENG_DATA_PROVIDER_META] = d[0].size;
+    meta = &d[1];
+  } else if (ev->n == 2 && d[0].type == ENG_DATA_EVENT_META && d[1].type == ENG_DATA_PAYLOAD) {
+    len[ENG_DATA_PROVIDER_META] = ev->traits_len;
+    meta = &d[0];
+  } else {
+    shm_event_gather(ev, len);
+  }
+  if (meta) {                            /* the payload block follows it */
+    ev->shape = SHM_SHAPE_THREE;
+    ev->meta = meta[0].ptr;
+    len[ENG_DATA_EVENT_META] = meta[0].size;
+    ev->payload = meta[1].ptr;
+    len[ENG_DATA_PAYLOAD] = meta[1].size;
+  }
   if (len[ENG_DATA_PROVIDER_META] > 0xffff) return ENG_E_TOOBIG;
   ev->flags = (uint16_t)((ev->activity ? SHM_EV_ACTIVITY : 0) | (ev->related ? SHM_EV_RELATED : 0));
   uint64_t size = sizeof(shm_rec_event) + (ev->activity ? 16 : 0) + (ev->related ? 16 : 0) +
@@ -121,7 +159,7 @@ static inline int shm_event_prepare(shm_event_src *ev) {
 /* Room for `need` contiguous bytes at the head, or NULL when full. If the
 ** record does not fit before the end of the data, a PAD record (published
 ** with the record) fills the rest and the record starts at offset 0. */
-static inline uint8_t *shm_ring_reserve(shm_writer *w, uint32_t need) {
+SHM_ALWAYS_INLINE uint8_t *shm_ring_reserve(shm_writer *w, uint32_t need) {
   uint64_t head = w->head, off = head & (w->size - 1), room = w->size - off;
   uint64_t total = need <= room ? need : room + need;
   if (head + total - w->tail_cache > w->size) {
@@ -148,7 +186,7 @@ static inline uint8_t *shm_put_type(uint8_t *p, const shm_event_src *ev, uint8_t
 
 /* Fields go straight into the ring: a header built on the stack and copied
 ** would cost a store-forwarding stall per 16 bytes. */
-static inline void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint64_t seq) {
+SHM_ALWAYS_INLINE void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint64_t seq) {
   shm_rec_event *e = (shm_rec_event *)(void *)dst;     /* 8-aligned */
   memset(dst + ev->size - 8, 0, 8);                     /* padding; blocks overwrite the rest */
   e->h.size = ev->size;
@@ -167,7 +205,14 @@ static inline void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint64_t
   uint8_t *p = dst + sizeof *e;
   if (ev->activity) { memcpy(p, ev->activity->b, 16); p += 16; }
   if (ev->related) { memcpy(p, ev->related->b, 16); p += 16; }
-  if (ev->in_order) {                    /* one pass: already traits, meta, payload */
+  if (ev->shape == SHM_SHAPE_THREE) {
+    shm_copy(p, ev->traits, ev->traits_len);
+    p += ev->traits_len;
+    shm_copy(p, ev->meta, ev->meta_len);
+    shm_copy(p + ev->meta_len, ev->payload, ev->data_len);
+    return;
+  }
+  if (ev->shape == SHM_SHAPE_ORDER) {    /* one pass: already traits, meta, payload */
     for (size_t i = 0; i < ev->n; i++) {
       if (ev->data[i].type > ENG_DATA_PROVIDER_META) continue;
       shm_copy(p, ev->data[i].ptr, ev->data[i].size);
@@ -183,7 +228,7 @@ static inline void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint64_t
 
 /* Append the event (after a LOST record if drops are pending). ENG_OK,
 ** ENG_E_LOST (ring full: dropped and counted) or ENG_E_TOOBIG. */
-static inline int shm_ring_write_event(shm_writer *w, const shm_event_src *ev) {
+SHM_ALWAYS_INLINE int shm_ring_write_event(shm_writer *w, const shm_event_src *ev) {
   if (__builtin_expect(ev->size > w->max_rec, 0)) return ENG_E_TOOBIG;
   uint64_t seq = w->seq++;
   uint32_t extra = w->lost != w->lost_noted ? (uint32_t)sizeof(shm_rec_lost) : 0;
