@@ -333,12 +333,16 @@ end
 -- Register `handler` on consumer c for the -p / -e lists; an event that
 -- matches several filters is handled once. fast (optional): the table
 -- filter of filter.fast, tested in C together with each -p / -e filter.
+-- handler may be an etw.EventWriter: it writes a record once by itself.
 function M.on_filtered(c, providers, events, handler, fast)
   local last
-  local function once(ev)
-    if ev == last then return end
-    last = ev
-    return handler(ev)
+  local once = handler
+  if type(handler) == "function" then
+    once = function(ev)
+      if ev == last then return end
+      last = ev
+      return handler(ev)
+    end
   end
   for _, f in ipairs(M.table_filters(providers, events)) do
     local can = true

@@ -13,6 +13,7 @@
 #include "lsignal.h"
 #include "lschema.h"
 #include "lwhere.h"
+#include "lwriter.h"
 #include "engine.h"
 #include "schema.h"
 #include "etl_write.h"
@@ -35,6 +36,7 @@ typedef struct cfilter {
   uint8_t level, opcode;
   uint64_t keyword;
   etwL_payload pl;                  /* where= conditions, fields= projection (lwhere.c) */
+  int writer;                       /* the handler is an etw.EventWriter (lwriter.c) */
 } cfilter;
 
 typedef struct lconsumer {
@@ -231,11 +233,13 @@ static int header_matches(const cfilter *f, rec_view *v) {
 }
 
 /* c:on([filter,] handler) -> c. filter: a table of header fields (all must
-** match), or a function(ev) -> boolean; no filter: every event. */
+** match), or a function(ev) -> boolean; no filter: every event. handler: a
+** function(ev), or an etw.EventWriter, which writes records that pass a
+** table filter (or none) without making an etw.Event. */
 static int l_on(lua_State *L) {
   lconsumer *c = checkopen(L, 1);
   int hidx = lua_gettop(L) >= 3 ? 3 : 2;
-  luaL_checktype(L, hidx, LUA_TFUNCTION);
+  if (!etwL_testwriter(L, hidx)) luaL_checktype(L, hidx, LUA_TFUNCTION);
   if (hidx == 3 && lua_type(L, 2) != LUA_TTABLE && lua_type(L, 2) != LUA_TFUNCTION)
     luaL_typeerror(L, 2, "filter table or function");
   if (c->nfilters == c->cap) {
@@ -254,6 +258,7 @@ static int l_on(lua_State *L) {
   } else if (hidx == 3) {
     f->has = F_FUNC;
   }
+  f->writer = etwL_testwriter(L, hidx) != NULL;
   lua_getiuservalue(L, 1, UV_HANDLERS);  /* stack: ... handlers */
   lua_createtable(L, 2, 0);
   lua_pushvalue(L, hidx);
@@ -354,6 +359,15 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   for (size_t i = 0; i < c->nfilters; i++) {
     const cfilter *f = &c->filters[i];
     if ((f->has & ~(unsigned)F_FUNC) && !header_matches(f, &v)) continue;
+    if (f->writer && !(f->has & F_FUNC)) {   /* written from the record: no etw.Event */
+      lua_rawgeti(L, -1 - (have_ev != 0), (lua_Integer)i + 1);
+      lua_rawgeti(L, -1, 1);                 /* stack: handlers [ev] entry writer */
+      c->delivered++;
+      if (etwL_writer_record(L, lua_gettop(L), r, c, c->events)) eng_source_stop(c->src);
+      lua_pop(L, 2);
+      if (!c->open) break;                   /* a callback of the writer closed it */
+      continue;
+    }
     if (!have_ev) { etwL_pushevent(L, r, NULL); have_ev = lua_gettop(L); }
     lua_rawgeti(L, have_ev - 1, (lua_Integer)i + 1);   /* stack: handlers ev entry */
     if (f->has & F_FUNC) {

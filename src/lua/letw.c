@@ -15,6 +15,7 @@
 #include "etwlua_lua.h"
 #include "lauxetw.h"
 #include "lschema.h"
+#include "lwriter.h"
 #include "lembed.h"
 #include "engine.h"
 #include "tlg_guid.h"
@@ -213,6 +214,7 @@ int luaopen_etw(lua_State *L) {
   etwL_open_provider(L);
   etwL_open_session(L);
   etwL_open_consumer(L);
+  etwL_open_writer(L);
   etwL_open_process(L);
   etwL_open_json(L);
   etwL_open_time(L);

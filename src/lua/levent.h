@@ -106,12 +106,24 @@ void lev_push_cache(lua_State *L);
 void lev_push_sid(lua_State *L, const uint8_t *p, size_t n);
 int lev_push_schema(lua_State *L, const levent *ev);
 int lev_push_decode_error(lua_State *L, levent *ev);
+/* The "NO_SCHEMA: GUID/id/version" text of ev.decode_error for an event no
+** loaded schema describes (a manifest / EventSource event without one);
+** returns its length, or 0 (nothing written) for any other event. */
+#define LEV_NO_SCHEMA_TEXT 80
+size_t lev_no_schema(const lrec *r, char out[LEV_NO_SCHEMA_TEXT]);
 /* ev:mapped(name); levent_fields.c */
 int lev_mapped(lua_State *L);
 
 /* levent_format.c */
 int lev_json(lua_State *L);
 int lev_tostring(lua_State *L);
+/* ev:json() (or ev:json("fields") when only_fields) and tostring(ev),
+** written to a sink: the same bytes, without Lua (lwriter.c). */
+void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields);
+void lev_fmt_text(const levent *ev, const tlg_sink *o);
+/* An event over a record's own memory, for the formatters above: no copy,
+** valid while the record is (its ext items are the record's). */
+void lev_view(levent *ev, const rec_record *rec);
 
 /* levent_blobs.c */
 int lev_decode_blobs(lua_State *L);

@@ -630,15 +630,24 @@ static void push_error(lua_State *L, const tlg_decoder *d) {
   luaL_pushresult(&b);
 }
 
+size_t lev_no_schema(const lrec *r, char out[LEV_NO_SCHEMA_TEXT]) {
+  char g[TLG_GUID_TEXT];
+  if (r->meta || r->tdh || r->header_kind != REC_HDR_EVENT) return 0;
+  tlg_guid_format(&r->provider_id, g);
+  int n = snprintf(out, LEV_NO_SCHEMA_TEXT, "NO_SCHEMA: %s/%d/%d", g, (int)r->desc.id,
+                   (int)r->desc.version);
+  return n > 0 && n < LEV_NO_SCHEMA_TEXT ? (size_t)n : 0;
+}
+
 int lev_push_decode_error(lua_State *L, levent *ev) {
   tlg_decoder d;
   sch_tdh_event t;
-  if (!ev->rec.meta && !ev->rec.tdh && ev->rec.header_kind == REC_HDR_EVENT) {
+  char ns[LEV_NO_SCHEMA_TEXT];
+  size_t nn = lev_no_schema(&ev->rec, ns);
+  if (nn) {
     /* a manifest / EventSource event no loaded schema describes (also after
     ** ev.fields, which is then empty and marks the event decoded) */
-    char g[TLG_GUID_TEXT];
-    tlg_guid_format(&ev->rec.provider_id, g);
-    lua_pushfstring(L, "NO_SCHEMA: %s/%d/%d", g, (int)ev->rec.desc.id, (int)ev->rec.desc.version);
+    lua_pushlstring(L, ns, nn);
     return 1;
   }
   if (ev->decoded == DEC_OK) return 0;

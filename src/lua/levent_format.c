@@ -6,17 +6,46 @@
 
 /* ---- ev:json() and tostring(ev) ---- */
 
+void lev_view(levent *ev, const rec_record *rec) {
+  lrec *r = &ev->rec;
+  memset(ev, 0, sizeof *ev);
+  r->provider_id = rec->provider_id;
+  r->activity_id = rec->activity_id;
+  r->related_activity_id = rec->related_activity_id;
+  r->desc = rec->desc;
+  r->timestamp = rec->timestamp;
+  r->flags = rec->flags;
+  r->pid = rec->pid;
+  r->tid = rec->tid;
+  r->cpu = rec->cpu;
+  r->kernel_time = rec->kernel_time;
+  r->user_time = rec->user_time;
+  r->header_flags = rec->header_flags;
+  r->header_kind = rec->header_kind;
+  r->pointer_size = rec->pointer_size;
+  r->ext = rec->ext_count ? rec->ext : NULL;
+  r->ext_count = rec->ext ? rec->ext_count : 0;
+  r->traits = rec->traits;
+  r->traits_len = rec->traits ? rec->traits_len : 0;
+  r->meta = rec->meta;
+  r->meta_len = rec->meta ? rec->meta_len : 0;
+  r->data = rec->data;
+  r->data_len = rec->data ? rec->data_len : 0;
+  r->tdh = rec->tdh_info;
+  r->tdh_len = rec->tdh_info ? rec->tdh_info_len : 0;
+  ev->decoded = DEC_UNKNOWN;
+}
+
 typedef struct jw {
-  luaL_Buffer b; /* must not move after luaL_buffinit */
-  tlg_sink sink; /* into b */
-  tlg_json j;    /* the JSON writer, buffered over sink */
+  const tlg_sink *sink; /* the output */
+  tlg_json j;           /* the JSON writer, buffered over sink */
   int first;
 } jw;
 
 /* The sink for a tlg_fmt_* call, after what j holds went out. */
 static const tlg_sink *jw_sink(jw *w) {
   tlg_json_flush(&w->j);
-  return &w->sink;
+  return w->sink;
 }
 
 static void jw_key(jw *w, const char *k) {
@@ -194,25 +223,20 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
 ** puts in its fields column), with the same exact-value rules. */
 static const char *const json_parts[] = {"event", "fields", NULL};
 
-int lev_json(lua_State *L) {
-  levent *ev = levent_check(L, 1);
-  int only_fields = luaL_checkoption(L, 2, "event", json_parts) == 1;
+void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
   tlg_decoder d;
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
-  lua_settop(L, 1);
   w.first = 1;
-  w.sink = (tlg_sink){buf_write, &w.b};
-  tlg_json_init(&w.j, &w.sink);
-  luaL_buffinit(L, &w.b);
+  w.sink = o;
+  tlg_json_init(&w.j, o);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
     tlg_json_flush(&w.j);
-    luaL_pushresult(&w.b);
-    return 1;
+    return;
   }
   json_header(&w, ev, prov, plen, has_meta ? &d : NULL);
   json_details(&w, ev);
@@ -232,14 +256,38 @@ int lev_json(lua_State *L) {
   }
   tlg_json_char(&w.j, '}');
   tlg_json_flush(&w.j);
-  luaL_pushresult(&w.b);
+}
+
+int lev_json(lua_State *L) {
+  levent *ev = levent_check(L, 1);
+  int only_fields = luaL_checkoption(L, 2, "event", json_parts) == 1;
+  luaL_Buffer b;
+  tlg_sink sink = {buf_write, &b};
+  lua_settop(L, 1);
+  luaL_buffinit(L, &b);
+  lev_fmt_json(ev, &sink, only_fields);
+  luaL_pushresult(&b);
   return 1;
 }
 
-/* tostring(ev): `Provider/Name(level=5 keyword=0x1) a=1 b="x"`, then
-** ` [TLG_E_...]` when the fields did not decode. */
-int lev_tostring(lua_State *L) {
-  levent *ev = levent_check(L, 1);
+/* A sink that puts one space before the first bytes written through it
+** (a list of fields after the event name: nothing when there are none). */
+typedef struct spaced {
+  const tlg_sink *o;
+  int started;
+} spaced;
+
+static void spaced_write(void *ctx, const char *s, size_t n) {
+  spaced *sp = ctx;
+  if (!n) return;
+  if (!sp->started) sp->o->write(sp->o->ctx, " ", 1);
+  sp->started = 1;
+  sp->o->write(sp->o->ctx, s, n);
+}
+
+static void put(const tlg_sink *o, const char *s) { o->write(o->ctx, s, strlen(s)); }
+
+void lev_fmt_text(const levent *ev, const tlg_sink *o) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -248,48 +296,52 @@ int lev_tostring(lua_State *L) {
   char tmp[TLG_GUID_TEXT + 64];
   tlg_decoder d;
   int has_meta = lev_start(ev, &d);
-  luaL_Buffer b;
-  tlg_sink sink = {buf_write, &b};
-  luaL_buffinit(L, &b);
   if (prov) {
-    luaL_addlstring(&b, prov, plen);
+    o->write(o->ctx, prov, plen);
   } else {
     tlg_guid_format(&ev->rec.provider_id, tmp);
-    luaL_addstring(&b, tmp);
+    put(o, tmp);
   }
-  luaL_addchar(&b, '/');
+  put(o, "/");
   size_t nlen;
   const char *nm = lev_event_name(ev, &nlen, name, sizeof name);
-  if (nm) luaL_addlstring(&b, nm, nlen);
-  else luaL_addchar(&b, '?');
+  if (nm) o->write(o->ctx, nm, nlen);
+  else put(o, "?");
   snprintf(tmp, sizeof tmp, "(level=%u keyword=0x%llx)", (unsigned)ev->rec.desc.level,
            (unsigned long long)ev->rec.desc.keyword);
-  luaL_addstring(&b, tmp);
+  put(o, tmp);
   if (has_meta && tlg_decode_status(&d) == TLG_OK) {
-    size_t before = luaL_bufflen(&b);
-    luaL_addchar(&b, ' ');
-    tlg_fmt_fields(&sink, &d, TLG_FMT_TEXT);
-    if (luaL_bufflen(&b) == before + 1) luaL_buffsub(&b, 1); /* no fields */
+    spaced sp = {o, 0};
+    tlg_sink ss = {spaced_write, &sp};
+    tlg_fmt_fields(&ss, &d, TLG_FMT_TEXT);
   }
   if (tdh) {
-    size_t before = luaL_bufflen(&b);
-    luaL_addchar(&b, ' ');
-    tdh_fields(ev, &sink, TLG_FMT_TEXT, err, sizeof err);
-    if (luaL_bufflen(&b) == before + 1) luaL_buffsub(&b, 1);
+    spaced sp = {o, 0};
+    tlg_sink ss = {spaced_write, &sp};
+    tdh_fields(ev, &ss, TLG_FMT_TEXT, err, sizeof err);
     if (err[0]) {
-      luaL_addstring(&b, " [");
-      luaL_addstring(&b, err);
-      luaL_addchar(&b, ']');
+      put(o, " [");
+      put(o, err);
+      put(o, "]");
     }
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
     cbuf c;
     error_text(&d, &c);
-    luaL_addstring(&b, " [");
-    luaL_addlstring(&b, c.s, c.n);
-    luaL_addchar(&b, ']');
+    put(o, " [");
+    o->write(o->ctx, c.s, c.n);
+    put(o, "]");
   }
+}
+
+/* tostring(ev): `Provider/Name(level=5 keyword=0x1) a=1 b="x"`, then
+** ` [TLG_E_...]` when the fields did not decode. */
+int lev_tostring(lua_State *L) {
+  levent *ev = levent_check(L, 1);
+  luaL_Buffer b;
+  tlg_sink sink = {buf_write, &b};
+  luaL_buffinit(L, &b);
+  lev_fmt_text(ev, &sink);
   luaL_pushresult(&b);
   return 1;
 }
-

@@ -63,6 +63,12 @@ static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
 #define FT_UNIX_DAYS 134774           /* days from 1601-01-01 to 1970-01-01 */
 #define FT_MAX 2650467743999999999LL  /* 9999-12-31T23:59:59.9999999Z */
 
+/* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end. */
+static char *put_digits(char *p, uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+  return p + n;
+}
+
 static void put_filetime(wr *w, int64_t ft, int mode) {
   if (ft < 0 || ft > FT_MAX) {
     put_i64(w, ft, mode);
@@ -77,9 +83,20 @@ static void put_filetime(wr *w, int64_t ft, int mode) {
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-  const char *q = mode == TLG_FMT_JSON ? "\"" : "";
-  tlg_json_printf(w, "%s%04d-%02d-%02dT%02d:%02d:%02d.%07dZ%s", q, (int)y, (int)m, (int)d,
-       (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac, q);
+  /* "YYYY-MM-DDThh:mm:ss.fffffffZ", digits placed by hand: printf would
+  ** cost more than the rest of the line (every event has a timestamp) */
+  char t[32], *p = t;
+  if (mode == TLG_FMT_JSON) *p++ = '"';
+  p = put_digits(p, (uint64_t)y, 4);
+  *p++ = '-'; p = put_digits(p, (uint64_t)m, 2);
+  *p++ = '-'; p = put_digits(p, (uint64_t)d, 2);
+  *p++ = 'T'; p = put_digits(p, (uint64_t)(rem / 3600), 2);
+  *p++ = ':'; p = put_digits(p, (uint64_t)(rem / 60 % 60), 2);
+  *p++ = ':'; p = put_digits(p, (uint64_t)(rem % 60), 2);
+  *p++ = '.'; p = put_digits(p, (uint64_t)frac, 7);
+  *p++ = 'Z';
+  if (mode == TLG_FMT_JSON) *p++ = '"';
+  tlg_json_raw(w, t, (size_t)(p - t));
 }
 
 static void put_systemtime(wr *w, const uint8_t *p, int utc, int mode) {

@@ -27,7 +27,6 @@ void tlg_json_raw(tlg_json *j, const char *s, size_t n) {
   j->n += n;
 }
 
-void tlg_json_cstr(tlg_json *j, const char *s) { tlg_json_raw(j, s, strlen(s)); }
 
 void tlg_json_char(tlg_json *j, char c) {
   if (j->n == sizeof j->buf) tlg_json_flush(j);
@@ -112,13 +111,22 @@ void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
   tlg_json_char(j, '"');
 }
 
-void tlg_json_u64(tlg_json *j, uint64_t v) {
-  tlg_json_printf(j, v > TLG_JSON_MAX_SAFE_INT ? "\"%llu\"" : "%llu", (unsigned long long)v);
+/* Decimal digits of -mag (neg) or mag, quoted when beyond 2^53; without
+** printf, which costs more than the rest of a small event's line. */
+static void put_int(tlg_json *j, uint64_t mag, int neg) {
+  char t[24], *p = t + sizeof t;
+  int quote = mag > TLG_JSON_MAX_SAFE_INT;
+  if (quote) *--p = '"';
+  do { *--p = (char)('0' + mag % 10); mag /= 10; } while (mag);
+  if (neg) *--p = '-';
+  if (quote) *--p = '"';
+  tlg_json_raw(j, p, (size_t)(t + sizeof t - p));
 }
 
+void tlg_json_u64(tlg_json *j, uint64_t v) { put_int(j, v, 0); }
+
 void tlg_json_i64(tlg_json *j, int64_t v) {
-  uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-  tlg_json_printf(j, mag > TLG_JSON_MAX_SAFE_INT ? "\"%lld\"" : "%lld", (long long)v);
+  put_int(j, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void tlg_json_double(tlg_json *j, double v, int f32, int quote_special) {
@@ -127,6 +135,12 @@ void tlg_json_double(tlg_json *j, double v, int f32, int quote_special) {
     if (quote_special) tlg_json_char(j, '"');
     tlg_json_cstr(j, s);
     if (quote_special) tlg_json_char(j, '"');
+    return;
+  }
+  /* a double that is a whole number below 10^15: its digits are what %.15g
+  ** would print (no exponent below 10^precision), without printf */
+  if (!f32 && fabs(v) < 1e15 && v == (double)(int64_t)v && (v != 0 || !signbit(v))) {
+    tlg_json_i64(j, (int64_t)v);
     return;
   }
   char buf[40];

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Output callback; `write` may be called many times with short pieces. */
 typedef struct tlg_sink {
@@ -48,7 +49,8 @@ void tlg_json_flush(tlg_json *j);
 
 /* Raw text, copied as is (punctuation, literals, already-formed JSON). */
 void tlg_json_raw(tlg_json *j, const char *s, size_t n);
-void tlg_json_cstr(tlg_json *j, const char *s);
+/* inline: the length of a literal is then known when compiling */
+static inline void tlg_json_cstr(tlg_json *j, const char *s) { tlg_json_raw(j, s, strlen(s)); }
 void tlg_json_char(tlg_json *j, char c);
 #if defined(__GNUC__)
 void tlg_json_printf(tlg_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -3,7 +3,6 @@
 -- a Lua expression. Built on etwlua.filter and etwlua.format.
 local etw = require "etw"
 local util = require "etwlua.cliutil"
-local format = require "etwlua.format"
 
 local M = { name = "dump", summary = "print the events of .etl files (text, JSON Lines, CSV; filters)" }
 
@@ -81,23 +80,15 @@ function M.run(args)
 
   local out = io.stdout
   if not etw.isatty(out) then out:setvbuf("full") end
-  local write = format.new(opts.format, out)
-
-  local printed, no_schema = 0, {}
-  util.on_filtered(c, opts.provider, opts.event, function(ev)
-    if not ev.name then    -- a manifest event without a schema: say so once per kind
-      local de = ev.decode_error
-      if de and de:sub(1, 10) == "NO_SCHEMA:" and not no_schema[de] then
-        no_schema[de] = true
-        out:flush()
-        io.stderr:write("etwlua dump: ", de, " (printed undecoded; --manifest gives schemas)\n")
-      end
-    end
-    if pred and not pred(ev) then return end
-    write(ev)
-    printed = printed + 1
-    if opts["max-events"] and printed >= opts["max-events"] then c:stop() end
-  end, opts.fast_filter)
+  -- The lines are formatted in C from each record (etw.EventWriter): no
+  -- etw.Event is made unless the part of --filter left to Lua needs one.
+  local w = etw.EventWriter(opts.format, out, {
+    filter = pred, max_events = opts["max-events"],
+    on_no_schema = function(msg)   -- once per provider/id/version
+      out:flush()
+      io.stderr:write("etwlua dump: ", msg, " (printed undecoded; --manifest gives schemas)\n")
+    end })
+  util.on_filtered(c, opts.provider, opts.event, w, opts.fast_filter)
 
   local corrupt = 0
   c:on_corrupt(function(msg, file)
@@ -110,6 +101,8 @@ function M.run(args)
   if rerr ~= "stopped" and rerr ~= "interrupted" then
     return util.fail("dump", tostring(rerr))
   end
+  local _, werr = w:error()
+  if werr then return util.fail("dump", "cannot write the output: " .. werr) end
   util.file_loss_hint("dump", header_lost(c))
   return corrupt > 0 and util.CORRUPT or util.OK
 end

@@ -1,0 +1,402 @@
+/*
+** lwriter.c: etw.EventWriter, the line formats of `etwlua dump` (text, JSON
+** Lines, CSV; lua/etwlua/format.lua documents them) written from C. As a
+** handler of c:on, a writer formats each record straight from the source's
+** memory: no etw.Event, no Lua string, no Lua call per event.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "levent.h"
+#include "lwriter.h"
+#include "etl.h"
+
+enum { W_TEXT = 0, W_JSON, W_CSV };
+static const char *const formats[] = {"text", "json", "csv", NULL};
+
+/* User values: the Lua file (kept alive), the filter, on_no_schema and the
+** NO_SCHEMA messages already reported (a set). */
+enum { WV_FILE = 1, WV_FILTER, WV_NO_SCHEMA, WV_SEEN, WV_COUNT = WV_SEEN };
+
+struct lwriter {
+  int format;
+  int has_filter, has_notice;
+  int err;                  /* errno of the first failed write; nothing is written after */
+  uint64_t written, max;    /* max 0: no limit */
+  const void *last_owner;   /* the record written last (c:on under several filters) */
+  uint64_t last_serial;
+  rec_ext_item *ext;        /* the record's ext items, sanitised (see view_record) */
+  uint32_t ext_cap;
+  char *cell;               /* CSV: one cell's text before it is quoted */
+  size_t cell_len, cell_cap;
+  int cell_oom;
+  size_t n;                 /* bytes in buf */
+  char buf[16384];          /* the line so far; goes to the file at its end */
+};
+
+static lwriter *checkwriter(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, ETWL_WRITER);
+}
+
+lwriter *etwL_testwriter(lua_State *L, int idx) { return luaL_testudata(L, idx, ETWL_WRITER); }
+
+/* --- output: a line buffer in front of the stdio stream ------------------ */
+
+/* The stream of the writer at `widx`; raises when the Lua file was closed. */
+static FILE *stream(lua_State *L, int widx) {
+  lua_getiuservalue(L, widx, WV_FILE);
+  luaL_Stream *s = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!s || !s->closef) luaL_error(L, "etw.EventWriter: attempt to use a closed file");
+  return s->f;
+}
+
+/* buf into the stream (one fwrite per line keeps stdio's order with what
+** Lua writes to the same file, e.g. before a message on stderr). */
+static void drain(lwriter *w, FILE *f) {
+  errno = 0;
+  if (w->n && !w->err && fwrite(w->buf, 1, w->n, f) != w->n) w->err = errno ? errno : EIO;
+  w->n = 0;
+}
+
+typedef struct out {
+  lwriter *w;
+  FILE *f;
+} out;
+
+static void out_write(void *ctx, const char *s, size_t n) {
+  out *o = ctx;
+  lwriter *w = o->w;
+  while (n) {
+    if (w->n == sizeof w->buf) drain(w, o->f);
+    size_t k = sizeof w->buf - w->n < n ? sizeof w->buf - w->n : n;
+    memcpy(w->buf + w->n, s, k);
+    w->n += k;
+    s += k;
+    n -= k;
+  }
+}
+
+static void cell_write(void *ctx, const char *s, size_t n) {
+  lwriter *w = ctx;
+  if (w->cell_oom) return;
+  if (n > w->cell_cap - w->cell_len) {
+    size_t cap = w->cell_cap ? w->cell_cap : 4096;
+    while (cap - w->cell_len < n) cap *= 2;
+    char *c = realloc(w->cell, cap);
+    if (!c) { w->cell_oom = 1; return; }
+    w->cell = c;
+    w->cell_cap = cap;
+  }
+  memcpy(w->cell + w->cell_len, s, n);
+  w->cell_len += n;
+}
+
+static void puts_(const tlg_sink *o, const char *s) { o->write(o->ctx, s, strlen(s)); }
+
+static void putu(const tlg_sink *o, uint64_t v) {
+  char t[24];
+  int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
+  o->write(o->ctx, t, (size_t)n);
+}
+
+/* --- the formats ------------------------------------------------------------ */
+
+/* ev.timestamp as etw.iso_time gives it, or `none` when the event has none. */
+static void put_time(const tlg_sink *o, const lrec *r, const char *none) {
+  char iso[ETL_ISO_SIZE];
+  if (!(r->flags & REC_HEADER)) { puts_(o, none); return; }
+  o->write(o->ctx, iso, etl_filetime_to_iso(r->timestamp, iso));
+}
+
+/* pid or tid: the number, or `none` when the record has none (lev_has_id). */
+static void put_id(const tlg_sink *o, const lrec *r, uint32_t v, const char *none) {
+  if (lev_has_id(r, v)) putu(o, v);
+  else puts_(o, none);
+}
+
+/* One CSV cell (RFC 4180, as format.csv_cell): quoted when it holds a
+** comma, quote, CR or LF, quotes doubled. */
+static void put_cell(const tlg_sink *o, const char *s, size_t n) {
+  size_t i = 0;
+  while (i < n && s[i] != ',' && s[i] != '"' && s[i] != '\r' && s[i] != '\n') i++;
+  if (i == n) { o->write(o->ctx, s, n); return; }
+  puts_(o, "\"");
+  for (size_t start = 0; start < n;) {
+    const char *q = memchr(s + start, '"', n - start);
+    size_t end = q ? (size_t)(q - s) + 1 : n;
+    o->write(o->ctx, s + start, end - start);
+    if (q) puts_(o, "\"");
+    start = end;
+  }
+  puts_(o, "\"");
+}
+
+static void line_text(const tlg_sink *o, const levent *ev) {
+  put_time(o, &ev->rec, "-");
+  puts_(o, " ");
+  put_id(o, &ev->rec, ev->rec.pid, "-");
+  puts_(o, "/");
+  put_id(o, &ev->rec, ev->rec.tid, "-");
+  puts_(o, " ");
+  lev_fmt_text(ev, o);
+  puts_(o, "\n");
+}
+
+/* timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields */
+static void line_csv(lwriter *w, const tlg_sink *o, const levent *ev) {
+  const lrec *r = &ev->rec;
+  char buf[512], g[TLG_GUID_TEXT];
+  size_t n = 0;
+  put_time(o, r, "");
+  puts_(o, ",");
+  const char *s = lev_provider_name(ev, &n, buf, sizeof buf);
+  if (!s) {
+    tlg_guid_format(&r->provider_id, g);
+    s = g;
+    n = TLG_GUID_TEXT - 1;
+  }
+  put_cell(o, s, n);
+  puts_(o, ",");
+  s = lev_event_name(ev, &n, buf, sizeof buf);
+  if (s) put_cell(o, s, n);
+  char t[80];
+  snprintf(t, sizeof t, ",%u,%u,%u,", (unsigned)r->desc.id, (unsigned)r->desc.level,
+           (unsigned)r->desc.opcode);
+  puts_(o, t);
+  put_id(o, r, r->pid, "");
+  puts_(o, ",");
+  put_id(o, r, r->tid, "");
+  puts_(o, ",");
+  if (r->flags & REC_HEADER) putu(o, r->cpu);
+  puts_(o, ",");
+  tlg_sink cs = {cell_write, w};
+  w->cell_len = 0;
+  w->cell_oom = 0;
+  lev_fmt_json(ev, &cs, 1);
+  if (w->cell_oom) { w->err = ENOMEM; return; }
+  put_cell(o, w->cell, w->cell_len);
+  puts_(o, "\n");
+}
+
+/* One line for ev into the stream; 0, or an errno value. */
+static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
+  out o = {w, stream(L, widx)};
+  tlg_sink sink = {out_write, &o};
+  if (w->format == W_JSON) {
+    lev_fmt_json(ev, &sink, 0);
+    puts_(&sink, "\n");
+  } else if (w->format == W_TEXT) {
+    line_text(&sink, ev);
+  } else {
+    line_csv(w, &sink, ev);
+  }
+  drain(w, o.f);
+  return w->err;
+}
+
+/* --- per event ----------------------------------------------------------------- */
+
+/* An event no loaded schema describes: on_no_schema(message), once per
+** message (the text of ev.decode_error). */
+static void notice(lua_State *L, lwriter *w, int widx, const lrec *r) {
+  char msg[LEV_NO_SCHEMA_TEXT];
+  size_t n = lev_no_schema(r, msg);
+  if (!n || !w->has_notice) return;
+  lua_getiuservalue(L, widx, WV_SEEN);
+  lua_pushlstring(L, msg, n);
+  if (lua_rawget(L, -2) != LUA_TNIL) { lua_pop(L, 2); return; }
+  lua_pop(L, 1);
+  lua_pushlstring(L, msg, n);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  lua_getiuservalue(L, widx, WV_NO_SCHEMA);
+  lua_pushlstring(L, msg, n);
+  lua_call(L, 1, 0);
+}
+
+/* filter(ev) for the etw.Event on top (left there). */
+static int passes(lua_State *L, int widx) {
+  lua_getiuservalue(L, widx, WV_FILTER);
+  lua_pushvalue(L, -2);
+  lua_call(L, 1, 1);
+  int ok = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return ok;
+}
+
+/* Done: a failed write, or max_events written. */
+static int done(const lwriter *w) { return w->err || (w->max && w->written >= w->max); }
+
+/* The record's ext items with the size of an item without bytes set to 0
+** (as etwL_pushevent copies them), in w->ext; 0, or -1 out of memory. */
+static int view_record(lwriter *w, const rec_record *rec, rec_record *copy, levent *ev) {
+  *copy = *rec;
+  if (rec->ext && rec->ext_count) {
+    if (rec->ext_count > w->ext_cap) {
+      rec_ext_item *e = realloc(w->ext, rec->ext_count * sizeof *e);
+      if (!e) return -1;
+      w->ext = e;
+      w->ext_cap = rec->ext_count;
+    }
+    for (uint32_t i = 0; i < rec->ext_count; i++) {
+      w->ext[i] = rec->ext[i];
+      if (!w->ext[i].data) w->ext[i].size = 0;
+    }
+    copy->ext = w->ext;
+  }
+  lev_view(ev, copy);
+  return 0;
+}
+
+int etwL_writer_record(lua_State *L, int widx, const rec_record *rec, const void *owner,
+                       uint64_t serial) {
+  lwriter *w = lua_touserdata(L, widx);
+  if (w->last_owner == owner && w->last_serial == serial) return done(w);
+  w->last_owner = owner;
+  w->last_serial = serial;
+  if (done(w)) return 1;
+  rec_record copy;
+  levent view;
+  if (view_record(w, rec, &copy, &view)) return luaL_error(L, "out of memory");
+  notice(L, w, widx, &view.rec);
+  if (w->has_filter) {
+    etwL_pushevent(L, rec, NULL);
+    int ok = passes(L, widx);
+    if (ok) write_line(L, w, widx, lua_touserdata(L, -1));
+    lua_pop(L, 1);
+    if (!ok) return 0;
+  } else {
+    write_line(L, w, widx, &view);
+  }
+  if (!w->err) w->written++;
+  return done(w);
+}
+
+/* w(ev) -> true if the event was written: the same steps for an etw.Event
+** (on_no_schema, filter, max_events). */
+static int l_call(lua_State *L) {
+  lwriter *w = checkwriter(L, 1);
+  levent *ev = levent_check(L, 2);
+  lua_settop(L, 2);
+  if (done(w)) { lua_pushboolean(L, 0); return 1; }
+  notice(L, w, 1, &ev->rec);
+  if (w->has_filter && !passes(L, 1)) { lua_pushboolean(L, 0); return 1; }
+  write_line(L, w, 1, ev);
+  if (!w->err) w->written++;
+  lua_pushboolean(L, !w->err);
+  return 1;
+}
+
+/* w:count() -> events written. */
+static int l_count(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)checkwriter(L, 1)->written);
+  return 1;
+}
+
+/* w:error() -> nil, or nil, "IO: message", "IO" after a write failed (a
+** closed pipe when SIGPIPE is ignored, a full disk). */
+static int l_error(lua_State *L) {
+  lwriter *w = checkwriter(L, 1);
+  if (!w->err) return 0;
+  lua_pushnil(L);
+  lua_pushfstring(L, "IO: %s", strerror(w->err));
+  lua_pushliteral(L, "IO");
+  return 3;
+}
+
+static int l_gc(lua_State *L) {
+  lwriter *w = checkwriter(L, 1);
+  free(w->ext);
+  free(w->cell);
+  w->ext = NULL;
+  w->cell = NULL;
+  w->ext_cap = 0;
+  w->cell_cap = 0;
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lwriter *w = checkwriter(L, 1);
+  lua_pushfstring(L, "etw.EventWriter (%s, %I written)", formats[w->format],
+                  (lua_Integer)w->written);
+  return 1;
+}
+
+/* A function option: nil, or a function (at the top, pushed). */
+static int opt_function(lua_State *L, const char *key) {
+  lua_getfield(L, 3, key);
+  if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
+    etwL_opterror(L, "etw.EventWriter", key, "must be a function");
+  return lua_isfunction(L, -1);
+}
+
+static const char *const writer_keys[] = {"header", "max_events", "filter", "on_no_schema",
+                                          NULL};
+
+/* etw.EventWriter(format, file [, {header=true, max_events=, filter=fn,
+** on_no_schema=fn}]) -> writer. format: "text", "json" or "csv" (the lines
+** of format.lua); file: an open Lua file (io.stdout, io.open(...)). csv
+** writes its header line now unless header == false. Per event: an event
+** no schema describes calls on_no_schema(message) (once per message), then
+** filter(ev) (as an etw.Event) decides, then the line is written; after
+** max_events lines the writer writes nothing more, and as a handler of
+** c:on it stops the consumer (also after a failed write: see w:error()). */
+static int l_new(lua_State *L) {
+  int format = luaL_checkoption(L, 1, NULL, formats);
+  luaL_checkudata(L, 2, LUA_FILEHANDLE);
+  etwL_checkoptions(L, 3, "etw.EventWriter", writer_keys);
+  lua_Integer max = etwL_optinteger(L, 3, "etw.EventWriter", "max_events", 0, LUA_MAXINTEGER, 0);
+  int header = 1;
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "header");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+      etwL_opterror(L, "etw.EventWriter", "header", "must be a boolean");
+    header = lua_isnil(L, -1) || lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 3);
+  int has_filter = lua_istable(L, 3) && opt_function(L, "filter");     /* 4 */
+  if (!lua_istable(L, 3)) lua_pushnil(L);
+  int has_notice = lua_istable(L, 3) && opt_function(L, "on_no_schema"); /* 5 */
+  if (!lua_istable(L, 3)) lua_pushnil(L);
+  lwriter *w = lua_newuserdatauv(L, sizeof *w, WV_COUNT);               /* 6 */
+  memset(w, 0, sizeof *w);
+  w->format = format;
+  w->max = (uint64_t)max;
+  w->has_filter = has_filter;
+  w->has_notice = has_notice;
+  luaL_setmetatable(L, ETWL_WRITER);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, 6, WV_FILE);
+  lua_pushvalue(L, 4);
+  lua_setiuservalue(L, 6, WV_FILTER);
+  lua_pushvalue(L, 5);
+  lua_setiuservalue(L, 6, WV_NO_SCHEMA);
+  lua_newtable(L);
+  lua_setiuservalue(L, 6, WV_SEEN);
+  if (format == W_CSV && header) {
+    static const char line[] = "timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields\n";
+    FILE *f = stream(L, 6);
+    errno = 0;
+    if (fwrite(line, 1, sizeof line - 1, f) != sizeof line - 1) w->err = errno ? errno : EIO;
+  }
+  return 1;
+}
+
+static const luaL_Reg meth[] = {{"count", l_count}, {"error", l_error}, {NULL, NULL}};
+
+static const luaL_Reg metameth[] = {
+  {"__call", l_call}, {"__gc", l_gc}, {"__tostring", l_tostring}, {NULL, NULL}};
+
+void etwL_open_writer(lua_State *L) {   /* stack: etw */
+  luaL_newmetatable(L, ETWL_WRITER);
+  luaL_setfuncs(L, metameth, 0);
+  luaL_newlib(L, meth);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_new);
+  lua_setfield(L, -2, "EventWriter");
+}
