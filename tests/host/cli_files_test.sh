@@ -194,6 +194,21 @@ count "two files merge" 14 "$exe" dump "$pt" "$pt"
 check "two files merge by time (later file first on the command line)" 0 \
   $'^2021-09-09T14:59:37\.4845027Z .*Jupiter.*\n2022-04-20T21:27:15\.2722435Z ' "$exe" dump "$sd" "$pt"
 
+# --- dump: output that cannot be written (the lines are written from C)
+net=$samples/perfview/net.4.5.2.x64.etl
+for f in text json csv; do
+  check "dump -f $f into a full disk: status 1, says why" 1 \
+    '^etwlua dump: cannot write the output: IO: No space left on device$' \
+    bash -c "'$exe' dump -f $f '$pt' >/dev/full"
+done
+# a reader that goes away: killed by SIGPIPE as any filter is (status 141)...
+check "dump into a pipe closed early: SIGPIPE" 0 '^141$' \
+  bash -c "'$exe' dump -f json '$net' | head -1 >/dev/null; echo \${PIPESTATUS[0]}"
+# ... and with SIGPIPE ignored it stops at the first failed write (EPIPE)
+check "dump into a pipe closed early, SIGPIPE ignored: status 1, says why" 0 \
+  '^1 etwlua dump: cannot write the output: IO: Broken pipe$' \
+  bash -c "trap '' PIPE; '$exe' dump -f json '$net' 2>'$tmp/epipe.err' | head -1 >/dev/null; echo \${PIPESTATUS[0]} \$(cat '$tmp/epipe.err')"
+
 # --- info
 check "info: header, span, counts" 0 \
   '^file: .*primitive-types\.etl$ && ^system: +Windows 10\.0\.19043, 64-bit pointers, 8 CPUs && ^session: +solar_system$ && ^first event: +2021-09-09T14:59:32\.8578510Z$ && ^last event: +2021-09-09T14:59:37\.4845027Z$ && ^span: +4\.627 s$ && ^events: +7$ && ^events lost: +0 && ^corrupt records: +0$ && ^ +5  solar_system \{d3dd3dd4-aac2-4e2a-8dd4-a8fb61b77615\}$ && ^ +5  solar_system / PrimitiveTypesTest$' \

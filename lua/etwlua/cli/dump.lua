@@ -97,11 +97,12 @@ function M.run(args)
     io.stderr:write("etwlua dump: ", file or "?", ": ", msg, "\n")
   end)
   local _, rerr = c:run()
-  out:flush()
+  local flushed, ferr = out:flush()
   if rerr ~= "stopped" and rerr ~= "interrupted" then
     return util.fail("dump", tostring(rerr))
   end
   local _, werr = w:error()
+  if not werr and not flushed then werr = "IO: " .. tostring(ferr) end
   if werr then return util.fail("dump", "cannot write the output: " .. werr) end
   util.file_loss_hint("dump", header_lost(c))
   return corrupt > 0 and util.CORRUPT or util.OK

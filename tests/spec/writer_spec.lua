@@ -1,0 +1,218 @@
+-- etw.EventWriter: the lines of `etwlua dump` written from C. The expected
+-- lines are written out by hand (the same as format_spec's for the Lua
+-- writers); over real files, every line is compared with what the Lua
+-- writers of etwlua.format make of the same events.
+local etw = require "etw"
+local format = require "etwlua.format"
+local tu = require "testutil"
+
+local p = etw.Provider("Spec.Format")
+
+local function event(header, build)
+  local eb = etw.EventBuilder()
+  eb:reset("Sizes", { level = 4 })
+  build(eb)
+  local _, meta, data = eb:bytes()
+  local h = { pid = 4242, tid = 17, cpu = 3, timestamp = 132000000001234567, level = 4, id = 7,
+              opcode = 1 }
+  for k, v in pairs(header or {}) do h[k] = v end
+  return etw.decode_blobs(meta, data, p.traits, h)
+end
+
+local function fields(eb)
+  eb:add_uint64("Max", -1):add_int64("Min", math.mininteger):add_str8("Note", 'a "b", c')
+    :add_float64("Whole", -12.0):add_float64("Frac", 0.1):add_float32("F", 1e6)
+end
+
+local windows = package.config:sub(1, 1) == "\\"
+
+-- A fresh scratch file name, removed when the test ends.
+local n = 0
+local function temp_path()
+  n = n + 1
+  local path = windows and string.format("%s\\etwlua-writer-%d-%d", os.getenv("TEMP") or ".",
+                                         etw.pid(), n)
+               or os.tmpname()
+  finally(function() os.remove(path) end)
+  return path
+end
+
+-- What w wrote to a scratch file when run(w) was done with it.
+local function written(fmt, opts, run)
+  local path = temp_path()
+  local f = assert(io.open(path, "wb"))
+  local w = etw.EventWriter(fmt, f, opts)
+  run(w)
+  f:close()
+  return tu.read_file(path), w
+end
+
+local FIELDS_TEXT = 'Max=18446744073709551615 Min=-9223372036854775808 Note="a \\"b\\", c" '
+  .. "Whole=-12 Frac=0.1 F=1e+06"
+local FIELDS_JSON = '{"Max":"18446744073709551615","Min":"-9223372036854775808",'
+  .. '"Note":"a \\"b\\", c","Whole":-12,"Frac":0.1,"F":1e+06}'
+
+describe("etw.EventWriter", function()
+  local ev = event(nil, fields)
+  local perf = event({ header_kind = "perfinfo", pid = 0xFFFFFFFF, tid = 0xFFFFFFFF }, fields)
+
+  it("text: ISO time, pid/tid ('-' when absent), then tostring(ev)", function()
+    local out = written("text", nil, function(w) w(ev); w(perf) end)
+    assert.are.equal('2019-04-17T18:40:00.1234567Z 4242/17 Spec.Format/Sizes(level=4 keyword=0x0) '
+      .. FIELDS_TEXT .. '\n2019-04-17T18:40:00.1234567Z -/- Spec.Format/Sizes(level=4 keyword=0x0) '
+      .. FIELDS_TEXT .. '\n', out)
+  end)
+
+  it("text: no time, no fields", function()
+    local eb = etw.EventBuilder()
+    eb:reset("Bare")
+    local out = written("text", nil, function(w) w(eb:decode(p)) end)
+    assert.are.equal("- -/- Spec.Format/Bare(level=5 keyword=0x1)\n", out)
+  end)
+
+  it("json: ev:json() per line", function()
+    local out = written("json", nil, function(w) w(ev); w(perf) end)
+    assert.are.equal('{"provider":"Spec.Format","provider_id":"' .. p.id .. '","name":"Sizes",'
+      .. '"id":7,"version":0,"channel":0,"level":4,"opcode":1,"task":0,"keyword":0,"tags":0,'
+      .. '"pid":4242,"tid":17,"cpu":3,"timestamp":"2019-04-17T18:40:00.1234567Z","fields":'
+      .. FIELDS_JSON .. '}\n', out:match("^[^\n]*\n"))
+    assert.matches('"pid":null,"tid":null,"cpu":3,', out:match("\n(.*)"), 1, true)
+  end)
+
+  it("csv: header, exact values, quoted cells, empty cells for what is absent", function()
+    local out = written("csv", nil, function(w) w(ev); w(perf) end)
+    local f = '"' .. FIELDS_JSON:gsub('"', '""') .. '"'
+    assert.are.equal("timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields\n"
+      .. "2019-04-17T18:40:00.1234567Z,Spec.Format,Sizes,7,4,1,4242,17,3," .. f .. "\n"
+      .. "2019-04-17T18:40:00.1234567Z,Spec.Format,Sizes,7,4,1,,,3," .. f .. "\n", out)
+  end)
+
+  it("csv: {header = false}; a provider without a name shows its GUID", function()
+    local eb = etw.EventBuilder()
+    eb:reset("X,y"):add_int32("n", 1)
+    local _, meta, data = eb:bytes()
+    local e = etw.decode_blobs(meta, data, nil, { provider_id = "00000000-0000-0000-0000-000000000001" })
+    local out = written("csv", { header = false }, function(w) w(e) end)
+    assert.are.equal(',00000000-0000-0000-0000-000000000001,"X,y",0,0,0,,,,"{""n"":1}"\n', out)
+  end)
+
+  it("filter, max_events and count", function()
+    local seen = 0
+    local out, w = written("text", { max_events = 2, filter = function(e)
+      seen = seen + 1
+      return e.pid == 4242
+    end }, function(w)
+      assert.is_true(w(ev))
+      assert.is_false(w(perf))
+      assert.is_true(w(ev))
+      assert.is_false(w(ev))            -- max_events reached: not even filtered
+    end)
+    assert.are.equal(3, seen)
+    assert.are.equal(2, w:count())
+    local lines = select(2, out:gsub("\n", ""))
+    assert.are.equal(2, lines)
+  end)
+
+  it("on_no_schema: once per provider/id/version, before the line", function()
+    local msgs = {}
+    local e = etw.decode_blobs(nil, "\1\2", nil, { header_kind = "event_header", id = 9,
+      provider_id = "00000000-0000-0000-0000-000000000002" })
+    local out = written("json", { on_no_schema = function(m) msgs[#msgs + 1] = m end },
+      function(w) w(e); w(e); w(ev) end)
+    assert.are.same({ "NO_SCHEMA: 00000000-0000-0000-0000-000000000002/9/0" }, msgs)
+    assert.are.equal(e.decode_error, msgs[1])
+    assert.matches('"payload":"0102"}\n', out, 1, true)
+  end)
+
+  it("raises on bad arguments, naming them", function()
+    local function err(...)
+      local ok, e = pcall(etw.EventWriter, ...)
+      assert.is_false(ok)
+      return e
+    end
+    assert.matches("bad argument #1 to 'etw.EventWriter' %(invalid option 'xml'%)", err("xml", io.stdout))
+    assert.matches("bad argument #2 to 'etw.EventWriter' %(FILE%* expected, got table%)", err("csv", {}))
+    assert.matches("unknown option 'maxevents'", err("csv", io.stdout, { maxevents = 1 }))
+    assert.matches("'filter': must be a function", err("csv", io.stdout, { filter = 1 }))
+    assert.matches("'header': must be a boolean", err("csv", io.stdout, { header = "no" }))
+    assert.matches("'max_events'", err("csv", io.stdout, { max_events = -1 }))
+  end)
+
+  it("raises when its file was closed", function()
+    local f = assert(io.open(temp_path(), "wb"))
+    local w = etw.EventWriter("json", f)
+    f:close()
+    local ok, e = pcall(w, ev)
+    assert.is_false(ok)
+    assert.matches("attempt to use a closed file", e)
+  end)
+
+  it("a failed write: w:error() says why and nothing more is written", function()
+    local path = temp_path()
+    assert(io.open(path, "wb")):close()
+    local f = assert(io.open(path, "rb"))   -- writes to a read-only stream fail
+    local w = etw.EventWriter("text", f)
+    f:setvbuf("no")
+    assert.is_false(w(ev))
+    local a, b, c = w:error()
+    f:close()
+    assert.is_nil(a)
+    assert.matches("^IO: ", b)
+    assert.are.equal("IO", c)
+    assert.is_false(w(ev))
+    assert.are.equal(0, w:count())
+  end)
+end)
+
+-- Every shared sample and a file of our own, through c:on(writer) (no
+-- etw.Event) and through the Lua writers of etwlua.format: the same bytes.
+describe("etw.EventWriter as a consumer handler", function()
+  -- every .etl of etl-samples (Windows: the perfview ones; no `find` there)
+  local function files()
+    local list = {}
+    local dir = tu.shared_dir()
+    if not dir then return list end
+    if windows then
+      for _, name in ipairs({ "net.4.5.2.x64.etl", "primitive-types.etl",
+                              "SelfDescribingSingleEvent.etl", "gcevents.PerfViewData.etl" }) do
+        list[#list + 1] = dir .. "/etl-samples/perfview/" .. name
+      end
+      return list
+    end
+    local f = assert(io.popen("find '" .. dir .. "/etl-samples' -name '*.etl' | sort"))
+    for l in f:lines() do list[#list + 1] = l end
+    f:close()
+    return list
+  end
+
+  local function both(path, fmt, opts)
+    local a = temp_path()
+    local f = assert(io.open(a, "wb"))
+    local c <close> = assert(etw.Consumer { files = path })
+    local w = etw.EventWriter(fmt, f)
+    if opts then c:on(opts, w); c:on(opts, w) else c:on(w) end  -- twice: written once
+    c:run()
+    f:close()
+    local b = temp_path()
+    f = assert(io.open(b, "wb"))
+    local c2 <close> = assert(etw.Consumer { files = path })
+    c2:on(opts or {}, format.new(fmt, f))
+    c2:run()
+    f:close()
+    return tu.read_file(a), tu.read_file(b)
+  end
+
+  it("writes what etwlua.format writes, for every shared sample", function()
+    local list = files()
+    if #list == 0 then return pending("../shared is absent (ETWLUA_SHARED)") end
+    for _, path in ipairs(list) do
+      for _, fmt in ipairs({ "text", "json", "csv" }) do
+        local x, y = both(path, fmt)
+        assert.are.equal(#y, #x, path .. " " .. fmt)
+        assert.is_true(x == y, path .. " " .. fmt)
+      end
+    end
+    local x, y = both(list[1], "json", { level = 4 })
+    assert.is_true(x == y)
+  end)
+end)
