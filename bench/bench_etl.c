@@ -4,14 +4,25 @@
 ** in timestamp order. Prints records/s and MB/s per file.
 ** Usage: bench_etl [-n ITER] [file.etl ...]; without files it reads
 ** ShutdownPerfDiagLogger.etl (largest uncompressed sample) and
-** net.4.5.2.x64.etl (compressed) from $ETWLUA_SHARED/etl-samples.
+** net.4.5.2.x64.etl (compressed) from $ETWLUA_SHARED/etl-samples, and an
+** uncompressed copy of the latter made in a temporary directory (removed).
 */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "etl.h"
+#include "etl_format.h"
+#include "etl_lzx.h"
+#include "tlg_le.h"
+
+#ifndef _WIN32
+#include <unistd.h>
+#endif
 
 #ifdef _WIN32 /* mingw's msvcrt has neither clock_gettime nor timespec_get */
 #define WIN32_LEAN_AND_MEAN
@@ -55,13 +66,14 @@ static long one_pass(const char *path, double *t_open, double *t_next, uint64_t 
   return n;
 }
 
-static void bench(const char *path, int iters) {
+/* Read `path` iters times; prints and returns records/s (0 on failure). */
+static double bench(const char *path, int iters) {
   double t_open = 0, t_next = 0;
   uint64_t bytes = 0;
   long n = 0;
   for (int i = 0; i < iters; i++) {
     n = one_pass(path, &t_open, &t_next, &bytes);
-    if (n < 0) return;
+    if (n < 0) return 0;
   }
   double total = t_open + t_next;
   const char *base = strrchr(path, '/');
@@ -69,6 +81,75 @@ static void bench(const char *path, int iters) {
          "%6.2f M records/s, %7.1f MB/s\n", base ? base + 1 : path, n, bytes / 1e6,
          t_open / iters * 1e3, t_next / iters * 1e3, n * (double)iters / total / 1e6,
          bytes * (double)iters / total / 1e6);
+  return n * (double)iters / total;
+}
+
+/* Write an uncompressed copy of the ETL file `in` to `out`: each LZ77
+** buffer decompressed, its header kept but for BufferSize (the session's
+** buffer size, the records zero-padded to it, as Windows writes
+** uncompressed buffers) and the COMPRESSED flag. The records are the same
+** bytes, so both files read to the same records. Returns 0 or -1. */
+static int uncompressed_copy(const char *in, const char *out) {
+  FILE *f = fopen(in, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *d = malloc((size_t)len), *buf = malloc(16u << 20);
+  size_t got = d ? fread(d, 1, (size_t)len, f) : 0;
+  fclose(f);
+  FILE *o = got == (size_t)len && buf ? fopen(out, "wb") : NULL;
+  int rc = o ? 0 : -1;
+  uint32_t session = len >= 4 ? tlg_le32(d) : 0;   /* buffer 0 is never compressed */
+  for (long off = 0; o && off + (long)ETL_BUF_HDR_SIZE <= len;) {
+    const uint8_t *h = d + off;
+    uint32_t size = tlg_le32(h + ETL_BUF_SIZE), fill = tlg_le32(h + ETL_BUF_OFFSET);
+    uint16_t flags = tlg_le16(h + ETL_BUF_FLAG);
+    if (size < ETL_BUF_HDR_SIZE || size > len - off) break;
+    if (!(flags & ETL_BUF_FLAG_COMPRESSED)) {
+      fwrite(h, 1, size, o);
+    } else {
+      size_t n = 0, bad = 0, cap = fill - ETL_BUF_HDR_SIZE, full = fill > session ? fill : session;
+      if (fill < ETL_BUF_HDR_SIZE || cap > (16u << 20) ||
+          etl_lzx_decompress(h + ETL_BUF_HDR_SIZE, size - ETL_BUF_HDR_SIZE, buf + ETL_BUF_HDR_SIZE,
+                             cap, &n, &bad) != ETL_LZX_OK || n != cap || full > (16u << 20)) {
+        rc = -1;
+        break;
+      }
+      memcpy(buf, h, ETL_BUF_HDR_SIZE);
+      memset(buf + fill, 0, full - fill);
+      tlg_put32(buf + ETL_BUF_SIZE, (uint32_t)full);
+      tlg_put16(buf + ETL_BUF_FLAG, (uint16_t)(flags & ~ETL_BUF_FLAG_COMPRESSED));
+      fwrite(buf, 1, full, o);
+    }
+    off += size;
+  }
+  if (o && fclose(o) != 0) rc = -1;
+  free(d);
+  free(buf);
+  return rc;
+}
+
+/* The compressed sample and an uncompressed copy of it made here, read in
+** the same run: the ratio is what the LZ77 buffers cost. */
+static void bench_compressed(const char *path, int iters) {
+#ifdef _WIN32
+  (void)path; (void)iters;
+  printf("uncompressed copy: skipped on Windows\n");
+#else
+  char dir[] = "/tmp/etwlua-bench-XXXXXX", copy[64];
+  if (!mkdtemp(dir)) return;
+  snprintf(copy, sizeof copy, "%s/uncompressed.etl", dir);
+  if (uncompressed_copy(path, copy) == 0) {
+    double c = bench(path, iters), u = bench(copy, iters);
+    if (c > 0 && u > 0)
+      printf("compressed / uncompressed copy (same records): %.2f of the speed\n", c / u);
+  } else {
+    printf("uncompressed copy of %s: could not be made\n", path);
+  }
+  remove(copy);
+  rmdir(dir);
+#endif
 }
 
 int main(int argc, char **argv) {
@@ -86,7 +167,8 @@ int main(int argc, char **argv) {
   char path[1024];
   for (size_t i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/etl-samples/%s", shared, files[i]);
-    bench(path, iters);
+    if (i == 1) bench_compressed(path, iters);
+    else bench(path, iters);
   }
   return 0;
 }

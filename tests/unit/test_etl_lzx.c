@@ -69,7 +69,61 @@ static void test_roundtrips(void) {
   for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)("ETW record "[i % 11] + (i / 997 % 3));
   roundtrip("text-like", buf, 65536, (size_t)-1);
   roundtrip("one byte", buf, 1, (size_t)-1);
+  /* every short period: matches at distances 1..24 (the copy by distance
+  ** class of the bulk loop), short and long, between literal runs */
+  for (size_t period = 1; period <= 24; period++) {
+    char what[48];
+    for (size_t i = 0; i < 20000; i++)
+      buf[i] = (uint8_t)(i % 1000 < 40 ? (i * 7 + period) & 0xFF : 'a' + i % period);
+    snprintf(what, sizeof what, "period %zu", period);
+    roundtrip(what, buf, 20000, (size_t)-1);
+    snprintf(what, sizeof what, "period %zu, matches up to 17", period);
+    roundtrip(what, buf, 20000, 17);
+  }
   free(buf);
+}
+
+/* A stream of `k` flag words of 32 literals, then the flag word `last`
+** and `tail` (`tn` bytes), then 64 zero bytes: errors far from both ends,
+** where the decompressor's bulk loop runs. */
+static size_t long_stream(uint8_t *z, size_t k, uint32_t last, const uint8_t *tail, size_t tn) {
+  size_t n = 0;
+  for (size_t i = 0; i < k; i++) {
+    memset(z + n, 0, 4);
+    for (size_t j = 0; j < 32; j++) z[n + 4 + j] = (uint8_t)('A' + (i + j) % 26);
+    n += 36;
+  }
+  for (int b = 0; b < 4; b++) z[n++] = (uint8_t)(last >> (8 * b));
+  memcpy(z + n, tail, tn);
+  n += tn;
+  memset(z + n, 0, 64);
+  return n + 64;
+}
+
+static void test_errors_far(void) {
+  static uint8_t z[8000], out[8000];
+  size_t got, bad, n;
+  static const uint8_t far[] = {0xf8, 0xff};          /* distance 8192 */
+  n = long_stream(z, 100, 0x80000000u, far, sizeof far);
+  check(run(z, n, out, sizeof out, &got, &bad) == ETL_LZX_BAD_OFFSET && got == 3200 &&
+        bad == 3604, "match before the start, 3200 bytes in (got %zu, at %zu)", got, bad);
+  static const uint8_t long_len[] = {0x07, 0x00, 0x0f, 0x64};  /* 3 + 7 + 15 + 100 */
+  n = long_stream(z, 100, 0x80000000u, long_len, sizeof long_len);
+  check(run(z, n, out, 3200 + 100, &got, &bad) == ETL_LZX_OVERFLOW && got == 3200 && bad == 3604,
+        "match past the capacity, 3200 bytes in");
+  check(run(z, n, out, 3200 + 125, &got, &bad) == ETL_LZX_OK && got == 3325 &&
+        out[3324] == out[3199], "the same match with room: 125 bytes of distance 1");
+  static const uint8_t short_u16[] = {0x07, 0x00, 0x0f, 0xff, 0x05, 0x00};
+  n = long_stream(z, 100, 0x80000000u, short_u16, sizeof short_u16);
+  check(run(z, n, out, sizeof out, &got, &bad) == ETL_LZX_BAD_LENGTH && got == 3200 &&
+        bad == 3604, "u16 length below 22, 3200 bytes in");
+  /* then 32 zero literals, a zero flag word and 28 more: 3260 bytes */
+  n = long_stream(z, 100, 0, z, 0);
+  int ok = run(z, n, out, sizeof out, &got, &bad) == ETL_LZX_OK && got == 3260, zeros = 1;
+  for (size_t i = 3200; i < 3260; i++) zeros = zeros && out[i] == 0;
+  check(ok &&
+        memcmp(out + 3168, "VWXYZABCDEFGHIJKLMNOPQRSTUVWXYZA", 32) == 0 && zeros,
+        "literal runs, 3260 bytes");
 }
 
 static void test_errors(void) {
@@ -116,6 +170,7 @@ int main(void) {
   test_spec_examples();
   test_roundtrips();
   test_errors();
+  test_errors_far();
   test_prefixes();
   return unit_finish();
 }
