@@ -42,12 +42,13 @@ static double now(void) {
 #endif
 
 /* One pass over `path`; returns records delivered or -1. */
-static long one_pass(const char *path, double *t_open, double *t_next, uint64_t *bytes) {
+static long one_pass(const char *path, const etl_options *opt, double *t_open, double *t_next,
+                     uint64_t *bytes) {
   etl_reader *r;
   etl_error e;
   rec_record rec;
   double t0 = now();
-  if (etl_open_file(path, NULL, &r, &e) != ETL_OK) {
+  if (etl_open_file(path, opt, &r, &e) != ETL_OK) {
     fprintf(stderr, "%s: %s\n", path, e.message);
     return -1;
   }
@@ -66,23 +67,26 @@ static long one_pass(const char *path, double *t_open, double *t_next, uint64_t 
   return n;
 }
 
-/* Read `path` iters times; prints and returns records/s (0 on failure). */
-static double bench(const char *path, int iters) {
+/* Read `path` iters times with `opt` (NULL: defaults); prints and returns
+** records/s (0 on failure), the line labelled `what` (NULL: the file name). */
+static double bench_opt(const char *path, int iters, const etl_options *opt, const char *what) {
   double t_open = 0, t_next = 0;
   uint64_t bytes = 0;
   long n = 0;
   for (int i = 0; i < iters; i++) {
-    n = one_pass(path, &t_open, &t_next, &bytes);
+    n = one_pass(path, opt, &t_open, &t_next, &bytes);
     if (n < 0) return 0;
   }
   double total = t_open + t_next;
   const char *base = strrchr(path, '/');
   printf("%-34s %8ld records %6.2f MB | open+scan %7.2f ms, deliver %7.2f ms | "
-         "%6.2f M records/s, %7.1f MB/s\n", base ? base + 1 : path, n, bytes / 1e6,
+         "%6.2f M records/s, %7.1f MB/s\n", what ? what : base ? base + 1 : path, n, bytes / 1e6,
          t_open / iters * 1e3, t_next / iters * 1e3, n * (double)iters / total / 1e6,
          bytes * (double)iters / total / 1e6);
   return n * (double)iters / total;
 }
+
+static double bench(const char *path, int iters) { return bench_opt(path, iters, NULL, NULL); }
 
 /* Write an uncompressed copy of the ETL file `in` to `out`: each LZ77
 ** buffer decompressed, its header kept but for BufferSize (the session's
@@ -141,9 +145,14 @@ static void bench_compressed(const char *path, int iters) {
   if (!mkdtemp(dir)) return;
   snprintf(copy, sizeof copy, "%s/uncompressed.etl", dir);
   if (uncompressed_copy(path, copy) == 0) {
-    double c = bench(path, iters), u = bench(copy, iters);
-    if (c > 0 && u > 0)
-      printf("compressed / uncompressed copy (same records): %.2f of the speed\n", c / u);
+    etl_options one = {0};
+    one.single_thread = 1;
+    double c = bench(path, iters);
+    double c1 = bench_opt(path, iters, &one, "  the same, no helper thread");
+    double u = bench(copy, iters);
+    if (c > 0 && u > 0 && c1 > 0)
+      printf("compressed / uncompressed copy (same records): %.2f of the speed "
+             "(no helper thread: %.2f)\n", c / u, c1 / u);
   } else {
     printf("uncompressed copy of %s: could not be made\n", path);
   }

@@ -95,6 +95,11 @@ typedef struct etl_options {
                                   against LZ77 bombs */
   uint32_t max_errors;         /* errors kept for delivery (default 10000); the
                                   rest are counted in one last error */
+  int single_thread;           /* nonzero: no helper thread. By default the scan
+                                  of a compressed file (inside etl_open_*)
+                                  decompresses ahead on one helper thread,
+                                  joined before etl_open_* returns; the
+                                  records are the same either way */
 } etl_options;
 
 typedef struct etl_reader etl_reader;

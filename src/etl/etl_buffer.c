@@ -154,6 +154,7 @@ uint64_t etl_buffer_scan(etl_reader *r, uint64_t off) {
     next = r->len;
   }
   b->fill = fill_level(r, b, h, full);
+  etl_prefetch_fill(r, next);    /* the helper decompresses the next ones meanwhile */
   r->stats.buffers++;
   if (b->flags & ETL_BUF_FLAG_COMPRESSED) r->stats.compressed_buffers++;
   if (b->flags & (ETL_BUF_FLAG_EVENTS_LOST | ETL_BUF_FLAG_BUFFER_LOST))
@@ -180,6 +181,21 @@ static const uint8_t *compressed_input(etl_reader *r, etl_buf *b, size_t n, int 
   return in;
 }
 
+/* What a decompression of b's payload found wrong. Returns 0. */
+static int decompress_report(etl_reader *r, etl_buf *b, etl_lzx_status st, size_t got,
+                             size_t bad, uint32_t cap) {
+  if (st != ETL_LZX_OK)
+    etl_add_error(r, b->file_off + ETL_BUF_HDR_SIZE + bad, 0, 0,
+                  "LZ77 data of the compressed buffer at 0x%llx: %s (%llu of %u bytes decoded)",
+                  (unsigned long long)b->file_off, etl_lzx_strerror(st),
+                  (unsigned long long)got, cap);
+  else if (got != cap)
+    etl_add_error(r, b->file_off, 0, 0,
+                  "compressed buffer decodes to %llu bytes, its header says %u",
+                  (unsigned long long)got, cap);
+  return 0;
+}
+
 /* Decompress b's payload into a new allocation (spec §11). Every
 ** decompression, also of a buffer loaded again, counts in the budget. */
 static int decompress(etl_reader *r, etl_buf *b, int report) {
@@ -194,6 +210,12 @@ static int decompress(etl_reader *r, etl_buf *b, int report) {
   r->decompressed += cap;
   size_t got = 0, bad = 0, in_len = b->disk_size - ETL_BUF_HDR_SIZE;
   int oom = 0;
+  int pst;
+  if (cap && etl_prefetch_take(r, b->file_off, (uint32_t)in_len, cap, &b->data, &got, &bad,
+                               &pst)) {
+    b->data_len = (uint32_t)got;
+    return report ? decompress_report(r, b, (etl_lzx_status)pst, got, bad, cap) : 0;
+  }
   const uint8_t *in = cap ? compressed_input(r, b, in_len, report, &oom) : NULL;
   if (oom) return -1;
   if (!in) cap = 0;
@@ -201,17 +223,7 @@ static int decompress(etl_reader *r, etl_buf *b, int report) {
   if (!b->data) return -1;
   etl_lzx_status st = etl_lzx_decompress(in, in ? in_len : 0, b->data, cap, &got, &bad);
   b->data_len = (uint32_t)got;
-  if (!report) return 0;
-  if (st != ETL_LZX_OK)
-    etl_add_error(r, b->file_off + ETL_BUF_HDR_SIZE + bad, 0, 0,
-                  "LZ77 data of the compressed buffer at 0x%llx: %s (%llu of %u bytes decoded)",
-                  (unsigned long long)b->file_off, etl_lzx_strerror(st),
-                  (unsigned long long)got, cap);
-  else if (got != cap)
-    etl_add_error(r, b->file_off, 0, 0,
-                  "compressed buffer decodes to %llu bytes, its header says %u",
-                  (unsigned long long)got, cap);
-  return 0;
+  return report ? decompress_report(r, b, st, got, bad, cap) : 0;
 }
 
 /* The record area of an uncompressed buffer of the file input, read into

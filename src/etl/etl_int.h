@@ -100,6 +100,7 @@ struct etl_reader {
   int read_errno;          /* the last failed file read */
   etl_recidx *scan_idx;    /* scratch record index of the scan */
   uint32_t scan_cap;
+  struct etl_prefetch *pf; /* decompression ahead of the scan, during it only */
 };
 
 /* Fill `e`: status, offset and the message "offset 0x<offset>: " + the
@@ -155,6 +156,23 @@ void etl_cache_drop(etl_reader *r, etl_buf *b);
 /* Unload buffers, least recently loaded first, until the budget holds or
 ** only `keep` is left loaded. */
 void etl_cache_trim(etl_reader *r, const etl_buf *keep);
+
+/* etl_prefetch.c: LZ77 buffers decompressed ahead of the open-time scan
+** on a helper thread that lives only during the scan (see there). */
+typedef struct etl_prefetch etl_prefetch;
+/* Start the helper (r->pf); -1 when it cannot start (the scan then
+** decompresses everything itself). */
+int etl_prefetch_begin(etl_reader *r);
+/* Stop and join the helper, free what it holds; no-op without one. */
+void etl_prefetch_end(etl_reader *r);
+/* Queue jobs for the buffers after offset `next` (where the scan goes on). */
+void etl_prefetch_fill(etl_reader *r, uint64_t next);
+/* The decompressed area of the buffer at `off` (in_len compressed bytes,
+** cap decompressed), when a job was queued for exactly that: 1 with *out
+** (the caller owns it), *got, *bad, *st as etl_lzx_decompress gives them;
+** 0 when there is none (the caller decompresses). */
+int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap,
+                      uint8_t **out, size_t *got, size_t *bad, int *st);
 
 /* Provider GUID of a kernel event from its hook id (etl_kernel.c). */
 void etl_kernel_provider(uint16_t hook_id, tlg_guid *out);

@@ -150,7 +150,10 @@ etl_reader *etl_reader_new(const etl_options *opt, uint64_t len) {
 int etl_reader_start(etl_reader *r, etl_error *err) {
   int st = etl_header_parse(r, err);
   if (st != ETL_OK) return st;
+  if ((r->info.log_file_mode & ETL_LOGMODE_COMPRESSED) && !r->opt.single_thread)
+    etl_prefetch_begin(r);         /* none (it could not start): all done here */
   for (uint64_t off = 0; off < r->len;) off = etl_buffer_scan(r, off);
+  etl_prefetch_end(r);
   if (r->suppressed) etl_buffer_suppressed(r);
   if (r->oom || build_heap(r)) return etl_fail(err, ETL_ERR_NOMEM, 0, "out of memory");
   return ETL_OK;
@@ -280,6 +283,7 @@ int etl_next(etl_reader *r, rec_record *out, etl_error *err) {
 
 void etl_close(etl_reader *r) {
   if (!r) return;
+  etl_prefetch_end(r);
   for (uint32_t i = 0; i < r->nbufs; i++) {
     free(r->bufs[i].idx);
     free(r->bufs[i].data);

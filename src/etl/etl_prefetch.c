@@ -1,0 +1,288 @@
+/*
+** etl_prefetch.c: LZ77 buffers decompressed ahead of the open-time scan, on
+** one helper thread, so that decompression (most of the cost of a
+** compressed file) runs next to the scan's own work and the two threads
+** share it.
+**
+** Why here and not in a layer above: the scan (etl_reader_start) is where
+** every buffer is decompressed once (to count its records and find its
+** first time, which the merge needs before the first record), and it runs
+** inside etl_open_*. The helper lives only during that scan: it starts
+** with the scan and is joined before etl_open_* returns, on every path, so
+** a reader that was opened is the single-threaded object it always was.
+**
+** Who does what: the scan's thread reads the input (the file is read by
+** one thread only) and walks headers a few buffers ahead ("lookahead",
+** trusting nothing: a job is only a guess that the scan checks), queueing
+** jobs {offset, compressed bytes, capacity}. The helper takes the oldest
+** queued job and decompresses it. When the scan reaches a buffer it takes
+** the matching job: done -> its output is the buffer's data; still queued
+** -> the scan decompresses it itself; running -> it waits. Errors are
+** reported by the scan, in order, from the job's status, as if it had
+** decompressed inline. Jobs the scan passes by (a damaged chain) are
+** dropped. Memory: at most ETL_PF_JOBS jobs and ETL_PF_BYTES bytes of
+** compressed input and output (at least one job).
+*/
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
+#endif
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_int.h"
+#include "etl_lzx.h"
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+typedef SRWLOCK pf_mutex;
+typedef CONDITION_VARIABLE pf_cond;
+typedef HANDLE pf_thread;
+#else
+#include <pthread.h>
+#include <signal.h>
+typedef pthread_mutex_t pf_mutex;
+typedef pthread_cond_t pf_cond;
+typedef pthread_t pf_thread;
+#endif
+
+#define ETL_PF_JOBS 8
+#define ETL_PF_BYTES ((size_t)8 << 20)
+
+enum { J_FREE = 0, J_QUEUED, J_RUNNING, J_DONE };
+
+typedef struct pf_job {
+  uint64_t off;           /* buffer offset: the key */
+  uint32_t in_len, cap;   /* what the scan will ask for: must match */
+  const uint8_t *in;      /* compressed bytes: memory input, or `own` */
+  uint8_t *own;           /* file input: read for this job */
+  uint8_t *out;           /* cap bytes (at least 1), handed to the buffer */
+  size_t got, bad;
+  etl_lzx_status st;
+  int state;
+} pf_job;
+
+struct etl_prefetch {
+  pf_mutex mu;
+  pf_cond cv;             /* any job changed state, or stop */
+  pf_thread th;
+  int stop;
+  pf_job jobs[ETL_PF_JOBS]; /* a ring: head is the oldest */
+  uint32_t head, count;
+  size_t bytes;           /* held by jobs in the ring */
+  uint64_t ahead;         /* next buffer header the lookahead looks at */
+  int ahead_end;          /* the lookahead found the end, or nothing usable */
+};
+
+/* ---- the few thread primitives, POSIX or Win32 ---- */
+
+#ifdef _WIN32
+static void lock(etl_prefetch *p) { AcquireSRWLockExclusive(&p->mu); }
+static void unlock(etl_prefetch *p) { ReleaseSRWLockExclusive(&p->mu); }
+static void wait_cv(etl_prefetch *p) { SleepConditionVariableSRW(&p->cv, &p->mu, INFINITE, 0); }
+static void wake_all(etl_prefetch *p) { WakeAllConditionVariable(&p->cv); }
+static DWORD WINAPI helper_main(LPVOID arg);
+static int start_thread(etl_prefetch *p) {
+  InitializeSRWLock(&p->mu);
+  InitializeConditionVariable(&p->cv);
+  p->th = CreateThread(NULL, 0, helper_main, p, 0, NULL);
+  return p->th ? 0 : -1;
+}
+static void join_thread(etl_prefetch *p) {
+  WaitForSingleObject(p->th, INFINITE);
+  CloseHandle(p->th);
+}
+static void destroy_sync(etl_prefetch *p) { (void)p; }
+#else
+static void lock(etl_prefetch *p) { pthread_mutex_lock(&p->mu); }
+static void unlock(etl_prefetch *p) { pthread_mutex_unlock(&p->mu); }
+static void wait_cv(etl_prefetch *p) { pthread_cond_wait(&p->cv, &p->mu); }
+static void wake_all(etl_prefetch *p) { pthread_cond_broadcast(&p->cv); }
+static void *helper_main(void *arg);
+static int start_thread(etl_prefetch *p) {
+  sigset_t all, old;
+  if (pthread_mutex_init(&p->mu, NULL)) return -1;
+  if (pthread_cond_init(&p->cv, NULL)) { pthread_mutex_destroy(&p->mu); return -1; }
+  /* signals stay with the threads that handle them (Ctrl+C, SIGPIPE) */
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&p->th, NULL, helper_main, p);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e) { pthread_cond_destroy(&p->cv); pthread_mutex_destroy(&p->mu); return -1; }
+  return 0;
+}
+static void join_thread(etl_prefetch *p) { pthread_join(p->th, NULL); }
+static void destroy_sync(etl_prefetch *p) {
+  pthread_cond_destroy(&p->cv);
+  pthread_mutex_destroy(&p->mu);
+}
+#endif
+
+/* ---- the helper ---- */
+
+static void decompress_job(pf_job *j) {
+  j->st = etl_lzx_decompress(j->in, j->in_len, j->out, j->cap, &j->got, &j->bad);
+}
+
+/* The oldest queued job, or NULL. Called locked. */
+static pf_job *next_queued(etl_prefetch *p) {
+  for (uint32_t i = 0; i < p->count; i++) {
+    pf_job *j = &p->jobs[(p->head + i) % ETL_PF_JOBS];
+    if (j->state == J_QUEUED) return j;
+  }
+  return NULL;
+}
+
+static void helper_loop(etl_prefetch *p) {
+  lock(p);
+  for (;;) {
+    pf_job *j = NULL;
+    while (!p->stop && !(j = next_queued(p))) wait_cv(p);
+    if (p->stop) break;
+    j->state = J_RUNNING;
+    unlock(p);
+    decompress_job(j);
+    lock(p);
+    j->state = J_DONE;
+    wake_all(p);
+  }
+  unlock(p);
+}
+
+#ifdef _WIN32
+static DWORD WINAPI helper_main(LPVOID arg) {
+  helper_loop(arg);
+  return 0;
+}
+#else
+static void *helper_main(void *arg) {
+  helper_loop(arg);
+  return NULL;
+}
+#endif
+
+/* ---- the scan's side ---- */
+
+static void free_job(etl_prefetch *p, pf_job *j) {
+  p->bytes -= (size_t)j->cap + (j->own ? j->in_len : 0);
+  free(j->own);
+  free(j->out);
+  memset(j, 0, sizeof *j);
+}
+
+/* Drop the oldest job (waiting while the helper still works on it). Called
+** locked. */
+static void drop_head(etl_prefetch *p) {
+  pf_job *j = &p->jobs[p->head];
+  while (j->state == J_RUNNING) wait_cv(p);
+  free_job(p, j);
+  p->head = (p->head + 1) % ETL_PF_JOBS;
+  p->count--;
+}
+
+int etl_prefetch_begin(etl_reader *r) {
+  etl_prefetch *p = calloc(1, sizeof *p);
+  if (!p) return -1;
+  if (start_thread(p)) { free(p); return -1; }
+  r->pf = p;
+  return 0;
+}
+
+void etl_prefetch_end(etl_reader *r) {
+  etl_prefetch *p = r->pf;
+  if (!p) return;
+  lock(p);
+  p->stop = 1;
+  wake_all(p);
+  unlock(p);
+  join_thread(p);
+  while (p->count) {                 /* no helper any more: nothing is running */
+    free_job(p, &p->jobs[p->head]);
+    p->head = (p->head + 1) % ETL_PF_JOBS;
+    p->count--;
+  }
+  destroy_sync(p);
+  free(p);
+  r->pf = NULL;
+}
+
+/* Guess the buffer at p->ahead: queue a job when it is compressed, move
+** on. Returns 0 to go on, -1 when the lookahead should stop. */
+static int look_one(etl_reader *r, etl_prefetch *p) {
+  uint8_t hb[ETL_BUF_HDR_SIZE];
+  uint64_t off = p->ahead;
+  if (off >= r->len || r->len - off < ETL_BUF_HDR_SIZE) return -1;
+  const uint8_t *h = etl_input(r, off, ETL_BUF_HDR_SIZE, hb);
+  if (!h) return -1;
+  uint32_t size = tlg_le32(h + ETL_BUF_SIZE), fill = tlg_le32(h + ETL_BUF_OFFSET);
+  int compressed = (tlg_le16(h + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) != 0;
+  uint32_t step = !compressed && r->stride ? r->stride : size;
+  if (step < ETL_BUF_HDR_SIZE || step > r->opt.max_buffer_size) return -1;
+  p->ahead = off + step;
+  uint64_t disk = r->len - off < step ? r->len - off : step;
+  if (!compressed || fill <= ETL_BUF_HDR_SIZE || fill > r->opt.max_buffer_size ||
+      disk <= ETL_BUF_HDR_SIZE)
+    return 0;
+  /* never past the scan's decompression budget (LZ77 bombs) */
+  if (r->decompressed + p->bytes + fill > r->opt.max_decompressed) return -1;
+  pf_job j = {0};
+  j.off = off;
+  j.in_len = (uint32_t)disk - ETL_BUF_HDR_SIZE;
+  j.cap = fill - ETL_BUF_HDR_SIZE;
+  j.out = malloc(j.cap);
+  if (!r->data) j.own = malloc(j.in_len);
+  if (!j.out || (!r->data && !j.own)) { free(j.out); free(j.own); return -1; }
+  j.in = etl_input(r, off + ETL_BUF_HDR_SIZE, j.in_len, j.own);
+  if (!j.in) { free(j.out); free(j.own); return -1; }
+  j.state = J_QUEUED;
+  lock(p);
+  p->jobs[(p->head + p->count) % ETL_PF_JOBS] = j;
+  p->count++;
+  p->bytes += (size_t)j.cap + (j.own ? j.in_len : 0);
+  wake_all(p);
+  unlock(p);
+  return 0;
+}
+
+void etl_prefetch_fill(etl_reader *r, uint64_t next) {
+  etl_prefetch *p = r->pf;
+  if (!p) return;
+  if (p->ahead < next) { p->ahead = next; p->ahead_end = 0; }  /* the scan went past it */
+  /* p->count and p->bytes change only on this thread: read unlocked */
+  while (!p->ahead_end && p->count < ETL_PF_JOBS && (p->count == 0 || p->bytes < ETL_PF_BYTES))
+    if (look_one(r, p)) p->ahead_end = 1;
+}
+
+int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap,
+                      uint8_t **out, size_t *got, size_t *bad, int *st) {
+  etl_prefetch *p = r->pf;
+  if (!p) return 0;
+  lock(p);
+  while (p->count && p->jobs[p->head].off < off) drop_head(p);   /* passed by */
+  pf_job *j = p->count ? &p->jobs[p->head] : NULL;
+  if (!j || j->off != off || j->in_len != in_len || j->cap != cap) {
+    if (j && j->off == off) drop_head(p);                        /* a wrong guess */
+    unlock(p);
+    return 0;
+  }
+  if (j->state == J_QUEUED) {        /* not started: this thread does it */
+    j->state = J_RUNNING;
+    unlock(p);
+    decompress_job(j);
+    lock(p);
+    j->state = J_DONE;
+  }
+  while (j->state != J_DONE) wait_cv(p);
+  *out = j->out;
+  *got = j->got;
+  *bad = j->bad;
+  *st = (int)j->st;
+  j->out = NULL;                     /* the buffer owns it now */
+  p->bytes -= cap;
+  j->cap = 0;
+  free_job(p, j);
+  p->head = (p->head + 1) % ETL_PF_JOBS;
+  p->count--;
+  unlock(p);
+  return 1;
+}
