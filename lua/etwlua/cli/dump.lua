@@ -1,6 +1,7 @@
 -- etwlua dump FILE...: print the events of .etl files (merged by time), as
 -- text, JSON Lines or CSV, optionally filtered by provider, event name and
--- a Lua expression. Built on etwlua.filter and etwlua.format.
+-- a Lua expression. Built on etwlua.filter and etw.EventWriter (the lines
+-- of etwlua.format, written from C).
 local etw = require "etw"
 local util = require "etwlua.cliutil"
 
@@ -45,9 +46,14 @@ M.details = [==[
                     warning on stderr and its events stay NO_SCHEMA).
   Corrupt records are reported on stderr ("etwlua dump: FILE: offset 0x...:
   why") and reading goes on.
+  The lines are written from C (no Lua object per event unless --filter
+  needs one); compressed files are decompressed on a helper thread as they
+  are opened.
   Exit status: 0 all files read cleanly; 1 a file that cannot be opened or
-  read; 2 usage error (bad option or value, bad filter expression); 3 read,
-  but some records were corrupt.]==]
+  read, or output that cannot be written ("cannot write the output: IO:
+  ..."; a pipe closed early ends dump by SIGPIPE unless it is ignored);
+  2 usage error (bad option or value, bad filter expression); 3 read, but
+  some records were corrupt.]==]
 
 local function parse(args)
   local opts, rest = util.getopt(args,
