@@ -88,6 +88,7 @@ static double bench_opt(const char *path, int iters, const etl_options *opt, con
 
 static double bench(const char *path, int iters) { return bench_opt(path, iters, NULL, NULL); }
 
+#ifndef _WIN32
 /* Write an uncompressed copy of the ETL file `in` to `out`: each LZ77
 ** buffer decompressed, its header kept but for BufferSize (the session's
 ** buffer size, the records zero-padded to it, as Windows writes
@@ -109,7 +110,7 @@ static int uncompressed_copy(const char *in, const char *out) {
     const uint8_t *h = d + off;
     uint32_t size = tlg_le32(h + ETL_BUF_SIZE), fill = tlg_le32(h + ETL_BUF_OFFSET);
     uint16_t flags = tlg_le16(h + ETL_BUF_FLAG);
-    if (size < ETL_BUF_HDR_SIZE || size > len - off) break;
+    if (size < ETL_BUF_HDR_SIZE || (uint64_t)size > (uint64_t)(len - off)) break;
     if (!(flags & ETL_BUF_FLAG_COMPRESSED)) {
       fwrite(h, 1, size, o);
     } else {
@@ -133,6 +134,7 @@ static int uncompressed_copy(const char *in, const char *out) {
   free(buf);
   return rc;
 }
+#endif
 
 /* The compressed sample and an uncompressed copy of it made here, read in
 ** the same run: the ratio is what the LZ77 buffers cost. */
