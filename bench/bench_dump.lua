@@ -74,6 +74,10 @@ local ok, err = pcall(function()
     print(string.format("%-5s C writer %6.2f M events/s | Lua writers (baseline) %5.2f M/s | "
       .. "C / Lua %5.1fx | `etwlua dump -f %s` %5.2f M/s (includes start-up)",
       fmt, n / tc / 1e6, n / tl / 1e6, tl / tc, fmt, n / tx / 1e6))
+    if fmt == "json" then
+      print(string.format("target: %-46s %8.2f M events/s = %4.2fx the Lua writers (target >= 2 M/s)",
+        "dump --format json, TraceLogging events", n / tc / 1e6, tl / tc))
+    end
   end
 end)
 os.remove(path)
