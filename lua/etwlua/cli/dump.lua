@@ -46,9 +46,9 @@ M.details = [==[
                     warning on stderr and its events stay NO_SCHEMA).
   Corrupt records are reported on stderr ("etwlua dump: FILE: offset 0x...:
   why") and reading goes on.
-  The lines are written from C (no Lua object per event unless --filter
-  needs one); compressed files are decompressed on a helper thread as they
-  are opened.
+  The lines are written from C (no Lua object per event unless the part of
+  --filter that stays in Lua needs one); compressed files are decompressed
+  on a helper thread as they are opened.
   Exit status: 0 all files read cleanly; 1 a file that cannot be opened or
   read, or output that cannot be written ("cannot write the output: IO:
   ..."; a pipe closed early ends dump by SIGPIPE unless it is ignored);
