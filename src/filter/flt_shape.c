@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flt.h"
+#include "tlg_hash.h"
 
 /* Slots of the cache (direct-mapped by hash), and what a shape may hold:
 ** larger metadata is not cached (its lookups scan with the decoder), so the
@@ -32,18 +33,7 @@ void flt_cache_free(flt_cache *c) {
 }
 
 /* Spreads the metadata bytes; a hit is confirmed byte for byte. */
-static uint64_t meta_hash(const uint8_t *p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
-  for (; n >= 8; p += 8, n -= 8) {
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
-    h ^= h >> 32;
-  }
-  w = 0;
-  memcpy(&w, p, n);
-  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
-  return h ^ (h >> 29);
-}
+static uint64_t meta_hash(const uint8_t *p, size_t n) { return tlg_hash_bytes(p, n, n); }
 
 /* Bytes of one value of a fixed-size InType, 0 for the others. */
 static uint32_t fixed_size(const tlg_field *f) {

@@ -127,19 +127,9 @@ static void place_blob(uint8_t **p, const rec_record *src, const levent *ev, int
   }
 }
 
-void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name) {
-  uint32_t next = rec->ext ? rec->ext_count : 0;
-  int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
-  int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
-  size_t plen = provider_name ? strlen(provider_name) : 0;
-  size_t total = next * sizeof(rec_ext_item) + plen +
-                 (rec->traits && tin < 0 ? rec->traits_len : 0) +
-                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
-                 (rec->tdh_info && !(rec->flags & REC_TDH_STATIC) ? rec->tdh_info_len : 0);
-  for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
-  levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
-  uint8_t *p = (uint8_t *)(ev->ext + next);
-  lrec *r = &ev->rec;
+/* The header fields of a record (everything but the blobs and ext items,
+** which each caller places its own way). */
+void lev_copy_header(lrec *r, const rec_record *rec) {
   r->provider_id = rec->provider_id;
   r->activity_id = rec->activity_id;
   r->related_activity_id = rec->related_activity_id;
@@ -154,6 +144,22 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   r->header_flags = rec->header_flags;
   r->header_kind = rec->header_kind;
   r->pointer_size = rec->pointer_size;
+}
+
+void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name) {
+  uint32_t next = rec->ext ? rec->ext_count : 0;
+  int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
+  int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
+  size_t plen = provider_name ? strlen(provider_name) : 0;
+  size_t total = next * sizeof(rec_ext_item) + plen +
+                 (rec->traits && tin < 0 ? rec->traits_len : 0) +
+                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
+                 (rec->tdh_info && !(rec->flags & REC_TDH_STATIC) ? rec->tdh_info_len : 0);
+  for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
+  levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
+  uint8_t *p = (uint8_t *)(ev->ext + next);
+  lrec *r = &ev->rec;
+  lev_copy_header(r, rec);
   ev->rec.ext = next ? ev->ext : NULL;
   ev->rec.ext_count = next;
   ev->decoded = DEC_UNKNOWN;

@@ -79,6 +79,7 @@ extern const char *const lev_header_kinds[LEV_N_HEADER_KINDS];
 static inline void buf_write(void *ctx, const char *s, size_t n) { luaL_addlstring(ctx, s, n); }
 
 /* levent.c */
+void lev_copy_header(lrec *r, const rec_record *rec);
 int lev_start(const levent *ev, tlg_decoder *d);
 int lev_run_decoder(levent *ev, tlg_decoder *d);
 int lev_tdh_of(const levent *ev, sch_tdh_event *t);

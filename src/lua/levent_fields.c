@@ -5,6 +5,7 @@
 */
 #include "levent.h"
 #include "flt.h"
+#include "tlg_hash.h"
 
 static const char *const intype_names[32] = {
   "null", "unicodestring", "ansistring", "int8", "uint8", "int16", "uint16",
@@ -125,16 +126,7 @@ void etwL_fields_mt_finish(lua_State *L) {
 /* Hash of the metadata bytes: the shape cache key (a hit is then checked
 ** byte for byte, so this only has to spread). */
 static lua_Integer meta_hash(const uint8_t *p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
-  for (; n >= 8; p += 8, n -= 8) {
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
-    h ^= h >> 32;
-  }
-  w = 0;
-  memcpy(&w, p, n);
-  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
-  return (lua_Integer)(h ^ (h >> 29));
+  return (lua_Integer)tlg_hash_bytes(p, n, n);
 }
 
 /* Make the fields metatable of one level from the next n FieldMeta entries

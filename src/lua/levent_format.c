@@ -9,20 +9,7 @@
 void lev_view(levent *ev, const rec_record *rec) {
   lrec *r = &ev->rec;
   memset(ev, 0, sizeof *ev);
-  r->provider_id = rec->provider_id;
-  r->activity_id = rec->activity_id;
-  r->related_activity_id = rec->related_activity_id;
-  r->desc = rec->desc;
-  r->timestamp = rec->timestamp;
-  r->flags = rec->flags;
-  r->pid = rec->pid;
-  r->tid = rec->tid;
-  r->cpu = rec->cpu;
-  r->kernel_time = rec->kernel_time;
-  r->user_time = rec->user_time;
-  r->header_flags = rec->header_flags;
-  r->header_kind = rec->header_kind;
-  r->pointer_size = rec->pointer_size;
+  lev_copy_header(r, rec);
   r->ext = rec->ext_count ? rec->ext : NULL;
   r->ext_count = rec->ext ? rec->ext_count : 0;
   r->traits = rec->traits;

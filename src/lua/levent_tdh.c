@@ -16,6 +16,7 @@
 
 #include "lauxetw.h"
 #include "levent_tdh.h"
+#include "tlg_hash.h"
 
 #define MAX_FRAMES 40            /* the walker nests at most 16 structs, each maybe in an array */
 static const char shapes_key;   /* its address: the registry key of the cache */
@@ -167,17 +168,7 @@ static int lua_visit(void *ctx, const sch_walk_item *w) {
 ** event ids, flags, name offsets), which tells schemas apart in practice;
 ** a hit is then checked byte for byte. */
 static lua_Integer blob_hash(const uint8_t *p, size_t n) {
-  uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
-  size_t k = n < 96 ? n : 96;
-  for (; k >= 8; p += 8, k -= 8) {
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0xFF51AFD7ED558CCDu;
-    h ^= h >> 32;
-  }
-  w = 0;
-  memcpy(&w, p, k);
-  h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
-  return (lua_Integer)(h ^ (h >> 29));
+  return (lua_Integer)tlg_hash_bytes(p, n < 96 ? n : 96, n);
 }
 
 /* Push the schema's cache entry {bytes, metatable, props} (made empty when
