@@ -314,14 +314,15 @@ static void build_fields(lua_State *L, tlg_decoder *d, int entry, int into) {
   lua_replace(L, -2);                       /* drop the top-level metatable slot */
 }
 
-/* Push the whole fields table of the event (not cached); TraceLogging
-** fields go into the table at `into` when it is not 0. */
+/* Push the whole fields table of the event (not cached); the fields go
+** into the table at `into` when it is not 0 (an event without fields
+** excepted). */
 static void build_full(lua_State *L, levent *ev, int into) {
   tlg_decoder d;
   sch_tdh_event t;
   if (lev_tdh_of(ev, &t)) {
-    ev->decoded = etwL_tdh_push_fields(L, &t, NULL, ev->rec.flags & REC_TDH_STATIC) == SCH_TDH_OK
-                      ? DEC_OK : DEC_ERROR;
+    int st = etwL_tdh_push_fields(L, &t, NULL, ev->rec.flags & REC_TDH_STATIC, into);
+    ev->decoded = st == SCH_TDH_OK ? DEC_OK : DEC_ERROR;
   } else if (!lev_start(ev, &d) || tlg_decode_status(&d) != TLG_OK) {
     lua_createtable(L, 0, 0);
     lua_pushvalue(L, UP_EMPTY);
@@ -521,6 +522,19 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
   }
 }
 
+/* How many fields the top level of a lazy ev.fields will hold (its
+** shape's count, or the schema's top-level properties, capped as counts
+** from the trace are), so building it in place needs no rehash. */
+static int top_fields(flt_cache *cache, levent *ev) {
+  sch_tdh_event t;
+  if (lev_tdh_of(ev, &t)) {
+    uint32_t n = tlg_le32(t.tei + SCH_TEI_OFF_TOP_COUNT);     /* lazy_ok checked the header */
+    return n < 256 ? (int)n : 256;
+  }
+  const flt_shape *s = shape_of(cache, ev);
+  return s ? (int)s->nfields : 0;
+}
+
 /* Push ev.fields: cached in UV_FIELDS, made on first access (lazy when
 ** there is something to look up). */
 int lev_push_fields(lua_State *L, levent *ev) {
@@ -529,8 +543,7 @@ int lev_push_fields(lua_State *L, levent *ev) {
   flt_cache *cache = lua_touserdata(L, UP_CACHE);
   if (lazy_ok(cache, ev)) {
     /* sized for the whole table, which pairs, # or a struct may build in it */
-    const flt_shape *s = shape_of(cache, ev);
-    int n = s ? (int)s->nfields : 0;
+    int n = top_fields(cache, ev);
     lua_createtable(L, n, n + 1);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, -2, &lazy_key);

@@ -44,7 +44,9 @@ typedef struct lctx {
   int diverged;         /* fast: the walk left the shape; redo slowly */
 } lctx;
 
-static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
+/* into: the stack slot of an empty table to fill instead of a new one
+** (the top level of a lazy ev.fields), else 0. */
+static void open_container(lctx *x, int is_array, const sch_walk_item *w, int into) {
   lua_State *L = x->L;
   lframe *f = &x->f[++x->top];
   f->n = 0;
@@ -65,7 +67,8 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w) {
   lua_newtable(L);                                    /* names: the metatable */
   etwL_fields_mt_finish(L);
   f->mt = lua_gettop(L);
-  lua_newtable(L);
+  if (into) lua_pushvalue(L, into);
+  else lua_newtable(L);
   f->c = lua_gettop(L);
   lua_pushvalue(L, f->mt);
   lua_setmetatable(L, f->c);
@@ -153,7 +156,7 @@ static int lua_visit(void *ctx, const sch_walk_item *w) {
     }
     case SCH_W_ARRAY_BEGIN: case SCH_W_STRUCT_BEGIN:
       if (x->top + 1 >= MAX_FRAMES || !lua_checkstack(L, 8)) return 1;
-      open_container(x, w->kind == SCH_W_ARRAY_BEGIN, w);
+      open_container(x, w->kind == SCH_W_ARRAY_BEGIN, w, 0);
       return 0;
     case SCH_W_ARRAY_END: case SCH_W_STRUCT_END:
       return x->top > 0 ? close_container(x) : 0;
@@ -238,10 +241,25 @@ static void save_shape(lua_State *L, const lctx *x, int entry) {
   lua_rawseti(L, entry, 2);
 }
 
-/* One walk into a new fields table (pushed). entry: the stack slot of the
-** cache entry; fast: use its shape, else record one into it. */
+/* Empty the table at slot `into` again (what a walk that left its shape
+** put there) and drop its metatable. */
+static void clear_into(lua_State *L, int into) {
+  lua_pushnil(L);
+  while (lua_next(L, into)) {                         /* clearing fields during next is allowed */
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushnil(L);
+    lua_rawset(L, into);
+  }
+  lua_pushnil(L);
+  lua_setmetatable(L, into);
+}
+
+/* One walk into a new fields table (pushed), or into the empty table at
+** slot `into` when it is not 0. entry: the stack slot of the cache entry;
+** fast: use its shape, else record one into it. */
 static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry, int fast,
-                int *diverged) {
+                int into, int *diverged) {
   lctx x;
   x.L = L;
   x.t = t;
@@ -269,19 +287,21 @@ static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry,
     f->name[0] = 0;
     f->mt = lua_gettop(L);
     int pre = (int)(info >> 1 < 256 ? info >> 1 : 256);
-    lua_createtable(L, pre, pre);
+    if (into) lua_pushvalue(L, into);
+    else lua_createtable(L, pre, pre);
     f->c = lua_gettop(L);
     lua_pushvalue(L, f->mt);
     lua_setmetatable(L, f->c);
   } else {
     lua_newtable(L);
     x.props = lua_gettop(L);
-    open_container(&x, 0, NULL);
+    open_container(&x, 0, NULL, into);
   }
   int st = sch_tdh_run(t, lua_visit, &x, prop);
   *diverged = x.diverged;
   if (x.diverged) {
     lua_settop(L, x.props - 1);
+    if (into) clear_into(L, into);
     return st;
   }
   while (x.top > 0) close_container(&x);              /* after an error: keep what we have */
@@ -295,14 +315,16 @@ static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry,
   return st;
 }
 
-int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable) {
+int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable,
+                         int into) {
   luaL_checkstack(L, 24, "event fields");
+  if (into) into = lua_absindex(L, into);
   push_entry(L, t, stable);
   int entry = lua_gettop(L), diverged = 0, st;
   int fast = lua_rawgeti(L, entry, 2) == LUA_TTABLE;
   lua_pop(L, 1);
-  st = walk(L, t, prop, entry, fast, &diverged);
-  if (diverged) st = walk(L, t, prop, entry, 0, &diverged);
+  st = walk(L, t, prop, entry, fast, into, &diverged);
+  if (diverged) st = walk(L, t, prop, entry, 0, into, &diverged);
   lua_remove(L, entry);
   return st;
 }

@@ -13,8 +13,11 @@
 /* Push the fields table (same shape as TraceLogging fields: sequence,
 ** record, ordered pairs). Returns SCH_TDH_*; what decoded before an error
 ** is kept. stable: t->tei is a loaded schema that lives as long as the Lua
-** state (its address then keys the shape cache; else its bytes do). */
-int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable);
+** state (its address then keys the shape cache; else its bytes do).
+** into: an empty table (stack index) to fill and push instead of a new
+** one (the lazy ev.fields, which then needs no copy), or 0. */
+int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable,
+                         int into);
 
 /* From levent.c: push one decoded value as ev.fields holds it; set the
 ** __pairs / __name of a fields metatable (on top). */

@@ -87,6 +87,35 @@ describe("TDH-decoded events", function()
     assert.matches("Items=%[10,20,30%]", s)
   end)
 
+  -- ev.fields starts lazy; # builds the whole table into that same table
+  -- (first event: the slow walk that records the shape; later ones: the
+  -- shape's fast walk), also after a short payload of the same schema
+  it("build the lazy fields table in place, first and later events alike", function()
+    local function names(f)
+      local out = {}
+      for k in pairs(f) do out[#out + 1] = k end
+      return out
+    end
+    local all = { "ProcessID", "CreateTime", "ImageName", "Flag", "Count", "Items", "Pairs",
+                  "Address", "Status" }
+    for _, data in ipairs({ payload, payload, payload:sub(1, 10), payload }) do
+      local ev = event(data)
+      local f = ev.fields
+      local n = #f
+      assert.is_true(rawequal(f, ev.fields))
+      assert.equal(4321, rawget(f, "ProcessID"))
+      if #data == 10 then
+        assert.equal(1, n)
+        assert.same({ "ProcessID" }, names(f))
+      else
+        assert.equal(9, n)
+        assert.same(all, names(f))
+        assert.equal(30, rawget(f, "Items")[3])
+        assert.equal("two", f.Pairs[2].Value)
+      end
+    end
+  end)
+
   it("keep the fields before a short payload and say where it ended", function()
     local ev = event(payload:sub(1, 10))
     assert.equal(4321, ev.fields.ProcessID)
