@@ -17,6 +17,7 @@
 #include "lauxetw.h"
 #include "levent_tdh.h"
 #include "tlg_hash.h"
+#include "tlg_le.h"
 
 #define MAX_FRAMES 40            /* the walker nests at most 16 structs, each maybe in an array */
 static const char shapes_key;   /* its address: the registry key of the cache */
@@ -44,6 +45,16 @@ typedef struct lctx {
   int diverged;         /* fast: the walk left the shape; redo slowly */
 } lctx;
 
+/* Members of the struct property of walker item w (its EVENT_PROPERTY_INFO
+** holds the count where a value's OutType would be; the walker checked the
+** property is in the schema), for sizing its tables, capped like counts;
+** 0 at the top level. */
+static int struct_members(const lctx *x, const sch_walk_item *w) {
+  if (!w) return 0;
+  uint16_t n = tlg_le16(x->t->tei + SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * w->prop + 10);
+  return n < 256 ? n : 256;
+}
+
 /* into: the stack slot of an empty table to fill instead of a new one
 ** (the top level of a lazy ev.fields), else 0. */
 static void open_container(lctx *x, int is_array, const sch_walk_item *w, int into) {
@@ -64,11 +75,12 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w, int in
     f->mt = 0;
     return;
   }
-  lua_newtable(L);                                    /* names: the metatable */
+  int members = struct_members(x, w);                 /* sized, so filling them needs no rehash */
+  lua_createtable(L, members, 3);                     /* names: the metatable */
   etwL_fields_mt_finish(L);
   f->mt = lua_gettop(L);
   if (into) lua_pushvalue(L, into);
-  else lua_newtable(L);
+  else lua_createtable(L, members, members);
   f->c = lua_gettop(L);
   lua_pushvalue(L, f->mt);
   lua_setmetatable(L, f->c);
