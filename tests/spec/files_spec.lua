@@ -219,7 +219,9 @@ local function write_file(path, bytes)
 end
 
 -- A fresh temporary file name, removed after the test.
-local tmp_count = 0
+-- busted keeps only the last `finally` a test registers, so that one removes
+-- every name the test made.
+local tmp_count, made = 0, {}
 local function temp_path()
   local path
   if package.config:sub(1, 1) == "\\" then   -- mingw's tmpnam points at the drive root
@@ -228,7 +230,10 @@ local function temp_path()
   else
     path = os.tmpname()
   end
-  finally(function() os.remove(path) end)
+  made[#made + 1] = path
+  finally(function()
+    for i = #made, 1, -1 do os.remove(made[i]); made[i] = nil end
+  end)
   return path
 end
 

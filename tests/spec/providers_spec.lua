@@ -88,8 +88,10 @@ describe_linux("registered providers", function()
     local out = sh(exe .. " providers --registered 'Test.Reg.Two.*' 2>&1")
     child:kill("SIGKILL")
     child:wait(5000)
+    local after = pids_of(name)                      -- the listing also removes the killed one's file
     p:close()
     assert.is_true(ok, "not both pids listed")
+    assert.are.same({ etw.pid() }, after)
     local a, b = etw.pid(), child.pid
     if b < a then a, b = b, a end
     assert.is_truthy(out:find("pid " .. a .. "," .. b, 1, true), out)

@@ -26,14 +26,18 @@ end
 
 local windows = package.config:sub(1, 1) == "\\"
 
--- A fresh scratch file name, removed when the test ends.
-local n = 0
+-- A fresh scratch file name, removed when the test ends. busted keeps only
+-- the last `finally` a test registers, so that one removes every name made.
+local n, made = 0, {}
 local function temp_path()
   n = n + 1
   local path = windows and string.format("%s\\etwlua-writer-%d-%d", os.getenv("TEMP") or ".",
                                          etw.pid(), n)
                or os.tmpname()
-  finally(function() os.remove(path) end)
+  made[#made + 1] = path
+  finally(function()
+    for i = #made, 1, -1 do os.remove(made[i]); made[i] = nil end
+  end)
   return path
 end
 

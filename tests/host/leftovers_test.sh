@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# leftovers_test.sh begin|end ETWLUA BUILD_DIR: the first and last test of
+# every ctest run (a fixture). "begin" stamps the start; "end" fails when the
+# run left behind what a test must clean up: scratch files Lua's os.tmpname
+# made (/tmp/lua_*) since the stamp, sessions in the tests' private runtime
+# dirs, providers.PID files there of processes that died during the run, or a process of this
+# build's etwlua still running.
+set -u
+mode=$1 exe=$2 build=$3
+stamp=$build/leftovers.stamp
+if [[ $mode == begin ]]; then
+  touch "$stamp" || exit 1
+  exit 0
+fi
+source "$(dirname "$0")/check.sh"
+if [[ ! -e $stamp ]]; then
+  bad "the begin stamp $stamp is missing"
+  finish
+fi
+
+# none NAME FOUND: passes when FOUND is empty, else fails listing it.
+none() { if [[ -z $2 ]]; then ok; else bad "$1" "$2"; fi; }
+
+files=$(find /tmp -maxdepth 1 -name 'lua_*' -newer "$stamp" 2>/dev/null)
+none "no /tmp/lua_* scratch file left" "$files"
+
+sessions= dead=
+for dir in "$build"/rt-*; do
+  [[ -d $dir ]] || continue
+  out=$(ETWLUA_RUNTIME_DIR=$dir "$exe" sessions --json 2>&1)
+  [[ $out == "[]" ]] || sessions+="$dir: $out"$'\n'
+  for f in $(find "$dir" -maxdepth 1 -name 'providers.*' -newer "$stamp"); do
+    pid=${f##*.}
+    kill -0 "$pid" 2>/dev/null || dead+="$f"$'\n'
+  done
+done
+none "no session left in a test's runtime dir" "$sessions"
+none "no providers.PID file of a dead process left" "$dead"
+
+procs=$(pgrep -a -f "^$exe( |$)" 2>/dev/null)
+none "no process of this build's etwlua left running" "$procs"
+rm -f "$stamp"
+finish
