@@ -16,12 +16,7 @@ local ES = { PerfView = true, ["System.Threading.Tasks.TplEventSource"] = true,
              ["System.Diagnostics.Eventing.FrameworkEventSource"] = true }
 
 describe("EventSource manifests in the trace", function()
-  if not S then
-    it("need ../shared", function()
-      pending("ETWLUA_SHARED is not set or has no DESIGN.md: the samples are not available")
-    end)
-    return
-  end
+  if not testutil.shared_or_pending(pending) then return end
 
   it("PerfView's provider: every event named, fields decoded, no NO_SCHEMA", function()
     local c = assert(etw.Consumer { files = PV .. "net.4.5.2.x64.etl" })

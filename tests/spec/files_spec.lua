@@ -219,23 +219,7 @@ local function write_file(path, bytes)
 end
 
 -- A fresh temporary file name, removed after the test.
--- busted keeps only the last `finally` a test registers, so that one removes
--- every name the test made.
-local tmp_count, made = 0, {}
-local function temp_path()
-  local path
-  if package.config:sub(1, 1) == "\\" then   -- mingw's tmpnam points at the drive root
-    tmp_count = tmp_count + 1
-    path = string.format("%s\\etwlua-files-%d-%d.etl", os.getenv("TEMP") or ".", etw.pid(), tmp_count)
-  else
-    path = os.tmpname()
-  end
-  made[#made + 1] = path
-  finally(function()
-    for i = #made, 1, -1 do os.remove(made[i]); made[i] = nil end
-  end)
-  return path
-end
+local function temp_path() return util.temp_path(finally, "files", ".etl") end
 
 -- A damaged copy of a sample in a temporary file, removed after the test.
 local function damaged(name, edit)

@@ -129,12 +129,7 @@ local function parse_line(line)
 end
 
 describe("kernel MOF schema table", function()
-  if not S then
-    it("need ../shared", function()
-      pending("ETWLUA_SHARED is not set or has no DESIGN.md: the samples are not available")
-    end)
-    return
-  end
+  if not testutil.shared_or_pending(pending) then return end
 
   it("ShutdownPerfDiagLogger.etl: kernel records decode, counted by class", function()
     local by, decoded, none, errors = census(SAMPLES .. "airbus-etl-parser/ShutdownPerfDiagLogger.etl")

@@ -14,12 +14,7 @@ local function unique(prefix)
   return string.format("%s-%d-%d", prefix, etw.pid(), counter)
 end
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  f:close()
-  return out
-end
+local sh = require("testutil").sh
 
 -- Why kernel sources cannot be tested here, or nil.
 local function unavailable()

@@ -21,12 +21,7 @@ local function write_tmp(text)
 end
 
 describe("manifest schemas", function()
-  if not S then
-    it("need ../shared", function()
-      pending("ETWLUA_SHARED is not set or has no DESIGN.md: the samples are not available")
-    end)
-    return
-  end
+  if not testutil.shared_or_pending(pending) then return end
 
   it("an event no manifest describes: name nil, payload kept, decode_error NO_SCHEMA", function()
     local c = assert(etw.Consumer { files = TX .. "HTTP_Server.etl" })

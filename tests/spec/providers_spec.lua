@@ -9,12 +9,7 @@ local describe_linux = windows and function(name) pending(name .. ": Linux engin
 
 local exe = os.getenv("ETWLUA_EXE") or arg[-1]
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  f:close()
-  return out
-end
+local sh = require("testutil").sh
 
 -- The pids listing provider `name`, from etw.user_providers().
 local function pids_of(name)

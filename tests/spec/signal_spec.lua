@@ -16,12 +16,7 @@ local unique, tmp = util.unique, util.tmp
 
 teardown(util.tmp_cleanup)
 
-local function sh(cmd)
-  local f = assert(io.popen(cmd))
-  local out = f:read("a")
-  f:close()
-  return out
-end
+local sh = require("testutil").sh
 
 -- Run `code` (with arg[1] = name) in a child etwlua; once it printed
 -- "ready", send it SIG; returns its output and exit status (at most 10 s,

@@ -52,6 +52,46 @@ function M.tmp_cleanup()
   tmpdir = nil
 end
 
+-- The output of the shell command cmd (io.popen), all of it.
+function M.sh(cmd)
+  local f = assert(io.popen(cmd))
+  local out = f:read("a")
+  f:close()
+  return out
+end
+
+-- A fresh scratch file name, removed when the current test ends; pass the
+-- spec's `finally` (busted's is not visible from a module). busted keeps only
+-- the last `finally` a test registers, so that one removes every name made.
+-- On Windows, mingw's os.tmpname names a file in the drive root: the name
+-- is %TEMP%\etwlua-TAG-PID-N plus suffix (nil: none).
+local made, made_count = {}, 0
+function M.temp_path(finally, tag, suffix)
+  local path
+  if package.config:sub(1, 1) == "\\" then
+    made_count = made_count + 1
+    path = string.format("%s\\etwlua-%s-%d-%d%s", os.getenv("TEMP") or ".", tag or "tmp",
+                         require("etw").pid(), made_count, suffix or "")
+  else
+    path = os.tmpname()
+  end
+  made[#made + 1] = path
+  finally(function()
+    for i = #made, 1, -1 do os.remove(made[i]); made[i] = nil end
+  end)
+  return path
+end
+
+-- For a spec that needs ../shared: the shared dir, or nil after declaring a
+-- pending case that says it is absent (pass the describe block's `pending`).
+function M.shared_or_pending(pending)
+  local dir = M.shared_dir()
+  if not dir then
+    pending("need ../shared: ETWLUA_SHARED is not set or has no DESIGN.md, the samples are not available")
+  end
+  return dir
+end
+
 -- A file-handle stand-in that keeps what is written: :write(...) like a
 -- file, :text() all of it so far.
 function M.sink()

@@ -26,20 +26,8 @@ end
 
 local windows = package.config:sub(1, 1) == "\\"
 
--- A fresh scratch file name, removed when the test ends. busted keeps only
--- the last `finally` a test registers, so that one removes every name made.
-local n, made = 0, {}
-local function temp_path()
-  n = n + 1
-  local path = windows and string.format("%s\\etwlua-writer-%d-%d", os.getenv("TEMP") or ".",
-                                         etw.pid(), n)
-               or os.tmpname()
-  made[#made + 1] = path
-  finally(function()
-    for i = #made, 1, -1 do os.remove(made[i]); made[i] = nil end
-  end)
-  return path
-end
+-- A fresh scratch file name, removed when the test ends.
+local function temp_path() return tu.temp_path(finally, "writer") end
 
 -- What w wrote to a scratch file when run(w) was done with it.
 local function written(fmt, opts, run)
