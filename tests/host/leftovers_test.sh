@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # leftovers_test.sh begin|end ETWLUA BUILD_DIR: the first and last test of
-# every ctest run (a fixture). "begin" stamps the start; "end" fails when the
-# run left behind what a test must clean up: scratch files Lua's os.tmpname
-# made (/tmp/lua_*) since the stamp, sessions in the tests' private runtime
-# dirs, providers.PID files there of processes that died during the run, or a process of this
-# build's etwlua still running.
+# every ctest run (a fixture). "begin" stamps the start and empties
+# BUILD_DIR/tmp, the TMPDIR of every test (the specs' os.tmpname writes
+# there too: tests/spec/helper.lua); "end" fails when the run left behind
+# what a test must clean up: anything in BUILD_DIR/tmp, sessions in the
+# tests' private runtime dirs, providers.PID files there of processes that
+# died during the run, or a process of this build's etwlua still running.
 set -u
 mode=$1 exe=$2 build=$3
 stamp=$build/leftovers.stamp
 if [[ $mode == begin ]]; then
-  touch "$stamp" || exit 1
+  rm -rf "$build/tmp" && mkdir -p "$build/tmp" && touch "$stamp" || exit 1
   exit 0
 fi
 source "$(dirname "$0")/check.sh"
@@ -21,8 +22,8 @@ fi
 # none NAME FOUND: passes when FOUND is empty, else fails listing it.
 none() { if [[ -z $2 ]]; then ok; else bad "$1" "$2"; fi; }
 
-files=$(find /tmp -maxdepth 1 -name 'lua_*' -newer "$stamp" 2>/dev/null)
-none "no /tmp/lua_* scratch file left" "$files"
+files=$(find "$build/tmp" -mindepth 1 -maxdepth 1 2>&1)
+none "no scratch file left in $build/tmp (TMPDIR)" "$files"
 
 sessions= dead=
 for dir in "$build"/rt-*; do

@@ -212,6 +212,19 @@ local function events_of(files)
   return res
 end
 
+-- One counting pass over a file: {n = events handled, stats =, info =}.
+-- Cheaper than events_of, which keeps a table per event (minutes for
+-- net.4.5.2.x64.etl under Wine, whose heap is slow).
+local function count_of(path)
+  local c <close> = assert(etw.Consumer { files = path })
+  local seen = 0
+  c:on(function() seen = seen + 1 end)
+  local n, why = c:run()
+  assert.equal("stopped", why)
+  assert.equal(seen, n)
+  return { n = n, stats = c:stats(), info = c:info() }
+end
+
 local function write_file(path, bytes)
   local f = assert(io.open(path, "wb"))
   f:write(bytes)
@@ -283,8 +296,8 @@ describe("etw.Consumer{files=...} over the 12 samples", function()
 
       it("delivers one event per reference record, without errors", function()
         local ref = reference(name)
-        local r = events_of(S .. name)
-        assert.equal(ref.scan.records, #r.events)
+        local r = count_of(S .. name)
+        assert.equal(ref.scan.records, r.n)
         assert.equal(ref.scan.records, r.stats.events)
         assert.equal(0, r.stats.corrupt)
         assert.equal(0, r.stats.lost)
@@ -331,7 +344,7 @@ describe("etw.Consumer{files=...} over the 12 samples", function()
       it("c:info() reports the logfile header", function()
         local h = reference(name).header
         local scan = reference(name).scan
-        local i = events_of(S .. name).info[1]
+        local i = count_of(S .. name).info[1]
         assert.equal(S .. name, i.path)
         assert.equal(h.PointerSize, i.pointer_size)
         assert.equal(h.EventsLost, i.events_lost)

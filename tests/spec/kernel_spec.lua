@@ -336,6 +336,8 @@ c.close(); a.close(); l.close()"]])
     end
     local rt = os.tmpname()
     os.remove(rt)
+    -- the child's own private runtime dir (TMPDIR need not be writable by nobody)
+    assert(os.execute("mkdir -m 700 '" .. rt .. "' && chown nobody '" .. rt .. "'"))
     local script = os.tmpname()
     local f = assert(io.open(script, "w"))
     f:write([[
