@@ -49,6 +49,10 @@ uint64_t etwL_checku64(lua_State *L, int idx);
 ** the record may be reused as soon as this returns. `provider_name` may be
 ** NULL: the name then comes from the traits blob, if any. (levent.c) */
 void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name);
+/* The same, with the etw.Event metatable already at stack index mt (an
+** absolute index; 0: looked up in the registry), for a caller that pushes
+** many events. */
+void etwL_pushevent_mt(lua_State *L, const rec_record *rec, const char *provider_name, int mt);
 
 /* The state's cache of payload shapes (src/filter), made with the etw
 ** module; lives as long as the state. (levent_fields.c) */

@@ -45,6 +45,7 @@ typedef struct lconsumer {
   int on_error_continue;
   int open;
   int running;                      /* inside c:run: a close is deferred to its end */
+  int in_run;                       /* run_body's stack slots RUN_* are set (see run_body) */
   int closing;                      /* c:close() was called while running */
   int signal;                       /* the signal that ended the last run / events loop */
   int event_time;                   /* files: c:every follows event time */
@@ -61,6 +62,12 @@ enum {
   UV_HANDLERS = 1, UV_ON_LOST, UV_LAST_ERROR, UV_ON_CORRUPT, UV_LAST_CORRUPT, UV_TIMERS,
   UV_COUNT = UV_TIMERS
 };
+
+/* Stack slots of run_body, made once per run so that an event costs no
+** lookup of them: the message handler of protected_call, the handlers
+** table (uservalue UV_HANDLERS, the same table for the consumer's life)
+** and the etw.Event metatable. */
+enum { RUN_MSGH = 2, RUN_HANDLERS, RUN_EVENT_MT };
 
 static lconsumer *checkconsumer(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, ETWL_CONSUMER);
@@ -300,13 +307,20 @@ static int traceback(lua_State *L) {
 
 /* Call the function at -nargs-1 protected. A failure is counted and kept
 ** (on_error="continue") or raised with the handler's traceback. Returns
-** 1 if the call succeeded; leaves nresults (or nothing on failure). */
+** 1 if the call succeeded; leaves nresults (or nothing on failure). Inside
+** c:run the message handler waits at stack slot RUN_MSGH (c->in_run);
+** elsewhere it is pushed below the function for the call. */
 static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traceback);
-  lua_insert(L, base);
-  int st = lua_pcall(L, nargs, nresults, base);
-  lua_remove(L, base);
+  int st;
+  if (c->in_run) {
+    st = lua_pcall(L, nargs, nresults, RUN_MSGH);
+  } else {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    st = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+  }
   if (st == LUA_OK) return 1;
   c->errors++;
   if (!c->on_error_continue) lua_error(L);  /* message already has the traceback */
@@ -349,27 +363,29 @@ static void deliver_notice(lua_State *L, lconsumer *c, const rec_record *r) {
   protected_call(L, c, 3, 0);
 }
 
-/* Run the matching handlers for one event; consumer at index 1. */
+/* Run the matching handlers for one event; consumer at index 1, inside
+** c:run (the handlers table and the Event metatable at RUN_HANDLERS and
+** RUN_EVENT_MT). An event no filter passes costs no Lua API call. */
 static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   rec_view v;
   view_init(&v, r, c->fields);
-  int have_ev = 0;                       /* the etw.Event, made on the first match */
+  int have_ev = 0;                       /* the etw.Event's slot, made on the first match */
+  int top = lua_gettop(L);
   c->events++;
-  lua_getiuservalue(L, 1, UV_HANDLERS);  /* stack: handlers */
   for (size_t i = 0; i < c->nfilters; i++) {
     const cfilter *f = &c->filters[i];
     if ((f->has & ~(unsigned)F_FUNC) && !header_matches(f, &v)) continue;
     if (f->writer && !(f->has & F_FUNC)) {   /* written from the record: no etw.Event */
-      lua_rawgeti(L, -1 - (have_ev != 0), (lua_Integer)i + 1);
-      lua_rawgeti(L, -1, 1);                 /* stack: handlers [ev] entry writer */
+      lua_rawgeti(L, RUN_HANDLERS, (lua_Integer)i + 1);
+      lua_rawgeti(L, -1, 1);                 /* stack: [ev] entry writer */
       c->delivered++;
       if (etwL_writer_record(L, lua_gettop(L), r, c, c->events)) eng_source_stop(c->src);
       lua_pop(L, 2);
       if (!c->open) break;                   /* a callback of the writer closed it */
       continue;
     }
-    if (!have_ev) { etwL_pushevent(L, r, NULL); have_ev = lua_gettop(L); }
-    lua_rawgeti(L, have_ev - 1, (lua_Integer)i + 1);   /* stack: handlers ev entry */
+    if (!have_ev) { etwL_pushevent_mt(L, r, NULL, RUN_EVENT_MT); have_ev = lua_gettop(L); }
+    lua_rawgeti(L, RUN_HANDLERS, (lua_Integer)i + 1);   /* stack: ev entry */
     if (f->has & F_FUNC) {
       lua_rawgeti(L, -1, 2);
       lua_pushvalue(L, have_ev);
@@ -378,16 +394,17 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
       if (!c->open) { lua_settop(L, have_ev); break; }
       if (!ok) { lua_settop(L, have_ev); continue; }
     }
-    luaL_checkstack(L, 4 + (int)f->pl.nnames, "fields= values");
+    if (f->pl.nnames) luaL_checkstack(L, 4 + (int)f->pl.nnames, "fields= values");
     lua_rawgeti(L, -1, 1);
     lua_pushvalue(L, have_ev);
-    etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.nnames);
+    if (f->pl.nnames)
+      etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.nnames);
     c->delivered++;
     protected_call(L, c, 1 + (int)f->pl.nnames, 0);
     lua_settop(L, have_ev);
     if (!c->open) break;                 /* the handler closed the consumer */
   }
-  lua_settop(L, have_ev ? have_ev - 2 : lua_gettop(L) - 1);
+  lua_settop(L, top);
 }
 
 /* --- c:every -------------------------------------------------------------- */
@@ -521,6 +538,10 @@ static int run_body(lua_State *L) {
   const char *reason = NULL;
   int flowing = 0;                      /* the last look found a record */
   lua_settop(L, 1);
+  lua_pushcfunction(L, traceback);      /* RUN_MSGH */
+  lua_getiuservalue(L, 1, UV_HANDLERS); /* RUN_HANDLERS */
+  luaL_getmetatable(L, ETWL_EVENT);     /* RUN_EVENT_MT */
+  c->in_run = 1;
   while (!reason) {
     rec_record r;
     if (!c->open) { reason = "stopped"; break; }           /* c:close() in a handler */
@@ -543,6 +564,8 @@ static int run_body(lua_State *L) {
     flowing = st == ENG_OK;
     if (!reason && deadline >= 0 && etwL_now_ms() >= deadline) reason = "timeout";
   }
+  c->in_run = 0;
+  lua_settop(L, 1);
   return push_reason(L, c, start, reason);
 }
 
@@ -572,6 +595,7 @@ static int l_run(lua_State *L) {
   int st = lua_pcall(L, 3, LUA_MULTRET, 0);
   etwL_signal_leave(&sc);
   c->running = 0;
+  c->in_run = 0;                        /* also when run_body raised */
   if (c->closing) release(c);
   if (st != LUA_OK) return lua_error(L);
   return lua_gettop(L) - 1;

@@ -147,6 +147,10 @@ void lev_copy_header(lrec *r, const rec_record *rec) {
 }
 
 void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_name) {
+  etwL_pushevent_mt(L, rec, provider_name, 0);
+}
+
+void etwL_pushevent_mt(lua_State *L, const rec_record *rec, const char *provider_name, int mt) {
   uint32_t next = rec->ext ? rec->ext_count : 0;
   int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
   int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
@@ -184,7 +188,12 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
   } else {
     place_blob(&p, rec, ev, -1, rec->tdh_info, rec->tdh_info_len, &r->tdh, &r->tdh_len);
   }
-  luaL_setmetatable(L, ETWL_EVENT);
+  if (!mt) {
+    luaL_setmetatable(L, ETWL_EVENT);
+    return;
+  }
+  lua_pushvalue(L, mt);                            /* no registry lookup by name */
+  lua_setmetatable(L, -2);
 }
 
 /* Start a decoder on the event's blobs; 0 when there is no metadata. */
