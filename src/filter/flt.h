@@ -17,6 +17,7 @@
 
 #include "sch_tdh.h"
 #include "tlg_decode.h"
+#include "tlg_le.h"
 
 /* ---- shapes: the top-level fields of one TraceLogging metadata blob ---- */
 
@@ -55,6 +56,32 @@ uint32_t flt_cache_gen(const flt_cache *c);
 
 /* Top-level position (0-based) of the first field named name, or -1. */
 int flt_find(const flt_shape *s, const char *name, size_t len);
+
+/* Where a name was found in the last shape it was looked up in: events of
+** one shape come in runs, so a filter asks flt_find once per run. Zeroed
+** before the first use. */
+typedef struct flt_slot {
+  const flt_shape *shape;
+  uint32_t gen;           /* flt_cache_gen when found: the pointer is still that shape */
+  int index;
+} flt_slot;
+
+/* flt_find(s, name, len), answered from *slot when it holds s (of cache c)
+** and updated otherwise. */
+int flt_find_at(const flt_cache *c, const flt_shape *s, const char *name, size_t len,
+                flt_slot *slot);
+
+/* Unsigned little-endian integer of n <= 8 bytes (the sizes 1, 2, 4 and 8
+** of fixed fields as single loads). */
+static inline uint64_t flt_uint_le(const uint8_t *p, unsigned n) {
+  switch (n) {
+  case 1: return p[0];
+  case 2: return tlg_le16(p);
+  case 4: return tlg_le32(p);
+  case 8: return tlg_le64(p);
+  default: return tlg_get_le(p, n);
+  }
+}
 
 /* What a field lookup found. */
 enum { FLT_MISSING = 0, FLT_VALUE = 1, FLT_COMPLEX = 2 /* an array or a struct */ };
@@ -103,6 +130,7 @@ typedef struct flt_cond {
   flt_const *vals;
   char *scratch;          /* scratch_cap bytes for string values (flt_cond_scratch) */
   size_t scratch_cap;
+  flt_slot slot;          /* the field's position in the last shape (flt_where) */
 } flt_cond;
 
 /* Bytes of scratch a condition needs: the longest string constant + 1. */
@@ -115,10 +143,11 @@ size_t flt_cond_scratch(const flt_cond *c);
 ** C locale does. */
 int flt_cond_item(const flt_cond *c, const tlg_item *it);
 
-/* Does the record's payload satisfy every condition? meta/meta_len: its
+/* Does the record's payload satisfy every condition? (The conditions'
+** slots remember where their fields were.) meta/meta_len: its
 ** TraceLogging metadata (NULL: none; then tdh, if not NULL, describes it).
 ** A field that is missing or not a value fails its condition. */
-int flt_where(flt_cache *cache, const flt_cond *conds, size_t n, const uint8_t *meta,
+int flt_where(flt_cache *cache, flt_cond *conds, size_t n, const uint8_t *meta,
               uint32_t meta_len, const uint8_t *data, uint32_t data_len,
               const sch_tdh_event *tdh);
 

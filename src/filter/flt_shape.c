@@ -135,6 +135,15 @@ int flt_find(const flt_shape *s, const char *name, size_t len) {
   return -1;
 }
 
+int flt_find_at(const flt_cache *c, const flt_shape *s, const char *name, size_t len,
+                flt_slot *slot) {
+  if (slot->shape == s && slot->gen == c->gen) return slot->index;
+  slot->index = flt_find(s, name, len);
+  slot->shape = s;
+  slot->gen = c->gen;
+  return slot->index;
+}
+
 /* Decode until the top-level item of metadata index `index` (or, with
 ** name != NULL, the first top-level field of that name). */
 static int scan(tlg_decoder *d, uint32_t index, const char *name, size_t len, tlg_item *it) {

@@ -44,7 +44,7 @@ size_t flt_cond_scratch(const flt_cond *c) {
 ** with OutType BOOLEAN are booleans (another type). */
 static void int_of(const tlg_item *it, int is_signed, fval *v) {
   unsigned n = it->value_len;
-  uint64_t u = tlg_get_le(it->value, n);
+  uint64_t u = flt_uint_le(it->value, n);
   if (n == 1 && it->field.out_type == TLG_OUT_BOOLEAN) return;
   v->kind = FLT_K_INT;
   if (is_signed && n < 8) {
@@ -149,17 +149,14 @@ static int holds(int op, int r) {
   }
 }
 
-int flt_cond_item(const flt_cond *c, const tlg_item *it) {
-  fval v = {0, 0, 0};
-  sbuf b = {c->scratch, c->scratch ? c->scratch_cap : 0, 0};
-  value_of(it, &v, &b);
-  if (!v.kind) return 0;
+/* Does value v (its text in b for strings) satisfy c? */
+static int cond_holds(const flt_cond *c, const fval *v, const sbuf *b) {
   int applicable = 0;
   for (size_t k = 0; k < c->nvals; k++) {
     const flt_const *x = &c->vals[k];
-    if ((x->kind == FLT_K_STR) != (v.kind == FLT_K_STR)) continue;  /* another type */
+    if ((x->kind == FLT_K_STR) != (v->kind == FLT_K_STR)) continue;  /* another type */
     applicable = 1;
-    int r = v.kind == FLT_K_STR ? cmp_str(&b, x) : cmp_num(&v, x);
+    int r = v->kind == FLT_K_STR ? cmp_str(b, x) : cmp_num(v, x);
     if (c->op == FLT_NE) {
       if (!holds(FLT_NE, r)) return 0;               /* ~= a list: none of them */
     } else if (holds(c->op, r)) {
@@ -169,19 +166,66 @@ int flt_cond_item(const flt_cond *c, const tlg_item *it) {
   return c->op == FLT_NE && applicable;
 }
 
-int flt_where(flt_cache *cache, const flt_cond *conds, size_t n, const uint8_t *meta,
+int flt_cond_item(const flt_cond *c, const tlg_item *it) {
+  fval v = {0, 0, 0};
+  sbuf b = {c->scratch, c->scratch ? c->scratch_cap : 0, 0};
+  value_of(it, &v, &b);
+  return v.kind && cond_holds(c, &v, &b);
+}
+
+/* Field i of shape s when it is an integer in the fixed prefix (the common
+** case: a status, a count, an id): its value straight from the data, as
+** int_of reads it, without an item. -1: not such a field (the general path
+** decides); 0: the data does not hold it (missing); 1: *v is set. */
+static int fixed_int(const flt_shape *s, int i, const uint8_t *data, uint32_t data_len, fval *v) {
+  if (i < 0 || (uint32_t)i >= s->nfixed) return -1;
+  const flt_field *ff = &s->fields[i];
+  int is_signed;
+  if (tlg_field_is_array(&ff->f)) return -1;
+  switch (ff->f.in_type) {
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64: case TLG_IN_FILETIME:
+    is_signed = 1;
+    break;
+  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
+  case TLG_IN_HEXINT32: case TLG_IN_HEXINT64: case TLG_IN_POINTER:
+    is_signed = 0;
+    break;
+  default: return -1;
+  }
+  if (ff->size == 1 && ff->f.out_type == TLG_OUT_BOOLEAN) return -1;  /* a boolean */
+  if (data_len < ff->offset || data_len - ff->offset < ff->size) return 0;
+  uint64_t u = flt_uint_le(data + ff->offset, ff->size);
+  unsigned sh = 64 - 8 * ff->size;
+  v->kind = FLT_K_INT;
+  v->i = is_signed && ff->size < 8 ? (int64_t)(u << sh) >> sh : (int64_t)u;
+  return 1;
+}
+
+int flt_where(flt_cache *cache, flt_cond *conds, size_t n, const uint8_t *meta,
               uint32_t meta_len, const uint8_t *data, uint32_t data_len,
               const sch_tdh_event *tdh) {
   const flt_shape *s = meta ? flt_cache_get(cache, meta, meta_len) : NULL;
   for (size_t k = 0; k < n; k++) {
-    const flt_cond *c = &conds[k];
+    flt_cond *c = &conds[k];
     tlg_item it;
     char namebuf[SCH_TDH_NAME_MAX];
     int r;
-    if (s) r = flt_tlg_value(s, flt_find(s, c->name, c->name_len), meta, meta_len, data, data_len, &it);
-    else if (meta) r = flt_tlg_scan(meta, meta_len, data, data_len, c->name, c->name_len, &it);
-    else if (tdh) r = flt_tdh_value(tdh, c->name, c->name_len, &it, namebuf);
-    else r = FLT_MISSING;
+    if (s) {
+      int i = flt_find_at(cache, s, c->name, c->name_len, &c->slot);
+      fval v = {0, 0, 0};
+      int fx = fixed_int(s, i, data, data_len, &v);
+      if (fx >= 0) {
+        if (!fx || !cond_holds(c, &v, NULL)) return 0;
+        continue;
+      }
+      r = flt_tlg_value(s, i, meta, meta_len, data, data_len, &it);
+    } else if (meta) {
+      r = flt_tlg_scan(meta, meta_len, data, data_len, c->name, c->name_len, &it);
+    } else if (tdh) {
+      r = flt_tdh_value(tdh, c->name, c->name_len, &it, namebuf);
+    } else {
+      r = FLT_MISSING;
+    }
     if (r != FLT_VALUE || !flt_cond_item(c, &it)) return 0;
   }
   return 1;

@@ -54,15 +54,19 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
 ** many events. */
 void etwL_pushevent_mt(lua_State *L, const rec_record *rec, const char *provider_name, int mt);
 
+struct flt_slot;
+
 /* The state's cache of payload shapes (src/filter), made with the etw
 ** module; lives as long as the state. (levent_fields.c) */
 struct flt_cache *etwL_field_cache(lua_State *L);
 /* Push payload fields names[0..n-1] (lens: their lengths) of the
 ** etw.Event at idx, as ev.fields.NAME gives each (nil when missing),
 ** without building ev.fields for values (arrays and structs build it).
-** The caller makes room on the stack. (levent_fields.c) */
+** slots[0..n-1] remember where each name was found (zeroed before the
+** first call; see flt_find_at). The caller makes room on the stack.
+** (levent_fields.c) */
 void etwL_event_fields(lua_State *L, int idx, struct flt_cache *cache, char *const *names,
-                       const size_t *lens, size_t n);
+                       const size_t *lens, struct flt_slot *slots, size_t n);
 
 /* The builder inside the etw.EventBuilder at idx; raises "etw.EventBuilder
 ** expected" otherwise. (leventbuilder.c) */

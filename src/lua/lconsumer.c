@@ -370,7 +370,6 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
   rec_view v;
   view_init(&v, r, c->fields);
   int have_ev = 0;                       /* the etw.Event's slot, made on the first match */
-  int top = lua_gettop(L);
   c->events++;
   for (size_t i = 0; i < c->nfilters; i++) {
     const cfilter *f = &c->filters[i];
@@ -398,13 +397,14 @@ static void dispatch(lua_State *L, lconsumer *c, const rec_record *r) {
     lua_rawgeti(L, -1, 1);
     lua_pushvalue(L, have_ev);
     if (f->pl.nnames)
-      etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.nnames);
+      etwL_event_fields(L, have_ev, c->fields, f->pl.names, f->pl.name_lens, f->pl.slots,
+                        f->pl.nnames);
     c->delivered++;
     protected_call(L, c, 1 + (int)f->pl.nnames, 0);
     lua_settop(L, have_ev);
     if (!c->open) break;                 /* the handler closed the consumer */
   }
-  lua_settop(L, top);
+  if (have_ev) lua_settop(L, have_ev - 1);
 }
 
 /* --- c:every -------------------------------------------------------------- */

@@ -43,7 +43,7 @@ static void push_systemtime(lua_State *L, const uint8_t *p) {
 
 static void push_int(lua_State *L, const tlg_item *it, int is_signed) {
   unsigned n = it->value_len;
-  uint64_t u = tlg_get_le(it->value, n);
+  uint64_t u = flt_uint_le(it->value, n);
   if (n == 1 && it->field.out_type == TLG_OUT_BOOLEAN) {
     lua_pushboolean(L, u != 0);
   } else if (is_signed && n < 8) {
@@ -376,8 +376,9 @@ static int lazy_ok(flt_cache *cache, levent *ev) {
          !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d));
 }
 
-/* Field `name` of the event: FLT_VALUE with *it, FLT_COMPLEX, FLT_MISSING. */
-static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len,
+/* Field `name` of the event: FLT_VALUE with *it, FLT_COMPLEX, FLT_MISSING.
+** slot: where the name was last found, or NULL. */
+static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len, flt_slot *slot,
                       tlg_item *it, char namebuf[SCH_TDH_NAME_MAX]) {
   const lrec *r = &ev->rec;
   sch_tdh_event t;
@@ -385,7 +386,8 @@ static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len
   if (!r->meta) return FLT_MISSING;
   const flt_shape *s = shape_of(cache, ev);
   if (!s) return flt_tlg_scan(r->meta, r->meta_len, r->data, r->data_len, name, len, it);
-  return flt_tlg_value(s, flt_find(s, name, len), r->meta, r->meta_len, r->data, r->data_len, it);
+  int i = slot ? flt_find_at(cache, s, name, len, slot) : flt_find(s, name, len);
+  return flt_tlg_value(s, i, r->meta, r->meta_len, r->data, r->data_len, it);
 }
 
 /* Build the fields into the lazy table at index p, if it is not built yet.
@@ -421,7 +423,7 @@ static int lazy_index(lua_State *L) {
   char namebuf[SCH_TDH_NAME_MAX];
   if (lua_type(L, 2) == LUA_TSTRING && lua_rawgetp(L, 1, &lazy_key) == LUA_TUSERDATA) {
     const char *name = lua_tolstring(L, 2, &len);
-    switch (find_value(lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, &it, namebuf)) {
+    switch (find_value(lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, NULL, &it, namebuf)) {
     case FLT_VALUE: etwL_push_value(L, &it); return 1;
     case FLT_MISSING: return 0;
     default: break;                                  /* an array or a struct: build */
@@ -503,12 +505,12 @@ struct flt_cache *etwL_field_cache(lua_State *L) {
 }
 
 void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
-                       const size_t *lens, size_t n) {
+                       const size_t *lens, flt_slot *slots, size_t n) {
   levent *ev = lua_touserdata(L, idx);
   for (size_t k = 0; k < n; k++) {
     tlg_item it;
     char namebuf[SCH_TDH_NAME_MAX];
-    int found = find_value(cache, ev, names[k], lens[k], &it, namebuf);
+    int found = find_value(cache, ev, names[k], lens[k], slots ? &slots[k] : NULL, &it, namebuf);
     if (found == FLT_VALUE) {
       etwL_push_value(L, &it);
     } else if (found == FLT_MISSING) {

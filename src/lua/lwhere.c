@@ -174,6 +174,8 @@ void etwL_fields_read(lua_State *L, etwL_payload *p) {
   if (n > 200) luaL_error(L, "on: filter field 'fields' may name at most 200 fields");
   p->names = grow(L, p->names, (size_t)n + 1, sizeof *p->names);
   p->name_lens = grow(L, p->name_lens, (size_t)n + 1, sizeof *p->name_lens);
+  p->slots = grow(L, p->slots, (size_t)n + 1, sizeof *p->slots);
+  memset(p->slots, 0, ((size_t)n + 1) * sizeof *p->slots);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, t, i);
     p->names[p->nnames] = copy(L, -1, &p->name_lens[p->nnames]);
@@ -194,5 +196,6 @@ void etwL_payload_free(etwL_payload *p) {
   for (size_t i = 0; i < p->nnames; i++) free(p->names[i]);
   free(p->names);
   free(p->name_lens);
+  free(p->slots);
   memset(p, 0, sizeof *p);
 }

@@ -18,6 +18,7 @@ typedef struct etwL_payload {
   size_t nwhere;
   char **names;           /* projection: field names, NUL-terminated copies */
   size_t *name_lens;
+  flt_slot *slots;        /* where each name was last found (etwL_event_fields) */
   size_t nnames;
 } etwL_payload;
 

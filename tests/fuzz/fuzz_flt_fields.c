@@ -39,7 +39,7 @@ static void conditions(const tlg_item *it) {
   flt_const k[3] = {{FLT_K_INT, -1, 0, NULL, 0}, {FLT_K_NUM, 0, 0.5, NULL, 0},
                     {FLT_K_STR, 0, 0, (char *)"abcdefg", 7}};
   for (int op = FLT_EQ; op <= FLT_GE; op++) {
-    flt_cond c = {(char *)"x", 1, op, 3, k, scratch, sizeof scratch};
+    flt_cond c = {(char *)"x", 1, op, 3, k, scratch, sizeof scratch, {NULL, 0, 0}};
     (void)flt_cond_item(&c, it);
   }
 }
