@@ -94,6 +94,14 @@ enum { FLT_MISSING = 0, FLT_VALUE = 1, FLT_COMPLEX = 2 /* an array or a struct *
 int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_len,
                   const uint8_t *data, uint32_t data_len, tlg_item *it);
 
+/* Field i of shape s when it is an integer of the fixed prefix that Lua
+** reads as an integer (not a 1-byte BOOLEAN): the common case of a status,
+** a count, an id, read straight from the data without an item. 1: *v is
+** its value (signed types sign-extended, the others' 64 bits as they are,
+** as ev.fields has it); 0: the data does not hold it (missing); -1: not
+** such a field (use flt_tlg_value). */
+int flt_tlg_int(const flt_shape *s, int i, const uint8_t *data, uint32_t data_len, int64_t *v);
+
 /* The first top-level field named `name`, found by decoding from the
 ** start (for metadata that has no shape: too large to cache). */
 int flt_tlg_scan(const uint8_t *meta, uint32_t meta_len, const uint8_t *data, uint32_t data_len,

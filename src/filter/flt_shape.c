@@ -236,6 +236,30 @@ int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_
   return scan(&d, ff->f.index, NULL, 0, it);
 }
 
+int flt_tlg_int(const flt_shape *s, int i, const uint8_t *data, uint32_t data_len, int64_t *v) {
+  if (i < 0 || (uint32_t)i >= s->nfixed) return -1;
+  const flt_field *ff = &s->fields[i];
+  int is_signed;
+  if (tlg_field_is_array(&ff->f)) return -1;
+  switch (ff->f.in_type) {
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64: case TLG_IN_FILETIME:
+    is_signed = 1;
+    break;
+  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
+  case TLG_IN_HEXINT32: case TLG_IN_HEXINT64: case TLG_IN_POINTER:
+    is_signed = 0;
+    break;
+  default: return -1;
+  }
+  if (ff->size == 1 && ff->f.out_type == TLG_OUT_BOOLEAN) return -1;  /* a boolean */
+  /* as flt_tlg_value: every field before it has a fixed size */
+  if (data_len < ff->offset || data_len - ff->offset < ff->size) return 0;
+  uint64_t u = flt_uint_le(data + ff->offset, ff->size);
+  unsigned sh = 64 - 8 * ff->size;
+  *v = is_signed && ff->size < 8 ? (int64_t)(u << sh) >> sh : (int64_t)u;
+  return 1;
+}
+
 int flt_tlg_scan(const uint8_t *meta, uint32_t meta_len, const uint8_t *data, uint32_t data_len,
                  const char *name, size_t len, tlg_item *it) {
   tlg_decoder d;

@@ -173,34 +173,6 @@ int flt_cond_item(const flt_cond *c, const tlg_item *it) {
   return v.kind && cond_holds(c, &v, &b);
 }
 
-/* Field i of shape s when it is an integer in the fixed prefix (the common
-** case: a status, a count, an id): its value straight from the data, as
-** int_of reads it, without an item. -1: not such a field (the general path
-** decides); 0: the data does not hold it (missing); 1: *v is set. */
-static int fixed_int(const flt_shape *s, int i, const uint8_t *data, uint32_t data_len, fval *v) {
-  if (i < 0 || (uint32_t)i >= s->nfixed) return -1;
-  const flt_field *ff = &s->fields[i];
-  int is_signed;
-  if (tlg_field_is_array(&ff->f)) return -1;
-  switch (ff->f.in_type) {
-  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64: case TLG_IN_FILETIME:
-    is_signed = 1;
-    break;
-  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
-  case TLG_IN_HEXINT32: case TLG_IN_HEXINT64: case TLG_IN_POINTER:
-    is_signed = 0;
-    break;
-  default: return -1;
-  }
-  if (ff->size == 1 && ff->f.out_type == TLG_OUT_BOOLEAN) return -1;  /* a boolean */
-  if (data_len < ff->offset || data_len - ff->offset < ff->size) return 0;
-  uint64_t u = flt_uint_le(data + ff->offset, ff->size);
-  unsigned sh = 64 - 8 * ff->size;
-  v->kind = FLT_K_INT;
-  v->i = is_signed && ff->size < 8 ? (int64_t)(u << sh) >> sh : (int64_t)u;
-  return 1;
-}
-
 int flt_where(flt_cache *cache, flt_cond *conds, size_t n, const uint8_t *meta,
               uint32_t meta_len, const uint8_t *data, uint32_t data_len,
               const sch_tdh_event *tdh) {
@@ -212,9 +184,9 @@ int flt_where(flt_cache *cache, flt_cond *conds, size_t n, const uint8_t *meta,
     int r;
     if (s) {
       int i = flt_find_at(cache, s, c->name, c->name_len, &c->slot);
-      fval v = {0, 0, 0};
-      int fx = fixed_int(s, i, data, data_len, &v);
-      if (fx >= 0) {
+      fval v = {FLT_K_INT, 0, 0};
+      int fx = flt_tlg_int(s, i, data, data_len, &v.i);
+      if (fx >= 0) {                                 /* an integer: no item, no switch */
         if (!fx || !cond_holds(c, &v, NULL)) return 0;
         continue;
       }

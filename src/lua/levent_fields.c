@@ -376,18 +376,37 @@ static int lazy_ok(flt_cache *cache, levent *ev) {
          !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d));
 }
 
-/* Field `name` of the event: FLT_VALUE with *it, FLT_COMPLEX, FLT_MISSING.
-** slot: where the name was last found, or NULL. */
-static int find_value(flt_cache *cache, levent *ev, const char *name, size_t len, flt_slot *slot,
-                      tlg_item *it, char namebuf[SCH_TDH_NAME_MAX]) {
+/* Push field `name` of the event when it is a value and return FLT_VALUE;
+** FLT_COMPLEX (an array or a struct) and FLT_MISSING push nothing. slot:
+** where the name was last found, or NULL. */
+static int push_field(lua_State *L, flt_cache *cache, levent *ev, const char *name, size_t len,
+                      flt_slot *slot) {
   const lrec *r = &ev->rec;
   sch_tdh_event t;
-  if (lev_tdh_of(ev, &t)) return flt_tdh_value(&t, name, len, it, namebuf);
-  if (!r->meta) return FLT_MISSING;
-  const flt_shape *s = shape_of(cache, ev);
-  if (!s) return flt_tlg_scan(r->meta, r->meta_len, r->data, r->data_len, name, len, it);
-  int i = slot ? flt_find_at(cache, s, name, len, slot) : flt_find(s, name, len);
-  return flt_tlg_value(s, i, r->meta, r->meta_len, r->data, r->data_len, it);
+  tlg_item it;
+  char namebuf[SCH_TDH_NAME_MAX];
+  int st;
+  if (lev_tdh_of(ev, &t)) {
+    st = flt_tdh_value(&t, name, len, &it, namebuf);
+  } else if (!r->meta) {
+    return FLT_MISSING;
+  } else {
+    const flt_shape *s = shape_of(cache, ev);
+    if (!s) {
+      st = flt_tlg_scan(r->meta, r->meta_len, r->data, r->data_len, name, len, &it);
+    } else {
+      int i = slot ? flt_find_at(cache, s, name, len, slot) : flt_find(s, name, len);
+      int64_t v;
+      int fx = flt_tlg_int(s, i, r->data, r->data_len, &v);
+      if (fx >= 0) {                                 /* an integer: no item, no switch */
+        if (fx) lua_pushinteger(L, (lua_Integer)v);
+        return fx ? FLT_VALUE : FLT_MISSING;
+      }
+      st = flt_tlg_value(s, i, r->meta, r->meta_len, r->data, r->data_len, &it);
+    }
+  }
+  if (st == FLT_VALUE) etwL_push_value(L, &it);
+  return st;
 }
 
 /* Build the fields into the lazy table at index p, if it is not built yet.
@@ -419,12 +438,10 @@ static void materialize(lua_State *L, int p) {
 
 static int lazy_index(lua_State *L) {
   size_t len;
-  tlg_item it;
-  char namebuf[SCH_TDH_NAME_MAX];
   if (lua_type(L, 2) == LUA_TSTRING && lua_rawgetp(L, 1, &lazy_key) == LUA_TUSERDATA) {
     const char *name = lua_tolstring(L, 2, &len);
-    switch (find_value(lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, NULL, &it, namebuf)) {
-    case FLT_VALUE: etwL_push_value(L, &it); return 1;
+    switch (push_field(L, lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, NULL)) {
+    case FLT_VALUE: return 1;
     case FLT_MISSING: return 0;
     default: break;                                  /* an array or a struct: build */
     }
@@ -508,14 +525,10 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
                        const size_t *lens, flt_slot *slots, size_t n) {
   levent *ev = lua_touserdata(L, idx);
   for (size_t k = 0; k < n; k++) {
-    tlg_item it;
-    char namebuf[SCH_TDH_NAME_MAX];
-    int found = find_value(cache, ev, names[k], lens[k], slots ? &slots[k] : NULL, &it, namebuf);
-    if (found == FLT_VALUE) {
-      etwL_push_value(L, &it);
-    } else if (found == FLT_MISSING) {
+    int found = push_field(L, cache, ev, names[k], lens[k], slots ? &slots[k] : NULL);
+    if (found == FLT_MISSING) {
       lua_pushnil(L);
-    } else {                                         /* through ev.fields, which builds it */
+    } else if (found == FLT_COMPLEX) {               /* through ev.fields, which builds it */
       lua_getfield(L, idx, "fields");
       lua_pushlstring(L, names[k], lens[k]);
       lua_gettable(L, -2);

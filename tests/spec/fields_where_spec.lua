@@ -193,6 +193,36 @@ describe_posix("c:on{where = ...} on integers of every width at fixed offsets", 
     end
     assert.truthy(nonempty >= #conds - 3)
   end)
+
+  -- ev.fields.X and fields= read these integers without an item
+  -- (flt_tlg_int); the whole table comes from the decoder
+  it("ev.fields.X and fields= give the whole table's values", function()
+    local names = { "i", "I8", "I16", "U16", "U32", "H32", "H64", "Ptr", "IPtr", "FT", "Bo", "U8", "Flag" }
+    local c <close> = assert(etw.Consumer { files = path })
+    local seen, bad = 0, {}
+    c:on({ fields = names }, function(ev, ...)
+      local got = table.pack(...)
+      local _, full = F.first_of_names(ev.fields)
+      for k, n in ipairs(names) do
+        if not same(got[k], full[n]) then bad[#bad + 1] = ev.name .. "." .. n .. " (fields=)" end
+      end
+    end)
+    c:on(function(ev)
+      local msg = check_lazy(ev, names)
+      if msg then bad[#bad + 1] = ev.name .. ": " .. msg end
+      if ev.name == "Ints" then
+        seen = seen + 1
+        local i = ev.fields.i
+        assert.are.equal(({ -128, -1, 0, 1, 127 })[i % 5 + 1], ev.fields.I8)
+        assert.are.equal((i % 2 == 0) and -i * 100 or i * 100, ev.fields.I16)
+        assert.are.equal(-i, ev.fields.IPtr)
+        assert.are.equal(i % 2 == 1, ev.fields.Bo)
+      end
+    end)
+    c:run()
+    assert.are.same({}, bad)
+    assert.are.equal(60, seen)
+  end)
 end)
 
 describe("etwlua dump --filter: fast path and Lua path print the same", function()
