@@ -46,6 +46,7 @@ typedef struct lconsumer {
   int open;
   int running;                      /* inside c:run: a close is deferred to its end */
   int in_run;                       /* run_body's stack slots RUN_* are set (see run_body) */
+  int in_handler;                   /* inside c:run, a handler is running (protected_call) */
   int closing;                      /* c:close() was called while running */
   int signal;                       /* the signal that ended the last run / events loop */
   int event_time;                   /* files: c:every follows event time */
@@ -305,13 +306,32 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
+/* The message handler of c:run's own protected call (upvalue: the
+** consumer): a handler's error gets the handler's traceback, as
+** protected_call gives it; anything else passes as it is. */
+static int run_traceback(lua_State *L) {
+  const lconsumer *c = lua_touserdata(L, lua_upvalueindex(1));
+  return c->in_handler ? traceback(L) : 1;
+}
+
 /* Call the function at -nargs-1 protected. A failure is counted and kept
 ** (on_error="continue") or raised with the handler's traceback. Returns
-** 1 if the call succeeded; leaves nresults (or nothing on failure). Inside
-** c:run the message handler waits at stack slot RUN_MSGH (c->in_run);
-** elsewhere it is pushed below the function for the call. */
+** 1 if the call succeeded; leaves nresults (or nothing on failure).
+** Inside c:run with on_error="stop" the call is not protected here: an
+** error goes straight to c:run's protected call, whose message handler
+** adds the traceback while c->in_handler is set (run_traceback), and
+** l_run counts it; one setjmp per run instead of one per handler call,
+** with the same message and count. With on_error="continue" inside c:run
+** the message handler waits at stack slot RUN_MSGH; elsewhere it is
+** pushed below the function for the call. */
 static int protected_call(lua_State *L, lconsumer *c, int nargs, int nresults) {
   int st;
+  if (c->in_run && !c->on_error_continue) {
+    c->in_handler = 1;
+    lua_call(L, nargs, nresults);
+    c->in_handler = 0;
+    return 1;
+  }
   if (c->in_run) {
     st = lua_pcall(L, nargs, nresults, RUN_MSGH);
   } else {
@@ -584,6 +604,8 @@ static int l_run(lua_State *L) {
   lua_Integer max = etwL_optinteger(L, 2, "c:run", "max_events", 0, LUA_MAXINTEGER, 0);
   int64_t deadline = etwL_deadline_ms(timeout);
   lua_settop(L, 1);
+  lua_pushlightuserdata(L, c);
+  lua_pushcclosure(L, run_traceback, 1);  /* 2: the message handler */
   lua_pushcfunction(L, run_body);
   lua_pushvalue(L, 1);
   lua_pushinteger(L, max);
@@ -592,13 +614,15 @@ static int l_run(lua_State *L) {
   c->running = 1;
   c->signal = 0;
   etwL_signal_enter(&sc, wake_consumer, c);
-  int st = lua_pcall(L, 3, LUA_MULTRET, 0);
+  int st = lua_pcall(L, 3, LUA_MULTRET, 2);
   etwL_signal_leave(&sc);
   c->running = 0;
   c->in_run = 0;                        /* also when run_body raised */
+  if (st != LUA_OK && c->in_handler) c->errors++;  /* a handler's error (protected_call) */
+  c->in_handler = 0;
   if (c->closing) release(c);
   if (st != LUA_OK) return lua_error(L);
-  return lua_gettop(L) - 1;
+  return lua_gettop(L) - 2;
 }
 
 /* The next record for c:events: a poll first, so a busy stream costs no

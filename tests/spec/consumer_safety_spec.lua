@@ -278,3 +278,75 @@ describe_posix("deadlines while events keep coming", function()
     assert.is_true(seen > 1000)
   end)
 end)
+
+-- With on_error="stop", c:run calls handlers without a protected call of
+-- their own (lconsumer.c protected_call): the error still comes out once,
+-- with the handler's traceback, and is counted; errors the handler catches
+-- itself are not.
+describe_posix("a handler's error with on_error='stop'", function()
+  local path
+  setup(function() path = make_etl(10) end)
+
+  local function failing_run(setup_fn)
+    local c <close> = assert(etw.Consumer { files = path })
+    setup_fn(c)
+    local ok, err = pcall(c.run, c)
+    return ok, err, c:stats()
+  end
+
+  local function count(s, pat)
+    local n = 0
+    for _ in s:gmatch(pat) do n = n + 1 end
+    return n
+  end
+
+  it("handler: message, one traceback naming the handler, counted once", function()
+    local seen = 0
+    local ok, err, st = failing_run(function(c)
+      c:on({ provider = "Safety.Producer" }, function(ev)
+        seen = seen + 1
+        if ev.fields.i == 3 then error("boom at 3") end
+      end)
+    end)
+    assert.is_false(ok)
+    assert.matches("boom at 3", err)
+    assert.equal(1, count(err, "stack traceback:"))
+    assert.matches("consumer_safety_spec%.lua:%d+: in function", err)
+    assert.equal(3, seen)
+    assert.equal(1, st.errors)
+    assert.equal(3, st.delivered)
+  end)
+
+  it("filter function and projection handler: same rules", function()
+    local ok, err, st = failing_run(function(c)
+      c:on(function(ev) if ev.fields.i == 2 then error({}) end return true end, function() end)
+    end)
+    assert.is_false(ok)
+    assert.matches("%(error object is a table value%)", err)
+    assert.equal(1, count(err, "stack traceback:"))
+    assert.equal(1, st.errors)
+    ok, err, st = failing_run(function(c)
+      c:on({ fields = { "i" } }, function(_, i) if i == 5 then error("proj " .. i, 0) end end)
+    end)
+    assert.is_false(ok)
+    assert.matches("^proj 5\nstack traceback:", err)
+    assert.equal(1, st.errors)
+  end)
+
+  it("errors a handler catches are neither counted nor stop the run", function()
+    local caught = 0
+    local c <close> = assert(etw.Consumer { files = path })
+    c:on({ provider = "Safety.Producer" }, function()
+      if not pcall(error, "inner") then caught = caught + 1 end
+    end)
+    local _, why = c:run()
+    assert.same({ "stopped", 10, 0 }, { why, caught, c:stats().errors })
+  end)
+
+  it("a later run after a failed one counts afresh", function()
+    local c <close> = assert(etw.Consumer { files = path })
+    c:on(function() error("first") end)
+    assert.is_false((pcall(c.run, c)))
+    assert.equal(1, c:stats().errors)
+  end)
+end)
