@@ -358,22 +358,27 @@ static const flt_shape *shape_of(flt_cache *cache, levent *ev) {
   return s;
 }
 
-/* Whether ev.fields may start lazy: there is at least one field to look
-** up (events without fields get their plain empty table at once). */
-static int lazy_ok(flt_cache *cache, levent *ev) {
+/* Whether ev.fields may start lazy: -1 when there is no field to look up
+** (events without fields get their plain empty table at once), else how
+** many fields its top level will hold (the shape's count, or the schema's
+** top-level properties, capped as counts from the trace are; 0 when not
+** known), so building it in place needs no rehash. */
+static int lazy_size(flt_cache *cache, levent *ev) {
   tlg_decoder d;
   sch_tdh_event t;
   if (lev_tdh_of(ev, &t)) {
-    if (t.tei_len < SCH_TEI_OFF_PROPS) return 0;
+    if (t.tei_len < SCH_TEI_OFF_PROPS) return -1;
     uint32_t nprops = tlg_le32(t.tei + SCH_TEI_OFF_PROPERTY_COUNT);
     uint32_t top = tlg_le32(t.tei + SCH_TEI_OFF_TOP_COUNT);
-    return top > 0 && top <= nprops && nprops <= 65535 &&
-           (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops <= t.tei_len;
+    if (!(top > 0 && top <= nprops && nprops <= 65535 &&
+          (size_t)SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * nprops <= t.tei_len))
+      return -1;
+    return top < 256 ? (int)top : 256;
   }
   const flt_shape *s = shape_of(cache, ev);
-  if (s) return s->nfields > 0;
+  if (s) return s->nfields > 0 ? (int)s->nfields : -1;
   return lev_start(ev, &d) && tlg_decode_status(&d) == TLG_OK &&
-         !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d));
+         !tlg_decode_meta_end(&d, tlg_decode_fields_pos(&d)) ? 0 : -1;
 }
 
 /* Push field `name` of the event when it is a value and return FLT_VALUE;
@@ -537,28 +542,15 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
   }
 }
 
-/* How many fields the top level of a lazy ev.fields will hold (its
-** shape's count, or the schema's top-level properties, capped as counts
-** from the trace are), so building it in place needs no rehash. */
-static int top_fields(flt_cache *cache, levent *ev) {
-  sch_tdh_event t;
-  if (lev_tdh_of(ev, &t)) {
-    uint32_t n = tlg_le32(t.tei + SCH_TEI_OFF_TOP_COUNT);     /* lazy_ok checked the header */
-    return n < 256 ? (int)n : 256;
-  }
-  const flt_shape *s = shape_of(cache, ev);
-  return s ? (int)s->nfields : 0;
-}
-
 /* Push ev.fields: cached in UV_FIELDS, made on first access (lazy when
 ** there is something to look up). */
 int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   flt_cache *cache = lua_touserdata(L, UP_CACHE);
-  if (lazy_ok(cache, ev)) {
+  int n = lazy_size(cache, ev);
+  if (n >= 0) {
     /* sized for the whole table, which pairs, # or a struct may build in it */
-    int n = top_fields(cache, ev);
     lua_createtable(L, n, n + 1);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, -2, &lazy_key);
