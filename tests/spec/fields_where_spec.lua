@@ -128,8 +128,8 @@ describe_posix("etwlua.filter: the fast path and the whole expression in Lua, on
 
 end)
 
--- Integers at fixed offsets are compared straight from the data (flt_where.c
--- fixed_int); two shapes with the same names at other places and of other
+-- Integers at fixed offsets are compared straight from the data (flt_shape.c
+-- flt_tlg_int); two shapes with the same names at other places and of other
 -- types alternate, so the remembered position of a name changes per event.
 describe_posix("c:on{where = ...} on integers of every width at fixed offsets", function()
   local path
