@@ -74,77 +74,130 @@ static void copy_match(uint8_t *out, size_t at, size_t dist, size_t len, size_t 
   for (size_t i = 0; i < len; i++) d[i] = s[i];
 }
 
-/* Room the fast loop keeps: input for a flag word, a match word and the
-** longest length (4 + 2 + 1 + 1 + 2 + 4 bytes), or a 32-byte literal run;
-** output for a 32-byte literal run copied whole. */
-#define FAST_IN 40u
+/* Room the fast loop keeps: input for a flag word and a 32-byte literal
+** run copied whole, which also covers a match word with the longest length
+** (4 + 32 >= 2 + 1 + 1 + 2 + 4 bytes); output for a 32-byte literal run
+** copied whole (a short match writes 16 bytes). */
+#define FAST_IN 36u
 #define FAST_OUT 32u
 
-/* Number of leading 0 bits among the low n bits of v (1 <= n <= 32). */
-static unsigned zeros_on_top(uint32_t v, int n) {
-  uint32_t top = n == 32 ? v : v << (32 - n);
-  unsigned z = 0;
-  if (!top) return (unsigned)n;
+/* The flag word in the fast loop: 64 bits, the next token's bit on top,
+** and a 1 just below the last flag bit (a sentinel), so the count of
+** leading zeros is the literal run and never runs past the word's end.
+** SENTINEL alone means "no flags left". */
+#define SENTINEL ((uint64_t)1 << 63)
+
+static unsigned lead_zeros64(uint64_t f) {   /* f != 0 */
 #if defined(__GNUC__)
-  z = (unsigned)__builtin_clz(top);
+  return (unsigned)__builtin_clzll(f);
 #else
-  while (!(top & 0x80000000u)) { top <<= 1; z++; }
-#endif
+  unsigned z = 0;
+  while (!(f & SENTINEL)) { f <<= 1; z++; }
   return z;
+#endif
 }
 
-/* The bulk of a stream, while both ends are far away: literal runs in one
-** copy, no per-token bounds checks but the match checks. Stops at the
-** first error (*st set, *tok its token) or near an end; the careful loop
-** of etl_lzx_decompress goes on from the same state. */
-static size_t fast_loop(lzx_in *s, uint8_t *out, size_t o, size_t cap, uint32_t *flags,
-                        int *nflags, etl_lzx_status *st, size_t *tok) {
+static unsigned trail_zeros64(uint64_t f) {  /* f != 0 */
+#if defined(__GNUC__)
+  return (unsigned)__builtin_ctzll(f);
+#else
+  unsigned z = 0;
+  while (!(f & 1)) { f >>= 1; z++; }
+  return z;
+#endif
+}
+
+/* The rare u16/u32 form of a length after the 255 byte: the match length
+** including the +3 (read_length's result + 3), or 0 when below its minimum. */
+static size_t fast_big_length(const uint8_t *in, size_t *ip) {
+  size_t v = tlg_le16(in + *ip);
+  *ip += 2;
+  if (v == 0) {
+    v = tlg_le32(in + *ip);
+    *ip += 4;
+  }
+  return v < 15 + 7 ? 0 : v + 3;
+}
+
+/* The bulk of a stream, while both ends are far away. All state lives in
+** locals (stores through `out` would otherwise force the compiler to
+** reload state kept behind pointers); literal runs are one 32-byte copy,
+** short matches one 16-byte copy, and a length (read_length's encoding) is
+** read inline. A token that is anything but well-formed (bad length,
+** distance or overflow) is left undone, with the state as before it: the
+** careful loop of etl_lzx_decompress decodes it again and reports it, so
+** errors have one definition. */
+static size_t fast_loop(lzx_in *s, uint8_t *out, size_t cap, uint32_t *flags, int *nflags) {
   const uint8_t *in = s->p;
-  while (s->len - s->pos >= FAST_IN && cap - o >= FAST_OUT) {
-    if (*nflags == 0) {
-      *flags = tlg_le32(in + s->pos);
-      s->pos += 4;
-      *nflags = 32;
-      continue;
+  size_t ip = s->pos, half = s->half, o = 0;
+  uint64_t f = SENTINEL;
+  *flags = 0;
+  *nflags = 0;
+  if (s->len < FAST_IN || cap < FAST_OUT) return 0;
+  size_t in_stop = s->len - FAST_IN, out_stop = cap - FAST_OUT;
+  while (ip <= in_stop && o <= out_stop) {
+    if (f == SENTINEL) {
+      f = (uint64_t)tlg_le32(in + ip) << 32 | (uint64_t)1 << 31;
+      ip += 4;
     }
-    unsigned run = zeros_on_top(*flags, *nflags);
-    if (run) {                     /* run literals, at most 32 */
-      memcpy(out + o, in + s->pos, FAST_OUT);
+    unsigned run = lead_zeros64(f);
+    if (run) {                       /* literals, at most 32 */
+      memcpy(out + o, in + ip, FAST_OUT);
       o += run;
-      s->pos += run;
-      *nflags -= (int)run;
+      ip += run;
+      f <<= run;
       continue;
     }
-    *tok = s->pos;
-    (*nflags)--;
-    unsigned w = tlg_le16(in + s->pos);
-    s->pos += 2;
-    size_t dist = (w >> 3) + 1, len = w & 7;
-    if (len == 7) {
-      len = read_length(s);        /* cannot run out here: FAST_IN is left */
-      if (len == (size_t)-1) { *st = ETL_LZX_BAD_LENGTH; break; }
+    size_t ip0 = ip, half0 = half;
+    unsigned w = tlg_le16(in + ip);
+    ip += 2;
+    size_t dist = (w >> 3) + 1, len = (w & 7) + 3;
+    if (dist > o) { ip = ip0; break; }
+    if (len < 10) {
+      if (dist >= 16) {              /* the common short match: one copy */
+        memcpy(out + o, out + o - dist, 16);
+        o += len;
+        f <<= 1;
+        continue;
+      }
+    } else {                         /* length code 7: read_length inline */
+      size_t x;
+      if (half) { x = in[half] >> 4; half = 0; }
+      else { x = in[ip] & 15; half = ip++; }
+      len = x + 10;
+      if (x == 15) {
+        x = in[ip++];
+        len = x < 255 ? x + 25 : fast_big_length(in, &ip);
+        if (!len) { ip = ip0; half = half0; break; }
+      }
+      if (len > cap - o) { ip = ip0; half = half0; break; }
     }
-    len += 3;
-    if (dist > o) { *st = ETL_LZX_BAD_OFFSET; break; }
-    if (len > cap - o) { *st = ETL_LZX_OVERFLOW; break; }
-    if (dist >= 16 && len <= 16 && cap - o >= 32) {
-      memcpy(out + o, out + o - dist, 16);   /* the common short match: one copy */
+    uint8_t *d = out + o;
+    if (dist >= 16 && cap - o >= len + 16) {
+      for (size_t i = 0; i < len; i += 16) memcpy(d + i, d - dist + i, 16);
     } else {
       copy_match(out, o, dist, len, cap);
     }
     o += len;
+    f <<= 1;
   }
+  /* hand the flags over in the careful loop's form: next bit at nflags-1 */
+  unsigned left = 63 - trail_zeros64(f);
+  *nflags = (int)left;
+  *flags = left ? (uint32_t)(f >> (64 - left)) : 0;
+  s->pos = ip;
+  s->half = half;
   return o;
 }
 
 etl_lzx_status etl_lzx_decompress(const uint8_t *in, size_t in_len, uint8_t *out,
                                   size_t cap, size_t *out_len, size_t *err_pos) {
   lzx_in s = {in, in_len, 0, 0};
-  size_t o = 0, tok = 0;
+  size_t tok = 0;
   uint32_t flags = 0;
   int nflags = 0;
   etl_lzx_status st = ETL_LZX_OK;
-  o = fast_loop(&s, out, o, cap, &flags, &nflags, &st, &tok);
+  size_t o = fast_loop(&s, out, cap, &flags, &nflags);
   while (st == ETL_LZX_OK && o < cap && s.pos < s.len) {
     tok = s.pos;
     if (nflags == 0) {

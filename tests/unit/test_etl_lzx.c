@@ -126,6 +126,35 @@ static void test_errors_far(void) {
         "literal runs, 3260 bytes");
 }
 
+/* Lengths in every encoding far into a stream, where the bulk loop reads
+** them itself: a u16 length and a u32 length, a half-byte shared between
+** them, matches at distances 1 and 2. Every byte of a match equals the
+** byte `dist` before it. */
+static void test_lengths_far(void) {
+  static uint8_t z[8000], out[3200 + 4099 + 12 + 100003 + 60 + 16];
+  size_t got, bad, n;
+  static const uint8_t tail[] = {
+      0x07, 0x00, 0x2f, 0xff, 0x00, 0x10,  /* dist 1, nibble 15, u16 4096: 4099 bytes */
+      0x0f, 0x00,                          /* dist 2, the shared nibble 2: 12 bytes */
+      0x07, 0x00, 0x0f, 0xff, 0x00, 0x00,  /* dist 1, nibble 15, u16 0, */
+      0xa0, 0x86, 0x01, 0x00};             /* u32 100000: 100003 bytes */
+  n = long_stream(z, 100, 0xe0000000u, tail, sizeof tail);
+  size_t want = 3200 + 4099 + 12 + 100003 + 60;   /* 29 + 31 zero literals follow */
+  int ok = run(z, n, out, sizeof out, &got, &bad) == ETL_LZX_OK && got == want;
+  for (size_t i = 3200; ok && i < 3200 + 4099; i++) ok = out[i] == out[i - 1];
+  for (size_t i = 7299; ok && i < 7299 + 12; i++) ok = out[i] == out[i - 2];
+  for (size_t i = 7311; ok && i < 7311 + 100003; i++) ok = out[i] == out[i - 1];
+  for (size_t i = 107314; ok && i < want; i++) ok = out[i] == 0;
+  check(ok, "u16 and u32 lengths, 3200 "
+        "bytes in, a half-byte between them (got %zu of %zu)", got, want);
+  /* a bad length after a match that left its half-byte pending: the error
+  ** names the second match, with the first one's bytes written */
+  static const uint8_t pending[] = {0x07, 0x00, 0xf2, 0x07, 0x00, 0xff, 0x05, 0x00};
+  n = long_stream(z, 100, 0xc0000000u, pending, sizeof pending);
+  check(run(z, n, out, sizeof out, &got, &bad) == ETL_LZX_BAD_LENGTH && got == 3212 &&
+        bad == 3607, "bad length after a pending half-byte (got %zu, at %zu)", got, bad);
+}
+
 static void test_errors(void) {
   uint8_t out[64];
   size_t got, bad;
@@ -171,6 +200,7 @@ int main(void) {
   test_roundtrips();
   test_errors();
   test_errors_far();
+  test_lengths_far();
   test_prefixes();
   return unit_finish();
 }
