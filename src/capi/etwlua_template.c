@@ -21,6 +21,7 @@ typedef struct capi_template {
   etwlua_template pub;  /* first: the handle the caller holds */
   const capi_provider *prov;
   tlg_template t;
+  eng_prepared *prep;   /* the engine's image of desc + meta: a write copies it once */
   int direct;           /* no slot is OP_OTHER */
   size_t fixed_len;     /* direct: bytes of a write before the strings' own */
   unsigned ncounted;    /* direct: OP_COUNTED slots, listed in counted[] */
@@ -94,6 +95,12 @@ int etwlua_template_create(etwlua_provider *pub, const char *name, const etwlua_
   }
   plan_direct(t, n);
   t->prov = pub->impl;
+  st = eng_prepare(t->prov->eng, &t->t.desc, t->t.meta, (uint32_t)t->t.meta_len, &t->prep);
+  if (st != ENG_OK) {
+    tlg_tmpl_free(&t->t);
+    free(t);
+    return st;
+  }
   t->pub.provider = pub;
   t->pub.level = desc.level;
   t->pub.keyword = desc.keyword;
@@ -105,6 +112,7 @@ int etwlua_template_create(etwlua_provider *pub, const char *name, const etwlua_
 void etwlua_template_free(etwlua_template *pub) {
   if (!pub) return;
   capi_template *t = (capi_template *)pub;
+  eng_prepared_free(t->prep);
   tlg_tmpl_free(&t->t);
   free(t);
 }
@@ -176,19 +184,21 @@ static inline size_t direct_len(const capi_template *t, const etwlua_value *args
   return len;
 }
 
-/* The values of a direct template into q, which has room for direct_len
-** bytes plus 8: an integer is stored as 8 little-endian bytes and the next
-** value overwrites what is past its own size, so a slot is one load, one
-** store and no branch on its size. */
+/* The values of a direct template into q, exactly direct_len bytes (q is
+** the event's place in the session ring: nothing past it is written). The
+** integer stores are by the slot's size, which is the same on every call
+** of a template, so the branches are predicted. */
 static inline void direct_encode(const capi_template *t, const etwlua_value *args, uint8_t *q) {
   const uint8_t *op = t->op;      /* in locals: the stores through q may alias *t */
   const unsigned n = t->t.nslots;
   for (unsigned i = 0; i < n; i++) {
     const etwlua_value *v = &args[i];
-    if (op[i]) {
-      tlg_put64(q, v->u);
-      q += op[i];
-      continue;
+    switch (op[i]) {
+    case 8: tlg_put64(q, v->u); q += 8; continue;
+    case 4: tlg_put32(q, (uint32_t)v->u); q += 4; continue;
+    case 2: tlg_put16(q, (uint16_t)v->u); q += 2; continue;
+    case 1: *q++ = (uint8_t)v->u; continue;
+    default: break;
     }
     size_t len = v->s.p ? v->s.n : 0;
     tlg_put16(q, (uint16_t)len);
@@ -227,10 +237,13 @@ static inline int template_write(const etwlua_template *pub, const etwlua_value 
   if (n != t->t.nslots || (n && !args)) return capi_from_tlg(TLG_E_ARG);
   if (t->direct) {                       /* the common shape: no status per value */
     size_t len = direct_len(t, args);
-    if (len && len <= TLG_TBUF_LOCAL) {
-      uint8_t buf[TLG_TBUF_LOCAL + 8];
-      direct_encode(t, args, buf);
-      return send(t, buf, len, activity, related);
+    if (len && len <= ENG_RESERVE_LOCAL) {  /* encoded in place, in the session's ring */
+      eng_reserve rv;
+      int st = eng_prepared_reserve(t->prep, (const tlg_guid *)activity,
+                                    (const tlg_guid *)related, (uint32_t)len, &rv);
+      if (!rv.payload) return st;
+      direct_encode(t, args, rv.payload);
+      return eng_provider_commit(&rv);
     }
   }
   return general_write(t, args, activity, related);

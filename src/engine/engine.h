@@ -154,6 +154,52 @@ typedef struct eng_data {
 int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, size_t n, const eng_data *data);
 
+/* Reserve, then commit: an event whose payload the caller writes in place
+** (event templates: the values are encoded straight into the session's
+** ring, never into a scratch buffer that is copied). The event is the one
+** eng_provider_write(p, desc, activity, related, 2, {meta, payload}) would
+** write, with the registered traits. */
+#define ENG_RESERVE_LOCAL 512   /* the largest payload a reservation takes */
+typedef struct eng_reserve {
+  uint8_t *payload;            /* data_len bytes for the caller to fill, or NULL */
+  /* the backend's state until commit: not for the caller */
+  eng_provider *p;
+  const tlg_desc *desc;
+  const void *meta;
+  const tlg_guid *activity, *related;
+  uint32_t meta_len, data_len;
+  uint64_t priv[32];
+  uint8_t local[ENG_RESERVE_LOCAL];  /* backends that cannot write in place */
+} eng_reserve;
+
+/* Open the event's record: on ENG_OK with rv->payload set, the caller
+** writes exactly data_len bytes there and must call eng_provider_commit
+** (before any other write from this thread). ENG_OK with rv->payload NULL:
+** no session takes the event (nothing to commit). Errors (rv->payload
+** NULL, nothing to commit): ENG_E_ARG (NULL p/desc, meta_len && !meta,
+** data_len > ENG_RESERVE_LOCAL), ENG_E_LOST (every session that takes it
+** is full: dropped and counted), ENG_E_TOOBIG, ENG_E_NOMEM, ENG_E_CORRUPT,
+** as eng_provider_write. A session disabled or stopped between reserve
+** and commit gets the event as a write racing it would. desc, meta,
+** activity and related must stay valid until commit. */
+int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta,
+                         uint32_t meta_len, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv);
+/* An event shape prepared once (a template's): desc and event metadata,
+** laid out as the backend writes them, so a reservation of it copies one
+** image. desc and meta are copied. Returns ENG_OK and *out, ENG_E_ARG,
+** ENG_E_NOMEM. Free it before its provider is unregistered. */
+typedef struct eng_prepared eng_prepared;
+int eng_prepare(eng_provider *p, const tlg_desc *desc, const void *meta, uint32_t meta_len,
+                eng_prepared **out);
+void eng_prepared_free(eng_prepared *e);
+/* eng_provider_reserve of the prepared event: same results and contract. */
+int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv);
+/* Publish a reserved event (in every session that takes it). Returns ENG_OK,
+** or ENG_E_LOST when a second session was full (dropped there, counted). */
+int eng_provider_commit(eng_reserve *rv);
+
 /* The id of the provider registered on this system under `name` (len
 ** bytes of UTF-8), for enabling it by name. Windows: the Linux-Kernel-*
 ** aliases of eng_sysprov.h, then the manifest and MOF providers

@@ -322,7 +322,7 @@ static inline int takes(uint32_t slot, uint32_t level_plus1, uint64_t any, uint6
 ** session costs one load and a taken one is copied as (slot, gen) only.
 ** -1 when a writer held the entry for all of the tries (the caller then
 ** reads under the lock). */
-static inline int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm_target *out) {
+SHM_ALWAYS_INLINE int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm_target *out) {
   for (int tries = 0; tries < 64; tries++) {
     uint32_t g = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
     if (g & 1) continue;
@@ -356,17 +356,27 @@ static int targets_locked(shm_reg *reg, shm_prov_entry *e, uint8_t level, uint64
   return n < 0 ? -1 : k;
 }
 
-/* The event into session route `r`, from this thread's ring there. */
-static inline int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
-                            const shm_event_src *ev) {
+/* This thread's writer in session route `r`, with a ring; NULL when it
+** has none (*st: ENG_E_NOMEM, or ENG_E_LOST when the drop was counted,
+** else ENG_OK). */
+SHM_ALWAYS_INLINE shm_writer *writer_for(eng_provider *p, shm_tls *t, const shm_target *r, int *st) {
   shm_writer *w = t->w[r->slot];
   if (SHM_UNLIKELY(!w || w->gen != r->gen)) {
-    if (!(w = attach(p->reg, t, r->slot, r->gen))) return ENG_E_NOMEM;
+    if (!(w = attach(p->reg, t, r->slot, r->gen))) { *st = ENG_E_NOMEM; return NULL; }
   }
-  int s;
-  if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, ev);
-  else s = w->hdr ? ENG_E_LOST : ENG_OK;
-  if (SHM_UNLIKELY(s == ENG_E_LOST) && w->ctl) check_owner(p->reg, w);
+  if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) return w;
+  *st = w->hdr ? ENG_E_LOST : ENG_OK;
+  return NULL;
+}
+
+/* The event into session route `r`, from this thread's ring there. */
+SHM_ALWAYS_INLINE int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
+                            const shm_event_src *ev) {
+  int s = ENG_OK;
+  shm_writer *w = writer_for(p, t, r, &s);
+  if (!w) return s;
+  s = shm_ring_write_event(w, ev);
+  if (SHM_UNLIKELY(s == ENG_E_LOST)) check_owner(p->reg, w);
   return s;
 }
 
@@ -388,6 +398,228 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   if (st != ENG_OK) return st;
   for (int i = 0; i < nr; i++) {
     int s = write_one(p, t, &r[i], &ev);
+    if (SHM_UNLIKELY(s != ENG_OK)) st = s;
+  }
+  return st;
+}
+
+/* ============================================== reserve and commit */
+
+/* eng_reserve's private part on this engine: the sessions, the event, and
+** the ring whose record holds the payload (the first that had room). */
+typedef struct shm_resv {
+  shm_writer *w;
+  shm_tls *t;
+  uint32_t adv;                     /* shm_ring_end's */
+  int first, nr, st;                /* st: an earlier session's drop */
+  shm_target r[SHM_SESS_PER_PROV];
+  shm_event_src ev;
+} shm_resv;
+_Static_assert(sizeof(shm_resv) <= sizeof(((eng_reserve *)0)->priv), "eng_reserve.priv");
+
+/* The event of a reservation: eng_provider_write's with (meta, payload)
+** blocks, the payload left to the caller. */
+SHM_ALWAYS_INLINE int reserve_event(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
+                                    const tlg_desc *desc, const void *meta, uint32_t meta_len,
+                                    const tlg_guid *act, const tlg_guid *rel, uint32_t data_len) {
+  ev->ticks = shm_ticks();
+  ev->cpu = shm_cpu();
+  ev->pid = t->pid;
+  ev->tid = t->tid;
+  ev->desc = desc;
+  ev->provider = &p->id;
+  ev->activity = act;
+  ev->related = rel;
+  ev->data = NULL;
+  ev->n = 0;
+  ev->traits = p->traits;
+  ev->traits_len = p->traits_len;
+  ev->meta = meta;
+  ev->meta_len = meta_len;
+  ev->payload = NULL;
+  ev->data_len = data_len;
+  ev->shape = SHM_SHAPE_RESERVED;
+  ev->flags = (uint16_t)((act ? SHM_EV_ACTIVITY : 0) | (rel ? SHM_EV_RELATED : 0));
+  uint64_t size = sizeof(shm_rec_event) + (act ? 16 : 0) + (rel ? 16 : 0) +
+                  (uint64_t)p->traits_len + meta_len + data_len;
+  if (size > SHM_REC_MAX) return ENG_E_TOOBIG;
+  ev->size = shm_align8(size);
+  return ENG_OK;
+}
+
+int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta,
+                         uint32_t meta_len, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv) {
+  rv->payload = NULL;
+  if (SHM_UNLIKELY(!p || !desc || (meta_len && !meta) || data_len > ENG_RESERVE_LOCAL))
+    return ENG_E_ARG;
+  shm_prov_entry *e = p->entry;
+  if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  shm_resv *x = (shm_resv *)(void *)rv->priv;
+  int nr = targets(e, desc->level, desc->keyword, x->r);
+  if (SHM_UNLIKELY(nr < 0) &&
+      (nr = targets_locked(p->reg, e, desc->level, desc->keyword, x->r)) < 0)
+    return ENG_E_CORRUPT;
+  if (nr == 0) return ENG_OK;                           /* no session takes it */
+  shm_tls *t = tls_get();
+  if (SHM_UNLIKELY(!t)) return ENG_E_NOMEM;
+  rv->p = p;
+  rv->data_len = data_len;
+  int st = reserve_event(p, t, &x->ev, desc, meta, meta_len, activity, related, data_len);
+  if (st != ENG_OK) return st;
+  for (int i = 0; i < nr; i++) {                        /* the first ring with room */
+    int s = ENG_OK;
+    shm_writer *w = writer_for(p, t, &x->r[i], &s);
+    uint8_t *dst = w ? shm_ring_begin(w, &x->ev, &x->adv, &s) : NULL;
+    if (SHM_UNLIKELY(!dst)) {
+      if (s == ENG_E_LOST && w) check_owner(p->reg, w);
+      if (s != ENG_OK) st = s;
+      continue;
+    }
+    x->w = w;
+    x->t = t;
+    x->first = i;
+    x->nr = nr;
+    x->st = st;
+    rv->payload = dst + sizeof(shm_rec_event) + (activity ? 16 : 0) + (related ? 16 : 0) +
+                  p->traits_len + meta_len;
+    return ENG_OK;
+  }
+  return st;
+}
+
+/* A prepared event: the bytes of its record from `flags` to the end of
+** the event metadata (flags, the lengths, desc, provider id, traits,
+** meta), for an event without activity ids; data_len is stored over. */
+#define PREP_AT offsetof(shm_rec_event, flags)
+struct eng_prepared {
+  eng_provider *p;
+  tlg_desc desc;
+  const uint8_t *meta;              /* in img */
+  uint32_t meta_len;
+  uint32_t img_len;                 /* bytes of img */
+  uint32_t fixed;                   /* record bytes before the payload */
+  uint8_t img[];
+};
+
+int eng_prepare(eng_provider *p, const tlg_desc *desc, const void *meta, uint32_t meta_len,
+                eng_prepared **out) {
+  *out = NULL;
+  if (!p || !desc || (meta_len && !meta) || meta_len > SHM_REC_MAX) return ENG_E_ARG;
+  uint32_t fixed = (uint32_t)sizeof(shm_rec_event) + p->traits_len + meta_len;
+  eng_prepared *e = malloc(sizeof *e + (fixed - PREP_AT));
+  if (!e) return ENG_E_NOMEM;
+  e->p = p;
+  e->desc = *desc;
+  e->meta_len = meta_len;
+  e->fixed = fixed;
+  e->img_len = fixed - (uint32_t)PREP_AT;
+  shm_rec_event h;
+  memset(&h, 0, sizeof h);
+  h.traits_len = (uint16_t)p->traits_len;
+  h.meta_len = meta_len;
+  shm_desc_pack(desc, h.desc);
+  memcpy(h.provider, p->id.b, 16);
+  memcpy(e->img, (uint8_t *)&h + PREP_AT, sizeof h - PREP_AT);
+  uint8_t *q = e->img + (sizeof h - PREP_AT);
+  if (p->traits_len) memcpy(q, p->traits, p->traits_len);
+  if (meta_len) memcpy(q + p->traits_len, meta, meta_len);
+  e->meta = q + p->traits_len;
+  *out = e;
+  return ENG_OK;
+}
+
+void eng_prepared_free(eng_prepared *e) { free(e); }
+
+/* Copy n >= 16 bytes in 16-byte moves, the last one overlapping: nothing
+** past d + n is written (the record may end at the end of the ring). */
+SHM_ALWAYS_INLINE void copy16s(uint8_t *d, const uint8_t *s, size_t n) {
+  size_t i = 0;
+  for (; i + 16 < n; i += 16) memcpy(d + i, s + i, 16);
+  memcpy(d + n - 16, s + n - 16, 16);
+}
+
+int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv) {
+  rv->payload = NULL;
+  if (SHM_UNLIKELY(!e)) return ENG_E_ARG;
+  eng_provider *p = e->p;
+  shm_prov_entry *en = p->entry;
+  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
+    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
+                                rv);
+  shm_resv *x = (shm_resv *)(void *)rv->priv;
+  int nr = targets(en, e->desc.level, e->desc.keyword, x->r);
+  if (nr == 0) return ENG_OK;                           /* no session takes it */
+  shm_tls *t = tls_get();
+  if (SHM_UNLIKELY(nr != 1 || !t))                      /* several sessions, or a slow path */
+    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, NULL, NULL, data_len, rv);
+  int s = ENG_OK;
+  shm_writer *w = writer_for(p, t, &x->r[0], &s);
+  if (SHM_UNLIKELY(!w)) return s;
+  uint64_t size = (uint64_t)e->fixed + data_len;
+  uint32_t rsize = shm_align8(size);
+  if (SHM_UNLIKELY(size > SHM_REC_MAX || rsize > w->max_rec)) return ENG_E_TOOBIG;
+  /* shm_ring_begin, with the record's constant part one copy */
+  uint64_t seq = w->seq++;
+  uint32_t extra = w->lost != w->lost_noted ? (uint32_t)sizeof(shm_rec_lost) : 0;
+  uint8_t *dst = shm_ring_reserve(w, rsize + extra);
+  if (SHM_UNLIKELY(!dst)) {
+    s = shm_ring_drop(w);
+    check_owner(p->reg, w);
+    return s;
+  }
+  if (SHM_UNLIKELY(extra != 0)) {
+    shm_rec_lost l = {{sizeof l, SHM_REC_LOST}, w->lost, seq};
+    memcpy(dst, &l, sizeof l);
+    dst += sizeof l;
+    w->lost_noted = w->lost;
+  }
+  shm_rec_event *r = (shm_rec_event *)(void *)dst;
+  memset(dst + rsize - 8, 0, 8);                        /* padding; the rest is overwritten */
+  copy16s(dst + PREP_AT, e->img, e->img_len);
+  r->h.size = rsize;
+  r->h.type = SHM_REC_EVENT;
+  r->ticks = shm_ticks();
+  r->seq = seq;
+  r->pid = t->pid;
+  r->tid = t->tid;
+  r->cpu = shm_cpu();
+  r->data_len = data_len;
+  x->w = w;
+  x->adv = rsize + extra;
+  x->first = 0;
+  x->nr = 1;
+  x->st = ENG_OK;
+  rv->p = p;
+  rv->data_len = data_len;
+  rv->payload = dst + e->fixed;
+  return ENG_OK;
+}
+
+int eng_provider_commit(eng_reserve *rv) {
+  if (SHM_UNLIKELY(!rv || !rv->payload)) return ENG_OK;
+  shm_resv *x = (shm_resv *)(void *)rv->priv;
+  int st = x->st;
+  if (SHM_LIKELY(x->first + 1 >= x->nr)) {             /* one session: publish */
+    shm_ring_end(x->w, x->adv);
+    rv->payload = NULL;
+    return st;
+  }
+  /* more sessions: the payload is copied out before the record is
+  ** published (a later session's first write may unmap rings of sessions
+  ** that ended meanwhile, this one's included), then written to each */
+  memcpy(rv->local, rv->payload, rv->data_len);
+  shm_ring_end(x->w, x->adv);
+  rv->payload = NULL;
+  shm_event_src ev = x->ev;
+  ev.shape = SHM_SHAPE_THREE;
+  ev.payload = rv->local;
+  for (int i = x->first + 1; i < x->nr; i++) {
+    int s = write_one(rv->p, x->t, &x->r[i], &ev);
     if (SHM_UNLIKELY(s != ENG_OK)) st = s;
   }
   return st;

@@ -43,7 +43,8 @@ typedef struct shm_writer {
 enum shm_shape {
   SHM_SHAPE_GATHER = 0,             /* blocks in any order: gathered by type */
   SHM_SHAPE_ORDER = 1,              /* data[] is traits..., meta..., payload... */
-  SHM_SHAPE_THREE = 2               /* one block each: traits, meta, payload below */
+  SHM_SHAPE_THREE = 2,              /* one block each: traits, meta, payload below */
+  SHM_SHAPE_RESERVED = 3            /* traits and meta as THREE; the payload is the caller's */
 };
 
 /* An event as the write path assembles it once for every session. */
@@ -205,11 +206,11 @@ SHM_ALWAYS_INLINE void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint
   uint8_t *p = dst + sizeof *e;
   if (ev->activity) { memcpy(p, ev->activity->b, 16); p += 16; }
   if (ev->related) { memcpy(p, ev->related->b, 16); p += 16; }
-  if (ev->shape == SHM_SHAPE_THREE) {
+  if (ev->shape >= SHM_SHAPE_THREE) {
     shm_copy(p, ev->traits, ev->traits_len);
     p += ev->traits_len;
     shm_copy(p, ev->meta, ev->meta_len);
-    shm_copy(p + ev->meta_len, ev->payload, ev->data_len);
+    if (ev->shape == SHM_SHAPE_THREE) shm_copy(p + ev->meta_len, ev->payload, ev->data_len);
     return;
   }
   if (ev->shape == SHM_SHAPE_ORDER) {    /* one pass: already traits, meta, payload */
@@ -226,14 +227,18 @@ SHM_ALWAYS_INLINE void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint
   shm_put_type(p, ev, ENG_DATA_PAYLOAD);
 }
 
-/* Append the event (after a LOST record if drops are pending). ENG_OK,
-** ENG_E_LOST (ring full: dropped and counted) or ENG_E_TOOBIG. */
-SHM_ALWAYS_INLINE int shm_ring_write_event(shm_writer *w, const shm_event_src *ev) {
-  if (__builtin_expect(ev->size > w->max_rec, 0)) return ENG_E_TOOBIG;
+/* Open the event's record (after a LOST record if drops are pending):
+** the record's header and blocks are written, not yet published. Returns
+** where the record starts and sets *adv (bytes the head moves by at
+** shm_ring_end), or NULL with *st ENG_E_LOST (ring full: dropped and
+** counted) or ENG_E_TOOBIG. */
+SHM_ALWAYS_INLINE uint8_t *shm_ring_begin(shm_writer *w, const shm_event_src *ev, uint32_t *adv,
+                                          int *st) {
+  if (__builtin_expect(ev->size > w->max_rec, 0)) { *st = ENG_E_TOOBIG; return NULL; }
   uint64_t seq = w->seq++;
   uint32_t extra = w->lost != w->lost_noted ? (uint32_t)sizeof(shm_rec_lost) : 0;
   uint8_t *dst = shm_ring_reserve(w, ev->size + extra);
-  if (__builtin_expect(!dst, 0)) return shm_ring_drop(w);
+  if (__builtin_expect(!dst, 0)) { *st = shm_ring_drop(w); return NULL; }
   if (__builtin_expect(extra != 0, 0)) {
     shm_rec_lost l = {{sizeof l, SHM_REC_LOST}, w->lost, seq};
     memcpy(dst, &l, sizeof l);
@@ -241,11 +246,26 @@ SHM_ALWAYS_INLINE int shm_ring_write_event(shm_writer *w, const shm_event_src *e
     w->lost_noted = w->lost;
   }
   shm_put_event(dst, ev, seq);
-  w->head += ev->size + extra;
+  *adv = ev->size + extra;
+  return dst;
+}
+
+/* Publish what shm_ring_begin opened. */
+SHM_ALWAYS_INLINE void shm_ring_end(shm_writer *w, uint32_t adv) {
+  w->head += adv;
   shm_ring_write_head(w->ctl, w->head);                              /* A */
   atomic_store_explicit(&w->ctl->events, ++w->events, memory_order_relaxed);
   w->in_loss = 0;
   if (__builtin_expect(w->head >= w->wake_at, 0)) shm_ring_kick(w);
+}
+
+/* Append the event. ENG_OK, ENG_E_LOST (ring full: dropped and counted)
+** or ENG_E_TOOBIG. */
+SHM_ALWAYS_INLINE int shm_ring_write_event(shm_writer *w, const shm_event_src *ev) {
+  uint32_t adv;
+  int st = ENG_OK;
+  if (__builtin_expect(!shm_ring_begin(w, ev, &adv, &st), 0)) return st;
+  shm_ring_end(w, adv);
   return ENG_OK;
 }
 

@@ -166,6 +166,33 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   }
 }
 
+/* ETW takes the event as data descriptors: the payload is written into the
+** reservation's own buffer and handed over at commit. */
+int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta,
+                         uint32_t meta_len, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv) {
+  rv->payload = NULL;
+  if (!p || !desc || (meta_len && !meta) || data_len > ENG_RESERVE_LOCAL) return ENG_E_ARG;
+  if (!eng_enabled(p, desc->level, desc->keyword)) return ENG_OK;
+  rv->p = p;
+  rv->desc = desc;
+  rv->meta = meta;
+  rv->meta_len = meta_len;
+  rv->activity = activity;
+  rv->related = related;
+  rv->data_len = data_len;
+  rv->payload = rv->local;
+  return ENG_OK;
+}
+
+int eng_provider_commit(eng_reserve *rv) {
+  if (!rv || !rv->payload) return ENG_OK;
+  eng_data d[2] = {{rv->meta, rv->meta_len, ENG_DATA_EVENT_META, {0}},
+                   {rv->local, rv->data_len, ENG_DATA_PAYLOAD, {0}}};
+  rv->payload = NULL;
+  return eng_provider_write(rv->p, rv->desc, rv->activity, rv->related, 2, d);
+}
+
 void eng_provider_unregister(eng_provider *p) {
   if (!p) return;
   /* never from inside our own enable callback (it only touches atomics) */
@@ -183,3 +210,35 @@ int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw) 
 }
 
 #endif
+
+/* A prepared event here is its desc and metadata, kept for the writes. */
+struct eng_prepared {
+  eng_provider *p;
+  tlg_desc desc;
+  uint32_t meta_len;
+  uint8_t meta[];
+};
+
+int eng_prepare(eng_provider *p, const tlg_desc *desc, const void *meta, uint32_t meta_len,
+                eng_prepared **out) {
+  *out = NULL;
+  if (!p || !desc || (meta_len && !meta)) return ENG_E_ARG;
+  eng_prepared *e = malloc(sizeof *e + meta_len);
+  if (!e) return ENG_E_NOMEM;
+  e->p = p;
+  e->desc = *desc;
+  e->meta_len = meta_len;
+  if (meta_len) memcpy(e->meta, meta, meta_len);
+  *out = e;
+  return ENG_OK;
+}
+
+void eng_prepared_free(eng_prepared *e) { free(e); }
+
+int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv) {
+  rv->payload = NULL;
+  if (!e) return ENG_E_ARG;
+  return eng_provider_reserve(e->p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
+                              rv);
+}
