@@ -370,13 +370,16 @@ SHM_ALWAYS_INLINE shm_writer *writer_for(eng_provider *p, shm_tls *t, const shm_
 }
 
 /* The event into session route `r`, from this thread's ring there. */
-SHM_ALWAYS_INLINE int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
+static inline int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
                             const shm_event_src *ev) {
-  int s = ENG_OK;
-  shm_writer *w = writer_for(p, t, r, &s);
-  if (!w) return s;
-  s = shm_ring_write_event(w, ev);
-  if (SHM_UNLIKELY(s == ENG_E_LOST)) check_owner(p->reg, w);
+  shm_writer *w = t->w[r->slot];
+  if (SHM_UNLIKELY(!w || w->gen != r->gen)) {
+    if (!(w = attach(p->reg, t, r->slot, r->gen))) return ENG_E_NOMEM;
+  }
+  int s;
+  if (SHM_LIKELY(w->ctl != NULL) || ring_again(p->reg, w)) s = shm_ring_write_event(w, ev);
+  else s = w->hdr ? ENG_E_LOST : ENG_OK;
+  if (SHM_UNLIKELY(s == ENG_E_LOST) && w->ctl) check_owner(p->reg, w);
   return s;
 }
 

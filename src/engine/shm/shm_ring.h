@@ -206,11 +206,16 @@ SHM_ALWAYS_INLINE void shm_put_event(uint8_t *dst, const shm_event_src *ev, uint
   uint8_t *p = dst + sizeof *e;
   if (ev->activity) { memcpy(p, ev->activity->b, 16); p += 16; }
   if (ev->related) { memcpy(p, ev->related->b, 16); p += 16; }
-  if (ev->shape >= SHM_SHAPE_THREE) {
+  if (ev->shape == SHM_SHAPE_THREE) {
     shm_copy(p, ev->traits, ev->traits_len);
     p += ev->traits_len;
     shm_copy(p, ev->meta, ev->meta_len);
-    if (ev->shape == SHM_SHAPE_THREE) shm_copy(p + ev->meta_len, ev->payload, ev->data_len);
+    shm_copy(p + ev->meta_len, ev->payload, ev->data_len);
+    return;
+  }
+  if (ev->shape == SHM_SHAPE_RESERVED) {
+    shm_copy(p, ev->traits, ev->traits_len);
+    shm_copy(p + ev->traits_len, ev->meta, ev->meta_len);
     return;
   }
   if (ev->shape == SHM_SHAPE_ORDER) {    /* one pass: already traits, meta, payload */
@@ -259,13 +264,23 @@ SHM_ALWAYS_INLINE void shm_ring_end(shm_writer *w, uint32_t adv) {
   if (__builtin_expect(w->head >= w->wake_at, 0)) shm_ring_kick(w);
 }
 
-/* Append the event. ENG_OK, ENG_E_LOST (ring full: dropped and counted)
-** or ENG_E_TOOBIG. */
+/* Append the event: shm_ring_begin + shm_ring_end, written out (the
+** event's own path keeps everything in registers this way; measured).
+** ENG_OK, ENG_E_LOST (ring full: dropped and counted) or ENG_E_TOOBIG. */
 SHM_ALWAYS_INLINE int shm_ring_write_event(shm_writer *w, const shm_event_src *ev) {
-  uint32_t adv;
-  int st = ENG_OK;
-  if (__builtin_expect(!shm_ring_begin(w, ev, &adv, &st), 0)) return st;
-  shm_ring_end(w, adv);
+  if (__builtin_expect(ev->size > w->max_rec, 0)) return ENG_E_TOOBIG;
+  uint64_t seq = w->seq++;
+  uint32_t extra = w->lost != w->lost_noted ? (uint32_t)sizeof(shm_rec_lost) : 0;
+  uint8_t *dst = shm_ring_reserve(w, ev->size + extra);
+  if (__builtin_expect(!dst, 0)) return shm_ring_drop(w);
+  if (__builtin_expect(extra != 0, 0)) {
+    shm_rec_lost l = {{sizeof l, SHM_REC_LOST}, w->lost, seq};
+    memcpy(dst, &l, sizeof l);
+    dst += sizeof l;
+    w->lost_noted = w->lost;
+  }
+  shm_put_event(dst, ev, seq);
+  shm_ring_end(w, ev->size + extra);
   return ENG_OK;
 }
 
