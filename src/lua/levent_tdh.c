@@ -26,6 +26,8 @@ static const char shapes_key;   /* its address: the registry key of the cache */
 
 typedef struct lframe {
   int c, mt;            /* stack slots of the container and its names metatable (0: array) */
+  int shared;           /* mt is the struct's cached one: names come from it, it is not changed */
+  uint32_t members;     /* struct members (0 at the top level) */
   lua_Integer n;        /* values added (struct) */
   int in_array;         /* this container is an element of the parent array */
   uint32_t index, prop;
@@ -43,16 +45,70 @@ typedef struct lctx {
   int fast;             /* the top level takes its names from the shape */
   int dups;             /* a name repeats at the top level (fast: the shape's; slow: seen so far) */
   int diverged;         /* fast: the walk left the shape; redo slowly */
+  int entry;            /* stack slot of the schema's cache entry */
 } lctx;
 
 /* Members of the struct property of walker item w (its EVENT_PROPERTY_INFO
 ** holds the count where a value's OutType would be; the walker checked the
-** property is in the schema), for sizing its tables, capped like counts;
-** 0 at the top level. */
-static int struct_members(const lctx *x, const sch_walk_item *w) {
+** property is in the schema); 0 at the top level. */
+static uint32_t struct_members(const lctx *x, const sch_walk_item *w) {
   if (!w) return 0;
-  uint16_t n = tlg_le16(x->t->tei + SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * w->prop + 10);
-  return n < 256 ? n : 256;
+  return tlg_le16(x->t->tei + SCH_TEI_OFF_PROPS + (size_t)SCH_EPI_SIZE * w->prop + 10);
+}
+
+/* The names of a struct's members depend on its property only: the first
+** element that was walked whole leaves its metatable in the cache entry
+** (entry[5][prop]), and later elements, of this event or others of the
+** schema, share it instead of naming every member again. Pushes it and
+** returns 1, or returns 0 with nothing pushed. */
+static int push_struct_mt(lctx *x, uint32_t prop) {
+  lua_State *L = x->L;
+  if (!x->entry || lua_rawgeti(L, x->entry, 5) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (lua_rawgeti(L, -1, (lua_Integer)prop) != LUA_TTABLE) {
+    lua_pop(L, 2);
+    return 0;
+  }
+  lua_remove(L, -2);
+  return 1;
+}
+
+/* Keep the metatable of struct frame f, walked whole, for its property. */
+static void keep_struct_mt(lctx *x, const lframe *f) {
+  lua_State *L = x->L;
+  if (!x->entry) return;
+  if (lua_rawgeti(L, x->entry, 5) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, x->entry, 5);
+  }
+  lua_pushvalue(L, f->mt);
+  lua_rawseti(L, -2, (lua_Integer)f->prop);
+  lua_pop(L, 1);
+}
+
+/* A struct that ended early (the payload ran out) under a shared
+** metatable: give it its own, with the names of what it holds, as an
+** unshared walk makes it. The container is on top. */
+static void own_struct_mt(lua_State *L, const lframe *f) {
+  lua_createtable(L, (int)(f->n < 256 ? f->n : 256), 3);
+  etwL_fields_mt_finish(L);
+  for (lua_Integer i = 1; i <= f->n; i++) {
+    lua_rawgeti(L, f->mt, i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushinteger(L, f->n * 2 + 1);
+  lua_rawseti(L, -2, 0);
+  lua_setmetatable(L, -2);
+}
+
+/* Whether frame k takes its names from a metatable made before (the
+** shape's at the top level, a cached struct's), so no name is needed. */
+static int names_given(const lctx *x, int k) {
+  return k >= 0 && ((k == 0 && x->fast) || x->f[k].shared);
 }
 
 /* into: the stack slot of an empty table to fill instead of a new one
@@ -65,7 +121,9 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w, int in
   f->index = w ? w->index : 0;
   f->prop = w ? w->prop : 0;
   f->name[0] = 0;
-  if (w && !(x->fast && x->top == 1)) {               /* the shape names the top level */
+  f->shared = 0;
+  f->members = 0;
+  if (w && !f->in_array && !names_given(x, x->top - 1)) {
     tlg_item tmp;
     sch_tdh_item(x->t, w, 0, &tmp, f->name);
   }
@@ -75,9 +133,14 @@ static void open_container(lctx *x, int is_array, const sch_walk_item *w, int in
     f->mt = 0;
     return;
   }
-  int members = struct_members(x, w);                 /* sized, so filling them needs no rehash */
-  lua_createtable(L, members, 3);                     /* names: the metatable */
-  etwL_fields_mt_finish(L);
+  f->members = struct_members(x, w);
+  int members = f->members < 256 ? (int)f->members : 256;   /* sized: no rehash when filled */
+  if (w && push_struct_mt(x, w->prop)) {
+    f->shared = 1;
+  } else {
+    lua_createtable(L, members, 3);                   /* names: the metatable */
+    etwL_fields_mt_finish(L);
+  }
   f->mt = lua_gettop(L);
   if (into) lua_pushvalue(L, into);
   else lua_createtable(L, members, members);
@@ -130,6 +193,11 @@ static int add(lctx *x, lframe *f, const char *name, int in_array, uint32_t inde
   }
   if (f == x->f && x->fast) return add_fast(x, prop);
   lua_Integer n = ++f->n;
+  if (f->shared) {                                    /* v k: named by the cached metatable */
+    lua_rawgeti(L, f->mt, n);
+    set_named(L, f->c, n, 1);
+    return 0;
+  }
   if (f == x->f && x->props) {                        /* recording the shape */
     lua_pushinteger(L, (lua_Integer)prop);
     lua_rawseti(L, x->props, n);
@@ -144,11 +212,14 @@ static int add(lctx *x, lframe *f, const char *name, int in_array, uint32_t inde
 static int close_container(lctx *x) {
   lua_State *L = x->L;
   lframe *f = &x->f[x->top];
-  if (f->mt) {
+  if (f->mt && f->shared) {
+    if ((uint32_t)f->n != f->members) own_struct_mt(L, f);
+  } else if (f->mt) {
     lua_pushinteger(L, f->n * 2 + 1);                 /* names may repeat */
     lua_rawseti(L, f->mt, 0);
-    lua_remove(L, f->mt);                             /* the container is now on top */
+    if (x->top > 0 && (uint32_t)f->n == f->members) keep_struct_mt(x, f);
   }
+  if (f->mt) lua_remove(L, f->mt);                    /* the container is now on top */
   x->top--;
   return add(x, &x->f[x->top], f->name, f->in_array, f->index, f->prop);
 }
@@ -161,8 +232,8 @@ static int lua_visit(void *ctx, const sch_walk_item *w) {
       tlg_item it;
       char name[SCH_TDH_NAME_MAX];
       int in_array = x->f[x->top].mt == 0;
-      /* a name is wanted only where no shape gives it, and never for array items */
-      sch_tdh_item(x->t, w, in_array, &it, in_array || (x->fast && x->top == 0) ? NULL : name);
+      /* a name is wanted only where no metatable gives it, and never for array items */
+      sch_tdh_item(x->t, w, in_array, &it, in_array || names_given(x, x->top) ? NULL : name);
       etwL_push_value(L, &it);
       return add(x, &x->f[x->top], name, in_array, w->index, w->prop);
     }
@@ -236,6 +307,24 @@ static void push_entry(lua_State *L, const sch_tdh_event *t, int stable) {
   lua_remove(L, -2);
 }
 
+/* Store the schema's plan as entry[4] (a userdata of its steps) when its
+** top level is flat and the shape just recorded names exactly its
+** properties in order (position k = property k - 1). */
+static void save_plan(lua_State *L, const sch_tdh_event *t, const lctx *x, int entry) {
+  sch_plan_step steps[SCH_PLAN_MAX];
+  size_t n = sch_plan_compile(t->tei, t->tei_len, steps);
+  if (n == 0 || (lua_Integer)n != x->f[0].n) return;
+  for (size_t k = 1; k <= n; k++) {
+    lua_rawgeti(L, x->props, (lua_Integer)k);
+    lua_Integer prop = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (prop != (lua_Integer)k - 1) return;
+  }
+  void *u = lua_newuserdatauv(L, n * sizeof *steps, 0);
+  memcpy(u, steps, n * sizeof *steps);
+  lua_rawseti(L, entry, 4);
+}
+
 /* Keep the slow walk's top-level names and property indexes as the shape. */
 static void save_shape(lua_State *L, const lctx *x, int entry) {
   luaL_Buffer b;
@@ -281,6 +370,7 @@ static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry,
   x.diverged = 0;
   x.pidx = NULL;
   x.npidx = 0;
+  x.entry = entry;
   if (fast) {
     size_t len;
     lua_rawgeti(L, entry, 3);                         /* property indexes, as 4-byte words */
@@ -320,11 +410,69 @@ static int walk(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int entry,
   if (!fast) {
     lua_pushinteger(L, x.f[0].n * 2 + x.dups);
     lua_rawseti(L, x.f[0].mt, 0);
-    if (st == SCH_TDH_OK) save_shape(L, &x, entry);   /* a whole walk: its names are the shape */
+    if (st == SCH_TDH_OK) {                           /* a whole walk: its names are the shape */
+      save_plan(L, t, &x, entry);
+      save_shape(L, &x, entry);
+    }
   }
   lua_replace(L, x.props);                            /* the fields table */
   lua_settop(L, x.props);
   return st;
+}
+
+/* ---- planned: a flat schema's values, located by its plan ---- */
+
+/* Push step s's value at span sp (an array of its items for arrays). */
+static void push_step(lua_State *L, const uint8_t *data, const sch_plan_step *s,
+                      const sch_plan_span *sp, tlg_item *it) {
+  it->field.in_type = s->tlg_in;
+  it->field.out_type = s->tlg_out;
+  it->value = data + sp->off;
+  it->value_len = sp->len;
+  if (!s->is_array) {
+    etwL_push_value(L, it);
+    return;
+  }
+  lua_createtable(L, sp->count < 256 ? (int)sp->count : 256, 0);
+  for (uint32_t k = 0; k < sp->count; k++) {
+    it->value = data + sp->off + (size_t)k * sp->len;
+    etwL_push_value(L, it);
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+}
+
+/* The fields table of an event of a planned schema (the plan userdata on
+** top, the shape's metatable in entry[2]), as the walk with the shape makes
+** it; 0 (stack unchanged) when the plan cannot locate the values. */
+static int push_planned(lua_State *L, const sch_tdh_event *t, int entry, int into) {
+  const sch_plan_step *steps = lua_touserdata(L, -1);
+  size_t n = lua_rawlen(L, -1) / sizeof *steps;
+  sch_plan_span spans[SCH_PLAN_MAX];
+  if (!sch_plan_locate(steps, n, t->data, t->data_len, t->ptr_size, spans)) return 0;
+  lua_rawgeti(L, entry, 2);                           /* plan mt */
+  int mt = lua_gettop(L);
+  lua_rawgeti(L, mt, 0);
+  lua_Integer info = lua_tointeger(L, -1);            /* count * 2 + dups */
+  lua_pop(L, 1);
+  int pre = (int)(info >> 1 < 256 ? info >> 1 : 256), dups = (int)(info & 1);
+  if (into) lua_pushvalue(L, into);
+  else lua_createtable(L, pre, pre);
+  int c = lua_gettop(L);
+  lua_pushvalue(L, mt);
+  lua_setmetatable(L, c);
+  tlg_item it;
+  memset(&it, 0, sizeof it);
+  it.kind = TLG_ITEM_VALUE;
+  it.field.name = "";
+  const uint8_t *data = t->data ? t->data : (const uint8_t *)"";   /* no offsets from NULL */
+  for (size_t i = 0; i < n; i++) {
+    push_step(L, data, &steps[i], &spans[i], &it);
+    lua_rawgeti(L, mt, (lua_Integer)i + 1);          /* v k */
+    set_named(L, c, (lua_Integer)i + 1, dups);
+  }
+  lua_replace(L, mt - 1);                             /* the table where the plan was */
+  lua_settop(L, mt - 1);
+  return 1;
 }
 
 int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, int stable,
@@ -333,6 +481,12 @@ int etwL_tdh_push_fields(lua_State *L, const sch_tdh_event *t, uint32_t *prop, i
   if (into) into = lua_absindex(L, into);
   push_entry(L, t, stable);
   int entry = lua_gettop(L), diverged = 0, st;
+  if (lua_rawgeti(L, entry, 4) == LUA_TUSERDATA && push_planned(L, t, entry, into)) {
+    lua_remove(L, entry);
+    if (prop) *prop = 0;
+    return SCH_TDH_OK;
+  }
+  lua_pop(L, 1);
   int fast = lua_rawgeti(L, entry, 2) == LUA_TTABLE;
   lua_pop(L, 1);
   st = walk(L, t, prop, entry, fast, into, &diverged);

@@ -88,8 +88,59 @@ typedef int (*sch_walk_fn)(void *ctx, const sch_walk_item *it);
 int sch_tdh_walk(const uint8_t *tei, size_t tei_len, const uint8_t *data, size_t data_len,
                   unsigned ptr_size, sch_walk_fn fn, void *ctx);
 
+/* The walker's sizing of one item at p (r bytes left) of the given InType,
+** OutType, property flags and length (taken from its parameter already):
+** bytes consumed, value offset and length. 0 ok, -1 overrun / unknown. */
+int sch_tdh_size(const uint8_t *p, size_t r, uint16_t intype, uint16_t outtype, uint32_t flags,
+                 uint32_t length, unsigned ptr_size, size_t *total, size_t *vo, size_t *vl);
+/* Whether an InType is an integer (the walker's is_int). */
+int sch_tdh_is_int(unsigned intype);
+
 /* The UTF-16 string at `off` in the blob as UTF-8 (out[0] = 0 if none). */
 void sch_tei_string(const uint8_t *tei, size_t tei_len, uint32_t off, char *out, size_t cap);
+
+
+/* ---------------------------------- the plan of a flat schema (sch_tdh_plan.c)
+** A schema whose top level holds only scalars and arrays of fixed-size
+** items (no structs; counts and lengths from earlier top-level integers)
+** is compiled once into steps, one per top-level property; an event's
+** values are then located with no walk and no callback. Where locating
+** fails (payload too short, unknown type), the walker decides, so what
+** it reports stays the same. */
+
+#define SCH_PLAN_MAX 64          /* top-level properties of a planned schema, at most */
+#define SCH_PLAN_PTR 0xFF        /* step size: the event's pointer size */
+
+typedef struct sch_plan_step {
+  uint32_t flags;               /* the property's flags */
+  uint16_t intype, outtype;
+  uint16_t count, length;       /* or the step their value comes from (ParamCount / -Length) */
+  uint8_t tlg_in, tlg_out;      /* the value as the TraceLogging field sch_tdh_item makes */
+  uint8_t size;                 /* bytes of an item of a fixed-size type, SCH_PLAN_PTR, else 0 */
+  uint8_t is_array;             /* a sequence of `count` fixed-size items */
+  uint8_t is_param;             /* a later step takes its count or length from this one */
+} sch_plan_step;
+
+typedef struct sch_plan_span {
+  uint32_t off, len;            /* the value's bytes in UserData (arrays: the first item's) */
+  uint32_t count;               /* items (arrays), else 1 */
+} sch_plan_span;
+
+/* The plan of the schema into out[SCH_PLAN_MAX]: its number of steps (the
+** top-level property count), or 0 when the schema is not flat or has no
+** top-level property. */
+size_t sch_plan_compile(const uint8_t *tei, size_t tei_len, sch_plan_step *out);
+
+/* Locate each step's value in UserData (out[n]). 1 when every step was
+** located where the walker finds it and the walk would end without error;
+** 0 when the walker must decide (it then reports a short payload or an
+** unknown type as it always has). */
+int sch_plan_locate(const sch_plan_step *s, size_t n, const uint8_t *data, size_t data_len,
+                    unsigned ptr_size, sch_plan_span *out);
+
+/* The TraceLogging In/OutType a TDH one is shown as (sch_tdh_item's). */
+uint8_t sch_tdh_tlg_in(uint16_t intype);
+uint8_t sch_tdh_tlg_out(uint16_t outtype);
 
 
 /* ---------------------------------- fields as items and text */

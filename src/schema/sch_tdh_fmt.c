@@ -17,7 +17,7 @@
 #define MAX_FRAMES 40            /* the walker nests at most 16 structs, each maybe in an array */
 
 /* TDH_OUTTYPE -> the TraceLogging OutType that formats the same way. */
-static uint8_t tlg_out(uint16_t o) {
+uint8_t sch_tdh_tlg_out(uint16_t o) {
   switch (o) {
     case 13: return TLG_OUT_BOOLEAN;
     case 15: case 16: case 17: case 18: case 19: return TLG_OUT_HEX;
@@ -39,7 +39,7 @@ static uint8_t tlg_out(uint16_t o) {
 
 /* TDH_INTYPE -> the TraceLogging InType whose value bytes look the same
 ** (the walker strips counts and terminators). */
-static uint8_t tlg_in(uint16_t t) {
+uint8_t sch_tdh_tlg_in(uint16_t t) {
   if (t >= 1 && t <= 21) return (uint8_t)t;           /* the shared numbering */
   switch (t) {
     case SCH_IN_COUNTEDSTRING: case SCH_IN_REVERSEDCOUNTEDSTRING: return TLG_IN_COUNTEDSTRING;
@@ -76,8 +76,8 @@ void sch_tdh_item(const sch_tdh_event *t, const sch_walk_item *w, int in_array, 
     it->field.name_len = (uint32_t)strlen(name);
   }
   it->field.index = w->prop;
-  it->field.in_type = tlg_in(w->intype);
-  it->field.out_type = tlg_out(w->outtype);
+  it->field.in_type = sch_tdh_tlg_in(w->intype);
+  it->field.out_type = sch_tdh_tlg_out(w->outtype);
   it->field.out_present = it->field.out_type != 0;
 }
 

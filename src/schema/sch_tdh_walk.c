@@ -51,22 +51,21 @@ static const uint8_t *tei_name(const walker *w, uint32_t off) {
   return w->tei + off;
 }
 
-static int is_int_type(unsigned t) {
+int sch_tdh_is_int(unsigned t) {
   return (t >= SCH_IN_INT8 && t <= SCH_IN_UINT64) || t == SCH_IN_BOOLEAN ||
          t == SCH_IN_HEXINT32 || t == SCH_IN_HEXINT64 || t == SCH_IN_POINTER ||
          t == SCH_IN_SIZET;
 }
 
-/* Size of one item at w->pos: total bytes consumed (*total) and the value's
-** own bytes (*vo offset from pos, *vl length). 0 ok, -1 overrun / unknown. */
-static int item_size(const walker *w, const epi *e, uint32_t length, size_t *total, size_t *vo,
-                     size_t *vl) {
-  size_t r = w->data_len - w->pos;
-  const uint8_t *p = w->data + w->pos;
+/* Size of one item at p (r bytes left): total bytes consumed (*total) and
+** the value's own bytes (*vo offset from p, *vl length). 0 ok, -1 overrun /
+** unknown. */
+static int size_at(const uint8_t *p, size_t r, uint16_t intype, uint16_t outtype, uint32_t flags,
+                   uint32_t length, unsigned ptr_size, size_t *total, size_t *vo, size_t *vl) {
   size_t n;
-  int fixed_len = (e->flags & (SCH_PF_PARAM_LENGTH | SCH_PF_PARAM_FIXED_LEN)) || length != 0;
+  int fixed_len = (flags & (SCH_PF_PARAM_LENGTH | SCH_PF_PARAM_FIXED_LEN)) || length != 0;
   *vo = 0;
-  switch (e->intype) {
+  switch (intype) {
     case SCH_IN_NULL: n = 0; break;
     case SCH_IN_INT8: case SCH_IN_UINT8: case SCH_IN_ANSICHAR: n = 1; break;
     case SCH_IN_INT16: case SCH_IN_UINT16: case SCH_IN_UNICODECHAR: n = 2; break;
@@ -75,7 +74,7 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
     case SCH_IN_INT64: case SCH_IN_UINT64: case SCH_IN_HEXINT64: case SCH_IN_DOUBLE:
     case SCH_IN_FILETIME: n = 8; break;
     case SCH_IN_GUID: case SCH_IN_SYSTEMTIME: n = 16; break;
-    case SCH_IN_POINTER: case SCH_IN_SIZET: n = w->ptr_size; break;  /* never `length` */
+    case SCH_IN_POINTER: case SCH_IN_SIZET: n = ptr_size; break;  /* never `length` */
     case SCH_IN_UNICODESTRING:
       if (fixed_len) { n = 2 * (size_t)length; break; }
       for (n = 0; n + 1 < r; n += 2)
@@ -89,7 +88,7 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
       if (n < r) { *total = n + 1; *vl = n; return 0; }
       *total = r; *vl = r; return 0;
     case SCH_IN_BINARY:
-      n = (length == 0 && e->outtype == SCH_OUT_IPV6) ? 16 : length;
+      n = (length == 0 && outtype == SCH_OUT_IPV6) ? 16 : length;
       break;
     case SCH_IN_SID:
       if (r < 8) return -1;
@@ -98,10 +97,10 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
     case SCH_IN_WBEMSID:
       if (r < 4) return -1;
       if (tlg_le32(p) == 0) { *total = 4; *vl = 0; *vo = 4; return 0; }   /* NULL */
-      if (r < 2 * (size_t)w->ptr_size + 8) return -1;
-      n = 2 * (size_t)w->ptr_size + 8 + 4 * (size_t)p[2 * w->ptr_size + 1];
+      if (r < 2 * (size_t)ptr_size + 8) return -1;
+      n = 2 * (size_t)ptr_size + 8 + 4 * (size_t)p[2 * ptr_size + 1];
       if (n > r) return -1;
-      *total = n; *vo = 2 * (size_t)w->ptr_size; *vl = n - *vo;
+      *total = n; *vo = 2 * (size_t)ptr_size; *vl = n - *vo;
       return 0;
     case SCH_IN_COUNTEDSTRING: case SCH_IN_COUNTEDANSISTRING:
       if (r < 2) return -1;
@@ -130,14 +129,25 @@ static int item_size(const walker *w, const epi *e, uint32_t length, size_t *tot
   *total = n; *vl = n;
   /* a fixed-length string ends at its first NUL, as TDH formats it (the
   ** kernel's wchar[256] ComputerName is NUL-padded) */
-  if (e->intype == SCH_IN_UNICODESTRING)
+  if (intype == SCH_IN_UNICODESTRING)
     for (size_t k = 0; k + 1 < n; k += 2)
       if (p[k] == 0 && p[k + 1] == 0) { *vl = k; break; }
-  if (e->intype == SCH_IN_ANSISTRING) {
+  if (intype == SCH_IN_ANSISTRING) {
     const uint8_t *z = memchr(p, 0, n);
     if (z) *vl = (size_t)(z - p);
   }
   return 0;
+}
+
+static int item_size(const walker *w, const epi *e, uint32_t length, size_t *total, size_t *vo,
+                     size_t *vl) {
+  return size_at(w->data + w->pos, w->data_len - w->pos, e->intype, e->outtype, e->flags, length,
+                 w->ptr_size, total, vo, vl);
+}
+
+int sch_tdh_size(const uint8_t *p, size_t r, uint16_t intype, uint16_t outtype, uint32_t flags,
+                 uint32_t length, unsigned ptr_size, size_t *total, size_t *vo, size_t *vl) {
+  return size_at(p, r, intype, outtype, flags, length, ptr_size, total, vo, vl);
 }
 
 static int emit_rest(walker *w, uint32_t prop, uint32_t depth) {
@@ -203,7 +213,7 @@ static int walk_prop(walker *w, uint32_t i, uint32_t depth) {
     it.map_name_off = e.map_off;
     it.ptr = w->data + w->pos + vo;
     it.len = (uint32_t)vl;
-    it.is_int = is_int_type(e.intype) && vl <= 8;
+    it.is_int = sch_tdh_is_int(e.intype) && vl <= 8;
     it.u = 0;
     if (it.is_int) {
       for (size_t b = 0; b < vl; b++) it.u |= (uint64_t)it.ptr[b] << (8 * b);
