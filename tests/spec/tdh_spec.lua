@@ -167,4 +167,87 @@ describe("TDH-decoded events", function()
       local _ = ev.fields, ev.name, ev.decode_error, ev:json(), tostring(ev)
     end
   end)
+
+  -- A flat schema (scalars, arrays of fixed-size items counted by an
+  -- earlier field) is read by its plan from the second event on; what an
+  -- event holds must not depend on whether the plan or the walk read it.
+  it("read flat schemas by their plan exactly as the walk does", function()
+    local flat = tei {
+      provider = "Test-Flat", event = "Frames", top = 6,
+      props = {
+        { name = "FrameCount", intype = IN.uint16 },                                    -- 0
+        { name = "Name", intype = IN.unicodestring },                                   -- 1
+        { name = "Stack", intype = IN.pointer, flags = PF.param_count, count = 0 },     -- 2
+        { name = "Tag", intype = IN.ansistring },                                       -- 3
+        { name = "Pair", intype = IN.uint8, flags = PF.fixed_count, count = 2 },        -- 4
+        { name = "Id", intype = IN.guid },                                              -- 5
+      },
+    }
+    local guid = string.rep("\x11", 16)
+    local function data(frames, psize)
+      local p = string.pack("<I2", #frames) .. utf16("w")
+      for _, a in ipairs(frames) do p = p .. string.pack(psize == 4 and "<I4" or "<I8", a) end
+      return p .. "tag\0" .. "\7\8" .. guid
+    end
+    local function fields(d, psize)
+      local ev = event(d, { tdh_info = flat, pointer_size = psize or 8 })
+      local f, out = ev.fields, {}
+      for k, v in pairs(f) do out[#out + 1] = { k, v } end
+      return out, #f, ev.decode_error
+    end
+    local want = { { "FrameCount", 3 }, { "Name", "w" }, { "Stack", { 0x10, 0x20, 0x7ff612340000 } },
+                   { "Tag", "tag" }, { "Pair", { 7, 8 } }, { "Id", "11111111-1111-1111-1111-111111111111" } }
+    for _ = 1, 3 do                                   -- the first walks, the others use the plan
+      local got, n, err = fields(data({ 0x10, 0x20, 0x7ff612340000 }))
+      assert.same(want, got)
+      assert.equal(6, n)
+      assert.is_nil(err)
+    end
+    local got = fields(data({ 5, 6 }, 4), 4)          -- the event's own pointer size
+    assert.same({ 5, 6 }, got[3][2])
+    got = fields(data({}))                            -- an empty array
+    assert.same({ "Stack", {} }, got[3])
+    -- a count beyond the payload: the walk's items, then where it ended
+    local short = data({ 1, 2 }):sub(1, 2 + 4 + 8 + 4)
+    local g, n, err = fields(short)
+    assert.same({ { "FrameCount", 2 }, { "Name", "w" }, { "Stack", { 1 } } }, g)
+    assert.equal(3, n)
+    assert.matches('^TDH_E_SHORT: the payload does not hold property 3 %("Stack"%)', err)
+    -- the payload ends in a fixed-size field; strings run to the end of the payload
+    g, n, err = fields(data({ 1 }):sub(1, -2))
+    assert.equal(5, n)
+    assert.matches('property 6 %("Id"%)', err)
+    g, n, err = fields(string.pack("<I2", 0) .. utf16("w"):sub(1, 3))
+    assert.same({ { "FrameCount", 0 }, { "Name", "w" }, { "Stack", {} }, { "Tag", "" }, { "Pair", {} } }, g)
+    assert.matches('property 5 %("Pair"%)', err)
+    g, n, err = fields("")
+    assert.same({}, g)
+    assert.matches('property 1 %("FrameCount"%)', err)
+  end)
+
+  -- Every element of an array of structs names its members with one shared
+  -- metatable (made by the first element walked whole); an element that
+  -- ends early has its own, with the names of what it holds.
+  it("share one names metatable among the elements of a struct array", function()
+    local f = event(payload).fields
+    assert.is_true(rawequal(getmetatable(f.Pairs[1]), getmetatable(f.Pairs[2])))
+    assert.is_true(rawequal(getmetatable(f.Pairs[1]), getmetatable(event(payload).fields.Pairs[2])))
+    local cut = #payload - 12 - 2                     -- inside the second element's Value
+    local g = event(payload:sub(1, cut)).fields
+    local names = {}
+    for k, v in pairs(g.Pairs[2]) do names[#names + 1] = k .. "=" .. tostring(v) end
+    assert.same({ "Key=2", "Value=tw" }, names)       -- runs to the end of the payload
+    names = {}
+    for k in pairs(g.Pairs[1]) do names[#names + 1] = k end
+    assert.same({ "Key", "Value" }, names)
+    cut = #payload - 12 - 5                           -- the second element's Key is missing
+    g = event(payload:sub(1, cut)).fields
+    assert.equal(2, #g.Pairs)
+    assert.is_nil(next(g.Pairs[2]))
+    local mt = getmetatable(g.Pairs[2])
+    assert.is_false(rawequal(mt, getmetatable(g.Pairs[1])))
+    assert.is_nil(mt[1])
+    assert.equal(1, mt[0])                            -- no name (count * 2 + 1, as ever)
+    assert.equal("one", g.Pairs[1].Value)
+  end)
 end)

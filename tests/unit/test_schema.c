@@ -479,8 +479,123 @@ static void test_http(const char *shared) {
   free(xml);
 }
 
+/* ---- the plan of a flat schema (sch_tdh_plan.c) against the walker ---- */
+
+typedef struct seen {
+  const uint8_t *data;
+  uint32_t prop[64], off[64], len[64], count[64];
+  int kind[64];
+  size_t n;
+} seen;
+
+static int collect_top(void *ctx, const sch_walk_item *w) {
+  seen *s = ctx;
+  if (w->depth != 0 || (w->kind != SCH_W_VALUE && w->kind != SCH_W_ARRAY_BEGIN)) return 0;
+  if (s->n == 64) return 1;
+  s->prop[s->n] = w->prop;
+  s->kind[s->n] = w->kind;
+  s->off[s->n] = w->kind == SCH_W_VALUE && w->len ? (uint32_t)(w->ptr - s->data) : 0;
+  s->len[s->n] = w->kind == SCH_W_VALUE ? w->len : 0;
+  s->count[s->n] = w->kind == SCH_W_ARRAY_BEGIN ? w->count : 0;
+  s->n++;
+  return 0;
+}
+
+/* The plan's spans as the walker's top-level items (values; array begins
+** followed by their items), for comparing. */
+static void spans_as_items(const sch_plan_step *st, size_t n, const sch_plan_span *sp, seen *s) {
+  for (size_t i = 0; i < n && s->n < 64; i++) {
+    if (!st[i].is_array) {
+      s->prop[s->n] = (uint32_t)i; s->kind[s->n] = SCH_W_VALUE;
+      s->off[s->n] = sp[i].len ? sp[i].off : 0; s->len[s->n] = sp[i].len; s->count[s->n++] = 0;
+      continue;
+    }
+    s->prop[s->n] = (uint32_t)i; s->kind[s->n] = SCH_W_ARRAY_BEGIN;
+    s->off[s->n] = 0; s->len[s->n] = 0; s->count[s->n++] = sp[i].count;
+    for (uint32_t k = 0; k < sp[i].count && s->n < 64; k++) {
+      s->prop[s->n] = (uint32_t)i; s->kind[s->n] = SCH_W_VALUE;
+      s->off[s->n] = sp[i].off + k * sp[i].len; s->len[s->n] = sp[i].len; s->count[s->n++] = 0;
+    }
+  }
+}
+
+static int same_items(const seen *a, const seen *b) {
+  if (a->n != b->n) return 0;
+  for (size_t i = 0; i < a->n; i++)
+    if (a->prop[i] != b->prop[i] || a->kind[i] != b->kind[i] || a->off[i] != b->off[i] ||
+        a->len[i] != b->len[i] || a->count[i] != b->count[i])
+      return 0;
+  return 1;
+}
+
+static const char *plan_manifest =
+  HEAD PROV
+  "<templates><template tid='F'>\n"
+  "  <data name='N' inType='win:UInt16'/><data name='Name' inType='win:UnicodeString'/>\n"
+  "  <data name='Stack' inType='win:Pointer' count='N'/><data name='Tag' inType='win:AnsiString'/>\n"
+  "  <data name='Pair' inType='win:UInt8' count='2'/><data name='Id' inType='win:GUID'/>\n"
+  "  <data name='B' inType='win:Binary' length='3'/><data name='L' inType='win:UInt32'/>\n"
+  "  <data name='S' inType='win:AnsiString' length='L'/><data name='W' inType='win:UnicodeString' length='2'/>\n"
+  "</template>\n"
+  "<template tid='S'><data name='A' inType='win:UInt8'/>"
+  "<struct name='T'><data name='x' inType='win:UInt8'/></struct></template>\n"
+  "</templates>\n"
+  "<events><event value='1' template='F' symbol='Flat'/><event value='2' template='S' symbol='St'/>"
+  "</events>\n" TAIL;
+
+static void test_plan(void) {
+  char err[600];
+  schema_man *m = parse(plan_manifest, err, sizeof err);
+  check(m != NULL, "plan manifest parses: %s", m ? "" : err);
+  if (!m) return;
+  sch_plan_step st[SCH_PLAN_MAX];
+  const schema_event *e = find_ev(m, 2);
+  check(e && sch_plan_compile(e->blob, e->len, st) == 0, "a schema with a struct has no plan");
+  e = find_ev(m, 1);
+  size_t n = e ? sch_plan_compile(e->blob, e->len, st) : 0;
+  check(n == 10, "the flat schema: one step per top-level field (%zu)", n);
+  if (n != 10) { schema_man_free(m); return; }
+  check(st[2].is_array && st[4].is_array && !st[1].is_array && st[0].is_param && st[7].is_param,
+        "arrays by a field's count or a fixed one; N and L give counts and lengths");
+  /* N=2, "ab", two pointers, "t", 2 bytes, a GUID, 3 bytes, L=2, "xy", 2 UTF-16 chars */
+  uint8_t pay[128];
+  size_t len = 0;
+  for (unsigned psize = 4; psize <= 8; psize += 4) {
+    len = 0;
+    pay[len++] = 2; pay[len++] = 0;
+    memcpy(pay + len, "a\0b\0\0\0", 6); len += 6;
+    for (unsigned k = 0; k < 2 * psize; k++) pay[len++] = (uint8_t)(0x40 + k);
+    memcpy(pay + len, "t\0", 2); len += 2;
+    pay[len++] = 7; pay[len++] = 8;
+    for (int k = 0; k < 16; k++) pay[len++] = (uint8_t)k;
+    pay[len++] = 0xAA; pay[len++] = 0xBB; pay[len++] = 0xCC;
+    pay[len++] = 2; pay[len++] = 0; pay[len++] = 0; pay[len++] = 0;
+    memcpy(pay + len, "xyW\0\0\0", 6); len += 6;
+    int agree = 1, whole = 0;
+    for (size_t cut = 0; cut <= len; cut++) {   /* every truncation, the whole payload last */
+      seen w = {pay, {0}, {0}, {0}, {0}, {0}, 0}, p = {pay, {0}, {0}, {0}, {0}, {0}, 0};
+      sch_plan_span sp[SCH_PLAN_MAX];
+      int rc = sch_tdh_walk(e->blob, e->len, pay, cut, psize, collect_top, &w);
+      int ok = sch_plan_locate(st, n, pay, cut, psize, sp);
+      if (ok) spans_as_items(st, n, sp, &p);
+      if (ok != (rc == 0) || (ok && !same_items(&w, &p))) {
+        agree = 0;
+        check(0, "plan and walk differ at %zu of %zu bytes (pointer size %u): plan %d walk %d",
+              cut, len, psize, ok, rc);
+        break;
+      }
+      whole = ok && cut == len && p.n == 14 && p.len[1] == 4 && p.len[12] == 2 && p.len[13] == 2;   /* W ends at its NUL */
+    }
+    check(agree && whole, "plan == walk at every length of the payload, pointer size %u", psize);
+  }
+  check(sch_plan_locate(st, n, NULL, 0, 8, (sch_plan_span[SCH_PLAN_MAX]){{0}}) == 0,
+        "no payload: the walker decides");
+  schema_man_free(m);
+}
+
 int main(void) {
   test_full();
+  test_plan();
   test_registry();
   test_hostile();
   const char *shared = unit_shared_dir();
