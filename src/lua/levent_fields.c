@@ -15,7 +15,22 @@ static const char *const intype_names[32] = {
 
 /* ---- values ---- */
 
+/* UTF-16LE as UTF-8. Most strings in traces are short and ASCII: those are
+** narrowed here in one pass (the same bytes the formatter writes for code
+** units below 0x80); any other goes through the formatter. */
 static void push_utf16(lua_State *L, const uint8_t *p, size_t n) {
+  char ascii[128];
+  if (n <= 2 * sizeof ascii && n % 2 == 0) {
+    size_t k = 0;
+    while (k < n && p[k] < 0x80 && p[k + 1] == 0) {
+      ascii[k / 2] = (char)p[k];
+      k += 2;
+    }
+    if (k == n) {
+      lua_pushlstring(L, ascii, n / 2);
+      return;
+    }
+  }
   luaL_Buffer b;
   tlg_sink sink = {buf_write, &b};
   luaL_buffinit(L, &b);

@@ -250,4 +250,32 @@ describe("TDH-decoded events", function()
     assert.equal(1, mt[0])                            -- no name (count * 2 + 1, as ever)
     assert.equal("one", g.Pairs[1].Value)
   end)
+
+  -- UTF-16 values become UTF-8: short ASCII ones take a shortcut, all
+  -- others (longer, non-ASCII, surrogate pairs, a lone surrogate) the
+  -- formatter; the result must not tell which
+  it("turn UTF-16 strings into UTF-8, ASCII or not, short or long", function()
+    local one = tei { provider = "Test-Str", event = "S", top = 1,
+                      props = { { name = "S", intype = IN.unicodestring } } }
+    local function s16(units)
+      local t = {}
+      for i, u in ipairs(units) do t[i] = string.pack("<I2", u) end
+      return table.concat(t) .. "\0\0"
+    end
+    local function value(data)
+      return event(data, { tdh_info = one }).fields.S
+    end
+    local a128, a129 = string.rep("x", 127) .. "\127", string.rep("y", 129)
+    for _ = 1, 2 do                                   -- walked, then planned
+      assert.equal("", value(s16({})))
+      assert.equal("A", value(s16({ 0x41 })))
+      assert.equal(a128, value(utf16(a128)))
+      assert.equal(a129, value(utf16(a129)))
+      assert.equal("h\u{e9}llo", value(s16({ 0x68, 0xe9, 0x6c, 0x6c, 0x6f })))
+      assert.equal("a\u{20ac}", value(s16({ 0x61, 0x20ac })))
+      assert.equal("\u{1f600}!", value(s16({ 0xd83d, 0xde00, 0x21 })))
+      assert.equal("\u{fffd}z", value(s16({ 0xd83d, 0x7a })))
+      assert.equal("\1\31", value(s16({ 1, 31 })))
+    end
+  end)
 end)
