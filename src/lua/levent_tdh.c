@@ -8,9 +8,13 @@
 ** into a "shape" (cached in the registry, keyed by the schema bytes): the
 ** fields metatable (names as Lua strings, shared by every event of that
 ** schema) and the property index at each position. An event then pays for
-** its table and values only. The first event of a schema, and any event
-** whose walk visits other properties than the shape lists (the walk
-** checks each), take the slow path, which names every field itself.
+** its table and values only. A flat schema also gets a plan
+** (sch_tdh_plan.c): its events' values are located without the walk and
+** pushed under the shape's names. The first event of a schema, and any
+** event whose walk visits other properties than the shape lists (the walk
+** checks each), take the slow path, which names every field itself; the
+** elements of a struct array share the names metatable of the first one
+** walked whole (cached per struct property).
 */
 #include <string.h>
 
