@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tlg_dtoa.h"
 #include "tlg_json.h"
 #include "tlg_utf8.h"
 
@@ -143,15 +144,8 @@ void tlg_json_double(tlg_json *j, double v, int f32, int quote_special) {
     tlg_json_i64(j, (int64_t)v);
     return;
   }
-  char buf[40];
-  for (int prec = f32 ? 6 : 15; prec <= 17; prec++) {
-    snprintf(buf, sizeof buf, "%.*g", prec, v);
-    double back = strtod(buf, NULL);
-    if (f32 ? (float)back == (float)v : back == v) break;
-  }
-  for (char *c = buf; *c; c++)
-    if (*c == ',') *c = '.'; /* a locale's decimal comma */
-  tlg_json_cstr(j, buf);
+  char buf[TLG_DTOA_SIZE];
+  tlg_json_raw(j, buf, tlg_dtoa(buf, v, f32));
 }
 
 void tlg_json_hex(tlg_json *j, const uint8_t *p, size_t n) {

@@ -1,0 +1,126 @@
+/*
+** tlg_dtoa.c: float text for the JSON writer (see tlg_dtoa.h).
+**
+** Why the fast path prints what "%.Pg" prints (P = 15, or 6 for float32):
+** a double is within 2^-53 of its value relative to it (a float32: 2^-24,
+** plus 2^-53 for the strtod step), far less than half a step of the P-digit
+** grid (at least 10^-P / 2 relative). So when some decimal D of at most P
+** significant digits reads back to v, D is the grid point nearest v: the
+** one printf rounds v to. The fast path scales v by a power of ten that is
+** exact (10^0..10^22) to a P-digit integer m, rounds it, and checks that
+** m / 10^s (one correctly rounded IEEE operation on exact operands, which
+** is what strtod gives for the text of D) is v again. If it is, the text is
+** m's digits laid out as %g lays them out; if not, no P-digit text reads
+** back to v and the precisions above P go through snprintf as before.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tlg_dtoa.h"
+
+static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* 1 if text that reads as `back` reads back to v (at float32 precision). */
+static int same(double back, double v, int f32) {
+  return f32 ? (float)back == (float)v : back == v;
+}
+
+/* The slow way: snprintf at each precision from `prec` up to 17. */
+static size_t by_printf(char *out, double v, int f32, int prec) {
+  int n = 0;
+  for (; prec <= 17; prec++) {
+    n = snprintf(out, TLG_DTOA_SIZE, "%.*g", prec, v);
+    if (same(strtod(out, NULL), v, f32)) break;
+  }
+  for (char *c = out; *c; c++)
+    if (*c == ',') *c = '.'; /* a locale's decimal comma */
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* m (0 < m < 10^17) as decimal digits at d; returns the count. */
+static int digits(char *d, uint64_t m) {
+  char t[20];
+  int k = 0;
+  do { t[k++] = (char)('0' + m % 10); m /= 10; } while (m);
+  for (int i = 0; i < k; i++) d[i] = t[k - 1 - i];
+  return k;
+}
+
+/* "%.Pg" of the value m * 10^(x - (digits of m) + 1), m without trailing
+** zeros, x its decimal exponent; after the sign. */
+static char *layout(char *p, uint64_t m, int x, int prec) {
+  char d[20];
+  int k = digits(d, m);
+  if (x < -4 || x >= prec) {
+    *p++ = d[0];
+    if (k > 1) {
+      *p++ = '.';
+      for (int i = 1; i < k; i++) *p++ = d[i];
+    }
+    *p++ = 'e';
+    *p++ = x < 0 ? '-' : '+';
+    unsigned e = (unsigned)(x < 0 ? -x : x);
+    if (e >= 100) *p++ = (char)('0' + e / 100);
+    *p++ = (char)('0' + e / 10 % 10);
+    *p++ = (char)('0' + e % 10);
+  } else if (x >= 0) {
+    for (int i = 0; i <= x; i++) *p++ = i < k ? d[i] : '0';
+    if (k > x + 1) {
+      *p++ = '.';
+      for (int i = x + 1; i < k; i++) *p++ = d[i];
+    }
+  } else {
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = -1; i > x; i--) *p++ = '0';
+    for (int i = 0; i < k; i++) *p++ = d[i];
+  }
+  return p;
+}
+
+/* The fast path for a = |v| > 0 finite: the text after the sign at p, its
+** end in *end; 1 done, 0 when no text of `prec` digits reads back to v,
+** -1 when a is beyond the range of exact powers of ten. */
+static int fast(char *p, char **end, double a, double v, int f32, int prec) {
+  int e2;
+  frexp(a, &e2); /* a in [2^(e2-1), 2^e2): log10(a) in [(e2-1)*L, e2*L) */
+  int x = (int)floor((e2 - 1) * 0.30102999566398120) + 1;
+  uint64_t lo = (uint64_t)p10[prec - 1], hi = (uint64_t)p10[prec];
+  for (int tries = 0; tries < 3; tries++) {
+    int s = prec - 1 - x;
+    if (s > 22 || s < -22) return -1;
+    double t = s >= 0 ? a * p10[s] : a / p10[-s];
+    uint64_t m = (uint64_t)(t + 0.5); /* exact: t < 2^50 */
+    if (m >= hi) { x++; continue; }
+    if (m < lo) { x--; continue; }
+    double back = s >= 0 ? (double)m / p10[s] : (double)m * p10[-s];
+    if (!same(v < 0 ? -back : back, v, f32)) return 0;
+    while (m % 10 == 0) m /= 10;
+    *end = layout(p, m, x, prec);
+    return 1;
+  }
+  return -1; /* not reached: x is off by at most one */
+}
+
+size_t tlg_dtoa(char out[TLG_DTOA_SIZE], double v, int f32) {
+  int prec = f32 ? 6 : 15;
+  double a = fabs(v);
+#if FLT_EVAL_METHOD == 0 /* the checks need operations rounded to double */
+  if (isfinite(v) && a != 0) {
+    char *p = out, *end = NULL;
+    if (v < 0) *p++ = '-';
+    int st = fast(p, &end, a, v, f32, prec);
+    if (st > 0) {
+      *end = 0;
+      return (size_t)(end - out);
+    }
+    if (st == 0) return by_printf(out, v, f32, prec + 1);
+  }
+#endif
+  return by_printf(out, v, f32, prec);
+}
