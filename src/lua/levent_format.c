@@ -24,48 +24,44 @@ void lev_view(levent *ev, const rec_record *rec) {
 }
 
 typedef struct jw {
-  const tlg_sink *sink; /* the output */
-  tlg_json j;           /* the JSON writer, buffered over sink */
+  tlg_json *j; /* the output */
   int first;
+  tlg_sink sink; /* appends to j, for writers that take a sink */
 } jw;
 
-/* The sink for a tlg_fmt_* call, after what j holds went out. */
-static const tlg_sink *jw_sink(jw *w) {
-  tlg_json_flush(&w->j);
-  return w->sink;
+/* The sink for a tlg_fmt_* or sch_tdh_* call: it appends to the line. */
+static const tlg_sink *jw_sink(jw *w) { return &w->sink; }
+
+/* `,"key":` (`{"key":` first); k is a literal, so its length is known. */
+#define jw_key(w, k) jw_key_(w, ",\"" k "\":", sizeof ",\"" k "\":" - 1)
+static inline void jw_key_(jw *w, const char *k, size_t n) {
+  if (w->first) {
+    tlg_json_char(w->j, '{');
+    k++;
+    n--;
+    w->first = 0;
+  }
+  tlg_json_raw(w->j, k, n);
 }
 
-static void jw_key(jw *w, const char *k) {
-  tlg_json_cstr(&w->j, w->first ? "{\"" : ",\"");
-  w->first = 0;
-  tlg_json_cstr(&w->j, k);
-  tlg_json_cstr(&w->j, "\":");
-}
-
-static void jw_u64(jw *w, const char *k, uint64_t v) {
-  if (k) jw_key(w, k);
-  tlg_json_u64(&w->j, v);
-}
-
-static void jw_str(jw *w, const char *k, const char *s, size_t n) {
-  jw_key(w, k);
-  tlg_json_string(&w->j, s, n, TLG_JSON_CP1252);
-}
+#define jw_u64(w, k, v) (jw_key(w, k), tlg_json_u64((w)->j, v))
+#define jw_str(w, k, s, n) (jw_key(w, k), tlg_json_string((w)->j, s, n, TLG_JSON_CP1252))
 
 /* pid or tid: null when the record does not carry it (see lev_has_id). */
-static void jw_id(jw *w, const char *k, const lrec *r, uint32_t v) {
-  if (lev_has_id(r, v)) {
-    jw_u64(w, k, v);
-  } else {
-    jw_key(w, k);
-    tlg_json_cstr(&w->j, "null");
-  }
+#define jw_id(w, k, r, v) (jw_key(w, k), jw_id_(w, r, v))
+static void jw_id_(jw *w, const lrec *r, uint32_t v) {
+  if (lev_has_id(r, v)) tlg_json_u64(w->j, v);
+  else tlg_json_raw(w->j, "null", 4);
 }
 
-static void jw_guid(jw *w, const char *k, const tlg_guid *g) {
-  char text[TLG_GUID_TEXT];
-  tlg_guid_format(g, text);
-  jw_str(w, k, text, TLG_GUID_TEXT - 1);
+/* A GUID's text needs no escapes. */
+#define jw_guid(w, k, g) (jw_key(w, k), jw_guid_(w, g))
+static void jw_guid_(jw *w, const tlg_guid *g) {
+  char *p = tlg_json_room(w->j, TLG_GUID_TEXT + 1);
+  p[0] = '"';
+  tlg_guid_format(g, p + 1);
+  p[TLG_GUID_TEXT] = '"';
+  w->j->n += TLG_GUID_TEXT + 1;
 }
 
 /* The decode error as plain C text (bounded; used inside a luaL_Buffer). */
@@ -109,9 +105,7 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
     jw_key(w, "timestamp");
-    tlg_json_char(&w->j, '"');
-    tlg_fmt_filetime(jw_sink(w), r->timestamp);
-    tlg_json_char(&w->j, '"');
+    tlg_fmt_filetime_to(w->j, r->timestamp, TLG_FMT_JSON);
   }
   if (r->flags & REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
   if (r->flags & REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
@@ -145,9 +139,9 @@ static void json_details(jw *w, const levent *ev) {
     jw_u64(w, "session_id", tlg_get_le(it->data, 4));
   if ((it = lev_find_sid(ev))) {
     jw_key(w, "sid");
-    tlg_json_char(&w->j, '"');
+    tlg_json_char(w->j, '"');
     tlg_fmt_sid(jw_sink(w), it->data, it->size);
-    tlg_json_char(&w->j, '"');
+    tlg_json_char(w->j, '"');
   }
   if ((it = lev_find_ext(ev, REC_EXT_PROCESS_START_KEY, REC_EXT_PROCESS_START_KEY, 8)))
     jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
@@ -158,25 +152,25 @@ static void json_details(jw *w, const levent *ev) {
     jw_u64(w, "stack_match_id", tlg_get_le(it->data, 8));
     jw_key(w, "stack");
     for (unsigned i = 0; i < n; i++)
-      tlg_json_printf(&w->j, "%s\"0x%llx\"", i ? "," : "[",
+      tlg_json_printf(w->j, "%s\"0x%llx\"", i ? "," : "[",
                       (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
-    tlg_json_cstr(&w->j, n ? "]" : "[]");
+    tlg_json_cstr(w->j, n ? "]" : "[]");
   }
   int first = 1;
   for (uint32_t i = 0; i < r->ext_count; i++) {
     it = &r->ext[i];
     if (ext_shown(ev, it)) continue;
     if (first) jw_key(w, "ext");
-    tlg_json_cstr(&w->j, first ? "[{\"type\":" : ",{\"type\":");
+    tlg_json_cstr(w->j, first ? "[{\"type\":" : ",{\"type\":");
     first = 0;
-    jw_u64(w, NULL, it->type);
-    tlg_json_cstr(&w->j, ",\"name\":");
-    tlg_json_string(&w->j, lev_ext_name(it->type), strlen(lev_ext_name(it->type)), TLG_JSON_CP1252);
-    tlg_json_cstr(&w->j, ",\"data\":");
-    tlg_json_hex(&w->j, it->data, it->size);
-    tlg_json_char(&w->j, '}');
+    tlg_json_u64(w->j, it->type);
+    tlg_json_cstr(w->j, ",\"name\":");
+    tlg_json_string(w->j, lev_ext_name(it->type), strlen(lev_ext_name(it->type)), TLG_JSON_CP1252);
+    tlg_json_cstr(w->j, ",\"data\":");
+    tlg_json_hex(w->j, it->data, it->size);
+    tlg_json_char(w->j, '}');
   }
-  if (!first) tlg_json_char(&w->j, ']');
+  if (!first) tlg_json_char(w->j, ']');
 }
 
 /* The TDH fields (JSON or text) and, on an error, its message in *err. */
@@ -200,9 +194,9 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
                        size_t cap) {
   int tdh = 0;
   if (has_meta)
-    tlg_fmt_fields(jw_sink(w), d, TLG_FMT_JSON);
+    tlg_fmt_fields_to(w->j, d, TLG_FMT_JSON);
   else if (!(tdh = tdh_fields(ev, jw_sink(w), TLG_FMT_JSON, err, cap)))
-    tlg_json_cstr(&w->j, "{}");
+    tlg_json_cstr(w->j, "{}");
   return tdh;
 }
 
@@ -210,7 +204,7 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
 ** puts in its fields column), with the same exact-value rules. */
 static const char *const json_parts[] = {"event", "fields", NULL};
 
-void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields) {
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -218,11 +212,10 @@ void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
   w.first = 1;
-  w.sink = o;
-  tlg_json_init(&w.j, o);
+  w.j = j;
+  tlg_json_sink(j, &w.sink);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
-    tlg_json_flush(&w.j);
     return;
   }
   json_header(&w, ev, prov, plen, has_meta ? &d : NULL);
@@ -239,10 +232,16 @@ void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   }
   if (!has_meta) {
     jw_key(&w, "payload");
-    tlg_json_hex(&w.j, ev->rec.data, ev->rec.data_len);
+    tlg_json_hex(j, ev->rec.data, ev->rec.data_len);
   }
-  tlg_json_char(&w.j, '}');
-  tlg_json_flush(&w.j);
+  tlg_json_char(j, '}');
+}
+
+void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
+  tlg_json j;
+  tlg_json_init(&j, o);
+  lev_fmt_json_to(ev, &j, only_fields);
+  tlg_json_flush(&j);
 }
 
 int lev_json(lua_State *L) {
@@ -272,9 +271,22 @@ static void spaced_write(void *ctx, const char *s, size_t n) {
   sp->o->write(sp->o->ctx, s, n);
 }
 
-static void put(const tlg_sink *o, const char *s) { o->write(o->ctx, s, strlen(s)); }
+/* " [message]" after the fields. */
+static void put_bracketed(tlg_json *j, const char *s, size_t n) {
+  tlg_json_raw(j, " [", 2);
+  tlg_json_raw(j, s, n);
+  tlg_json_char(j, ']');
+}
 
-void lev_fmt_text(const levent *ev, const tlg_sink *o) {
+/* The TraceLogging fields after one space; nothing when there are none. */
+static void text_fields(tlg_json *j, tlg_decoder *d) {
+  tlg_json_char(j, ' ');
+  uint64_t mark = tlg_json_tell(j);
+  tlg_fmt_fields_to(j, d, TLG_FMT_TEXT);
+  if (tlg_json_tell(j) == mark) j->n--; /* the space is still in the buffer */
+}
+
+void lev_fmt_text_to(const levent *ev, tlg_json *j) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -284,41 +296,47 @@ void lev_fmt_text(const levent *ev, const tlg_sink *o) {
   tlg_decoder d;
   int has_meta = lev_start(ev, &d);
   if (prov) {
-    o->write(o->ctx, prov, plen);
+    tlg_json_raw(j, prov, plen);
   } else {
     tlg_guid_format(&ev->rec.provider_id, tmp);
-    put(o, tmp);
+    tlg_json_raw(j, tmp, TLG_GUID_TEXT - 1);
   }
-  put(o, "/");
+  tlg_json_char(j, '/');
   size_t nlen;
   const char *nm = lev_event_name(ev, &nlen, name, sizeof name);
-  if (nm) o->write(o->ctx, nm, nlen);
-  else put(o, "?");
-  snprintf(tmp, sizeof tmp, "(level=%u keyword=0x%llx)", (unsigned)ev->rec.desc.level,
-           (unsigned long long)ev->rec.desc.keyword);
-  put(o, tmp);
-  if (has_meta && tlg_decode_status(&d) == TLG_OK) {
-    spaced sp = {o, 0};
-    tlg_sink ss = {spaced_write, &sp};
-    tlg_fmt_fields(&ss, &d, TLG_FMT_TEXT);
-  }
+  if (nm) tlg_json_raw(j, nm, nlen);
+  else tlg_json_char(j, '?');
+  /* "(level=%u keyword=0x%llx)" */
+  static const char hx[] = "0123456789abcdef";
+  char *p = tmp + sizeof tmp, *end = p;
+  *--p = ')';
+  uint64_t kw = ev->rec.desc.keyword;
+  do { *--p = hx[kw & 15]; kw >>= 4; } while (kw);
+  memcpy(p -= 11, " keyword=0x", 11);
+  p -= tlg_u64_text(p, ev->rec.desc.level);
+  memcpy(p -= 7, "(level=", 7);
+  tlg_json_raw(j, p, (size_t)(end - p));
+  if (has_meta && tlg_decode_status(&d) == TLG_OK) text_fields(j, &d);
   if (tdh) {
-    spaced sp = {o, 0};
+    tlg_sink js;
+    tlg_json_sink(j, &js);
+    spaced sp = {&js, 0};
     tlg_sink ss = {spaced_write, &sp};
     tdh_fields(ev, &ss, TLG_FMT_TEXT, err, sizeof err);
-    if (err[0]) {
-      put(o, " [");
-      put(o, err);
-      put(o, "]");
-    }
+    if (err[0]) put_bracketed(j, err, strlen(err));
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
     cbuf c;
     error_text(&d, &c);
-    put(o, " [");
-    o->write(o->ctx, c.s, c.n);
-    put(o, "]");
+    put_bracketed(j, c.s, c.n);
   }
+}
+
+void lev_fmt_text(const levent *ev, const tlg_sink *o) {
+  tlg_json j;
+  tlg_json_init(&j, o);
+  lev_fmt_text_to(ev, &j);
+  tlg_json_flush(&j);
 }
 
 /* tostring(ev): `Provider/Name(level=5 keyword=0x1) a=1 b="x"`, then

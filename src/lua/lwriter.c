@@ -31,7 +31,7 @@ struct lwriter {
   char *cell;               /* CSV: one cell's text before it is quoted */
   size_t cell_len, cell_cap;
   int cell_oom;
-  size_t n;                 /* bytes in buf */
+  FILE *f;                  /* the stream of the line being written */
   char buf[16384];          /* the line so far; goes to the file at its end */
 };
 
@@ -52,30 +52,13 @@ static FILE *stream(lua_State *L, int widx) {
   return s->f;
 }
 
-/* buf into the stream (one fwrite per line keeps stdio's order with what
-** Lua writes to the same file, e.g. before a message on stderr). */
-static void drain(lwriter *w, FILE *f) {
+/* The line buffer's sink: bytes into the stream (one fwrite per line, as
+** the line ends, keeps stdio's order with what Lua writes to the same
+** file, e.g. before a message on stderr; more only for lines over 16 KB). */
+static void drain(void *ctx, const char *s, size_t n) {
+  lwriter *w = ctx;
   errno = 0;
-  if (w->n && !w->err && fwrite(w->buf, 1, w->n, f) != w->n) w->err = errno ? errno : EIO;
-  w->n = 0;
-}
-
-typedef struct out {
-  lwriter *w;
-  FILE *f;
-} out;
-
-static void out_write(void *ctx, const char *s, size_t n) {
-  out *o = ctx;
-  lwriter *w = o->w;
-  while (n) {
-    if (w->n == sizeof w->buf) drain(w, o->f);
-    size_t k = sizeof w->buf - w->n < n ? sizeof w->buf - w->n : n;
-    memcpy(w->buf + w->n, s, k);
-    w->n += k;
-    s += k;
-    n -= k;
-  }
+  if (n && !w->err && fwrite(s, 1, n, w->f) != n) w->err = errno ? errno : EIO;
 }
 
 static void cell_write(void *ctx, const char *s, size_t n) {
@@ -93,106 +76,118 @@ static void cell_write(void *ctx, const char *s, size_t n) {
   w->cell_len += n;
 }
 
-static void puts_(const tlg_sink *o, const char *s) { o->write(o->ctx, s, strlen(s)); }
+#define put_lit(j, s) tlg_json_raw(j, s, sizeof s - 1)
 
-static void putu(const tlg_sink *o, uint64_t v) {
+static void putu(tlg_json *j, uint64_t v) {
   char t[24];
-  int n = snprintf(t, sizeof t, "%llu", (unsigned long long)v);
-  o->write(o->ctx, t, (size_t)n);
+  size_t n = tlg_u64_text(t + sizeof t, v);
+  tlg_json_raw(j, t + sizeof t - n, n);
 }
 
 /* --- the formats ------------------------------------------------------------ */
 
-/* ev.timestamp as etw.iso_time gives it, or `none` when the event has none. */
-static void put_time(const tlg_sink *o, const lrec *r, const char *none) {
-  char iso[ETL_ISO_SIZE];
-  if (!(r->flags & REC_HEADER)) { puts_(o, none); return; }
-  o->write(o->ctx, iso, etl_filetime_to_iso(r->timestamp, iso));
+/* ev.timestamp as etw.iso_time gives it, or nothing when the event has none
+** (the caller writes what stands for none). */
+static int put_time(tlg_json *j, const lrec *r) {
+  if (!(r->flags & REC_HEADER)) return 0;
+  tlg_fmt_filetime_to(j, r->timestamp, TLG_FMT_TEXT);
+  return 1;
 }
 
 /* pid or tid: the number, or `none` when the record has none (lev_has_id). */
-static void put_id(const tlg_sink *o, const lrec *r, uint32_t v, const char *none) {
-  if (lev_has_id(r, v)) putu(o, v);
-  else puts_(o, none);
+static void put_id(tlg_json *j, const lrec *r, uint32_t v, const char *none) {
+  if (lev_has_id(r, v)) putu(j, v);
+  else tlg_json_cstr(j, none);
 }
+
+/* 1 for the bytes that make a CSV cell quoted: comma, quote, CR, LF. */
+static int csv_special(unsigned char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; }
 
 /* One CSV cell (RFC 4180, as format.csv_cell): quoted when it holds a
 ** comma, quote, CR or LF, quotes doubled. */
-static void put_cell(const tlg_sink *o, const char *s, size_t n) {
+static void put_cell(tlg_json *j, const char *s, size_t n) {
   size_t i = 0;
-  while (i < n && s[i] != ',' && s[i] != '"' && s[i] != '\r' && s[i] != '\n') i++;
-  if (i == n) { o->write(o->ctx, s, n); return; }
-  puts_(o, "\"");
+  while (i < n && !csv_special((unsigned char)s[i])) i++;
+  if (i == n) { tlg_json_raw(j, s, n); return; }
+  tlg_json_char(j, '"');
   for (size_t start = 0; start < n;) {
     const char *q = memchr(s + start, '"', n - start);
     size_t end = q ? (size_t)(q - s) + 1 : n;
-    o->write(o->ctx, s + start, end - start);
-    if (q) puts_(o, "\"");
+    tlg_json_raw(j, s + start, end - start);
+    if (q) tlg_json_char(j, '"');
     start = end;
   }
-  puts_(o, "\"");
+  tlg_json_char(j, '"');
 }
 
-static void line_text(const tlg_sink *o, const levent *ev) {
-  put_time(o, &ev->rec, "-");
-  puts_(o, " ");
-  put_id(o, &ev->rec, ev->rec.pid, "-");
-  puts_(o, "/");
-  put_id(o, &ev->rec, ev->rec.tid, "-");
-  puts_(o, " ");
-  lev_fmt_text(ev, o);
-  puts_(o, "\n");
+static void line_text(tlg_json *j, const levent *ev) {
+  if (!put_time(j, &ev->rec)) tlg_json_char(j, '-');
+  tlg_json_char(j, ' ');
+  put_id(j, &ev->rec, ev->rec.pid, "-");
+  tlg_json_char(j, '/');
+  put_id(j, &ev->rec, ev->rec.tid, "-");
+  tlg_json_char(j, ' ');
+  lev_fmt_text_to(ev, j);
+  tlg_json_char(j, '\n');
 }
 
 /* timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields */
-static void line_csv(lwriter *w, const tlg_sink *o, const levent *ev) {
+static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   const lrec *r = &ev->rec;
   char buf[512], g[TLG_GUID_TEXT];
   size_t n = 0;
-  put_time(o, r, "");
-  puts_(o, ",");
+  put_time(j, r);
+  tlg_json_char(j, ',');
   const char *s = lev_provider_name(ev, &n, buf, sizeof buf);
   if (!s) {
     tlg_guid_format(&r->provider_id, g);
     s = g;
     n = TLG_GUID_TEXT - 1;
   }
-  put_cell(o, s, n);
-  puts_(o, ",");
+  put_cell(j, s, n);
+  tlg_json_char(j, ',');
   s = lev_event_name(ev, &n, buf, sizeof buf);
-  if (s) put_cell(o, s, n);
-  char t[80];
-  snprintf(t, sizeof t, ",%u,%u,%u,", (unsigned)r->desc.id, (unsigned)r->desc.level,
-           (unsigned)r->desc.opcode);
-  puts_(o, t);
-  put_id(o, r, r->pid, "");
-  puts_(o, ",");
-  put_id(o, r, r->tid, "");
-  puts_(o, ",");
-  if (r->flags & REC_HEADER) putu(o, r->cpu);
-  puts_(o, ",");
+  if (s) put_cell(j, s, n);
+  tlg_json_char(j, ',');
+  putu(j, r->desc.id);
+  tlg_json_char(j, ',');
+  putu(j, r->desc.level);
+  tlg_json_char(j, ',');
+  putu(j, r->desc.opcode);
+  tlg_json_char(j, ',');
+  put_id(j, r, r->pid, "");
+  tlg_json_char(j, ',');
+  put_id(j, r, r->tid, "");
+  tlg_json_char(j, ',');
+  if (r->flags & REC_HEADER) putu(j, r->cpu);
+  tlg_json_char(j, ',');
   tlg_sink cs = {cell_write, w};
+  tlg_json cj;
+  tlg_json_init(&cj, &cs);
   w->cell_len = 0;
   w->cell_oom = 0;
-  lev_fmt_json(ev, &cs, 1);
+  lev_fmt_json_to(ev, &cj, 1);
+  tlg_json_flush(&cj);
   if (w->cell_oom) { w->err = ENOMEM; return; }
-  put_cell(o, w->cell, w->cell_len);
-  puts_(o, "\n");
+  put_cell(j, w->cell, w->cell_len);
+  tlg_json_char(j, '\n');
 }
 
 /* One line for ev into the stream; 0, or an errno value. */
 static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
-  out o = {w, stream(L, widx)};
-  tlg_sink sink = {out_write, &o};
+  tlg_sink sink = {drain, w};
+  tlg_json j;
+  w->f = stream(L, widx);
+  tlg_json_init_buf(&j, &sink, w->buf, sizeof w->buf);
   if (w->format == W_JSON) {
-    lev_fmt_json(ev, &sink, 0);
-    puts_(&sink, "\n");
+    lev_fmt_json_to(ev, &j, 0);
+    tlg_json_char(&j, '\n');
   } else if (w->format == W_TEXT) {
-    line_text(&sink, ev);
+    line_text(&j, ev);
   } else {
-    line_csv(w, &sink, ev);
+    line_csv(w, &j, ev);
   }
-  drain(w, o.f);
+  if (!w->err) tlg_json_flush(&j);
   return w->err;
 }
 

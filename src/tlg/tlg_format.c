@@ -35,14 +35,24 @@ static void put_json_str16(wr *w, const uint8_t *p, size_t n) {
 
 /* ---- numbers ---- */
 
+/* TEXT: plain decimal (printf's %llu / %lld), never quoted. */
 static void put_u64(wr *w, uint64_t v, int mode) {
-  if (mode == TLG_FMT_JSON) tlg_json_u64(w, v);
-  else tlg_json_printf(w, "%llu", (unsigned long long)v);
+  char t[24];
+  if (mode == TLG_FMT_JSON) {
+    tlg_json_u64(w, v);
+    return;
+  }
+  size_t n = tlg_u64_text(t + sizeof t, v);
+  tlg_json_raw(w, t + sizeof t - n, n);
 }
 
 static void put_i64(wr *w, int64_t v, int mode) {
-  if (mode == TLG_FMT_JSON) tlg_json_i64(w, v);
-  else tlg_json_printf(w, "%lld", (long long)v);
+  if (mode == TLG_FMT_JSON) {
+    tlg_json_i64(w, v);
+    return;
+  }
+  if (v < 0) tlg_json_char(w, '-');
+  put_u64(w, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, mode);
 }
 
 static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
@@ -215,6 +225,8 @@ void tlg_fmt_filetime(const tlg_sink *o, int64_t ft) {
   tlg_json_flush(&w);
 }
 
+void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode) { put_filetime(w, ft, mode); }
+
 void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode) {
   WR(w, o);
   put_value(&w, it, mode);
@@ -240,35 +252,40 @@ static void put_key(wr *w, const tlg_item *it, level *lv, int mode) {
 }
 
 int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
+  WR(w, o);
+  int st = tlg_fmt_fields_to(&w, d, mode);
+  tlg_json_flush(&w);
+  return st;
+}
+
+int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode) {
   level st[TLG_DECODE_MAX_FRAMES + 2];
   int top = 0, json = mode == TLG_FMT_JSON;
   tlg_item it;
-  WR(w, o);
   st[0] = (level){'}', json ? ',' : ' ', 1};
-  if (json) tlg_json_char(&w, '{');
+  if (json) tlg_json_char(w, '{');
   while (tlg_decode_next(d, &it)) {
     switch (it.kind) {
     case TLG_ITEM_VALUE:
-      put_key(&w, &it, &st[top], mode);
-      put_value(&w, &it, mode);
+      put_key(w, &it, &st[top], mode);
+      put_value(w, &it, mode);
       break;
     case TLG_ITEM_ARRAY_BEGIN: case TLG_ITEM_STRUCT_BEGIN: {
       int arr = it.kind == TLG_ITEM_ARRAY_BEGIN;
-      put_key(&w, &it, &st[top], mode);
-      tlg_json_char(&w, arr ? '[' : '{');
+      put_key(w, &it, &st[top], mode);
+      tlg_json_char(w, arr ? '[' : '{');
       if (top < TLG_DECODE_MAX_FRAMES + 1) top++; /* the decoder caps frames */
       st[top] = (level){arr ? ']' : '}', arr || json ? ',' : ' ', 1};
       break;
     }
     default:
-      tlg_json_char(&w, st[top].close);
+      tlg_json_char(w, st[top].close);
       if (top > 0) top--;
       break;
     }
   }
-  for (; top > 0; top--) tlg_json_char(&w, st[top].close);
-  if (json) tlg_json_char(&w, '}');
-  tlg_json_flush(&w);
+  for (; top > 0; top--) tlg_json_char(w, st[top].close);
+  if (json) tlg_json_char(w, '}');
   return tlg_decode_status(d);
 }
 

@@ -30,6 +30,8 @@ void tlg_fmt_sid(const tlg_sink *o, const uint8_t *p, size_t n);
 /* FILETIME as ISO 8601 UTC, "2024-01-02T03:04:05.1234567Z" (all 7 digits, so
 ** it is exact); values outside 1601..9999 print as a decimal integer. */
 void tlg_fmt_filetime(const tlg_sink *o, int64_t ft);
+/* The same into a JSON writer; quoted when mode is TLG_FMT_JSON. */
+void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode);
 
 /* One VALUE item. JSON: integers are numbers when |v| <= 2^53, else decimal
 ** strings; floats are the shortest text that reads back to the same float32/
@@ -48,6 +50,8 @@ void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode);
 ** brackets are closed, so the output is always well-formed. Returns the
 ** decoder status (TLG_OK or the error). */
 int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode);
+/* The same into a JSON writer (no flush: the caller's line stays whole). */
+int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode);
 
 /* "TLG_E_TRUNCATED: blob ends inside an item at field 3 ('name')" for a
 ** stopped decoder (field numbers 1-based); nothing when its status is TLG_OK. */

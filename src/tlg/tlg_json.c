@@ -13,25 +13,26 @@
 
 void tlg_json_flush(tlg_json *j) {
   if (j->n) j->o->write(j->o->ctx, j->buf, j->n);
+  j->flushed += j->n;
   j->n = 0;
 }
 
-void tlg_json_raw(tlg_json *j, const char *s, size_t n) {
-  if (j->n + n > sizeof j->buf) {
-    tlg_json_flush(j);
-    if (n > sizeof j->buf) {
-      j->o->write(j->o->ctx, s, n);
-      return;
-    }
-  }
-  memcpy(j->buf + j->n, s, n);
-  j->n += n;
+static void append(void *ctx, const char *s, size_t n) { tlg_json_raw(ctx, s, n); }
+
+void tlg_json_sink(tlg_json *j, tlg_sink *out) {
+  out->write = append;
+  out->ctx = j;
 }
 
-
-void tlg_json_char(tlg_json *j, char c) {
-  if (j->n == sizeof j->buf) tlg_json_flush(j);
-  j->buf[j->n++] = c;
+void tlg_json_raw_slow(tlg_json *j, const char *s, size_t n) {
+  tlg_json_flush(j);
+  if (n > j->cap) {
+    j->o->write(j->o->ctx, s, n);
+    j->flushed += n;
+    return;
+  }
+  memcpy(j->buf, s, n);
+  j->n = n;
 }
 
 void tlg_json_printf(tlg_json *j, const char *fmt, ...) {
@@ -88,17 +89,38 @@ static uint32_t bad_byte(uint8_t c, int bad) {
   return c >= 0x80 && c < 0xA0 ? cp1252[c - 0x80] : c;
 }
 
+/* 1 for the bytes a JSON string carries as they are: printable ASCII but
+** the quote and the backslash. */
+static const uint8_t plain[256] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
   const uint8_t *p = (const uint8_t *)s;
   size_t i = 0;
   tlg_json_char(j, '"');
   while (i < n) {
     size_t run = i; /* plain ASCII goes out in one piece */
-    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
+    while (run < n && plain[p[run]]) run++;
     if (run > i) {
       tlg_json_raw(j, s + i, run - i);
       i = run;
-      continue;
+      if (i == n) break;
     }
     uint32_t cp;
     size_t len = tlg_utf8_next(p + i, n - i, &cp);
@@ -112,13 +134,36 @@ void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
   tlg_json_char(j, '"');
 }
 
+/* Two decimal digits of each 0..99, for tlg_u64_text. */
+static const char digit_pairs[201] =
+  "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+  "8081828384858687888990919293949596979899";
+
+size_t tlg_u64_text(char *end, uint64_t v) {
+  char *p = end;
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    p -= 2;
+    memcpy(p, digit_pairs + 2 * r, 2);
+  }
+  if (v >= 10) {
+    p -= 2;
+    memcpy(p, digit_pairs + 2 * v, 2);
+  } else {
+    *--p = (char)('0' + v);
+  }
+  return (size_t)(end - p);
+}
+
 /* Decimal digits of -mag (neg) or mag, quoted when beyond 2^53; without
 ** printf, which costs more than the rest of a small event's line. */
 static void put_int(tlg_json *j, uint64_t mag, int neg) {
   char t[24], *p = t + sizeof t;
   int quote = mag > TLG_JSON_MAX_SAFE_INT;
   if (quote) *--p = '"';
-  do { *--p = (char)('0' + mag % 10); mag /= 10; } while (mag);
+  p -= tlg_u64_text(p, mag);
   if (neg) *--p = '-';
   if (quote) *--p = '"';
   tlg_json_raw(j, p, (size_t)(t + sizeof t - p));

@@ -26,11 +26,15 @@ typedef struct tlg_sink {
 } tlg_sink;
 
 /* A buffered writer over a sink; call tlg_json_flush before reading the
-** sink's output. */
+** sink's output. The buffer is its own (tlg_json_init) or the caller's
+** (tlg_json_init_buf: a large one, so that a whole line goes out in one
+** write). Pieces that fit are copied inline: most are a few bytes. */
 typedef struct tlg_json {
   const tlg_sink *o;
-  size_t n;
-  char buf[512];
+  char *buf;
+  size_t n, cap;      /* cap >= 64 */
+  uint64_t flushed;   /* bytes that went to the sink so far */
+  char own[512];
 } tlg_json;
 
 /* What a string's bytes that are not valid UTF-8 become. */
@@ -43,15 +47,47 @@ enum tlg_json_bad {
 
 static inline void tlg_json_init(tlg_json *j, const tlg_sink *o) {
   j->o = o;
+  j->buf = j->own;
+  j->cap = sizeof j->own;
   j->n = 0;
+  j->flushed = 0;
+}
+/* Over the caller's buffer (cap > 0), which must outlive the writer. */
+static inline void tlg_json_init_buf(tlg_json *j, const tlg_sink *o, char *buf, size_t cap) {
+  j->o = o;
+  j->buf = buf;
+  j->cap = cap;
+  j->n = 0;
+  j->flushed = 0;
 }
 void tlg_json_flush(tlg_json *j);
+/* Bytes written since init (flushed or not). */
+static inline uint64_t tlg_json_tell(const tlg_json *j) { return j->flushed + j->n; }
+/* A sink that appends to j (for code that writes to a sink). */
+void tlg_json_sink(tlg_json *j, tlg_sink *out);
 
 /* Raw text, copied as is (punctuation, literals, already-formed JSON). */
-void tlg_json_raw(tlg_json *j, const char *s, size_t n);
+void tlg_json_raw_slow(tlg_json *j, const char *s, size_t n);
+static inline void tlg_json_raw(tlg_json *j, const char *s, size_t n) {
+  if (n <= j->cap - j->n) {
+    memcpy(j->buf + j->n, s, n);
+    j->n += n;
+  } else {
+    tlg_json_raw_slow(j, s, n);
+  }
+}
 /* inline: the length of a literal is then known when compiling */
 static inline void tlg_json_cstr(tlg_json *j, const char *s) { tlg_json_raw(j, s, strlen(s)); }
-void tlg_json_char(tlg_json *j, char c);
+static inline void tlg_json_char(tlg_json *j, char c) {
+  if (j->n == j->cap) tlg_json_flush(j);
+  j->buf[j->n++] = c;
+}
+/* Room for n bytes at tlg_json_room(j, n) (n <= 64), to be filled and then
+** counted with j->n += used. */
+static inline char *tlg_json_room(tlg_json *j, size_t n) {
+  if (n > j->cap - j->n) tlg_json_flush(j);
+  return j->buf + j->n;
+}
 #if defined(__GNUC__)
 void tlg_json_printf(tlg_json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #else
@@ -63,6 +99,10 @@ void tlg_json_cp(tlg_json *j, uint32_t cp, int esc);
 
 /* A quoted JSON string of 8-bit text; `bad` is a tlg_json_bad. */
 void tlg_json_string(tlg_json *j, const char *p, size_t n, int bad);
+
+/* The decimal digits of v, written backwards ending just before `end`
+** (at most 20); returns their count. */
+size_t tlg_u64_text(char *end, uint64_t v);
 
 /* Integers: numbers when |v| <= 2^53, else quoted decimal. */
 void tlg_json_u64(tlg_json *j, uint64_t v);
