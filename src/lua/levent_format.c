@@ -25,24 +25,16 @@ void lev_view(levent *ev, const rec_record *rec) {
 
 typedef struct jw {
   tlg_json *j; /* the output */
-  int first;
   tlg_sink sink; /* appends to j, for writers that take a sink */
 } jw;
 
 /* The sink for a tlg_fmt_* or sch_tdh_* call: it appends to the line. */
 static const tlg_sink *jw_sink(jw *w) { return &w->sink; }
 
-/* `,"key":` (`{"key":` first); k is a literal, so its length is known. */
-#define jw_key(w, k) jw_key_(w, ",\"" k "\":", sizeof ",\"" k "\":" - 1)
-static inline void jw_key_(jw *w, const char *k, size_t n) {
-  if (w->first) {
-    tlg_json_char(w->j, '{');
-    k++;
-    n--;
-    w->first = 0;
-  }
-  tlg_json_raw(w->j, k, n);
-}
+/* `,"key":`, and `{"key":` for the first key; k is a literal, so that
+** the copy is a few moves. */
+#define jw_key(w, k) tlg_json_raw((w)->j, ",\"" k "\":", sizeof ",\"" k "\":" - 1)
+#define jw_first_key(w, k) tlg_json_raw((w)->j, "{\"" k "\":", sizeof "{\"" k "\":" - 1)
 
 #define jw_u64(w, k, v) (jw_key(w, k), tlg_json_u64((w)->j, v))
 #define jw_str(w, k, s, n) (jw_key(w, k), tlg_json_string((w)->j, s, n, TLG_JSON_CP1252))
@@ -85,9 +77,13 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
                         const tlg_decoder *d) {
   const lrec *r = &ev->rec;
   if (prov) {
-    jw_str(w, "provider", prov, plen);
+    jw_first_key(w, "provider");
+    tlg_json_string(w->j, prov, plen, TLG_JSON_CP1252);
+    jw_guid(w, "provider_id", &r->provider_id);
+  } else {
+    jw_first_key(w, "provider_id");
+    jw_guid_(w, &r->provider_id);
   }
-  jw_guid(w, "provider_id", &r->provider_id);
   char name[512];
   size_t n;
   const char *nm = lev_event_name(ev, &n, name, sizeof name);
@@ -211,7 +207,6 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields) {
   tlg_decoder d;
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
-  w.first = 1;
   w.j = j;
   tlg_json_sink(j, &w.sink);
   if (only_fields) {

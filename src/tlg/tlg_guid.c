@@ -11,16 +11,24 @@
 /* Text order of the 16 memory-order bytes: Data1..Data3 are little-endian. */
 static const uint8_t text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 
+/* Two lowercase hex digits of each byte. */
+static const char hex_pairs[513] =
+  "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+  "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+  "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+  "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+  "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+  "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+  "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+  "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
+/* Where the hex of each text-order byte goes in the 36 characters. */
+static const uint8_t text_pos[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+
 void tlg_guid_format(const tlg_guid *g, char out[TLG_GUID_TEXT]) {
-  static const char hex[] = "0123456789abcdef";
-  char *p = out;
-  for (int i = 0; i < 16; i++) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    uint8_t v = g->b[text_order[i]];
-    *p++ = hex[v >> 4];
-    *p++ = hex[v & 15];
-  }
-  *p = '\0';
+  for (int i = 0; i < 16; i++) memcpy(out + text_pos[i], hex_pairs + 2 * g->b[text_order[i]], 2);
+  out[8] = out[13] = out[18] = out[23] = '-';
+  out[36] = '\0';
 }
 
 static int hexval(char c) {
