@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tlg_dtoa.h"
 
@@ -87,9 +88,12 @@ static char *layout(char *p, uint64_t m, int x, int prec) {
 ** end in *end; 1 done, 0 when no text of `prec` digits reads back to v,
 ** -1 when a is beyond the range of exact powers of ten. */
 static int fast(char *p, char **end, double a, double v, int f32, int prec) {
-  int e2;
-  frexp(a, &e2); /* a in [2^(e2-1), 2^e2): log10(a) in [(e2-1)*L, e2*L) */
-  int x = (int)floor((e2 - 1) * 0.30102999566398120) + 1;
+  uint64_t bits;
+  memcpy(&bits, &a, 8);
+  /* a in [2^e, 2^(e+1)) (e of a denormal: less, which the loop corrects):
+  ** log10(a) is in [e*L, (e+1)*L), L = log10(2) ~ 78913 / 2^18 */
+  int e = (int)(bits >> 52) - 1023;
+  int x = (e * 78913 >> 18) + 1; /* an arithmetic shift: floor */
   uint64_t lo = (uint64_t)p10[prec - 1], hi = (uint64_t)p10[prec];
   for (int tries = 0; tries < 3; tries++) {
     int s = prec - 1 - x;

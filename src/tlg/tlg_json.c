@@ -110,10 +110,52 @@ static const uint8_t plain[256] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
-  const uint8_t *p = (const uint8_t *)s;
+/* 1 if none of the bytes of x needs an escape or a UTF-8 check: each is
+** in 0x20..0x7F and none is '"' or '\\' (bit tricks on 8 bytes at once;
+** the 4-byte form on the low half, the high half set to plain 'a's). */
+static int plain8(uint64_t x) {
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+  uint64_t bad = (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+  return bad == 0;
+}
+
+static uint64_t load4(const char *s) {
+  uint32_t v;
+  memcpy(&v, s, 4);
+  return v | 0x6161616100000000ull;
+}
+
+/* Copies the leading bytes of s (n of them) that go out as they are to o,
+** which has room for n + 8; returns their count (n when all do). Blocks
+** of 8 (or 4) bytes, the last one overlapping the one before it. */
+static size_t copy_plain(char *o, const char *s, size_t n) {
+  uint64_t x;
   size_t i = 0;
-  tlg_json_char(j, '"');
+  if (n >= 8) {
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&x, s + i, 8);
+      if (!plain8(x)) return i;
+      memcpy(o + i, &x, 8);
+    }
+    memcpy(&x, s + n - 8, 8);
+    if (!plain8(x)) return i;
+    memcpy(o + n - 8, &x, 8);
+    return n;
+  }
+  if (n >= 4) {
+    if (!plain8(load4(s)) || !plain8(load4(s + n - 4))) return 0;
+    memcpy(o, s, 4);
+    memcpy(o + n - 4, s + n - 4, 4);
+    return n;
+  }
+  for (; i < n && plain[(uint8_t)s[i]]; i++) o[i] = s[i];
+  return i;
+}
+
+/* The escapes and UTF-8 checks of s from byte i on, then the closing quote. */
+static void string_rest(tlg_json *j, const char *s, size_t i, size_t n, int bad) {
+  const uint8_t *p = (const uint8_t *)s;
   while (i < n) {
     size_t run = i; /* plain ASCII goes out in one piece */
     while (run < n && plain[p[run]]) run++;
@@ -132,6 +174,16 @@ void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
     i += len;
   }
   tlg_json_char(j, '"');
+}
+
+void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
+  size_t i = 0;
+  tlg_json_char(j, '"');
+  if (n + 8 <= j->cap - j->n) { /* the common case: no escapes, all ASCII */
+    i = copy_plain(j->buf + j->n, s, n);
+    j->n += i;
+  }
+  string_rest(j, s, i, n, bad);
 }
 
 /* Two decimal digits of each 0..99, for tlg_u64_text. */

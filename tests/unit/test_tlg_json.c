@@ -109,10 +109,45 @@ static void test_long_output(void) {
   EXPECT(want);
 }
 
+/* One special byte at each position of plain strings of 0..40 bytes: the
+** 8- and 4-byte blocks of the plain-text scan (their edges, the overlapping
+** last block) hand each one to the escapes. Expected text built by hand. */
+static void test_string_blocks(void) {
+  static const struct { char c; const char *esc; } special[] = {
+    {'"', "\\\""}, {'\\', "\\\\"}, {'\x01', "\\u0001"}, {'\x1f', "\\u001f"},
+    {(char)0x80, "\xe2\x82\xac"}, {(char)0xff, "\xc3\xbf"}, {'\x7f', "\x7f"}, {' ', " "}};
+  char in[48], want[128];
+  for (size_t n = 0; n <= 40; n++) {
+    memset(in, 'a', n);
+    begin();
+    tlg_json_string(&j, in, n, TLG_JSON_CP1252);
+    want[0] = '"';
+    memset(want + 1, 'a', n);
+    strcpy(want + 1 + n, "\"");
+    EXPECT(want);
+    for (size_t k = 0; k < n; k++) {
+      for (size_t c = 0; c < sizeof special / sizeof special[0]; c++) {
+        in[k] = special[c].c;
+        begin();
+        tlg_json_string(&j, in, n, TLG_JSON_CP1252);
+        size_t e = strlen(special[c].esc);
+        want[0] = '"';
+        memset(want + 1, 'a', k);
+        memcpy(want + 1 + k, special[c].esc, e);
+        memset(want + 1 + k + e, 'a', n - k - 1);
+        strcpy(want + 1 + k + e + n - k - 1, "\"");
+        EXPECT(want);
+        in[k] = 'a';
+      }
+    }
+  }
+}
+
 int main(void) {
   test_integers();
   test_floats();
   test_strings();
+  test_string_blocks();
   test_hex_and_raw();
   test_long_output();
   return unit_finish();
