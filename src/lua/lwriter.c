@@ -103,9 +103,8 @@ static void put_id(tlg_json *j, const lrec *r, uint32_t v, const char *none) {
 /* 1 for the bytes that make a CSV cell quoted: comma, quote, CR, LF. */
 static int csv_special(unsigned char c) { return c == ',' || c == '"' || c == '\r' || c == '\n'; }
 
-/* One CSV cell (RFC 4180, as format.csv_cell): quoted when it holds a
-** comma, quote, CR or LF, quotes doubled. */
-static void put_cell(tlg_json *j, const char *s, size_t n) {
+/* put_cell for a cell too large for the buffer's free room. */
+static void put_cell_long(tlg_json *j, const char *s, size_t n) {
   size_t i = 0;
   while (i < n && !csv_special((unsigned char)s[i])) i++;
   if (i == n) { tlg_json_raw(j, s, n); return; }
@@ -118,6 +117,34 @@ static void put_cell(tlg_json *j, const char *s, size_t n) {
     start = end;
   }
   tlg_json_char(j, '"');
+}
+
+/* One CSV cell (RFC 4180, as format.csv_cell): quoted when it holds a
+** comma, quote, CR or LF, quotes doubled. One pass straight into the
+** buffer: copied after a tentative opening quote, each quote doubled; the
+** opening quote goes again when nothing needed it. */
+static void put_cell(tlg_json *j, const char *s, size_t n) {
+  if (2 * n + 2 > j->cap - j->n) tlg_json_flush(j);
+  if (2 * n + 2 > j->cap - j->n) { put_cell_long(j, s, n); return; }
+  /* bit 0: makes the cell quoted; bit 1: a quote (doubled) */
+  static const uint8_t cls[256] = {['\n'] = 1, ['\r'] = 1, [','] = 1, ['"'] = 3};
+  char *start = j->buf + j->n, *o = start + 1;
+  unsigned special = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned k = cls[(unsigned char)s[i]];
+    special |= k;
+    o[0] = s[i];
+    o[1] = '"';
+    o += 1 + (k >> 1);
+  }
+  if (!special) {
+    memmove(start, start + 1, n);
+    j->n += n;
+    return;
+  }
+  start[0] = '"';
+  *o++ = '"';
+  j->n = (size_t)(o - j->buf);
 }
 
 static void line_text(tlg_json *j, const levent *ev) {

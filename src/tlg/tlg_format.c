@@ -73,9 +73,15 @@ static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
 #define FT_UNIX_DAYS 134774           /* days from 1601-01-01 to 1970-01-01 */
 #define FT_MAX 2650467743999999999LL  /* 9999-12-31T23:59:59.9999999Z */
 
-/* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end. */
-static char *put_digits(char *p, uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+/* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end.
+** Two digits a step: a timestamp has 21 of them on every line. */
+static char *put_digits(char *p, uint32_t v, int n) {
+  static const char pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+  for (int i = n - 2; i >= 0; i -= 2, v /= 100) memcpy(p + i, pairs + 2 * (v % 100), 2);
+  if (n & 1) p[0] = (char)('0' + v % 10);
   return p + n;
 }
 
@@ -97,13 +103,13 @@ static void put_filetime(wr *w, int64_t ft, int mode) {
   ** cost more than the rest of the line (every event has a timestamp) */
   char t[32], *p = t;
   if (mode == TLG_FMT_JSON) *p++ = '"';
-  p = put_digits(p, (uint64_t)y, 4);
-  *p++ = '-'; p = put_digits(p, (uint64_t)m, 2);
-  *p++ = '-'; p = put_digits(p, (uint64_t)d, 2);
-  *p++ = 'T'; p = put_digits(p, (uint64_t)(rem / 3600), 2);
-  *p++ = ':'; p = put_digits(p, (uint64_t)(rem / 60 % 60), 2);
-  *p++ = ':'; p = put_digits(p, (uint64_t)(rem % 60), 2);
-  *p++ = '.'; p = put_digits(p, (uint64_t)frac, 7);
+  p = put_digits(p, (uint32_t)y, 4);
+  *p++ = '-'; p = put_digits(p, (uint32_t)m, 2);
+  *p++ = '-'; p = put_digits(p, (uint32_t)d, 2);
+  *p++ = 'T'; p = put_digits(p, (uint32_t)(rem / 3600), 2);
+  *p++ = ':'; p = put_digits(p, (uint32_t)(rem / 60 % 60), 2);
+  *p++ = ':'; p = put_digits(p, (uint32_t)(rem % 60), 2);
+  *p++ = '.'; p = put_digits(p, (uint32_t)frac, 7);
   *p++ = 'Z';
   if (mode == TLG_FMT_JSON) *p++ = '"';
   tlg_json_raw(w, t, (size_t)(p - t));

@@ -221,7 +221,7 @@ static void put_int(tlg_json *j, uint64_t mag, int neg) {
   tlg_json_raw(j, p, (size_t)(t + sizeof t - p));
 }
 
-void tlg_json_u64(tlg_json *j, uint64_t v) { put_int(j, v, 0); }
+void tlg_json_u64_(tlg_json *j, uint64_t v) { put_int(j, v, 0); }
 
 void tlg_json_i64(tlg_json *j, int64_t v) {
   put_int(j, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);

@@ -104,8 +104,13 @@ void tlg_json_string(tlg_json *j, const char *p, size_t n, int bad);
 ** (at most 20); returns their count. */
 size_t tlg_u64_text(char *end, uint64_t v);
 
-/* Integers: numbers when |v| <= 2^53, else quoted decimal. */
-void tlg_json_u64(tlg_json *j, uint64_t v);
+/* Integers: numbers when |v| <= 2^53, else quoted decimal. One digit (most
+** header fields) inline. */
+void tlg_json_u64_(tlg_json *j, uint64_t v);
+static inline void tlg_json_u64(tlg_json *j, uint64_t v) {
+  if (v < 10) tlg_json_char(j, (char)('0' + v));
+  else tlg_json_u64_(j, v);
+}
 void tlg_json_i64(tlg_json *j, int64_t v);
 
 /* A float (float32 precision when `f32`): shortest round-trip text, or

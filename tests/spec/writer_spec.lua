@@ -79,6 +79,23 @@ describe("etw.EventWriter", function()
       .. "2019-04-17T18:40:00.1234567Z,Spec.Format,Sizes,7,4,1,,,3," .. f .. "\n", out)
   end)
 
+  -- Lines longer than the writer's 16 KB buffer, with escapes and quotes
+  -- throughout (the buffer fills mid-string and mid-cell).
+  it("lines over 16 KB: text, json and csv", function()
+    local big = ('ab",\n'):rep(8000)
+    local e = event(nil, function(eb) eb:add_str8("Big", big):add_int32("n", 1) end)
+    local esc = ('ab\\",\\n'):rep(8000)
+    local json_fields = '{"Big":"' .. esc .. '","n":1}'
+    local text = written("text", nil, function(w) w(e) end)
+    assert.are.equal('2019-04-17T18:40:00.1234567Z 4242/17 Spec.Format/Sizes(level=4 keyword=0x0) '
+      .. 'Big="' .. esc .. '" n=1\n', text)
+    local json = written("json", nil, function(w) w(e) end)
+    assert.are.equal(',"fields":' .. json_fields .. '}\n', json:sub(-(#json_fields + 12)))
+    local csv = written("csv", { header = false }, function(w) w(e) end)
+    assert.are.equal('2019-04-17T18:40:00.1234567Z,Spec.Format,Sizes,7,4,1,4242,17,3,"'
+      .. json_fields:gsub('"', '""') .. '"\n', csv)
+  end)
+
   it("csv: {header = false}; a provider without a name shows its GUID", function()
     local eb = etw.EventBuilder()
     eb:reset("X,y"):add_int32("n", 1)
