@@ -121,7 +121,8 @@ int lev_tostring(lua_State *L);
 /* ev:json() (or ev:json("fields") when only_fields) and tostring(ev),
 ** written to a sink: the same bytes, without Lua (lwriter.c). */
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields);
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields);
+/* ...into a JSON writer; `times` (or NULL) caches the timestamp's date. */
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times);
 void lev_fmt_text(const levent *ev, const tlg_sink *o);
 void lev_fmt_text_to(const levent *ev, tlg_json *j);
 /* An event over a record's own memory, for the formatters above: no copy,

@@ -25,6 +25,7 @@ void lev_view(levent *ev, const rec_record *rec) {
 
 typedef struct jw {
   tlg_json *j; /* the output */
+  tlg_ft_cache *times; /* or NULL */
   tlg_sink sink; /* appends to j, for writers that take a sink */
 } jw;
 
@@ -101,7 +102,7 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
     jw_key(w, "timestamp");
-    tlg_fmt_filetime_to(w->j, r->timestamp, TLG_FMT_JSON);
+    tlg_fmt_filetime_to(w->j, r->timestamp, TLG_FMT_JSON, w->times);
   }
   if (r->flags & REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
   if (r->flags & REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
@@ -200,7 +201,7 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
 ** puts in its fields column), with the same exact-value rules. */
 static const char *const json_parts[] = {"event", "fields", NULL};
 
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields) {
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times) {
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -208,6 +209,7 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields) {
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
   w.j = j;
+  w.times = times;
   tlg_json_sink(j, &w.sink);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
@@ -235,7 +237,7 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields) {
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   tlg_json j;
   tlg_json_init(&j, o);
-  lev_fmt_json_to(ev, &j, only_fields);
+  lev_fmt_json_to(ev, &j, only_fields, NULL);
   tlg_json_flush(&j);
 }
 

@@ -32,6 +32,7 @@ struct lwriter {
   size_t cell_len, cell_cap;
   int cell_oom;
   FILE *f;                  /* the stream of the line being written */
+  tlg_ft_cache times;       /* the date of the last timestamp written */
   char buf[16384];          /* the line so far; goes to the file at its end */
 };
 
@@ -88,9 +89,9 @@ static void putu(tlg_json *j, uint64_t v) {
 
 /* ev.timestamp as etw.iso_time gives it, or nothing when the event has none
 ** (the caller writes what stands for none). */
-static int put_time(tlg_json *j, const lrec *r) {
+static int put_time(lwriter *w, tlg_json *j, const lrec *r) {
   if (!(r->flags & REC_HEADER)) return 0;
-  tlg_fmt_filetime_to(j, r->timestamp, TLG_FMT_TEXT);
+  tlg_fmt_filetime_to(j, r->timestamp, TLG_FMT_TEXT, &w->times);
   return 1;
 }
 
@@ -147,8 +148,8 @@ static void put_cell(tlg_json *j, const char *s, size_t n) {
   j->n = (size_t)(o - j->buf);
 }
 
-static void line_text(tlg_json *j, const levent *ev) {
-  if (!put_time(j, &ev->rec)) tlg_json_char(j, '-');
+static void line_text(lwriter *w, tlg_json *j, const levent *ev) {
+  if (!put_time(w, j, &ev->rec)) tlg_json_char(j, '-');
   tlg_json_char(j, ' ');
   put_id(j, &ev->rec, ev->rec.pid, "-");
   tlg_json_char(j, '/');
@@ -163,7 +164,7 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   const lrec *r = &ev->rec;
   char buf[512], g[TLG_GUID_TEXT];
   size_t n = 0;
-  put_time(j, r);
+  put_time(w, j, r);
   tlg_json_char(j, ',');
   const char *s = lev_provider_name(ev, &n, buf, sizeof buf);
   if (!s) {
@@ -193,7 +194,7 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_init(&cj, &cs);
   w->cell_len = 0;
   w->cell_oom = 0;
-  lev_fmt_json_to(ev, &cj, 1);
+  lev_fmt_json_to(ev, &cj, 1, NULL);
   tlg_json_flush(&cj);
   if (w->cell_oom) { w->err = ENOMEM; return; }
   put_cell(j, w->cell, w->cell_len);
@@ -207,10 +208,10 @@ static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
   w->f = stream(L, widx);
   tlg_json_init_buf(&j, &sink, w->buf, sizeof w->buf);
   if (w->format == W_JSON) {
-    lev_fmt_json_to(ev, &j, 0);
+    lev_fmt_json_to(ev, &j, 0, &w->times);
     tlg_json_char(&j, '\n');
   } else if (w->format == W_TEXT) {
-    line_text(&j, ev);
+    line_text(w, &j, ev);
   } else {
     line_csv(w, &j, ev);
   }
@@ -387,6 +388,7 @@ static int l_new(lua_State *L) {
   lwriter *w = lua_newuserdatauv(L, sizeof *w, WV_COUNT);               /* 6 */
   memset(w, 0, sizeof *w);
   w->format = format;
+  w->times.secs = -1;
   w->max = (uint64_t)max;
   w->has_filter = has_filter;
   w->has_notice = has_notice;

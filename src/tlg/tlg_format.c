@@ -85,12 +85,8 @@ static char *put_digits(char *p, uint32_t v, int n) {
   return p + n;
 }
 
-static void put_filetime(wr *w, int64_t ft, int mode) {
-  if (ft < 0 || ft > FT_MAX) {
-    put_i64(w, ft, mode);
-    return;
-  }
-  int64_t secs = ft / 10000000, frac = ft % 10000000;
+/* "YYYY-MM-DDThh:mm:ss" of whole seconds since 1601 (within FT_MAX). */
+static void date_text(char out[TLG_FT_DATE], int64_t secs) {
   int64_t z = secs / 86400 - FT_UNIX_DAYS + 719468, rem = secs % 86400;
   /* days to civil date (H. Hinnant's algorithm) */
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -99,21 +95,43 @@ static void put_filetime(wr *w, int64_t ft, int mode) {
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
   int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
-  /* "YYYY-MM-DDThh:mm:ss.fffffffZ", digits placed by hand: printf would
-  ** cost more than the rest of the line (every event has a timestamp) */
-  char t[32], *p = t;
-  if (mode == TLG_FMT_JSON) *p++ = '"';
+  char *p = out;
   p = put_digits(p, (uint32_t)y, 4);
   *p++ = '-'; p = put_digits(p, (uint32_t)m, 2);
   *p++ = '-'; p = put_digits(p, (uint32_t)d, 2);
   *p++ = 'T'; p = put_digits(p, (uint32_t)(rem / 3600), 2);
   *p++ = ':'; p = put_digits(p, (uint32_t)(rem / 60 % 60), 2);
-  *p++ = ':'; p = put_digits(p, (uint32_t)(rem % 60), 2);
+  *p++ = ':'; put_digits(p, (uint32_t)(rem % 60), 2);
+}
+
+/* "YYYY-MM-DDThh:mm:ss.fffffffZ", digits placed by hand: printf would cost
+** more than the rest of the line (every event has a timestamp). With a
+** cache, the date and time of day are made once per second. */
+static void put_filetime_c(wr *w, int64_t ft, int mode, tlg_ft_cache *c) {
+  if (ft < 0 || ft > FT_MAX) {
+    put_i64(w, ft, mode);
+    return;
+  }
+  int64_t secs = ft / 10000000, frac = ft % 10000000;
+  char t[32], *p = t;
+  if (mode == TLG_FMT_JSON) *p++ = '"';
+  if (c && c->secs == secs) {
+    memcpy(p, c->date, TLG_FT_DATE);
+  } else {
+    date_text(p, secs);
+    if (c) {
+      memcpy(c->date, p, TLG_FT_DATE);
+      c->secs = secs;
+    }
+  }
+  p += TLG_FT_DATE;
   *p++ = '.'; p = put_digits(p, (uint32_t)frac, 7);
   *p++ = 'Z';
   if (mode == TLG_FMT_JSON) *p++ = '"';
   tlg_json_raw(w, t, (size_t)(p - t));
 }
+
+static void put_filetime(wr *w, int64_t ft, int mode) { put_filetime_c(w, ft, mode, NULL); }
 
 static void put_systemtime(wr *w, const uint8_t *p, int utc, int mode) {
   unsigned v[8];
@@ -231,7 +249,9 @@ void tlg_fmt_filetime(const tlg_sink *o, int64_t ft) {
   tlg_json_flush(&w);
 }
 
-void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode) { put_filetime(w, ft, mode); }
+void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode, tlg_ft_cache *c) {
+  put_filetime_c(w, ft, mode, c);
+}
 
 void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode) {
   WR(w, o);

@@ -30,8 +30,15 @@ void tlg_fmt_sid(const tlg_sink *o, const uint8_t *p, size_t n);
 /* FILETIME as ISO 8601 UTC, "2024-01-02T03:04:05.1234567Z" (all 7 digits, so
 ** it is exact); values outside 1601..9999 print as a decimal integer. */
 void tlg_fmt_filetime(const tlg_sink *o, int64_t ft);
-/* The same into a JSON writer; quoted when mode is TLG_FMT_JSON. */
-void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode);
+/* The same into a JSON writer; quoted when mode is TLG_FMT_JSON. The cache
+** (NULL for none; secs = -1 at first) keeps the date and time of day of
+** the last second written, for a run of timestamps. */
+#define TLG_FT_DATE 19 /* "YYYY-MM-DDThh:mm:ss" */
+typedef struct tlg_ft_cache {
+  int64_t secs;
+  char date[TLG_FT_DATE];
+} tlg_ft_cache;
+void tlg_fmt_filetime_to(tlg_json *w, int64_t ft, int mode, tlg_ft_cache *c);
 
 /* One VALUE item. JSON: integers are numbers when |v| <= 2^53, else decimal
 ** strings; floats are the shortest text that reads back to the same float32/

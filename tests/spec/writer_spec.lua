@@ -79,6 +79,26 @@ describe("etw.EventWriter", function()
       .. "2019-04-17T18:40:00.1234567Z,Spec.Format,Sizes,7,4,1,,,3," .. f .. "\n", out)
   end)
 
+  -- The writer keeps the date of the last second it wrote: the same second,
+  -- the one before, the next day, and back.
+  it("timestamps: a run of seconds and days", function()
+    local t0 = 132000000001234567
+    local times = { t0, t0 + 1, t0 - 10000000, t0 + 864000000000, t0 }
+    local want = { "2019-04-17T18:40:00.1234567Z", "2019-04-17T18:40:00.1234568Z",
+                   "2019-04-17T18:39:59.1234567Z", "2019-04-18T18:40:00.1234567Z",
+                   "2019-04-17T18:40:00.1234567Z" }
+    for _, fmt in ipairs({ "text", "json", "csv" }) do
+      local out = written(fmt, { header = false }, function(w)
+        for _, t in ipairs(times) do w(event({ timestamp = t }, fields)) end
+      end)
+      local got = {}
+      for line in out:gmatch("[^\n]+") do
+        got[#got + 1] = fmt == "json" and line:match('"timestamp":"([^"]*)"') or line:match("^[^ ,]+")
+      end
+      assert.are.same(want, got, fmt)
+    end
+  end)
+
   -- Lines longer than the writer's 16 KB buffer, with escapes and quotes
   -- throughout (the buffer fills mid-string and mid-cell).
   it("lines over 16 KB: text, json and csv", function()
