@@ -34,6 +34,7 @@ struct lwriter {
   FILE *f;                  /* the stream of the line being written */
   tlg_ft_cache times;       /* the date of the last timestamp written */
   char buf[16384];          /* the line so far; goes to the file at its end */
+  char cell_buf[4096];      /* CSV: the fields cell's JSON writer's buffer */
 };
 
 static lwriter *checkwriter(lua_State *L, int idx) {
@@ -191,7 +192,7 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_char(j, ',');
   tlg_sink cs = {cell_write, w};
   tlg_json cj;
-  tlg_json_init(&cj, &cs);
+  tlg_json_init_buf(&cj, &cs, w->cell_buf, sizeof w->cell_buf);
   w->cell_len = 0;
   w->cell_oom = 0;
   lev_fmt_json_to(ev, &cj, 1, NULL);

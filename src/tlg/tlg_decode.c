@@ -165,8 +165,8 @@ static int skip_fields(tlg_decoder *d, const tlg_field *owner, uint32_t n,
 
 /* Sizes of one item's value at `p` (spec §3.5): *off and *len give the value
 ** bytes, *raw the bytes consumed. */
-static int value_size(const tlg_field *f, const uint8_t *p, uint32_t avail,
-                      uint32_t *off, uint32_t *len, uint32_t *raw) {
+int tlg_value_size(const tlg_field *f, const uint8_t *p, uint32_t avail,
+                   uint32_t *off, uint32_t *len, uint32_t *raw) {
   uint32_t n;
   *off = 0;
   switch (f->array == TLG_IN_CUSTOM ? TLG_IN_COUNTEDBINARY : f->in_type) {
@@ -230,7 +230,7 @@ static void item_init(tlg_item *it, tlg_item_kind kind, const tlg_field *f,
 static int emit_value(tlg_decoder *d, const tlg_field *f, unsigned depth,
                       int in_array, uint32_t index, tlg_item *it) {
   uint32_t off, len, raw;
-  int st = value_size(f, d->data + d->dpos, d->data_len - d->dpos, &off, &len, &raw);
+  int st = tlg_value_size(f, d->data + d->dpos, d->data_len - d->dpos, &off, &len, &raw);
   if (st != TLG_OK) return fail(d, st, f);
   item_init(it, TLG_ITEM_VALUE, f, depth, d->dpos);
   it->in_array = in_array;

@@ -115,6 +115,13 @@ typedef struct tlg_decoder {
   tlg_frame frames[TLG_DECODE_MAX_FRAMES];
 } tlg_decoder;
 
+/* The bytes of one value of field f (its InType; CUSTOM: u16 size + bytes)
+** at p, avail bytes there: the value at p + *off, *len bytes, *raw bytes
+** consumed. TLG_OK, or TLG_E_TRUNCATED (TLG_E_MALFORMED for an InType
+** that has no value). */
+int tlg_value_size(const tlg_field *f, const uint8_t *p, uint32_t avail,
+                   uint32_t *off, uint32_t *len, uint32_t *raw);
+
 /* Start decoding one event. `meta` is the event metadata blob including its
 ** u16 size prefix (spec §3.3), which must equal `meta_len`; `data` is the
 ** field data (may be NULL when data_len is 0). Parses the event tag and name.

@@ -284,7 +284,105 @@ int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
   return st;
 }
 
+/* ---- flat events: fields straight from the bytes ----
+** Most events are a list of scalar fields. For those, the metadata and data
+** are read here in one pass (no items, no frames) and written as they come;
+** anything else (an array, a struct, a custom field, any error) rewinds the
+** output and goes through the decoder, which says what is wrong exactly as
+** before. The rewind needs the output still in the buffer: each byte of
+** input makes at most 6 of text (a \u00XX escape; "false" for an 8-bit
+** boolean), so 8 per byte and some braces always fit before any flush. */
+
+static size_t flat_bound(const tlg_decoder *d) {
+  return 8 * ((size_t)d->meta_len + d->data_len) + 64;
+}
+
+/* The end of a field's name (its NUL) from p; 0 when there is none. *plain
+** is 1 when the name needs no JSON escapes. */
+static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
+  int ok = 1;
+  for (; p < len && m[p]; p++) ok &= m[p] >= 0x20 && m[p] < 0x80 && m[p] != '"' && m[p] != '\\';
+  *plain = ok;
+  return p < len ? p : 0;
+}
+
+/* After the InType byte `in` at p: the OutType byte and tag, if chained, into
+** f; the position after them, or 0 when the generic decoder should look. */
+static uint32_t flat_types(const uint8_t *m, uint32_t len, uint32_t p, uint8_t in, tlg_field *f) {
+  f->in_type = in & TLG_IN_TYPE_MASK;
+  f->array = in & TLG_IN_CUSTOM;
+  f->out_type = 0;
+  if (f->array || f->in_type == TLG_IN_NULL || f->in_type == TLG_IN_STRUCT ||
+      f->in_type > TLG_IN_COUNTEDBINARY)
+    return 0;
+  if (!(in & TLG_IN_CHAIN)) return p;
+  if (p >= len) return 0;
+  uint8_t out = m[p++];
+  f->out_type = out & TLG_OUT_TYPE_MASK;
+  if (!(out & TLG_OUT_CHAIN)) return p;
+  for (unsigned i = 0; i < 4; i++) { /* the field tag: at most 4 chained bytes */
+    if (p >= len) return 0;
+    if (!(m[p++] & 0x80)) return p;
+  }
+  return 0;
+}
+
+/* 1 when the fields were written and the decoder is at its clean end. */
+static int flat_fields(wr *w, tlg_decoder *d, int mode) {
+  if (d->done || d->nframes || d->err.status != TLG_OK || d->mpos != d->fields_pos || d->dpos)
+    return 0;
+  size_t bound = flat_bound(d);
+  if (bound > w->cap) return 0;
+  if (bound > w->cap - w->n) tlg_json_flush(w);
+  const size_t mark = w->n;
+  const uint8_t *m = d->meta;
+  const uint32_t ml = d->meta_len;
+  uint32_t p = d->mpos, dp = 0, count = 0;
+  int json = mode == TLG_FMT_JSON;
+  tlg_item it;
+  memset(&it, 0, sizeof it);
+  it.kind = TLG_ITEM_VALUE;
+  if (json) tlg_json_char(w, '{');
+  while (p < ml) {
+    int plain;
+    uint32_t name = p, end = flat_name(m, ml, p, &plain), off, len, raw;
+    if (!end || end + 1 >= ml) goto generic;
+    p = flat_types(m, ml, end + 2, m[end + 1], &it.field);
+    if (!p || tlg_value_size(&it.field, d->data + dp, d->data_len - dp, &off, &len, &raw) != TLG_OK)
+      goto generic;
+    it.value = d->data + dp + off;
+    it.value_len = len;
+    dp += raw;
+    if (count++) tlg_json_char(w, json ? ',' : ' ');
+    if (!json || plain) {
+      if (json) tlg_json_char(w, '"');
+      tlg_json_raw(w, (const char *)m + name, end - name);
+      tlg_json_raw(w, json ? "\":" : "=", json ? 2 : 1);
+    } else {
+      put_json_str8(w, m + name, end - name);
+      tlg_json_char(w, ':');
+    }
+    put_value(w, &it, mode);
+  }
+  if (dp != d->data_len || d->steps + count + 1 > d->step_limit) goto generic;
+  if (json) tlg_json_char(w, '}');
+  d->mpos = ml;
+  d->dpos = dp;
+  d->next_index += count;
+  d->steps += count + 1;
+  d->done = 1;
+  return 1;
+generic:
+  w->n = mark;
+  return 0;
+}
+
 int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode) {
+  if (flat_fields(w, d, mode)) return TLG_OK;
+  return tlg_fmt_fields_walk(w, d, mode);
+}
+
+int tlg_fmt_fields_walk(tlg_json *w, tlg_decoder *d, int mode) {
   level st[TLG_DECODE_MAX_FRAMES + 2];
   int top = 0, json = mode == TLG_FMT_JSON;
   tlg_item it;

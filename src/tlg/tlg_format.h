@@ -57,8 +57,12 @@ void tlg_fmt_value(const tlg_sink *o, const tlg_item *it, int mode);
 ** brackets are closed, so the output is always well-formed. Returns the
 ** decoder status (TLG_OK or the error). */
 int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode);
-/* The same into a JSON writer (no flush: the caller's line stays whole). */
+/* The same into a JSON writer (no flush: the caller's line stays whole).
+** Events of scalar fields only are written straight from their bytes; the
+** rest through tlg_fmt_fields_walk, which walks the decoder's items (the
+** same text: test_tlg_format compares the two). */
 int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode);
+int tlg_fmt_fields_walk(tlg_json *w, tlg_decoder *d, int mode);
 
 /* "TLG_E_TRUNCATED: blob ends inside an item at field 3 ('name')" for a
 ** stopped decoder (field numbers 1-based); nothing when its status is TLG_OK. */

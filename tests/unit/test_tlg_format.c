@@ -1,0 +1,173 @@
+/*
+** test_tlg_format.c: the two ways tlg_fmt_fields_to writes an event's
+** fields agree: events of scalar fields go straight from their bytes, the
+** rest (and any error) through the decoder's items (tlg_fmt_fields_walk,
+** the one way there was before). Random events of every scalar InType,
+** names and strings that need escapes, OutTypes and field tags, structs,
+** arrays and custom fields, then cut, lengthened or corrupted, in JSON and
+** text, with a step limit at times: the text, the status and the error
+** message must be the same both ways.
+*/
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tlg_decode.h"
+#include "tlg_format.h"
+#include "unit_check.h"
+
+typedef struct text { char s[1 << 16]; size_t n; } text;
+
+static void text_write(void *ctx, const char *s, size_t n) {
+  text *t = ctx;
+  if (n > sizeof t->s - t->n) n = sizeof t->s - t->n;
+  memcpy(t->s + t->n, s, n);
+  t->n += n;
+}
+
+static uint64_t state = 0x2545F4914F6CDD1Dull;
+static unsigned rnd(unsigned n) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return (unsigned)(state % n);
+}
+
+typedef struct blob { uint8_t b[4096]; size_t n; } blob;
+static void put(blob *x, uint8_t v) { if (x->n < sizeof x->b) x->b[x->n++] = v; }
+
+/* Bytes of names and 8-bit strings: plain, escaped, UTF-8, Windows-1252. */
+static void put_text(blob *x, unsigned max) {
+  static const uint8_t pick[] = {'a', 'Z', '_', ' ', '"', '\\', 0x01, 0x1f, 0x7f, 0xc3, 0xa9, 0x80, 0xff};
+  for (unsigned i = rnd(max + 1); i > 0; i--) put(x, pick[rnd(sizeof pick)]);
+}
+
+static void put_random(blob *x, unsigned n) { while (n--) put(x, (uint8_t)rnd(256)); }
+
+/* One value of in-type t: the right shape most of the time. */
+static void put_value(blob *data, unsigned t) {
+  static const uint8_t sizes[26] = {0, 0, 0, 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 4, 0, 16, 8, 8, 16, 0, 4, 8};
+  unsigned n;
+  switch (t) {
+  case TLG_IN_ANSISTRING: put_text(data, 12); put(data, 0); break;
+  case TLG_IN_UNICODESTRING:
+    for (unsigned i = rnd(6); i > 0; i--) { put(data, (uint8_t)(1 + rnd(255))); put(data, (uint8_t)rnd(256)); }
+    put(data, 0); put(data, 0);
+    break;
+  case TLG_IN_BINARY: case TLG_IN_COUNTEDSTRING: case TLG_IN_COUNTEDANSISTRING:
+  case TLG_IN_COUNTEDBINARY:
+    n = rnd(9);
+    put(data, (uint8_t)n); put(data, 0);
+    if (t == TLG_IN_COUNTEDANSISTRING) { size_t at = data->n; put_text(data, n); n -= (unsigned)(data->n - at) < n ? (unsigned)(data->n - at) : n; }
+    put_random(data, n);
+    break;
+  case TLG_IN_SID:
+    n = rnd(3);
+    put(data, 1); put(data, (uint8_t)n); put_random(data, 6 + 4 * n);
+    break;
+  case TLG_IN_DOUBLE: case TLG_IN_FLOAT: {
+    /* half the time a short decimal, as events mostly carry */
+    if (rnd(2)) { put_random(data, sizes[t]); break; }
+    double v = (double)((int)rnd(2000000) - 1000000) / (1 + rnd(1000));
+    uint8_t b[8];
+    if (t == TLG_IN_FLOAT) { float f = (float)v; memcpy(b, &f, 4); } else memcpy(b, &v, 8);
+    for (unsigned i = 0; i < sizes[t]; i++) put(data, b[i]);
+    break;
+  }
+  default: put_random(data, t < sizeof sizes ? sizes[t] : 2); break;
+  }
+}
+
+/* A field's metadata (and value): mostly a valid scalar. */
+static void put_field(blob *meta, blob *data, int depth) {
+  unsigned t = 1 + rnd(23), in;
+  put_text(meta, 6);
+  put(meta, 0);
+  unsigned r = rnd(20);
+  if (r == 0 && depth < 2) t = TLG_IN_STRUCT;
+  in = t;
+  if (r == 1) in |= TLG_IN_VCOUNT;
+  if (r == 2) in |= TLG_IN_CCOUNT;
+  if (r == 3) in |= TLG_IN_CUSTOM;
+  if (r == 4) in = (unsigned)rnd(32); /* NULL or beyond the last InType at times */
+  int chain = t == TLG_IN_STRUCT || rnd(3) == 0;
+  put(meta, (uint8_t)(in | (chain ? TLG_IN_CHAIN : 0)));
+  unsigned members = rnd(3);
+  if (chain) {
+    unsigned out = t == TLG_IN_STRUCT ? members : rnd(128);
+    int tag = rnd(4) == 0;
+    put(meta, (uint8_t)(out | (tag ? TLG_OUT_CHAIN : 0)));
+    if (tag) {
+      unsigned k = 1 + rnd(5); /* five bytes: one too many */
+      for (unsigned i = 0; i < k; i++) put(meta, (uint8_t)(rnd(128) | (i + 1 < k ? 0x80 : 0)));
+    }
+  }
+  if ((in & TLG_IN_CUSTOM) == TLG_IN_CCOUNT || (in & TLG_IN_CUSTOM) == TLG_IN_CUSTOM) {
+    put(meta, (uint8_t)rnd(3)); put(meta, 0);
+  }
+  if ((in & TLG_IN_CUSTOM) == TLG_IN_VCOUNT) { put(data, (uint8_t)rnd(3)); put(data, 0); }
+  if (t == TLG_IN_STRUCT) {
+    for (unsigned i = 0; i < members; i++) put_field(meta, data, depth + 1);
+  } else {
+    unsigned k = rnd(3);
+    for (unsigned i = 0; i < ((in & TLG_IN_CUSTOM) ? k : 1); i++) put_value(data, t);
+  }
+}
+
+static void make_event(blob *meta, blob *data) {
+  meta->n = data->n = 0;
+  put(meta, 0); put(meta, 0);
+  put(meta, 0); /* event tag */
+  put(meta, 'E'); put(meta, 'v'); put(meta, 0);
+  for (unsigned i = rnd(7); i > 0; i--) put_field(meta, data, 0);
+  switch (rnd(10)) { /* damage at times */
+  case 0: data->n -= data->n ? 1 + rnd((unsigned)data->n) % (unsigned)data->n : 0; break;
+  case 1: put(data, (uint8_t)rnd(256)); break;
+  case 2: if (meta->n > 6) meta->b[6 + rnd((unsigned)meta->n - 6)] = (uint8_t)rnd(256); break;
+  case 3: if (meta->n > 6) meta->n -= 1 + rnd((unsigned)meta->n - 6); break;
+  default: break;
+  }
+  meta->b[0] = (uint8_t)meta->n;
+  meta->b[1] = (uint8_t)(meta->n >> 8);
+}
+
+/* The fields both ways; returns 1 when they agree (printing the case if not). */
+static int agree(const blob *meta, const blob *data, int mode, uint32_t limit) {
+  static text a, b, ea, eb;
+  tlg_sink sa = {text_write, &a}, sb = {text_write, &b}, sea = {text_write, &ea}, seb = {text_write, &eb};
+  tlg_decoder da, db;
+  int st = tlg_decode_start(&da, meta->b, meta->n, data->b, data->n);
+  tlg_decode_start(&db, meta->b, meta->n, data->b, data->n);
+  if (st != TLG_OK) return 1; /* no fields to write either way */
+  if (limit) da.step_limit = db.step_limit = limit;
+  a.n = b.n = ea.n = eb.n = 0;
+  tlg_json ja, jb;
+  tlg_json_init(&ja, &sa);
+  tlg_json_init(&jb, &sb);
+  tlg_json_raw(&ja, "x", 1); /* something before, as on a line */
+  tlg_json_raw(&jb, "x", 1);
+  int ra = tlg_fmt_fields_to(&ja, &da, mode), rb = tlg_fmt_fields_walk(&jb, &db, mode);
+  tlg_json_flush(&ja);
+  tlg_json_flush(&jb);
+  tlg_fmt_error(&sea, &da);
+  tlg_fmt_error(&seb, &db);
+  int ok = ra == rb && a.n == b.n && !memcmp(a.s, b.s, a.n) && ea.n == eb.n && !memcmp(ea.s, eb.s, ea.n);
+  if (!ok) {
+    check(0, "mode %d: [%.*s] (%d, %.*s) vs [%.*s] (%d, %.*s)", mode, (int)a.n, a.s, ra,
+          (int)ea.n, ea.s, (int)b.n, b.s, rb, (int)eb.n, eb.s);
+  }
+  return ok;
+}
+
+int main(void) {
+  static blob meta, data;
+  int bad = 0;
+  for (int i = 0; i < 60000 && bad < 10; i++) {
+    make_event(&meta, &data);
+    uint32_t limit = rnd(8) == 0 ? 1 + rnd(6) : 0;
+    bad += !agree(&meta, &data, TLG_FMT_JSON, limit);
+    bad += !agree(&meta, &data, TLG_FMT_TEXT, limit);
+  }
+  check(bad == 0, "60000 random events, JSON and text: the same both ways");
+  return unit_finish();
+}
