@@ -297,12 +297,34 @@ static size_t flat_bound(const tlg_decoder *d) {
   return 8 * ((size_t)d->meta_len + d->data_len) + 64;
 }
 
+/* Bytes of a field name: 0 its end (NUL), 1 plain text, 2 a JSON escape or
+** a UTF-8 check. */
+static const uint8_t name_class[256] = {
+  0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 /* The end of a field's name (its NUL) from p; 0 when there is none. *plain
 ** is 1 when the name needs no JSON escapes. */
 static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
-  int ok = 1;
-  for (; p < len && m[p]; p++) ok &= m[p] >= 0x20 && m[p] < 0x80 && m[p] != '"' && m[p] != '\\';
-  *plain = ok;
+  unsigned k = 1;
+  *plain = 1;
+  for (; p < len && (k = name_class[m[p]]) != 0; p++)
+    if (k == 2) *plain = 0;
   return p < len ? p : 0;
 }
 
