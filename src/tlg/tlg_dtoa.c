@@ -43,25 +43,32 @@ static size_t by_printf(char *out, double v, int f32, int prec) {
   return n > 0 ? (size_t)n : 0;
 }
 
-/* m (0 < m < 10^17) as decimal digits at d; returns the count. */
-static int digits(char *d, uint64_t m) {
-  char t[20];
-  int k = 0;
-  do { t[k++] = (char)('0' + m % 10); m /= 10; } while (m);
-  for (int i = 0; i < k; i++) d[i] = t[k - 1 - i];
+/* m (10^(prec-1) <= m < 10^prec) as its prec digits at d, without the
+** trailing zeros; returns how many are left. Two digits a step. */
+static int digits(char *d, uint64_t m, int prec) {
+  static const char pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+  int i = prec;
+  for (; i >= 2; i -= 2, m /= 100) memcpy(d + i - 2, pairs + 2 * (m % 100), 2);
+  if (i) d[0] = (char)('0' + m);
+  int k = prec;
+  while (d[k - 1] == '0') k--; /* d[0] is not '0' */
   return k;
 }
 
-/* "%.Pg" of the value m * 10^(x - (digits of m) + 1), m without trailing
-** zeros, x its decimal exponent; after the sign. */
+/* "%.Pg" of the value m * 10^(x - prec + 1), x its decimal exponent; after
+** the sign. */
 static char *layout(char *p, uint64_t m, int x, int prec) {
   char d[20];
-  int k = digits(d, m);
+  int k = digits(d, m, prec);
   if (x < -4 || x >= prec) {
     *p++ = d[0];
     if (k > 1) {
       *p++ = '.';
-      for (int i = 1; i < k; i++) *p++ = d[i];
+      memcpy(p, d + 1, (size_t)k - 1);
+      p += k - 1;
     }
     *p++ = 'e';
     *p++ = x < 0 ? '-' : '+';
@@ -70,16 +77,24 @@ static char *layout(char *p, uint64_t m, int x, int prec) {
     *p++ = (char)('0' + e / 10 % 10);
     *p++ = (char)('0' + e % 10);
   } else if (x >= 0) {
-    for (int i = 0; i <= x; i++) *p++ = i < k ? d[i] : '0';
-    if (k > x + 1) {
+    if (k <= x + 1) { /* a whole number: its digits, then zeros */
+      memcpy(p, d, (size_t)k);
+      memset(p + k, '0', (size_t)(x + 1 - k));
+      p += x + 1;
+    } else {
+      memcpy(p, d, (size_t)x + 1);
+      p += x + 1;
       *p++ = '.';
-      for (int i = x + 1; i < k; i++) *p++ = d[i];
+      memcpy(p, d + x + 1, (size_t)(k - x - 1));
+      p += k - x - 1;
     }
   } else {
     *p++ = '0';
     *p++ = '.';
-    for (int i = -1; i > x; i--) *p++ = '0';
-    for (int i = 0; i < k; i++) *p++ = d[i];
+    memset(p, '0', (size_t)(-x - 1));
+    p += -x - 1;
+    memcpy(p, d, (size_t)k);
+    p += k;
   }
   return p;
 }
@@ -104,7 +119,6 @@ static int fast(char *p, char **end, double a, double v, int f32, int prec) {
     if (m < lo) { x--; continue; }
     double back = s >= 0 ? (double)m / p10[s] : (double)m * p10[-s];
     if (!same(v < 0 ? -back : back, v, f32)) return 0;
-    while (m % 10 == 0) m /= 10;
     *end = layout(p, m, x, prec);
     return 1;
   }
