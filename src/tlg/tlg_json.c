@@ -178,10 +178,18 @@ static void string_rest(tlg_json *j, const char *s, size_t i, size_t n, int bad)
 
 void tlg_json_string(tlg_json *j, const char *s, size_t n, int bad) {
   size_t i = 0;
-  tlg_json_char(j, '"');
-  if (n + 8 <= j->cap - j->n) { /* the common case: no escapes, all ASCII */
-    i = copy_plain(j->buf + j->n, s, n);
-    j->n += i;
+  if (n + 10 <= j->cap - j->n) { /* the common case: no escapes, all ASCII */
+    char *o = j->buf + j->n;
+    o[0] = '"';
+    i = copy_plain(o + 1, s, n);
+    j->n += i + 1;
+    if (i == n) {
+      o[n + 1] = '"';
+      j->n++;
+      return;
+    }
+  } else {
+    tlg_json_char(j, '"');
   }
   string_rest(j, s, i, n, bad);
 }
