@@ -234,9 +234,12 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cach
   tlg_json_char(j, '}');
 }
 
+/* The wrappers write through a 4 KB buffer: room for the fields of most
+** events to go the straight way (tlg_fmt_fields_to). */
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
+  char buf[4096];
   tlg_json j;
-  tlg_json_init(&j, o);
+  tlg_json_init_buf(&j, o, buf, sizeof buf);
   lev_fmt_json_to(ev, &j, only_fields, NULL);
   tlg_json_flush(&j);
 }
@@ -330,8 +333,9 @@ void lev_fmt_text_to(const levent *ev, tlg_json *j) {
 }
 
 void lev_fmt_text(const levent *ev, const tlg_sink *o) {
+  char buf[4096];
   tlg_json j;
-  tlg_json_init(&j, o);
+  tlg_json_init_buf(&j, o, buf, sizeof buf);
   lev_fmt_text_to(ev, &j);
   tlg_json_flush(&j);
 }

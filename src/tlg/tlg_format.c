@@ -321,6 +321,24 @@ static const uint8_t name_class[256] = {
 /* The end of a field's name (its NUL) from p; 0 when there is none. *plain
 ** is 1 when the name needs no JSON escapes. */
 static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
+  /* 8 bytes at a time while they fit: the lowest byte flagged by the bit
+  ** tricks (below 0x20, from 0x80, '"' or '\\') is exact; when it is the
+  ** NUL, the name is plain up to it */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  for (uint32_t q = p; len - q >= 8; q += 8) {
+    uint64_t x;
+    memcpy(&x, m + q, 8);
+    uint64_t dq = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+    uint64_t bad = (x | ((x - ones * 0x20) & ~x) | ((dq - ones) & ~dq) | ((bs - ones) & ~bs)) & high;
+    if (!bad) continue;
+    uint64_t first = bad & (0 - bad);      /* bit 8k+7 of the first flagged byte k */
+    if (!(((x - ones) & ~x) & first)) break; /* not a NUL: the bytewise way */
+    *plain = 1;
+    /* k from the bit: 2^(8k) times bytes 7..0 puts k in the top byte */
+    return q + (uint32_t)(((first >> 7) * 0x0001020304050607ull) >> 56);
+  }
+#endif
   unsigned k = 1;
   *plain = 1;
   for (; p < len && (k = name_class[m[p]]) != 0; p++)
@@ -349,8 +367,7 @@ static uint32_t flat_types(const uint8_t *m, uint32_t len, uint32_t p, uint8_t i
   return 0;
 }
 
-/* 1 when the fields were written and the decoder is at its clean end. */
-static int flat_fields(wr *w, tlg_decoder *d, int mode) {
+int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode) {
   if (d->done || d->nframes || d->err.status != TLG_OK || d->mpos != d->fields_pos || d->dpos)
     return 0;
   size_t bound = flat_bound(d);
@@ -400,7 +417,7 @@ generic:
 }
 
 int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode) {
-  if (flat_fields(w, d, mode)) return TLG_OK;
+  if (tlg_fmt_fields_flat(w, d, mode)) return TLG_OK;
   return tlg_fmt_fields_walk(w, d, mode);
 }
 

@@ -63,6 +63,9 @@ int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode);
 ** same text: test_tlg_format compares the two). */
 int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode);
 int tlg_fmt_fields_walk(tlg_json *w, tlg_decoder *d, int mode);
+/* The straight way alone: 1 when it wrote the fields (the decoder is then
+** at its clean end), 0 when it wrote nothing and left the decoder as it was. */
+int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode);
 
 /* "TLG_E_TRUNCATED: blob ends inside an item at field 3 ('name')" for a
 ** stopped decoder (field numbers 1-based); nothing when its status is TLG_OK. */
