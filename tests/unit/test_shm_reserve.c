@@ -328,6 +328,98 @@ static void test_stop_between(eng_provider *p, const eng_prepared *e) {
   eng_session_close(b);
 }
 
+
+/* ------------------------------------ several sessions */
+
+/* A (enabled first, no consumer, a small ring) fills up: each reservation
+** is then dropped in A and lands in B. B gets every event whole and in
+** order, A's events and its counted losses add up to what was written,
+** and every write said OK or LOST. */
+static void test_first_full(const eng_prepared *e) {
+  eng_session *a = t_start("rsv-ff-a", 4, 1, 20), *b = t_start("rsv-ff-b", 256, 4, 20);
+  eng_consumer *cb = NULL;
+  CHECK(eng_consumer_open("rsv-ff-b", &cb) == ENG_OK, "consumer on B");
+  if (!a || !b || !cb) return;
+  eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
+  eng_session_enable(b, &T_PROV, 5, ~0ull, 0);
+  enum { N = 2000 };
+  t_payload pl = {0, 0, my_tid(), 0, 0};
+  long ok = 0, lost = 0, other = 0;
+  for (pl.counter = 0; pl.counter < N; pl.counter++) {
+    eng_reserve rv;
+    int st = eng_prepared_reserve(e, NULL, NULL, sizeof pl, &rv);
+    if (rv.payload) {
+      memcpy(rv.payload, &pl, sizeof pl);
+      st = eng_provider_commit(&rv);
+    }
+    if (st == ENG_OK) ok++;
+    else if (st == ENG_E_LOST) lost++;
+    else other++;
+  }
+  CHECK(other == 0 && lost > 0, "writes said OK or LOST, some LOST (%ld ok, %ld lost, %ld other)",
+        ok, lost, other);
+  rec_record r;
+  t_payload got;
+  long events = 0, broken = 0, blost = 0;
+  while (eng_consumer_next(cb, &r, 200) == ENG_OK) {
+    if (r.kind == REC_KIND_LOST) blost += (long)r.lost;
+    if (r.kind != REC_KIND_EVENT) continue;
+    if (!t_payload_of(&r, &got) || got.counter != (uint64_t)events || got.tid != pl.tid) broken++;
+    events++;
+  }
+  CHECK(events == N && broken == 0 && blost == 0,
+        "B has every event, whole and in order (%ld, %ld broken, %ld lost)", events, broken, blost);
+  eng_consumer *ca = NULL;
+  CHECK(eng_consumer_open("rsv-ff-a", &ca) == ENG_OK, "consumer on A");
+  eng_session_stop(a);
+  long aev = 0, alost = 0;
+  while (ca && eng_consumer_next(ca, &r, 1000) == ENG_OK) {
+    if (r.kind == REC_KIND_LOST) alost += (long)r.lost;
+    if (r.kind == REC_KIND_EVENT) aev++;
+  }
+  CHECK(aev + alost == N && alost == lost, "A: %ld events + %ld counted lost of %d (%ld said LOST)",
+        aev, alost, N, lost);
+  if (ca) eng_consumer_close(ca);
+  eng_consumer_close(cb);
+  eng_session_close(a);
+  eng_session_stop(b);
+  eng_session_close(b);
+}
+
+/* Reserved in A; A stopped and closed before the commit, which is this
+** thread's first write to B (its attach gives back A's ring): the commit
+** publishes A's record before that, and B has the event. */
+static void test_first_gone(eng_provider *p, const eng_prepared *e) {
+  eng_session *a = t_start("rsv-fg-a", 64, 4, 20);
+  if (!a) return;
+  eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
+  t_payload pl = {9, 9, my_tid(), 0, 1};
+  eng_data dd[2] = {{T_META, sizeof T_META, ENG_DATA_EVENT_META, {0}},
+                    {&pl, sizeof pl, ENG_DATA_PAYLOAD, {0}}};
+  CHECK(eng_provider_write(p, &T_DESC, NULL, NULL, 2, dd) == ENG_OK, "a write to A");
+  eng_session *b = t_start("rsv-fg-b", 64, 4, 20);
+  eng_consumer *cb = NULL;
+  CHECK(eng_consumer_open("rsv-fg-b", &cb) == ENG_OK, "consumer on B");
+  if (!b || !cb) return;
+  eng_session_enable(b, &T_PROV, 5, ~0ull, 0);
+  eng_reserve rv;
+  pl.counter = 2;
+  CHECK(eng_prepared_reserve(e, NULL, NULL, sizeof pl, &rv) == ENG_OK && rv.payload, "reserve");
+  eng_session_stop(a);
+  eng_session_close(a);
+  if (rv.payload) {
+    memcpy(rv.payload, &pl, sizeof pl);
+    int st = eng_provider_commit(&rv);
+    CHECK(st == ENG_OK, "commit (%s)", eng_strerror(st));
+  }
+  seen s;
+  CHECK(next_event(cb, &s) && s.data_len == sizeof pl && memcmp(s.data, &pl, sizeof pl) == 0,
+        "B has the event");
+  eng_consumer_close(cb);
+  eng_session_stop(b);
+  eng_session_close(b);
+}
+
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
@@ -341,6 +433,8 @@ int main(void) {
     test_toggle_other(e);
     test_toggle_own(e);
     test_stop_between(p, e);
+    test_first_full(e);
+    test_first_gone(p, e);
   }
   eng_prepared_free(e);
   eng_provider_unregister(p);
