@@ -1,8 +1,10 @@
 /*
 ** etwlua_template.c: event templates of the C API (include/etwlua.h) over
 ** src/tlg/tlg_template.h. A write checks enabled first, then encodes the
-** values into a buffer on the stack (the heap only past 256 bytes), so a
-** template is never written to and threads can share it.
+** values: integers and counted strings of up to ENG_RESERVE_LOCAL bytes
+** straight into the session's ring (engine reserve/commit), the rest into
+** a buffer on the stack (the heap only past 256 bytes). A template is never
+** written to, so threads can share it.
 */
 #include <stdlib.h>
 #include <string.h>

@@ -238,10 +238,10 @@ static void test_template(etwlua_provider *p) {
 }
 
 /* Templates of integers and counted strings take a short path (one store
-** per integer into a stack buffer); its bytes, written out by hand here:
+** per integer, straight into the session's ring); its bytes, written out by hand here:
 ** every integer size, float64 by its bits, high bits of .u ignored, a
 ** NULL string as empty, strings of every length the inline copy handles,
-** and events past the stack buffer (the general path). */
+** and events past ENG_RESERVE_LOCAL (the general path). */
 static const etwlua_field direct_fields[] = {
   {"a", ETWLUA_INT8, 0, 0, 0, 0},   {"b", ETWLUA_UINT16, 0, 0, 0, 0},
   {"c", ETWLUA_INT32, 0, 0, 0, 0},  {"d", ETWLUA_HEX64, 0, 0, 0, 0},
@@ -284,9 +284,10 @@ static void test_template_direct(etwlua_provider *p) {
   check(r.data_len == sizeof want && !memcmp(r.data, want, sizeof want),
         "direct: the bytes of every type (%u bytes)", r.data_len);
 
-  /* one str8 of 0..300 bytes: the inline copies below 17 bytes, libc above,
-  ** the general path once the event passes the 256-byte stack buffer */
-  static char text[300];
+  /* one str8 of 0..600 bytes: the inline copies below 17 bytes, libc above,
+  ** encoded in the ring up to ENG_RESERVE_LOCAL (512) bytes of payload, the
+  ** general path past it */
+  static char text[600];
   for (size_t i = 0; i < sizeof text; i++) text[i] = (char)('A' + i % 26);
   int bad = 0;
   for (size_t n = 0; n <= sizeof text; n++) {
@@ -298,7 +299,7 @@ static void test_template_direct(etwlua_provider *p) {
         memcmp(r.data + 2, text, n) != 0)
       if (bad++ < 3) printf("  str8 of %zu bytes: %u bytes received\n", n, r.data_len);
   }
-  check(bad == 0, "str8 of 0..300 bytes: %d wrong", bad);
+  check(bad == 0, "str8 of 0..600 bytes: %d wrong", bad);
   eng_consumer_close(c);
 out_s:
   eng_session_stop(s);
