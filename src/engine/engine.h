@@ -174,7 +174,8 @@ typedef struct eng_reserve {
 
 /* Open the event's record: on ENG_OK with rv->payload set, the caller
 ** writes exactly data_len bytes there and must call eng_provider_commit
-** (before any other write from this thread). ENG_OK with rv->payload NULL:
+** from this same thread (the reservation lives in the thread's rings),
+** before any other write from it. ENG_OK with rv->payload NULL:
 ** no session takes the event (nothing to commit). Errors (rv->payload
 ** NULL, nothing to commit): ENG_E_ARG (NULL p/desc, meta_len && !meta,
 ** data_len > ENG_RESERVE_LOCAL), ENG_E_LOST (every session that takes it

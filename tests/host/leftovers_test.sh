@@ -40,5 +40,4 @@ none "no providers.PID file of a dead process left" "$dead"
 
 procs=$(pgrep -a -f "^$exe( |$)" 2>/dev/null)
 none "no process of this build's etwlua left running" "$procs"
-rm -f "$stamp"
 finish

@@ -209,8 +209,6 @@ int win_provider_etw_enabled(const eng_provider *p, uint8_t level, uint64_t kw) 
   return EventProviderEnabled(p->h, level, kw) ? 1 : 0;
 }
 
-#endif
-
 /* A prepared event here is its desc and metadata, kept for the writes. */
 struct eng_prepared {
   eng_provider *p;
@@ -242,3 +240,5 @@ int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const 
   return eng_provider_reserve(e->p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
                               rv);
 }
+
+#endif
