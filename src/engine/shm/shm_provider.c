@@ -288,9 +288,9 @@ int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_
   return ENG_OK;
 }
 
-static inline int prepare(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
-                          const tlg_desc *desc, const tlg_guid *act, const tlg_guid *rel,
-                          size_t n, const eng_data *data) {
+/* What every event source starts with: when, where, who, and its ids. */
+SHM_ALWAYS_INLINE void event_head(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
+                                  const tlg_desc *desc, const tlg_guid *act, const tlg_guid *rel) {
   ev->ticks = shm_ticks();
   ev->cpu = shm_cpu();
   ev->pid = t->pid;
@@ -299,10 +299,16 @@ static inline int prepare(const eng_provider *p, const shm_tls *t, shm_event_src
   ev->provider = &p->id;
   ev->activity = act;
   ev->related = rel;
-  ev->data = data;
-  ev->n = n;
   ev->traits = p->traits;
   ev->traits_len = p->traits_len;
+}
+
+static inline int prepare(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
+                          const tlg_desc *desc, const tlg_guid *act, const tlg_guid *rel,
+                          size_t n, const eng_data *data) {
+  event_head(p, t, ev, desc, act, rel);
+  ev->data = data;
+  ev->n = n;
   return shm_event_prepare(ev);
 }
 
@@ -425,18 +431,9 @@ _Static_assert(sizeof(shm_resv) <= sizeof(((eng_reserve *)0)->priv), "eng_reserv
 SHM_ALWAYS_INLINE int reserve_event(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
                                     const tlg_desc *desc, const void *meta, uint32_t meta_len,
                                     const tlg_guid *act, const tlg_guid *rel, uint32_t data_len) {
-  ev->ticks = shm_ticks();
-  ev->cpu = shm_cpu();
-  ev->pid = t->pid;
-  ev->tid = t->tid;
-  ev->desc = desc;
-  ev->provider = &p->id;
-  ev->activity = act;
-  ev->related = rel;
+  event_head(p, t, ev, desc, act, rel);
   ev->data = NULL;
   ev->n = 0;
-  ev->traits = p->traits;
-  ev->traits_len = p->traits_len;
   ev->meta = meta;
   ev->meta_len = meta_len;
   ev->payload = NULL;
