@@ -173,6 +173,16 @@ void etl_prefetch_fill(etl_reader *r, uint64_t next);
 ** 0 when there is none (the caller decompresses). */
 int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap,
                       uint8_t **out, size_t *got, size_t *bad, int *st);
+/* Test hook, NULL but in tests (set before etl_open_*, never during one).
+** ETL_PF_EV_CLAIM: may `who` claim the queued job of the buffer at `off`?
+** Called with the prefetch lock held: nonzero refuses, must not block.
+** ETL_PF_EV_RUN: `who` is about to decompress it (unlocked; may wait for
+** the other thread). `who`: the helper, the scan doing the job of the
+** buffer it is at, or the scan doing a later job while the helper holds
+** that one (a steal). */
+enum { ETL_PF_EV_CLAIM, ETL_PF_EV_RUN };
+enum { ETL_PF_HELPER, ETL_PF_SCAN, ETL_PF_STEAL };
+extern int (*etl_prefetch_hook)(int event, int who, uint64_t off);
 
 /* Provider GUID of a kernel event from its hook id (etl_kernel.c). */
 void etl_kernel_provider(uint16_t hook_id, tlg_guid *out);

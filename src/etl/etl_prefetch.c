@@ -1,6 +1,6 @@
 /*
-** etl_prefetch.c: LZ77 buffers decompressed ahead of the open-time scan, on
-** one helper thread, so that decompression (most of the cost of a
+** etl_prefetch.c: LZ77 buffers decompressed ahead of the open-time scan,
+** on one helper thread, so that decompression (most of the cost of a
 ** compressed file) runs next to the scan's own work and the two threads
 ** share it.
 **
@@ -14,14 +14,23 @@
 ** Who does what: the scan's thread reads the input (the file is read by
 ** one thread only) and walks headers a few buffers ahead ("lookahead",
 ** trusting nothing: a job is only a guess that the scan checks), queueing
-** jobs {offset, compressed bytes, capacity}. The helper takes the oldest
-** queued job and decompresses it. When the scan reaches a buffer it takes
-** the matching job: done -> its output is the buffer's data; still queued
-** -> the scan decompresses it itself; running -> it waits. Errors are
+** jobs {offset, compressed bytes, capacity}. Either thread claims a queued
+** job (QUEUED -> RUNNING, under the lock) and decompresses it; whichever
+** gets there first does it. The helper takes the oldest queued job. When
+** the scan reaches a buffer it takes the matching job: done -> its output
+** is the buffer's data; queued -> the scan decompresses it itself;
+** running on the helper -> the scan decompresses the next queued jobs
+** meanwhile (work stealing), so that it waits only when nothing is left
+** to do, and a second core only ever helps: a helper that is descheduled
+** under load costs the scan at most the one job it holds. Errors are
 ** reported by the scan, in order, from the job's status, as if it had
 ** decompressed inline. Jobs the scan passes by (a damaged chain) are
 ** dropped. Memory: at most ETL_PF_JOBS jobs and ETL_PF_BYTES bytes of
 ** compressed input and output (at least one job).
+**
+** Start-up: the thread is started only once two jobs are queued (a file
+** with one compressed buffer never pays for it), and never on a machine
+** with one CPU, where it could only take turns with the scan.
 */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
@@ -41,6 +50,7 @@ typedef HANDLE pf_thread;
 #else
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 typedef pthread_mutex_t pf_mutex;
 typedef pthread_cond_t pf_cond;
 typedef pthread_t pf_thread;
@@ -66,6 +76,7 @@ struct etl_prefetch {
   pf_mutex mu;
   pf_cond cv;             /* any job changed state, or stop */
   pf_thread th;
+  int started;            /* 1: th runs; -1: it could not start (not tried again) */
   int stop;
   pf_job jobs[ETL_PF_JOBS]; /* a ring: head is the oldest */
   uint32_t head, count;
@@ -82,11 +93,19 @@ static void unlock(etl_prefetch *p) { ReleaseSRWLockExclusive(&p->mu); }
 static void wait_cv(etl_prefetch *p) { SleepConditionVariableSRW(&p->cv, &p->mu, INFINITE, 0); }
 static void wake_all(etl_prefetch *p) { WakeAllConditionVariable(&p->cv); }
 static DWORD WINAPI helper_main(LPVOID arg);
-static int start_thread(etl_prefetch *p) {
+static int init_sync(etl_prefetch *p) {
   InitializeSRWLock(&p->mu);
   InitializeConditionVariable(&p->cv);
+  return 0;
+}
+static int start_thread(etl_prefetch *p) {
   p->th = CreateThread(NULL, 0, helper_main, p, 0, NULL);
   return p->th ? 0 : -1;
+}
+static int cpus(void) {
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  return (int)si.dwNumberOfProcessors;
 }
 static void join_thread(etl_prefetch *p) {
   WaitForSingleObject(p->th, INFINITE);
@@ -99,17 +118,23 @@ static void unlock(etl_prefetch *p) { pthread_mutex_unlock(&p->mu); }
 static void wait_cv(etl_prefetch *p) { pthread_cond_wait(&p->cv, &p->mu); }
 static void wake_all(etl_prefetch *p) { pthread_cond_broadcast(&p->cv); }
 static void *helper_main(void *arg);
-static int start_thread(etl_prefetch *p) {
-  sigset_t all, old;
+static int init_sync(etl_prefetch *p) {
   if (pthread_mutex_init(&p->mu, NULL)) return -1;
   if (pthread_cond_init(&p->cv, NULL)) { pthread_mutex_destroy(&p->mu); return -1; }
+  return 0;
+}
+static int start_thread(etl_prefetch *p) {
+  sigset_t all, old;
   /* signals stay with the threads that handle them (Ctrl+C, SIGPIPE) */
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int e = pthread_create(&p->th, NULL, helper_main, p);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e) { pthread_cond_destroy(&p->cv); pthread_mutex_destroy(&p->mu); return -1; }
-  return 0;
+  return e ? -1 : 0;
+}
+static int cpus(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
 }
 static void join_thread(etl_prefetch *p) { pthread_join(p->th, NULL); }
 static void destroy_sync(etl_prefetch *p) {
@@ -118,33 +143,48 @@ static void destroy_sync(etl_prefetch *p) {
 }
 #endif
 
-/* ---- the helper ---- */
+/* ---- the jobs, claimed by either thread ---- */
 
-static void decompress_job(pf_job *j) {
-  j->st = etl_lzx_decompress(j->in, j->in_len, j->out, j->cap, &j->got, &j->bad);
+int (*etl_prefetch_hook)(int event, int who, uint64_t off);
+
+/* May `who` claim j? Always, but for a test's hook. Called locked. */
+static int may_claim(const etl_prefetch *p, const pf_job *j, int who) {
+  if (!etl_prefetch_hook) return 1;
+  if (who != ETL_PF_HELPER && p->started != 1) return 1;  /* no one else would */
+  return !etl_prefetch_hook(ETL_PF_EV_CLAIM, who, j->off);
 }
 
-/* The oldest queued job, or NULL. Called locked. */
-static pf_job *next_queued(etl_prefetch *p) {
-  for (uint32_t i = 0; i < p->count; i++) {
+/* The oldest queued job from ring position `from` on that `who` may
+** claim, or NULL. Called locked. */
+static pf_job *next_queued(etl_prefetch *p, uint32_t from, int who) {
+  for (uint32_t i = from; i < p->count; i++) {
     pf_job *j = &p->jobs[(p->head + i) % ETL_PF_JOBS];
-    if (j->state == J_QUEUED) return j;
+    if (j->state == J_QUEUED && may_claim(p, j, who)) return j;
   }
   return NULL;
 }
+
+/* Claim queued job j and decompress it, unlocked meanwhile; wakes whoever
+** waits for it. Called locked, returns locked. */
+static void run_job(etl_prefetch *p, pf_job *j, int who) {
+  j->state = J_RUNNING;
+  unlock(p);
+  if (etl_prefetch_hook) etl_prefetch_hook(ETL_PF_EV_RUN, who, j->off);
+  j->st = etl_lzx_decompress(j->in, j->in_len, j->out, j->cap, &j->got, &j->bad);
+  lock(p);
+  j->state = J_DONE;
+  wake_all(p);
+}
+
+/* ---- the helper ---- */
 
 static void helper_loop(etl_prefetch *p) {
   lock(p);
   for (;;) {
     pf_job *j = NULL;
-    while (!p->stop && !(j = next_queued(p))) wait_cv(p);
+    while (!p->stop && !(j = next_queued(p, 0, ETL_PF_HELPER))) wait_cv(p);
     if (p->stop) break;
-    j->state = J_RUNNING;
-    unlock(p);
-    decompress_job(j);
-    lock(p);
-    j->state = J_DONE;
-    wake_all(p);
+    run_job(p, j, ETL_PF_HELPER);
   }
   unlock(p);
 }
@@ -181,9 +221,10 @@ static void drop_head(etl_prefetch *p) {
 }
 
 int etl_prefetch_begin(etl_reader *r) {
+  if (cpus() < 2) return -1;
   etl_prefetch *p = calloc(1, sizeof *p);
   if (!p) return -1;
-  if (start_thread(p)) { free(p); return -1; }
+  if (init_sync(p)) { free(p); return -1; }
   r->pf = p;
   return 0;
 }
@@ -191,11 +232,13 @@ int etl_prefetch_begin(etl_reader *r) {
 void etl_prefetch_end(etl_reader *r) {
   etl_prefetch *p = r->pf;
   if (!p) return;
-  lock(p);
-  p->stop = 1;
-  wake_all(p);
-  unlock(p);
-  join_thread(p);
+  if (p->started == 1) {
+    lock(p);
+    p->stop = 1;
+    wake_all(p);
+    unlock(p);
+    join_thread(p);
+  }
   while (p->count) {                 /* no helper any more: nothing is running */
     free_job(p, &p->jobs[p->head]);
     p->head = (p->head + 1) % ETL_PF_JOBS;
@@ -251,6 +294,8 @@ void etl_prefetch_fill(etl_reader *r, uint64_t next) {
   /* p->count and p->bytes change only on this thread: read unlocked */
   while (!p->ahead_end && p->count < ETL_PF_JOBS && (p->count == 0 || p->bytes < ETL_PF_BYTES))
     if (look_one(r, p)) p->ahead_end = 1;
+  /* a second thread only once there is more than the next job to do */
+  if (!p->started && p->count >= 2) p->started = start_thread(p) ? -1 : 1;
 }
 
 int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap,
@@ -265,14 +310,14 @@ int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap
     unlock(p);
     return 0;
   }
-  if (j->state == J_QUEUED) {        /* not started: this thread does it */
-    j->state = J_RUNNING;
-    unlock(p);
-    decompress_job(j);
-    lock(p);
-    j->state = J_DONE;
+  /* not started: this thread does it; running on the helper: this thread
+  ** does the next queued ones meanwhile, and waits only with none left */
+  while (j->state != J_DONE) {
+    pf_job *k = j->state == J_QUEUED && may_claim(p, j, ETL_PF_SCAN) ? j : NULL;
+    if (k) run_job(p, k, ETL_PF_SCAN);
+    else if ((k = next_queued(p, 1, ETL_PF_STEAL))) run_job(p, k, ETL_PF_STEAL);
+    else wait_cv(p);
   }
-  while (j->state != J_DONE) wait_cv(p);
   *out = j->out;
   *got = j->got;
   *bad = j->bad;

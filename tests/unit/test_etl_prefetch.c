@@ -5,21 +5,43 @@
 ** decompression budget or a tiny cache, read from memory and from a file,
 ** every record and every error (text and order) are the same as with
 ** opt.single_thread. Also the shared compressed sample, when present.
+** Work stealing, driven by the test hook (etl_prefetch_hook): the scan
+** decompresses later jobs itself while the helper holds one, and a
+** corrupt buffer decompressed by either thread gives the same errors.
 */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#endif
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "etl.h"
+#include "etl/etl_format.h"
+#include "etl/etl_int.h"
 #include "etlsynth_mini.h"
+#include "tlg_le.h"
 #include "unit_check.h"
+
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+static void nap(void) { Sleep(1); }
+#else
+static void nap(void) {
+  struct timespec ts = {0, 1000000};
+  nanosleep(&ts, NULL);
+}
+#endif
 
 /* A digest of everything a read gives: FNV-1a over the open status, each
 ** record's time, ids, offsets and payload, and each error's text. */
 typedef struct outcome {
   uint64_t hash;
-  size_t records, errors;
-  int open_status;
+  size_t records, errors, lz77_errors;
+  int open_status, ended;      /* ended: etl_next reached ETL_END */
 } outcome;
 
 static void mix(uint64_t *h, const void *p, size_t n) {
@@ -35,6 +57,7 @@ static void read_all(etl_reader *r, outcome *o) {
     mix(&o->hash, &st, sizeof st);
     if (st != ETL_OK) {
       o->errors++;
+      o->lz77_errors += strstr(e.message, "LZ77 data") != NULL;
       mix(&o->hash, e.message, strlen(e.message));
       if (st != ETL_ERR_DATA) break;
       continue;
@@ -46,12 +69,13 @@ static void read_all(etl_reader *r, outcome *o) {
     mix(&o->hash, &rec.src_record_offset, sizeof rec.src_record_offset);
     if (rec.data) mix(&o->hash, rec.data, rec.data_len);
   }
+  o->ended = st == ETL_END;
 }
 
 /* Read `f` (memory) or `path` (file) with or without the helper. */
 static outcome read_one(const uint8_t *f, size_t len, const char *path, int single,
                         const etl_options *base) {
-  outcome o = {0xcbf29ce484222325ull, 0, 0, 0};
+  outcome o = {0xcbf29ce484222325ull, 0, 0, 0, 0, 0};
   etl_options opt = base ? *base : (etl_options){0};
   opt.single_thread = single;
   etl_reader *r = NULL;
@@ -132,6 +156,93 @@ static void test_synthetic(void) {
   free(f);
 }
 
+/* ---- work stealing, driven by the hook ---- */
+
+enum { HOLD_X, NEVER_X };      /* helper: only X and held there; never X */
+static int hook_mode;
+static uint64_t hook_x;        /* offset of the buffer the test is about */
+static atomic_int steals, helper_x, scan_x;
+
+static int hook(int event, int who, uint64_t off) {
+  if (event == ETL_PF_EV_CLAIM) {
+    if (hook_mode == HOLD_X) return (who == ETL_PF_HELPER) != (off == hook_x);
+    return who == ETL_PF_HELPER && off == hook_x;
+  }
+  if (off == hook_x) atomic_fetch_add(who == ETL_PF_HELPER ? &helper_x : &scan_x, 1);
+  if (who == ETL_PF_STEAL) atomic_fetch_add(&steals, 1);
+  /* the helper holds X until the scan, waiting for X, did a later job
+  ** itself (10 s at most: a scan that only waits fails the check) */
+  for (int i = 0; hook_mode == HOLD_X && who == ETL_PF_HELPER && i < 10000 &&
+                  atomic_load(&steals) == 0; i++)
+    nap();
+  return 0;
+}
+
+/* Offset of the n-th compressed buffer (0: the first), 0 when none. */
+static uint64_t compressed_buffer(const uint8_t *f, size_t len, int n, uint32_t *size) {
+  for (size_t off = 0; off + ETL_BUF_HDR_SIZE <= len;) {
+    uint32_t full = tlg_le32(f + off + ETL_BUF_SIZE);
+    if (full < ETL_BUF_HDR_SIZE) break;
+    if ((tlg_le16(f + off + ETL_BUF_FLAG) & ETL_BUF_FLAG_COMPRESSED) && n-- == 0) {
+      *size = full;
+      return off;
+    }
+    off += full;
+  }
+  return 0;
+}
+
+static outcome hooked(const uint8_t *f, size_t len, const char *path, int mode) {
+  hook_mode = mode;
+  atomic_store(&steals, 0);
+  atomic_store(&helper_x, 0);
+  atomic_store(&scan_x, 0);
+  etl_prefetch_hook = hook;
+  outcome o = read_one(f, len, path, 0, NULL);
+  etl_prefetch_hook = NULL;
+  return o;
+}
+
+static void test_stealing(void) {
+  size_t len = 0;
+  uint8_t *f = synth_standard(1, 1, 512, &len);
+  uint32_t size = 0;
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "test_etl_prefetch-steal-%d.etl", (int)(len % 100000));
+  if (!f) { check(0, "synthetic file"); return; }
+  hook_x = compressed_buffer(f, len, 1, &size);
+  uint32_t last = 0;
+  int nbuf = 0;
+  while (compressed_buffer(f, len, nbuf, &last)) nbuf++;
+  check(hook_x && nbuf >= 3, "the file has 3 compressed buffers or more (%d)", nbuf);
+  outcome a = read_one(f, len, NULL, 1, NULL);
+  outcome b = hooked(f, len, NULL, HOLD_X);
+  check(same(&a, &b) && a.errors == 0, "helper held on a job: the same %zu records", a.records);
+  check(atomic_load(&steals) > 0 && atomic_load(&helper_x) == 1 && atomic_load(&scan_x) == 0,
+        "the scan did later jobs itself while the helper held one (%d steals)",
+        atomic_load(&steals));
+  if (write_file(tmp, f, len) == 0) {
+    b = hooked(NULL, 0, tmp, HOLD_X);
+    check(same(&a, &b) && atomic_load(&steals) > 0, "the same from a file");
+  } else {
+    check(0, "temporary file %s", tmp);
+  }
+  /* X's LZ77 stream made all 0xFF: flags of matches only, the first one
+  ** reaching before the start of the output */
+  memset(f + hook_x + ETL_BUF_HDR_SIZE, 0xFF, size - ETL_BUF_HDR_SIZE);
+  a = read_one(f, len, NULL, 1, NULL);
+  check(a.lz77_errors == 1 && a.ended && a.records > 0,
+        "corrupt buffer, no helper: one LZ77 error, reading goes on (%zu records)", a.records);
+  b = hooked(f, len, NULL, HOLD_X);
+  check(same(&a, &b) && b.ended && atomic_load(&helper_x) == 1,
+        "decompressed by the helper: the same records and error");
+  b = hooked(f, len, NULL, NEVER_X);
+  check(same(&a, &b) && b.ended && atomic_load(&scan_x) == 1 && atomic_load(&helper_x) == 0,
+        "decompressed by the scan: the same records and error");
+  remove(tmp);
+  free(f);
+}
+
 static void test_sample(void) {
   const char *shared = getenv("ETWLUA_SHARED");
   char path[1024];
@@ -144,6 +255,7 @@ static void test_sample(void) {
 
 int main(void) {
   test_synthetic();
+  test_stealing();
   test_sample();
   return unit_finish();
 }
