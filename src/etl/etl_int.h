@@ -179,9 +179,10 @@ int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap
 ** ETL_PF_EV_RUN: `who` is about to decompress it (unlocked; may wait for
 ** the other thread). `who`: the helper, the scan doing the job of the
 ** buffer it is at, or the scan doing a later job while the helper holds
-** that one (a steal). */
+** that one (a steal), or the scan decompressing the job the helper holds
+** too, with nothing else left to do (a race). */
 enum { ETL_PF_EV_CLAIM, ETL_PF_EV_RUN };
-enum { ETL_PF_HELPER, ETL_PF_SCAN, ETL_PF_STEAL };
+enum { ETL_PF_HELPER, ETL_PF_SCAN, ETL_PF_STEAL, ETL_PF_RACE };
 extern int (*etl_prefetch_hook)(int event, int who, uint64_t off);
 
 /* Provider GUID of a kernel event from its hook id (etl_kernel.c). */

@@ -20,9 +20,10 @@
 ** the scan reaches a buffer it takes the matching job: done -> its output
 ** is the buffer's data; queued -> the scan decompresses it itself;
 ** running on the helper -> the scan decompresses the next queued jobs
-** meanwhile (work stealing), so that it waits only when nothing is left
-** to do, and a second core only ever helps: a helper that is descheduled
-** under load costs the scan at most the one job it holds. Errors are
+** meanwhile (work stealing), and with none left, that very job into an
+** output of its own (a race: the helper's copy is then freed by the
+** helper), so the scan never waits for a helper descheduled under load
+** and a second core only ever helps. Errors are
 ** reported by the scan, in order, from the job's status, as if it had
 ** decompressed inline. Jobs the scan passes by (a damaged chain) are
 ** dropped. Memory: at most ETL_PF_JOBS jobs and ETL_PF_BYTES bytes of
@@ -59,7 +60,9 @@ typedef pthread_t pf_thread;
 #define ETL_PF_JOBS 8
 #define ETL_PF_BYTES ((size_t)8 << 20)
 
-enum { J_FREE = 0, J_QUEUED, J_RUNNING, J_DONE };
+/* J_ORPHAN: running on the helper, but the scan decompressed the buffer
+** too and moved on; the helper frees the job when done. */
+enum { J_FREE = 0, J_QUEUED, J_RUNNING, J_DONE, J_ORPHAN };
 
 typedef struct pf_job {
   uint64_t off;           /* buffer offset: the key */
@@ -78,7 +81,7 @@ struct etl_prefetch {
   pf_thread th;
   int started;            /* 1: th runs; -1: it could not start (not tried again) */
   int stop;
-  pf_job jobs[ETL_PF_JOBS]; /* a ring: head is the oldest */
+  pf_job *jobs[ETL_PF_JOBS]; /* a ring: head is the oldest */
   uint32_t head, count;
   size_t bytes;           /* held by jobs in the ring */
   uint64_t ahead;         /* next buffer header the lookahead looks at */
@@ -158,20 +161,28 @@ static int may_claim(const etl_prefetch *p, const pf_job *j, int who) {
 ** claim, or NULL. Called locked. */
 static pf_job *next_queued(etl_prefetch *p, uint32_t from, int who) {
   for (uint32_t i = from; i < p->count; i++) {
-    pf_job *j = &p->jobs[(p->head + i) % ETL_PF_JOBS];
+    pf_job *j = p->jobs[(p->head + i) % ETL_PF_JOBS];
     if (j->state == J_QUEUED && may_claim(p, j, who)) return j;
   }
   return NULL;
+}
+
+static void release(pf_job *j) {
+  free(j->own);
+  free(j->out);
+  free(j);
 }
 
 /* Claim queued job j and decompress it, unlocked meanwhile; wakes whoever
 ** waits for it. Called locked, returns locked. */
 static void run_job(etl_prefetch *p, pf_job *j, int who) {
   j->state = J_RUNNING;
+  if (who == ETL_PF_HELPER) wake_all(p);  /* a scan waiting for it may race it now */
   unlock(p);
   if (etl_prefetch_hook) etl_prefetch_hook(ETL_PF_EV_RUN, who, j->off);
   j->st = etl_lzx_decompress(j->in, j->in_len, j->out, j->cap, &j->got, &j->bad);
   lock(p);
+  if (j->state == J_ORPHAN) { release(j); return; }  /* out of the ring */
   j->state = J_DONE;
   wake_all(p);
 }
@@ -203,19 +214,14 @@ static void *helper_main(void *arg) {
 
 /* ---- the scan's side ---- */
 
-static void free_job(etl_prefetch *p, pf_job *j) {
-  p->bytes -= (size_t)j->cap + (j->own ? j->in_len : 0);
-  free(j->own);
-  free(j->out);
-  memset(j, 0, sizeof *j);
-}
-
-/* Drop the oldest job (waiting while the helper still works on it). Called
-** locked. */
+/* Take the oldest job out of the ring and free it, or leave that to the
+** helper when it is still working on it. Called locked. */
 static void drop_head(etl_prefetch *p) {
-  pf_job *j = &p->jobs[p->head];
-  while (j->state == J_RUNNING) wait_cv(p);
-  free_job(p, j);
+  pf_job *j = p->jobs[p->head];
+  p->bytes -= (size_t)j->cap + (j->own ? j->in_len : 0);
+  if (j->state == J_RUNNING) j->state = J_ORPHAN;
+  else release(j);
+  p->jobs[p->head] = NULL;
   p->head = (p->head + 1) % ETL_PF_JOBS;
   p->count--;
 }
@@ -239,11 +245,7 @@ void etl_prefetch_end(etl_reader *r) {
     unlock(p);
     join_thread(p);
   }
-  while (p->count) {                 /* no helper any more: nothing is running */
-    free_job(p, &p->jobs[p->head]);
-    p->head = (p->head + 1) % ETL_PF_JOBS;
-    p->count--;
-  }
+  while (p->count) drop_head(p);     /* no helper any more: nothing is running */
   destroy_sync(p);
   free(p);
   r->pf = NULL;
@@ -268,20 +270,21 @@ static int look_one(etl_reader *r, etl_prefetch *p) {
     return 0;
   /* never past the scan's decompression budget (LZ77 bombs) */
   if (r->decompressed + p->bytes + fill > r->opt.max_decompressed) return -1;
-  pf_job j = {0};
-  j.off = off;
-  j.in_len = (uint32_t)disk - ETL_BUF_HDR_SIZE;
-  j.cap = fill - ETL_BUF_HDR_SIZE;
-  j.out = malloc(j.cap);
-  if (!r->data) j.own = malloc(j.in_len);
-  if (!j.out || (!r->data && !j.own)) { free(j.out); free(j.own); return -1; }
-  j.in = etl_input(r, off + ETL_BUF_HDR_SIZE, j.in_len, j.own);
-  if (!j.in) { free(j.out); free(j.own); return -1; }
-  j.state = J_QUEUED;
+  pf_job *j = calloc(1, sizeof *j);
+  if (!j) return -1;
+  j->off = off;
+  j->in_len = (uint32_t)disk - ETL_BUF_HDR_SIZE;
+  j->cap = fill - ETL_BUF_HDR_SIZE;
+  j->out = malloc(j->cap);
+  if (!r->data) j->own = malloc(j->in_len);
+  if (!j->out || (!r->data && !j->own)) { release(j); return -1; }
+  j->in = etl_input(r, off + ETL_BUF_HDR_SIZE, j->in_len, j->own);
+  if (!j->in) { release(j); return -1; }
+  j->state = J_QUEUED;
   lock(p);
   p->jobs[(p->head + p->count) % ETL_PF_JOBS] = j;
   p->count++;
-  p->bytes += (size_t)j.cap + (j.own ? j.in_len : 0);
+  p->bytes += (size_t)j->cap + (j->own ? j->in_len : 0);
   wake_all(p);
   unlock(p);
   return 0;
@@ -298,24 +301,56 @@ void etl_prefetch_fill(etl_reader *r, uint64_t next) {
   if (!p->started && p->count >= 2) p->started = start_thread(p) ? -1 : 1;
 }
 
+/* Decompress the head job j, which the helper is working on, into a
+** second output; when the helper is still at it then, j is left to it
+** (J_ORPHAN) and a copy holding this output takes its place. Both
+** outputs are the same bytes. Returns 1 when the head job is done, 0 when
+** out of memory. Called locked, returns locked. */
+static int race(etl_prefetch *p, pf_job *j) {
+  pf_job *c = malloc(sizeof *c);
+  uint8_t *out = malloc(j->cap);
+  if (!c || !out) { free(c); free(out); return 0; }
+  *c = *j;                           /* in, in_len, cap, off: read-only now */
+  unlock(p);
+  if (etl_prefetch_hook) etl_prefetch_hook(ETL_PF_EV_RUN, ETL_PF_RACE, j->off);
+  c->st = etl_lzx_decompress(c->in, c->in_len, out, c->cap, &c->got, &c->bad);
+  lock(p);
+  if (j->state == J_DONE) {          /* the helper finished first: the same bytes */
+    free(c);
+    free(out);
+    return 1;
+  }
+  /* the helper frees j, its input and output; c takes j's place */
+  if (j->own) p->bytes -= j->in_len;
+  j->state = J_ORPHAN;
+  c->in = c->own = NULL;
+  c->out = out;
+  c->state = J_DONE;
+  p->jobs[p->head] = c;
+  return 1;
+}
+
 int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap,
                       uint8_t **out, size_t *got, size_t *bad, int *st) {
   etl_prefetch *p = r->pf;
   if (!p) return 0;
   lock(p);
-  while (p->count && p->jobs[p->head].off < off) drop_head(p);   /* passed by */
-  pf_job *j = p->count ? &p->jobs[p->head] : NULL;
+  while (p->count && p->jobs[p->head]->off < off) drop_head(p);  /* passed by */
+  pf_job *j = p->count ? p->jobs[p->head] : NULL;
   if (!j || j->off != off || j->in_len != in_len || j->cap != cap) {
     if (j && j->off == off) drop_head(p);                        /* a wrong guess */
     unlock(p);
     return 0;
   }
   /* not started: this thread does it; running on the helper: this thread
-  ** does the next queued ones meanwhile, and waits only with none left */
+  ** does the next queued ones meanwhile, and with none left, that one
+  ** too (a helper descheduled under load is never waited for) */
   while (j->state != J_DONE) {
     pf_job *k = j->state == J_QUEUED && may_claim(p, j, ETL_PF_SCAN) ? j : NULL;
     if (k) run_job(p, k, ETL_PF_SCAN);
     else if ((k = next_queued(p, 1, ETL_PF_STEAL))) run_job(p, k, ETL_PF_STEAL);
+    else if (j->state == J_RUNNING && may_claim(p, j, ETL_PF_RACE) && race(p, j))
+      j = p->jobs[p->head];
     else wait_cv(p);
   }
   *out = j->out;
@@ -323,11 +358,7 @@ int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap
   *bad = j->bad;
   *st = (int)j->st;
   j->out = NULL;                     /* the buffer owns it now */
-  p->bytes -= cap;
-  j->cap = 0;
-  free_job(p, j);
-  p->head = (p->head + 1) % ETL_PF_JOBS;
-  p->count--;
+  drop_head(p);
   unlock(p);
   return 1;
 }

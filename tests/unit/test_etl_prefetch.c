@@ -158,23 +158,31 @@ static void test_synthetic(void) {
 
 /* ---- work stealing, driven by the hook ---- */
 
-enum { HOLD_X, NEVER_X };      /* helper: only X and held there; never X */
+/* HOLD_X: only the helper does X, held there until the scan did a later
+** job; RACE_X: the same, but the scan may race for X and the helper is
+** held until the scan did; NEVER_X: the helper never does X. */
+enum { HOLD_X, RACE_X, NEVER_X };
 static int hook_mode;
 static uint64_t hook_x;        /* offset of the buffer the test is about */
-static atomic_int steals, helper_x, scan_x;
+static atomic_int steals, races, helper_x, scan_x;
 
 static int hook(int event, int who, uint64_t off) {
   if (event == ETL_PF_EV_CLAIM) {
-    if (hook_mode == HOLD_X) return (who == ETL_PF_HELPER) != (off == hook_x);
-    return who == ETL_PF_HELPER && off == hook_x;
+    if (hook_mode == NEVER_X) return who == ETL_PF_HELPER && off == hook_x;
+    if (hook_mode == RACE_X && who == ETL_PF_RACE) return 0;
+    return (who == ETL_PF_HELPER) != (off == hook_x);
   }
   if (off == hook_x) atomic_fetch_add(who == ETL_PF_HELPER ? &helper_x : &scan_x, 1);
   if (who == ETL_PF_STEAL) atomic_fetch_add(&steals, 1);
-  /* the helper holds X until the scan, waiting for X, did a later job
-  ** itself (10 s at most: a scan that only waits fails the check) */
-  for (int i = 0; hook_mode == HOLD_X && who == ETL_PF_HELPER && i < 10000 &&
-                  atomic_load(&steals) == 0; i++)
-    nap();
+  if (who == ETL_PF_RACE) atomic_fetch_add(&races, 1);
+  if (who != ETL_PF_HELPER || hook_mode == NEVER_X) return 0;
+  /* hold the helper until the scan, needing X, did something else (10 s
+  ** at most: a scan that only waits fails the checks); after a race, a
+  ** while longer so that the scan is mostly done first (either order is
+  ** right) */
+  atomic_int *what = hook_mode == HOLD_X ? &steals : &races;
+  for (int i = 0; i < 10000 && atomic_load(what) == 0; i++) nap();
+  for (int i = 0; hook_mode == RACE_X && i < 100; i++) nap();
   return 0;
 }
 
@@ -195,6 +203,7 @@ static uint64_t compressed_buffer(const uint8_t *f, size_t len, int n, uint32_t 
 static outcome hooked(const uint8_t *f, size_t len, const char *path, int mode) {
   hook_mode = mode;
   atomic_store(&steals, 0);
+  atomic_store(&races, 0);
   atomic_store(&helper_x, 0);
   atomic_store(&scan_x, 0);
   etl_prefetch_hook = hook;
@@ -224,9 +233,14 @@ static void test_stealing(void) {
   if (write_file(tmp, f, len) == 0) {
     b = hooked(NULL, 0, tmp, HOLD_X);
     check(same(&a, &b) && atomic_load(&steals) > 0, "the same from a file");
+    b = hooked(NULL, 0, tmp, RACE_X);
+    check(same(&a, &b) && atomic_load(&races) == 1 && atomic_load(&helper_x) == 1,
+          "helper held on the job the scan needs: the scan raced it, the same records");
   } else {
     check(0, "temporary file %s", tmp);
   }
+  b = hooked(f, len, NULL, RACE_X);
+  check(same(&a, &b) && atomic_load(&races) == 1, "the same from memory");
   /* X's LZ77 stream made all 0xFF: flags of matches only, the first one
   ** reaching before the start of the output */
   memset(f + hook_x + ETL_BUF_HDR_SIZE, 0xFF, size - ETL_BUF_HDR_SIZE);
@@ -236,6 +250,9 @@ static void test_stealing(void) {
   b = hooked(f, len, NULL, HOLD_X);
   check(same(&a, &b) && b.ended && atomic_load(&helper_x) == 1,
         "decompressed by the helper: the same records and error");
+  b = hooked(f, len, NULL, RACE_X);
+  check(same(&a, &b) && b.ended && atomic_load(&races) == 1,
+        "decompressed by both (a race): the same records and error");
   b = hooked(f, len, NULL, NEVER_X);
   check(same(&a, &b) && b.ended && atomic_load(&scan_x) == 1 && atomic_load(&helper_x) == 0,
         "decompressed by the scan: the same records and error");
