@@ -307,10 +307,14 @@ void etl_prefetch_fill(etl_reader *r, uint64_t next) {
 ** outputs are the same bytes. Returns 1 when the head job is done, 0 when
 ** out of memory. Called locked, returns locked. */
 static int race(etl_prefetch *p, pf_job *j) {
-  pf_job *c = malloc(sizeof *c);
+  pf_job *c = calloc(1, sizeof *c);
   uint8_t *out = malloc(j->cap);
   if (!c || !out) { free(c); free(out); return 0; }
-  *c = *j;                           /* in, in_len, cap, off: read-only now */
+  /* only what the helper does not write (it writes got, bad, st) */
+  c->off = j->off;
+  c->in = j->in;
+  c->in_len = j->in_len;
+  c->cap = j->cap;
   unlock(p);
   if (etl_prefetch_hook) etl_prefetch_hook(ETL_PF_EV_RUN, ETL_PF_RACE, j->off);
   c->st = etl_lzx_decompress(c->in, c->in_len, out, c->cap, &c->got, &c->bad);
@@ -323,7 +327,7 @@ static int race(etl_prefetch *p, pf_job *j) {
   /* the helper frees j, its input and output; c takes j's place */
   if (j->own) p->bytes -= j->in_len;
   j->state = J_ORPHAN;
-  c->in = c->own = NULL;
+  c->in = NULL;                      /* j's, freed with it */
   c->out = out;
   c->state = J_DONE;
   p->jobs[p->head] = c;
