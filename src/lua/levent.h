@@ -122,9 +122,10 @@ int lev_tostring(lua_State *L);
 ** written to a sink: the same bytes, without Lua (lwriter.c). */
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields);
 /* ...into a JSON writer; `times` (or NULL) caches the timestamp's date. */
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times);
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times,
+                     tlg_shape_cache *shapes);
 void lev_fmt_text(const levent *ev, const tlg_sink *o);
-void lev_fmt_text_to(const levent *ev, tlg_json *j);
+void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes);
 /* An event over a record's own memory, for the formatters above: no copy,
 ** valid while the record is (its ext items are the record's). */
 void lev_view(levent *ev, const rec_record *rec);

@@ -26,6 +26,7 @@ void lev_view(levent *ev, const rec_record *rec) {
 typedef struct jw {
   tlg_json *j; /* the output */
   tlg_ft_cache *times; /* or NULL */
+  tlg_shape_cache *shapes; /* or NULL */
   tlg_sink sink; /* appends to j, for writers that take a sink */
 } jw;
 
@@ -191,7 +192,7 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
                        size_t cap) {
   int tdh = 0;
   if (has_meta)
-    tlg_fmt_fields_to(w->j, d, TLG_FMT_JSON);
+    tlg_fmt_fields_to_c(w->j, d, TLG_FMT_JSON, w->shapes);
   else if (!(tdh = tdh_fields(ev, jw_sink(w), TLG_FMT_JSON, err, cap)))
     tlg_json_cstr(w->j, "{}");
   return tdh;
@@ -201,7 +202,8 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
 ** puts in its fields column), with the same exact-value rules. */
 static const char *const json_parts[] = {"event", "fields", NULL};
 
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times) {
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times,
+                     tlg_shape_cache *shapes) {
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -210,6 +212,7 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cach
   jw w;
   w.j = j;
   w.times = times;
+  w.shapes = shapes;
   tlg_json_sink(j, &w.sink);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
@@ -240,7 +243,7 @@ void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   char buf[4096];
   tlg_json j;
   tlg_json_init_buf(&j, o, buf, sizeof buf);
-  lev_fmt_json_to(ev, &j, only_fields, NULL);
+  lev_fmt_json_to(ev, &j, only_fields, NULL, NULL);
   tlg_json_flush(&j);
 }
 
@@ -279,14 +282,14 @@ static void put_bracketed(tlg_json *j, const char *s, size_t n) {
 }
 
 /* The TraceLogging fields after one space; nothing when there are none. */
-static void text_fields(tlg_json *j, tlg_decoder *d) {
+static void text_fields(tlg_json *j, tlg_decoder *d, tlg_shape_cache *shapes) {
   tlg_json_char(j, ' ');
   uint64_t mark = tlg_json_tell(j);
-  tlg_fmt_fields_to(j, d, TLG_FMT_TEXT);
+  tlg_fmt_fields_to_c(j, d, TLG_FMT_TEXT, shapes);
   if (tlg_json_tell(j) == mark) j->n--; /* the space is still in the buffer */
 }
 
-void lev_fmt_text_to(const levent *ev, tlg_json *j) {
+void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -316,7 +319,7 @@ void lev_fmt_text_to(const levent *ev, tlg_json *j) {
   p -= tlg_u64_text(p, ev->rec.desc.level);
   memcpy(p -= 7, "(level=", 7);
   tlg_json_raw(j, p, (size_t)(end - p));
-  if (has_meta && tlg_decode_status(&d) == TLG_OK) text_fields(j, &d);
+  if (has_meta && tlg_decode_status(&d) == TLG_OK) text_fields(j, &d, shapes);
   if (tdh) {
     tlg_sink js;
     tlg_json_sink(j, &js);
@@ -336,7 +339,7 @@ void lev_fmt_text(const levent *ev, const tlg_sink *o) {
   char buf[4096];
   tlg_json j;
   tlg_json_init_buf(&j, o, buf, sizeof buf);
-  lev_fmt_text_to(ev, &j);
+  lev_fmt_text_to(ev, &j, NULL);
   tlg_json_flush(&j);
 }
 

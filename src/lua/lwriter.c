@@ -33,6 +33,7 @@ struct lwriter {
   int cell_oom;
   FILE *f;                  /* the stream of the line being written */
   tlg_ft_cache times;       /* the date of the last timestamp written */
+  tlg_shape_cache shapes;   /* the fields' shape written last (memset: empty) */
   char buf[16384];          /* the line so far; goes to the file at its end */
   char cell_buf[4096];      /* CSV: the fields cell's JSON writer's buffer */
 };
@@ -156,7 +157,7 @@ static void line_text(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_char(j, '/');
   put_id(j, &ev->rec, ev->rec.tid, "-");
   tlg_json_char(j, ' ');
-  lev_fmt_text_to(ev, j);
+  lev_fmt_text_to(ev, j, &w->shapes);
   tlg_json_char(j, '\n');
 }
 
@@ -195,7 +196,7 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_init_buf(&cj, &cs, w->cell_buf, sizeof w->cell_buf);
   w->cell_len = 0;
   w->cell_oom = 0;
-  lev_fmt_json_to(ev, &cj, 1, NULL);
+  lev_fmt_json_to(ev, &cj, 1, NULL, &w->shapes);
   tlg_json_flush(&cj);
   if (w->cell_oom) { w->err = ENOMEM; return; }
   put_cell(j, w->cell, w->cell_len);
@@ -209,7 +210,7 @@ static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
   w->f = stream(L, widx);
   tlg_json_init_buf(&j, &sink, w->buf, sizeof w->buf);
   if (w->format == W_JSON) {
-    lev_fmt_json_to(ev, &j, 0, &w->times);
+    lev_fmt_json_to(ev, &j, 0, &w->times, &w->shapes);
     tlg_json_char(&j, '\n');
   } else if (w->format == W_TEXT) {
     line_text(w, &j, ev);

@@ -367,32 +367,31 @@ static uint32_t flat_types(const uint8_t *m, uint32_t len, uint32_t p, uint8_t i
   return 0;
 }
 
-int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode) {
-  if (d->done || d->nframes || d->err.status != TLG_OK || d->mpos != d->fields_pos || d->dpos)
-    return 0;
-  size_t bound = flat_bound(d);
-  if (bound > w->cap) return 0;
-  if (bound > w->cap - w->n) tlg_json_flush(w);
-  const size_t mark = w->n;
+/* Where the text before each value lies in the output (for the cache). */
+typedef struct flat_keys {
+  size_t start[TLG_SHAPE_FIELDS], end[TLG_SHAPE_FIELDS];
+} flat_keys;
+
+/* The fields by scanning their metadata: the count, or -1 for the generic
+** way. Notes where each key's text went while they fit in k. */
+static long flat_scan(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uint32_t *dpp,
+                      flat_keys *k) {
   const uint8_t *m = d->meta;
   const uint32_t ml = d->meta_len;
   uint32_t p = d->mpos, dp = 0, count = 0;
   int json = mode == TLG_FMT_JSON;
-  tlg_item it;
-  memset(&it, 0, sizeof it);
-  it.kind = TLG_ITEM_VALUE;
-  if (json) tlg_json_char(w, '{');
   while (p < ml) {
     int plain;
     uint32_t name = p, end = flat_name(m, ml, p, &plain), off, len, raw;
-    if (!end || end + 1 >= ml) goto generic;
-    p = flat_types(m, ml, end + 2, m[end + 1], &it.field);
-    if (!p || tlg_value_size(&it.field, d->data + dp, d->data_len - dp, &off, &len, &raw) != TLG_OK)
-      goto generic;
-    it.value = d->data + dp + off;
-    it.value_len = len;
+    if (!end || end + 1 >= ml) return -1;
+    p = flat_types(m, ml, end + 2, m[end + 1], &it->field);
+    if (!p || tlg_value_size(&it->field, d->data + dp, d->data_len - dp, &off, &len, &raw) != TLG_OK)
+      return -1;
+    it->value = d->data + dp + off;
+    it->value_len = len;
     dp += raw;
-    if (count++) tlg_json_char(w, json ? ',' : ' ');
+    if (count < TLG_SHAPE_FIELDS) k->start[count] = w->n;
+    if (count) tlg_json_char(w, json ? ',' : ' ');
     if (!json || plain) {
       if (json) tlg_json_char(w, '"');
       tlg_json_raw(w, (const char *)m + name, end - name);
@@ -401,24 +400,113 @@ int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode) {
       put_json_str8(w, m + name, end - name);
       tlg_json_char(w, ':');
     }
-    put_value(w, &it, mode);
+    if (count < TLG_SHAPE_FIELDS) k->end[count] = w->n;
+    count++;
+    put_value(w, it, mode);
   }
-  if (dp != d->data_len || d->steps + count + 1 > d->step_limit) goto generic;
+  *dpp = dp;
+  return count;
+}
+
+/* The same from the cache's shape (its metadata bytes are the event's). */
+static long flat_cached(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uint32_t *dpp,
+                        const tlg_shape_cache *c) {
+  uint32_t dp = 0, off, len, raw;
+  size_t from = 0;
+  for (unsigned i = 0; i < c->nfields; i++) {
+    it->field.in_type = c->f[i].in_type;
+    it->field.out_type = c->f[i].out_type;
+    if (tlg_value_size(&it->field, d->data + dp, d->data_len - dp, &off, &len, &raw) != TLG_OK)
+      return -1;
+    it->value = d->data + dp + off;
+    it->value_len = len;
+    dp += raw;
+    tlg_json_raw(w, c->keys + from, c->f[i].key_end - from);
+    from = c->f[i].key_end;
+    put_value(w, it, mode);
+  }
+  *dpp = dp;
+  return c->nfields;
+}
+
+static int cache_hit(const tlg_shape_cache *c, const tlg_decoder *d, int mode) {
+  uint32_t n = d->meta_len - d->mpos;
+  return c && c->meta_len && c->meta_len == n && c->mode == mode &&
+         !memcmp(c->meta, d->meta + d->mpos, n);
+}
+
+/* Keeps the shape just written (when it fits) for the next events. */
+static void cache_fill(tlg_shape_cache *c, const tlg_json *w, const tlg_decoder *d, int mode,
+                       long count, const flat_keys *k) {
+  uint32_t n = d->meta_len - d->mpos;
+  size_t used = 0;
+  c->meta_len = 0;
+  if (n == 0 || n > TLG_SHAPE_META || count > TLG_SHAPE_FIELDS) return;
+  for (long i = 0; i < count; i++) {
+    size_t kn = k->end[i] - k->start[i];
+    if (kn > sizeof c->keys - used) return;
+    memcpy(c->keys + used, w->buf + k->start[i], kn);
+    used += kn;
+    c->f[i].key_end = (uint16_t)used;
+  }
+  /* the types again, from the metadata (flat_scan kept only the last) */
+  const uint8_t *m = d->meta;
+  uint32_t p = d->mpos;
+  for (long i = 0; i < count; i++) {
+    int plain;
+    tlg_field f;
+    uint32_t end = flat_name(m, d->meta_len, p, &plain);
+    p = flat_types(m, d->meta_len, end + 2, m[end + 1], &f);
+    c->f[i].in_type = f.in_type;
+    c->f[i].out_type = f.out_type;
+  }
+  memcpy(c->meta, d->meta + d->mpos, n);
+  c->nfields = (uint8_t)count;
+  c->mode = (uint8_t)mode;
+  c->meta_len = n;
+}
+
+int tlg_fmt_fields_flat_c(tlg_json *w, tlg_decoder *d, int mode, tlg_shape_cache *c) {
+  if (d->done || d->nframes || d->err.status != TLG_OK || d->mpos != d->fields_pos || d->dpos)
+    return 0;
+  size_t bound = flat_bound(d);
+  if (bound > w->cap) return 0;
+  if (bound > w->cap - w->n) tlg_json_flush(w);
+  const size_t mark = w->n;
+  uint32_t dp = 0;
+  int json = mode == TLG_FMT_JSON, hit = cache_hit(c, d, mode);
+  long count;
+  tlg_item it;
+  flat_keys k;
+  memset(&it, 0, sizeof it);
+  it.kind = TLG_ITEM_VALUE;
+  if (json) tlg_json_char(w, '{');
+  count = hit ? flat_cached(w, d, mode, &it, &dp, c) : flat_scan(w, d, mode, &it, &dp, &k);
+  if (count < 0 || dp != d->data_len || d->steps + (uint32_t)count + 1 > d->step_limit) {
+    w->n = mark;
+    return 0;
+  }
+  if (c && !hit) cache_fill(c, w, d, mode, count, &k);
   if (json) tlg_json_char(w, '}');
-  d->mpos = ml;
+  d->mpos = d->meta_len;
   d->dpos = dp;
-  d->next_index += count;
-  d->steps += count + 1;
+  d->next_index += (uint32_t)count;
+  d->steps += (uint32_t)count + 1;
   d->done = 1;
   return 1;
-generic:
-  w->n = mark;
-  return 0;
+}
+
+int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode) {
+  return tlg_fmt_fields_flat_c(w, d, mode, NULL);
+}
+
+int tlg_fmt_fields_to_c(tlg_json *w, tlg_decoder *d, int mode, tlg_shape_cache *c) {
+  if (tlg_fmt_fields_flat_c(w, d, mode, c)) return TLG_OK;
+  return tlg_fmt_fields_walk(w, d, mode);
 }
 
 int tlg_fmt_fields_to(tlg_json *w, tlg_decoder *d, int mode) {
-  if (tlg_fmt_fields_flat(w, d, mode)) return TLG_OK;
-  return tlg_fmt_fields_walk(w, d, mode);
+  return tlg_fmt_fields_to_c(w, d, mode, NULL);
 }
 
 int tlg_fmt_fields_walk(tlg_json *w, tlg_decoder *d, int mode) {

@@ -141,7 +141,13 @@ static void make_event(blob *meta, blob *data) {
 }
 
 /* The fields both ways; returns 1 when they agree (printing the case if not). */
+static int agree_c(const blob *meta, const blob *data, int mode, uint32_t limit, tlg_shape_cache *c);
 static int agree(const blob *meta, const blob *data, int mode, uint32_t limit) {
+  return agree_c(meta, data, mode, limit, NULL);
+}
+
+/* The same, the straight way through the shape cache c (NULL: none). */
+static int agree_c(const blob *meta, const blob *data, int mode, uint32_t limit, tlg_shape_cache *c) {
   static text a, b, ea, eb;
   tlg_sink sa = {text_write, &a}, sb = {text_write, &b}, sea = {text_write, &ea}, seb = {text_write, &eb};
   tlg_decoder da, db;
@@ -156,7 +162,7 @@ static int agree(const blob *meta, const blob *data, int mode, uint32_t limit) {
   tlg_json_init(&jb, &sb);
   tlg_json_raw(&ja, "x", 1); /* something before, as on a line */
   tlg_json_raw(&jb, "x", 1);
-  int flat = tlg_fmt_fields_flat(&ja, &da, mode);
+  int flat = tlg_fmt_fields_flat_c(&ja, &da, mode, c);
   int ra = flat ? tlg_decode_status(&da) : tlg_fmt_fields_walk(&ja, &da, mode);
   int rb = tlg_fmt_fields_walk(&jb, &db, mode);
   if (simple && !limit && !flat) {
@@ -175,8 +181,56 @@ static int agree(const blob *meta, const blob *data, int mode, uint32_t limit) {
   return ok;
 }
 
+/* Events of a few shapes, again and again, through one shape cache: two
+** shapes in turn, runs of one, shapes one metadata byte apart (a name or a
+** type changed, same length), both modes through the one cache, and shapes
+** the cache cannot keep (over TLG_SHAPE_FIELDS fields, over TLG_SHAPE_META
+** bytes). Each must come out as tlg_fmt_fields_walk writes it. */
+#define POOL 64
+static int shapes_agree(void) {
+  static blob meta[POOL], data[POOL];
+  static tlg_shape_cache cache;
+  int bad = 0, hits = 0;
+  for (int i = 0; i < POOL - 2; i += 4) {
+    do make_event(&meta[i], &data[i]); while (!simple || meta[i].n < 12);
+    for (int k = 1; k < 4; k++) { /* one byte of a field's metadata changed */
+      meta[i + k] = meta[i];
+      data[i + k] = data[i];
+      meta[i + k].b[6 + rnd((unsigned)meta[i].n - 6)] = (uint8_t)(k == 1 ? 'q' : rnd(256));
+    }
+  }
+  for (int b = POOL - 2; b < POOL; b++) { /* too many fields; too many bytes */
+    blob *m = &meta[b], *d = &data[b];
+    m->n = d->n = 0;
+    put(m, 0); put(m, 0); put(m, 0); put(m, 'E'); put(m, 'v'); put(m, 0);
+    for (int f = 0; f < (b == POOL - 2 ? TLG_SHAPE_FIELDS + 8 : 3); f++) {
+      for (int q = 0; q < (b == POOL - 2 ? 1 : 100); q++) put(m, (uint8_t)('a' + f % 26));
+      put(m, 0); put(m, TLG_IN_INT32);
+      put_value(d, TLG_IN_INT32);
+    }
+    m->b[0] = (uint8_t)m->n; m->b[1] = (uint8_t)(m->n >> 8);
+  }
+  memset(&cache, 0, sizeof cache);
+  simple = 0; /* mutants may be damaged: no claim about which way they go */
+  for (int i = 0; i < 20000 && bad < 10; i++) {
+    int e, pat = (i / 500) % 4;
+    if (pat == 0) e = (i & 1) ? (i / 500) % POOL : ((i / 500) + 1) % POOL; /* two in turn */
+    else if (pat == 1) e = (int)rnd(POOL);
+    else if (pat == 2) e = (i & 1) ? POOL - 1 - (int)rnd(2) : (int)rnd(4); /* big and small */
+    else e = (int)(i / 7) % POOL; /* runs */
+    int mode = (i / 3) % 2 ? TLG_FMT_JSON : TLG_FMT_TEXT;
+    uint32_t rest = (uint32_t)meta[e].n - 6; /* the fields' metadata */
+    hits += cache.meta_len == rest && cache.mode == mode && !memcmp(cache.meta, meta[e].b + 6, rest);
+    bad += !agree_c(&meta[e], &data[e], mode, 0, &cache);
+  }
+  check(bad == 0, "20000 events of %d shapes through one shape cache: the same as without", POOL);
+  check(hits > 2000, "%d of them found their shape in the cache", hits);
+  return bad;
+}
+
 int main(void) {
   static blob meta, data;
+  shapes_agree();
   int bad = 0, flat_seen = 0;
   for (int i = 0; i < 60000 && bad < 10; i++) {
     make_event(&meta, &data);
