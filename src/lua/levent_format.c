@@ -75,6 +75,15 @@ static void error_text(const tlg_decoder *d, cbuf *c) {
   tlg_fmt_error(&sink, d);
 }
 
+/* lev_event_name, from the started decoder d when there is one (starting
+** it again costs as much as the rest of the header). */
+static const char *event_name(const levent *ev, const tlg_decoder *d, size_t *n, char *buf,
+                              size_t cap) {
+  if (!d) return lev_event_name(ev, n, buf, cap);
+  *n = d->event_name_len;
+  return d->event_name;
+}
+
 static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
                         const tlg_decoder *d) {
   const lrec *r = &ev->rec;
@@ -88,7 +97,7 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   }
   char name[512];
   size_t n;
-  const char *nm = lev_event_name(ev, &n, name, sizeof name);
+  const char *nm = event_name(ev, d, &n, name, sizeof name);
   if (nm) jw_str(w, "name", nm, n);
   jw_u64(w, "id", r->desc.id);
   jw_u64(w, "version", r->desc.version);
@@ -306,7 +315,7 @@ void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes) {
   }
   tlg_json_char(j, '/');
   size_t nlen;
-  const char *nm = lev_event_name(ev, &nlen, name, sizeof name);
+  const char *nm = event_name(ev, has_meta ? &d : NULL, &nlen, name, sizeof name);
   if (nm) tlg_json_raw(j, nm, nlen);
   else tlg_json_char(j, '?');
   /* "(level=%u keyword=0x%llx)" */
