@@ -121,11 +121,27 @@ int lev_tostring(lua_State *L);
 /* ev:json() (or ev:json("fields") when only_fields) and tostring(ev),
 ** written to a sink: the same bytes, without Lua (lwriter.c). */
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields);
-/* ...into a JSON writer; `times` (or NULL) caches the timestamp's date. */
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times,
-                     tlg_shape_cache *shapes);
+/* What a writer keeps from line to line (memset to 0, then times.secs = -1):
+** the timestamp's date, the fields' last shape, and the JSON text of the
+** last provider/GUID/event name (keyed by those; names up to
+** LEV_HEAD_NAME bytes are kept). */
+#define LEV_HEAD_NAME 120
+typedef struct lev_head_cache {
+  uint8_t valid, has_prov, has_name;
+  uint16_t plen, nlen, text_len;
+  tlg_guid id;
+  char prov[LEV_HEAD_NAME], name[LEV_HEAD_NAME];
+  char text[2 * 6 * LEV_HEAD_NAME + 128];
+} lev_head_cache;
+typedef struct lev_fmt_cache {
+  tlg_ft_cache times;
+  tlg_shape_cache shapes;
+  lev_head_cache head;
+} lev_fmt_cache;
+/* ...into a JSON writer, through the caches c (or NULL). */
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, lev_fmt_cache *c);
 void lev_fmt_text(const levent *ev, const tlg_sink *o);
-void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes);
+void lev_fmt_text_to(const levent *ev, tlg_json *j, lev_fmt_cache *c);
 /* An event over a record's own memory, for the formatters above: no copy,
 ** valid while the record is (its ext items are the record's). */
 void lev_view(levent *ev, const rec_record *rec);

@@ -25,8 +25,7 @@ void lev_view(levent *ev, const rec_record *rec) {
 
 typedef struct jw {
   tlg_json *j; /* the output */
-  tlg_ft_cache *times; /* or NULL */
-  tlg_shape_cache *shapes; /* or NULL */
+  lev_fmt_cache *c; /* or NULL */
   tlg_sink sink; /* appends to j, for writers that take a sink */
 } jw;
 
@@ -84,21 +83,64 @@ static const char *event_name(const levent *ev, const tlg_decoder *d, size_t *n,
   return d->event_name;
 }
 
-static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
-                        const tlg_decoder *d) {
-  const lrec *r = &ev->rec;
+/* `{"provider":...,"provider_id":...,"name":...` (the keys it has). */
+static void json_head(jw *w, const tlg_guid *id, const char *prov, size_t plen, const char *nm,
+                      size_t n) {
   if (prov) {
     jw_first_key(w, "provider");
     tlg_json_string(w->j, prov, plen, TLG_JSON_CP1252);
-    jw_guid(w, "provider_id", &r->provider_id);
+    jw_guid(w, "provider_id", id);
   } else {
     jw_first_key(w, "provider_id");
-    jw_guid_(w, &r->provider_id);
+    jw_guid_(w, id);
   }
-  char name[512];
-  size_t n;
-  const char *nm = event_name(ev, d, &n, name, sizeof name);
   if (nm) jw_str(w, "name", nm, n);
+}
+
+static int head_hit(const lev_head_cache *h, const tlg_guid *id, const char *prov, size_t plen,
+                    const char *nm, size_t n) {
+  return h->valid && h->has_prov == (prov != NULL) && h->has_name == (nm != NULL) &&
+         (!prov || (h->plen == plen && !memcmp(h->prov, prov, plen))) &&
+         (!nm || (h->nlen == n && !memcmp(h->name, nm, n))) && !memcmp(&h->id, id, sizeof *id);
+}
+
+/* json_head through the cache: a run of events of one provider and name
+** copies the text written for the first. */
+static void json_head_c(jw *w, const tlg_guid *id, const char *prov, size_t plen, const char *nm,
+                        size_t n) {
+  lev_head_cache *h = w->c ? &w->c->head : NULL;
+  if (h && head_hit(h, id, prov, plen, nm, n)) {
+    tlg_json_raw(w->j, h->text, h->text_len);
+    return;
+  }
+  size_t mark = w->j->n;
+  uint64_t flushed = w->j->flushed;
+  json_head(w, id, prov, plen, nm, n);
+  if (!h) return;
+  h->valid = 0;
+  size_t len = w->j->n - mark; /* the text is still in the buffer unless flushed */
+  if (w->j->flushed != flushed || len > sizeof h->text || plen > LEV_HEAD_NAME ||
+      n > LEV_HEAD_NAME)
+    return;
+  memcpy(h->text, w->j->buf + mark, len);
+  h->text_len = (uint16_t)len;
+  h->has_prov = prov != NULL;
+  h->has_name = nm != NULL;
+  h->plen = (uint16_t)(prov ? plen : 0);
+  h->nlen = (uint16_t)(nm ? n : 0);
+  if (prov) memcpy(h->prov, prov, plen);
+  if (nm) memcpy(h->name, nm, n);
+  h->id = *id;
+  h->valid = 1;
+}
+
+static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
+                        const tlg_decoder *d) {
+  const lrec *r = &ev->rec;
+  char name[512];
+  size_t n = 0;
+  const char *nm = event_name(ev, d, &n, name, sizeof name);
+  json_head_c(w, &r->provider_id, prov, plen, nm, n);
   jw_u64(w, "id", r->desc.id);
   jw_u64(w, "version", r->desc.version);
   jw_u64(w, "channel", r->desc.channel);
@@ -112,7 +154,7 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
     jw_id(w, "tid", r, r->tid);
     jw_u64(w, "cpu", r->cpu);
     jw_key(w, "timestamp");
-    tlg_fmt_filetime_to(w->j, r->timestamp, TLG_FMT_JSON, w->times);
+    tlg_fmt_filetime_to(w->j, r->timestamp, TLG_FMT_JSON, w->c ? &w->c->times : NULL);
   }
   if (r->flags & REC_ACTIVITY) jw_guid(w, "activity_id", &r->activity_id);
   if (r->flags & REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
@@ -201,7 +243,7 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
                        size_t cap) {
   int tdh = 0;
   if (has_meta)
-    tlg_fmt_fields_to_c(w->j, d, TLG_FMT_JSON, w->shapes);
+    tlg_fmt_fields_to_c(w->j, d, TLG_FMT_JSON, w->c ? &w->c->shapes : NULL);
   else if (!(tdh = tdh_fields(ev, jw_sink(w), TLG_FMT_JSON, err, cap)))
     tlg_json_cstr(w->j, "{}");
   return tdh;
@@ -211,8 +253,7 @@ static int json_fields(jw *w, const levent *ev, int has_meta, tlg_decoder *d, ch
 ** puts in its fields column), with the same exact-value rules. */
 static const char *const json_parts[] = {"event", "fields", NULL};
 
-void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cache *times,
-                     tlg_shape_cache *shapes) {
+void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, lev_fmt_cache *c) {
   size_t plen = 0;
   char pbuf[512], err[400];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -220,8 +261,7 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cach
   int has_meta = lev_start(ev, &d), tdh = 0;
   jw w;
   w.j = j;
-  w.times = times;
-  w.shapes = shapes;
+  w.c = c;
   tlg_json_sink(j, &w.sink);
   if (only_fields) {
     json_fields(&w, ev, has_meta, &d, err, sizeof err);
@@ -235,9 +275,9 @@ void lev_fmt_json_to(const levent *ev, tlg_json *j, int only_fields, tlg_ft_cach
     jw_str(&w, "decode_error", err, strlen(err));
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
-    cbuf c;
-    error_text(&d, &c);
-    jw_str(&w, "decode_error", c.s, c.n);
+    cbuf e;
+    error_text(&d, &e);
+    jw_str(&w, "decode_error", e.s, e.n);
   }
   if (!has_meta) {
     jw_key(&w, "payload");
@@ -252,7 +292,7 @@ void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields) {
   char buf[4096];
   tlg_json j;
   tlg_json_init_buf(&j, o, buf, sizeof buf);
-  lev_fmt_json_to(ev, &j, only_fields, NULL, NULL);
+  lev_fmt_json_to(ev, &j, only_fields, NULL);
   tlg_json_flush(&j);
 }
 
@@ -298,7 +338,7 @@ static void text_fields(tlg_json *j, tlg_decoder *d, tlg_shape_cache *shapes) {
   if (tlg_json_tell(j) == mark) j->n--; /* the space is still in the buffer */
 }
 
-void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes) {
+void lev_fmt_text_to(const levent *ev, tlg_json *j, lev_fmt_cache *c) {
   size_t plen = 0;
   char pbuf[512], err[400], name[512];
   const char *prov = lev_provider_name(ev, &plen, pbuf, sizeof pbuf);
@@ -328,7 +368,7 @@ void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes) {
   p -= tlg_u64_text(p, ev->rec.desc.level);
   memcpy(p -= 7, "(level=", 7);
   tlg_json_raw(j, p, (size_t)(end - p));
-  if (has_meta && tlg_decode_status(&d) == TLG_OK) text_fields(j, &d, shapes);
+  if (has_meta && tlg_decode_status(&d) == TLG_OK) text_fields(j, &d, c ? &c->shapes : NULL);
   if (tdh) {
     tlg_sink js;
     tlg_json_sink(j, &js);
@@ -338,9 +378,9 @@ void lev_fmt_text_to(const levent *ev, tlg_json *j, tlg_shape_cache *shapes) {
     if (err[0]) put_bracketed(j, err, strlen(err));
   }
   if (has_meta && tlg_decode_status(&d) != TLG_OK) {
-    cbuf c;
-    error_text(&d, &c);
-    put_bracketed(j, c.s, c.n);
+    cbuf e;
+    error_text(&d, &e);
+    put_bracketed(j, e.s, e.n);
   }
 }
 

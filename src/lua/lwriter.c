@@ -32,8 +32,7 @@ struct lwriter {
   size_t cell_len, cell_cap;
   int cell_oom;
   FILE *f;                  /* the stream of the line being written */
-  tlg_ft_cache times;       /* the date of the last timestamp written */
-  tlg_shape_cache shapes;   /* the fields' shape written last (memset: empty) */
+  lev_fmt_cache cache;      /* the last timestamp's date, fields' shape, header text */
   char buf[16384];          /* the line so far; goes to the file at its end */
   char cell_buf[4096];      /* CSV: the fields cell's JSON writer's buffer */
 };
@@ -93,7 +92,7 @@ static void putu(tlg_json *j, uint64_t v) {
 ** (the caller writes what stands for none). */
 static int put_time(lwriter *w, tlg_json *j, const lrec *r) {
   if (!(r->flags & REC_HEADER)) return 0;
-  tlg_fmt_filetime_to(j, r->timestamp, TLG_FMT_TEXT, &w->times);
+  tlg_fmt_filetime_to(j, r->timestamp, TLG_FMT_TEXT, &w->cache.times);
   return 1;
 }
 
@@ -157,7 +156,7 @@ static void line_text(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_char(j, '/');
   put_id(j, &ev->rec, ev->rec.tid, "-");
   tlg_json_char(j, ' ');
-  lev_fmt_text_to(ev, j, &w->shapes);
+  lev_fmt_text_to(ev, j, &w->cache);
   tlg_json_char(j, '\n');
 }
 
@@ -196,7 +195,7 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   tlg_json_init_buf(&cj, &cs, w->cell_buf, sizeof w->cell_buf);
   w->cell_len = 0;
   w->cell_oom = 0;
-  lev_fmt_json_to(ev, &cj, 1, NULL, &w->shapes);
+  lev_fmt_json_to(ev, &cj, 1, &w->cache);
   tlg_json_flush(&cj);
   if (w->cell_oom) { w->err = ENOMEM; return; }
   put_cell(j, w->cell, w->cell_len);
@@ -210,7 +209,7 @@ static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
   w->f = stream(L, widx);
   tlg_json_init_buf(&j, &sink, w->buf, sizeof w->buf);
   if (w->format == W_JSON) {
-    lev_fmt_json_to(ev, &j, 0, &w->times, &w->shapes);
+    lev_fmt_json_to(ev, &j, 0, &w->cache);
     tlg_json_char(&j, '\n');
   } else if (w->format == W_TEXT) {
     line_text(w, &j, ev);
@@ -390,7 +389,7 @@ static int l_new(lua_State *L) {
   lwriter *w = lua_newuserdatauv(L, sizeof *w, WV_COUNT);               /* 6 */
   memset(w, 0, sizeof *w);
   w->format = format;
-  w->times.secs = -1;
+  w->cache.times.secs = -1;
   w->max = (uint64_t)max;
   w->has_filter = has_filter;
   w->has_notice = has_notice;

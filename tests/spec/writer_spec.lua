@@ -167,6 +167,47 @@ describe("etw.EventWriter", function()
     assert.matches("'max_events'", err("csv", io.stdout, { max_events = -1 }))
   end)
 
+  -- A writer keeps the last provider/name text and fields' shape from line
+  -- to line: events that differ in just one of those, in turn and in runs,
+  -- must come out as a new writer (nothing kept) writes each of them.
+  it("events of several providers, names and shapes in turn: as each alone", function()
+    local other = etw.Provider("Spec.Other")
+    local function named(name, header, traits, build)
+      local eb = etw.EventBuilder()
+      eb:reset(name, { level = 4 })
+      build(eb)
+      local _, meta, data = eb:bytes()
+      local h = { pid = 1, tid = 2, cpu = 0, timestamp = 132000000001234567, level = 4 }
+      for k, v in pairs(header or {}) do h[k] = v end
+      return etw.decode_blobs(meta, data, traits, h)
+    end
+    local id = ev.provider_id
+    local evs = {
+      ev,
+      named("Sizes", { provider_id = id }, other.traits, fields),   -- same GUID, other name
+      named("Other", nil, p.traits, fields),                         -- other event name
+      named("Sizes", { provider_id = id }, nil, fields),             -- no provider name
+      named(string.rep("n", 130), nil, p.traits, fields),            -- too long to keep
+      named('q"\\', nil, p.traits, fields),                          -- escapes
+      named("Sizes", nil, p.traits, function(eb) eb:add_int32("Max", -5) end), -- other shape
+      named("Sizes", nil, other.traits, fields),                     -- other provider
+      named("Sizes", nil, p.traits, function(eb) eb:add_uint32("Max", 5) end),
+    }
+    evs[10] = named("Sizes", { provider_id = evs[8].provider_id }, p.traits, fields) -- other GUID
+    local order = { 1, 2, 1, 3, 3, 1, 4, 1, 5, 5, 1, 6, 6, 7, 1, 7, 8, 2, 8, 1, 9, 7, 9, 4, 4, 10, 1, 10 }
+    for _, fmt in ipairs({ "json", "text", "csv" }) do
+      local alone = {}
+      for i, k in ipairs(order) do
+        alone[i] = written(fmt, { header = false }, function(w) w(evs[k]) end)
+      end
+      local all = written(fmt, { header = false }, function(w)
+        for _, k in ipairs(order) do w(evs[k]) end
+      end)
+      assert.are.equal(table.concat(alone), all)
+      if fmt == "json" then assert.are.equal(evs[2]:json() .. "\n", alone[2]) end
+    end
+  end)
+
   it("raises when its file was closed", function()
     local f = assert(io.open(temp_path(), "wb"))
     local w = etw.EventWriter("json", f)
