@@ -123,13 +123,15 @@ int lev_tostring(lua_State *L);
 void lev_fmt_json(const levent *ev, const tlg_sink *o, int only_fields);
 /* What a writer keeps from line to line (memset to 0, then times.secs = -1):
 ** the timestamp's date, the fields' last shape, and the JSON text of the
-** last provider/GUID/event name (keyed by those; names up to
-** LEV_HEAD_NAME bytes are kept). */
+** last provider/GUID/event name/descriptor/tags (keyed by those; names up
+** to LEV_HEAD_NAME bytes are kept). */
 #define LEV_HEAD_NAME 120
 typedef struct lev_head_cache {
-  uint8_t valid, has_prov, has_name;
+  uint8_t valid, has_prov, has_name, has_tags;
   uint16_t plen, nlen, text_len;
+  uint32_t tags;
   tlg_guid id;
+  tlg_desc desc;
   char prov[LEV_HEAD_NAME], name[LEV_HEAD_NAME];
   char text[2 * 6 * LEV_HEAD_NAME + 128];
 } lev_head_cache;

@@ -83,9 +83,22 @@ static const char *event_name(const levent *ev, const tlg_decoder *d, size_t *n,
   return d->event_name;
 }
 
-/* `{"provider":...,"provider_id":...,"name":...` (the keys it has). */
-static void json_head(jw *w, const tlg_guid *id, const char *prov, size_t plen, const char *nm,
-                      size_t n) {
+/* What the first keys of a line show: the same, the same text. */
+typedef struct head_key {
+  const tlg_guid *id;
+  const tlg_desc *desc;
+  const char *prov, *nm; /* or NULL */
+  size_t plen, n;
+  int has_tags;
+  uint32_t tags;
+} head_key;
+
+/* `{"provider":...,"provider_id":...,"name":...,"id":...` up to "tags"
+** (the keys it has). */
+static void json_head(jw *w, const head_key *k) {
+  const tlg_guid *id = k->id;
+  const char *prov = k->prov, *nm = k->nm;
+  size_t plen = k->plen, n = k->n;
   if (prov) {
     jw_first_key(w, "provider");
     tlg_json_string(w->j, prov, plen, TLG_JSON_CP1252);
@@ -95,27 +108,39 @@ static void json_head(jw *w, const tlg_guid *id, const char *prov, size_t plen, 
     jw_guid_(w, id);
   }
   if (nm) jw_str(w, "name", nm, n);
+  jw_u64(w, "id", k->desc->id);
+  jw_u64(w, "version", k->desc->version);
+  jw_u64(w, "channel", k->desc->channel);
+  jw_u64(w, "level", k->desc->level);
+  jw_u64(w, "opcode", k->desc->opcode);
+  jw_u64(w, "task", k->desc->task);
+  jw_u64(w, "keyword", k->desc->keyword);
+  if (k->has_tags) jw_u64(w, "tags", k->tags);
 }
 
-static int head_hit(const lev_head_cache *h, const tlg_guid *id, const char *prov, size_t plen,
-                    const char *nm, size_t n) {
-  return h->valid && h->has_prov == (prov != NULL) && h->has_name == (nm != NULL) &&
-         (!prov || (h->plen == plen && !memcmp(h->prov, prov, plen))) &&
-         (!nm || (h->nlen == n && !memcmp(h->name, nm, n))) && !memcmp(&h->id, id, sizeof *id);
+_Static_assert(sizeof(tlg_desc) == 16, "tlg_desc has no padding (compared by memcmp)");
+
+static int head_hit(const lev_head_cache *h, const head_key *k) {
+  return h->valid && h->has_prov == (k->prov != NULL) && h->has_name == (k->nm != NULL) &&
+         (!k->prov || (h->plen == k->plen && !memcmp(h->prov, k->prov, k->plen))) &&
+         (!k->nm || (h->nlen == k->n && !memcmp(h->name, k->nm, k->n))) &&
+         !memcmp(&h->id, k->id, sizeof *k->id) && !memcmp(&h->desc, k->desc, sizeof h->desc) &&
+         h->has_tags == k->has_tags && (!k->has_tags || h->tags == k->tags);
 }
 
 /* json_head through the cache: a run of events of one provider and name
 ** copies the text written for the first. */
-static void json_head_c(jw *w, const tlg_guid *id, const char *prov, size_t plen, const char *nm,
-                        size_t n) {
+static void json_head_c(jw *w, const head_key *k) {
   lev_head_cache *h = w->c ? &w->c->head : NULL;
-  if (h && head_hit(h, id, prov, plen, nm, n)) {
+  const char *prov = k->prov, *nm = k->nm;
+  size_t plen = k->plen, n = k->n;
+  if (h && head_hit(h, k)) {
     tlg_json_raw(w->j, h->text, h->text_len);
     return;
   }
   size_t mark = w->j->n;
   uint64_t flushed = w->j->flushed;
-  json_head(w, id, prov, plen, nm, n);
+  json_head(w, k);
   if (!h) return;
   h->valid = 0;
   size_t len = w->j->n - mark; /* the text is still in the buffer unless flushed */
@@ -130,7 +155,10 @@ static void json_head_c(jw *w, const tlg_guid *id, const char *prov, size_t plen
   h->nlen = (uint16_t)(nm ? n : 0);
   if (prov) memcpy(h->prov, prov, plen);
   if (nm) memcpy(h->name, nm, n);
-  h->id = *id;
+  h->id = *k->id;
+  h->desc = *k->desc;
+  h->has_tags = (uint8_t)k->has_tags;
+  h->tags = k->tags;
   h->valid = 1;
 }
 
@@ -140,15 +168,9 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   char name[512];
   size_t n = 0;
   const char *nm = event_name(ev, d, &n, name, sizeof name);
-  json_head_c(w, &r->provider_id, prov, plen, nm, n);
-  jw_u64(w, "id", r->desc.id);
-  jw_u64(w, "version", r->desc.version);
-  jw_u64(w, "channel", r->desc.channel);
-  jw_u64(w, "level", r->desc.level);
-  jw_u64(w, "opcode", r->desc.opcode);
-  jw_u64(w, "task", r->desc.task);
-  jw_u64(w, "keyword", r->desc.keyword);
-  if (d && d->event_name) jw_u64(w, "tags", d->event_tag);
+  head_key k = {&r->provider_id, &r->desc, prov, nm, plen, n, d && d->event_name,
+                d && d->event_name ? d->event_tag : 0};
+  json_head_c(w, &k);
   if (r->flags & REC_HEADER) {
     jw_id(w, "pid", r, r->pid);
     jw_id(w, "tid", r, r->tid);

@@ -172,9 +172,9 @@ describe("etw.EventWriter", function()
   -- must come out as a new writer (nothing kept) writes each of them.
   it("events of several providers, names and shapes in turn: as each alone", function()
     local other = etw.Provider("Spec.Other")
-    local function named(name, header, traits, build)
+    local function named(name, header, traits, build, tag)
       local eb = etw.EventBuilder()
-      eb:reset(name, { level = 4 })
+      eb:reset(name, { level = 4, tag = tag })
       build(eb)
       local _, meta, data = eb:bytes()
       local h = { pid = 1, tid = 2, cpu = 0, timestamp = 132000000001234567, level = 4 }
@@ -194,7 +194,14 @@ describe("etw.EventWriter", function()
       named("Sizes", nil, p.traits, function(eb) eb:add_uint32("Max", 5) end),
     }
     evs[10] = named("Sizes", { provider_id = evs[8].provider_id }, p.traits, fields) -- other GUID
-    local order = { 1, 2, 1, 3, 3, 1, 4, 1, 5, 5, 1, 6, 6, 7, 1, 7, 8, 2, 8, 1, 9, 7, 9, 4, 4, 10, 1, 10 }
+    for _, h in ipairs({ { id = 8 }, { keyword = 0x21 }, { channel = 11 }, { task = 3 }, { version = 1 },
+                         { opcode = 2 }, { level = 5 } }) do               -- one number apart
+      evs[#evs + 1] = named("Sizes", h, p.traits, fields)
+    end
+    evs[18] = named("Sizes", nil, p.traits, fields, 5)                   -- event tags
+    evs[19] = named("Sizes", nil, p.traits, fields, 6)
+    local order = { 1, 2, 1, 3, 3, 1, 4, 1, 5, 5, 1, 6, 6, 7, 1, 7, 8, 2, 8, 1, 9, 7, 9, 4, 4, 10, 1, 10,
+                    11, 1, 12, 12, 13, 14, 15, 16, 17, 1, 18, 19, 18, 1, 19 }
     for _, fmt in ipairs({ "json", "text", "csv" }) do
       local alone = {}
       for i, k in ipairs(order) do
