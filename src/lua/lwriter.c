@@ -32,6 +32,7 @@ struct lwriter {
   size_t cell_len, cell_cap;
   int cell_oom;
   FILE *f;                  /* the stream of the line being written */
+  luaL_Stream *file;        /* the Lua file (user value WV_FILE keeps it alive) */
   lev_fmt_cache cache;      /* the last timestamp's date, fields' shape, header text */
   char buf[16384];          /* the line so far; goes to the file at its end */
   char cell_buf[4096];      /* CSV: the fields cell's JSON writer's buffer */
@@ -45,11 +46,12 @@ lwriter *etwL_testwriter(lua_State *L, int idx) { return luaL_testudata(L, idx, 
 
 /* --- output: a line buffer in front of the stdio stream ------------------ */
 
-/* The stream of the writer at `widx`; raises when the Lua file was closed. */
-static FILE *stream(lua_State *L, int widx) {
-  lua_getiuservalue(L, widx, WV_FILE);
-  luaL_Stream *s = lua_touserdata(L, -1);
-  lua_pop(L, 1);
+/* The writer's stream; raises when the Lua file was closed. The file's
+** userdata is the writer's user value WV_FILE for the writer's whole life
+** (Lua never moves a userdata), so its address is kept rather than looked
+** up per line; io.close clears closef in that same userdata. */
+static FILE *stream(lua_State *L, lwriter *w) {
+  luaL_Stream *s = w->file;
   if (!s || !s->closef) luaL_error(L, "etw.EventWriter: attempt to use a closed file");
   return s->f;
 }
@@ -203,10 +205,10 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
 }
 
 /* One line for ev into the stream; 0, or an errno value. */
-static int write_line(lua_State *L, lwriter *w, int widx, const levent *ev) {
+static int write_line(lua_State *L, lwriter *w, const levent *ev) {
   tlg_sink sink = {drain, w};
   tlg_json j;
-  w->f = stream(L, widx);
+  w->f = stream(L, w);
   tlg_json_init_buf(&j, &sink, w->buf, sizeof w->buf);
   if (w->format == W_JSON) {
     lev_fmt_json_to(ev, &j, 0, &w->cache);
@@ -289,11 +291,11 @@ int etwL_writer_record(lua_State *L, int widx, const rec_record *rec, const void
   if (w->has_filter) {
     etwL_pushevent(L, rec, NULL);
     int ok = passes(L, widx);
-    if (ok) write_line(L, w, widx, lua_touserdata(L, -1));
+    if (ok) write_line(L, w, lua_touserdata(L, -1));
     lua_pop(L, 1);
     if (!ok) return 0;
   } else {
-    write_line(L, w, widx, &view);
+    write_line(L, w, &view);
   }
   if (!w->err) w->written++;
   return done(w);
@@ -308,7 +310,7 @@ static int l_call(lua_State *L) {
   if (done(w)) { lua_pushboolean(L, 0); return 1; }
   notice(L, w, 1, &ev->rec);
   if (w->has_filter && !passes(L, 1)) { lua_pushboolean(L, 0); return 1; }
-  write_line(L, w, 1, ev);
+  write_line(L, w, ev);
   if (!w->err) w->written++;
   lua_pushboolean(L, !w->err);
   return 1;
@@ -394,6 +396,7 @@ static int l_new(lua_State *L) {
   w->has_filter = has_filter;
   w->has_notice = has_notice;
   luaL_setmetatable(L, ETWL_WRITER);
+  w->file = lua_touserdata(L, 2);
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, 6, WV_FILE);
   lua_pushvalue(L, 4);
@@ -404,7 +407,7 @@ static int l_new(lua_State *L) {
   lua_setiuservalue(L, 6, WV_SEEN);
   if (format == W_CSV && header) {
     static const char line[] = "timestamp,provider,event,id,level,opcode,pid,tid,cpu,fields\n";
-    FILE *f = stream(L, 6);
+    FILE *f = stream(L, w);
     errno = 0;
     if (fwrite(line, 1, sizeof line - 1, f) != sizeof line - 1) w->err = errno ? errno : EIO;
   }
