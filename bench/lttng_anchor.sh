@@ -17,11 +17,17 @@ tmp=$(mktemp -d)
 export LTTNG_HOME=$tmp
 session="etwlua-bench-$$"
 sessiond_pid=""
+# lttng-ust leaves its wait files in /dev/shm; the ones this run made go
+# when the sessiond it started goes (others may be another user's)
+shm_before=$(ls -d /dev/shm/lttng-ust-wait-* 2>/dev/null)
 cleanup() {
   lttng --no-sessiond destroy "$session" >/dev/null 2>&1
   if [[ -n $sessiond_pid ]]; then
     kill "$sessiond_pid" 2>/dev/null
     wait "$sessiond_pid" 2>/dev/null
+    for f in /dev/shm/lttng-ust-wait-*; do
+      [[ -e $f ]] && ! grep -qxF "$f" <<<"$shm_before" && rm -f "$f"
+    done
   fi
   rm -rf "$tmp"
 }
