@@ -180,8 +180,9 @@ int etl_prefetch_take(etl_reader *r, uint64_t off, uint32_t in_len, uint32_t cap
 ** the other thread). `who`: the helper, the scan doing the job of the
 ** buffer it is at, or the scan doing a later job while the helper holds
 ** that one (a steal), or the scan decompressing the job the helper holds
-** too, with nothing else left to do (a race). */
-enum { ETL_PF_EV_CLAIM, ETL_PF_EV_RUN };
+** too, with nothing else left to do (a race). ETL_PF_EV_START: the
+** helper thread was started (who ETL_PF_HELPER, off 0). */
+enum { ETL_PF_EV_CLAIM, ETL_PF_EV_RUN, ETL_PF_EV_START };
 enum { ETL_PF_HELPER, ETL_PF_SCAN, ETL_PF_STEAL, ETL_PF_RACE };
 extern int (*etl_prefetch_hook)(int event, int who, uint64_t off);
 

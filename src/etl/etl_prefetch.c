@@ -30,10 +30,13 @@
 ** compressed input and output (at least one job).
 **
 ** Start-up: the thread is started only once two jobs are queued (a file
-** with one compressed buffer never pays for it), and never on a machine
-** with one CPU, where it could only take turns with the scan.
+** with one compressed buffer never pays for it), and never when the
+** process may run on one CPU only, where it could only take turns with
+** the scan.
 */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT (and pthread_sigmask) */
+#elif !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* pthread_sigmask */
 #endif
 #include <stdlib.h>
@@ -52,6 +55,9 @@ typedef HANDLE pf_thread;
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
 typedef pthread_mutex_t pf_mutex;
 typedef pthread_cond_t pf_cond;
 typedef pthread_t pf_thread;
@@ -135,7 +141,14 @@ static int start_thread(etl_prefetch *p) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return e ? -1 : 0;
 }
+/* The CPUs this process may run on: its affinity mask (taskset, a
+** container's cpuset), not the machine's count; a helper thread on the
+** reader's only CPU would only take turns with it. */
 static int cpus(void) {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (int)n : 1;
 }
@@ -298,7 +311,10 @@ void etl_prefetch_fill(etl_reader *r, uint64_t next) {
   while (!p->ahead_end && p->count < ETL_PF_JOBS && (p->count == 0 || p->bytes < ETL_PF_BYTES))
     if (look_one(r, p)) p->ahead_end = 1;
   /* a second thread only once there is more than the next job to do */
-  if (!p->started && p->count >= 2) p->started = start_thread(p) ? -1 : 1;
+  if (!p->started && p->count >= 2) {
+    p->started = start_thread(p) ? -1 : 1;
+    if (p->started > 0 && etl_prefetch_hook) etl_prefetch_hook(ETL_PF_EV_START, ETL_PF_HELPER, 0);
+  }
 }
 
 /* Decompress the head job j, which the helper is working on, into a

@@ -9,8 +9,13 @@
 ** decompresses later jobs itself while the helper holds one, and a
 ** corrupt buffer decompressed by either thread gives the same errors.
 */
-#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_setaffinity, CPU_COUNT (and nanosleep) */
+#elif !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
+#endif
+#ifdef __linux__
+#include <sched.h>
 #endif
 #include <stdatomic.h>
 #include <stdio.h>
@@ -161,12 +166,14 @@ static void test_synthetic(void) {
 /* HOLD_X: only the helper does X, held there until the scan did a later
 ** job; RACE_X: the same, but the scan may race for X and the helper is
 ** held until the scan did; NEVER_X: the helper never does X. */
-enum { HOLD_X, RACE_X, NEVER_X };
+enum { HOLD_X, RACE_X, NEVER_X, COUNT };   /* COUNT: nothing held, helper starts counted */
 static int hook_mode;
 static uint64_t hook_x;        /* offset of the buffer the test is about */
-static atomic_int steals, races, helper_x, scan_x;
+static atomic_int steals, races, helper_x, scan_x, starts;
 
 static int hook(int event, int who, uint64_t off) {
+  if (event == ETL_PF_EV_START) atomic_fetch_add(&starts, 1);
+  if (hook_mode == COUNT || event == ETL_PF_EV_START) return 0;
   if (event == ETL_PF_EV_CLAIM) {
     if (hook_mode == NEVER_X) return who == ETL_PF_HELPER && off == hook_x;
     if (hook_mode == RACE_X && who == ETL_PF_RACE) return 0;
@@ -206,6 +213,7 @@ static outcome hooked(const uint8_t *f, size_t len, const char *path, int mode) 
   atomic_store(&races, 0);
   atomic_store(&helper_x, 0);
   atomic_store(&scan_x, 0);
+  atomic_store(&starts, 0);
   etl_prefetch_hook = hook;
   outcome o = read_one(f, len, path, 0, NULL);
   etl_prefetch_hook = NULL;
@@ -260,6 +268,55 @@ static void test_stealing(void) {
   free(f);
 }
 
+/* When no helper thread starts: a file with one compressed buffer, and
+** (Linux) a process whose affinity allows one CPU. The control read of the
+** whole file shows that a start is seen where two CPUs are allowed. */
+static void test_no_helper(void) {
+  size_t len = 0;
+  uint8_t *f = synth_standard(1, 1, 512, &len);
+  uint32_t size = 0;
+  if (!f) { check(0, "synthetic file"); return; }
+  outcome a = read_one(f, len, NULL, 1, NULL), b = hooked(f, len, NULL, COUNT);
+  int started = atomic_load(&starts);
+  check(same(&a, &b), "the whole file, counted: the same %zu records", a.records);
+  uint64_t first = compressed_buffer(f, len, 0, &size);
+  size_t cut = (size_t)first + size;       /* the header buffer and one compressed buffer */
+  uint32_t more = 0;
+  check(first && compressed_buffer(f, cut, 1, &more) == 0, "a file with one compressed buffer");
+  a = read_one(f, cut, NULL, 1, NULL);
+  b = hooked(f, cut, NULL, COUNT);
+  check(same(&a, &b) && atomic_load(&starts) == 0,
+        "one compressed buffer: no helper thread (%d started), the same %zu records",
+        atomic_load(&starts), a.records);
+#ifdef __linux__
+  cpu_set_t all, one;
+  if (sched_getaffinity(0, sizeof all, &all) != 0) { check(0, "sched_getaffinity"); free(f); return; }
+  if (CPU_COUNT(&all) < 2) {
+    skip("one CPU allowed already: the control read cannot show a helper");
+  } else {
+    check(started == 1, "control: with %d CPUs allowed, the helper started (%d)", CPU_COUNT(&all),
+          started);
+    int cpu = 0;
+    while (!CPU_ISSET(cpu, &all)) cpu++;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) {
+      check(0, "sched_setaffinity to CPU %d", cpu);
+    } else {
+      a = read_one(f, len, NULL, 1, NULL);
+      b = hooked(f, len, NULL, COUNT);
+      sched_setaffinity(0, sizeof all, &all);
+      check(same(&a, &b) && atomic_load(&starts) == 0,
+            "affinity of one CPU: no helper thread (%d started), the same records",
+            atomic_load(&starts));
+    }
+  }
+#else
+  (void)started;
+#endif
+  free(f);
+}
+
 static void test_sample(void) {
   const char *shared = getenv("ETWLUA_SHARED");
   char path[1024];
@@ -273,6 +330,7 @@ static void test_sample(void) {
 int main(void) {
   test_synthetic();
   test_stealing();
+  test_no_helper();
   test_sample();
   return unit_finish();
 }
