@@ -98,23 +98,45 @@ static const char *const ext_names[] = {
 
 /* ---- etwL_pushevent ---- */
 
-/* Index of the ext item whose bytes hold all of [p, p + len), or -1. */
-static int64_t inside_ext(const rec_record *r, const uint8_t *p, uint32_t len) {
-  uintptr_t a = (uintptr_t)p;
-  if (!p || !r->ext) return -1;
-  for (uint32_t i = 0; i < r->ext_count; i++) {
-    uintptr_t s = (uintptr_t)r->ext[i].data;
-    if (r->ext[i].data && a >= s && a - s <= r->ext[i].size && len <= r->ext[i].size - (a - s))
-      return i;
+/* 1 if the bytes of ext item `it` hold all of [p, p + len). */
+static int ext_holds(const rec_ext_item *it, const uint8_t *p, uint32_t len) {
+  uintptr_t a = (uintptr_t)p, s = (uintptr_t)it->data;
+  return it->data && a >= s && a - s <= it->size && len <= it->size - (a - s);
+}
+
+/* Where etwL_pushevent copies a record: the ext items that hold the traits
+** and the metadata (ETL TraceLogging: they are not copied twice), and the
+** bytes of the tail. */
+typedef struct ev_layout {
+  int64_t tin, min;       /* index of the ext item holding traits / metadata, or -1 */
+  size_t total;           /* bytes after the levent */
+} ev_layout;
+
+static void layout_of(const rec_record *r, uint32_t next, size_t plen, ev_layout *lo) {
+  size_t total = next * sizeof(rec_ext_item) + plen;
+  int64_t tin = -1, min = -1;
+  for (uint32_t i = 0; i < next; i++) {
+    const rec_ext_item *it = &r->ext[i];
+    if (!it->data) continue;
+    total += it->size;
+    if (tin < 0 && r->traits && ext_holds(it, r->traits, r->traits_len)) tin = i;
+    if (min < 0 && r->meta && ext_holds(it, r->meta, r->meta_len)) min = i;
   }
-  return -1;
+  if (r->traits && tin < 0) total += r->traits_len;
+  if (r->meta && min < 0) total += r->meta_len;
+  if (r->data) total += r->data_len;
+  if (r->tdh_info && !(r->flags & REC_TDH_STATIC)) total += r->tdh_info_len;
+  lo->tin = tin;
+  lo->min = min;
+  lo->total = total;
 }
 
 /* Set *to / *to_len to the copy of a blob: inside the copied ext item `in`,
 ** or copied at *p (which advances). A NULL blob stays NULL; an empty one
 ** stays non-NULL (empty metadata is "bad metadata", not "no metadata"). */
-static void place_blob(uint8_t **p, const rec_record *src, const levent *ev, int64_t in,
-                       const uint8_t *blob, uint32_t len, const uint8_t **to, uint32_t *to_len) {
+static inline void place_blob(uint8_t **p, const rec_record *src, const levent *ev, int64_t in,
+                              const uint8_t *blob, uint32_t len, const uint8_t **to,
+                              uint32_t *to_len) {
   *to_len = blob ? len : 0;
   if (!blob) {
     *to = NULL;
@@ -152,15 +174,10 @@ void etwL_pushevent(lua_State *L, const rec_record *rec, const char *provider_na
 
 void etwL_pushevent_mt(lua_State *L, const rec_record *rec, const char *provider_name, int mt) {
   uint32_t next = rec->ext ? rec->ext_count : 0;
-  int64_t tin = inside_ext(rec, rec->traits, rec->traits_len);
-  int64_t min = inside_ext(rec, rec->meta, rec->meta_len);
   size_t plen = provider_name ? strlen(provider_name) : 0;
-  size_t total = next * sizeof(rec_ext_item) + plen +
-                 (rec->traits && tin < 0 ? rec->traits_len : 0) +
-                 (rec->meta && min < 0 ? rec->meta_len : 0) + (rec->data ? rec->data_len : 0) +
-                 (rec->tdh_info && !(rec->flags & REC_TDH_STATIC) ? rec->tdh_info_len : 0);
-  for (uint32_t i = 0; i < next; i++) total += rec->ext[i].data ? rec->ext[i].size : 0;
-  levent *ev = lua_newuserdatauv(L, sizeof(levent) + total, UV_COUNT);
+  ev_layout lo;
+  layout_of(rec, next, plen, &lo);
+  levent *ev = lua_newuserdatauv(L, sizeof(levent) + lo.total, UV_COUNT);
   uint8_t *p = (uint8_t *)(ev->ext + next);
   lrec *r = &ev->rec;
   lev_copy_header(r, rec);
@@ -179,8 +196,8 @@ void etwL_pushevent_mt(lua_State *L, const rec_record *rec, const char *provider
   ev->pname_len = plen;
   if (plen) memcpy(p, provider_name, plen);
   p += plen;
-  place_blob(&p, rec, ev, tin, rec->traits, rec->traits_len, &r->traits, &r->traits_len);
-  place_blob(&p, rec, ev, min, rec->meta, rec->meta_len, &r->meta, &r->meta_len);
+  place_blob(&p, rec, ev, lo.tin, rec->traits, rec->traits_len, &r->traits, &r->traits_len);
+  place_blob(&p, rec, ev, lo.min, rec->meta, rec->meta_len, &r->meta, &r->meta_len);
   place_blob(&p, rec, ev, -1, rec->data, rec->data_len, &r->data, &r->data_len);
   if (rec->flags & REC_TDH_STATIC) {               /* a loaded schema: no copy */
     r->tdh = rec->tdh_info;
@@ -482,12 +499,16 @@ static int push_prop(lua_State *L, levent *ev, int p) {
 ** upvalue rather than through the registry. */
 static int ev_index(lua_State *L) {
   levent *ev = lua_touserdata(L, 1);
-  int same = 0;
-  if (ev && lua_getmetatable(L, 1)) {
-    same = lua_rawequal(L, -1, UP_MT);
-    lua_pop(L, 1);
+  if (!ev || !lua_getmetatable(L, 1) || lua_topointer(L, -1) != lua_topointer(L, UP_MT))
+    return luaL_typeerror(L, 1, ETWL_EVENT);
+  if (lua_type(L, 2) == LUA_TSTRING) {               /* a property name: by its address */
+    const lev_state *st = lua_touserdata(L, UP_CACHE);
+    const char *k = lua_tostring(L, 2);
+    for (unsigned j = 0, slot = lev_key_slot(k); j < LEV_KEY_PROBES; j++) {
+      if (st->key[slot] == k) return push_prop(L, ev, st->prop[slot]);
+      slot = (slot + 1) % LEV_KEY_SLOTS;
+    }
   }
-  if (!same) return luaL_typeerror(L, 1, ETWL_EVENT);
   lua_settop(L, 2);
   int t = lua_rawget(L, UP_KEYS);
   if (t == LUA_TFUNCTION) return 1;
@@ -513,6 +534,7 @@ void etwL_open_event(lua_State *L) {
   lua_createtable(L, 0, 2);                          /* ... shapes empty */
   etwL_fields_mt_finish(L);
   lua_createtable(L, 0, 5);                          /* ... empty lazy */
+  lev_index_keys(L, props);
   lev_push_cache(L);                                 /* ... lazy cache */
   for (int i = 0; i < LEV_NUPVALUES; i++) lua_pushvalue(L, -LEV_NUPVALUES);
   lev_lazy_mt_finish(L);                             /* ... lazy cache (its metamethods set) */

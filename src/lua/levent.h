@@ -57,7 +57,7 @@ enum { MORE_SCHEMA = 1, MORE_STACK, MORE_EXT };
 #define UP_SHAPES lua_upvalueindex(3)   /* metadata hash -> shape */
 #define UP_EMPTY lua_upvalueindex(4)    /* fields metatable of events without fields */
 #define UP_LAZY lua_upvalueindex(5)     /* metatable of ev.fields not built yet (levent_fields.c) */
-#define UP_CACHE lua_upvalueindex(6)    /* the state's flt_cache (light userdata) */
+#define UP_CACHE lua_upvalueindex(6)    /* the state's lev_state (light userdata) */
 #define LEV_NUPVALUES 6
 
 /* Shapes, and metadata bytes in them, kept before the cache starts over
@@ -102,8 +102,37 @@ int lev_push_fields(lua_State *L, levent *ev);
 ** metamethods of the lazy fields metatable (the UP_LAZY one) as closures
 ** over them, then pop the copy. */
 void lev_lazy_mt_finish(lua_State *L);
-/* Push the state's field cache as a light userdata (made on first use). */
+/* What etw.Event keeps per Lua state (owned by a registry userdata, made
+** on first use):
+**   - the shapes of src/filter (ev.fields.Name, c:on{fields=, where=});
+**   - a score of how often lazy fields tables were built whole lately
+**     (+LEV_BUILT_STEP per build, -1 per lazy table made): while it is
+**     above 0, lazy tables are made with room for the whole table, else
+**     with room for their link only;
+**   - the property names of __index by the address of their interned Lua
+**     strings (key[slot] -> prop[slot], slot from the address): a key that
+**     is one of those strings is found without a table lookup (open
+**     addressing: LEV_KEY_PROBES slots from lev_key_slot). The strings
+**     stay alive as keys of UP_KEYS, so an address that matches is that
+**     string; any other key takes the lookup. */
+#define LEV_KEY_SLOTS 128
+typedef struct lev_state {
+  struct flt_cache *cache;
+  unsigned built;
+  const char *key[LEV_KEY_SLOTS];
+  uint8_t prop[LEV_KEY_SLOTS];
+} lev_state;
+#define LEV_BUILT_STEP 16
+#define LEV_BUILT_MAX 256
+#define LEV_KEY_PROBES 4    /* slots tried from lev_key_slot on */
+static inline unsigned lev_key_slot(const char *s) {
+  return (unsigned)(((uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15u) >> 32) % LEV_KEY_SLOTS;
+}
+/* Push the state's lev_state as a light userdata (made on first use). */
 void lev_push_cache(lua_State *L);
+/* Fill the key slots of the state's lev_state from the NULL-terminated
+** property names (the first call per state; their codes: position + 1). */
+void lev_index_keys(lua_State *L, const char *const *names);
 void lev_push_sid(lua_State *L, const uint8_t *p, size_t n);
 int lev_push_schema(lua_State *L, const levent *ev);
 int lev_push_decode_error(lua_State *L, levent *ev);

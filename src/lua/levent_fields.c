@@ -438,6 +438,8 @@ static void materialize(lua_State *L, int p) {
     return;
   }
   levent *ev = lua_touserdata(L, -1);                /* ev */
+  lev_state *fs = lua_touserdata(L, UP_CACHE);
+  fs->built = fs->built > LEV_BUILT_MAX - LEV_BUILT_STEP ? LEV_BUILT_MAX : fs->built + LEV_BUILT_STEP;
   lua_pushnil(L);
   lua_rawsetp(L, p, &lazy_key);
   build_full(L, ev, p);                              /* ev full */
@@ -460,7 +462,8 @@ static int lazy_index(lua_State *L) {
   size_t len;
   if (lua_type(L, 2) == LUA_TSTRING && lua_rawgetp(L, 1, &lazy_key) == LUA_TUSERDATA) {
     const char *name = lua_tolstring(L, 2, &len);
-    switch (push_field(L, lua_touserdata(L, UP_CACHE), lua_touserdata(L, -1), name, len, NULL)) {
+    lev_state *fs = lua_touserdata(L, UP_CACHE);
+    switch (push_field(L, fs->cache, lua_touserdata(L, -1), name, len, NULL)) {
     case FLT_VALUE: return 1;
     case FLT_MISSING: return 0;
     default: break;                                  /* an array or a struct: build */
@@ -506,39 +509,66 @@ void lev_lazy_mt_finish(lua_State *L) {
   lua_settop(L, up - 1);
 }
 
-/* The flt_cache of the state, owned by a userdata in the registry. */
+/* The lev_state of the state, the body of a userdata in the registry. */
 static char cache_key;
 
 static int cache_gc(lua_State *L) {
-  flt_cache **box = lua_touserdata(L, 1);
-  flt_cache_free(*box);
-  *box = NULL;
+  lev_state *fs = lua_touserdata(L, 1);
+  flt_cache_free(fs->cache);
+  fs->cache = NULL;
   return 0;
 }
 
 void lev_push_cache(lua_State *L) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key) == LUA_TUSERDATA) {
-    lua_pushlightuserdata(L, *(flt_cache **)lua_touserdata(L, -1));
+    lua_pushlightuserdata(L, lua_touserdata(L, -1));
     lua_remove(L, -2);
     return;
   }
   lua_pop(L, 1);
-  flt_cache **box = lua_newuserdatauv(L, sizeof *box, 0);
-  *box = NULL;
+  lev_state *fs = lua_newuserdatauv(L, sizeof *fs, 1);
+  memset(fs, 0, sizeof *fs);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, cache_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  if (!(*box = flt_cache_new())) luaL_error(L, "out of memory");
+  if (!(fs->cache = flt_cache_new())) luaL_error(L, "out of memory");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
-  lua_pushlightuserdata(L, *box);
+  lua_pushlightuserdata(L, fs);
+}
+
+void lev_index_keys(lua_State *L, const char *const *names) {
+  lev_push_cache(L);
+  lua_pop(L, 1);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &cache_key);     /* box */
+  lev_state *st = lua_touserdata(L, -1);
+  if (lua_getiuservalue(L, -1, 1) != LUA_TNIL) {     /* filled before: the same strings */
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pop(L, 1);
+  lua_newtable(L);                                   /* box names (keeps them alive) */
+  for (int i = 0; names[i]; i++) {
+    const char *k = lua_pushstring(L, names[i]);
+    for (unsigned j = 0; j < LEV_KEY_PROBES; j++) { /* no room: that one takes the lookup */
+      unsigned slot = (lev_key_slot(k) + j) % LEV_KEY_SLOTS;
+      if (!st->key[slot]) {
+        st->key[slot] = k;
+        st->prop[slot] = (uint8_t)(i + 1);
+        break;
+      }
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setiuservalue(L, -2, 1);
+  lua_pop(L, 1);
 }
 
 struct flt_cache *etwL_field_cache(lua_State *L) {
   lev_push_cache(L);
-  flt_cache *c = lua_touserdata(L, -1);
+  lev_state *fs = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  return c;
+  return fs->cache;
 }
 
 void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
@@ -562,11 +592,15 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
 int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
-  flt_cache *cache = lua_touserdata(L, UP_CACHE);
-  int n = lazy_size(cache, ev);
+  lev_state *fs = lua_touserdata(L, UP_CACHE);
+  int n = lazy_size(fs->cache, ev);
   if (n >= 0) {
-    /* sized for the whole table, which pairs, # or a struct may build in it */
-    lua_createtable(L, n, n + 1);
+    /* sized for the whole table (which pairs, # or a struct build in it)
+    ** while tables are built whole, else for the link alone: two blocks
+    ** instead of three to allocate and collect, when only names are read */
+    int whole = fs->built > 0;
+    fs->built -= (unsigned)whole;
+    lua_createtable(L, whole ? n : 0, whole ? n + 1 : 1);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, -2, &lazy_key);
     lua_pushvalue(L, UP_LAZY);
