@@ -122,6 +122,91 @@ describe("ev.fields.Name (lazy) and the whole table", function()
   end)
 end)
 
+describe("etw.Event's per-state caches (property names, lazy table size, shapes)", function()
+  local function event(name, add, header)
+    local eb = etw.EventBuilder()
+    eb:reset(name)
+    add(eb)
+    local _, meta, data = eb:bytes()
+    return etw.decode_blobs(meta, data, nil, header)
+  end
+
+  it("finds every property by its name however the name string was made", function()
+    local G = "01234567-89ab-cdef-0123-456789abcdef"
+    local header = { provider_id = G, activity_id = G, id = 7, version = 2, channel = 11, level = 4,
+                     opcode = 9, task = 300, keyword = 0x20, pid = 41, tid = 42, cpu = 3,
+                     timestamp = 133000000000000000, header_kind = "event_header" }
+    local ev = event("Req", function(eb) eb:add_int32("Status", 503) end, header)
+    local want = { id = 7, version = 2, channel = 11, level = 4, opcode = 9, task = 300,
+                   keyword = 0x20, pid = 41, tid = 42, cpu = 3, timestamp = 133000000000000000,
+                   provider_id = G, activity_id = G, name = "Req", header_kind = "event_header" }
+    for k, v in pairs(want) do
+      local made = table.concat({ k:sub(1, 1), k:sub(2) })   -- a string built at run time
+      assert.are.equal(v, ev[k], k)
+      assert.are.equal(v, ev[made], made)
+    end
+    assert.are.equal(503, ev[("fie") .. ("lds")].Status)
+    assert.are.equal(ev.fields, ev["fields"])
+    assert.are.equal("function", type(ev.json))
+    assert.are.equal("function", type(ev["map" .. "ped"]))
+    for _, k in ipairs({ "nope", "", ("fields"):rep(10), "Fields", "fields\0" }) do
+      assert.is_nil(ev[k], k)
+    end
+    assert.is_nil(ev[1])
+    assert.is_nil(ev[true])
+    local index = getmetatable(ev).__index
+    assert.has_error(function() index({}, "id") end)
+    assert.has_error(function() index(io.stdout, "id") end)
+    assert.has_error(function() index(etw.EventBuilder(), "fields") end)
+  end)
+
+  it("lazy ev.fields agrees with the whole table whether tables were built whole lately or not", function()
+    local function add(eb)
+      eb:add_int32("Status", 503):add_str8("Path", "/x"):add_int32("Status", 7)
+        :add_struct("s", 1):add_uint8("x", 5)
+    end
+    local function check(build)
+      local f = event("E", add).fields
+      assert.are.equal(503, f.Status)
+      assert.are.equal("/x", f.Path)
+      assert.is_nil(f.Nope)
+      assert.are.equal(0, rawlen(f))                 -- nothing built yet
+      if not build then return end
+      assert.are.equal(4, #f)
+      assert.are.equal(503, rawget(f, "Status"))
+      assert.are.equal(5, f.s.x)
+      local order = {}
+      for k, v in pairs(f) do order[#order + 1] = k .. "=" .. tostring(type(v) == "table" and v.x or v) end
+      assert.are.same({ "Status=503", "Path=/x", "Status=7", "s=5" }, order)
+    end
+    for _ = 1, 2 do
+      for _ = 1, 300 do check(false) end             -- no builds: lazy tables made small
+      for _ = 1, 300 do check(true) end              -- every one built: made with room for it
+      for i = 1, 300 do check(i % 20 == 0) end       -- now and then
+    end
+  end)
+
+  it("events kept while hundreds of other shapes (same metadata length) come and go read their own fields", function()
+    local kept = {}
+    for i = 1, 600 do
+      local ev = event(("E%03d"):format(i), function(eb)
+        eb:add_int32(("F%03d"):format(i), i):add_str8("S", tostring(i))
+      end)
+      if i % 2 == 0 then assert.are.equal(i, ev.fields[("F%03d"):format(i)]) end  -- shape taken now
+      kept[i] = ev
+    end
+    for i = 600, 1, -1 do
+      local f = kept[i].fields
+      assert.are.equal(i, f[("F%03d"):format(i)])
+      assert.is_nil(f[("F%03d"):format(i % 600 + 1)])  -- the next event's name
+      assert.are.equal(tostring(i), f.S)
+      assert.are.equal(("E%03d"):format(i), kept[i].name)
+    end
+    collectgarbage()
+    for i = 1, 600, 7 do assert.are.equal(2, #kept[i].fields) end
+  end)
+end)
+
 -- Two passes over files: the names each kind of event has, then lazy reads
 -- of them (and a missing one) against the whole table, and fields= args.
 local function check_files(files, opts, max)
