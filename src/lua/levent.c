@@ -68,7 +68,12 @@
 **     level's field names as Lua strings, [0] is 2 * #names + (1 if a name
 **     repeats, else 0), and __pairs walks the names. Building ev.fields is
 **     then one presized table per level, the names fetched, not re-interned.
-**     An event pays for the table only when ev.fields is read.
+**     An event pays for the table only when ev.fields is read; a lazy
+**     table is made with room for its link only, unless tables were built
+**     whole lately (lev_state's score, levent.h).
+**   - __index finds a property name by the address of its interned string
+**     (lev_state's key slots), without a table lookup, and checks self by
+**     its metatable's address.
 **   - ev.schema is built only when read.
 */
 
