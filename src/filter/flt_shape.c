@@ -199,6 +199,36 @@ static int var_size(const tlg_field *f, const uint8_t *p, uint32_t avail, uint32
   }
 }
 
+/* Field i, after the first variable one, reached by sizing the single
+** values from the one whose offset is known up to it from the data, as
+** the decoder sizes them (tlg_value_size), without running the decoder:
+** FLT_VALUE or FLT_MISSING (the decoder would stop before or at it), or -1
+** when an array or a struct lies before it (then only the decoder knows
+** where it ends). */
+static int walk_to(const flt_shape *s, uint32_t i, const uint8_t *data, uint32_t data_len,
+                   tlg_item *it) {
+  uint32_t pos = s->fields[s->nknown - 1].offset, off, len, raw;
+  for (uint32_t j = s->nknown - 1; j <= i; j++) {
+    const tlg_field *f = &s->fields[j].f;
+    if (tlg_field_is_array(f) || f->in_type == TLG_IN_STRUCT) return -1;
+    /* no byte left: every InType's value is truncated there */
+    if (data_len <= pos || tlg_value_size(f, data + pos, data_len - pos, &off, &len, &raw) != TLG_OK)
+      return FLT_MISSING;
+    if (j == i) {
+      memset(it, 0, sizeof *it);
+      it->kind = TLG_ITEM_VALUE;
+      it->value = data + pos + off;
+      it->value_len = len;
+      it->offset = pos;
+      it->size = raw;
+      it->field = *f;
+      return FLT_VALUE;
+    }
+    pos += raw;
+  }
+  return -1;
+}
+
 int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_len,
                   const uint8_t *data, uint32_t data_len, tlg_item *it) {
   if (i < 0 || (uint32_t)i >= s->nfields) return FLT_MISSING;
@@ -231,6 +261,8 @@ int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_
     it->field = ff->f;
     return FLT_VALUE;
   }
+  int w = walk_to(s, (uint32_t)i, data, data_len, it);
+  if (w >= 0) return w;
   tlg_decoder d;
   if (tlg_decode_start(&d, meta, meta_len, data, data_len) != TLG_OK) return FLT_MISSING;
   return scan(&d, ff->f.index, NULL, 0, it);

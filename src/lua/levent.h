@@ -113,8 +113,10 @@ void lev_lazy_mt_finish(lua_State *L);
 **     strings (key[slot] -> prop[slot], slot from the address): a key that
 **     is one of those strings is found without a table lookup (open
 **     addressing: LEV_KEY_PROBES slots from lev_key_slot). The strings
-**     stay alive as keys of UP_KEYS, so an address that matches is that
-**     string; any other key takes the lookup. */
+**     are kept alive by the registry userdata (its user value), so an
+**     address that matches is that string, and a string with the same
+**     bytes is that same object (short strings are interned); any other
+**     key takes the UP_KEYS lookup. */
 #define LEV_KEY_SLOTS 128
 typedef struct lev_state {
   struct flt_cache *cache;

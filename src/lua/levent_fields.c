@@ -438,8 +438,8 @@ static void materialize(lua_State *L, int p) {
     return;
   }
   levent *ev = lua_touserdata(L, -1);                /* ev */
-  lev_state *fs = lua_touserdata(L, UP_CACHE);
-  fs->built = fs->built > LEV_BUILT_MAX - LEV_BUILT_STEP ? LEV_BUILT_MAX : fs->built + LEV_BUILT_STEP;
+  lev_state *st = lua_touserdata(L, UP_CACHE);
+  st->built = st->built > LEV_BUILT_MAX - LEV_BUILT_STEP ? LEV_BUILT_MAX : st->built + LEV_BUILT_STEP;
   lua_pushnil(L);
   lua_rawsetp(L, p, &lazy_key);
   build_full(L, ev, p);                              /* ev full */
@@ -462,8 +462,8 @@ static int lazy_index(lua_State *L) {
   size_t len;
   if (lua_type(L, 2) == LUA_TSTRING && lua_rawgetp(L, 1, &lazy_key) == LUA_TUSERDATA) {
     const char *name = lua_tolstring(L, 2, &len);
-    lev_state *fs = lua_touserdata(L, UP_CACHE);
-    switch (push_field(L, fs->cache, lua_touserdata(L, -1), name, len, NULL)) {
+    lev_state *st = lua_touserdata(L, UP_CACHE);
+    switch (push_field(L, st->cache, lua_touserdata(L, -1), name, len, NULL)) {
     case FLT_VALUE: return 1;
     case FLT_MISSING: return 0;
     default: break;                                  /* an array or a struct: build */
@@ -513,9 +513,9 @@ void lev_lazy_mt_finish(lua_State *L) {
 static char cache_key;
 
 static int cache_gc(lua_State *L) {
-  lev_state *fs = lua_touserdata(L, 1);
-  flt_cache_free(fs->cache);
-  fs->cache = NULL;
+  lev_state *st = lua_touserdata(L, 1);
+  flt_cache_free(st->cache);
+  st->cache = NULL;
   return 0;
 }
 
@@ -526,15 +526,15 @@ void lev_push_cache(lua_State *L) {
     return;
   }
   lua_pop(L, 1);
-  lev_state *fs = lua_newuserdatauv(L, sizeof *fs, 1);
-  memset(fs, 0, sizeof *fs);
+  lev_state *st = lua_newuserdatauv(L, sizeof *st, 1);
+  memset(st, 0, sizeof *st);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, cache_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
-  if (!(fs->cache = flt_cache_new())) luaL_error(L, "out of memory");
+  if (!(st->cache = flt_cache_new())) luaL_error(L, "out of memory");
   lua_rawsetp(L, LUA_REGISTRYINDEX, &cache_key);
-  lua_pushlightuserdata(L, fs);
+  lua_pushlightuserdata(L, st);
 }
 
 void lev_index_keys(lua_State *L, const char *const *names) {
@@ -566,9 +566,9 @@ void lev_index_keys(lua_State *L, const char *const *names) {
 
 struct flt_cache *etwL_field_cache(lua_State *L) {
   lev_push_cache(L);
-  lev_state *fs = lua_touserdata(L, -1);
+  lev_state *st = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  return fs->cache;
+  return st->cache;
 }
 
 void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *names,
@@ -592,14 +592,14 @@ void etwL_event_fields(lua_State *L, int idx, flt_cache *cache, char *const *nam
 int lev_push_fields(lua_State *L, levent *ev) {
   if (lua_getiuservalue(L, 1, UV_FIELDS) == LUA_TTABLE) return 1;
   lua_pop(L, 1);
-  lev_state *fs = lua_touserdata(L, UP_CACHE);
-  int n = lazy_size(fs->cache, ev);
+  lev_state *st = lua_touserdata(L, UP_CACHE);
+  int n = lazy_size(st->cache, ev);
   if (n >= 0) {
     /* sized for the whole table (which pairs, # or a struct build in it)
     ** while tables are built whole, else for the link alone: two blocks
     ** instead of three to allocate and collect, when only names are read */
-    int whole = fs->built > 0;
-    fs->built -= (unsigned)whole;
+    int whole = st->built > 0;
+    st->built -= (unsigned)whole;
     lua_createtable(L, whole ? n : 0, whole ? n + 1 : 1);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, -2, &lazy_key);

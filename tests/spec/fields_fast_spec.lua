@@ -86,6 +86,51 @@ describe("ev.fields.Name (lazy) and the whole table", function()
     assert.are.equal(h.s, h[2])
   end)
 
+  it("reads fields after the first variable one by their sizes, for every prefix of the data", function()
+    local sid = "\1\1\0\0\0\0\0\5\18\0\0\0"              -- S-1-5-18
+    local plain = function(eb)                       -- single values only: sized one by one
+      eb:add_int32("Status", 503):add_str8("Path", "/api/items"):add_float64("Seconds", 0.25)
+        :add_uint16("Port", 8443):add_zstr8("Z", "zero"):add_str16("W", "wïde")
+        :add_zstr16("ZW", "zw"):add_binary_bytes("B", "\0\1\2"):add_cbinary_bytes("CB", "cb")
+        :add_sid_bytes("Sid", sid):add_guid("G", "01234567-89ab-cdef-0123-456789abcdef")
+        :add_str8("Tags", "a,b"):add_uint8("Last", 255)
+    end
+    local after_array = function(eb)                 -- an array / struct before: the decoder
+      eb:add_str8("P", "p"):add_uint16_seq("Arr", { 1, 2, 3 }):add_int32("A", -1)
+        :add_struct("S", 1):add_uint8("x", 7):add_str8("T", "t")
+    end
+    for _, add in ipairs({ plain, after_array }) do
+      local meta, data = blobs(add)
+      local names = { "no such field" }
+      for _, info in ipairs(etw.decode_blobs(meta, data).schema) do names[#names + 1] = info.name end
+      local whole = etw.decode_blobs(meta, data).fields
+      for cut = #data, 0, -1 do
+        local ev = etw.decode_blobs(meta, data:sub(1, cut))
+        local err = check_lazy(ev, names)
+        assert(not err, "data[1.." .. cut .. "]: " .. tostring(err))
+      end
+      if add == plain then                           -- and the values themselves
+        local f = etw.decode_blobs(meta, data).fields
+        assert.are.equal(0.25, f.Seconds)
+        assert.are.equal(8443, f.Port)
+        assert.are.equal("zero", f.Z)
+        assert.are.equal("wïde", f.W)
+        assert.are.equal("zw", f.ZW)
+        assert.are.equal("\0\1\2", f.B)
+        assert.are.equal("cb", f.CB)
+        assert.are.equal("S-1-5-18", f.Sid)
+        assert.are.equal("01234567-89ab-cdef-0123-456789abcdef", f.G)
+        assert.are.equal("a,b", f.Tags)
+        assert.are.equal(255, f.Last)
+        assert.are.equal(13, #whole)
+      else
+        local f = etw.decode_blobs(meta, data).fields
+        assert.are.equal(-1, f.A)
+        assert.are.equal("t", f.T)
+      end
+    end
+  end)
+
   it("agrees over the shared vectors and every prefix of their data", function()
     local cases = vector_blobs()
     if not cases then
