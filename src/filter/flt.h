@@ -88,7 +88,8 @@ enum { FLT_MISSING = 0, FLT_VALUE = 1, FLT_COMPLEX = 2 /* an array or a struct *
 
 /* Field `i` of shape s for an event with these blobs (meta: the bytes s was
 ** made from). FLT_VALUE fills *it as the decoder would (pointers into the
-** blobs); FLT_COMPLEX: the field is an array or a struct (decode the event
+** blobs; a field after the first variable one is found by sizing the
+** values before it, or by the decoder when an array or struct is there); FLT_COMPLEX: the field is an array or a struct (decode the event
 ** to build it: the decoder may also stop before it, and then it is
 ** missing); FLT_MISSING: the decoder would not reach it. */
 int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_len,

@@ -354,8 +354,8 @@ static void build_full(lua_State *L, levent *ev, int into) {
 /* ---- ev.fields before it is built (lazy) ----
 ** ev.fields is first an empty table with the lazy metatable and a link to
 ** its event (t[&lazy_key] = ev). A string key is looked up in the event's
-** bytes (src/filter: by the shape's offsets or by decoding up to the field)
-** without building anything. Anything else (a position, #, pairs, an
+** bytes (src/filter: by the shape's offsets, the sizes of the values
+** before it, or decoding up to it) without building anything. Anything else (a position, #, pairs, an
 ** assignment, an array or struct value) builds the whole table into the
 ** same Lua table, drops the link and sets the fields metatable: from then
 ** on it is exactly the table of levent.c. */
