@@ -2,7 +2,7 @@
 ** etwlua_template.c: event templates of the C API (include/etwlua.h) over
 ** src/tlg/tlg_template.h. A write checks enabled first, then encodes the
 ** values: integers and counted strings of up to ENG_RESERVE_LOCAL bytes
-** straight into the session's ring (engine reserve/commit), the rest into
+** straight into the session's ring (eng_prepared_write), the rest into
 ** a buffer on the stack (the heap only past 256 bytes). A template is never
 ** written to, so threads can share it.
 */
@@ -209,6 +209,17 @@ static inline void direct_encode(const capi_template *t, const etwlua_value *arg
   }
 }
 
+/* direct_encode as the engine's fill callback (eng_prepared_write). */
+typedef struct direct_args {
+  const capi_template *t;
+  const etwlua_value *args;
+} direct_args;
+
+static void direct_fill(void *ctx, uint8_t *dst) {
+  const direct_args *a = ctx;
+  direct_encode(a->t, a->args, dst);
+}
+
 static int send(const capi_template *t, const uint8_t *data, size_t len,
                 const etwlua_guid *activity, const etwlua_guid *related) {
   eng_data blobs[3] = {
@@ -240,12 +251,9 @@ static inline int template_write(const etwlua_template *pub, const etwlua_value 
   if (t->direct) {                       /* the common shape: no status per value */
     size_t len = direct_len(t, args);
     if (len && len <= ENG_RESERVE_LOCAL) {  /* encoded in place, in the session's ring */
-      eng_reserve rv;
-      int st = eng_prepared_reserve(t->prep, (const tlg_guid *)activity,
-                                    (const tlg_guid *)related, (uint32_t)len, &rv);
-      if (!rv.payload) return st;
-      direct_encode(t, args, rv.payload);
-      return eng_provider_commit(&rv);
+      direct_args a = {t, args};
+      return eng_prepared_write(t->prep, (const tlg_guid *)activity, (const tlg_guid *)related,
+                                (uint32_t)len, direct_fill, &a);
     }
   }
   return general_write(t, args, activity, related);

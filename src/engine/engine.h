@@ -201,6 +201,16 @@ int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const 
 ** or ENG_E_LOST when a second session was full (dropped there, counted). */
 int eng_provider_commit(eng_reserve *rv);
 
+/* Writes an event's payload in place: exactly data_len bytes at dst. */
+typedef void (*eng_fill_fn)(void *ctx, uint8_t *dst);
+/* eng_prepared_reserve, then fill(ctx, payload) when a session takes the
+** event, then eng_provider_commit, in one call: the same event, results
+** and contract (data_len <= ENG_RESERVE_LOCAL), with nothing kept between
+** the halves. fill runs at most once, on the calling thread, and must not
+** write events itself. ENG_E_ARG also for a NULL fill. */
+int eng_prepared_write(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                       uint32_t data_len, eng_fill_fn fill, void *ctx);
+
 /* The id of the provider registered on this system under `name` (len
 ** bytes of UTF-8), for enabling it by name. Windows: the Linux-Kernel-*
 ** aliases of eng_sysprov.h, then the manifest and MOF providers

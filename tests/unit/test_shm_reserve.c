@@ -1,7 +1,8 @@
 /*
 ** test_shm_reserve.c: reserve-then-commit writes of the shm engine
-** (eng_provider_reserve, eng_prepared_reserve, eng_provider_commit): the
-** record is the one eng_provider_write makes, in one session and in two
+** (eng_provider_reserve, eng_prepared_reserve, eng_provider_commit; and
+** eng_prepared_write in the toggling writers): the record is the one
+** eng_provider_write makes, in one session and in two
 ** (the payload copied from the first ring); a reservation that does not
 ** fit is dropped and counted, never half written; a writer that reserves
 ** while its sessions are enabled and disabled, or stopped between reserve
@@ -189,10 +190,20 @@ typedef struct toggle_arg {
   long other_st, lost_st;
 } toggle_arg;
 
+static void fill_pl(void *ctx, uint8_t *dst) { memcpy(dst, ctx, sizeof(t_payload)); }
+
+/* Odd events by eng_prepared_write, even ones by reserve + commit: both
+** through this thread's one route cache. */
 static void *reserving_writer(void *arg) {
   toggle_arg *a = arg;
   t_payload pl = {0, 0, my_tid(), 0, 0};
   for (pl.counter = 0; pl.counter < TOGGLE_WRITES; pl.counter++) {
+    if (pl.counter & 1) {
+      int st = eng_prepared_write(a->e, NULL, NULL, sizeof pl, fill_pl, &pl);
+      if (st == ENG_E_LOST) a->lost_st++;
+      else if (st != ENG_OK) a->other_st++;
+      continue;
+    }
     eng_reserve rv;
     int st = eng_prepared_reserve(a->e, NULL, NULL, sizeof pl, &rv);
     if (rv.payload) {

@@ -23,10 +23,24 @@ struct eng_provider {
   uint8_t traits[];
 };
 
+/* The route of this thread's last prepared event (eng_prepared_reserve,
+** eng_prepared_write): while provider entry `en` still has seqlock gen
+** `gen`, its sessions are what targets() read then, so an event of (level,
+** kw) goes to the one session of writer `w` and nowhere else. A gen
+** changes with every enable, disable and stop, so a hit needs no more than
+** that one load; w is cleared whenever this thread frees a writer. */
+typedef struct shm_route_cache {
+  const shm_prov_entry *en;         /* NULL: nothing cached */
+  shm_writer *w;                    /* has a ring (ctl set) */
+  uint64_t kw;
+  uint32_t gen, level;
+} shm_route_cache;
+
 /* The calling thread's writers, one per session slot. */
 typedef struct shm_tls {
   unsigned fork_gen;                /* shm_fork_gen when made; else inherited by fork */
   uint32_t pid, tid;
+  shm_route_cache route;
   shm_writer *w[SHM_MAX_SESSIONS];
 } shm_tls;
 
@@ -182,11 +196,12 @@ static void sweep(shm_reg *r, shm_tls *t) {
       continue;
     writer_free(w, 1);
     t->w[i] = NULL;
+    t->route.en = NULL;
   }
 }
 
 static shm_writer *attach(shm_reg *r, shm_tls *t, uint32_t slot, uint32_t gen) {
-  if (t->w[slot]) { writer_free(t->w[slot], 1); t->w[slot] = NULL; }
+  if (t->w[slot]) { writer_free(t->w[slot], 1); t->w[slot] = NULL; t->route.en = NULL; }
   sweep(r, t);
   shm_writer *w = calloc(1, sizeof *w);
   if (!w) return NULL;
@@ -327,8 +342,9 @@ static inline int takes(uint32_t slot, uint32_t level_plus1, uint64_t any, uint6
 ** shm_prov_route's seqlock read, filtering as it reads, so a rejected
 ** session costs one load and a taken one is copied as (slot, gen) only.
 ** -1 when a writer held the entry for all of the tries (the caller then
-** reads under the lock). */
-SHM_ALWAYS_INLINE int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm_target *out) {
+** reads under the lock). *gen (if not NULL): the seqlock gen of the read. */
+SHM_ALWAYS_INLINE int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm_target *out,
+                              uint32_t *gen) {
   for (int tries = 0; tries < 64; tries++) {
     uint32_t g = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
     if (g & 1) continue;
@@ -346,7 +362,9 @@ SHM_ALWAYS_INLINE int targets(shm_prov_entry *e, uint8_t level, uint64_t kw, shm
       out[k++].gen = atomic_load_explicit(&s->sess_gen, memory_order_relaxed);
     }
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&e->merged.gen, memory_order_relaxed) == g) return (int)k;
+    if (atomic_load_explicit(&e->merged.gen, memory_order_relaxed) != g) continue;
+    if (gen) *gen = g;
+    return (int)k;
   }
   return -1;
 }
@@ -396,7 +414,7 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
   if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
   shm_target r[SHM_SESS_PER_PROV];
-  int nr = targets(e, desc->level, desc->keyword, r);
+  int nr = targets(e, desc->level, desc->keyword, r, NULL);
   if (SHM_UNLIKELY(nr < 0) && (nr = targets_locked(p->reg, e, desc->level, desc->keyword, r)) < 0)
     return ENG_E_CORRUPT;
   if (nr == 0) return ENG_OK;                           /* no session takes it */
@@ -457,7 +475,7 @@ int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta
   if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
   shm_resv *x = (shm_resv *)(void *)rv->priv;
-  int nr = targets(e, desc->level, desc->keyword, x->r);
+  int nr = targets(e, desc->level, desc->keyword, x->r, NULL);
   if (SHM_UNLIKELY(nr < 0) &&
       (nr = targets_locked(p->reg, e, desc->level, desc->keyword, x->r)) < 0)
     return ENG_E_CORRUPT;
@@ -540,37 +558,56 @@ SHM_ALWAYS_INLINE void copy16s(uint8_t *d, const uint8_t *s, size_t n) {
   memcpy(d + n - 16, s + n - 16, 16);
 }
 
-int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
-                         uint32_t data_len, eng_reserve *rv) {
-  rv->payload = NULL;
-  if (SHM_UNLIKELY(!e)) return ENG_E_ARG;
-  eng_provider *p = e->p;
-  shm_prov_entry *en = p->entry;
-  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
-    return ENG_OK;
-  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
-    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
-                                rv);
-  shm_resv *x = (shm_resv *)(void *)rv->priv;
-  int nr = targets(en, e->desc.level, e->desc.keyword, x->r);
+/* The one writer a prepared event goes to, the slow way (the route cache
+** missed): the entry's sessions by targets(), this thread's writer in the
+** only one that takes it, which the cache then keeps. *w = NULL with
+** ENG_OK: nobody takes the event. ROUTE_GENERAL: several sessions, or no
+** thread state; the general eng_provider_reserve handles those. Else an
+** error of writer_for (*w NULL). */
+#define ROUTE_GENERAL (-1)
+static int route_miss(const eng_prepared *e, shm_tls **tp, shm_writer **w) {
+  shm_prov_entry *en = e->p->entry;
+  shm_target r[SHM_SESS_PER_PROV];
+  uint32_t gen = 1;
+  *w = NULL;
+  int nr = targets(en, e->desc.level, e->desc.keyword, r, &gen);
   if (nr == 0) return ENG_OK;                           /* no session takes it */
   shm_tls *t = tls_get();
-  if (SHM_UNLIKELY(nr != 1 || !t))                      /* several sessions, or a slow path */
-    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, NULL, NULL, data_len, rv);
+  if (SHM_UNLIKELY(nr != 1 || !t)) return ROUTE_GENERAL;   /* several sessions, or a slow path */
   int s = ENG_OK;
-  shm_writer *w = writer_for(p, t, &x->r[0], &s);
-  if (SHM_UNLIKELY(!w)) return s;
+  if (!(*w = writer_for(e->p, t, &r[0], &s))) return s;
+  t->route = (shm_route_cache){en, *w, e->desc.keyword, gen, e->desc.level};
+  *tp = t;
+  return ENG_OK;
+}
+
+/* This thread's writer for prepared event e when the route cache holds it:
+** the entry's gen is the one the route was read at (the event goes where
+** it went then), and the thread state is this process's own. */
+SHM_ALWAYS_INLINE shm_writer *route_hit(const eng_prepared *e, const shm_tls *t, uint32_t gen) {
+  if (SHM_LIKELY(t && t->route.en == e->p->entry && t->route.gen == gen &&
+                 t->route.level == e->desc.level && t->route.kw == e->desc.keyword &&
+                 t->fork_gen == atomic_load_explicit(&shm_fork_gen, memory_order_relaxed)))
+    return t->route.w;
+  return NULL;
+}
+
+/* Open prepared event e's record in w's ring: shm_ring_begin, with the
+** record's constant part one copy (e->img). Returns where the payload
+** goes and sets *adv, or NULL with *st (ENG_E_LOST: ring full, dropped and
+** counted; ENG_E_TOOBIG). `ticks` was read by the caller. */
+SHM_ALWAYS_INLINE uint8_t *prep_open(const eng_prepared *e, const shm_tls *t, shm_writer *w,
+                                     uint64_t ticks, uint32_t data_len, uint32_t *adv, int *st) {
   uint64_t size = (uint64_t)e->fixed + data_len;
   uint32_t rsize = shm_align8(size);
-  if (SHM_UNLIKELY(size > SHM_REC_MAX || rsize > w->max_rec)) return ENG_E_TOOBIG;
-  /* shm_ring_begin, with the record's constant part one copy */
+  if (SHM_UNLIKELY(size > SHM_REC_MAX || rsize > w->max_rec)) { *st = ENG_E_TOOBIG; return NULL; }
   uint64_t seq = w->seq++;
   uint32_t extra = w->lost != w->lost_noted ? (uint32_t)sizeof(shm_rec_lost) : 0;
   uint8_t *dst = shm_ring_reserve(w, rsize + extra);
   if (SHM_UNLIKELY(!dst)) {
-    s = shm_ring_drop(w);
-    check_owner(p->reg, w);
-    return s;
+    *st = shm_ring_drop(w);
+    check_owner(e->p->reg, w);
+    return NULL;
   }
   if (SHM_UNLIKELY(extra != 0)) {
     shm_rec_lost l = {{sizeof l, SHM_REC_LOST}, w->lost, seq};
@@ -583,20 +620,93 @@ int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const 
   copy16s(dst + PREP_AT, e->img, e->img_len);
   r->h.size = rsize;
   r->h.type = SHM_REC_EVENT;
-  r->ticks = shm_ticks();
+  r->ticks = ticks;
   r->seq = seq;
   r->pid = t->pid;
   r->tid = t->tid;
   r->cpu = shm_cpu();
   r->data_len = data_len;
+  *adv = rsize + extra;
+  return dst + e->fixed;
+}
+
+/* The writer of a prepared event without activity ids: from the route
+** cache, else route_miss (its statuses; *t set on ENG_OK with *w). */
+SHM_ALWAYS_INLINE int prep_writer(const eng_prepared *e, uint32_t gen, shm_tls **t,
+                                  shm_writer **w) {
+  *t = t_tls;
+  if (SHM_LIKELY((*w = route_hit(e, *t, gen)) != NULL)) return ENG_OK;
+  return route_miss(e, t, w);
+}
+
+int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                         uint32_t data_len, eng_reserve *rv) {
+  rv->payload = NULL;
+  if (SHM_UNLIKELY(!e)) return ENG_E_ARG;
+  eng_provider *p = e->p;
+  shm_prov_entry *en = p->entry;
+  uint32_t gen = atomic_load_explicit(&en->merged.gen, memory_order_acquire);
+  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
+    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
+                                rv);
+  uint64_t ticks = shm_ticks();          /* early: its latency overlaps the routing */
+  shm_tls *t;
+  shm_writer *w;
+  int st = prep_writer(e, gen, &t, &w);
+  if (SHM_UNLIKELY(st == ROUTE_GENERAL))
+    return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, NULL, NULL, data_len, rv);
+  if (!w) return st;
+  shm_resv *x = (shm_resv *)(void *)rv->priv;
+  uint8_t *payload = prep_open(e, t, w, ticks, data_len, &x->adv, &st);
+  if (SHM_UNLIKELY(!payload)) return st;
   x->w = w;
-  x->adv = rsize + extra;
   x->first = 0;
   x->nr = 1;
   x->st = ENG_OK;
   rv->p = p;
   rv->data_len = data_len;
-  rv->payload = dst + e->fixed;
+  rv->payload = payload;
+  return ENG_OK;
+}
+
+/* eng_prepared_write the general way: reserve, fill, commit. */
+static int prep_write_general(const eng_prepared *e, const tlg_guid *activity,
+                              const tlg_guid *related, uint32_t data_len, eng_fill_fn fill,
+                              void *ctx) {
+  eng_reserve rv;
+  int st = eng_provider_reserve(e->p, &e->desc, e->meta, e->meta_len, activity, related,
+                                data_len, &rv);
+  if (!rv.payload) return st;
+  fill(ctx, rv.payload);
+  return eng_provider_commit(&rv);
+}
+
+/* eng_prepared_reserve + fill + eng_provider_commit in one call: with the
+** route cached, one clock read, the record's image copied, the caller's
+** values written and one release store; no reservation state kept. */
+int eng_prepared_write(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                       uint32_t data_len, eng_fill_fn fill, void *ctx) {
+  if (SHM_UNLIKELY(!e || !fill)) return ENG_E_ARG;
+  shm_prov_entry *en = e->p->entry;
+  uint32_t gen = atomic_load_explicit(&en->merged.gen, memory_order_acquire);
+  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
+    return prep_write_general(e, activity, related, data_len, fill, ctx);
+  uint64_t ticks = shm_ticks();          /* early: its latency overlaps the routing */
+  shm_tls *t;
+  shm_writer *w;
+  int st = prep_writer(e, gen, &t, &w);
+  if (SHM_UNLIKELY(st == ROUTE_GENERAL))
+    return prep_write_general(e, NULL, NULL, data_len, fill, ctx);
+  if (!w) return st;
+  uint32_t adv;
+  uint8_t *payload = prep_open(e, t, w, ticks, data_len, &adv, &st);
+  if (SHM_UNLIKELY(!payload)) return st;
+  fill(ctx, payload);
+  shm_ring_end(w, adv);
   return ENG_OK;
 }
 

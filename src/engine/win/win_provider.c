@@ -241,4 +241,14 @@ int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const 
                               rv);
 }
 
+int eng_prepared_write(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
+                       uint32_t data_len, eng_fill_fn fill, void *ctx) {
+  if (!fill) return ENG_E_ARG;
+  eng_reserve rv;
+  int st = eng_prepared_reserve(e, activity, related, data_len, &rv);
+  if (!rv.payload) return st;
+  fill(ctx, rv.payload);
+  return eng_provider_commit(&rv);
+}
+
 #endif
