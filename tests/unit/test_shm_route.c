@@ -1,10 +1,11 @@
 /*
 ** test_shm_route.c: the prepared-event fast path of the shm engine
-** (eng_prepared_write, and the per-thread route cache it shares with
-** eng_prepared_reserve). A cached route is used only while nothing it was
-** read from changed: events of another level, keyword or provider, and
-** every enable, disable, stop and new session, route afresh; a fork child
-** writes into rings of its own. eng_prepared_write makes the record
+** (eng_prepared_write) and the per-thread route cache it shares with
+** eng_prepared_reserve and eng_provider_write (each routing case runs
+** with eng_prepared_write and with eng_provider_write). A cached route is
+** used only while nothing it was read from changed: events of another
+** level, keyword or provider, and every enable, disable, stop and new
+** session, route afresh; a fork child writes into rings of its own. eng_prepared_write makes the record
 ** eng_prepared_reserve + commit makes, calls fill once or never, and keeps
 ** the loss accounting.
 */
@@ -22,8 +23,6 @@ static void fill_payload(void *ctx, uint8_t *dst) {
   memcpy(dst, &f->pl, sizeof f->pl);
 }
 
-static const tlg_guid T_PROV2 = {{0x21, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-                                  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x20}};
 static const tlg_guid T_ACT = {{0xa1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
 
 static tlg_desc desc_of(uint8_t level, uint64_t kw, uint16_t id) {
@@ -32,9 +31,46 @@ static tlg_desc desc_of(uint8_t level, uint64_t kw, uint16_t id) {
   return d;
 }
 
-/* eng_prepared_write of `e` with payload counter `n`; its status. */
+/* The events the routing tests write, by their prepared handle: written
+** with eng_prepared_write, or (plain) the same event by eng_provider_write.
+** Both paths share the route cache. */
+static int plain;
+static struct known {
+  const eng_prepared *e;
+  eng_provider *p;
+  tlg_desc d;
+} known[8];
+
+static eng_prepared *prep(eng_provider *p, const tlg_desc *d) {
+  eng_prepared *e = NULL;
+  CHECK(eng_prepare(p, d, T_META, sizeof T_META, &e) == ENG_OK && e, "prepare");
+  for (int i = 0; e && i < 8; i++) {
+    if (known[i].e) continue;
+    known[i] = (struct known){e, p, *d};
+    break;
+  }
+  return e;
+}
+
+static void unprep(eng_prepared *e) {
+  for (int i = 0; e && i < 8; i++)
+    if (known[i].e == e) known[i].e = NULL;
+  eng_prepared_free(e);
+}
+
+/* Event `e` with payload counter `n`; its status. */
 static int pw(const eng_prepared *e, uint64_t n, const tlg_guid *act) {
   fill_ctx f = {0, {1, 2, my_tid(), 0, n}};
+  if (plain) {
+    for (int i = 0; i < 8; i++) {
+      if (known[i].e != e) continue;
+      eng_data dd[2] = {{T_META, sizeof T_META, ENG_DATA_EVENT_META, {0}},
+                        {&f.pl, sizeof f.pl, ENG_DATA_PAYLOAD, {0}}};
+      return eng_provider_write(known[i].p, &known[i].d, act, act, 2, dd);
+    }
+    CHECK(0, "an event the test prepared");
+    return ENG_E_ARG;
+  }
   int st = eng_prepared_write(e, act, act, sizeof f.pl, fill_payload, &f);
   CHECK(f.calls <= 1, "fill ran at most once (%d)", f.calls);
   return st;
@@ -182,10 +218,7 @@ static void test_no_fill(eng_provider *p, const eng_prepared *e) {
 ** where it does not belong. */
 static void test_key(eng_provider *p) {
   tlg_desc d1 = desc_of(4, 1, 1), d2 = desc_of(4, 2, 2), d3 = desc_of(1, 1, 3);
-  eng_prepared *e1 = NULL, *e2 = NULL, *e3 = NULL;
-  CHECK(eng_prepare(p, &d1, T_META, sizeof T_META, &e1) == ENG_OK &&
-        eng_prepare(p, &d2, T_META, sizeof T_META, &e2) == ENG_OK &&
-        eng_prepare(p, &d3, T_META, sizeof T_META, &e3) == ENG_OK, "prepare");
+  eng_prepared *e1 = prep(p, &d1), *e2 = prep(p, &d2), *e3 = prep(p, &d3);
   eng_session *a = t_start("rt-key-a", 64, 4, 20), *b = t_start("rt-key-b", 64, 4, 20);
   eng_consumer *ca = NULL, *cb = NULL;
   CHECK(eng_consumer_open("rt-key-a", &ca) == ENG_OK &&
@@ -219,30 +252,33 @@ static void test_key(eng_provider *p) {
   eng_consumer_close(cb);
   if (a) { eng_session_stop(a); eng_session_close(a); }
   if (b) { eng_session_stop(b); eng_session_close(b); }
-  eng_prepared_free(e1);
-  eng_prepared_free(e2);
-  eng_prepared_free(e3);
+  unprep(e1);
+  unprep(e2);
+  unprep(e3);
 }
 
 /* Two providers with the same event shape, each enabled in its own
-** session: alternate writes each reach their own session only. Run
-** first, so that both entries have had one enable: the same gen. */
-static void test_providers(const eng_prepared *e) {
-  eng_provider *q = NULL;
-  eng_prepared *eq = NULL;
-  tlg_desc d = desc_of(4, 1, 9);
-  CHECK(eng_provider_register(&T_PROV2, T_TRAITS, sizeof T_TRAITS, &q) == ENG_OK, "register 2");
-  if (!q) return;
-  CHECK(eng_prepare(q, &d, T_META, sizeof T_META, &eq) == ENG_OK, "prepare 2");
+** session: alternate writes each reach their own session only. Both are
+** new (ids of this pass), so both entries have had one enable: the same
+** seqlock gen. */
+static void test_providers(void) {
+  tlg_guid id1 = T_PROV, id2 = T_PROV;
+  id1.b[15] = (uint8_t)(0x40 + 2 * plain);
+  id2.b[15] = (uint8_t)(0x41 + 2 * plain);
+  eng_provider *p1 = NULL, *p2 = NULL;
+  CHECK(eng_provider_register(&id1, T_TRAITS, sizeof T_TRAITS, &p1) == ENG_OK &&
+        eng_provider_register(&id2, T_TRAITS, sizeof T_TRAITS, &p2) == ENG_OK, "register");
+  tlg_desc d1 = desc_of(4, 1, 3), d2 = desc_of(4, 1, 9);
+  eng_prepared *e1 = p1 ? prep(p1, &d1) : NULL, *e2 = p2 ? prep(p2, &d2) : NULL;
   eng_session *a = t_start("rt-prov-a", 64, 4, 20), *b = t_start("rt-prov-b", 64, 4, 20);
   eng_consumer *ca = NULL, *cb = NULL;
   CHECK(eng_consumer_open("rt-prov-a", &ca) == ENG_OK &&
         eng_consumer_open("rt-prov-b", &cb) == ENG_OK, "consumers");
-  if (eq && a && b && ca && cb) {
-    eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
-    eng_session_enable(b, &T_PROV2, 5, ~0ull, 0);
+  if (e1 && e2 && a && b && ca && cb) {
+    eng_session_enable(a, &id1, 5, ~0ull, 0);
+    eng_session_enable(b, &id2, 5, ~0ull, 0);
     for (int i = 0; i < 8; i++)
-      CHECK(pw(i % 2 ? eq : e, (uint64_t)i / 2, NULL) == ENG_OK, "write %d", i);
+      CHECK(pw(i % 2 ? e2 : e1, (uint64_t)i / 2, NULL) == ENG_OK, "write %d", i);
     got ga, gb;
     drain(ca, &ga);
     drain(cb, &gb);
@@ -254,8 +290,10 @@ static void test_providers(const eng_prepared *e) {
   eng_consumer_close(cb);
   if (a) { eng_session_stop(a); eng_session_close(a); }
   if (b) { eng_session_stop(b); eng_session_close(b); }
-  eng_prepared_free(eq);
-  eng_provider_unregister(q);
+  unprep(e1);
+  unprep(e2);
+  eng_provider_unregister(p1);
+  eng_provider_unregister(p2);
 }
 
 /* The route follows the enables: disabled in A, enabled in B, A again,
@@ -378,20 +416,21 @@ static void test_fork(const eng_prepared *e) {
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
-  eng_prepared *e = NULL;
   CHECK(eng_provider_register(&T_PROV, T_TRAITS, sizeof T_TRAITS, &p) == ENG_OK, "register");
   if (!p) return unit_finish();
   tlg_desc d = desc_of(4, 1, 3);
-  CHECK(eng_prepare(p, &d, T_META, sizeof T_META, &e) == ENG_OK && e, "prepare");
+  eng_prepared *e = prep(p, &d);
   if (e) {
-    test_providers(e);                 /* first: both entries at the same seqlock gen */
     test_same_record(e);
     test_no_fill(p, e);
-    test_key(p);
-    test_changes(e);
-    test_fork(e);
+    for (plain = 0; plain < 2; plain++) {
+      test_providers();
+      test_key(p);
+      test_changes(e);
+      test_fork(e);
+    }
   }
-  eng_prepared_free(e);
+  unprep(e);
   eng_provider_unregister(p);
   return unit_finish();
 }

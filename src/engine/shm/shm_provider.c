@@ -23,12 +23,12 @@ struct eng_provider {
   uint8_t traits[];
 };
 
-/* The route of this thread's last prepared event (eng_prepared_reserve,
-** eng_prepared_write): while provider entry `en` still has seqlock gen
-** `gen`, its sessions are what targets() read then, so an event of (level,
-** kw) goes to the one session of writer `w` and nowhere else. A gen
-** changes with every enable, disable and stop, so a hit needs no more than
-** that one load; w is cleared whenever this thread frees a writer. */
+/* The route of this thread's last event that went to one session: while
+** provider entry `en` still has seqlock gen `gen`, its sessions are what
+** targets() read then, so an event of (level, kw) goes to the session of
+** writer `w` and nowhere else. A gen changes with every enable, disable
+** and stop, so a hit costs that one load instead of reading the entry's
+** sessions; the cache is cleared whenever this thread frees a writer. */
 typedef struct shm_route_cache {
   const shm_prov_entry *en;         /* NULL: nothing cached */
   shm_writer *w;                    /* has a ring (ctl set) */
@@ -407,14 +407,40 @@ static inline int write_one(eng_provider *p, shm_tls *t, const shm_target *r,
   return s;
 }
 
-int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
-                       const tlg_guid *related, size_t n, const eng_data *data) {
-  if (SHM_UNLIKELY(!p || !desc || (n && !data))) return ENG_E_ARG;
+/* ======================================================= route cache */
+
+/* This thread's writer for an event of (level, kw) of entry en, whose
+** seqlock gen the caller just read, when the route cache holds it: the
+** entry is as it was when the route was read (the event goes where it went
+** then), and the thread state is this process's own. */
+SHM_ALWAYS_INLINE shm_writer *route_hit(const shm_tls *t, const shm_prov_entry *en, uint32_t gen,
+                                        uint8_t level, uint64_t kw) {
+  if (SHM_LIKELY(t && t->route.en == en && t->route.gen == gen && t->route.level == level &&
+                 t->route.kw == kw &&
+                 t->fork_gen == atomic_load_explicit(&shm_fork_gen, memory_order_relaxed)))
+    return t->route.w;
+  return NULL;
+}
+
+/* Remember that at gen (read by targets(), so even) the event goes to
+** session r only, through this thread's writer there, if it has a ring. */
+static inline void route_keep(shm_tls *t, const shm_prov_entry *en, uint32_t gen, uint8_t level,
+                              uint64_t kw, const shm_target *r) {
+  shm_writer *w = t->w[r->slot];
+  if ((gen & 1) || !w || w->gen != r->gen || !w->ctl) return;
+  t->route = (shm_route_cache){en, w, kw, gen, level};
+}
+
+/* ============================================================ write */
+
+/* eng_provider_write when the route is not cached: every session that
+** takes the event, from the entry; a route to one session is cached. */
+static int write_routed(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
+                        const tlg_guid *related, size_t n, const eng_data *data) {
   shm_prov_entry *e = p->entry;
-  if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
-    return ENG_OK;
   shm_target r[SHM_SESS_PER_PROV];
-  int nr = targets(e, desc->level, desc->keyword, r, NULL);
+  uint32_t gen = 1;                                     /* odd: not cached after a locked read */
+  int nr = targets(e, desc->level, desc->keyword, r, &gen);
   if (SHM_UNLIKELY(nr < 0) && (nr = targets_locked(p->reg, e, desc->level, desc->keyword, r)) < 0)
     return ENG_E_CORRUPT;
   if (nr == 0) return ENG_OK;                           /* no session takes it */
@@ -427,6 +453,25 @@ int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *ac
     int s = write_one(p, t, &r[i], &ev);
     if (SHM_UNLIKELY(s != ENG_OK)) st = s;
   }
+  if (nr == 1) route_keep(t, e, gen, desc->level, desc->keyword, &r[0]);
+  return st;
+}
+
+int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
+                       const tlg_guid *related, size_t n, const eng_data *data) {
+  if (SHM_UNLIKELY(!p || !desc || (n && !data))) return ENG_E_ARG;
+  shm_prov_entry *e = p->entry;
+  uint32_t gen = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
+  if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  shm_tls *t = t_tls;
+  shm_writer *w = route_hit(t, e, gen, desc->level, desc->keyword);
+  if (SHM_UNLIKELY(!w)) return write_routed(p, desc, activity, related, n, data);
+  shm_event_src ev;
+  int st = prepare(p, t, &ev, desc, activity, related, n, data);
+  if (st != ENG_OK) return st;
+  st = shm_ring_write_event(w, &ev);
+  if (SHM_UNLIKELY(st == ENG_E_LOST)) check_owner(p->reg, w);
   return st;
 }
 
@@ -576,20 +621,9 @@ static int route_miss(const eng_prepared *e, shm_tls **tp, shm_writer **w) {
   if (SHM_UNLIKELY(nr != 1 || !t)) return ROUTE_GENERAL;   /* several sessions, or a slow path */
   int s = ENG_OK;
   if (!(*w = writer_for(e->p, t, &r[0], &s))) return s;
-  t->route = (shm_route_cache){en, *w, e->desc.keyword, gen, e->desc.level};
+  route_keep(t, en, gen, e->desc.level, e->desc.keyword, &r[0]);
   *tp = t;
   return ENG_OK;
-}
-
-/* This thread's writer for prepared event e when the route cache holds it:
-** the entry's gen is the one the route was read at (the event goes where
-** it went then), and the thread state is this process's own. */
-SHM_ALWAYS_INLINE shm_writer *route_hit(const eng_prepared *e, const shm_tls *t, uint32_t gen) {
-  if (SHM_LIKELY(t && t->route.en == e->p->entry && t->route.gen == gen &&
-                 t->route.level == e->desc.level && t->route.kw == e->desc.keyword &&
-                 t->fork_gen == atomic_load_explicit(&shm_fork_gen, memory_order_relaxed)))
-    return t->route.w;
-  return NULL;
 }
 
 /* Open prepared event e's record in w's ring: shm_ring_begin, with the
@@ -635,7 +669,8 @@ SHM_ALWAYS_INLINE uint8_t *prep_open(const eng_prepared *e, const shm_tls *t, sh
 SHM_ALWAYS_INLINE int prep_writer(const eng_prepared *e, uint32_t gen, shm_tls **t,
                                   shm_writer **w) {
   *t = t_tls;
-  if (SHM_LIKELY((*w = route_hit(e, *t, gen)) != NULL)) return ENG_OK;
+  if (SHM_LIKELY((*w = route_hit(*t, e->p->entry, gen, e->desc.level, e->desc.keyword)) != NULL))
+    return ENG_OK;
   return route_miss(e, t, w);
 }
 
