@@ -413,6 +413,42 @@ static void test_fork(const eng_prepared *e) {
   eng_session_close(a);
 }
 
+/* Each write's record has its own time: within 2 ms of the wall clock
+** around the call (the clock is read inside it, after the values are in;
+** a record whose time was never stored would carry stale ring bytes). */
+static void test_time(const eng_prepared *e) {
+  eng_session *a = t_start("rt-time", 4, 4, 20);
+  eng_consumer *c = NULL;
+  CHECK(eng_consumer_open("rt-time", &c) == ENG_OK, "consumer");
+  if (!a || !c) return;
+  eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
+  int bad = 0;
+  int64_t worst = 0;
+  for (int i = 0; i < 6; i++) {
+    usleep(10000);                /* a time of 0 reads as the session's start: not now */
+    int64_t before = now_filetime();
+    if (i % 2) {
+      CHECK(pw(e, (uint64_t)i, NULL) == ENG_OK, "write");
+    } else {
+      eng_reserve rv;
+      t_payload pl = {1, 2, my_tid(), 0, (uint64_t)i};
+      CHECK(eng_prepared_reserve(e, NULL, NULL, sizeof pl, &rv) == ENG_OK && rv.payload, "reserve");
+      if (rv.payload) { memcpy(rv.payload, &pl, sizeof pl); eng_provider_commit(&rv); }
+    }
+    int64_t after = now_filetime();
+    rec_record rec;
+    if (eng_consumer_next(c, &rec, 1000) != ENG_OK || rec.kind != REC_KIND_EVENT) { bad++; continue; }
+    int64_t off = rec.timestamp < before ? before - rec.timestamp
+                : rec.timestamp > after ? rec.timestamp - after : 0;
+    if (off > worst) worst = off;
+  }
+  CHECK(bad == 0 && worst <= 20000, "%s: times within 2 ms of the wall clock (worst %lld us)",
+        plain ? "eng_provider_write" : "eng_prepared_write", (long long)worst / 10);
+  eng_consumer_close(c);
+  eng_session_stop(a);
+  eng_session_close(a);
+}
+
 int main(void) {
   test_setup(120);
   eng_provider *p = NULL;
@@ -428,6 +464,7 @@ int main(void) {
       test_key(p);
       test_changes(e);
       test_fork(e);
+      test_time(e);
     }
   }
   unprep(e);

@@ -552,10 +552,13 @@ int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta
   return st;
 }
 
-/* A prepared event: the bytes of its record from `flags` to the end of
-** the event metadata (flags, the lengths, desc, provider id, traits,
-** meta), for an event without activity ids; data_len is stored over. */
-#define PREP_AT offsetof(shm_rec_event, flags)
+/* A prepared event: the bytes of its record from `cpu` to the end of the
+** event metadata (cpu, flags, the lengths, desc, provider id, traits,
+** meta), for an event without activity ids; cpu and data_len are stored
+** over. From `cpu`, not `flags`: an 8-aligned start splits fewer of the
+** copy's 16-byte stores across cache lines. */
+#define PREP_AT offsetof(shm_rec_event, cpu)
+_Static_assert(offsetof(shm_rec_event, cpu) % 8 == 0, "PREP_AT is 8-aligned");
 struct eng_prepared {
   eng_provider *p;
   tlg_desc desc;
@@ -627,11 +630,12 @@ static int route_miss(const eng_prepared *e, shm_tls **tp, shm_writer **w) {
 }
 
 /* Open prepared event e's record in w's ring: shm_ring_begin, with the
-** record's constant part one copy (e->img). Returns where the payload
-** goes and sets *adv, or NULL with *st (ENG_E_LOST: ring full, dropped and
-** counted; ENG_E_TOOBIG). `ticks` was read by the caller. */
-SHM_ALWAYS_INLINE uint8_t *prep_open(const eng_prepared *e, const shm_tls *t, shm_writer *w,
-                                     uint64_t ticks, uint32_t data_len, uint32_t *adv, int *st) {
+** record's constant part one copy (e->img); all but `ticks`, which the
+** caller stores. Returns the record (its payload at + e->fixed) and sets
+** *adv, or NULL with *st (ENG_E_LOST: ring full, dropped and counted;
+** ENG_E_TOOBIG). */
+SHM_ALWAYS_INLINE shm_rec_event *prep_open(const eng_prepared *e, const shm_tls *t, shm_writer *w,
+                                           uint32_t data_len, uint32_t *adv, int *st) {
   uint64_t size = (uint64_t)e->fixed + data_len;
   uint32_t rsize = shm_align8(size);
   if (SHM_UNLIKELY(size > SHM_REC_MAX || rsize > w->max_rec)) { *st = ENG_E_TOOBIG; return NULL; }
@@ -654,24 +658,13 @@ SHM_ALWAYS_INLINE uint8_t *prep_open(const eng_prepared *e, const shm_tls *t, sh
   copy16s(dst + PREP_AT, e->img, e->img_len);
   r->h.size = rsize;
   r->h.type = SHM_REC_EVENT;
-  r->ticks = ticks;
   r->seq = seq;
   r->pid = t->pid;
   r->tid = t->tid;
   r->cpu = shm_cpu();
   r->data_len = data_len;
   *adv = rsize + extra;
-  return dst + e->fixed;
-}
-
-/* The writer of a prepared event without activity ids: from the route
-** cache, else route_miss (its statuses; *t set on ENG_OK with *w). */
-SHM_ALWAYS_INLINE int prep_writer(const eng_prepared *e, uint32_t gen, shm_tls **t,
-                                  shm_writer **w) {
-  *t = t_tls;
-  if (SHM_LIKELY((*w = route_hit(*t, e->p->entry, gen, e->desc.level, e->desc.keyword)) != NULL))
-    return ENG_OK;
-  return route_miss(e, t, w);
+  return r;
 }
 
 int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
@@ -686,23 +679,23 @@ int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const 
   if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
     return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
                                 rv);
-  uint64_t ticks = shm_ticks();          /* early: its latency overlaps the routing */
-  shm_tls *t;
-  shm_writer *w;
-  int st = prep_writer(e, gen, &t, &w);
+  shm_tls *t = t_tls;
+  shm_writer *w = route_hit(t, en, gen, e->desc.level, e->desc.keyword);
+  int st = w ? ENG_OK : route_miss(e, &t, &w);
   if (SHM_UNLIKELY(st == ROUTE_GENERAL))
     return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, NULL, NULL, data_len, rv);
   if (!w) return st;
   shm_resv *x = (shm_resv *)(void *)rv->priv;
-  uint8_t *payload = prep_open(e, t, w, ticks, data_len, &x->adv, &st);
-  if (SHM_UNLIKELY(!payload)) return st;
+  shm_rec_event *r = prep_open(e, t, w, data_len, &x->adv, &st);
+  if (SHM_UNLIKELY(!r)) return st;
+  r->ticks = shm_ticks();
   x->w = w;
   x->first = 0;
   x->nr = 1;
   x->st = ENG_OK;
   rv->p = p;
   rv->data_len = data_len;
-  rv->payload = payload;
+  rv->payload = (uint8_t *)r + e->fixed;
   return ENG_OK;
 }
 
@@ -718,31 +711,52 @@ static int prep_write_general(const eng_prepared *e, const tlg_guid *activity,
   return eng_provider_commit(&rv);
 }
 
-/* eng_prepared_reserve + fill + eng_provider_commit in one call: with the
-** route cached, one clock read, the record's image copied, the caller's
-** values written and one release store; no reservation state kept. */
+/* The event into w's ring: open, fill, publish. The clock is read last,
+** after the caller's values are in: measured, its latency then overlaps
+** the stores before it best (any moment inside the call is the event's). */
+SHM_ALWAYS_INLINE int prep_emit(const eng_prepared *e, const shm_tls *t, shm_writer *w,
+                                uint32_t data_len, eng_fill_fn fill, void *ctx) {
+  uint32_t adv;
+  int st;
+  shm_rec_event *r = prep_open(e, t, w, data_len, &adv, &st);
+  if (SHM_UNLIKELY(!r)) return st;
+  fill(ctx, (uint8_t *)r + e->fixed);
+  r->ticks = shm_ticks();
+  shm_ring_end(w, adv);
+  return ENG_OK;
+}
+
+/* eng_prepared_write when the route is not cached (or the event has
+** activity ids, or a payload too large for a reservation). */
+static int prep_write_slow(const eng_prepared *e, uint32_t gen, const tlg_guid *activity,
+                           const tlg_guid *related, uint32_t data_len, eng_fill_fn fill,
+                           void *ctx) {
+  shm_prov_entry *en = e->p->entry;
+  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
+    return ENG_OK;
+  if (activity || related || data_len > ENG_RESERVE_LOCAL)
+    return prep_write_general(e, activity, related, data_len, fill, ctx);
+  shm_tls *t = t_tls;
+  shm_writer *w = route_hit(t, en, gen, e->desc.level, e->desc.keyword);
+  int st = w ? ENG_OK : route_miss(e, &t, &w);
+  if (st == ROUTE_GENERAL) return prep_write_general(e, NULL, NULL, data_len, fill, ctx);
+  if (!w) return st;
+  return prep_emit(e, t, w, data_len, fill, ctx);
+}
+
+/* eng_prepared_reserve + fill + eng_provider_commit in one call. With the
+** route cached (which implies a session takes the event: no enable check
+** of its own), one image copy, the caller's values, one clock read and one
+** release store; no reservation state kept. */
 int eng_prepared_write(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
                        uint32_t data_len, eng_fill_fn fill, void *ctx) {
   if (SHM_UNLIKELY(!e || !fill)) return ENG_E_ARG;
-  shm_prov_entry *en = e->p->entry;
-  uint32_t gen = atomic_load_explicit(&en->merged.gen, memory_order_acquire);
-  if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
-    return ENG_OK;
-  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
-    return prep_write_general(e, activity, related, data_len, fill, ctx);
-  uint64_t ticks = shm_ticks();          /* early: its latency overlaps the routing */
-  shm_tls *t;
-  shm_writer *w;
-  int st = prep_writer(e, gen, &t, &w);
-  if (SHM_UNLIKELY(st == ROUTE_GENERAL))
-    return prep_write_general(e, NULL, NULL, data_len, fill, ctx);
-  if (!w) return st;
-  uint32_t adv;
-  uint8_t *payload = prep_open(e, t, w, ticks, data_len, &adv, &st);
-  if (SHM_UNLIKELY(!payload)) return st;
-  fill(ctx, payload);
-  shm_ring_end(w, adv);
-  return ENG_OK;
+  uint32_t gen = atomic_load_explicit(&e->p->entry->merged.gen, memory_order_acquire);
+  shm_tls *t = t_tls;
+  shm_writer *w = route_hit(t, e->p->entry, gen, e->desc.level, e->desc.keyword);
+  if (SHM_UNLIKELY(!w || activity || related || data_len > ENG_RESERVE_LOCAL))
+    return prep_write_slow(e, gen, activity, related, data_len, fill, ctx);
+  return prep_emit(e, t, w, data_len, fill, ctx);
 }
 
 int eng_provider_commit(eng_reserve *rv) {
