@@ -303,10 +303,11 @@ int eng_provider_register(const tlg_guid *id, const void *traits, size_t traits_
   return ENG_OK;
 }
 
-/* What every event source starts with: when, where, who, and its ids. */
+/* What every event source starts with: where, who, and its ids; when
+** (ticks) is the caller's to set. */
 SHM_ALWAYS_INLINE void event_head(const eng_provider *p, const shm_tls *t, shm_event_src *ev,
                                   const tlg_desc *desc, const tlg_guid *act, const tlg_guid *rel) {
-  ev->ticks = shm_ticks();
+  ev->ticks = 0;
   ev->cpu = shm_cpu();
   ev->pid = t->pid;
   ev->tid = t->tid;
@@ -449,6 +450,7 @@ static int write_routed(eng_provider *p, const tlg_desc *desc, const tlg_guid *a
   shm_event_src ev;
   int st = prepare(p, t, &ev, desc, activity, related, n, data);
   if (st != ENG_OK) return st;
+  ev.ticks = shm_ticks();
   for (int i = 0; i < nr; i++) {
     int s = write_one(p, t, &r[i], &ev);
     if (SHM_UNLIKELY(s != ENG_OK)) st = s;
@@ -457,22 +459,33 @@ static int write_routed(eng_provider *p, const tlg_desc *desc, const tlg_guid *a
   return st;
 }
 
+/* With the route cached (which implies a session takes the event: no
+** enable check of its own), the event goes straight into that one ring;
+** the clock is read last, as in prep_emit. */
 int eng_provider_write(eng_provider *p, const tlg_desc *desc, const tlg_guid *activity,
                        const tlg_guid *related, size_t n, const eng_data *data) {
   if (SHM_UNLIKELY(!p || !desc || (n && !data))) return ENG_E_ARG;
   shm_prov_entry *e = p->entry;
   uint32_t gen = atomic_load_explicit(&e->merged.gen, memory_order_acquire);
-  if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
-    return ENG_OK;
   shm_tls *t = t_tls;
   shm_writer *w = route_hit(t, e, gen, desc->level, desc->keyword);
-  if (SHM_UNLIKELY(!w)) return write_routed(p, desc, activity, related, n, data);
+  if (SHM_UNLIKELY(!w)) {
+    if (desc->level >= atomic_load_explicit(&e->merged.level_plus1, memory_order_relaxed))
+      return ENG_OK;
+    return write_routed(p, desc, activity, related, n, data);
+  }
   shm_event_src ev;
   int st = prepare(p, t, &ev, desc, activity, related, n, data);
   if (st != ENG_OK) return st;
-  st = shm_ring_write_event(w, &ev);
-  if (SHM_UNLIKELY(st == ENG_E_LOST)) check_owner(p->reg, w);
-  return st;
+  uint32_t adv;
+  uint8_t *dst = shm_ring_begin(w, &ev, &adv, &st);
+  if (SHM_UNLIKELY(!dst)) {
+    if (st == ENG_E_LOST) check_owner(p->reg, w);
+    return st;
+  }
+  ((shm_rec_event *)(void *)dst)->ticks = shm_ticks();
+  shm_ring_end(w, adv);
+  return ENG_OK;
 }
 
 /* ============================================== reserve and commit */
@@ -495,6 +508,7 @@ SHM_ALWAYS_INLINE int reserve_event(const eng_provider *p, const shm_tls *t, shm
                                     const tlg_desc *desc, const void *meta, uint32_t meta_len,
                                     const tlg_guid *act, const tlg_guid *rel, uint32_t data_len) {
   event_head(p, t, ev, desc, act, rel);
+  ev->ticks = shm_ticks();
   ev->data = NULL;
   ev->n = 0;
   ev->meta = meta;
