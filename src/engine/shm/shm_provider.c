@@ -27,8 +27,11 @@ struct eng_provider {
 ** provider entry `en` still has seqlock gen `gen`, its sessions are what
 ** targets() read then, so an event of (level, kw) goes to the session of
 ** writer `w` and nowhere else. A gen changes with every enable, disable
-** and stop, so a hit costs that one load instead of reading the entry's
-** sessions; the cache is cleared whenever this thread frees a writer. */
+** and stop (and is odd while one is under way, which never hits: a cached
+** gen is even), so a hit costs that one load instead of reading the
+** entry's sessions, with the seqlock's own assumption that the 32-bit gen
+** does not come round to the same value between two writes of a thread.
+** The cache is cleared whenever this thread frees a writer. */
 typedef struct shm_route_cache {
   const shm_prov_entry *en;         /* NULL: nothing cached */
   shm_writer *w;                    /* has a ring (ctl set) */
