@@ -578,6 +578,7 @@ int eng_provider_reserve(eng_provider *p, const tlg_desc *desc, const void *meta
 _Static_assert(offsetof(shm_rec_event, cpu) % 8 == 0, "PREP_AT is 8-aligned");
 struct eng_prepared {
   eng_provider *p;
+  shm_prov_entry *en;               /* p->entry: one dependent load less per write */
   tlg_desc desc;
   const uint8_t *meta;              /* in img */
   uint32_t meta_len;
@@ -594,6 +595,7 @@ int eng_prepare(eng_provider *p, const tlg_desc *desc, const void *meta, uint32_
   eng_prepared *e = malloc(sizeof *e + (fixed - PREP_AT));
   if (!e) return ENG_E_NOMEM;
   e->p = p;
+  e->en = p->entry;
   e->desc = *desc;
   e->meta_len = meta_len;
   e->fixed = fixed;
@@ -631,7 +633,7 @@ SHM_ALWAYS_INLINE void copy16s(uint8_t *d, const uint8_t *s, size_t n) {
 ** error of writer_for (*w NULL). */
 #define ROUTE_GENERAL (-1)
 static int route_miss(const eng_prepared *e, shm_tls **tp, shm_writer **w) {
-  shm_prov_entry *en = e->p->entry;
+  shm_prov_entry *en = e->en;
   shm_target r[SHM_SESS_PER_PROV];
   uint32_t gen = 1;
   *w = NULL;
@@ -748,7 +750,7 @@ SHM_ALWAYS_INLINE int prep_emit(const eng_prepared *e, const shm_tls *t, shm_wri
 static int prep_write_slow(const eng_prepared *e, uint32_t gen, const tlg_guid *activity,
                            const tlg_guid *related, uint32_t data_len, eng_fill_fn fill,
                            void *ctx) {
-  shm_prov_entry *en = e->p->entry;
+  shm_prov_entry *en = e->en;
   if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
   if (activity || related || data_len > ENG_RESERVE_LOCAL)
@@ -768,9 +770,9 @@ static int prep_write_slow(const eng_prepared *e, uint32_t gen, const tlg_guid *
 int eng_prepared_write(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
                        uint32_t data_len, eng_fill_fn fill, void *ctx) {
   if (SHM_UNLIKELY(!e || !fill)) return ENG_E_ARG;
-  uint32_t gen = atomic_load_explicit(&e->p->entry->merged.gen, memory_order_acquire);
+  uint32_t gen = atomic_load_explicit(&e->en->merged.gen, memory_order_acquire);
   shm_tls *t = t_tls;
-  shm_writer *w = route_hit(t, e->p->entry, gen, e->desc.level, e->desc.keyword);
+  shm_writer *w = route_hit(t, e->en, gen, e->desc.level, e->desc.keyword);
   if (SHM_UNLIKELY(!w || activity || related || data_len > ENG_RESERVE_LOCAL))
     return prep_write_slow(e, gen, activity, related, data_len, fill, ctx);
   return prep_emit(e, t, w, data_len, fill, ctx);
