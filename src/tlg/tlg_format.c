@@ -75,11 +75,12 @@ static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
 
 /* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end.
 ** Two digits a step: a timestamp has 21 of them on every line. */
+static const char pairs[201] =
+  "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+  "8081828384858687888990919293949596979899";
+
 static char *put_digits(char *p, uint32_t v, int n) {
-  static const char pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
   for (int i = n - 2; i >= 0; i -= 2, v /= 100) memcpy(p + i, pairs + 2 * (v % 100), 2);
   if (n & 1) p[0] = (char)('0' + v % 10);
   return p + n;
@@ -318,9 +319,10 @@ static const uint8_t name_class[256] = {
   2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* The end of a field's name (its NUL) from p; 0 when there is none. *plain
-** is 1 when the name needs no JSON escapes. */
-static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
+/* The NUL that ends the text at p (a field's name, an 8-bit string's
+** value), or len when there is none. *plain is 1 when the text up to it
+** needs no JSON escapes. */
+static uint32_t scan_nul(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
   /* 8 bytes at a time while they fit: the lowest byte flagged by the bit
   ** tricks (below 0x20, from 0x80, '"' or '\\') is exact; when it is the
   ** NUL, the name is plain up to it */
@@ -343,7 +345,13 @@ static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain
   *plain = 1;
   for (; p < len && (k = name_class[m[p]]) != 0; p++)
     if (k == 2) *plain = 0;
-  return p < len ? p : 0;
+  return p;
+}
+
+/* The end of a field's name (its NUL) from p; 0 when there is none. */
+static uint32_t flat_name(const uint8_t *m, uint32_t len, uint32_t p, int *plain) {
+  uint32_t end = scan_nul(m, len, p, plain);
+  return end < len ? end : 0;
 }
 
 /* After the InType byte `in` at p: the OutType byte and tag, if chained, into
@@ -408,12 +416,148 @@ static long flat_scan(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uint3
   return count;
 }
 
-/* The same from the cache's shape (its metadata bytes are the event's). */
+/* How a cached field's value is written (tlg_shape_cache.f[].kind): the
+** values put_value would write as a plain integer, a boolean, a float or
+** an 8-bit string, straight from the bytes; FK_VALUE: through put_value. */
+enum { FK_VALUE = 0, FK_INT, FK_UINT, FK_BOOL, FK_F32, FK_F64, FK_STR8 };
+
+/* The kind and the fixed size of values of in-type `in`, OutType `out`, as
+** put_value and put_int write them in `mode`. */
+static uint8_t field_kind(unsigned in, unsigned out, int mode, uint8_t *size) {
+  static const uint8_t sizes[TLG_IN_COUNTEDBINARY + 1] = {
+    [TLG_IN_INT8] = 1, [TLG_IN_UINT8] = 1, [TLG_IN_INT16] = 2, [TLG_IN_UINT16] = 2,
+    [TLG_IN_INT32] = 4, [TLG_IN_UINT32] = 4, [TLG_IN_HEXINT32] = 4, [TLG_IN_BOOL32] = 4,
+    [TLG_IN_FLOAT] = 4, [TLG_IN_INT64] = 8, [TLG_IN_UINT64] = 8, [TLG_IN_HEXINT64] = 8,
+    [TLG_IN_POINTER] = 8, [TLG_IN_DOUBLE] = 8};
+  int is_signed = 0;
+  *size = in < sizeof sizes ? sizes[in] : 0;
+  switch (in) {
+  case TLG_IN_ANSISTRING: return FK_STR8;
+  case TLG_IN_FLOAT: return FK_F32;
+  case TLG_IN_DOUBLE: return FK_F64;
+  case TLG_IN_BOOL32: return FK_BOOL;
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64:
+    is_signed = 1;
+    /* fall through */
+  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
+  case TLG_IN_POINTER: case TLG_IN_HEXINT32: case TLG_IN_HEXINT64:
+    if (*size == 1 && out == TLG_OUT_BOOLEAN) return FK_BOOL;
+    if (mode == TLG_FMT_TEXT &&
+        (out == TLG_OUT_HEX || in == TLG_IN_HEXINT32 || in == TLG_IN_HEXINT64))
+      return FK_VALUE; /* 0x... */
+    return is_signed ? FK_INT : FK_UINT;
+  default:
+    *size = 0;
+    return FK_VALUE;
+  }
+}
+
+/* Decimal digits of v < 2^32 at o; returns the end. */
+static char *u32_at(char *o, uint32_t v) {
+  unsigned n = v < 100 ? 1 + (v >= 10) : v < 10000 ? 3 + (v >= 1000) :
+               v < 1000000 ? 5 + (v >= 100000) : v < 100000000 ? 7 + (v >= 10000000) :
+               9 + (v >= 1000000000);
+  char *p = o + n;
+  for (; v >= 100; v /= 100) memcpy(p -= 2, pairs + 2 * (v % 100), 2);
+  if (v >= 10) memcpy(p - 2, pairs + 2 * v, 2);
+  else p[-1] = (char)('0' + v);
+  return o + n;
+}
+
+/* A fixed-size little-endian value of n (1, 2, 4 or 8) bytes. */
+static uint64_t load_n(const uint8_t *v, unsigned n) {
+  switch (n) {
+  case 1: return v[0];
+  case 2: return tlg_le16(v);
+  case 4: return tlg_le32(v);
+  default: return tlg_le64(v);
+  }
+}
+
+/* An integer value of the straight way; magnitudes of 32 bits inline (the
+** room is there: see flat_bound), the rest as put_i64 / put_u64 write them. */
+static void flat_int(wr *w, uint64_t u, unsigned n, int is_signed, int mode) {
+  uint64_t mag = u;
+  int neg = 0;
+  if (is_signed) {
+    unsigned sh = 64 - 8 * n;
+    int64_t v = (int64_t)(u << sh) >> sh;
+    neg = v < 0;
+    mag = neg ? 0 - (uint64_t)v : (uint64_t)v;
+  }
+  if (mag >> 32) {
+    if (is_signed) put_i64(w, neg ? (int64_t)(0 - mag) : (int64_t)mag, mode);
+    else put_u64(w, mag, mode);
+    return;
+  }
+  char *o = w->buf + w->n;
+  *o = '-';
+  w->n = (size_t)(u32_at(o + neg, (uint32_t)mag) - w->buf);
+}
+
+/* An 8-bit string from p: its bytes up to the NUL; 0 when there is none. */
+static int flat_str8(wr *w, const uint8_t *data, uint32_t len, uint32_t *dp) {
+  int plain;
+  uint32_t p = *dp, end = scan_nul(data, len, p, &plain);
+  if (end == len) return 0;
+  if (plain) {
+    char *o = w->buf + w->n;
+    o[0] = '"';
+    memcpy(o + 1, data + p, end - p);
+    o[end - p + 1] = '"';
+    w->n += end - p + 2;
+  } else {
+    put_json_str8(w, data + p, end - p);
+  }
+  *dp = end + 1;
+  return 1;
+}
+
+/* One value of kind k (not FK_VALUE) at data + *dp; 0 when it is cut. */
+static int flat_kind(wr *w, unsigned k, unsigned size, const uint8_t *data, uint32_t len,
+                     uint32_t *dp, int mode) {
+  const uint8_t *v = data + *dp;
+  if (k == FK_STR8) return flat_str8(w, data, len, dp);
+  if (len - *dp < size) return 0;
+  *dp += size;
+  switch (k) {
+  case FK_INT: flat_int(w, load_n(v, size), size, 1, mode); break;
+  case FK_UINT: flat_int(w, load_n(v, size), size, 0, mode); break;
+  case FK_BOOL:
+    if (load_n(v, size)) tlg_json_raw(w, "true", 4);
+    else tlg_json_raw(w, "false", 5);
+    break;
+  case FK_F32: {
+    float f;
+    memcpy(&f, v, 4);
+    tlg_json_double(w, f, 1, mode == TLG_FMT_JSON);
+    break;
+  }
+  default: {
+    double x;
+    memcpy(&x, v, 8);
+    tlg_json_double(w, x, 0, mode == TLG_FMT_JSON);
+    break;
+  }
+  }
+  return 1;
+}
+
+/* The same from the cache's shape (its metadata bytes are the event's):
+** the keys' text copied, each value by its kind. */
 static long flat_cached(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uint32_t *dpp,
                         const tlg_shape_cache *c) {
   uint32_t dp = 0, off, len, raw;
   size_t from = 0;
   for (unsigned i = 0; i < c->nfields; i++) {
+    size_t kn = c->f[i].key_end - from;
+    memcpy(w->buf + w->n, c->keys + from, kn); /* room: see flat_bound */
+    w->n += kn;
+    from = c->f[i].key_end;
+    if (c->f[i].kind != FK_VALUE) {
+      if (!flat_kind(w, c->f[i].kind, c->f[i].size, d->data, d->data_len, &dp, mode)) return -1;
+      continue;
+    }
     it->field.in_type = c->f[i].in_type;
     it->field.out_type = c->f[i].out_type;
     if (tlg_value_size(&it->field, d->data + dp, d->data_len - dp, &off, &len, &raw) != TLG_OK)
@@ -421,8 +565,6 @@ static long flat_cached(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uin
     it->value = d->data + dp + off;
     it->value_len = len;
     dp += raw;
-    tlg_json_raw(w, c->keys + from, c->f[i].key_end - from);
-    from = c->f[i].key_end;
     put_value(w, it, mode);
   }
   *dpp = dp;
@@ -459,6 +601,7 @@ static void cache_fill(tlg_shape_cache *c, const tlg_json *w, const tlg_decoder 
     p = flat_types(m, d->meta_len, end + 2, m[end + 1], &f);
     c->f[i].in_type = f.in_type;
     c->f[i].out_type = f.out_type;
+    c->f[i].kind = field_kind(f.in_type, f.out_type, mode, &c->f[i].size);
   }
   memcpy(c->meta, d->meta + d->mpos, n);
   c->nfields = (uint8_t)count;

@@ -69,16 +69,19 @@ int tlg_fmt_fields_flat(tlg_json *w, tlg_decoder *d, int mode);
 
 /* The last shape the straight way wrote: its fields' metadata bytes (the
 ** key: the same bytes make the same names and types) and, per field, the
-** types and the text before the value (separator and name, escaped), so
-** that a run of events of one shape skips the name scan. One entry: other
-** shapes replace it (zero it to start; shapes that do not fit are not kept). */
+** types, how its value is written (kind: a plain integer, boolean, float or
+** 8-bit string of this mode, written without the generic value dispatch;
+** 0 for the rest), its size when fixed, and the text before the value
+** (separator and name, escaped), so that a run of events of one shape
+** skips the name scan. One entry: other shapes replace it (zero it to
+** start; shapes that do not fit are not kept). */
 #define TLG_SHAPE_META 256
 #define TLG_SHAPE_FIELDS 32
 typedef struct tlg_shape_cache {
   uint32_t meta_len;  /* 0: empty */
   uint8_t mode, nfields;
   uint8_t meta[TLG_SHAPE_META];
-  struct { uint8_t in_type, out_type; uint16_t key_end; } f[TLG_SHAPE_FIELDS];
+  struct { uint8_t in_type, out_type, kind, size; uint16_t key_end; } f[TLG_SHAPE_FIELDS];
   char keys[8 * TLG_SHAPE_META]; /* field i: keys[f[i-1].key_end, f[i].key_end) */
 } tlg_shape_cache;
 /* tlg_fmt_fields_to and tlg_fmt_fields_flat through a cache (NULL: none). */
