@@ -182,55 +182,59 @@ static void json_header(jw *w, const levent *ev, const char *prov, size_t plen,
   if (r->flags & REC_RELATED) jw_guid(w, "related_activity_id", &r->related_activity_id);
 }
 
+/* The ext items ev:json() shows under keys of their own: the first of each
+** type with enough bytes (lev_find_ext's rule; the SID's only when it holds
+** a whole SID, as lev_find_sid), found in one pass over the items. */
+typedef struct ext_keys {
+  const rec_ext_item *ts, *sid, *psk, *ekey, *stack;
+  int other; /* some item is not one that is always shown: "ext" may list it */
+} ext_keys;
+
+static void ext_find(const lrec *r, ext_keys *k) {
+  int sid_seen = 0;
+  memset(k, 0, sizeof *k);
+  for (uint32_t i = 0; i < r->ext_count; i++) {
+    const rec_ext_item *it = &r->ext[i];
+    switch (it->type) {
+    case REC_EXT_EVENT_SCHEMA_TL: case REC_EXT_PROV_TRAITS: continue;
+    case REC_EXT_TS_ID: if (!k->ts && it->size >= 4) k->ts = it; break;
+    case REC_EXT_PROCESS_START_KEY: if (!k->psk && it->size >= 8) k->psk = it; break;
+    case REC_EXT_EVENT_KEY: if (!k->ekey && it->size >= 8) k->ekey = it; break;
+    case REC_EXT_STACK_TRACE32: case REC_EXT_STACK_TRACE64:
+      if (!k->stack && it->size >= 8) k->stack = it;
+      break;
+    case REC_EXT_SID:
+      if (!sid_seen && it->size >= 8) {
+        sid_seen = 1;
+        if (it->size >= 8u + 4u * it->data[1]) k->sid = it;
+      }
+      break;
+    default: break;
+    }
+    k->other = 1;
+  }
+}
+
 /* 1 if ev:json() shows item `it` under its own key (or as the metadata). */
-static int ext_shown(const levent *ev, const rec_ext_item *it) {
+static int ext_shown(const lrec *r, const ext_keys *k, const rec_ext_item *it) {
   switch (it->type) {
-  case REC_EXT_RELATED_ACTIVITYID: return (ev->rec.flags & REC_RELATED) != 0;
-  case REC_EXT_SID: return it == lev_find_sid(ev);
-  case REC_EXT_TS_ID: return it == lev_find_ext(ev, REC_EXT_TS_ID, REC_EXT_TS_ID, 4);
-  case REC_EXT_STACK_TRACE32: case REC_EXT_STACK_TRACE64: return it == lev_find_stack(ev);
-  case REC_EXT_EVENT_KEY: case REC_EXT_PROCESS_START_KEY: return it == lev_find_ext(ev, it->type, it->type, 8);
+  case REC_EXT_RELATED_ACTIVITYID: return (r->flags & REC_RELATED) != 0;
+  case REC_EXT_SID: return it == k->sid;
+  case REC_EXT_TS_ID: return it == k->ts;
+  case REC_EXT_STACK_TRACE32: case REC_EXT_STACK_TRACE64: return it == k->stack;
+  case REC_EXT_EVENT_KEY: return it == k->ekey;
+  case REC_EXT_PROCESS_START_KEY: return it == k->psk;
   case REC_EXT_EVENT_SCHEMA_TL: case REC_EXT_PROV_TRAITS: return 1;
   default: return 0;
   }
 }
 
-/* The record details and ext items, after the header fields. */
-static void json_details(jw *w, const levent *ev) {
-  const lrec *r = &ev->rec;
-  const rec_ext_item *it;
-  if (lev_header_kind_name(r)) {
-    jw_str(w, "header_kind", lev_header_kind_name(r), strlen(lev_header_kind_name(r)));
-  }
-  if (lev_has_cpu_times(r)) {
-    jw_u64(w, "kernel_time", r->kernel_time);
-    jw_u64(w, "user_time", r->user_time);
-  }
-  if ((it = lev_find_ext(ev, REC_EXT_TS_ID, REC_EXT_TS_ID, 4)))
-    jw_u64(w, "session_id", tlg_get_le(it->data, 4));
-  if ((it = lev_find_sid(ev))) {
-    jw_key(w, "sid");
-    tlg_json_char(w->j, '"');
-    tlg_fmt_sid(jw_sink(w), it->data, it->size);
-    tlg_json_char(w->j, '"');
-  }
-  if ((it = lev_find_ext(ev, REC_EXT_PROCESS_START_KEY, REC_EXT_PROCESS_START_KEY, 8)))
-    jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
-  if ((it = lev_find_ext(ev, REC_EXT_EVENT_KEY, REC_EXT_EVENT_KEY, 8)))
-    jw_u64(w, "event_key", tlg_get_le(it->data, 8));
-  if ((it = lev_find_stack(ev))) {
-    unsigned wd = lev_stack_width(it), n = (it->size - 8u) / wd;
-    jw_u64(w, "stack_match_id", tlg_get_le(it->data, 8));
-    jw_key(w, "stack");
-    for (unsigned i = 0; i < n; i++)
-      tlg_json_printf(w->j, "%s\"0x%llx\"", i ? "," : "[",
-                      (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
-    tlg_json_cstr(w->j, n ? "]" : "[]");
-  }
+/* "ext": the items no key above shows. */
+static void json_ext_list(jw *w, const lrec *r, const ext_keys *k) {
   int first = 1;
   for (uint32_t i = 0; i < r->ext_count; i++) {
-    it = &r->ext[i];
-    if (ext_shown(ev, it)) continue;
+    const rec_ext_item *it = &r->ext[i];
+    if (ext_shown(r, k, it)) continue;
     if (first) jw_key(w, "ext");
     tlg_json_cstr(w->j, first ? "[{\"type\":" : ",{\"type\":");
     first = 0;
@@ -242,6 +246,45 @@ static void json_details(jw *w, const levent *ev) {
     tlg_json_char(w->j, '}');
   }
   if (!first) tlg_json_char(w->j, ']');
+}
+
+/* The record details and ext items, after the header fields. */
+static void json_details(jw *w, const levent *ev) {
+  const lrec *r = &ev->rec;
+  const rec_ext_item *it;
+  const char *kind = lev_header_kind_name(r);
+  ext_keys k;
+  if (kind) { /* the names of lev_header_kinds need no escapes */
+    jw_key(w, "header_kind");
+    tlg_json_char(w->j, '"');
+    tlg_json_raw(w->j, kind, strlen(kind));
+    tlg_json_char(w->j, '"');
+  }
+  if (lev_has_cpu_times(r)) {
+    jw_u64(w, "kernel_time", r->kernel_time);
+    jw_u64(w, "user_time", r->user_time);
+  }
+  if (!r->ext_count) return;
+  ext_find(r, &k);
+  if ((it = k.ts)) jw_u64(w, "session_id", tlg_get_le(it->data, 4));
+  if ((it = k.sid)) {
+    jw_key(w, "sid");
+    tlg_json_char(w->j, '"');
+    tlg_fmt_sid(jw_sink(w), it->data, it->size);
+    tlg_json_char(w->j, '"');
+  }
+  if ((it = k.psk)) jw_u64(w, "process_start_key", tlg_get_le(it->data, 8));
+  if ((it = k.ekey)) jw_u64(w, "event_key", tlg_get_le(it->data, 8));
+  if ((it = k.stack)) {
+    unsigned wd = lev_stack_width(it), n = (it->size - 8u) / wd;
+    jw_u64(w, "stack_match_id", tlg_get_le(it->data, 8));
+    jw_key(w, "stack");
+    for (unsigned i = 0; i < n; i++)
+      tlg_json_printf(w->j, "%s\"0x%llx\"", i ? "," : "[",
+                      (unsigned long long)tlg_get_le(it->data + 8 + wd * i, wd));
+    tlg_json_cstr(w->j, n ? "]" : "[]");
+  }
+  if (k.other) json_ext_list(w, r, &k);
 }
 
 /* The TDH fields (JSON or text) and, on an error, its message in *err. */

@@ -278,6 +278,38 @@ describe("extended data items", function()
       "stack_key32", "stack_key64" }, names)
   end)
 
+  it("show the first item of each type with enough bytes under its key in ev:json(), the rest in ext", function()
+    local function hex(s) return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end)) end
+    local bad_sid = "\1\2\0\0\0\0\0\5" .. pack("<I4", 18) -- says 2 sub-authorities, has 1
+    local items = {
+      { type = 3, data = "\1" }, { type = 3, data = pack("<I4", 5) }, { type = 3, data = pack("<I4", 6) },
+      { type = 2, data = bad_sid }, { type = 2, data = sid },
+      { type = 10, data = "1234567" }, { type = 10, data = pack("<I8", 77) },
+      { type = 6, data = "short" }, { type = 5, data = pack("<I8", 9) }, { type = 6, data = s64 },
+      { type = 13, data = pack("<I8", 3) }, { type = 13, data = pack("<I8", 4) },
+      { type = 11, data = "x" }, { type = 12, data = "y" } }
+    local j = cjson.decode(ev_with(items):json())
+    assert.are.equal(5, j.session_id)
+    assert.is_nil(j.sid) -- the first SID is not whole: none is shown
+    assert.are.equal(77, j.event_key)
+    assert.are.equal(9, j.stack_match_id)
+    assert.are.same({}, j.stack)
+    assert.are.equal(3, j.process_start_key)
+    local function item(t, data) return { type = t, name = ev_with({ { type = t, data = "" } }).ext[1].name, data = hex(data) } end
+    assert.are.same({ item(3, "\1"), item(3, pack("<I4", 6)), item(2, bad_sid), item(2, sid),
+                      item(10, "1234567"), item(6, "short"), item(6, s64), item(13, pack("<I8", 4)) }, j.ext)
+    -- the same with the whole SID first: shown, the other listed
+    j = cjson.decode(ev_with({ { type = 2, data = sid }, { type = 2, data = bad_sid } }):json())
+    assert.are.equal("S-1-5-18", j.sid)
+    assert.are.same({ item(2, bad_sid) }, j.ext)
+    -- two whole items of one type, and nothing else: the second is listed
+    for _, two in ipairs { { 3, pack("<I4", 1) }, { 13, pack("<I8", 1) }, { 10, pack("<I8", 1) },
+                           { 6, s64 }, { 5, pack("<I8", 1) }, { 2, sid } } do
+      j = cjson.decode(ev_with({ { type = two[1], data = two[2] }, { type = two[1], data = two[2] } }):json())
+      assert.are.same({ item(two[1], two[2]) }, j.ext)
+    end
+  end)
+
   it("are copied into the event", function()
     local ev = ev_with { { type = 6, data = table.concat { s64 } },
                          { type = 2, data = table.concat { sid } } }
