@@ -418,8 +418,9 @@ static long flat_scan(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uint3
 
 /* How a cached field's value is written (tlg_shape_cache.f[].kind): the
 ** values put_value would write as a plain integer, a boolean, a float or
-** an 8-bit string, straight from the bytes; FK_VALUE: through put_value. */
-enum { FK_VALUE = 0, FK_INT, FK_UINT, FK_BOOL, FK_F32, FK_F64, FK_STR8 };
+** an 8-bit string (NUL-ended or counted), straight from the bytes;
+** FK_VALUE: through put_value. */
+enum { FK_VALUE = 0, FK_INT, FK_UINT, FK_BOOL, FK_F32, FK_F64, FK_STR8, FK_CSTR8 };
 
 /* The kind and the fixed size of values of in-type `in`, OutType `out`, as
 ** put_value and put_int write them in `mode`. */
@@ -433,6 +434,7 @@ static uint8_t field_kind(unsigned in, unsigned out, int mode, uint8_t *size) {
   *size = in < sizeof sizes ? sizes[in] : 0;
   switch (in) {
   case TLG_IN_ANSISTRING: return FK_STR8;
+  case TLG_IN_COUNTEDANSISTRING: return FK_CSTR8;
   case TLG_IN_FLOAT: return FK_F32;
   case TLG_IN_DOUBLE: return FK_F64;
   case TLG_IN_BOOL32: return FK_BOOL;
@@ -518,6 +520,13 @@ static int flat_kind(wr *w, unsigned k, unsigned size, const uint8_t *data, uint
                      uint32_t *dp, int mode) {
   const uint8_t *v = data + *dp;
   if (k == FK_STR8) return flat_str8(w, data, len, dp);
+  if (k == FK_CSTR8) { /* a 16-bit count, then the bytes */
+    uint32_t n;
+    if (len - *dp < 2 || len - *dp - 2 < (n = tlg_le16(v))) return 0;
+    put_json_str8(w, v + 2, n);
+    *dp += 2 + n;
+    return 1;
+  }
   if (len - *dp < size) return 0;
   *dp += size;
   switch (k) {
