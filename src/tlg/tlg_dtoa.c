@@ -43,31 +43,49 @@ static size_t by_printf(char *out, double v, int f32, int prec) {
   return n > 0 ? (size_t)n : 0;
 }
 
-/* m (10^(prec-1) <= m < 10^prec) as its prec digits at d, without the
-** trailing zeros; returns how many are left. Two digits a step. */
-static int digits(char *d, uint64_t m, int prec) {
-  static const char pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-  int i = prec;
-  for (; i >= 2; i -= 2, m /= 100) memcpy(d + i - 2, pairs + 2 * (m % 100), 2);
-  if (i) d[0] = (char)('0' + m);
-  int k = prec;
-  while (d[k - 1] == '0') k--; /* d[0] is not '0' */
-  return k;
+static const char pairs[201] =
+  "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+  "8081828384858687888990919293949596979899";
+
+/* v < 10^8 as exactly 8 digits at d: 32-bit divisions by constants, two
+** digits a step. */
+static void put8(char *d, uint32_t v) {
+  uint32_t a = v / 10000, b = v % 10000;
+  memcpy(d, pairs + 2 * (a / 100), 2);
+  memcpy(d + 2, pairs + 2 * (a % 100), 2);
+  memcpy(d + 4, pairs + 2 * (b / 100), 2);
+  memcpy(d + 6, pairs + 2 * (b % 100), 2);
+}
+
+/* m (10^(prec-1) <= m < 10^prec, prec <= 16) as its prec digits, without
+** the trailing zeros, in buf; returns where they start and, in *k, how
+** many are left. Two blocks of 8 digits, zero-padded in front; 16 more
+** bytes after them, so that layout copies blocks of a fixed size. */
+static const char *digits(char buf[32], uint64_t m, int prec, int *k) {
+  put8(buf, (uint32_t)(m / 100000000));
+  put8(buf + 8, (uint32_t)(m % 100000000));
+  memset(buf + 16, '0', 16);
+  const char *d = buf + 16 - prec;
+  int n = prec;
+  while (d[n - 1] == '0') n--; /* d[0] is not '0' */
+  *k = n;
+  return d;
 }
 
 /* "%.Pg" of the value m * 10^(x - prec + 1), x its decimal exponent; after
-** the sign. */
+** the sign (p at most out + 1). Digits go as blocks of 16 bytes and the
+** end moves by what counts: the bytes past it are scratch, within the
+** TLG_DTOA_SIZE of out (at most out + 33 is written). */
 static char *layout(char *p, uint64_t m, int x, int prec) {
-  char d[20];
-  int k = digits(d, m, prec);
+  char buf[32];
+  int k;
+  const char *d = digits(buf, m, prec, &k);
   if (x < -4 || x >= prec) {
     *p++ = d[0];
     if (k > 1) {
       *p++ = '.';
-      memcpy(p, d + 1, (size_t)k - 1);
+      memcpy(p, d + 1, 16);
       p += k - 1;
     }
     *p++ = 'e';
@@ -77,23 +95,20 @@ static char *layout(char *p, uint64_t m, int x, int prec) {
     *p++ = (char)('0' + e / 10 % 10);
     *p++ = (char)('0' + e % 10);
   } else if (x >= 0) {
+    memcpy(p, d, 16);
     if (k <= x + 1) { /* a whole number: its digits, then zeros */
-      memcpy(p, d, (size_t)k);
-      memset(p + k, '0', (size_t)(x + 1 - k));
+      memset(p + k, '0', 16);
       p += x + 1;
     } else {
-      memcpy(p, d, (size_t)x + 1);
       p += x + 1;
       *p++ = '.';
-      memcpy(p, d + x + 1, (size_t)(k - x - 1));
+      memcpy(p, d + x + 1, 16);
       p += k - x - 1;
     }
   } else {
-    *p++ = '0';
-    *p++ = '.';
-    memset(p, '0', (size_t)(-x - 1));
-    p += -x - 1;
-    memcpy(p, d, (size_t)k);
+    memcpy(p, "0.000", 5); /* x >= -4: at most three zeros after the point */
+    p += 2 + (-x - 1);
+    memcpy(p, d, 16);
     p += k;
   }
   return p;
@@ -109,7 +124,11 @@ static int fast(char *p, char **end, double a, double v, int f32, int prec) {
   ** log10(a) is in [e*L, (e+1)*L), L = log10(2) ~ 78913 / 2^18 */
   int e = (int)(bits >> 52) - 1023;
   int x = (e * 78913 >> 18) + 1; /* an arithmetic shift: floor */
-  uint64_t lo = (uint64_t)p10[prec - 1], hi = (uint64_t)p10[prec];
+  static const uint64_t i10[17] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                   100000000, 1000000000, 10000000000, 100000000000,
+                                   1000000000000, 10000000000000, 100000000000000,
+                                   1000000000000000, 10000000000000000};
+  uint64_t lo = i10[prec - 1], hi = i10[prec];
   for (int tries = 0; tries < 3; tries++) {
     int s = prec - 1 - x;
     if (s > 22 || s < -22) return -1;

@@ -13,7 +13,8 @@
 
 #define TLG_DTOA_SIZE 40 /* enough for any output, with its NUL */
 
-/* The text of finite `v` in out (NUL-terminated); returns its length. */
+/* The text of finite `v` in out (NUL-terminated); returns its length. Bytes of out
+** past the NUL may be overwritten too (scratch). */
 size_t tlg_dtoa(char out[TLG_DTOA_SIZE], double v, int f32);
 
 #endif

@@ -249,8 +249,8 @@ void tlg_json_double(tlg_json *j, double v, int f32, int quote_special) {
     tlg_json_i64(j, (int64_t)v);
     return;
   }
-  char buf[TLG_DTOA_SIZE];
-  tlg_json_raw(j, buf, tlg_dtoa(buf, v, f32));
+  char *o = tlg_json_room(j, TLG_DTOA_SIZE); /* the text goes straight in */
+  j->n += tlg_dtoa(o, v, f32);
 }
 
 void tlg_json_hex(tlg_json *j, const uint8_t *p, size_t n) {
