@@ -454,18 +454,6 @@ static uint8_t field_kind(unsigned in, unsigned out, int mode, uint8_t *size) {
   }
 }
 
-/* Decimal digits of v < 2^32 at o; returns the end. */
-static char *u32_at(char *o, uint32_t v) {
-  unsigned n = v < 100 ? 1 + (v >= 10) : v < 10000 ? 3 + (v >= 1000) :
-               v < 1000000 ? 5 + (v >= 100000) : v < 100000000 ? 7 + (v >= 10000000) :
-               9 + (v >= 1000000000);
-  char *p = o + n;
-  for (; v >= 100; v /= 100) memcpy(p -= 2, pairs + 2 * (v % 100), 2);
-  if (v >= 10) memcpy(p - 2, pairs + 2 * v, 2);
-  else p[-1] = (char)('0' + v);
-  return o + n;
-}
-
 /* A fixed-size little-endian value of n (1, 2, 4 or 8) bytes. */
 static uint64_t load_n(const uint8_t *v, unsigned n) {
   switch (n) {
@@ -494,7 +482,7 @@ static void flat_int(wr *w, uint64_t u, unsigned n, int is_signed, int mode) {
   }
   char *o = w->buf + w->n;
   *o = '-';
-  w->n = (size_t)(u32_at(o + neg, (uint32_t)mag) - w->buf);
+  w->n = (size_t)(tlg_u32_at(o + neg, (uint32_t)mag) - w->buf);
 }
 
 /* An 8-bit string from p: its bytes up to the NUL; 0 when there is none. */

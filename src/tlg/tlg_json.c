@@ -217,6 +217,17 @@ size_t tlg_u64_text(char *end, uint64_t v) {
   return (size_t)(end - p);
 }
 
+char *tlg_u32_at(char *o, uint32_t v) {
+  unsigned n = v < 100 ? 1 + (v >= 10) : v < 10000 ? 3 + (v >= 1000) :
+               v < 1000000 ? 5 + (v >= 100000) : v < 100000000 ? 7 + (v >= 10000000) :
+               9 + (v >= 1000000000);
+  char *p = o + n;
+  for (; v >= 100; v /= 100) memcpy(p -= 2, digit_pairs + 2 * (v % 100), 2);
+  if (v >= 10) memcpy(p - 2, digit_pairs + 2 * v, 2);
+  else p[-1] = (char)('0' + v);
+  return o + n;
+}
+
 /* Decimal digits of -mag (neg) or mag, quoted when beyond 2^53; without
 ** printf, which costs more than the rest of a small event's line. */
 static void put_int(tlg_json *j, uint64_t mag, int neg) {
@@ -229,7 +240,14 @@ static void put_int(tlg_json *j, uint64_t mag, int neg) {
   tlg_json_raw(j, p, (size_t)(t + sizeof t - p));
 }
 
-void tlg_json_u64_(tlg_json *j, uint64_t v) { put_int(j, v, 0); }
+void tlg_json_u64_(tlg_json *j, uint64_t v) {
+  if (v >> 32) {
+    put_int(j, v, 0);
+    return;
+  }
+  char *o = tlg_json_room(j, 10);
+  j->n = (size_t)(tlg_u32_at(o, (uint32_t)v) - j->buf);
+}
 
 void tlg_json_i64(tlg_json *j, int64_t v) {
   put_int(j, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);

@@ -103,6 +103,8 @@ void tlg_json_string(tlg_json *j, const char *p, size_t n, int bad);
 /* The decimal digits of v, written backwards ending just before `end`
 ** (at most 20); returns their count. */
 size_t tlg_u64_text(char *end, uint64_t v);
+/* The decimal digits of v at o (at most 10); returns their end. */
+char *tlg_u32_at(char *o, uint32_t v);
 
 /* Integers: numbers when |v| <= 2^53, else quoted decimal. One digit (most
 ** header fields) inline. */

@@ -46,6 +46,22 @@ static void test_integers(void) {
   begin(); tlg_json_i64(&j, -9007199254740993ll); EXPECT("\"-9007199254740993\"");
   begin(); tlg_json_i64(&j, INT64_MIN); EXPECT("\"-9223372036854775808\"");
   begin(); tlg_json_i64(&j, INT64_MAX); EXPECT("\"9223372036854775807\"");
+  /* each digit count of 32-bit values, both sides of each power of ten,
+  ** and the first values past 32 bits (tlg_u32_at, then the 64-bit way) */
+  static const char *const edges[] = {
+    "1", "9", "10", "99", "100", "999", "1000", "9999", "10000", "99999", "100000", "999999",
+    "1000000", "9999999", "10000000", "99999999", "100000000", "999999999", "1000000000",
+    "4294967295", "4294967296", "9999999999", "10000000000", "12345678901"};
+  for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+    uint64_t v = 0;
+    for (const char *c = edges[i]; *c; c++) v = v * 10 + (uint64_t)(*c - '0');
+    begin(); tlg_json_u64(&j, v); EXPECT(edges[i]);
+    if (v >> 32) continue;
+    char out[16];
+    char *end = tlg_u32_at(out, (uint32_t)v);
+    *end = 0;
+    check(strcmp(out, edges[i]) == 0, "tlg_u32_at(%s) = [%s]", edges[i], out);
+  }
 }
 
 static void test_floats(void) {
