@@ -116,6 +116,38 @@ describe("etw.EventWriter", function()
       .. json_fields:gsub('"', '""') .. '"\n', csv)
   end)
 
+  -- Cells are copied 8 bytes at a time up to each quote: names of each
+  -- length up to 24, with a comma, quote, CR or LF at each place (or none).
+  it("csv: cells of every length to 24 with a comma, quote, CR or LF at each place", function()
+    local function cell(s)
+      if not s:find('[,"\r\n]') then return s end
+      return '"' .. s:gsub('"', '""') .. '"'
+    end
+    local function named(name)
+      local eb = etw.EventBuilder()
+      eb:reset(name, { level = 4 }):add_int32("n", 1)
+      local _, meta, data = eb:bytes()
+      return etw.decode_blobs(meta, data, p.traits, { pid = 4242, tid = 17, cpu = 3,
+        timestamp = 132000000001234567, level = 4, id = 7, opcode = 1 })
+    end
+    local names, want = {}, {}
+    for len = 1, 24 do
+      for pos = 0, len do
+        for _, c in ipairs { ",", '"', "\r", "\n", '""' } do
+          local name = ("abcdefghijklmnopqrstuvwx"):sub(1, len)
+          if pos > 0 then name = name:sub(1, pos - 1) .. c .. name:sub(pos + 1) end
+          names[#names + 1] = name
+          want[#want + 1] = "2019-04-17T18:40:00.1234567Z,Spec.Format," .. cell(name)
+            .. ',7,4,1,4242,17,3,"{""n"":1}"\n'
+        end
+      end
+    end
+    local out = written("csv", { header = false }, function(w)
+      for _, name in ipairs(names) do w(named(name)) end
+    end)
+    assert.are.equal(table.concat(want), out)
+  end)
+
   it("csv: {header = false}; a provider without a name shows its GUID", function()
     local eb = etw.EventBuilder()
     eb:reset("X,y"):add_int32("n", 1)
