@@ -107,18 +107,23 @@ static void date_text(char out[TLG_FT_DATE], int64_t secs) {
 
 /* "YYYY-MM-DDThh:mm:ss.fffffffZ", digits placed by hand: printf would cost
 ** more than the rest of the line (every event has a timestamp). With a
-** cache, the date and time of day are made once per second. */
+** cache, the date and time of day are made once per second, and a time
+** within the cached second needs no division by 10^7. */
 static void put_filetime_c(wr *w, int64_t ft, int mode, tlg_ft_cache *c) {
   if (ft < 0 || ft > FT_MAX) {
     put_i64(w, ft, mode);
     return;
   }
-  int64_t secs = ft / 10000000, frac = ft % 10000000;
-  char t[32], *p = t;
+  char *t = tlg_json_room(w, 32), *p = t;
+  int64_t frac;
   if (mode == TLG_FMT_JSON) *p++ = '"';
-  if (c && c->secs == secs) {
+  /* secs = -1 (nothing cached) never matches: ft >= 0 here */
+  if (c && (uint64_t)(ft - c->secs * 10000000) < 10000000) {
+    frac = ft - c->secs * 10000000;
     memcpy(p, c->date, TLG_FT_DATE);
   } else {
+    int64_t secs = ft / 10000000;
+    frac = ft % 10000000;
     date_text(p, secs);
     if (c) {
       memcpy(c->date, p, TLG_FT_DATE);
@@ -126,10 +131,16 @@ static void put_filetime_c(wr *w, int64_t ft, int mode, tlg_ft_cache *c) {
     }
   }
   p += TLG_FT_DATE;
-  *p++ = '.'; p = put_digits(p, (uint32_t)frac, 7);
-  *p++ = 'Z';
+  uint32_t hi = (uint32_t)frac / 10000, lo = (uint32_t)frac % 10000; /* 3 + 4 digits */
+  p[0] = '.';
+  p[1] = (char)('0' + hi / 100);
+  memcpy(p + 2, pairs + 2 * (hi % 100), 2);
+  memcpy(p + 4, pairs + 2 * (lo / 100), 2);
+  memcpy(p + 6, pairs + 2 * (lo % 100), 2);
+  p[8] = 'Z';
+  p += 9;
   if (mode == TLG_FMT_JSON) *p++ = '"';
-  tlg_json_raw(w, t, (size_t)(p - t));
+  w->n += (size_t)(p - t);
 }
 
 static void put_filetime(wr *w, int64_t ft, int mode) { put_filetime_c(w, ft, mode, NULL); }
@@ -294,6 +305,8 @@ int tlg_fmt_fields(const tlg_sink *o, tlg_decoder *d, int mode) {
 ** input makes at most 6 of text (a \u00XX escape; "false" for an 8-bit
 ** boolean), so 8 per byte and some braces always fit before any flush. */
 
+/* The bound leaves at least 2 bytes per input byte and 64 more unused, so
+** a copy of 16 bytes where fewer count stays inside it at any point. */
 static size_t flat_bound(const tlg_decoder *d) {
   return 8 * ((size_t)d->meta_len + d->data_len) + 64;
 }
@@ -548,7 +561,9 @@ static long flat_cached(tlg_json *w, tlg_decoder *d, int mode, tlg_item *it, uin
   size_t from = 0;
   for (unsigned i = 0; i < c->nfields; i++) {
     size_t kn = c->f[i].key_end - from;
-    memcpy(w->buf + w->n, c->keys + from, kn); /* room: see flat_bound */
+    /* room: see flat_bound, whose slack also takes a short key's 16 bytes */
+    if (kn <= 16 && from + 16 <= sizeof c->keys) memcpy(w->buf + w->n, c->keys + from, 16);
+    else memcpy(w->buf + w->n, c->keys + from, kn);
     w->n += kn;
     from = c->f[i].key_end;
     if (c->f[i].kind != FK_VALUE) {

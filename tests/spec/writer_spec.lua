@@ -80,13 +80,19 @@ describe("etw.EventWriter", function()
   end)
 
   -- The writer keeps the date of the last second it wrote: the same second,
-  -- the one before, the next day, and back.
+  -- the one before, the next day, and back; the first and last 100 ns of a
+  -- second and the first of the next.
   it("timestamps: a run of seconds and days", function()
     local t0 = 132000000001234567
-    local times = { t0, t0 + 1, t0 - 10000000, t0 + 864000000000, t0 }
+    local s0 = t0 - 1234567 -- 18:40:00 exactly
+    local times = { t0, t0 + 1, t0 - 10000000, t0 + 864000000000, t0,
+                    s0 + 9999999, s0 + 10000000, s0 + 9999999, s0, s0 - 1, s0 + 7654321 }
     local want = { "2019-04-17T18:40:00.1234567Z", "2019-04-17T18:40:00.1234568Z",
                    "2019-04-17T18:39:59.1234567Z", "2019-04-18T18:40:00.1234567Z",
-                   "2019-04-17T18:40:00.1234567Z" }
+                   "2019-04-17T18:40:00.1234567Z", "2019-04-17T18:40:00.9999999Z",
+                   "2019-04-17T18:40:01.0000000Z", "2019-04-17T18:40:00.9999999Z",
+                   "2019-04-17T18:40:00.0000000Z", "2019-04-17T18:39:59.9999999Z",
+                   "2019-04-17T18:40:00.7654321Z" }
     for _, fmt in ipairs({ "text", "json", "csv" }) do
       local out = written(fmt, { header = false }, function(w)
         for _, t in ipairs(times) do w(event({ timestamp = t }, fields)) end
