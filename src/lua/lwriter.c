@@ -56,11 +56,23 @@ static FILE *stream(lua_State *L, lwriter *w) {
   return s->f;
 }
 
-/* The line buffer's sink: bytes into the stream (one fwrite per line, as
+/* The line buffer's sink: bytes into the stream (one write per line, as
 ** the line ends, keeps stdio's order with what Lua writes to the same
 ** file, e.g. before a message on stderr; more only for lines over 16 KB). */
 static void drain(void *ctx, const char *s, size_t n) {
   lwriter *w = ctx;
+#if defined(__GLIBC__)
+  /* Room in the stream's buffer: the bytes go there as putc_unlocked puts
+  ** them (glibc keeps no room there while the stream is line buffered,
+  ** unbuffered, reading or without a buffer yet: then fwrite decides). */
+  FILE *f = w->f;
+  if (!w->err && f->_IO_write_ptr && f->_IO_write_end > f->_IO_write_ptr &&
+      (size_t)(f->_IO_write_end - f->_IO_write_ptr) >= n) {
+    memcpy(f->_IO_write_ptr, s, n);
+    f->_IO_write_ptr += n;
+    return;
+  }
+#endif
   errno = 0;
   if (n && !w->err && fwrite(s, 1, n, w->f) != n) w->err = errno ? errno : EIO;
 }

@@ -253,6 +253,43 @@ describe("etw.EventWriter", function()
     end
   end)
 
+  -- Lines go into the stream's own buffer when it has room (glibc), else
+  -- through fwrite: either way in order with what Lua writes to the file,
+  -- and flushed as the stream's buffering says.
+  it("lines and the file's own writes keep their order, whatever its buffering", function()
+    local line = written("json", nil, function(w) w(ev) end)
+    for _, mode in ipairs({ "full", "line", "no" }) do
+      local path = temp_path()
+      local f = assert(io.open(path, "w+b"))
+      f:setvbuf(mode)
+      local w = etw.EventWriter("json", f)
+      f:write("a")                       -- no newline: a line buffer holds it
+      w(ev)
+      if mode ~= "full" then              -- the line's newline flushed both
+        assert.are.equal("a" .. line, tu.read_file(path), mode)
+      end
+      f:write("b\n")
+      for _ = 1, 300 do w(ev) end         -- more than any stdio buffer holds
+      f:write("c\n")
+      w(ev)
+      f:close()
+      assert.are.equal("a" .. line .. "b\n" .. line:rep(300) .. "c\n" .. line, tu.read_file(path), mode)
+    end
+    -- a stream read to its end, then written
+    local path = temp_path()
+    local f = assert(io.open(path, "wb"))
+    f:write("xyz\n")
+    f:close()
+    f = assert(io.open(path, "r+b"))
+    assert.are.equal("xyz", f:read("l"))
+    assert.is_nil(f:read("l"))
+    local w = etw.EventWriter("json", f)
+    w(ev)
+    w(ev)
+    f:close()
+    assert.are.equal("xyz\n" .. line .. line, tu.read_file(path))
+  end)
+
   it("raises when its file was closed", function()
     local f = assert(io.open(temp_path(), "wb"))
     local w = etw.EventWriter("json", f)
