@@ -302,24 +302,24 @@ static int passes(lua_State *L, int widx) {
 /* Done: a failed write, or max_events written. */
 static int done(const lwriter *w) { return w->err || (w->max && w->written >= w->max); }
 
-/* The record's ext items with the size of an item without bytes set to 0
-** (as etwL_pushevent copies them), in w->ext; 0, or -1 out of memory. */
-static int view_record(lwriter *w, const rec_record *rec, rec_record *copy, levent *ev) {
-  *copy = *rec;
+/* The event over the record, its ext items with the size of an item
+** without bytes set to 0 (as etwL_pushevent copies them), in w->ext; 0, or
+** -1 out of memory. */
+static int view_record(lwriter *w, const rec_record *rec, levent *ev) {
+  if (rec->ext && rec->ext_count && rec->ext_count > w->ext_cap) {
+    rec_ext_item *e = realloc(w->ext, rec->ext_count * sizeof *e);
+    if (!e) return -1;
+    w->ext = e;
+    w->ext_cap = rec->ext_count;
+  }
+  lev_view(ev, rec);
   if (rec->ext && rec->ext_count) {
-    if (rec->ext_count > w->ext_cap) {
-      rec_ext_item *e = realloc(w->ext, rec->ext_count * sizeof *e);
-      if (!e) return -1;
-      w->ext = e;
-      w->ext_cap = rec->ext_count;
-    }
     for (uint32_t i = 0; i < rec->ext_count; i++) {
       w->ext[i] = rec->ext[i];
       if (!w->ext[i].data) w->ext[i].size = 0;
     }
-    copy->ext = w->ext;
+    ev->rec.ext = w->ext; /* what lev_view gives for a record with these items */
   }
-  lev_view(ev, copy);
   return 0;
 }
 
@@ -330,9 +330,8 @@ int etwL_writer_record(lua_State *L, int widx, const rec_record *rec, const void
   w->last_owner = owner;
   w->last_serial = serial;
   if (done(w)) return 1;
-  rec_record copy;
   levent view;
-  if (view_record(w, rec, &copy, &view)) return luaL_error(L, "out of memory");
+  if (view_record(w, rec, &view)) return luaL_error(L, "out of memory");
   notice(L, w, widx, &view.rec);
   if (w->has_filter) {
     etwL_pushevent(L, rec, NULL);
