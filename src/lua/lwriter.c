@@ -244,6 +244,11 @@ static void line_csv(lwriter *w, tlg_json *j, const levent *ev) {
   w->cell_len = 0;
   w->cell_oom = 0;
   lev_fmt_json_to(ev, &cj, 1, &w->cache);
+  if (!cj.flushed) { /* all of it still in cell_buf, as most are */
+    put_cell(j, w->cell_buf, cj.n);
+    tlg_json_char(j, '\n');
+    return;
+  }
   tlg_json_flush(&cj);
   if (w->cell_oom) { w->err = ENOMEM; return; }
   put_cell(j, w->cell, w->cell_len);
