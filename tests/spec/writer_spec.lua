@@ -290,6 +290,38 @@ describe("etw.EventWriter", function()
     assert.are.equal("xyz\n" .. line .. line, tu.read_file(path))
   end)
 
+  -- Names of 8 to 16 bytes are compared as two 8-byte words: names of one
+  -- length that differ in their first, a middle or their last byte, one
+  -- after the other.
+  it("json: provider and event names one byte apart, in turn: as each alone", function()
+    local evs = {}
+    local h = { pid = 1, tid = 2, cpu = 0, timestamp = 132000000001234567, level = 4 }
+    for _, len in ipairs({ 8, 11, 16 }) do
+      for _, as_provider in ipairs({ false, true }) do
+        local base = ("abcdefghijklmnop"):sub(1, len)
+        for _, at in ipairs({ 0, 1, len // 2, len }) do
+          local name = at == 0 and base or base:sub(1, at - 1) .. "Z" .. base:sub(at + 1)
+          local eb = etw.EventBuilder()
+          eb:reset(as_provider and "E" or name, { level = 4 }):add_int32("n", 1)
+          local _, meta, data = eb:bytes()
+          local prov = etw.Provider(as_provider and name or "Spec.Format")
+          evs[#evs + 1] = etw.decode_blobs(meta, data, prov.traits, h)
+          prov:close()
+        end
+      end
+    end
+    local order = {} -- each name, then one byte apart, then the name again
+    for b = 1, #evs, 4 do
+      for _, k in ipairs({ b, b + 1, b, b + 2, b, b + 3, b }) do order[#order + 1] = k end
+    end
+    local alone = {}
+    for i, k in ipairs(order) do alone[i] = written("json", nil, function(w) w(evs[k]) end) end
+    local all = written("json", nil, function(w)
+      for _, k in ipairs(order) do w(evs[k]) end
+    end)
+    assert.are.equal(table.concat(alone), all)
+  end)
+
   it("raises when its file was closed", function()
     local f = assert(io.open(temp_path(), "wb"))
     local w = etw.EventWriter("json", f)
