@@ -68,7 +68,22 @@ static const char *digits(char buf[32], uint64_t m, int prec, int *k) {
   memset(buf + 16, '0', 16);
   const char *d = buf + 16 - prec;
   int n = prec;
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* the trailing '0's of each 8-digit block: its last digit is the word's
+  ** top byte, so they are the word's leading zero bytes once '0' is 0 */
+  uint64_t lo, hi;
+  memcpy(&lo, buf + 8, 8);
+  lo ^= 0x3030303030303030ull;
+  if (lo) {
+    n -= __builtin_clzll(lo) >> 3;
+  } else {
+    memcpy(&hi, buf, 8);
+    hi ^= 0x3030303030303030ull; /* not 0: d[0] is not '0' */
+    n -= 8 + (__builtin_clzll(hi) >> 3);
+  }
+#else
   while (d[n - 1] == '0') n--; /* d[0] is not '0' */
+#endif
   *k = n;
   return d;
 }
