@@ -91,7 +91,7 @@ static const char *digits(char buf[32], uint64_t m, int prec, int *k) {
 /* "%.Pg" of the value m * 10^(x - prec + 1), x its decimal exponent; after
 ** the sign (p at most out + 1). Digits go as blocks of 16 bytes and the
 ** end moves by what counts: the bytes past it are scratch, within the
-** TLG_DTOA_SIZE of out (at most out + 33 is written). */
+** TLG_DTOA_SIZE of out (nothing at or past out + 32 is written). */
 static char *layout(char *p, uint64_t m, int x, int prec) {
   char buf[32];
   int k;

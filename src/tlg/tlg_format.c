@@ -73,13 +73,14 @@ static void put_hex_bytes(wr *w, const uint8_t *p, size_t n, int mode) {
 #define FT_UNIX_DAYS 134774           /* days from 1601-01-01 to 1970-01-01 */
 #define FT_MAX 2650467743999999999LL  /* 9999-12-31T23:59:59.9999999Z */
 
-/* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end.
-** Two digits a step: a timestamp has 21 of them on every line. */
+/* The two decimal digits of each 0..99. */
 static const char pairs[201] =
   "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
   "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
   "8081828384858687888990919293949596979899";
 
+/* v as exactly n decimal digits (v < 10^n), zero-padded; returns the end.
+** Two digits a step: a timestamp has 21 of them on every line. */
 static char *put_digits(char *p, uint32_t v, int n) {
   for (int i = n - 2; i >= 0; i -= 2, v /= 100) memcpy(p + i, pairs + 2 * (v % 100), 2);
   if (n & 1) p[0] = (char)('0' + v % 10);
