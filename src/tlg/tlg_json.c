@@ -110,16 +110,9 @@ static const uint8_t plain[256] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-/* 1 if none of the bytes of x needs an escape or a UTF-8 check: each is
-** in 0x20..0x7F and none is '"' or '\\' (bit tricks on 8 bytes at once;
-** the 4-byte form on the low half, the high half set to plain 'a's). */
-static int plain8(uint64_t x) {
-  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-  uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-  uint64_t bad = (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
-  return bad == 0;
-}
+static int plain8(uint64_t x) { return tlg_json_plain8(x); }
 
+/* 4 bytes for plain8: the high half set to plain 'a's. */
 static uint64_t load4(const char *s) {
   uint32_t v;
   memcpy(&v, s, 4);

@@ -256,7 +256,8 @@ static unsigned make_shape(blob *meta, unsigned *types) {
 }
 
 /* Integers at the edges of each width (sign, 2^31, 2^32, 2^53, the top),
-** random bytes otherwise. */
+** 8-bit strings of 0 to 20 plain bytes (one not plain at times), random
+** values otherwise. */
 static void put_value_edge(blob *data, unsigned t) {
   static const uint64_t edges[] = {0, 1, 9, 10, 99, 100, 0x7FFFFFFFull, 0x80000000ull,
                                    0xFFFFFFFFull, 0x100000000ull, (1ull << 53), (1ull << 53) + 1,
@@ -264,6 +265,16 @@ static void put_value_edge(blob *data, unsigned t) {
                                    ~0ull - 99, 4294967295ull * 10};
   static const uint8_t sizes[26] = {0, 0, 0, 1, 1, 2, 2, 4, 4, 8, 8, 0, 0, 4, 0, 0, 8, 0, 0, 0, 4, 8};
   unsigned n = t < sizeof sizes ? sizes[t] : 0;
+  if ((t == TLG_IN_ANSISTRING || t == TLG_IN_COUNTEDANSISTRING) && rnd(2)) {
+    /* 0 to 20 plain bytes, at times one that is not plain at any place */
+    static const uint8_t odd[] = {'"', '\\', 0x01, 0x1f, 0x7f, 0x80, 0xc3, 0xff};
+    unsigned len = rnd(21), at = rnd(3) == 0 && len ? rnd(len) : len;
+    if (t == TLG_IN_COUNTEDANSISTRING) { put(data, (uint8_t)len); put(data, 0); }
+    for (unsigned i = 0; i < len; i++)
+      put(data, i == at ? odd[rnd(sizeof odd)] : (uint8_t)('a' + rnd(26)));
+    if (t == TLG_IN_ANSISTRING) put(data, 0);
+    return;
+  }
   if (!n || rnd(2)) { put_value(data, t); return; }
   uint64_t v = edges[rnd(sizeof edges / sizeof edges[0])];
   for (unsigned i = 0; i < n; i++) put(data, (uint8_t)(v >> (8 * i)));
