@@ -77,6 +77,26 @@ static size_t heap_pop(eng_files *s) {
 
 /* ---- the source ---- */
 
+/* A reader's ETL_ERR_DATA as an REC_KIND_CORRUPT record in *rec. */
+static void corrupt_record(eng_files *s, size_t i, rec_record *rec) {
+  memset(rec, 0, sizeof *rec);
+  rec->kind = REC_KIND_CORRUPT;
+  rec->src_offset = s->err.offset;
+  rec->src_record_offset = s->err.inner;
+  s->err_file = i;
+}
+
+/* One file: there is nothing to merge, so its records go straight into
+** *rec (no pending copy, no heap); the order and the notices are the
+** merge's for one file. */
+static int next_single(eng_files *s, rec_record *rec) {
+  int st = etl_next(s->f[0].r, rec, &s->err);
+  if (st == ETL_OK) return ENG_OK;
+  if (st == ETL_END) return ENG_E_STOPPED;
+  if (st == ETL_ERR_DATA) { corrupt_record(s, 0, rec); return ENG_OK; }
+  return ENG_E_NOMEM;
+}
+
 /* One etl_next on reader i. Returns ENG_OK (pending or done), ENG_E_CORRUPT
 ** (*rec is a corrupt notice; call again), or ENG_E_NOMEM (call again). */
 static int advance(eng_files *s, size_t i, rec_record *rec) {
@@ -85,11 +105,7 @@ static int advance(eng_files *s, size_t i, rec_record *rec) {
   if (st == ETL_OK) heap_push(s, i);
   if (st == ETL_OK || st == ETL_END) return ENG_OK;
   if (st == ETL_ERR_DATA) {
-    memset(rec, 0, sizeof *rec);
-    rec->kind = REC_KIND_CORRUPT;
-    rec->src_offset = s->err.offset;
-    rec->src_record_offset = s->err.inner;
-    s->err_file = i;
+    corrupt_record(s, i, rec);
     return ENG_E_CORRUPT;
   }
   return ENG_E_NOMEM;  /* ETL_ERR_NOMEM (ETL_ERR_ARG cannot happen) */
@@ -101,6 +117,7 @@ int eng_files_next(eng_files *s, rec_record *rec) {
     s->stop = 0;  /* a stop pauses: the next run goes on from here */
     return ENG_E_INTERRUPTED;
   }
+  if (s->n == 1) return next_single(s, rec);
   while (s->fill < s->n) {  /* first records, in file order */
     st = advance(s, s->fill, rec);
     if (st == ENG_E_CORRUPT) return ENG_OK;

@@ -214,12 +214,13 @@ static int decompress(etl_reader *r, etl_buf *b, int report) {
   if (cap && etl_prefetch_take(r, b->file_off, (uint32_t)in_len, cap, &b->data, &got, &bad,
                                &pst)) {
     b->data_len = (uint32_t)got;
+    b->data_cap = cap;
     return report ? decompress_report(r, b, (etl_lzx_status)pst, got, bad, cap) : 0;
   }
   const uint8_t *in = cap ? compressed_input(r, b, in_len, report, &oom) : NULL;
   if (oom) return -1;
   if (!in) cap = 0;
-  b->data = malloc(cap ? cap : 1);
+  b->data = etl_spare_take(r, cap, &b->data_cap);
   if (!b->data) return -1;
   etl_lzx_status st = etl_lzx_decompress(in, in ? in_len : 0, b->data, cap, &got, &bad);
   b->data_len = (uint32_t)got;
@@ -230,7 +231,7 @@ static int decompress(etl_reader *r, etl_buf *b, int report) {
 ** b->data (an unreadable area is empty, reported when `report`). */
 static int read_area(etl_reader *r, etl_buf *b, uint32_t *end, int report) {
   uint32_t n = *end - ETL_BUF_HDR_SIZE;
-  b->data = malloc(n ? n : 1);
+  b->data = etl_spare_take(r, n, &b->data_cap);
   if (!b->data) return -1;
   if (n && !etl_input(r, b->file_off + ETL_BUF_HDR_SIZE, n, b->data)) {
     if (report)
@@ -282,8 +283,10 @@ uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_
   if (prev == 0) prev = r->info.header_timestamp;
   *min_ts = INT64_MAX;
   while (off < end) {
-    int st = etl_record_frame(base + (off - ETL_BUF_HDR_SIZE), end - off, prev, &size, &ts,
-                              why, sizeof why);
+    const uint8_t *p = base + (off - ETL_BUF_HDR_SIZE);
+    int st = etl_frame_event(p, end - off, &size, &ts)
+                 ? ETL_FRAME_OK
+                 : etl_record_frame(p, end - off, prev, &size, &ts, why, sizeof why);
     if (st == ETL_FRAME_END) break;
     if (st == ETL_FRAME_BAD) {
       if (report) walk_error(r, b, off, why);

@@ -6,6 +6,14 @@
 ** buffer that the merge still needs keeps its place (b->next) and is loaded
 ** again when reached (etl_read.c), so memory stays bounded even when many
 ** buffers overlap in time; the price is reading them again.
+**
+** Why spares: an unloaded buffer's record area (up to the session's buffer
+** size, a megabyte or more) is kept, up to ETL_SPARES of them, for the next
+** buffer to load. A file larger than the budget unloads one buffer for
+** every one it loads; a fresh allocation each time would cost the system
+** fresh zeroed pages (page faults) or an mmap/munmap pair per buffer, more
+** than reading the buffer. Memory beyond the budget: at most ETL_SPARES
+** areas of at most opt.max_buffer_size bytes.
 */
 #include <stdlib.h>
 
@@ -45,9 +53,9 @@ void etl_cache_drop(etl_reader *r, etl_buf *b) {
   b->cached = 0;
   free(b->idx);
   b->idx = NULL;
-  free(b->data);
+  etl_spare_put(r, b->data, b->data_cap);
   b->data = NULL;
-  b->data_len = 0;
+  b->data_len = b->data_cap = 0;
   b->base = NULL;
 }
 
@@ -57,5 +65,41 @@ void etl_cache_trim(etl_reader *r, const etl_buf *keep) {
     etl_buf *b = &r->bufs[i];
     i = b->lnext;
     if (b != keep) etl_cache_drop(r, b);
+  }
+}
+
+uint8_t *etl_spare_take(etl_reader *r, uint32_t n, uint32_t *cap) {
+  int best = -1;
+  for (int i = 0; i < ETL_SPARES; i++)
+    if (r->spare[i] && r->spare_cap[i] >= n && (best < 0 || r->spare_cap[i] < r->spare_cap[best]))
+      best = i;
+  if (best >= 0) {
+    uint8_t *p = r->spare[best];
+    *cap = r->spare_cap[best];
+    r->spare[best] = NULL;
+    r->spare_cap[best] = 0;
+    return p;
+  }
+  *cap = n ? n : 1;
+  return malloc(*cap);
+}
+
+void etl_spare_put(etl_reader *r, uint8_t *p, uint32_t cap) {
+  if (!p) return;
+  int slot = 0;                          /* an empty slot, else the smallest spare */
+  for (int i = 0; i < ETL_SPARES; i++) {
+    if (!r->spare[i]) { slot = i; break; }
+    if (r->spare_cap[i] < r->spare_cap[slot]) slot = i;
+  }
+  if (r->spare[slot] && r->spare_cap[slot] >= cap) { free(p); return; }  /* keep the larger */
+  free(r->spare[slot]);
+  r->spare[slot] = p;
+  r->spare_cap[slot] = cap;
+}
+
+void etl_spare_free(etl_reader *r) {
+  for (int i = 0; i < ETL_SPARES; i++) {
+    free(r->spare[i]);
+    r->spare[i] = NULL;
   }
 }

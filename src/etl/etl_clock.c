@@ -30,12 +30,20 @@ void etl_clock_init(etl_clock *c, const etl_info *info) {
 }
 
 static int64_t sat_add(int64_t a, int64_t b) {
+#if defined(__GNUC__)
+  int64_t s;
+  if (!__builtin_add_overflow(a, b, &s)) return s;   /* the common case in one test */
+#endif
   if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
   if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
   return a + b;
 }
 
 static int64_t sat_sub(int64_t a, int64_t b) {
+#if defined(__GNUC__)
+  int64_t s;
+  if (!__builtin_sub_overflow(a, b, &s)) return s;
+#endif
   if (b < 0 && a > INT64_MAX + b) return INT64_MAX;
   if (b > 0 && a < INT64_MIN + b) return INT64_MIN;
   return a - b;

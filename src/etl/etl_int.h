@@ -22,6 +22,8 @@
 #define ETL_DEFAULT_MAX_ERRORS 10000u
 #define ETL_DEFAULT_EXPANSION 256u
 #define ETL_NONE UINT32_MAX
+/* Record areas kept for reuse when buffers are unloaded (etl_cache.c). */
+#define ETL_SPARES 2
 
 /* One record of an active buffer: offset inside the buffer and raw time. */
 typedef struct etl_recidx {
@@ -45,6 +47,7 @@ typedef struct etl_buf {
   int64_t key;           /* merge key: time of the next record */
   uint8_t *data;         /* record area read or decompressed (owned) or NULL */
   uint32_t data_len;     /* bytes in data (may be a prefix when damaged) */
+  uint32_t data_cap;     /* bytes allocated at data (etl_spare_take) */
   uint32_t err_first, err_count; /* this buffer's errors in reader->errs */
   uint32_t err_next;     /* errors already delivered */
   etl_recidx *idx;       /* records (sorted once active) while loaded, else NULL */
@@ -89,6 +92,8 @@ struct etl_reader {
   uint32_t early_count, early_next; /* header warnings: errs[0 .. early_count) */
   uint32_t *heap;
   uint32_t nheap;
+  uint32_t second;         /* the top's smaller child (ETL_NONE: none), when second_ok */
+  int second_ok;           /* cleared by every change of the heap */
   size_t cache_used;       /* bytes held by loaded buffers (data + idx) */
   uint32_t lru_first, lru_last; /* loaded buffers, least recently loaded first */
   rec_ext_item *ext;
@@ -98,6 +103,8 @@ struct etl_reader {
   uint64_t suppressed;     /* errors beyond opt.max_errors */
   int oom;                 /* the scan ran out of memory */
   int read_errno;          /* the last failed file read */
+  uint8_t *spare[ETL_SPARES]; /* record areas of unloaded buffers, for the next ones */
+  uint32_t spare_cap[ETL_SPARES];
   etl_recidx *scan_idx;    /* scratch record index of the scan */
   uint32_t scan_cap;
   struct etl_prefetch *pf; /* decompression ahead of the scan, during it only */
@@ -156,6 +163,14 @@ void etl_cache_drop(etl_reader *r, etl_buf *b);
 /* Unload buffers, least recently loaded first, until the budget holds or
 ** only `keep` is left loaded. */
 void etl_cache_trim(etl_reader *r, const etl_buf *keep);
+/* Memory for a record area of n bytes: a spare of at least n bytes, else
+** a new allocation; *cap = its size. NULL when out of memory. Only the
+** reader's own thread calls these (never the prefetch helper). */
+uint8_t *etl_spare_take(etl_reader *r, uint32_t n, uint32_t *cap);
+/* Keep area p (cap bytes) for etl_spare_take, or free it. NULL: no-op. */
+void etl_spare_put(etl_reader *r, uint8_t *p, uint32_t cap);
+/* Free the spares (etl_close). */
+void etl_spare_free(etl_reader *r);
 
 /* etl_prefetch.c: LZ77 buffers decompressed ahead of the open-time scan
 ** on a helper thread that lives only during the scan (see there). */
@@ -229,6 +244,23 @@ enum etl_frame { ETL_FRAME_OK, ETL_FRAME_SKIP, ETL_FRAME_END, ETL_FRAME_BAD };
 ** timestamp (WPP without TIMESTAMP). On ETL_FRAME_BAD, *why says why. */
 int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
                      uint32_t *size, int64_t *ts, char *why, size_t why_len);
+
+/* The common case of etl_record_frame, inline for the record walks: an
+** EVENT_HEADER record (TraceLogging, manifest, EventSource events) whose
+** size fits. Returns 1 with *size and *ts as etl_record_frame gives them,
+** or 0 for anything else: ask etl_record_frame. */
+static inline int etl_frame_event(const uint8_t *p, uint32_t avail, uint32_t *size,
+                                  int64_t *ts) {
+  if (avail < ETL_EVENT_HDR_SIZE) return 0;
+  uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF, n = marker & 0xFFFF;
+  if ((marker & (ETL_HDR_FLAG_TRACE | ETL_HDR_FLAG_TYPED)) !=
+          (ETL_HDR_FLAG_TRACE | ETL_HDR_FLAG_TYPED) ||
+      (type != ETL_HT_EVENT32 && type != ETL_HT_EVENT64) || n < ETL_EVENT_HDR_SIZE || n > avail)
+    return 0;
+  *size = n;
+  *ts = tlg_le_i64(p + 0x10);
+  return 1;
+}
 
 /* Decode the record at `p` (`size` bytes, framing already checked) into
 ** `out`. Extended items go to r->ext. Returns 0, or -1 with `why` filled

@@ -288,7 +288,8 @@ static int look_one(etl_reader *r, etl_prefetch *p) {
   j->off = off;
   j->in_len = (uint32_t)disk - ETL_BUF_HDR_SIZE;
   j->cap = fill - ETL_BUF_HDR_SIZE;
-  j->out = malloc(j->cap);
+  uint32_t got_cap;
+  j->out = etl_spare_take(r, j->cap, &got_cap);  /* this is the scan's thread */
   if (!r->data) j->own = malloc(j->in_len);
   if (!j->out || (!r->data && !j->own)) { release(j); return -1; }
   j->in = etl_input(r, off + ETL_BUF_HDR_SIZE, j->in_len, j->own);

@@ -97,6 +97,7 @@ static int before(const etl_reader *r, uint32_t a, uint32_t b) {
 
 static void sift_down(etl_reader *r, uint32_t i) {
   uint32_t *h = r->heap, n = r->nheap;
+  r->second_ok = 0;
   for (;;) {
     uint32_t l = 2 * i + 1, m = i;
     if (l < n && before(r, h[l], h[m])) m = l;
@@ -108,8 +109,24 @@ static void sift_down(etl_reader *r, uint32_t i) {
 }
 
 static void heap_pop(etl_reader *r) {
+  r->second_ok = 0;
   r->heap[0] = r->heap[--r->nheap];
   if (r->nheap) sift_down(r, 0);
+}
+
+/* Does the top buffer `top`, whose key just grew, still come first? It is
+** compared with the runner-up, the smaller of the top's two children,
+** which is found again only after the heap changed: the other keys do not
+** change while their buffers are not on top. So a buffer whose records
+** come one after another costs one comparison per record, not a sift. */
+static int still_first(etl_reader *r, uint32_t top) {
+  if (!r->second_ok) {
+    uint32_t *h = r->heap, n = r->nheap;
+    r->second = n > 1 ? h[1] : ETL_NONE;
+    if (n > 2 && before(r, h[2], h[1])) r->second = h[2];
+    r->second_ok = 1;
+  }
+  return r->second == ETL_NONE || before(r, top, r->second);
 }
 
 /* Every buffer with records or errors joins the merge. */
@@ -267,7 +284,7 @@ int etl_next(etl_reader *r, rec_record *out, etl_error *err) {
       etl_recidx ri = b->idx[b->next++];
       if (b->next < b->nrec) {
         b->key = b->idx[b->next].ts;
-        sift_down(r, 0);
+        if (!still_first(r, bi)) sift_down(r, 0);
       } else if (b->err_next == b->err_count) {
         heap_pop(r);
         r->release = bi;  /* its bytes back `out` until the next call */
@@ -289,6 +306,7 @@ void etl_close(etl_reader *r) {
     free(r->bufs[i].data);
   }
   free(r->bufs);
+  etl_spare_free(r);
   free(r->errs);
   free(r->head_own);
   free(r->io);

@@ -159,8 +159,10 @@ static int parse_ext(etl_reader *r, const uint8_t *p, uint32_t size, uint32_t *p
 }
 
 static int nonzero(const tlg_guid *g) {
-  for (int i = 0; i < 16; i++) if (g->b[i]) return 1;
-  return 0;
+  uint64_t a, b;
+  memcpy(&a, g->b, 8);
+  memcpy(&b, g->b + 8, 8);
+  return (a | b) != 0;
 }
 
 static void decode_event(const uint8_t *p, rec_record *out) {
@@ -244,8 +246,15 @@ static void classify(const uint8_t *p, rec_record *out) {
 int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint32_t size,
                       int64_t ts_hint, rec_record *out, char *why, size_t why_len,
                       uint32_t *bad_at) {
+  uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF;
   memset(out, 0, sizeof *out);
-  classify(p, out);
+  if (is_typed(marker) && (type == ETL_HT_EVENT64 || type == ETL_HT_EVENT32)) {
+    out->header_kind = REC_HDR_EVENT;  /* the common case of classify, without the table */
+    out->pointer_size = type == ETL_HT_EVENT64 ? 8 : 4;
+    out->raw_header_len = ETL_EVENT_HDR_SIZE;
+  } else {
+    classify(p, out);
+  }
   out->flags = REC_HEADER;
   out->cpu = ctx->cpu;
   out->raw_timestamp = ts_hint;
