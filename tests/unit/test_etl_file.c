@@ -25,6 +25,7 @@
 
 #include "etl.h"
 #include "etl_format.h"
+#include "etl_int.h"
 #include "etlsynth_mini.h"
 #include "unit_check.h"
 
@@ -145,6 +146,89 @@ static void test_budget(void) {
     remove(path);
     free(f);
   }
+}
+
+/* ---- record areas kept for reuse (etl_spare_take / etl_spare_put) ---- */
+
+/* 24 buffers on 4 CPUs, overlapping in time, holding 1, 40 or 200 records
+** in turn: record areas of three sizes, so with a 1-byte budget each load
+** may get the spare of a smaller or a larger buffer unloaded before it. */
+static uint8_t *uneven(int compressed, size_t *len) {
+  synth s;
+  tlg_guid g = {{0}};
+  tlg_desc d = {0};
+  static const int counts[3] = {1, 40, 200};
+  synth_init(&s, 65536, 1, compressed);
+  synth_header(&s, "uneven", "u.etl");
+  for (int i = 0; i < 24; i++) {
+    synth_begin(&s, (uint16_t)(i % 4));
+    for (int k = 0; k < counts[i % 3]; k++) {
+      uint8_t data[16] = {(uint8_t)i, (uint8_t)k, (uint8_t)(k >> 8), 0x5A};
+      synth_event(&s, 1, 1, 2, s.t0 + 10 + i + 24 * k, &g, &d, NULL, NULL, 0, data,
+                  sizeof data - (size_t)(k % 9));
+    }
+    synth_end(&s);
+  }
+  return synth_finish(&s, len);
+}
+
+static void test_spare_reads(void) {
+  for (int comp = 0; comp <= 1; comp++) {
+    size_t len;
+    uint8_t *f = uneven(comp, &len);
+    const char *path = "test_etl_file.uneven.etl";
+    if (!f || write_file(path, f, len)) { check(0, "uneven file"); free(f); continue; }
+    outcome mem, tiny, tiny_mem;
+    etl_options one = {.cache_bytes = 1};
+    read_memory(f, len, NULL, &mem);
+    read_path(path, &one, &tiny);
+    read_memory(f, len, &one, &tiny_mem);
+    check(mem.open_status == ETL_OK && mem.nrec == 2 + 8 * (1 + 40 + 200) && mem.nerr == 0 &&
+              mem.ordered, "uneven (compressed %d): %zu records, %zu errors, ordered %d", comp,
+          mem.nrec, mem.nerr, mem.ordered);
+    check(same(&mem, &tiny), "uneven (compressed %d): file, budget 1 byte = memory", comp);
+    check(same(&mem, &tiny_mem), "uneven (compressed %d): memory, budget 1 byte", comp);
+    remove(path);
+    free(f);
+  }
+}
+
+/* The spare list itself: it keeps the largest areas, hands out the
+** smallest one that is large enough, else a new allocation of the size
+** asked for. */
+static void test_spare_list(void) {
+  etl_reader *r = etl_reader_new(NULL, 0);
+  if (!r) { check(0, "reader"); return; }
+  uint32_t cap = 0;
+  uint8_t *a = etl_spare_take(r, 100, &cap);
+  check(a && cap == 100, "no spare: a new area of 100 bytes (cap %u)", cap);
+  uint8_t *b = etl_spare_take(r, 300, &cap);
+  uint8_t *c = etl_spare_take(r, 50, &cap);
+  uint8_t *z = etl_spare_take(r, 0, &cap);
+  check(z && cap == 1, "an empty area is 1 byte (cap %u)", cap);
+  free(z);
+  etl_spare_put(r, a, 100);
+  etl_spare_put(r, b, 300);
+  etl_spare_put(r, c, 50);                  /* smaller than both kept: freed */
+  check(r->spare[0] && r->spare[1] && r->spare_cap[0] + r->spare_cap[1] == 400,
+        "the two largest are kept: %u + %u", r->spare_cap[0], r->spare_cap[1]);
+  uint8_t *d = etl_spare_take(r, 80, &cap);
+  check(d == a && cap == 100, "80 bytes: the 100-byte spare (cap %u)", cap);
+  uint8_t *e = etl_spare_take(r, 301, &cap);
+  check(e && e != b && cap == 301, "301 bytes: larger than every spare, a new area (cap %u)", cap);
+  uint8_t *g = etl_spare_take(r, 200, &cap);
+  check(g == b && cap == 300, "200 bytes: the 300-byte spare (cap %u)", cap);
+  check(!r->spare[0] && !r->spare[1], "no spare left");
+  memset(d, 1, 100);                        /* each area is as large as it says (ASan) */
+  memset(e, 2, 301);
+  memset(g, 3, 300);
+  etl_spare_put(r, d, 100);
+  etl_spare_put(r, e, 301);
+  etl_spare_put(r, g, 300);                 /* replaces the 100-byte one */
+  check(r->spare_cap[0] + r->spare_cap[1] == 601, "then 301 + 300 kept: %u + %u",
+        r->spare_cap[0], r->spare_cap[1]);
+  etl_spare_put(r, NULL, 5);                /* no-op */
+  etl_close(r);                             /* frees the spares (ASan: no leak) */
 }
 
 /* ---- damaged files: the file reader reports what the memory reader does ---- */
@@ -374,6 +458,8 @@ static void test_big_valid(void) {
 
 int main(void) {
   test_budget();
+  test_spare_reads();
+  test_spare_list();
   test_damaged();
 #ifndef _WIN32
   test_special();
