@@ -98,6 +98,16 @@ static etl_recidx *scratch(etl_reader *r, uint32_t end) {
   return r->scan_idx;
 }
 
+/* Should the scan keep b loaded for the merge? Always, but for a buffer
+** read from a file larger than the budget: most such buffers are read
+** again anyway, and the few the budget could keep would cost fresh memory
+** (a page fault per 4 KiB, zeroed) that costs more than reading them
+** again into a spare area (etl_cache.c). Decompressed buffers are kept:
+** decompressing again costs far more than the memory. */
+static int worth_keeping(const etl_reader *r, const etl_buf *b) {
+  return r->data || (b->flags & ETL_BUF_FLAG_COMPRESSED) || r->len <= r->opt.cache_bytes;
+}
+
 /* Count the records of a new buffer and find its first time. What the
 ** merge will need again (decompressed bytes, the record index) is kept
 ** while the cache budget allows; otherwise it is rebuilt on activation. */
@@ -110,7 +120,7 @@ static void scan_records(etl_reader *r, etl_buf *b) {
   b->nrec = etl_buffer_walk(r, b, base, end, tmp, UINT32_MAX, 1, &b->key);
   size_t idx_bytes = (size_t)b->nrec * sizeof *tmp;
   size_t want = idx_bytes + (b->data ? b->data_len : 0);
-  if (b->nrec == 0 || r->cache_used + want > r->opt.cache_bytes ||
+  if (b->nrec == 0 || r->cache_used + want > r->opt.cache_bytes || !worth_keeping(r, b) ||
       !(b->idx = malloc(idx_bytes))) {
     etl_cache_drop(r, b);
     return;
