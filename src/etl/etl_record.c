@@ -258,7 +258,7 @@ int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint3
   out->flags = REC_HEADER;
   out->cpu = ctx->cpu;
   out->raw_timestamp = ts_hint;
-  out->timestamp = etl_clock_to_filetime(ctx->clock, ts_hint);
+  out->timestamp = etl_clock_fast(ctx->clock, ts_hint);
   out->raw_header = p;
   out->src_offset = ctx->buffer_off;
   out->src_buffer_flags = ctx->buffer_flags;

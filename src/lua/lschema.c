@@ -385,7 +385,9 @@ static int es_record(const rec_record *rec) {
 ** table's (by type, that is opcode) for classic / system / perfinfo
 ** records. */
 void etwL_schema_attach(struct etwL_schemas *s, rec_record *rec) {
-  if (!s || rec->kind != REC_KIND_EVENT) return;
+  /* a TraceLogging event has its schema, and no EventSource manifest has
+  ** metadata (es_record): the common case first, before anything else */
+  if (rec->meta || !s || rec->kind != REC_KIND_EVENT) return;
   if (es_record(rec)) es_manifest(s, rec);
   if (rec->meta || rec->tdh_info || rec->header_kind == REC_HDR_NONE ||
       rec->header_kind == REC_HDR_MESSAGE)

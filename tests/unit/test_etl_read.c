@@ -15,6 +15,7 @@
 
 #include "etl.h"
 #include "etl_format.h"
+#include "etl_int.h"
 #include "etlsynth_mini.h"
 #include "unit_check.h"
 
@@ -286,6 +287,27 @@ static void test_clock(void) {
   check(c.freq == 10000000, "QPC without frequency: 10 MHz");
 }
 
+/* etl_clock_fast (the decoder's inline 10 MHz case) gives what
+** etl_clock_to_filetime gives, at the edges too; other clocks with a 10 MHz
+** frequency field take their own formulas. */
+static void test_clock_fast(void) {
+  etl_clock c = {ETL_CLOCK_QPC, 1000, 500, 10000000, 0};
+  check(etl_clock_fast(&c, 501) == 1001, "fast QPC 10 MHz: one tick");
+  check(etl_clock_fast(&c, 400) == 900, "fast QPC 10 MHz: before t0");
+  check(etl_clock_fast(&c, INT64_MAX) == INT64_MAX, "fast QPC: start + delta saturates");
+  check(etl_clock_fast(&c, INT64_MIN) == INT64_MIN + 1000, "fast QPC: raw - t0 saturates");
+  etl_clock late = {ETL_CLOCK_QPC, INT64_MAX - 5, 0, 10000000, 0};
+  check(etl_clock_fast(&late, 10) == INT64_MAX, "fast QPC: a late start saturates");
+  etl_clock sys = {ETL_CLOCK_SYSTEM, 1000, 500, 10000000, 0};
+  check(etl_clock_fast(&sys, 132539328000000123LL) == 132539328000000123LL,
+        "fast: a system-time clock with a 10 MHz field is still raw FILETIME");
+  etl_clock cyc = {ETL_CLOCK_CPU_CYCLE, 1000, 500, 10000000, 3000};
+  check(etl_clock_fast(&cyc, 500 + 3000 * 1000) == 1000 + 10000,
+        "fast: a cycle clock with a 10 MHz field still counts cycles");
+  etl_clock slow = {ETL_CLOCK_QPC, 1000, 500, 3, 0};
+  check(etl_clock_fast(&slow, 501) == 1000 + 3333333, "fast: another frequency scales");
+}
+
 /* c:info().clock names (etl_clock_name, the one home of these texts) */
 static void test_clock_names(void) {
   check(strcmp(etl_clock_name(1), "QPC") == 0, "clock 1: QPC");
@@ -367,6 +389,7 @@ int main(void) {
   test_win7();
   test_iso();
   test_clock();
+  test_clock_fast();
   test_clock_names();
   test_open_errors();
   test_file_io();
