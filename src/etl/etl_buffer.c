@@ -285,34 +285,50 @@ static void walk_error(etl_reader *r, etl_buf *b, uint32_t at, const char *why) 
     etl_add_error(r, b->file_off + at, 0, 0, "%s; rest of the buffer skipped", why);
 }
 
+/* What etl_record_frame says of a record that etl_frame_event did not
+** take, returned by value: the walk's own size and time are never
+** addressed, so they stay in registers on its common path. */
+typedef struct framed {
+  int st;
+  uint32_t size;
+  int64_t ts;
+} framed;
+
+static framed frame_other(const uint8_t *p, uint32_t avail, int64_t prev, char *why,
+                          size_t why_len) {
+  framed f = {0, 0, 0};
+  f.st = etl_record_frame(p, avail, prev, &f.size, &f.ts, why, why_len);
+  return f;
+}
+
 uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_t end,
                          etl_recidx *idx, uint32_t cap, int report, int64_t *min_ts) {
-  uint32_t off = ETL_BUF_HDR_SIZE, n = 0, size = 0;
-  int64_t prev = b->hdr_ts, ts = 0;
+  uint32_t off = ETL_BUF_HDR_SIZE, n = 0;
+  int64_t prev = b->hdr_ts, lo = INT64_MAX;
   char why[128];
   if (prev == 0) prev = r->info.header_timestamp;
-  *min_ts = INT64_MAX;
   while (off < end) {
     const uint8_t *p = base + (off - ETL_BUF_HDR_SIZE);
-    int st = etl_frame_event(p, end - off, &size, &ts)
-                 ? ETL_FRAME_OK
-                 : etl_record_frame(p, end - off, prev, &size, &ts, why, sizeof why);
-    if (st == ETL_FRAME_END) break;
-    if (st == ETL_FRAME_BAD) {
+    framed f;
+    if (etl_frame_event(p, end - off, &f.size, &f.ts)) f.st = ETL_FRAME_OK;
+    else f = frame_other(p, end - off, prev, why, sizeof why);
+    if (f.st == ETL_FRAME_END) break;
+    if (f.st == ETL_FRAME_BAD) {
       if (report) walk_error(r, b, off, why);
       break;
     }
-    if (st == ETL_FRAME_OK) {
+    if (f.st == ETL_FRAME_OK) {
       if (idx && n == cap) break;
-      if (idx) { idx[n].ts = ts; idx[n].off = off; idx[n].size = size; }
+      if (idx) { idx[n].ts = f.ts; idx[n].off = off; idx[n].size = f.size; }
       n++;
-      if (ts < *min_ts) *min_ts = ts;
-      prev = ts;
+      if (f.ts < lo) lo = f.ts;
+      prev = f.ts;
     } else if (report) {
       r->stats.skipped++;
     }
-    off = align8(off + size);
+    off = align8(off + f.size);
   }
+  *min_ts = lo;
   return n;
 }
 

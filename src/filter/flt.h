@@ -25,7 +25,11 @@ typedef struct flt_field {
   tlg_field f;            /* name points into the shape's copy of the metadata */
   uint32_t offset;        /* data offset; valid for the first `nfixed` fields */
   uint32_t size;          /* bytes of the value (fixed fields) */
+  int8_t int_kind;        /* flt_tlg_int reads it: FLT_INT_SIGNED / _UNSIGNED, else FLT_INT_NO */
 } flt_field;
+
+/* flt_field.int_kind: what flt_tlg_int makes of a field, found once per shape. */
+enum { FLT_INT_NO = -1, FLT_INT_UNSIGNED = 0, FLT_INT_SIGNED = 1 };
 
 typedef struct flt_shape {
   uint64_t hash;

@@ -50,6 +50,21 @@ static uint32_t fixed_size(const tlg_field *f) {
   }
 }
 
+/* What flt_tlg_int makes of a field (flt_field.int_kind): a single
+** integer value that Lua reads as an integer (not a 1-byte BOOLEAN). */
+static int8_t int_kind(const tlg_field *f, uint32_t size) {
+  if (tlg_field_is_array(f)) return FLT_INT_NO;
+  if (size == 1 && f->out_type == TLG_OUT_BOOLEAN) return FLT_INT_NO;   /* a boolean */
+  switch (f->in_type) {
+  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64: case TLG_IN_FILETIME:
+    return FLT_INT_SIGNED;
+  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
+  case TLG_IN_HEXINT32: case TLG_IN_HEXINT64: case TLG_IN_POINTER:
+    return FLT_INT_UNSIGNED;
+  default: return FLT_INT_NO;
+  }
+}
+
 /* Skip the metadata of a struct's members (nested structs included);
 ** 0 when it does not parse. */
 static int skip_members(const tlg_decoder *d, uint32_t *pos, uint32_t *index, uint32_t n) {
@@ -80,6 +95,7 @@ static uint32_t parse_top(const tlg_decoder *d, flt_shape *s) {
       s->fields[n].f = f;
       s->fields[n].offset = off;
       s->fields[n].size = size;
+      s->fields[n].int_kind = int_kind(&f, size);
       if (fixed && size) s->nfixed = n + 1;
       if (fixed) s->nknown = n + 1;
     }
@@ -271,24 +287,12 @@ int flt_tlg_value(const flt_shape *s, int i, const uint8_t *meta, uint32_t meta_
 int flt_tlg_int(const flt_shape *s, int i, const uint8_t *data, uint32_t data_len, int64_t *v) {
   if (i < 0 || (uint32_t)i >= s->nfixed) return -1;
   const flt_field *ff = &s->fields[i];
-  int is_signed;
-  if (tlg_field_is_array(&ff->f)) return -1;
-  switch (ff->f.in_type) {
-  case TLG_IN_INT8: case TLG_IN_INT16: case TLG_IN_INT32: case TLG_IN_INT64: case TLG_IN_FILETIME:
-    is_signed = 1;
-    break;
-  case TLG_IN_UINT8: case TLG_IN_UINT16: case TLG_IN_UINT32: case TLG_IN_UINT64:
-  case TLG_IN_HEXINT32: case TLG_IN_HEXINT64: case TLG_IN_POINTER:
-    is_signed = 0;
-    break;
-  default: return -1;
-  }
-  if (ff->size == 1 && ff->f.out_type == TLG_OUT_BOOLEAN) return -1;  /* a boolean */
+  if (ff->int_kind == FLT_INT_NO) return -1;
   /* as flt_tlg_value: every field before it has a fixed size */
   if (data_len < ff->offset || data_len - ff->offset < ff->size) return 0;
   uint64_t u = flt_uint_le(data + ff->offset, ff->size);
   unsigned sh = 64 - 8 * ff->size;
-  *v = is_signed && ff->size < 8 ? (int64_t)(u << sh) >> sh : (int64_t)u;
+  *v = ff->int_kind == FLT_INT_SIGNED && ff->size < 8 ? (int64_t)(u << sh) >> sh : (int64_t)u;
   return 1;
 }
 

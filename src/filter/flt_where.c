@@ -173,32 +173,39 @@ int flt_cond_item(const flt_cond *c, const tlg_item *it) {
   return v.kind && cond_holds(c, &v, &b);
 }
 
+/* Condition c on a field that is not an integer of the shape's fixed part
+** (s, when not NULL, is the shape of meta), through a decoded item. Apart
+** from flt_where so that its loop keeps a small frame. */
+static int cond_item(const flt_shape *s, int i, flt_cond *c,
+                     const uint8_t *meta, uint32_t meta_len, const uint8_t *data,
+                     uint32_t data_len, const sch_tdh_event *tdh) {
+  tlg_item it;
+  char namebuf[SCH_TDH_NAME_MAX];
+  int r;
+  if (s) r = flt_tlg_value(s, i, meta, meta_len, data, data_len, &it);
+  else if (meta) r = flt_tlg_scan(meta, meta_len, data, data_len, c->name, c->name_len, &it);
+  else if (tdh) r = flt_tdh_value(tdh, c->name, c->name_len, &it, namebuf);
+  else r = FLT_MISSING;
+  return r == FLT_VALUE && flt_cond_item(c, &it);
+}
+
 int flt_where(flt_cache *cache, flt_cond *conds, size_t n, const uint8_t *meta,
               uint32_t meta_len, const uint8_t *data, uint32_t data_len,
               const sch_tdh_event *tdh) {
   const flt_shape *s = meta ? flt_cache_get(cache, meta, meta_len) : NULL;
   for (size_t k = 0; k < n; k++) {
     flt_cond *c = &conds[k];
-    tlg_item it;
-    char namebuf[SCH_TDH_NAME_MAX];
-    int r;
+    int i = -1;
     if (s) {
-      int i = flt_find_at(cache, s, c->name, c->name_len, &c->slot);
+      i = flt_find_at(cache, s, c->name, c->name_len, &c->slot);
       fval v = {FLT_K_INT, 0, 0};
       int fx = flt_tlg_int(s, i, data, data_len, &v.i);
       if (fx >= 0) {                                 /* an integer: no item, no switch */
         if (!fx || !cond_holds(c, &v, NULL)) return 0;
         continue;
       }
-      r = flt_tlg_value(s, i, meta, meta_len, data, data_len, &it);
-    } else if (meta) {
-      r = flt_tlg_scan(meta, meta_len, data, data_len, c->name, c->name_len, &it);
-    } else if (tdh) {
-      r = flt_tdh_value(tdh, c->name, c->name_len, &it, namebuf);
-    } else {
-      r = FLT_MISSING;
     }
-    if (r != FLT_VALUE || !flt_cond_item(c, &it)) return 0;
+    if (!cond_item(s, i, c, meta, meta_len, data, data_len, tdh)) return 0;
   }
   return 1;
 }
