@@ -32,6 +32,12 @@ typedef struct etl_recidx {
   uint32_t size;
 } etl_recidx;
 
+/* An entry of the merge heap: a buffer and its merge key (etl_buf.key). */
+typedef struct etl_heapent {
+  int64_t key;
+  uint32_t buf;
+} etl_heapent;
+
 enum etl_buf_state { ETL_BUF_IDLE = 0, ETL_BUF_ACTIVE, ETL_BUF_DONE };
 
 /* One buffer as the scan found it; `pseudo` entries only carry errors
@@ -90,10 +96,10 @@ struct etl_reader {
   etl_error *errs;
   uint32_t nerrs, caperrs;
   uint32_t early_count, early_next; /* header warnings: errs[0 .. early_count) */
-  uint32_t *heap;
+  etl_heapent *heap;       /* the merge (etl_read.c) */
   uint32_t nheap;
-  uint32_t second;         /* the top's smaller child (ETL_NONE: none), when second_ok */
-  int second_ok;           /* cleared by every change of the heap */
+  etl_heapent second;      /* the top's smaller child, when has_second and second_ok */
+  int has_second, second_ok; /* second_ok: cleared by every change of the heap */
   size_t cache_used;       /* bytes held by loaded buffers (data + idx) */
   uint32_t lru_first, lru_last; /* loaded buffers, least recently loaded first */
   rec_ext_item *ext;

@@ -88,24 +88,30 @@ const uint8_t *etl_input(etl_reader *r, uint64_t off, size_t n, uint8_t *dst) {
   return NULL;
 }
 
-/* ---- the merge heap: buffer indices ordered by (key, index) ---- */
+/* ---- the merge heap: buffers ordered by (key, index) ---- */
 
-static int before(const etl_reader *r, uint32_t a, uint32_t b) {
-  int64_t ka = r->bufs[a].key, kb = r->bufs[b].key;
-  return ka < kb || (ka == kb && a < b);
+/* The heap holds each buffer's key next to its index, so that comparing
+** two entries reads no buffer entry; the top's key is written to both
+** whenever it changes (etl_next, activate). */
+static int before(etl_heapent a, etl_heapent b) {
+  return a.key < b.key || (a.key == b.key && a.buf < b.buf);
 }
 
+/* Move entry i down to its place: the smaller child moves up while it
+** comes before the entry (a hole moves down instead of swaps). */
 static void sift_down(etl_reader *r, uint32_t i) {
-  uint32_t *h = r->heap, n = r->nheap;
+  etl_heapent *h = r->heap, x = h[i];
+  uint32_t n = r->nheap;
   r->second_ok = 0;
   for (;;) {
-    uint32_t l = 2 * i + 1, m = i;
-    if (l < n && before(r, h[l], h[m])) m = l;
-    if (l + 1 < n && before(r, h[l + 1], h[m])) m = l + 1;
-    if (m == i) return;
-    uint32_t t = h[i]; h[i] = h[m]; h[m] = t;
-    i = m;
+    uint32_t l = 2 * i + 1;
+    if (l >= n) break;
+    if (l + 1 < n && before(h[l + 1], h[l])) l++;
+    if (!before(h[l], x)) break;
+    h[i] = h[l];
+    i = l;
   }
+  h[i] = x;
 }
 
 static void heap_pop(etl_reader *r) {
@@ -114,19 +120,20 @@ static void heap_pop(etl_reader *r) {
   if (r->nheap) sift_down(r, 0);
 }
 
-/* Does the top buffer `top`, whose key just grew, still come first? It is
+/* Does the top entry, whose key just grew, still come first? It is
 ** compared with the runner-up, the smaller of the top's two children,
 ** which is found again only after the heap changed: the other keys do not
 ** change while their buffers are not on top. So a buffer whose records
 ** come one after another costs one comparison per record, not a sift. */
-static int still_first(etl_reader *r, uint32_t top) {
+static int still_first(etl_reader *r) {
+  etl_heapent *h = r->heap;
   if (!r->second_ok) {
-    uint32_t *h = r->heap, n = r->nheap;
-    r->second = n > 1 ? h[1] : ETL_NONE;
-    if (n > 2 && before(r, h[2], h[1])) r->second = h[2];
+    uint32_t n = r->nheap;
+    r->has_second = n > 1;
+    if (n > 1) r->second = n > 2 && before(h[2], h[1]) ? h[2] : h[1];
     r->second_ok = 1;
   }
-  return r->second == ETL_NONE || before(r, top, r->second);
+  return !r->has_second || before(h[0], r->second);
 }
 
 /* Every buffer with records or errors joins the merge. */
@@ -137,7 +144,7 @@ static int build_heap(etl_reader *r) {
     etl_buf *b = &r->bufs[i];
     if (b->nrec == 0 && b->err_count == 0) continue;
     if (b->nrec == 0) { b->key = INT64_MAX; b->state = ETL_BUF_ACTIVE; }
-    r->heap[r->nheap++] = i;
+    r->heap[r->nheap++] = (etl_heapent){b->key, i};
   }
   for (uint32_t i = r->nheap / 2; i-- > 0;) sift_down(r, i);
   return 0;
@@ -219,6 +226,7 @@ static int64_t activate(etl_reader *r, etl_buf *b) {
   if (etl_sort_records(b->idx, b->nrec)) { etl_cache_drop(r, b); return -1; }
   b->base = base;
   b->key = b->next < b->nrec ? b->idx[b->next].ts : INT64_MAX;
+  r->heap[0].key = b->key;      /* b is the top (etl_next) */
   b->state = ETL_BUF_ACTIVE;
   etl_cache_trim(r, b);
   uint32_t left_before = had > b->next ? had - b->next : 0;
@@ -266,7 +274,7 @@ int etl_next(etl_reader *r, rec_record *out, etl_error *err) {
     return ETL_ERR_DATA;
   }
   while (r->nheap) {
-    uint32_t bi = r->heap[0];
+    uint32_t bi = r->heap[0].buf;
     etl_buf *b = &r->bufs[bi];
     if (b->state == ETL_BUF_IDLE || (b->next < b->nrec && !b->base)) {
       int64_t lost = activate(r, b);
@@ -283,8 +291,8 @@ int etl_next(etl_reader *r, rec_record *out, etl_error *err) {
     if (b->next < b->nrec) {
       etl_recidx ri = b->idx[b->next++];
       if (b->next < b->nrec) {
-        b->key = b->idx[b->next].ts;
-        if (!still_first(r, bi)) sift_down(r, 0);
+        b->key = r->heap[0].key = b->idx[b->next].ts;
+        if (!still_first(r)) sift_down(r, 0);
       } else if (b->err_next == b->err_count) {
         heap_pop(r);
         r->release = bi;  /* its bytes back `out` until the next call */
