@@ -285,7 +285,7 @@ static void walk_error(etl_reader *r, etl_buf *b, uint32_t at, const char *why) 
     etl_add_error(r, b->file_off + at, 0, 0, "%s; rest of the buffer skipped", why);
 }
 
-/* What etl_record_frame says of a record that etl_frame_event did not
+/* What etl_record_frame says of a record that etl_frame_fast did not
 ** take, returned by value: the walk's own size and time are never
 ** addressed, so they stay in registers on its common path. */
 typedef struct framed {
@@ -310,7 +310,7 @@ uint32_t etl_buffer_walk(etl_reader *r, etl_buf *b, const uint8_t *base, uint32_
   while (off < end) {
     const uint8_t *p = base + (off - ETL_BUF_HDR_SIZE);
     framed f;
-    if (etl_frame_event(p, end - off, &f.size, &f.ts)) f.st = ETL_FRAME_OK;
+    if (etl_frame_fast(p, end - off, &f.size, &f.ts)) f.st = ETL_FRAME_OK;
     else f = frame_other(p, end - off, prev, why, sizeof why);
     if (f.st == ETL_FRAME_END) break;
     if (f.st == ETL_FRAME_BAD) {

@@ -251,20 +251,56 @@ enum etl_frame { ETL_FRAME_OK, ETL_FRAME_SKIP, ETL_FRAME_END, ETL_FRAME_BAD };
 int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
                      uint32_t *size, int64_t *ts, char *why, size_t why_len);
 
-/* The common case of etl_record_frame, inline for the record walks: an
-** EVENT_HEADER record (TraceLogging, manifest, EventSource events) whose
-** size fits. Returns 1 with *size and *ts as etl_record_frame gives them,
-** or 0 for anything else: ask etl_record_frame. */
-static inline int etl_frame_event(const uint8_t *p, uint32_t avail, uint32_t *size,
-                                  int64_t *ts) {
-  if (avail < ETL_EVENT_HDR_SIZE) return 0;
-  uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF, n = marker & 0xFFFF;
+/* Header shape of one typed record kind (spec §3), indexed by the
+** marker's type byte (etl_record.c). */
+typedef struct etl_hdr_shape {
+  uint8_t kind;        /* rec_header_kind; REC_HDR_NONE: not a typed header we decode */
+  uint8_t ptr;         /* pointer size of the producer */
+  uint8_t fixed;       /* fixed header bytes */
+  uint8_t ts_at;       /* offset of the i64 timestamp */
+  uint8_t size_at;     /* 0: size = low 16 bits of the marker; 4: u16 at +4 */
+} etl_hdr_shape;
+extern const etl_hdr_shape etl_hdr_shapes[ETL_HT_INSTANCE64 + 1];
+
+/* The shape of typed header `type`, or NULL when it is none we decode. */
+static inline const etl_hdr_shape *etl_typed_shape(unsigned type) {
+  if (type > ETL_HT_INSTANCE64 || etl_hdr_shapes[type].kind == REC_HDR_NONE) return NULL;
+  return &etl_hdr_shapes[type];
+}
+
+/* Inline PMC counters / PEBS index after a kernel header (spec §3.1). */
+static inline uint32_t etl_kernel_inline_bytes(uint16_t version) {
+  uint32_t n = 8u * ((version & ETL_SYS_VERSION_PMC_MASK) >> 8);
+  return n + ((version & ETL_SYS_VERSION_PEBS) ? 8u : 0u);
+}
+
+/* The common case of etl_record_frame, inline for the record walks: a
+** typed header (EVENT_HEADER, kernel, classic) whose size fits. Returns 1
+** with *size and *ts as etl_record_frame gives them, or 0 for anything
+** else (end marker, WPP, error records, damage): ask etl_record_frame. */
+static inline int etl_frame_fast(const uint8_t *p, uint32_t avail, uint32_t *size,
+                                 int64_t *ts) {
+  if (avail < 8) return 0;
+  uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF, n = marker & 0xFFFF, hs, ts_at;
   if ((marker & (ETL_HDR_FLAG_TRACE | ETL_HDR_FLAG_TYPED)) !=
-          (ETL_HDR_FLAG_TRACE | ETL_HDR_FLAG_TYPED) ||
-      (type != ETL_HT_EVENT32 && type != ETL_HT_EVENT64) || n < ETL_EVENT_HDR_SIZE || n > avail)
+      (ETL_HDR_FLAG_TRACE | ETL_HDR_FLAG_TYPED))
     return 0;
+  if (type == ETL_HT_EVENT64 || type == ETL_HT_EVENT32) {   /* the most common, without the table */
+    hs = ETL_EVENT_HDR_SIZE;
+    ts_at = 0x10;
+  } else {
+    const etl_hdr_shape *s = etl_typed_shape(type);
+    if (!s) return 0;
+    hs = s->fixed;
+    ts_at = s->ts_at;
+    if (s->size_at) {
+      n = tlg_le16(p + 4);
+      hs += etl_kernel_inline_bytes(tlg_le16(p));
+    }
+  }
+  if (n < hs || n > avail) return 0;
   *size = n;
-  *ts = tlg_le_i64(p + 0x10);
+  *ts = tlg_le_i64(p + ts_at);
   return 1;
 }
 

@@ -10,40 +10,27 @@
 #include "etl_int.h"
 #include "tlg_guid.h"
 
-/* Header shape of one typed record kind. */
-typedef struct hdr_shape {
-  uint8_t kind;        /* rec_header_kind */
-  uint8_t ptr;         /* pointer size of the producer */
-  uint8_t fixed;       /* fixed header bytes */
-  uint8_t ts_at;       /* offset of the i64 timestamp */
-  uint8_t size_at;     /* 0: size = low 16 bits of the marker; 4: u16 at +4 */
-} hdr_shape;
+const etl_hdr_shape etl_hdr_shapes[ETL_HT_INSTANCE64 + 1] = {
+  [ETL_HT_SYSTEM32] = {REC_HDR_SYSTEM, 4, ETL_SYSTEM_HDR_SIZE, 0x10, 4},
+  [ETL_HT_SYSTEM64] = {REC_HDR_SYSTEM, 8, ETL_SYSTEM_HDR_SIZE, 0x10, 4},
+  [ETL_HT_COMPACT32] = {REC_HDR_COMPACT, 4, ETL_COMPACT_HDR_SIZE, 0x10, 4},
+  [ETL_HT_COMPACT64] = {REC_HDR_COMPACT, 8, ETL_COMPACT_HDR_SIZE, 0x10, 4},
+  [ETL_HT_PERFINFO32] = {REC_HDR_PERFINFO, 4, ETL_PERFINFO_HDR_SIZE, 0x08, 4},
+  [ETL_HT_PERFINFO64] = {REC_HDR_PERFINFO, 8, ETL_PERFINFO_HDR_SIZE, 0x08, 4},
+  [ETL_HT_EVENT32] = {REC_HDR_EVENT, 4, ETL_EVENT_HDR_SIZE, 0x10, 0},
+  [ETL_HT_EVENT64] = {REC_HDR_EVENT, 8, ETL_EVENT_HDR_SIZE, 0x10, 0},
+  [ETL_HT_FULL32] = {REC_HDR_CLASSIC, 4, ETL_FULL_HDR_SIZE, 0x10, 0},
+  [ETL_HT_FULL64] = {REC_HDR_CLASSIC, 8, ETL_FULL_HDR_SIZE, 0x10, 0},
+  [ETL_HT_INSTANCE32] = {REC_HDR_INSTANCE, 4, ETL_INSTANCE_HDR_SIZE, 0x10, 0},
+  [ETL_HT_INSTANCE64] = {REC_HDR_INSTANCE, 8, ETL_INSTANCE_HDR_SIZE, 0x10, 0},
+};
 
 /* Shape of typed header `type`; fills *s and returns 1, or 0 if unknown. */
-static int shape_of(unsigned type, hdr_shape *s) {
-  static const hdr_shape t[ETL_HT_INSTANCE64 + 1] = {
-    [ETL_HT_SYSTEM32] = {REC_HDR_SYSTEM, 4, ETL_SYSTEM_HDR_SIZE, 0x10, 4},
-    [ETL_HT_SYSTEM64] = {REC_HDR_SYSTEM, 8, ETL_SYSTEM_HDR_SIZE, 0x10, 4},
-    [ETL_HT_COMPACT32] = {REC_HDR_COMPACT, 4, ETL_COMPACT_HDR_SIZE, 0x10, 4},
-    [ETL_HT_COMPACT64] = {REC_HDR_COMPACT, 8, ETL_COMPACT_HDR_SIZE, 0x10, 4},
-    [ETL_HT_PERFINFO32] = {REC_HDR_PERFINFO, 4, ETL_PERFINFO_HDR_SIZE, 0x08, 4},
-    [ETL_HT_PERFINFO64] = {REC_HDR_PERFINFO, 8, ETL_PERFINFO_HDR_SIZE, 0x08, 4},
-    [ETL_HT_EVENT32] = {REC_HDR_EVENT, 4, ETL_EVENT_HDR_SIZE, 0x10, 0},
-    [ETL_HT_EVENT64] = {REC_HDR_EVENT, 8, ETL_EVENT_HDR_SIZE, 0x10, 0},
-    [ETL_HT_FULL32] = {REC_HDR_CLASSIC, 4, ETL_FULL_HDR_SIZE, 0x10, 0},
-    [ETL_HT_FULL64] = {REC_HDR_CLASSIC, 8, ETL_FULL_HDR_SIZE, 0x10, 0},
-    [ETL_HT_INSTANCE32] = {REC_HDR_INSTANCE, 4, ETL_INSTANCE_HDR_SIZE, 0x10, 0},
-    [ETL_HT_INSTANCE64] = {REC_HDR_INSTANCE, 8, ETL_INSTANCE_HDR_SIZE, 0x10, 0},
-  };
-  if (type > ETL_HT_INSTANCE64 || t[type].kind == REC_HDR_NONE) return 0;
-  *s = t[type];
+static int shape_of(unsigned type, etl_hdr_shape *s) {
+  const etl_hdr_shape *t = etl_typed_shape(type);
+  if (!t) return 0;
+  *s = *t;
   return 1;
-}
-
-/* Inline PMC counters / PEBS index after a kernel header (spec §3.1). */
-static uint32_t kernel_inline_bytes(uint16_t version) {
-  uint32_t n = 8u * ((version & ETL_SYS_VERSION_PMC_MASK) >> 8);
-  return n + ((version & ETL_SYS_VERSION_PEBS) ? 8u : 0u);
 }
 
 /* Bytes of a WPP header including its optional parts; *ts_at = offset of
@@ -74,7 +61,7 @@ static int is_typed(uint32_t marker) {
 ** 0 when the marker is not one we decode. `p` has >= 8 bytes. */
 static uint32_t header_size(const uint8_t *p, uint32_t marker, uint32_t *ts_at,
                             uint32_t *size) {
-  hdr_shape s;
+  etl_hdr_shape s;
   if (is_message(marker)) {
     *size = marker & 0xFFFF;
     return message_header_size(tlg_le16(p + 6), ts_at);
@@ -83,7 +70,7 @@ static uint32_t header_size(const uint8_t *p, uint32_t marker, uint32_t *ts_at,
   *ts_at = s.ts_at;
   if (s.size_at == 0) { *size = marker & 0xFFFF; return s.fixed; }
   *size = tlg_le16(p + 4);
-  return s.fixed + kernel_inline_bytes(tlg_le16(p));
+  return s.fixed + etl_kernel_inline_bytes(tlg_le16(p));
 }
 
 int etl_record_frame(const uint8_t *p, uint32_t avail, int64_t prev_ts,
@@ -235,7 +222,7 @@ static void decode_message(const uint8_t *p, uint32_t file_ptr, rec_record *out)
 /* Kind, pointer size and header length of a framed record. */
 static void classify(const uint8_t *p, rec_record *out) {
   uint32_t marker = tlg_le32(p), ts_at, size;
-  hdr_shape s = {0, 0, 0, 0, 0};
+  etl_hdr_shape s = {0, 0, 0, 0, 0};
   out->raw_header_len = header_size(p, marker, &ts_at, &size);
   if (is_message(marker)) { out->header_kind = REC_HDR_MESSAGE; return; }
   shape_of(marker >> 16 & 0xFF, &s);
@@ -247,11 +234,16 @@ int etl_record_decode(etl_reader *r, const etl_ctx *ctx, const uint8_t *p, uint3
                       int64_t ts_hint, rec_record *out, char *why, size_t why_len,
                       uint32_t *bad_at) {
   uint32_t marker = tlg_le32(p), type = marker >> 16 & 0xFF;
+  const etl_hdr_shape *sh = NULL;
   memset(out, 0, sizeof *out);
   if (is_typed(marker) && (type == ETL_HT_EVENT64 || type == ETL_HT_EVENT32)) {
-    out->header_kind = REC_HDR_EVENT;  /* the common case of classify, without the table */
+    out->header_kind = REC_HDR_EVENT;  /* the most common: classify without the table */
     out->pointer_size = type == ETL_HT_EVENT64 ? 8 : 4;
     out->raw_header_len = ETL_EVENT_HDR_SIZE;
+  } else if (is_typed(marker) && (sh = etl_typed_shape(type))) {
+    out->header_kind = sh->kind;      /* classify's other typed headers, inline */
+    out->pointer_size = sh->ptr;
+    out->raw_header_len = sh->fixed + (sh->size_at ? etl_kernel_inline_bytes(tlg_le16(p)) : 0);
   } else {
     classify(p, out);
   }
