@@ -9,7 +9,12 @@
 ** and from a new thread. After each write every session's consumer must
 ** hold exactly that event if the model says the session takes it, and
 ** nothing otherwise. The model is the rule of engine.h written out here,
-** not the engine's code.
+** not the engine's code. Then the same under concurrency: writer threads
+** send keyword-1 and keyword-2 events by both paths while another thread
+** enables keyword 2 in a second session, disables it, stops it and starts
+** it again under the same name: the first session (keyword 1 only, never
+** changed) must get every keyword-1 event or count it lost, and neither
+** session an event of the other's keyword.
 */
 #include "shm_testutil.h"
 
@@ -177,6 +182,152 @@ static void step_write(int i, unsigned l, unsigned k, int path, int thread) {
   }
 }
 
+/* ------------------------------------------------------- concurrently */
+
+#define CW_THREADS 3
+#define CW_ROUNDS 400
+
+typedef struct cw {
+  _Atomic int stop;
+  eng_provider *p;
+  eng_prepared *e[2];               /* keyword 1 (id 1), keyword 2 (id 2) */
+  _Atomic long other_st;            /* writes that said neither OK nor LOST */
+  _Atomic long kw1;                 /* keyword-1 writes */
+} cw;
+
+static void cw_fill(void *ctx, uint8_t *dst) { memcpy(dst, ctx, sizeof(t_payload)); }
+
+/* Runs of 7 events of one keyword (cached routes), by both paths, until
+** the changes are done. */
+static void *cw_writer(void *arg) {
+  cw *a = arg;
+  for (uint64_t n = 0; !atomic_load_explicit(&a->stop, memory_order_relaxed); n++) {
+    int kw2 = (n / 7) % 3 == 2;
+    t_payload pl = {7, (uint32_t)kw2, my_tid(), 0, n};
+    int st;
+    if (n % 2) {
+      st = eng_prepared_write(a->e[kw2], NULL, NULL, sizeof pl, cw_fill, &pl);
+    } else {
+      tlg_desc d = {.id = (uint16_t)(1 + kw2), .version = 1, .channel = 11, .level = 4,
+                    .opcode = 2, .task = 7, .keyword = kw2 ? 2 : 1};
+      eng_data dd[2] = {{T_META, sizeof T_META, ENG_DATA_EVENT_META, {0}},
+                        {&pl, sizeof pl, ENG_DATA_PAYLOAD, {0}}};
+      st = eng_provider_write(a->p, &d, NULL, NULL, 2, dd);
+    }
+    if (st != ENG_OK && st != ENG_E_LOST) atomic_fetch_add(&a->other_st, 1);
+    if (!kw2) atomic_fetch_add(&a->kw1, 1);
+  }
+  return NULL;
+}
+
+/* What consumer c has now: events of `id`, losses, and other events. */
+static void cw_drain(eng_consumer *c, uint16_t id, long *events, long *lost, long *wrong) {
+  rec_record r;
+  while (c && eng_consumer_next(c, &r, 0) == ENG_OK) {
+    if (r.kind == REC_KIND_LOST) *lost += (long)r.lost;
+    else if (r.kind != REC_KIND_EVENT || r.desc.id != id) (*wrong)++;
+    else (*events)++;
+  }
+}
+
+/* B stopped and started again under the same name, with a new consumer. */
+static eng_session *cw_restart(eng_session *sb, eng_consumer **cb) {
+  eng_consumer_close(*cb);
+  *cb = NULL;
+  eng_session_stop(sb);
+  eng_session_close(sb);
+  sb = t_start("rtc-b", 64, 2, 20);
+  if (sb && eng_consumer_open("rtc-b", cb) != ENG_OK) *cb = NULL;
+  return sb;
+}
+
+/* The writers' churn ended: B takes keyword 2 once more; this thread's
+** writes of both keywords by both paths reach exactly where they belong. */
+static void cw_after(const cw *a, const tlg_guid *id, eng_session *sb, eng_consumer *ca,
+                     eng_consumer *cb) {
+  long ea = 0, la = 0, wa = 0, eb = 0, lb = 0, wb = 0;
+  cw_drain(ca, 1, &ea, &la, &wa);
+  cw_drain(cb, 2, &eb, &lb, &wb);
+  CHECK(eng_session_enable(sb, id, 5, 2, 0) == ENG_OK, "B enabled again");
+  for (int i = 0; i < 10; i++) {
+    t_payload pl = {7, 0, my_tid(), 0, (uint64_t)i};
+    int kw2 = i % 2;
+    CHECK(eng_prepared_write(a->e[kw2], NULL, NULL, sizeof pl, cw_fill, &pl) == ENG_OK,
+          "write %d", i);
+  }
+  ea = la = wa = eb = lb = wb = 0;
+  cw_drain(ca, 1, &ea, &la, &wa);
+  cw_drain(cb, 2, &eb, &lb, &wb);
+  CHECK(ea == 5 && eb == 5 && wa + wb + la + lb == 0,
+        "afterwards: A its 5, B its 5 (%ld, %ld; %ld %ld wrong, %ld %ld lost)", ea, eb, wa, wb,
+        la, lb);
+}
+
+static void test_concurrent(void) {
+  tlg_guid id = T_PROV;
+  id.b[0] = 0x7f;
+  cw a = {0, NULL, {NULL, NULL}, 0, 0};
+  CHECK(eng_provider_register(&id, T_TRAITS, sizeof T_TRAITS, &a.p) == ENG_OK, "register");
+  tlg_desc d1 = {.id = 1, .version = 1, .channel = 11, .level = 4, .opcode = 2, .task = 7,
+                 .keyword = 1};
+  tlg_desc d2 = d1;
+  d2.id = 2;
+  d2.keyword = 2;
+  if (a.p) {
+    eng_prepare(a.p, &d1, T_META, sizeof T_META, &a.e[0]);
+    eng_prepare(a.p, &d2, T_META, sizeof T_META, &a.e[1]);
+  }
+  eng_session *sa = t_start("rtc-a", 1024, 8, 20), *sb = t_start("rtc-b", 64, 2, 20);
+  eng_consumer *ca = NULL, *cb = NULL;
+  CHECK(eng_consumer_open("rtc-a", &ca) == ENG_OK && eng_consumer_open("rtc-b", &cb) == ENG_OK,
+        "consumers");
+  if (a.e[0] && a.e[1] && sa && sb && ca && cb) {
+    eng_session_enable(sa, &id, 5, 1, 0);
+    pthread_t th[CW_THREADS];
+    int started = 0;
+    for (; started < CW_THREADS; started++)
+      if (pthread_create(&th[started], NULL, cw_writer, &a) != 0) break;
+    CHECK(started == CW_THREADS, "writer threads (%d)", started);
+    long ea = 0, la = 0, wa = 0, eb = 0, lb = 0, wb = 0, rounds = 0;
+    while (sb && rounds < CW_ROUNDS) {
+      int op = (int)(rounds++ % 4);
+      if (op == 0) eng_session_enable(sb, &id, 5, 2, 0);
+      else if (op == 1) eng_session_disable(sb, &id);
+      else if (op == 2) eng_session_enable(sb, &id, 5, 2, 2);
+      else {
+        cw_drain(cb, 2, &eb, &lb, &wb);
+        sb = cw_restart(sb, &cb);
+      }
+      cw_drain(ca, 1, &ea, &la, &wa);
+      cw_drain(cb, 2, &eb, &lb, &wb);
+    }
+    atomic_store(&a.stop, 1);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    double t0 = now_s();
+    long want = atomic_load(&a.kw1);
+    while (ea + la < want && now_s() - t0 < 20) {
+      cw_drain(ca, 1, &ea, &la, &wa);
+      usleep(1000);
+    }
+    cw_drain(cb, 2, &eb, &lb, &wb);
+    CHECK(atomic_load(&a.other_st) == 0, "writes said OK or LOST (%ld other)",
+          atomic_load(&a.other_st));
+    CHECK(ea + la == want, "A: every keyword-1 event or its loss (%ld + %ld of %ld)", ea, la,
+          want);
+    CHECK(wa == 0 && wb == 0, "no event in a session that does not take it (A %ld, B %ld)", wa,
+          wb);
+    CHECK(rounds >= CW_ROUNDS && sb && cb, "B changed %ld times", rounds);
+    if (sb && cb) cw_after(&a, &id, sb, ca, cb);
+  }
+  eng_consumer_close(ca);
+  eng_consumer_close(cb);
+  if (sa) { eng_session_stop(sa); eng_session_close(sa); }
+  if (sb) { eng_session_stop(sb); eng_session_close(sb); }
+  eng_prepared_free(a.e[0]);
+  eng_prepared_free(a.e[1]);
+  eng_provider_unregister(a.p);
+}
+
 int main(void) {
   test_setup(300);
   M.rng = 12345;
@@ -214,5 +365,6 @@ int main(void) {
   CHECK(M.counter > STEPS / 3, "events written (%llu)", (unsigned long long)M.counter);
   for (int s = 0; s < NS; s++) stop_session(s);
   for (int i = 0; i < NP; i++) close_provider(i);
+  test_concurrent();
   return unit_finish();
 }
