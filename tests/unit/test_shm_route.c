@@ -179,6 +179,16 @@ static void test_no_fill(eng_provider *p, const eng_prepared *e) {
   CHECK(eng_prepared_write(e, NULL, NULL, 8, NULL, &f) == ENG_E_ARG, "NULL fill");
   CHECK(eng_prepared_write(e, NULL, NULL, sizeof f.pl, fill_payload, &f) == ENG_OK && !f.calls,
         "no session: ENG_OK, nothing filled");
+  /* a payload above ENG_RESERVE_LOCAL is ENG_E_ARG whether or not a
+  ** session takes the event, as eng_provider_reserve (and Windows) say */
+  eng_reserve rv;
+  tlg_desc dd = desc_of(4, 1, 3);
+  CHECK(eng_provider_reserve(p, &dd, T_META, sizeof T_META, NULL, NULL, ENG_RESERVE_LOCAL + 1,
+                             &rv) == ENG_E_ARG, "no session: reserve of too much: ENG_E_ARG");
+  CHECK(eng_prepared_write(e, NULL, NULL, ENG_RESERVE_LOCAL + 1, fill_payload, &f) == ENG_E_ARG &&
+        !f.calls, "no session: prepared write of too much: ENG_E_ARG, nothing filled");
+  CHECK(eng_prepared_reserve(e, NULL, NULL, ENG_RESERVE_LOCAL + 1, &rv) == ENG_E_ARG &&
+        !rv.payload, "no session: prepared reserve of too much: ENG_E_ARG");
   eng_session *a = t_start("rt-full", 4, 1, 20);
   eng_consumer *c = NULL;
   CHECK(eng_consumer_open("rt-full", &c) == ENG_OK, "consumer");
@@ -206,7 +216,6 @@ static void test_no_fill(eng_provider *p, const eng_prepared *e) {
     events += r.kind == REC_KIND_EVENT;
   }
   CHECK(g.lost == 1 && events == 1, "the drop reached the consumer (%ld), then the event", g.lost);
-  (void)p;
   eng_consumer_close(c);
   eng_session_stop(a);
   eng_session_close(a);

@@ -689,13 +689,15 @@ SHM_ALWAYS_INLINE shm_rec_event *prep_open(const eng_prepared *e, const shm_tls 
 int eng_prepared_reserve(const eng_prepared *e, const tlg_guid *activity, const tlg_guid *related,
                          uint32_t data_len, eng_reserve *rv) {
   rv->payload = NULL;
-  if (SHM_UNLIKELY(!e)) return ENG_E_ARG;
+  /* too much is an error whether or not a session takes the event, as in
+  ** eng_provider_reserve (and on Windows) */
+  if (SHM_UNLIKELY(!e || data_len > ENG_RESERVE_LOCAL)) return ENG_E_ARG;
   eng_provider *p = e->p;
   shm_prov_entry *en = p->entry;
   uint32_t gen = atomic_load_explicit(&en->merged.gen, memory_order_acquire);
   if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
-  if (SHM_UNLIKELY(activity || related || data_len > ENG_RESERVE_LOCAL))
+  if (SHM_UNLIKELY(activity || related))
     return eng_provider_reserve(p, &e->desc, e->meta, e->meta_len, activity, related, data_len,
                                 rv);
   shm_tls *t = t_tls;
@@ -746,15 +748,16 @@ SHM_ALWAYS_INLINE int prep_emit(const eng_prepared *e, const shm_tls *t, shm_wri
 }
 
 /* eng_prepared_write when the route is not cached (or the event has
-** activity ids, or a payload too large for a reservation). */
+** activity ids, or a payload too large for a reservation: an error
+** whether or not a session takes the event, as eng_provider_reserve's). */
 static int prep_write_slow(const eng_prepared *e, uint32_t gen, const tlg_guid *activity,
                            const tlg_guid *related, uint32_t data_len, eng_fill_fn fill,
                            void *ctx) {
   shm_prov_entry *en = e->en;
+  if (data_len > ENG_RESERVE_LOCAL) return ENG_E_ARG;
   if (e->desc.level >= atomic_load_explicit(&en->merged.level_plus1, memory_order_relaxed))
     return ENG_OK;
-  if (activity || related || data_len > ENG_RESERVE_LOCAL)
-    return prep_write_general(e, activity, related, data_len, fill, ctx);
+  if (activity || related) return prep_write_general(e, activity, related, data_len, fill, ctx);
   shm_tls *t = t_tls;
   shm_writer *w = route_hit(t, en, gen, e->desc.level, e->desc.keyword);
   int st = w ? ENG_OK : route_miss(e, &t, &w);
