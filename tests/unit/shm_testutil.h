@@ -9,6 +9,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,7 +40,38 @@ static inline void test_cleanup(void) {
   if (test_dir[0] && getpid() == test_owner) nftw(test_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Private ETWLUA_RUNTIME_DIR (mkdtemp: 0700), removed at exit; alarm guard. */
+/* A process that removes test_dir once every holder of the pipe's write
+** end (this test and the children it forks) is gone, however they ended:
+** the alarm guard, an ASan abort or SIGKILL skip atexit. It is a
+** grandchild (reparented at once), so that tests waiting for their own
+** children never wait for it; it ignores the terminal's signals so that a
+** Ctrl+C of the run still cleans up, and holds none of the test's output. */
+static inline void test_watchdog(void) {
+  int fds[2];
+  if (pipe(fds) != 0) return;
+  pid_t a = fork();
+  if (a == 0) {
+    close(fds[1]);
+    if (fork() == 0) {
+      int null = open("/dev/null", O_RDWR);
+      for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
+      signal(SIGINT, SIG_IGN);
+      signal(SIGTERM, SIG_IGN);
+      signal(SIGHUP, SIG_IGN);
+      char c;
+      ssize_t r;
+      do r = read(fds[0], &c, 1); while (r > 0 || (r < 0 && errno == EINTR));
+      nftw(test_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    _exit(0);
+  }
+  close(fds[0]);
+  if (a > 0) waitpid(a, NULL, 0);
+  fcntl(fds[1], F_SETFD, FD_CLOEXEC);              /* programs the test runs do not hold it */
+}
+
+/* Private ETWLUA_RUNTIME_DIR (mkdtemp: 0700), removed at exit (or by the
+** watchdog); alarm guard. */
 static inline void test_setup(unsigned alarm_s) {
   alarm(alarm_s);
   const char *bases[] = {"/dev/shm", "/tmp"};
@@ -55,6 +87,7 @@ static inline void test_setup(unsigned alarm_s) {
   setenv("ETWLUA_RUNTIME_DIR", test_dir, 1);
   test_owner = getpid();
   atexit(test_cleanup);
+  test_watchdog();
 }
 
 static inline double now_s(void) {
