@@ -1,6 +1,7 @@
 /*
 ** fuzz_tlg_decode.c: libFuzzer target for the TraceLogging decoder and its
-** formatters. Input: u16 LE metadata length, the metadata blob, then data.
+** formatters (the cached straight way checked against the walk).
+** Input: u16 LE metadata length, the metadata blob, then data.
 */
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +66,41 @@ static void format(const uint8_t *m, size_t ml, const uint8_t *d, size_t dl, int
   tlg_fmt_error(&sink, &dec);
 }
 
+/* Output bytes kept for a comparison (the tail is dropped past the cap,
+** the same way for both sides). */
+typedef struct { char s[8192]; size_t n, total; } capture;
+static void cap_write(void *ctx, const char *s, size_t n) {
+  capture *c = ctx;
+  size_t k = n < sizeof c->s - c->n ? n : sizeof c->s - c->n;
+  memcpy(c->s + c->n, s, k);
+  c->n += k;
+  c->total += n;
+}
+
+/* The straight way through a shape cache that lives across inputs (so a
+** cached shape meets other data, other shapes of the same length, the
+** other mode) writes what the decoder walk writes, status included. */
+static void flat_agrees(const uint8_t *m, size_t ml, const uint8_t *d, size_t dl, int mode) {
+  static tlg_shape_cache cache;
+  static capture a, b;
+  static char line[16384];
+  tlg_sink sa = {cap_write, &a}, sb = {cap_write, &b};
+  tlg_decoder da, db;
+  if (tlg_decode_start(&da, m, ml, d, dl) != TLG_OK) return;
+  REQUIRE(tlg_decode_start(&db, m, ml, d, dl) == TLG_OK);
+  a.n = a.total = b.n = b.total = 0;
+  tlg_json ja, jb;
+  tlg_json_init_buf(&ja, &sa, line, sizeof line);
+  tlg_json_init(&jb, &sb);
+  int flat = tlg_fmt_fields_flat_c(&ja, &da, mode, &cache);
+  int ra = flat ? tlg_decode_status(&da) : tlg_fmt_fields_walk(&ja, &da, mode);
+  int rb = tlg_fmt_fields_walk(&jb, &db, mode);
+  tlg_json_flush(&ja);
+  tlg_json_flush(&jb);
+  REQUIRE(ra == rb);
+  REQUIRE(a.total == b.total && a.n == b.n && memcmp(a.s, b.s, a.n) == 0);
+}
+
 static void meta_walk(const uint8_t *m, size_t ml) {
   tlg_decoder dec;
   tlg_field f;
@@ -90,6 +126,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size) {
   walk(m, ml, d, dl);
   format(m, ml, d, dl, TLG_FMT_JSON);
   format(m, ml, d, dl, TLG_FMT_TEXT);
+  flat_agrees(m, ml, d, dl, TLG_FMT_JSON);
+  flat_agrees(m, ml, d, dl, TLG_FMT_JSON);         /* a hit on the shape just kept */
+  flat_agrees(m, ml, d, dl, TLG_FMT_TEXT);
+  if (dl) flat_agrees(m, ml, d, dl - 1, TLG_FMT_TEXT); /* the same shape, cut data */
   meta_walk(m, ml);
   const char *name;
   size_t nlen;
