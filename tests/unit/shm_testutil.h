@@ -152,4 +152,20 @@ static inline eng_session *t_start(const char *name, uint32_t buffer_kb, uint32_
   return s;
 }
 
+/* t_start and a consumer of the session in *c; NULL (nothing left
+** running) when either failed. */
+static inline eng_session *t_start_read(const char *name, uint32_t buffer_kb,
+                                        uint32_t min_buffers, uint32_t flush_ms, eng_consumer **c) {
+  eng_session *s = t_start(name, buffer_kb, min_buffers, flush_ms);
+  *c = NULL;
+  if (!s) return NULL;
+  int st = eng_consumer_open(name, c);
+  CHECK(st == ENG_OK, "consumer of %s: %s", name, eng_strerror(st));
+  if (st == ENG_OK) return s;
+  *c = NULL;
+  eng_session_stop(s);
+  eng_session_close(s);
+  return NULL;
+}
+
 #endif

@@ -121,10 +121,9 @@ static void test_same_record(eng_provider *p, const eng_prepared *e) {
 /* A full ring: the reservation fails with ENG_E_LOST and no payload, and
 ** the consumer sees the count. Bad arguments name nothing reserved. */
 static void test_no_room(eng_provider *p, const eng_prepared *e) {
-  eng_session *a = t_start("rsv-full", 4, 1, 20);
-  eng_consumer *c = NULL;
-  CHECK(eng_consumer_open("rsv-full", &c) == ENG_OK, "consumer");
-  if (!a || !c) return;
+  eng_consumer *c;
+  eng_session *a = t_start_read("rsv-full", 4, 1, 20, &c);
+  if (!a) return;
   eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
   eng_reserve rv;
   long ok = 0, lost = 0;
@@ -284,10 +283,9 @@ static void test_toggle_other(const eng_prepared *e) {
 /* The session the writer reserves in is itself enabled and disabled:
 ** whatever arrives is whole, in order, and no more than was written. */
 static void test_toggle_own(const eng_prepared *e) {
-  eng_session *a = t_start("rsv-own", 64, 32, 20);
-  eng_consumer *c = NULL;
-  CHECK(eng_consumer_open("rsv-own", &c) == ENG_OK, "consumer");
-  if (!a || !c) return;
+  eng_consumer *c;
+  eng_session *a = t_start_read("rsv-own", 64, 32, 20, &c);
+  if (!a) return;
   toggle_arg ta = {e, a, 0, 0, 0};
   pthread_t w, t;
   pthread_create(&t, NULL, toggler, &ta);

@@ -189,10 +189,9 @@ static void test_no_fill(eng_provider *p, const eng_prepared *e) {
         !f.calls, "no session: prepared write of too much: ENG_E_ARG, nothing filled");
   CHECK(eng_prepared_reserve(e, NULL, NULL, ENG_RESERVE_LOCAL + 1, &rv) == ENG_E_ARG &&
         !rv.payload, "no session: prepared reserve of too much: ENG_E_ARG");
-  eng_session *a = t_start("rt-full", 4, 1, 20);
-  eng_consumer *c = NULL;
-  CHECK(eng_consumer_open("rt-full", &c) == ENG_OK, "consumer");
-  if (!a || !c) return;
+  eng_consumer *c;
+  eng_session *a = t_start_read("rt-full", 4, 1, 20, &c);
+  if (!a) return;
   eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
   CHECK(eng_prepared_write(e, NULL, NULL, ENG_RESERVE_LOCAL + 1, fill_payload, &f) == ENG_E_ARG &&
         !f.calls, "a payload above ENG_RESERVE_LOCAL: ENG_E_ARG, nothing filled");
@@ -388,10 +387,9 @@ static void test_changes(const eng_prepared *e) {
 ** writes must go to rings of its own (its pid on them), and the parent's
 ** ring stays whole. */
 static void test_fork(const eng_prepared *e) {
-  eng_session *a = t_start("rt-fork", 64, 4, 20);
-  eng_consumer *c = NULL;
-  CHECK(eng_consumer_open("rt-fork", &c) == ENG_OK, "consumer");
-  if (!a || !c) return;
+  eng_consumer *c;
+  eng_session *a = t_start_read("rt-fork", 64, 4, 20, &c);
+  if (!a) return;
   eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
   CHECK(pw(e, 0, NULL) == ENG_OK && pw(e, 1, NULL) == ENG_OK, "parent writes");
   fflush(NULL);
@@ -426,10 +424,9 @@ static void test_fork(const eng_prepared *e) {
 ** around the call (the clock is read inside it, after the values are in;
 ** a record whose time was never stored would carry stale ring bytes). */
 static void test_time(const eng_prepared *e) {
-  eng_session *a = t_start("rt-time", 4, 4, 20);
-  eng_consumer *c = NULL;
-  CHECK(eng_consumer_open("rt-time", &c) == ENG_OK, "consumer");
-  if (!a || !c) return;
+  eng_consumer *c;
+  eng_session *a = t_start_read("rt-time", 4, 4, 20, &c);
+  if (!a) return;
   eng_session_enable(a, &T_PROV, 5, ~0ull, 0);
   int bad = 0;
   int64_t worst = 0;
