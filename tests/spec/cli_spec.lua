@@ -53,8 +53,10 @@ end
 -- handle with :wait() -> {status, out, err} and :kill().
 local function spawn(args, name)
   local base = os.tmpname()
+  -- the status goes in by a rename: a reader never sees the file made
+  -- but not yet written (tonumber("") is nil; it failed CI once)
   os.execute("(" .. cmdline(args) .. " >" .. base .. ".out 2>" .. base .. ".err </dev/null; echo $? >"
-             .. base .. ".rc) &")
+             .. base .. ".rc.part; mv " .. base .. ".rc.part " .. base .. ".rc) &")
   local h = { base = base }
   for _ = 1, 400 do
     local s = session_of(name)
