@@ -65,7 +65,7 @@ expect "the command ran" "$out" 'native_provider: 500 of 500 events written'
 got=$(count run.etl); expect "the file holds the 500 events" "$got" '^500 errors=0$'
 [[ $(lfh run.etl 0x10 8) != 0 && $(lfh run.etl 0x24 4) -eq $(( $(stat -c %s run.etl) / 65536 )) ]] \
   && ok || bad "header patched at the end (EndTime, BuffersWritten)"
-[[ $("$exe" sessions) == "no sessions" ]] && ok || bad "no session left behind" "$("$exe" sessions)"
+[[ $("$exe" sessions 2>&1) == "no sessions" ]] && ok || bad "no session left behind" "$("$exe" sessions 2>&1)"
 out=$("$exe" capture -p EtwLua.Native -o st.etl -- sh -c 'exit 3' 2>&1); status "exit status kept" $? 3 "$out"
 out=$("$exe" capture -p EtwLua.Native -o st.etl -- sh -c 'kill -9 $$' 2>&1)
 status "killed command: 128 + 9" $? 137 "$out"

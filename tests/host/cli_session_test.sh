@@ -39,6 +39,10 @@ owner_up() { # NAME OUTFILE: start a session owner in the background; $! is its 
 wait_up() { for _ in $(seq 100); do grep -q up "$1" && return 0; sleep 0.05; done; return 1; }
 
 out=$("$exe" sessions --stale 2>&1); [[ $? -eq 0 ]] && expect "sessions --stale: none at first" "$out" '^no stale sessions$' || bad "sessions --stale status" "$out"
+# the note is not a row: stdout empty when there is nothing to list
+out=$("$exe" sessions --stale 2>/dev/null); [[ -z $out ]] && ok || bad "sessions --stale: stdout empty when none" "$out"
+out=$("$exe" sessions 2>/dev/null); [[ -z $out ]] && ok || bad "sessions: stdout empty when none" "$out"
+out=$("$exe" stop --stale 2>/dev/null); [[ -z $out ]] && ok || bad "stop --stale: stdout empty when none" "$out"
 out=$("$exe" sessions --stale --json 2>&1); expect "sessions --stale --json: empty array" "$out" '^\[\]$'
 out=$("$exe" stop --stale 2>&1); [[ $? -eq 0 ]] && expect "stop --stale: nothing to do" "$out" '^no stale sessions$' || bad "stop --stale (none) status" "$out"
 

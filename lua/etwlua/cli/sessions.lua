@@ -16,6 +16,8 @@ M.details = [[
            name that are not UTF-8 become U+FFFD)
   In the text listing, control characters, backslashes and bytes that are
   not UTF-8 in names are shown escaped (\n as \x0a, \ as \\).
+  With none to list, stdout stays empty and "no sessions" (or "no stale
+  sessions") goes to stderr, so a script counting lines counts sessions.
   Exit status: 0 ok; 1 the sessions cannot be listed; 2 usage error.]]
 
 -- The list as a JSON array of objects with etw.sessions()'s keys, through
@@ -42,8 +44,8 @@ function M.run(args)
     print(to_json(list))
     return util.OK
   end
-  if #list == 0 then
-    print(opts.stale and "no stale sessions" or "no sessions")
+  if #list == 0 then   -- a note, not a row: stdout stays empty for scripts
+    io.stderr:write(opts.stale and "no stale sessions\n" or "no sessions\n")
     return util.OK
   end
   local rows = {}

@@ -53,7 +53,7 @@ function M.run(args)
     if ok then print("stopped " .. name) else status = util.fail("stop", name .. ": " .. err) end
   end
 
-  if stale and #targets == 0 then print("no stale sessions") end
+  if stale and #targets == 0 then io.stderr:write("no stale sessions\n") end
   for _, t in ipairs(targets) do
     -- Look again right before stopping: a new session may have taken the
     -- name since the listing, and a live session must not be stopped.
