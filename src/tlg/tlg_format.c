@@ -341,12 +341,11 @@ static uint32_t scan_nul(const uint8_t *m, uint32_t len, uint32_t p, int *plain)
   ** tricks (below 0x20, from 0x80, '"' or '\\') is exact; when it is the
   ** NUL, the name is plain up to it */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+  const uint64_t ones = 0x0101010101010101ull;
   for (uint32_t q = p; len - q >= 8; q += 8) {
     uint64_t x;
     memcpy(&x, m + q, 8);
-    uint64_t dq = x ^ (ones * '"'), bs = x ^ (ones * '\\');
-    uint64_t bad = (x | ((x - ones * 0x20) & ~x) | ((dq - ones) & ~dq) | ((bs - ones) & ~bs)) & high;
+    uint64_t bad = tlg_json_bad8(x);
     if (!bad) continue;
     uint64_t first = bad & (0 - bad);      /* bit 8k+7 of the first flagged byte k */
     if (!(((x - ones) & ~x) & first)) break; /* not a NUL: the bytewise way */

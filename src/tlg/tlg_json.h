@@ -97,14 +97,18 @@ void tlg_json_printf(tlg_json *j, const char *fmt, ...);
 /* One code point as UTF-8; with `esc`, JSON-escaped (", \, controls). */
 void tlg_json_cp(tlg_json *j, uint32_t cp, int esc);
 
-/* 1 if none of the 8 bytes of x needs an escape or a UTF-8 check: each is
-** in 0x20..0x7F and none is '"' or '\\' (bit tricks on 8 bytes at once). */
-static inline int tlg_json_plain8(uint64_t x) {
+/* The high bit of each of the 8 bytes of x (little-endian load) that
+** needs an escape or a UTF-8 check: below 0x20, from 0x80, '"' or '\\'
+** (bit tricks on 8 bytes at once). Exact up to the lowest flagged byte;
+** above it a borrow may flag more. */
+static inline uint64_t tlg_json_bad8(uint64_t x) {
   const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
   uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-  uint64_t bad = (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
-  return bad == 0;
+  return (x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
 }
+
+/* 1 if none of the 8 bytes of x needs an escape or a UTF-8 check. */
+static inline int tlg_json_plain8(uint64_t x) { return tlg_json_bad8(x) == 0; }
 
 /* A quoted JSON string of 8-bit text; `bad` is a tlg_json_bad. */
 void tlg_json_string(tlg_json *j, const char *p, size_t n, int bad);
