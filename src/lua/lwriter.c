@@ -4,6 +4,7 @@
 ** handler of c:on, a writer formats each record straight from the source's
 ** memory: no etw.Event, no Lua string, no Lua call per event.
 */
+#define _GNU_SOURCE /* fwrite_unlocked on glibc */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,14 @@ lwriter *etwL_testwriter(lua_State *L, int idx) { return luaL_testudata(L, idx, 
 
 /* --- output: a line buffer in front of the stdio stream ------------------ */
 
+/* The stream is this Lua state's alone: glibc's fwrite_unlocked
+** (unlocked_stdio(3)) skips the lock a write per line would take. */
+#if defined(__GLIBC__)
+#define WRITE_UNLOCKED fwrite_unlocked
+#else
+#define WRITE_UNLOCKED fwrite
+#endif
+
 /* The writer's stream; raises when the Lua file was closed. The file's
 ** userdata is the writer's user value WV_FILE for the writer's whole life
 ** (Lua never moves a userdata), so its address is kept rather than looked
@@ -61,20 +70,8 @@ static FILE *stream(lua_State *L, lwriter *w) {
 ** file, e.g. before a message on stderr; more only for lines over 16 KB). */
 static void drain(void *ctx, const char *s, size_t n) {
   lwriter *w = ctx;
-#if defined(__GLIBC__)
-  /* Room in the stream's buffer: the bytes go there as putc_unlocked puts
-  ** them (glibc keeps no room there while the stream is line buffered,
-  ** unbuffered, reading or without a buffer yet: then fwrite decides). */
-  FILE *f = w->f;
-  if (!w->err && f->_IO_write_ptr && f->_IO_write_end > f->_IO_write_ptr &&
-      (size_t)(f->_IO_write_end - f->_IO_write_ptr) >= n) {
-    memcpy(f->_IO_write_ptr, s, n);
-    f->_IO_write_ptr += n;
-    return;
-  }
-#endif
   errno = 0;
-  if (n && !w->err && fwrite(s, 1, n, w->f) != n) w->err = errno ? errno : EIO;
+  if (n && !w->err && WRITE_UNLOCKED(s, 1, n, w->f) != n) w->err = errno ? errno : EIO;
 }
 
 static void cell_write(void *ctx, const char *s, size_t n) {
